@@ -1,0 +1,169 @@
+//! Viewer request on every protected path: let a signed-in user through, or
+//! start a sign-in, or send an expired session to refresh, or refuse.
+
+use serde_json::json;
+
+use crate::config::Config;
+use crate::cookies::{cookie_values, request_cookies};
+use crate::event::{CloudFrontRequest, DistributionConfig};
+use crate::flow::{site_base, start_signin};
+use crate::pages::{self, Action};
+use crate::paths::canonical_path;
+use crate::query::encode_form;
+use crate::return_path::path_and_query;
+use crate::token::{IdClaims, TokenError};
+use crate::{Entropy, Outcome};
+
+/// How many ID-token cookies of the same name are tried (duplicates can come
+/// from an old path or a sibling subdomain); more is not a real browser.
+const MAX_TOKEN_CANDIDATES: usize = 4;
+
+pub fn authorize(
+    request: CloudFrontRequest,
+    distribution: &DistributionConfig,
+    config: &Config,
+    now: u64,
+    entropy: &mut dyn Entropy,
+) -> Outcome {
+    let path = match canonical_path(&request.uri) {
+        Ok(path) => path,
+        Err(e) => {
+            let page = pages::html_page(
+                400,
+                "Bad request",
+                "This address cannot be served.",
+                home(),
+                vec![],
+            );
+            return Outcome::respond(page, "bad-path").with_detail(e.to_string());
+        }
+    };
+    if config.public.iter().any(|p| p.matches(&path)) {
+        return Outcome::forward(request, "public-path");
+    }
+    // The auth endpoints have behaviours of their own; should a distribution
+    // route them here anyway, answering with a sign-in would loop.
+    if path.starts_with(&config.paths().auth_prefix) {
+        return Outcome::forward(request, "auth-path");
+    }
+
+    let session = check_session(&request, config, now);
+    let base = site_base(config, &request, &distribution.distribution_domain_name);
+    let return_to = path_and_query(&request.uri, &request.querystring);
+    match session {
+        Session::Valid(claims) => allow_or_forbid(request, config, &path, &claims),
+        Session::Expired if can_navigate(&request) => {
+            let location = format!(
+                "{}?{}",
+                config.paths().refresh,
+                encode_form([("return", return_to.as_str())])
+            );
+            Outcome::respond(pages::redirect(&location, vec![]), "refresh-redirect")
+        }
+        Session::Expired => script_401("session_expired"),
+        Session::None(reason) if can_navigate(&request) => {
+            let response = start_signin(config, &request, &base, now, entropy, &return_to, vec![]);
+            let outcome = Outcome::respond(response, "signin-started");
+            match reason {
+                Some(e) => outcome.with_detail(format!("token refused: {e}")),
+                None => outcome,
+            }
+        }
+        Session::None(_) => script_401("unauthenticated"),
+    }
+}
+
+enum Session {
+    Valid(IdClaims),
+    Expired,
+    None(Option<TokenError>),
+}
+
+fn check_session(request: &CloudFrontRequest, config: &Config, now: u64) -> Session {
+    let cookies = request_cookies(&request.headers);
+    let mut expired = false;
+    let mut last_error = None;
+    for token in cookie_values(&cookies, &config.cookie_names.id)
+        .into_iter()
+        .take(MAX_TOKEN_CANDIDATES)
+    {
+        match config.verifier.verify(token, now, None) {
+            Ok(claims) => return Session::Valid(claims),
+            Err(TokenError::Expired) => expired = true,
+            Err(e) => last_error = Some(e),
+        }
+    }
+    if expired {
+        Session::Expired
+    } else {
+        Session::None(last_error)
+    }
+}
+
+fn allow_or_forbid(
+    request: CloudFrontRequest,
+    config: &Config,
+    path: &str,
+    claims: &IdClaims,
+) -> Outcome {
+    // The first rule whose pattern matches decides, as CloudFront's own behaviours do.
+    let Some((pattern, groups)) = config.rules.iter().find(|(p, _)| p.matches(path)) else {
+        return Outcome::forward(request, "allowed");
+    };
+    if claims.groups.iter().any(|g| groups.contains(g)) {
+        return Outcome::forward(request, "allowed-by-rule");
+    }
+    let who = claims
+        .username
+        .as_deref()
+        .or(claims.email.as_deref())
+        .unwrap_or("this account");
+    let message = format!(
+        "You are signed in as {who}, but this page is only open to members of: {}.",
+        groups.join(", ")
+    );
+    let sign_out = Action {
+        href: &config.paths().signout,
+        label: "Sign in as someone else",
+    };
+    Outcome::respond(
+        pages::html_page(403, "Access denied", &message, Some(sign_out), vec![]),
+        "forbidden",
+    )
+    .with_detail(format!("rule {}", pattern.as_str()))
+}
+
+/// Whether the request is a page load that can follow a redirect to a login
+/// page. Scripts (`fetch`, XHR) cannot: they get a 401 and no new flow, so a
+/// background poll never overwrites a sign-in in progress.
+pub fn can_navigate(request: &CloudFrontRequest) -> bool {
+    if !matches!(request.method.as_str(), "GET" | "HEAD") {
+        return false;
+    }
+    if let Some(mode) = request.headers.first("sec-fetch-mode")
+        && !mode.eq_ignore_ascii_case("navigate")
+    {
+        return false;
+    }
+    match request.headers.first("accept") {
+        Some(accept) => accept.to_ascii_lowercase().contains("text/html"),
+        None => true,
+    }
+}
+
+fn script_401(error: &'static str) -> Outcome {
+    let body =
+        json!({ "error": error, "message": "Sign in again by loading a page of this site." });
+    let mut response = pages::json(401, &body, vec![]);
+    response
+        .headers
+        .set("WWW-Authenticate", r#"Cookie realm="edge-auth""#);
+    Outcome::respond(response, "script-unauthenticated").with_detail(error)
+}
+
+fn home() -> Option<Action<'static>> {
+    Some(Action {
+        href: "/",
+        label: "Go to the home page",
+    })
+}

@@ -1,0 +1,498 @@
+//! `config.json`: the one place every setting comes from.
+//!
+//! Lambda@Edge has no environment variables, so the deploy tool writes this
+//! file into each package from the stack outputs. The schema is versioned
+//! (`"version": 1`) and documented in `docs/config.md`; unknown fields are
+//! rejected so that a typo fails at start instead of silently doing nothing.
+
+use serde::{Deserialize, Serialize};
+
+use crate::paths::PathPattern;
+use crate::token::{KeySetError, TokenVerifier};
+
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// The file as written on disk.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    pub version: u32,
+    pub provider: ProviderSettings,
+    #[serde(default)]
+    pub paths: PathSettings,
+    #[serde(default)]
+    pub site: SiteSettings,
+    #[serde(default)]
+    pub cookies: CookieSettings,
+    #[serde(default)]
+    pub rules: Vec<PathRule>,
+    #[serde(default)]
+    pub secret: SecretSource,
+    #[serde(default)]
+    pub http: HttpSettings,
+    #[serde(default = "default_log_level")]
+    pub log_level: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderSettings {
+    /// `iss` of every token, e.g. `https://cognito-idp.eu-north-1.amazonaws.com/eu-north-1_AbC`.
+    pub issuer: String,
+    pub client_id: String,
+    pub authorization_endpoint: String,
+    pub token_endpoint: String,
+    #[serde(default)]
+    pub revocation_endpoint: Option<String>,
+    #[serde(default)]
+    pub logout: LogoutSettings,
+    /// The provider's JSON Web Key Set, inline: authorize makes no network calls.
+    pub jwks: serde_json::Value,
+    #[serde(default = "default_scopes")]
+    pub scopes: Vec<String>,
+    #[serde(default)]
+    pub client_auth: ClientAuth,
+    /// Algorithms a token may be signed with. Anything else (`none`, `HS*`)
+    /// is refused before a key is looked at.
+    #[serde(default = "default_algorithms")]
+    pub algorithms: Vec<String>,
+    /// The ID token claim that lists the user's groups.
+    #[serde(default = "default_groups_claim")]
+    pub groups_claim: String,
+    /// When set, the ID token's `token_use` claim must equal it (Cognito: `id`).
+    #[serde(default)]
+    pub token_use: Option<String>,
+    #[serde(default = "default_skew")]
+    pub clock_skew_seconds: u64,
+}
+
+/// Where sign-out sends the browser after clearing cookies.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum LogoutSettings {
+    /// Cognito hosted UI: `<domain>/logout?client_id=..&logout_uri=..`.
+    Cognito { url: String },
+    /// OpenID Connect RP-initiated logout: `end_session_endpoint?client_id=..&post_logout_redirect_uri=..`.
+    Oidc { url: String },
+    /// Straight to the signed-out page.
+    #[default]
+    None,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClientAuth {
+    #[default]
+    ClientSecretBasic,
+    ClientSecretPost,
+    /// A public client (no secret).
+    None,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PathSettings {
+    pub signin: String,
+    pub refresh: String,
+    pub signout: String,
+    pub signed_out: String,
+    /// The refresh-token cookie is sent only below this prefix, which must
+    /// hold both the refresh and the sign-out path (sign-out revokes it).
+    pub auth_prefix: String,
+    /// Served without a session (CloudFront path-pattern syntax).
+    pub public: Vec<String>,
+}
+
+impl Default for PathSettings {
+    fn default() -> Self {
+        Self {
+            signin: "/_edge-auth/callback".into(),
+            refresh: "/_edge-auth/refresh".into(),
+            signout: "/_edge-auth/signout".into(),
+            signed_out: "/signed-out.html".into(),
+            auth_prefix: "/_edge-auth/".into(),
+            public: vec!["/signed-out.html".into(), "/favicon.ico".into()],
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SiteSettings {
+    /// `https://docs.example.com`. When absent, `https://` + the request's
+    /// Host header (the distribution or alternate domain name).
+    pub base_url: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CookieSettings {
+    /// Cookie names are `__Host-<prefix>-id`, `__Secure-<prefix>-refresh`, `__Host-<prefix>-flow-<state>`.
+    pub name_prefix: String,
+    /// Only for plain-HTTP local runs: drops `Secure` and the `__Host-`/`__Secure-` prefixes.
+    pub secure: bool,
+    /// Lifetime of the ID and refresh token cookies (the tokens carry their own expiry).
+    pub session_max_age_seconds: u64,
+    /// Lifetime of a sign-in flow (state, PKCE verifier, nonce, return path).
+    pub flow_max_age_seconds: u64,
+    /// How many sign-ins may be in progress at once (parallel tabs).
+    pub max_parallel_signins: usize,
+}
+
+impl Default for CookieSettings {
+    fn default() -> Self {
+        Self {
+            name_prefix: "edge-auth".into(),
+            secure: true,
+            session_max_age_seconds: 30 * 24 * 3600,
+            flow_max_age_seconds: 600,
+            max_parallel_signins: 5,
+        }
+    }
+}
+
+/// Paths matching `pattern` are open only to users in one of `groups`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PathRule {
+    pub pattern: String,
+    pub groups: Vec<String>,
+}
+
+/// Where the client secret comes from.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum SecretSource {
+    /// A Secrets Manager secret holding `{"client_id": .., "client_secret": ..}` or the bare secret.
+    SecretsManager {
+        secret_id: String,
+        region: String,
+        /// Only for tests against a local AWS API emulator.
+        #[serde(default)]
+        endpoint_url: Option<String>,
+    },
+    /// A file with the same content, for local runs.
+    File { path: String },
+    /// A public client: no secret.
+    #[default]
+    None,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpSettings {
+    /// Per attempt, connection and answer included.
+    pub timeout_ms: u64,
+    /// Extra attempts after a 5xx answer or a failed connection.
+    pub retries: u32,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        Self {
+            timeout_ms: 3000,
+            retries: 1,
+        }
+    }
+}
+
+fn default_log_level() -> String {
+    "info".into()
+}
+fn default_scopes() -> Vec<String> {
+    vec!["openid".into(), "email".into(), "profile".into()]
+}
+fn default_algorithms() -> Vec<String> {
+    vec!["RS256".into()]
+}
+fn default_groups_claim() -> String {
+    "cognito:groups".into()
+}
+fn default_skew() -> u64 {
+    30
+}
+
+/// A configuration that has been read and checked; what every handler uses.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub file: ConfigFile,
+    pub verifier: TokenVerifier,
+    pub public: Vec<PathPattern>,
+    pub rules: Vec<(PathPattern, Vec<String>)>,
+    pub cookie_names: crate::cookies::CookieNames,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("config.json could not be read: {0}")]
+    Read(String),
+    #[error("config.json: `{field}`: {reason}")]
+    Invalid { field: String, reason: String },
+}
+
+fn invalid(field: &str, reason: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        field: field.to_owned(),
+        reason: reason.into(),
+    }
+}
+
+impl Config {
+    /// Parses and checks `config.json`; the error names the field at fault.
+    pub fn from_json(text: &str) -> Result<Self, ConfigError> {
+        let de = &mut serde_json::Deserializer::from_str(text);
+        let file: ConfigFile = serde_path_to_error::deserialize(de).map_err(|e| {
+            let path = e.path().to_string();
+            let message = e.inner().to_string();
+            // serde says "missing field `x` at line 1 column 9" about the
+            // parent; name the field itself, without the position.
+            let message = message
+                .split(" at line ")
+                .next()
+                .unwrap_or(&message)
+                .to_owned();
+            let missing = message
+                .strip_prefix("missing field `")
+                .and_then(|m| m.strip_suffix('`'));
+            let field = match (path.as_str(), missing) {
+                (".", Some(name)) => name.to_owned(),
+                (_, Some(name)) => format!("{path}.{name}"),
+                (".", None) => "(top level)".to_owned(),
+                _ => path,
+            };
+            let reason = if missing.is_some() {
+                "is required".to_owned()
+            } else {
+                message
+            };
+            invalid(&field, reason)
+        })?;
+        Self::from_file(file)
+    }
+
+    pub fn from_file(file: ConfigFile) -> Result<Self, ConfigError> {
+        if file.version != SCHEMA_VERSION {
+            return Err(invalid(
+                "version",
+                format!(
+                    "this build reads schema version {SCHEMA_VERSION}, not {}",
+                    file.version
+                ),
+            ));
+        }
+        let p = &file.provider;
+        require_non_empty("provider.issuer", &p.issuer)?;
+        require_non_empty("provider.client_id", &p.client_id)?;
+        check_endpoint("provider.authorization_endpoint", &p.authorization_endpoint)?;
+        check_endpoint("provider.token_endpoint", &p.token_endpoint)?;
+        if let Some(url) = &p.revocation_endpoint {
+            check_endpoint("provider.revocation_endpoint", url)?;
+        }
+        match &p.logout {
+            LogoutSettings::Cognito { url } | LogoutSettings::Oidc { url } => {
+                check_endpoint("provider.logout.url", url)?
+            }
+            LogoutSettings::None => {}
+        }
+        if !p.scopes.iter().any(|s| s == "openid") {
+            return Err(invalid("provider.scopes", "must include `openid`"));
+        }
+        if p.scopes.iter().any(|s| s.is_empty() || s.contains(' ')) {
+            return Err(invalid(
+                "provider.scopes",
+                "a scope is empty or has a space",
+            ));
+        }
+        if p.clock_skew_seconds > 300 {
+            return Err(invalid("provider.clock_skew_seconds", "at most 300"));
+        }
+        let verifier = TokenVerifier::new(p).map_err(|e| match e {
+            KeySetError::Algorithm(_) => invalid("provider.algorithms", e.to_string()),
+            _ => invalid("provider.jwks", e.to_string()),
+        })?;
+
+        let paths = &file.paths;
+        for (field, value) in [
+            ("paths.signin", &paths.signin),
+            ("paths.refresh", &paths.refresh),
+            ("paths.signout", &paths.signout),
+            ("paths.signed_out", &paths.signed_out),
+            ("paths.auth_prefix", &paths.auth_prefix),
+        ] {
+            if !value.starts_with('/')
+                || value.starts_with("//")
+                || value.contains(['?', '#', '\\'])
+            {
+                return Err(invalid(
+                    field,
+                    "must be a path starting with a single `/`, without `?` or `#`",
+                ));
+            }
+        }
+        if paths.auth_prefix == "/" || !paths.auth_prefix.ends_with('/') {
+            return Err(invalid(
+                "paths.auth_prefix",
+                "must end with `/` and not be `/` (the refresh token would go with every request)",
+            ));
+        }
+        for (field, value) in [
+            ("paths.refresh", &paths.refresh),
+            ("paths.signout", &paths.signout),
+        ] {
+            if !value.starts_with(&paths.auth_prefix) {
+                return Err(invalid(
+                    field,
+                    format!("must lie below paths.auth_prefix `{}`", paths.auth_prefix),
+                ));
+            }
+        }
+        let public = paths
+            .public
+            .iter()
+            .map(|p| PathPattern::new(p).map_err(|e| invalid("paths.public", e)))
+            .collect::<Result<Vec<_>, _>>()?;
+        let rules = file
+            .rules
+            .iter()
+            .enumerate()
+            .map(|(i, rule)| {
+                if rule.groups.is_empty() {
+                    return Err(invalid(
+                        &format!("rules[{i}].groups"),
+                        "name at least one group",
+                    ));
+                }
+                PathPattern::new(&rule.pattern)
+                    .map(|pattern| (pattern, rule.groups.clone()))
+                    .map_err(|e| invalid(&format!("rules[{i}].pattern"), e))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+
+        if let Some(base) = &file.site.base_url {
+            let ok = (base.starts_with("https://")
+                || (base.starts_with("http://") && !file.cookies.secure))
+                && !base.ends_with('/')
+                && base
+                    .split("://")
+                    .nth(1)
+                    .is_some_and(|rest| !rest.is_empty() && !rest.contains('/'));
+            if !ok {
+                return Err(invalid(
+                    "site.base_url",
+                    "must be `https://host[:port]` with no path or trailing slash (`http://` only with cookies.secure = false)",
+                ));
+            }
+        }
+        let c = &file.cookies;
+        if c.name_prefix.is_empty()
+            || !c
+                .name_prefix
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
+            return Err(invalid(
+                "cookies.name_prefix",
+                "letters, digits, `-` and `_` only",
+            ));
+        }
+        if !(1..=20).contains(&c.max_parallel_signins) {
+            return Err(invalid("cookies.max_parallel_signins", "between 1 and 20"));
+        }
+        if !(30..=3600).contains(&c.flow_max_age_seconds) {
+            return Err(invalid(
+                "cookies.flow_max_age_seconds",
+                "between 30 and 3600",
+            ));
+        }
+        if c.session_max_age_seconds < 60 {
+            return Err(invalid("cookies.session_max_age_seconds", "at least 60"));
+        }
+        match &file.secret {
+            SecretSource::SecretsManager {
+                secret_id,
+                region,
+                endpoint_url,
+            } => {
+                require_non_empty("secret.secret_id", secret_id)?;
+                require_non_empty("secret.region", region)?;
+                if let Some(url) = endpoint_url {
+                    check_endpoint("secret.endpoint_url", url)?;
+                }
+            }
+            SecretSource::File { path } => require_non_empty("secret.path", path)?,
+            SecretSource::None => {}
+        }
+        if (file.secret_needed()) && matches!(file.secret, SecretSource::None) {
+            return Err(invalid(
+                "secret",
+                "provider.client_auth needs a client secret: name a secrets_manager or file source",
+            ));
+        }
+        if file.http.timeout_ms == 0 || file.http.timeout_ms > 25_000 {
+            return Err(invalid("http.timeout_ms", "between 1 and 25000"));
+        }
+        if file.http.retries > 3 {
+            return Err(invalid("http.retries", "at most 3"));
+        }
+        if !["error", "warn", "info", "debug", "trace"].contains(&file.log_level.as_str()) {
+            return Err(invalid(
+                "log_level",
+                "one of error, warn, info, debug, trace",
+            ));
+        }
+        let cookie_names = crate::cookies::CookieNames::new(c);
+        Ok(Self {
+            verifier,
+            public,
+            rules,
+            cookie_names,
+            file,
+        })
+    }
+
+    pub fn provider(&self) -> &ProviderSettings {
+        &self.file.provider
+    }
+    pub fn paths(&self) -> &PathSettings {
+        &self.file.paths
+    }
+    pub fn cookies(&self) -> &CookieSettings {
+        &self.file.cookies
+    }
+}
+
+impl ConfigFile {
+    pub fn secret_needed(&self) -> bool {
+        self.provider.client_auth != ClientAuth::None
+    }
+}
+
+fn require_non_empty(field: &str, value: &str) -> Result<(), ConfigError> {
+    if value.trim().is_empty() {
+        return Err(invalid(field, "must not be empty"));
+    }
+    Ok(())
+}
+
+/// Provider endpoints must be HTTPS; plain HTTP only to this machine (tests, the local emulator).
+fn check_endpoint(field: &str, url: &str) -> Result<(), ConfigError> {
+    let rest = if let Some(rest) = url.strip_prefix("https://") {
+        rest
+    } else if let Some(rest) = url.strip_prefix("http://") {
+        let host = rest.split(['/', '?']).next().unwrap_or("");
+        let host = host.rsplit_once(':').map_or(host, |(h, _)| h);
+        if !matches!(host, "127.0.0.1" | "localhost" | "[::1]") {
+            return Err(invalid(
+                field,
+                "must be https:// (http:// only for 127.0.0.1 or localhost)",
+            ));
+        }
+        rest
+    } else {
+        return Err(invalid(field, "must be an https:// URL"));
+    };
+    if rest.is_empty() || rest.starts_with('/') || url.contains(['#', ' ', '\n', '\r', '\t']) {
+        return Err(invalid(field, "is not a valid absolute URL"));
+    }
+    Ok(())
+}

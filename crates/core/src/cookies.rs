@@ -1,0 +1,198 @@
+//! The cookies the gateway sets, and reading them back from a request.
+//!
+//! Names carry the `__Host-` prefix where the path is `/` (no Domain, must be
+//! Secure) and `__Secure-` for the refresh token, which is scoped to the auth
+//! prefix so it never travels with ordinary page requests.
+
+use cookie::{Cookie, SameSite};
+
+use crate::config::CookieSettings;
+use crate::event::Headers;
+
+/// At most this many bytes of `Cookie` headers are read; CloudFront itself
+/// caps a whole request at 20,480 bytes, so more is an attack or a bug.
+pub const MAX_COOKIE_BYTES: usize = 32 * 1024;
+/// At most this many cookies are looked at.
+pub const MAX_COOKIES: usize = 200;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CookieNames {
+    pub id: String,
+    pub refresh: String,
+    /// Every flow cookie's name is this followed by the flow's `state`.
+    pub flow_prefix: String,
+    pub secure: bool,
+}
+
+impl CookieNames {
+    pub fn new(settings: &CookieSettings) -> Self {
+        let (host, secure) = if settings.secure {
+            ("__Host-", "__Secure-")
+        } else {
+            ("", "")
+        };
+        let base = &settings.name_prefix;
+        Self {
+            id: format!("{host}{base}-id"),
+            refresh: format!("{secure}{base}-refresh"),
+            flow_prefix: format!("{host}{base}-flow-"),
+            secure: settings.secure,
+        }
+    }
+
+    /// Every name this system sets that a request may carry, with its path.
+    pub fn is_ours(&self, name: &str) -> bool {
+        name == self.id || name == self.refresh || name.starts_with(&self.flow_prefix)
+    }
+}
+
+/// The cookies of a request as (name, value) pairs, in order, duplicates
+/// kept. Pairs that do not parse are skipped, not fatal.
+pub fn request_cookies(headers: &Headers) -> Vec<(&str, &str)> {
+    let mut out = Vec::new();
+    let mut budget = MAX_COOKIE_BYTES;
+    for header in headers.values("cookie") {
+        let header = if header.len() > budget {
+            // Cut at a pair boundary so that no cookie is read truncated.
+            match header[..floor_char_boundary(header, budget)].rfind(';') {
+                Some(end) => &header[..end],
+                None => "",
+            }
+        } else {
+            header
+        };
+        budget = budget.saturating_sub(header.len());
+        for pair in header.split(';') {
+            if out.len() >= MAX_COOKIES {
+                return out;
+            }
+            let pair = pair.trim_matches([' ', '\t']);
+            let Some((name, value)) = pair.split_once('=') else {
+                continue;
+            };
+            let name = name.trim();
+            let value = value.trim().trim_matches('"');
+            if name.is_empty() || !name.bytes().all(is_token_byte) {
+                continue;
+            }
+            out.push((name, value));
+        }
+    }
+    out
+}
+
+fn floor_char_boundary(s: &str, mut index: usize) -> usize {
+    while !s.is_char_boundary(index) {
+        index -= 1;
+    }
+    index
+}
+
+fn is_token_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
+/// Values of every cookie with this exact name.
+pub fn cookie_values<'a>(cookies: &[(&'a str, &'a str)], name: &str) -> Vec<&'a str> {
+    cookies
+        .iter()
+        .filter(|(n, _)| *n == name)
+        .map(|(_, v)| *v)
+        .collect()
+}
+
+/// A `Set-Cookie` value: HttpOnly, SameSite=Lax, Secure unless disabled for local HTTP.
+pub fn set_cookie(
+    names: &CookieNames,
+    name: &str,
+    value: &str,
+    path: &str,
+    max_age_seconds: u64,
+) -> String {
+    let max_age =
+        cookie::time::Duration::seconds(i64::try_from(max_age_seconds).unwrap_or(i64::MAX));
+    Cookie::build((name, value))
+        .path(path)
+        .secure(names.secure)
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .max_age(max_age)
+        .build()
+        .to_string()
+}
+
+/// A `Set-Cookie` value that removes a cookie: same name, path and flags,
+/// empty value, `Max-Age=0` and an expiry in the past for old browsers.
+pub fn clear_cookie(names: &CookieNames, name: &str, path: &str) -> String {
+    Cookie::build((name, ""))
+        .path(path)
+        .secure(names.secure)
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .max_age(cookie::time::Duration::ZERO)
+        .expires(cookie::time::OffsetDateTime::UNIX_EPOCH)
+        .build()
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(values: &[&str]) -> Headers {
+        let mut h = Headers::default();
+        for v in values {
+            h.append("Cookie", *v);
+        }
+        h
+    }
+
+    #[test]
+    fn parses_several_headers_and_skips_junk() {
+        let h = headers(&["a=1; b=2;;junk; =x; c d=3", "a=3"]);
+        let c = request_cookies(&h);
+        assert_eq!(c, vec![("a", "1"), ("b", "2"), ("a", "3")]);
+        assert_eq!(cookie_values(&c, "a"), vec!["1", "3"]);
+    }
+
+    #[test]
+    fn huge_headers_are_bounded() {
+        let big = format!("x={}; id=ok", "y".repeat(100 * 1024));
+        let h = headers(&[&big]);
+        let c = request_cookies(&h);
+        assert!(c.is_empty(), "a cookie larger than the budget is not read");
+        let many: String = (0..1000).map(|i| format!("c{i}=v;")).collect();
+        assert_eq!(request_cookies(&headers(&[&many])).len(), MAX_COOKIES);
+    }
+
+    #[test]
+    fn names_follow_prefix_rules() {
+        let names = CookieNames::new(&CookieSettings::default());
+        assert_eq!(names.id, "__Host-edge-auth-id");
+        assert_eq!(names.refresh, "__Secure-edge-auth-refresh");
+        let set = set_cookie(&names, &names.id, "v", "/", 60);
+        for part in [
+            "__Host-edge-auth-id=v",
+            "Path=/",
+            "Secure",
+            "HttpOnly",
+            "SameSite=Lax",
+            "Max-Age=60",
+        ] {
+            assert!(set.contains(part), "{set} lacks {part}");
+        }
+        let clear = clear_cookie(&names, &names.refresh, "/_edge-auth/");
+        assert!(clear.starts_with("__Secure-edge-auth-refresh=;"), "{clear}");
+        assert!(
+            clear.contains("Max-Age=0")
+                && clear.contains("Path=/_edge-auth/")
+                && clear.contains("1970")
+        );
+        let local = CookieNames::new(&CookieSettings {
+            secure: false,
+            ..Default::default()
+        });
+        assert_eq!(local.id, "edge-auth-id");
+        assert!(!set_cookie(&local, &local.id, "v", "/", 60).contains("Secure"));
+    }
+}

@@ -1,0 +1,205 @@
+//! A sign-in in progress: `state`, PKCE verifier, OIDC nonce and the page to
+//! return to, kept in one short-lived cookie per flow so parallel sign-ins in
+//! several tabs do not overwrite each other.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+
+use crate::Entropy;
+use crate::config::Config;
+use crate::cookies::{self, request_cookies};
+use crate::event::CloudFrontRequest;
+use crate::pages;
+use crate::query::encode_form;
+
+/// What the flow cookie holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FlowCookie {
+    pub issued_at: u64,
+    pub verifier: String,
+    pub nonce: String,
+    pub return_to: String,
+}
+
+impl FlowCookie {
+    /// `issued_at.verifier.nonce.base64url(return_to)`: cookie-safe characters only.
+    pub fn encode(&self) -> String {
+        format!(
+            "{}.{}.{}.{}",
+            self.issued_at,
+            self.verifier,
+            self.nonce,
+            B64.encode(&self.return_to)
+        )
+    }
+
+    pub fn decode(value: &str) -> Option<Self> {
+        let mut parts = value.split('.');
+        let issued_at = parts.next()?.parse().ok()?;
+        let verifier = parts.next().filter(|v| is_random_token(v))?.to_owned();
+        let nonce = parts.next().filter(|v| is_random_token(v))?.to_owned();
+        let return_to = String::from_utf8(B64.decode(parts.next()?).ok()?).ok()?;
+        if parts.next().is_some() {
+            return None;
+        }
+        Some(Self {
+            issued_at,
+            verifier,
+            nonce,
+            return_to,
+        })
+    }
+}
+
+/// 32 random bytes, base64url: 43 characters, as RFC 7636 wants for a verifier.
+pub fn random_token(entropy: &mut dyn Entropy) -> String {
+    let mut bytes = [0u8; 32];
+    entropy.fill(&mut bytes);
+    B64.encode(bytes)
+}
+
+/// Shape of every value made by [`random_token`]; anything else is not ours.
+pub fn is_random_token(value: &str) -> bool {
+    value.len() == 43
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// RFC 7636 S256 challenge.
+pub fn pkce_challenge(verifier: &str) -> String {
+    B64.encode(aws_lc_rs::digest::digest(
+        &aws_lc_rs::digest::SHA256,
+        verifier.as_bytes(),
+    ))
+}
+
+/// The site's origin as the browser sees it, for redirect URIs.
+pub fn site_base(
+    config: &Config,
+    request: &CloudFrontRequest,
+    distribution_domain: &str,
+) -> String {
+    if let Some(base) = &config.file.site.base_url {
+        return base.clone();
+    }
+    let host = request
+        .headers
+        .first("host")
+        .filter(|h| {
+            !h.is_empty()
+                && h.len() <= 253
+                && h.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b".-:".contains(&b))
+        })
+        .unwrap_or(distribution_domain);
+    format!("https://{host}")
+}
+
+pub fn redirect_uri(config: &Config, base: &str) -> String {
+    format!("{base}{}", config.paths().signin)
+}
+
+/// Starts a sign-in: a new flow cookie, older flows beyond the allowed number
+/// expired, and a redirect to the provider's authorization endpoint.
+/// `extra_cookies` (e.g. clearing a rejected session) go with the same answer.
+pub fn start_signin(
+    config: &Config,
+    request: &CloudFrontRequest,
+    base: &str,
+    now: u64,
+    entropy: &mut dyn Entropy,
+    return_to: &str,
+    mut extra_cookies: Vec<String>,
+) -> crate::event::CloudFrontResponse {
+    let names = &config.cookie_names;
+    let settings = config.cookies();
+    let state = random_token(entropy);
+    let flow = FlowCookie {
+        issued_at: now,
+        verifier: random_token(entropy),
+        nonce: random_token(entropy),
+        return_to: crate::return_path::safe_return_path(return_to)
+            .unwrap_or("/")
+            .to_owned(),
+    };
+
+    // Flows already running in this browser, oldest first; keep room for this one.
+    let cookies = request_cookies(&request.headers);
+    let mut running: Vec<(u64, &str)> = cookies
+        .iter()
+        .filter(|(name, _)| name.starts_with(&names.flow_prefix))
+        .map(|(name, value)| (FlowCookie::decode(value).map_or(0, |f| f.issued_at), *name))
+        .collect();
+    running.sort();
+    running.dedup_by(|a, b| a.1 == b.1);
+    let excess = (running.len() + 1).saturating_sub(settings.max_parallel_signins);
+    for (_, name) in running.iter().take(excess) {
+        extra_cookies.push(cookies::clear_cookie(names, name, "/"));
+    }
+    extra_cookies.push(cookies::set_cookie(
+        names,
+        &format!("{}{state}", names.flow_prefix),
+        &flow.encode(),
+        "/",
+        settings.flow_max_age_seconds,
+    ));
+
+    let provider = config.provider();
+    let scope = provider.scopes.join(" ");
+    let redirect = redirect_uri(config, base);
+    let challenge = pkce_challenge(&flow.verifier);
+    let query = encode_form([
+        ("response_type", "code"),
+        ("client_id", provider.client_id.as_str()),
+        ("redirect_uri", redirect.as_str()),
+        ("scope", scope.as_str()),
+        ("state", state.as_str()),
+        ("nonce", flow.nonce.as_str()),
+        ("code_challenge", challenge.as_str()),
+        ("code_challenge_method", "S256"),
+    ]);
+    let separator = if provider.authorization_endpoint.contains('?') {
+        '&'
+    } else {
+        '?'
+    };
+    pages::redirect(
+        &format!("{}{separator}{query}", provider.authorization_endpoint),
+        extra_cookies,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flow_cookie_round_trips_and_rejects_junk() {
+        let flow = FlowCookie {
+            issued_at: 1_700_000_000,
+            verifier: "a".repeat(43),
+            nonce: "b".repeat(43),
+            return_to: "/docs/?q=ü&x=1".into(),
+        };
+        assert_eq!(FlowCookie::decode(&flow.encode()), Some(flow.clone()));
+        for junk in [
+            "",
+            "1.2.3",
+            "x.aaa.bbb.Lw",
+            &format!("{}.extra", flow.encode()),
+            "1...",
+        ] {
+            assert_eq!(FlowCookie::decode(junk), None, "{junk}");
+        }
+    }
+
+    #[test]
+    fn pkce_matches_rfc7636_example() {
+        // RFC 7636, Appendix B.
+        assert_eq!(
+            pkce_challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+        );
+    }
+}

@@ -1,0 +1,91 @@
+//! edge-auth core: every authorization decision, and nothing else.
+//!
+//! Functions here take a CloudFront request, the [`Config`], the current time
+//! and a source of randomness, and return what to do: forward the request,
+//! answer with a generated response, or make one call to the identity
+//! provider and then turn its answer into a response ([`Step`]). No function
+//! here reads a clock, a file, the network or the environment, so the same
+//! code runs in the Lambda binaries, the Node.js addon, the local emulator
+//! and the tests, and every path can be driven deterministically.
+
+pub mod authorize;
+pub mod config;
+pub mod cookies;
+pub mod event;
+pub mod flow;
+pub mod index_path;
+pub mod pages;
+pub mod paths;
+pub mod provider;
+pub mod query;
+pub mod refresh;
+pub mod return_path;
+pub mod signin;
+pub mod signout;
+pub mod token;
+
+pub use config::{Config, ConfigError};
+pub use event::{CloudFrontRequest, CloudFrontResponse, DistributionConfig, HandlerOutput};
+pub use provider::{ClientCredentials, ProviderCall, ProviderOutcome};
+
+/// A source of random bytes (the system's in production, a fixed one in tests).
+pub trait Entropy {
+    fn fill(&mut self, dest: &mut [u8]);
+}
+
+/// The operating system's random number generator.
+pub struct SystemEntropy;
+
+impl Entropy for SystemEntropy {
+    fn fill(&mut self, dest: &mut [u8]) {
+        // Failure here means the OS has no randomness to give, which nothing
+        // sensible can recover from; a sign-in with predictable state is worse.
+        aws_lc_rs::rand::fill(dest).expect("the system random number generator failed");
+    }
+}
+
+/// A decision and a short, secret-free account of why, for the log.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    pub output: HandlerOutput,
+    /// A fixed label such as `signin-started` or `forbidden`.
+    pub event: &'static str,
+    /// Extra context (error kinds, paths): never a token, code or secret.
+    pub detail: Option<String>,
+}
+
+impl Outcome {
+    pub fn respond(response: CloudFrontResponse, event: &'static str) -> Self {
+        Self {
+            output: HandlerOutput::Respond(response),
+            event,
+            detail: None,
+        }
+    }
+    pub fn forward(request: CloudFrontRequest, event: &'static str) -> Self {
+        Self {
+            output: HandlerOutput::Forward(request),
+            event,
+            detail: None,
+        }
+    }
+    pub fn with_detail(mut self, detail: impl Into<String>) -> Self {
+        self.detail = Some(detail.into());
+        self
+    }
+    /// The HTTP status of a generated response, or `None` when forwarding.
+    pub fn status(&self) -> Option<&str> {
+        match &self.output {
+            HandlerOutput::Respond(r) => Some(&r.status),
+            HandlerOutput::Forward(_) => None,
+        }
+    }
+}
+
+/// For signin, refresh and signout: either the answer is known now, or one
+/// provider call must be made and its outcome handed back with `pending`.
+#[derive(Debug)]
+pub enum Step<P> {
+    Done(Outcome),
+    Call { call: ProviderCall, pending: P },
+}

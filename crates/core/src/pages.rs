@@ -1,0 +1,138 @@
+//! Responses the gateway generates: redirects, HTML pages, JSON for scripts.
+//! All are `Cache-Control: no-store`: none of them may be cached by
+//! CloudFront or a browser (a cached redirect to sign-in is a loop).
+
+use crate::event::{BodyEncoding, CloudFrontResponse, Headers};
+
+fn base_response(status: u16, cookies: Vec<String>) -> CloudFrontResponse {
+    let mut headers = Headers::default();
+    headers.set("Cache-Control", "no-store");
+    for cookie in cookies {
+        headers.append("Set-Cookie", cookie);
+    }
+    CloudFrontResponse {
+        status: status.to_string(),
+        status_description: Some(reason_phrase(status).to_owned()),
+        headers,
+        body: None,
+        body_encoding: None,
+    }
+}
+
+pub fn reason_phrase(status: u16) -> &'static str {
+    match status {
+        200 => "OK",
+        301 => "Moved Permanently",
+        302 => "Found",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        500 => "Internal Server Error",
+        503 => "Service Unavailable",
+        504 => "Gateway Timeout",
+        _ => "",
+    }
+}
+
+/// `302 Found` to `location`, setting or clearing cookies on the way.
+pub fn redirect(location: &str, cookies: Vec<String>) -> CloudFrontResponse {
+    let mut response = base_response(302, cookies);
+    response.headers.set("Location", location);
+    response
+}
+
+/// A link on an error page: where to go next.
+pub struct Action<'a> {
+    pub href: &'a str,
+    pub label: &'a str,
+}
+
+/// A small self-contained HTML page (no external resources; under 4 KB, far
+/// below the 40 KB limit for generated viewer responses).
+pub fn html_page(
+    status: u16,
+    title: &str,
+    message: &str,
+    action: Option<Action<'_>>,
+    cookies: Vec<String>,
+) -> CloudFrontResponse {
+    let mut response = base_response(status, cookies);
+    let action = action
+        .map(|a| {
+            format!(
+                r#"<p><a class="button" href="{}">{}</a></p>"#,
+                escape(a.href),
+                escape(a.label)
+            )
+        })
+        .unwrap_or_default();
+    let body = format!(
+        r#"<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title} — {status}</title>
+<style>body{{font:16px/1.5 system-ui,sans-serif;margin:0;display:grid;place-items:center;min-height:100vh;background:#f4f5f7;color:#1d2330}}main{{max-width:32rem;padding:2rem;background:#fff;border-radius:12px;box-shadow:0 2px 12px #0002}}h1{{font-size:1.4rem;margin-top:0}}.status{{color:#6b7280;font-size:.9rem}}.button{{display:inline-block;padding:.5rem 1rem;background:#2952cc;color:#fff;border-radius:6px;text-decoration:none}}</style>
+</head><body><main><p class="status">Error {status}</p><h1>{title}</h1><p>{message}</p>{action}</main></body></html>
+"#,
+        title = escape(title),
+        message = escape(message),
+    );
+    response
+        .headers
+        .set("Content-Type", "text/html; charset=utf-8");
+    response.headers.set("X-Content-Type-Options", "nosniff");
+    response.body = Some(body);
+    response.body_encoding = Some(BodyEncoding::Text);
+    response
+}
+
+/// A JSON answer for scripts (`fetch`, XHR) that cannot follow a redirect to a login page.
+pub fn json(status: u16, body: &serde_json::Value, cookies: Vec<String>) -> CloudFrontResponse {
+    let mut response = base_response(status, cookies);
+    response.headers.set("Content-Type", "application/json");
+    response.body = Some(body.to_string());
+    response.body_encoding = Some(BodyEncoding::Text);
+    response
+}
+
+/// HTML-escapes text for element content and quoted attributes.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c if c.is_control() => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pages_escape_and_do_not_cache() {
+        let page = html_page(
+            400,
+            "Bad <b>",
+            "x\"y'<script>",
+            Some(Action {
+                href: "/?a=1&b=2",
+                label: "Go",
+            }),
+            vec![],
+        );
+        let body = page.body.unwrap();
+        assert!(body.contains("Bad &lt;b&gt;") && body.contains("x&quot;y&#39;&lt;script&gt;"));
+        assert!(body.contains(r#"href="/?a=1&amp;b=2""#));
+        assert_eq!(page.status, "400");
+        assert_eq!(page.headers.first("cache-control"), Some("no-store"));
+    }
+}

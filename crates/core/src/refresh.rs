@@ -1,0 +1,230 @@
+//! `/_edge-auth/refresh?return=/page`: an expired ID token is swapped for a
+//! new one with the refresh token. When the refresh token is missing or
+//! refused, the session is cleared and a fresh sign-in starts. It never
+//! redirects back to a page with a token that would send it here again.
+
+use crate::config::Config;
+use crate::cookies::{self, cookie_values, request_cookies};
+use crate::event::{CloudFrontRequest, DistributionConfig};
+use crate::flow::{site_base, start_signin};
+use crate::pages::{self, Action};
+use crate::provider::{
+    CallPurpose, ProviderCall, ProviderOutcome, TokenAnswer, Unavailable, classify_token_answer,
+};
+use crate::query::{parse_query, single};
+use crate::return_path::safe_return_path;
+use crate::signin::is_cookie_safe;
+use crate::{Entropy, Outcome, Step};
+
+#[derive(Debug, Clone)]
+pub struct RefreshPending {
+    request: CloudFrontRequest,
+    base: String,
+    return_to: String,
+}
+
+/// The page to go back to: `return` if it is a safe local path, else `/`.
+fn requested_return(request: &CloudFrontRequest) -> String {
+    let query = parse_query(&request.querystring).unwrap_or_default();
+    single(&query, "return")
+        .ok()
+        .flatten()
+        .and_then(safe_return_path)
+        .unwrap_or("/")
+        .to_owned()
+}
+
+pub fn refresh_begin(
+    request: &CloudFrontRequest,
+    distribution: &DistributionConfig,
+    config: &Config,
+    now: u64,
+    entropy: &mut dyn Entropy,
+) -> Step<RefreshPending> {
+    let base = site_base(config, request, &distribution.distribution_domain_name);
+    let return_to = requested_return(request);
+    let cookies = request_cookies(&request.headers);
+    let refresh_token = cookie_values(&cookies, &config.cookie_names.refresh)
+        .into_iter()
+        .find(|t| is_cookie_safe(t));
+    let Some(refresh_token) = refresh_token else {
+        let response = start_signin(
+            config,
+            request,
+            &base,
+            now,
+            entropy,
+            &return_to,
+            clear_session(config),
+        );
+        return Step::Done(
+            Outcome::respond(response, "signin-started").with_detail("no refresh token"),
+        );
+    };
+    let call = ProviderCall {
+        purpose: CallPurpose::RefreshTokens,
+        endpoint: config.provider().token_endpoint.clone(),
+        form: vec![
+            ("grant_type", "refresh_token".into()),
+            ("refresh_token", refresh_token.to_owned()),
+        ],
+    };
+    Step::Call {
+        call,
+        pending: RefreshPending {
+            request: request.clone(),
+            base,
+            return_to,
+        },
+    }
+}
+
+pub fn refresh_complete(
+    pending: RefreshPending,
+    config: &Config,
+    now: u64,
+    entropy: &mut dyn Entropy,
+    outcome: &ProviderOutcome,
+) -> Outcome {
+    let names = &config.cookie_names;
+    let tokens = match classify_token_answer(outcome) {
+        TokenAnswer::Tokens(tokens) => tokens,
+        TokenAnswer::Refused { error } if error == "invalid_grant" => {
+            // Revoked, expired or rotated away: start over, without the dead token.
+            let response = start_signin(
+                config,
+                &pending.request,
+                &pending.base,
+                now,
+                entropy,
+                &pending.return_to,
+                clear_session(config),
+            );
+            return Outcome::respond(response, "signin-started")
+                .with_detail("refresh token refused: invalid_grant");
+        }
+        other => {
+            let retry = format!(
+                "{}?{}",
+                config.paths().refresh,
+                crate::query::encode_form([("return", pending.return_to.as_str())])
+            );
+            return unavailable_page(
+                other,
+                vec![],
+                Action {
+                    href: &retry,
+                    label: "Try again",
+                },
+            );
+        }
+    };
+    let id_token = tokens.id_token.as_deref().filter(|t| is_cookie_safe(t));
+    let verified = id_token.map(|t| config.verifier.verify(t, now, None));
+    match (id_token, verified) {
+        (Some(id_token), Some(Ok(_))) => {
+            let max_age = config.cookies().session_max_age_seconds;
+            let mut set = vec![cookies::set_cookie(
+                names, &names.id, id_token, "/", max_age,
+            )];
+            // Providers that rotate refresh tokens send a new one; keep it.
+            if let Some(rotated) = tokens
+                .refresh_token
+                .as_deref()
+                .filter(|t| is_cookie_safe(t))
+            {
+                set.push(cookies::set_cookie(
+                    names,
+                    &names.refresh,
+                    rotated,
+                    &config.paths().auth_prefix,
+                    max_age,
+                ));
+            }
+            Outcome::respond(pages::redirect(&pending.return_to, set), "refreshed")
+        }
+        (_, verified) => {
+            // Going back to the page with this token would come straight back
+            // here: stop with a page instead, and drop the session.
+            let detail = match verified {
+                Some(Err(e)) => e.to_string(),
+                _ => "no usable id_token in the answer".into(),
+            };
+            let page = pages::html_page(
+                401,
+                "Your session could not be renewed",
+                "The identity provider's new token did not pass verification. You have been signed out; signing in again usually helps.",
+                Some(Action {
+                    href: &pending.return_to,
+                    label: "Sign in again",
+                }),
+                clear_session(config),
+            );
+            Outcome::respond(page, "refresh-refused").with_detail(detail)
+        }
+    }
+}
+
+/// Clears the ID and refresh cookies.
+pub fn clear_session(config: &Config) -> Vec<String> {
+    let names = &config.cookie_names;
+    vec![
+        cookies::clear_cookie(names, &names.id, "/"),
+        cookies::clear_cookie(names, &names.refresh, &config.paths().auth_prefix),
+    ]
+}
+
+/// The page for a provider that is down, slow, misbehaving or refusing us.
+pub(crate) fn unavailable_page(
+    answer: TokenAnswer,
+    cookies: Vec<String>,
+    action: Action<'_>,
+) -> Outcome {
+    let (status, event, message, detail) = match answer {
+        TokenAnswer::Unavailable(Unavailable::TimedOut) => (
+            504,
+            "provider-timeout",
+            "The identity provider did not answer in time. Please try again in a moment.",
+            "timed out".to_owned(),
+        ),
+        TokenAnswer::Unavailable(Unavailable::Unreachable) => (
+            503,
+            "provider-unreachable",
+            "The identity provider cannot be reached. Please try again in a moment.",
+            "unreachable".to_owned(),
+        ),
+        TokenAnswer::Unavailable(Unavailable::ServerError) => (
+            503,
+            "provider-error",
+            "The identity provider had an internal error. Please try again in a moment.",
+            "5xx".to_owned(),
+        ),
+        TokenAnswer::Unavailable(Unavailable::InvalidAnswer) => (
+            503,
+            "provider-invalid-answer",
+            "The identity provider sent an answer this site cannot read. Please try again later.",
+            "invalid answer".to_owned(),
+        ),
+        TokenAnswer::CredentialsUnavailable => (
+            503,
+            "credentials-unavailable",
+            "Sign-in is temporarily unavailable: this site cannot read its own credentials. Please try again later.",
+            "client secret unavailable".to_owned(),
+        ),
+        TokenAnswer::Refused { error } => (
+            500,
+            "provider-refused",
+            "The identity provider refused this site's request. The site's configuration needs attention.",
+            error,
+        ),
+        TokenAnswer::Tokens(_) => (500, "unexpected", "Unexpected answer.", String::new()),
+    };
+    let page = pages::html_page(
+        status,
+        "Sign-in is unavailable",
+        message,
+        Some(action),
+        cookies,
+    );
+    Outcome::respond(page, event).with_detail(detail)
+}

@@ -1,0 +1,256 @@
+//! The provider's redirect back to the site (`/_edge-auth/callback`): check
+//! `state` against its flow cookie, exchange the code with the PKCE verifier,
+//! verify the ID token and its nonce, set the session, go back to the page.
+
+use crate::config::Config;
+use crate::cookies::{self, cookie_values, request_cookies};
+use crate::event::{CloudFrontRequest, DistributionConfig};
+use crate::flow::{FlowCookie, is_random_token, redirect_uri, site_base};
+use crate::pages::{self, Action};
+use crate::provider::{
+    CallPurpose, ProviderCall, ProviderOutcome, TokenAnswer, classify_token_answer,
+};
+use crate::query::{parse_query, single};
+use crate::return_path::safe_return_path;
+use crate::{Outcome, Step};
+
+/// What the callback knows while the code is being exchanged.
+#[derive(Debug, Clone)]
+pub struct SigninPending {
+    flow_cookie_name: String,
+    flow: FlowCookie,
+}
+
+pub fn signin_begin(
+    request: &CloudFrontRequest,
+    distribution: &DistributionConfig,
+    config: &Config,
+    now: u64,
+) -> Step<SigninPending> {
+    let names = &config.cookie_names;
+    let query = match parse_query(&request.querystring) {
+        Ok(q) => q,
+        Err(e) => {
+            return Step::Done(
+                bad_request("The sign-in answer is malformed.", vec![]).with_detail(e.to_string()),
+            );
+        }
+    };
+    let param = |name| single(&query, name);
+    let (state, code, error) = match (param("state"), param("code"), param("error")) {
+        (Ok(s), Ok(c), Ok(e)) => (s, c, e),
+        _ => {
+            return Step::Done(
+                bad_request("The sign-in answer repeats a parameter.", vec![])
+                    .with_detail("repeated parameter"),
+            );
+        }
+    };
+    let cookies = request_cookies(&request.headers);
+    let flow_cookie_name = state
+        .filter(|s| is_random_token(s))
+        .map(|s| format!("{}{s}", names.flow_prefix));
+    let flow = flow_cookie_name.as_ref().and_then(|name| {
+        cookie_values(&cookies, name)
+            .into_iter()
+            .find_map(FlowCookie::decode)
+    });
+    let clear_flow: Vec<String> = flow_cookie_name
+        .iter()
+        .filter(|name| !cookie_values(&cookies, name).is_empty())
+        .map(|name| cookies::clear_cookie(names, name, "/"))
+        .collect();
+    let retry_target = flow
+        .as_ref()
+        .map_or("/", |f| f.return_to.as_str())
+        .to_owned();
+
+    if let Some(error) = error {
+        // The provider's own words are shown only as an error code, escaped;
+        // `error_description` is attacker-controllable text and is left out.
+        let code: String = error
+            .chars()
+            .filter(|c| c.is_ascii_graphic())
+            .take(64)
+            .collect();
+        let (status, title, message) = if code == "access_denied" {
+            (403, "Sign-in was not completed", "The identity provider did not sign you in (access_denied). You may have cancelled, or your account may not be allowed to use this site.".to_owned())
+        } else {
+            (
+                400,
+                "Sign-in failed",
+                format!("The identity provider answered with the error “{code}”."),
+            )
+        };
+        let page = pages::html_page(
+            status,
+            title,
+            &message,
+            Some(Action {
+                href: &retry_target,
+                label: "Try again",
+            }),
+            clear_flow,
+        );
+        return Step::Done(Outcome::respond(page, "provider-error").with_detail(code));
+    }
+    let Some(flow_cookie_name) = flow_cookie_name else {
+        return Step::Done(
+            bad_request("The sign-in answer has no valid state.", clear_flow)
+                .with_detail("state missing or malformed"),
+        );
+    };
+    let Some(flow) = flow else {
+        let page = pages::html_page(
+            400,
+            "Sign-in could not be matched",
+            "This sign-in was not started in this browser, or it has already finished. Cookies must be enabled for this site.",
+            Some(Action {
+                href: "/",
+                label: "Start again",
+            }),
+            clear_flow,
+        );
+        return Step::Done(Outcome::respond(page, "state-mismatch"));
+    };
+    if flow
+        .issued_at
+        .saturating_add(config.cookies().flow_max_age_seconds)
+        < now
+    {
+        let page = pages::html_page(
+            400,
+            "Sign-in took too long",
+            "This sign-in has expired. Please start again.",
+            Some(Action {
+                href: &retry_target,
+                label: "Start again",
+            }),
+            clear_flow,
+        );
+        return Step::Done(Outcome::respond(page, "flow-expired"));
+    }
+    let Some(code) = code.filter(|c| !c.is_empty() && c.len() <= 2048) else {
+        return Step::Done(
+            bad_request("The sign-in answer has no authorization code.", clear_flow)
+                .with_detail("code missing"),
+        );
+    };
+    let base = site_base(config, request, &distribution.distribution_domain_name);
+    let call = ProviderCall {
+        purpose: CallPurpose::ExchangeCode,
+        endpoint: config.provider().token_endpoint.clone(),
+        form: vec![
+            ("grant_type", "authorization_code".into()),
+            ("code", code.to_owned()),
+            ("redirect_uri", redirect_uri(config, &base)),
+            ("code_verifier", flow.verifier.clone()),
+        ],
+    };
+    Step::Call {
+        call,
+        pending: SigninPending {
+            flow_cookie_name,
+            flow,
+        },
+    }
+}
+
+pub fn signin_complete(
+    pending: SigninPending,
+    config: &Config,
+    now: u64,
+    outcome: &ProviderOutcome,
+) -> Outcome {
+    let names = &config.cookie_names;
+    let paths = config.paths();
+    let clear_flow = cookies::clear_cookie(names, &pending.flow_cookie_name, "/");
+    let return_to = safe_return_path(&pending.flow.return_to)
+        .unwrap_or("/")
+        .to_owned();
+    let again = Action {
+        href: &return_to,
+        label: "Sign in again",
+    };
+    let tokens = match classify_token_answer(outcome) {
+        TokenAnswer::Tokens(tokens) => tokens,
+        TokenAnswer::Refused { error } if error == "invalid_grant" => {
+            let page = pages::html_page(
+                400,
+                "Sign-in link already used",
+                "This sign-in was already completed or has expired. Please sign in again.",
+                Some(again),
+                vec![clear_flow],
+            );
+            return Outcome::respond(page, "code-refused").with_detail(error);
+        }
+        other => return crate::refresh::unavailable_page(other, vec![clear_flow], again),
+    };
+    let Some(id_token) = tokens.id_token.as_deref() else {
+        let page = pages::html_page(
+            503,
+            "Sign-in is unavailable",
+            "The identity provider's answer had no ID token. Is the `openid` scope enabled for this app client?",
+            Some(again),
+            vec![clear_flow],
+        );
+        return Outcome::respond(page, "no-id-token");
+    };
+    if let Err(e) = config
+        .verifier
+        .verify(id_token, now, Some(&pending.flow.nonce))
+    {
+        let page = pages::html_page(
+            401,
+            "Sign-in could not be verified",
+            "The identity provider's answer did not pass verification, so you have not been signed in.",
+            Some(again),
+            vec![clear_flow],
+        );
+        return Outcome::respond(page, "id-token-refused").with_detail(e.to_string());
+    }
+    let max_age = config.cookies().session_max_age_seconds;
+    let mut set = vec![
+        clear_flow,
+        cookies::set_cookie(names, &names.id, id_token, "/", max_age),
+    ];
+    if let Some(refresh) = tokens
+        .refresh_token
+        .as_deref()
+        .filter(|t| is_cookie_safe(t))
+    {
+        set.push(cookies::set_cookie(
+            names,
+            &names.refresh,
+            refresh,
+            &paths.auth_prefix,
+            max_age,
+        ));
+    }
+    Outcome::respond(pages::redirect(&return_to, set), "signed-in")
+}
+
+/// Tokens go into cookies verbatim; Cognito's refresh token is a JWE
+/// (base64url and dots), and anything outside the cookie-value alphabet is
+/// not stored rather than mangled.
+pub(crate) fn is_cookie_safe(value: &str) -> bool {
+    !value.is_empty()
+        && value.len() <= 4000
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && !b"\",;\\".contains(&b))
+}
+
+fn bad_request(message: &str, cookies: Vec<String>) -> Outcome {
+    let page = pages::html_page(
+        400,
+        "Sign-in failed",
+        message,
+        Some(Action {
+            href: "/",
+            label: "Start again",
+        }),
+        cookies,
+    );
+    Outcome::respond(page, "bad-callback")
+}

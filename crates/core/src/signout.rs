@@ -1,0 +1,104 @@
+//! `/_edge-auth/signout`: clear every cookie this system set, with the same
+//! name, path and prefix it was set with; revoke the refresh token at the
+//! provider; then the provider's logout endpoint, which returns the browser
+//! to the signed-out page.
+
+use crate::config::{Config, LogoutSettings};
+use crate::cookies::{self, cookie_values, request_cookies};
+use crate::event::{CloudFrontRequest, DistributionConfig};
+use crate::flow::site_base;
+use crate::pages;
+use crate::provider::{CallPurpose, ProviderCall, ProviderOutcome};
+use crate::query::encode_form;
+use crate::refresh::clear_session;
+use crate::signin::is_cookie_safe;
+use crate::{Outcome, Step};
+
+/// The answer is decided before the revocation; the call's outcome only goes to the log.
+#[derive(Debug, Clone)]
+pub struct SignoutPending {
+    outcome: Outcome,
+}
+
+pub fn signout_begin(
+    request: &CloudFrontRequest,
+    distribution: &DistributionConfig,
+    config: &Config,
+) -> Step<SignoutPending> {
+    let names = &config.cookie_names;
+    let cookies = request_cookies(&request.headers);
+    let mut clear = clear_session(config);
+    let mut flows: Vec<&str> = cookies
+        .iter()
+        .map(|(n, _)| *n)
+        .filter(|n| n.starts_with(&names.flow_prefix))
+        .collect();
+    flows.sort_unstable();
+    flows.dedup();
+    clear.extend(
+        flows
+            .into_iter()
+            .map(|name| cookies::clear_cookie(names, name, "/")),
+    );
+
+    let base = site_base(config, request, &distribution.distribution_domain_name);
+    let signed_out = format!("{base}{}", config.paths().signed_out);
+    let provider = config.provider();
+    let location = match &provider.logout {
+        LogoutSettings::Cognito { url } => with_query(
+            url,
+            &[
+                ("client_id", &provider.client_id),
+                ("logout_uri", &signed_out),
+            ],
+        ),
+        LogoutSettings::Oidc { url } => with_query(
+            url,
+            &[
+                ("client_id", &provider.client_id),
+                ("post_logout_redirect_uri", &signed_out),
+            ],
+        ),
+        LogoutSettings::None => signed_out,
+    };
+    let outcome = Outcome::respond(pages::redirect(&location, clear), "signed-out");
+
+    let refresh_token = cookie_values(&cookies, &names.refresh)
+        .into_iter()
+        .find(|t| is_cookie_safe(t));
+    match (refresh_token, &provider.revocation_endpoint) {
+        (Some(token), Some(endpoint)) => Step::Call {
+            call: ProviderCall {
+                purpose: CallPurpose::RevokeRefreshToken,
+                endpoint: endpoint.clone(),
+                form: vec![
+                    ("token", token.to_owned()),
+                    ("token_type_hint", "refresh_token".into()),
+                ],
+            },
+            pending: SignoutPending { outcome },
+        },
+        (Some(_), None) => Step::Done(outcome.with_detail("no revocation endpoint configured")),
+        (None, _) => Step::Done(outcome.with_detail("no refresh token to revoke")),
+    }
+}
+
+/// Sign-out always completes: a failed revocation must not leave the user
+/// signed in in this browser. The detail says what became of it.
+pub fn signout_complete(pending: SignoutPending, outcome: &ProviderOutcome) -> Outcome {
+    let detail = match outcome {
+        ProviderOutcome::Answered { status: 200, .. } => "refresh token revoked".to_owned(),
+        ProviderOutcome::Answered { status, .. } => format!("revocation answered {status}"),
+        ProviderOutcome::TimedOut => "revocation timed out".to_owned(),
+        ProviderOutcome::Unreachable => "revocation endpoint unreachable".to_owned(),
+        ProviderOutcome::CredentialsUnavailable => {
+            "revocation skipped: client secret unavailable".to_owned()
+        }
+    };
+    pending.outcome.with_detail(detail)
+}
+
+fn with_query(url: &str, pairs: &[(&str, &str)]) -> String {
+    let separator = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{separator}{}", encode_form(pairs.iter().copied()))
+}

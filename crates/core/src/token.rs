@@ -1,0 +1,318 @@
+//! ID token checks: signature over a pinned algorithm set, `kid` lookup,
+//! `iss`, `aud`, `token_use`, `exp`/`nbf` against the caller's clock, `nonce`.
+
+use std::str::FromStr;
+
+use jsonwebtoken::jwk::Jwk;
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use serde_json::Value;
+
+use crate::config::ProviderSettings;
+
+/// Public keys from the provider's JWKS, parsed once at start.
+#[derive(Clone)]
+pub struct TokenVerifier {
+    keys: Vec<VerificationKey>,
+    issuer: String,
+    client_id: String,
+    token_use: Option<String>,
+    groups_claim: String,
+    leeway: u64,
+}
+
+#[derive(Clone)]
+struct VerificationKey {
+    kid: Option<String>,
+    algorithm: Algorithm,
+    key: DecodingKey,
+    validation: Validation,
+}
+
+impl std::fmt::Debug for TokenVerifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenVerifier")
+            .field(
+                "kids",
+                &self
+                    .keys
+                    .iter()
+                    .map(|k| (&k.kid, k.algorithm))
+                    .collect::<Vec<_>>(),
+            )
+            .field("issuer", &self.issuer)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeySetError {
+    #[error("algorithm `{0}` is not allowed: use RS256/384/512, PS256/384/512, ES256/384 or EdDSA")]
+    Algorithm(String),
+    #[error("not a JSON Web Key Set: {0}")]
+    Shape(String),
+    #[error("the key set has no usable signing key")]
+    Empty,
+}
+
+/// Why a token was refused. None of these carries the token itself.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TokenError {
+    #[error("not a well-formed JWT")]
+    Malformed,
+    #[error("signed with an algorithm that is not allowed")]
+    AlgorithmNotAllowed,
+    #[error("signed with an unknown key")]
+    UnknownKey,
+    #[error("bad signature")]
+    BadSignature,
+    #[error("claim `{0}` is missing or has the wrong type")]
+    MissingClaim(&'static str),
+    #[error("wrong issuer")]
+    WrongIssuer,
+    #[error("wrong audience")]
+    WrongAudience,
+    #[error("wrong token_use")]
+    WrongTokenUse,
+    #[error("expired")]
+    Expired,
+    #[error("not valid yet")]
+    NotYetValid,
+    #[error("nonce does not match this sign-in")]
+    NonceMismatch,
+}
+
+/// What the gateway reads from a valid ID token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdClaims {
+    pub subject: String,
+    pub username: Option<String>,
+    pub email: Option<String>,
+    pub groups: Vec<String>,
+    pub expires_at: u64,
+    pub nonce: Option<String>,
+}
+
+const ALLOWED: &[Algorithm] = &[
+    Algorithm::RS256,
+    Algorithm::RS384,
+    Algorithm::RS512,
+    Algorithm::PS256,
+    Algorithm::PS384,
+    Algorithm::PS512,
+    Algorithm::ES256,
+    Algorithm::ES384,
+    Algorithm::EdDSA,
+];
+
+impl TokenVerifier {
+    pub fn new(settings: &ProviderSettings) -> Result<Self, KeySetError> {
+        let mut allowed = Vec::new();
+        for name in &settings.algorithms {
+            let alg =
+                Algorithm::from_str(name).map_err(|_| KeySetError::Algorithm(name.clone()))?;
+            // Symmetric algorithms would let anyone holding the public key mint tokens.
+            if !ALLOWED.contains(&alg) {
+                return Err(KeySetError::Algorithm(name.clone()));
+            }
+            allowed.push(alg);
+        }
+        if allowed.is_empty() {
+            return Err(KeySetError::Algorithm("(none listed)".into()));
+        }
+        let raw_keys = settings
+            .jwks
+            .get("keys")
+            .and_then(Value::as_array)
+            .ok_or_else(|| KeySetError::Shape("expected an object with a `keys` array".into()))?;
+        let mut keys = Vec::new();
+        for raw in raw_keys {
+            // One key the library cannot read (an encryption key, an unknown
+            // type) must not take the others down with it.
+            let Ok(jwk) = serde_json::from_value::<Jwk>(raw.clone()) else {
+                continue;
+            };
+            if matches!(
+                jwk.common.public_key_use,
+                Some(jsonwebtoken::jwk::PublicKeyUse::Encryption)
+            ) {
+                continue;
+            }
+            let Ok(key) = DecodingKey::from_jwk(&jwk) else {
+                continue;
+            };
+            let declared = jwk
+                .common
+                .key_algorithm
+                .and_then(|a| Algorithm::from_str(&a.to_string()).ok());
+            let candidates: Vec<Algorithm> = match declared {
+                Some(alg) => vec![alg],
+                None => allowed
+                    .iter()
+                    .copied()
+                    .filter(|a| a.family() == key.family())
+                    .collect(),
+            };
+            for algorithm in candidates.into_iter().filter(|a| allowed.contains(a)) {
+                let mut validation = Validation::new(algorithm);
+                // Time and audience are checked below against the caller's
+                // clock and our own claim rules, not the library's.
+                validation.validate_exp = false;
+                validation.validate_nbf = false;
+                validation.validate_aud = false;
+                validation.required_spec_claims.clear();
+                keys.push(VerificationKey {
+                    kid: jwk.common.key_id.clone(),
+                    algorithm,
+                    key: key.clone(),
+                    validation,
+                });
+            }
+        }
+        if keys.is_empty() {
+            return Err(KeySetError::Empty);
+        }
+        Ok(Self {
+            keys,
+            issuer: settings.issuer.clone(),
+            client_id: settings.client_id.clone(),
+            token_use: settings.token_use.clone(),
+            groups_claim: settings.groups_claim.clone(),
+            leeway: settings.clock_skew_seconds,
+        })
+    }
+
+    /// Checks an ID token at time `now` (seconds since the epoch).
+    /// `Expired` is only returned for a token that passed every other check,
+    /// so a caller may safely treat it as "refresh me".
+    pub fn verify(
+        &self,
+        token: &str,
+        now: u64,
+        expected_nonce: Option<&str>,
+    ) -> Result<IdClaims, TokenError> {
+        if token.len() > 16 * 1024 || token.bytes().filter(|&b| b == b'.').count() != 2 {
+            return Err(TokenError::Malformed);
+        }
+        // Read `alg` first ourselves: the library refuses `none` as a
+        // malformed header, and the log should say what was really tried.
+        let alg = header_algorithm(token).ok_or(TokenError::Malformed)?;
+        if !self
+            .keys
+            .iter()
+            .any(|k| format!("{:?}", k.algorithm) == alg)
+        {
+            return Err(TokenError::AlgorithmNotAllowed);
+        }
+        let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Malformed)?;
+        let mut same_kid = self.keys.iter().filter(|k| match (&header.kid, &k.kid) {
+            (Some(want), Some(have)) => want == have,
+            // A token without `kid` is tried against a key set of one key only.
+            (None, _) => self.keys.len() == 1,
+            (Some(_), None) => false,
+        });
+        let Some(first) = same_kid.next() else {
+            return if self.keys.iter().any(|k| k.algorithm == header.alg) {
+                Err(TokenError::UnknownKey)
+            } else {
+                Err(TokenError::AlgorithmNotAllowed)
+            };
+        };
+        let key = std::iter::once(first)
+            .chain(same_kid)
+            .find(|k| k.algorithm == header.alg)
+            .ok_or(TokenError::AlgorithmNotAllowed)?;
+        let data =
+            jsonwebtoken::decode::<Value>(token, &key.key, &key.validation).map_err(|e| {
+                use jsonwebtoken::errors::ErrorKind as K;
+                match e.kind() {
+                    K::InvalidSignature => TokenError::BadSignature,
+                    K::InvalidAlgorithm | K::InvalidAlgorithmName => {
+                        TokenError::AlgorithmNotAllowed
+                    }
+                    _ => TokenError::Malformed,
+                }
+            })?;
+        self.check_claims(&data.claims, now, expected_nonce)
+    }
+
+    fn check_claims(
+        &self,
+        claims: &Value,
+        now: u64,
+        expected_nonce: Option<&str>,
+    ) -> Result<IdClaims, TokenError> {
+        let string = |name: &'static str| claims.get(name).and_then(Value::as_str);
+        let number = |name: &'static str| claims.get(name).and_then(Value::as_u64);
+
+        if string("iss").ok_or(TokenError::MissingClaim("iss"))? != self.issuer {
+            return Err(TokenError::WrongIssuer);
+        }
+        let audience_ok = match claims.get("aud") {
+            Some(Value::String(aud)) => *aud == self.client_id,
+            Some(Value::Array(auds)) => {
+                auds.iter().any(|a| a.as_str() == Some(&self.client_id))
+                    // OIDC Core 3.1.3.7: with several audiences, azp must be us.
+                    && (auds.len() == 1 || string("azp") == Some(&self.client_id))
+            }
+            _ => return Err(TokenError::MissingClaim("aud")),
+        };
+        if !audience_ok {
+            return Err(TokenError::WrongAudience);
+        }
+        if let Some(expected) = &self.token_use
+            && string("token_use") != Some(expected.as_str())
+        {
+            return Err(TokenError::WrongTokenUse);
+        }
+        let subject = string("sub")
+            .ok_or(TokenError::MissingClaim("sub"))?
+            .to_owned();
+        let nonce = string("nonce").map(str::to_owned);
+        if let Some(expected) = expected_nonce
+            && nonce.as_deref() != Some(expected)
+        {
+            return Err(TokenError::NonceMismatch);
+        }
+        if let Some(nbf) = claims.get("nbf") {
+            let nbf = nbf.as_u64().ok_or(TokenError::MissingClaim("nbf"))?;
+            if now.saturating_add(self.leeway) < nbf {
+                return Err(TokenError::NotYetValid);
+            }
+        }
+        let expires_at = number("exp").ok_or(TokenError::MissingClaim("exp"))?;
+        if now >= expires_at.saturating_add(self.leeway) {
+            return Err(TokenError::Expired);
+        }
+        let groups = match claims.get(&self.groups_claim) {
+            Some(Value::Array(items)) => items
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect(),
+            Some(Value::String(one)) => one.split_whitespace().map(str::to_owned).collect(),
+            _ => Vec::new(),
+        };
+        Ok(IdClaims {
+            subject,
+            username: string("cognito:username")
+                .or_else(|| string("preferred_username"))
+                .or_else(|| string("name"))
+                .map(str::to_owned),
+            email: string("email").map(str::to_owned),
+            groups,
+            expires_at,
+            nonce,
+        })
+    }
+}
+
+/// The `alg` of a JWT header, without trusting anything else in it.
+fn header_algorithm(token: &str) -> Option<String> {
+    use base64::Engine;
+    let encoded = token.split('.').next()?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(encoded)
+        .ok()?;
+    let header: Value = serde_json::from_slice(&bytes).ok()?;
+    header.get("alg")?.as_str().map(str::to_owned)
+}

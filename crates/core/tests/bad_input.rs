@@ -1,0 +1,562 @@
+//! Everything malformed or hostile, one row each: the expected status and
+//! page, never a panic, never a token or code echoed back.
+
+use aws_lc_rs::hmac;
+use edge_auth_core::authorize::authorize;
+use edge_auth_core::flow::FlowCookie;
+use edge_auth_core::provider::ProviderOutcome;
+use edge_auth_core::refresh::{refresh_begin, refresh_complete};
+use edge_auth_core::signin::{signin_begin, signin_complete};
+use edge_auth_core::{HandlerOutput, Outcome, Step};
+use edge_auth_testkit::{self as kit, CountingEntropy, NOW};
+
+const STATE: &str = "SSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSSS";
+const CODE: &str = "c0de-that-must-not-leak";
+
+fn forge(header: &str, claims_b64: &str, signature: &str) -> String {
+    format!("{}.{claims_b64}.{signature}", kit::b64(header.as_bytes()))
+}
+
+fn hs256_with_public_key() -> String {
+    let claims = kit::id_token().claims_b64();
+    let signing_input = format!(
+        "{}.{claims}",
+        kit::b64(br#"{"alg":"HS256","typ":"JWT","kid":"test-key-1"}"#)
+    );
+    let key = hmac::Key::new(hmac::HMAC_SHA256, kit::KEY_1_PUBLIC_PEM.as_bytes());
+    let tag = hmac::sign(&key, signing_input.as_bytes());
+    format!("{signing_input}.{}", kit::b64(tag.as_ref()))
+}
+
+struct Row {
+    name: &'static str,
+    outcome: Outcome,
+    status: &'static str,
+    /// In the page body, or the Location header for redirects.
+    expect: &'static str,
+    /// The refusal reason in the log detail, where there is one.
+    detail: Option<&'static str>,
+}
+
+fn authorize_with_cookie(cookie: String) -> Outcome {
+    let (request, dist) = kit::viewer_request("/docs/", "", &[cookie]);
+    authorize(request, &dist, &kit::config(), NOW, &mut CountingEntropy(0))
+}
+
+fn token_row(name: &'static str, token: String, detail: &'static str) -> Row {
+    Row {
+        name,
+        outcome: authorize_with_cookie(format!("__Host-edge-auth-id={token}")),
+        status: "302",
+        expect: "/oauth2/authorize?",
+        detail: Some(detail),
+    }
+}
+
+fn flow_cookie(return_to: &str) -> String {
+    let f = FlowCookie {
+        issued_at: NOW,
+        verifier: "v".repeat(43),
+        nonce: "n".repeat(43),
+        return_to: return_to.into(),
+    };
+    format!("__Host-edge-auth-flow-{STATE}={}", f.encode())
+}
+
+fn callback(query: &str, cookies: &[String]) -> Step<edge_auth_core::signin::SigninPending> {
+    let (request, dist) = kit::viewer_request("/_edge-auth/callback", query, cookies);
+    signin_begin(&request, &dist, &kit::config(), NOW)
+}
+
+fn callback_done(query: &str, cookies: &[String]) -> Outcome {
+    match callback(query, cookies) {
+        Step::Done(o) => o,
+        Step::Call { .. } => panic!("expected an answer without a provider call for {query}"),
+    }
+}
+
+fn callback_with_answer(return_to: &str, answer: ProviderOutcome) -> Outcome {
+    match callback(
+        &format!("code={CODE}&state={STATE}"),
+        &[flow_cookie(return_to)],
+    ) {
+        Step::Call { pending, .. } => signin_complete(pending, &kit::config(), NOW, &answer),
+        Step::Done(o) => panic!("expected a provider call, got {o:?}"),
+    }
+}
+
+fn ok_answer(nonce: &str) -> ProviderOutcome {
+    let id = kit::id_token().claim("nonce", nonce).sign();
+    ProviderOutcome::Answered {
+        status: 200,
+        body: serde_json::json!({ "id_token": id })
+            .to_string()
+            .into_bytes(),
+    }
+}
+
+fn refresh_with(query: &str) -> Outcome {
+    let config = kit::config();
+    let (request, dist) = kit::viewer_request(
+        "/_edge-auth/refresh",
+        query,
+        &["__Secure-edge-auth-refresh=rt".into()],
+    );
+    let Step::Call { pending, .. } =
+        refresh_begin(&request, &dist, &config, NOW, &mut CountingEntropy(0))
+    else {
+        panic!()
+    };
+    let id = kit::id_token().sign();
+    let answer = ProviderOutcome::Answered {
+        status: 200,
+        body: serde_json::json!({ "id_token": id })
+            .to_string()
+            .into_bytes(),
+    };
+    refresh_complete(pending, &config, NOW, &mut CountingEntropy(0), &answer)
+}
+
+fn rows() -> Vec<Row> {
+    let valid = kit::id_token().sign();
+    let parts: Vec<&str> = valid.split('.').collect();
+    let mut rows = vec![
+        token_row(
+            "alg none",
+            forge(r#"{"alg":"none","typ":"JWT"}"#, parts[1], ""),
+            "token refused: signed with an algorithm that is not allowed",
+        ),
+        token_row(
+            "alg none, kid set",
+            forge(r#"{"alg":"none","kid":"test-key-1"}"#, parts[1], parts[2]),
+            "token refused: signed with an algorithm that is not allowed",
+        ),
+        token_row(
+            "HS256 keyed with the RSA public key",
+            hs256_with_public_key(),
+            "token refused: signed with an algorithm that is not allowed",
+        ),
+        token_row(
+            "nbf in the future",
+            kit::id_token().claim("nbf", NOW + 3600).sign(),
+            "token refused: not valid yet",
+        ),
+        token_row(
+            "wrong iss",
+            kit::id_token().claim("iss", "https://evil.example").sign(),
+            "token refused: wrong issuer",
+        ),
+        token_row(
+            "wrong aud",
+            kit::id_token().claim("aud", "another-client").sign(),
+            "token refused: wrong audience",
+        ),
+        token_row(
+            "aud list without azp",
+            kit::id_token()
+                .claim("aud", serde_json::json!([kit::CLIENT_ID, "x"]))
+                .sign(),
+            "token refused: wrong audience",
+        ),
+        token_row(
+            "access token as ID token",
+            kit::id_token().claim("token_use", "access").sign(),
+            "token refused: wrong token_use",
+        ),
+        token_row(
+            "no exp",
+            kit::id_token().without("exp").sign(),
+            "token refused: claim `exp` is missing or has the wrong type",
+        ),
+        token_row(
+            "exp as string",
+            kit::id_token().claim("exp", "soon").sign(),
+            "token refused: claim `exp` is missing or has the wrong type",
+        ),
+        token_row(
+            "unknown kid",
+            kit::id_token()
+                .kid(Some("rotated-away"))
+                .attacker_key()
+                .sign(),
+            "token refused: signed with an unknown key",
+        ),
+        token_row(
+            "attacker key under our kid",
+            kit::id_token().attacker_key().sign(),
+            "token refused: bad signature",
+        ),
+        token_row(
+            "signature of another token",
+            format!(
+                "{}.{}.{}",
+                parts[0],
+                kit::id_token()
+                    .claim("cognito:groups", serde_json::json!(["admins"]))
+                    .claims_b64(),
+                parts[2]
+            ),
+            "token refused: bad signature",
+        ),
+        token_row(
+            "truncated",
+            valid[..valid.len() - 10].to_owned(),
+            "token refused: bad signature",
+        ),
+        token_row(
+            "two parts",
+            format!("{}.{}", parts[0], parts[1]),
+            "token refused: not a well-formed JWT",
+        ),
+        token_row(
+            "garbage",
+            "%%%.***.$$$".into(),
+            "token refused: not a well-formed JWT",
+        ),
+        token_row(
+            "header not JSON",
+            format!("{}.{}.{}", kit::b64(b"nope"), parts[1], parts[2]),
+            "token refused: not a well-formed JWT",
+        ),
+        token_row(
+            "claims not JSON",
+            format!("{}.{}.{}", parts[0], kit::b64(b"[1,2"), parts[2]),
+            "token refused: bad signature",
+        ),
+        token_row(
+            "empty",
+            String::new(),
+            "token refused: not a well-formed JWT",
+        ),
+        token_row(
+            "20 KB of dots",
+            ".".repeat(20_000),
+            "token refused: not a well-formed JWT",
+        ),
+        Row {
+            name: "expired",
+            outcome: authorize_with_cookie(format!(
+                "__Host-edge-auth-id={}",
+                kit::id_token().claim("exp", NOW - 600).sign()
+            )),
+            status: "302",
+            expect: "/_edge-auth/refresh?return=%2Fdocs%2F",
+            detail: None,
+        },
+        Row {
+            name: "100 KB cookie header",
+            outcome: authorize_with_cookie(format!(
+                "junk={}; __Host-edge-auth-id={valid}",
+                "x".repeat(100 * 1024)
+            )),
+            status: "302",
+            expect: "/oauth2/authorize?",
+            detail: None,
+        },
+        Row {
+            name: "duplicate id cookies, one valid",
+            outcome: authorize_with_cookie(format!(
+                "__Host-edge-auth-id=garbage; __Host-edge-auth-id={valid}"
+            )),
+            status: "forward",
+            expect: "",
+            detail: None,
+        },
+        Row {
+            name: "duplicate id cookies, none valid",
+            outcome: authorize_with_cookie(
+                "__Host-edge-auth-id=a.b.c; __Host-edge-auth-id=x".into(),
+            ),
+            status: "302",
+            expect: "/oauth2/authorize?",
+            detail: Some("token refused: not a well-formed JWT"),
+        },
+        Row {
+            name: "dot segments in the path",
+            outcome: {
+                let (r, d) = kit::viewer_request("/public/../admin/", "", &[]);
+                authorize(r, &d, &kit::config(), NOW, &mut CountingEntropy(0))
+            },
+            status: "400",
+            expect: "cannot be served",
+            detail: Some("the path has `.` or `..` segments"),
+        },
+        Row {
+            name: "state mismatch",
+            outcome: callback_done(
+                &format!("code={CODE}&state={}", "T".repeat(43)),
+                &[flow_cookie("/")],
+            ),
+            status: "400",
+            expect: "not started in this browser",
+            detail: None,
+        },
+        Row {
+            name: "state malformed",
+            outcome: callback_done(&format!("code={CODE}&state=<script>"), &[flow_cookie("/")]),
+            status: "400",
+            expect: "no valid state",
+            detail: None,
+        },
+        Row {
+            name: "state missing",
+            outcome: callback_done(&format!("code={CODE}"), &[flow_cookie("/")]),
+            status: "400",
+            expect: "no valid state",
+            detail: None,
+        },
+        Row {
+            name: "state repeated",
+            outcome: callback_done(
+                &format!("code={CODE}&state={STATE}&state={STATE}"),
+                &[flow_cookie("/")],
+            ),
+            status: "400",
+            expect: "repeats a parameter",
+            detail: None,
+        },
+        Row {
+            name: "flow cookie tampered",
+            outcome: callback_done(
+                &format!("code={CODE}&state={STATE}"),
+                &[format!("__Host-edge-auth-flow-{STATE}=1.2.3.4")],
+            ),
+            status: "400",
+            expect: "not started in this browser",
+            detail: None,
+        },
+        Row {
+            name: "flow expired",
+            outcome: {
+                let f = FlowCookie {
+                    issued_at: NOW - 3600,
+                    verifier: "v".repeat(43),
+                    nonce: "n".repeat(43),
+                    return_to: "/".into(),
+                };
+                callback_done(
+                    &format!("code={CODE}&state={STATE}"),
+                    &[format!("__Host-edge-auth-flow-{STATE}={}", f.encode())],
+                )
+            },
+            status: "400",
+            expect: "expired",
+            detail: None,
+        },
+        Row {
+            name: "code missing",
+            outcome: callback_done(&format!("state={STATE}"), &[flow_cookie("/")]),
+            status: "400",
+            expect: "no authorization code",
+            detail: Some("code missing"),
+        },
+        Row {
+            name: "malformed query",
+            outcome: callback_done("code=%zz&state=1", &[flow_cookie("/")]),
+            status: "400",
+            expect: "malformed",
+            detail: None,
+        },
+        Row {
+            name: "provider access_denied",
+            outcome: callback_done(
+                &format!("error=access_denied&error_description=%3Cscript%3E&state={STATE}"),
+                &[flow_cookie("/back")],
+            ),
+            status: "403",
+            expect: "access_denied",
+            detail: Some("access_denied"),
+        },
+        Row {
+            name: "provider other error",
+            outcome: callback_done("error=server_error", &[]),
+            status: "400",
+            expect: "server_error",
+            detail: Some("server_error"),
+        },
+        Row {
+            name: "token endpoint 500",
+            outcome: callback_with_answer(
+                "/",
+                ProviderOutcome::Answered {
+                    status: 500,
+                    body: b"oops".to_vec(),
+                },
+            ),
+            status: "503",
+            expect: "internal error",
+            detail: Some("5xx"),
+        },
+        Row {
+            name: "token endpoint timeout",
+            outcome: callback_with_answer("/", ProviderOutcome::TimedOut),
+            status: "504",
+            expect: "did not answer in time",
+            detail: Some("timed out"),
+        },
+        Row {
+            name: "token endpoint unreachable",
+            outcome: callback_with_answer("/", ProviderOutcome::Unreachable),
+            status: "503",
+            expect: "cannot be reached",
+            detail: Some("unreachable"),
+        },
+        Row {
+            name: "token endpoint invalid JSON",
+            outcome: callback_with_answer(
+                "/",
+                ProviderOutcome::Answered {
+                    status: 200,
+                    body: b"{\"id_token\": ".to_vec(),
+                },
+            ),
+            status: "503",
+            expect: "cannot read",
+            detail: Some("invalid answer"),
+        },
+        Row {
+            name: "token endpoint HTML error",
+            outcome: callback_with_answer(
+                "/",
+                ProviderOutcome::Answered {
+                    status: 400,
+                    body: b"<html>".to_vec(),
+                },
+            ),
+            status: "503",
+            expect: "cannot read",
+            detail: Some("invalid answer"),
+        },
+        Row {
+            name: "code already used",
+            outcome: callback_with_answer(
+                "/",
+                ProviderOutcome::Answered {
+                    status: 400,
+                    body: br#"{"error":"invalid_grant"}"#.to_vec(),
+                },
+            ),
+            status: "400",
+            expect: "already completed",
+            detail: Some("invalid_grant"),
+        },
+        Row {
+            name: "client rejected",
+            outcome: callback_with_answer(
+                "/",
+                ProviderOutcome::Answered {
+                    status: 401,
+                    body: br#"{"error":"invalid_client"}"#.to_vec(),
+                },
+            ),
+            status: "500",
+            expect: "configuration needs attention",
+            detail: Some("invalid_client"),
+        },
+        Row {
+            name: "secret unavailable",
+            outcome: callback_with_answer("/", ProviderOutcome::CredentialsUnavailable),
+            status: "503",
+            expect: "cannot read its own credentials",
+            detail: Some("client secret unavailable"),
+        },
+        Row {
+            name: "no id_token",
+            outcome: callback_with_answer(
+                "/",
+                ProviderOutcome::Answered {
+                    status: 200,
+                    body: br#"{"access_token":"a"}"#.to_vec(),
+                },
+            ),
+            status: "503",
+            expect: "no ID token",
+            detail: None,
+        },
+        Row {
+            name: "nonce differs",
+            outcome: callback_with_answer("/", ok_answer(&"x".repeat(43))),
+            status: "401",
+            expect: "did not pass verification",
+            detail: Some("nonce does not match this sign-in"),
+        },
+    ];
+    for evil in [
+        "//evil.example",
+        "/\\evil.example",
+        "/%2F%2Fevil.example",
+        "/%09/evil.example",
+        "https://evil.example",
+        "javascript:alert(1)",
+        "/%5C%5Cevil.example",
+        "/\t/evil.example",
+    ] {
+        rows.push(Row {
+            name: "open redirect via flow cookie",
+            outcome: callback_with_answer(evil, ok_answer(&"n".repeat(43))),
+            status: "302",
+            expect: "/",
+            detail: None,
+        });
+        let query = edge_auth_core::query::encode_form([("return", evil)]);
+        rows.push(Row {
+            name: "open redirect via refresh return",
+            outcome: refresh_with(&query),
+            status: "302",
+            expect: "/",
+            detail: None,
+        });
+    }
+    rows
+}
+
+#[test]
+fn every_bad_input_gets_its_page() {
+    let mut failures = Vec::new();
+    for row in rows() {
+        let (status, text, headers) = match &row.outcome.output {
+            HandlerOutput::Forward(_) => ("forward".to_owned(), String::new(), String::new()),
+            HandlerOutput::Respond(r) => {
+                let text = match r.headers.first("location") {
+                    Some(loc) => loc.to_owned(),
+                    None => r.body.clone().unwrap_or_default(),
+                };
+                assert_eq!(
+                    r.headers
+                        .first("cache-control")
+                        .map(|c| c == "no-store" || c.starts_with("max-age")),
+                    Some(true),
+                    "{}",
+                    row.name
+                );
+                (r.status.clone(), text, format!("{:?}", r.headers))
+            }
+        };
+        let expect_ok = if row.status == "302" && row.expect == "/" {
+            text == "/"
+        } else {
+            text.contains(row.expect)
+        };
+        if status != row.status
+            || !expect_ok
+            || (row.detail.is_some() && row.outcome.detail.as_deref() != row.detail)
+        {
+            failures.push(format!(
+                "{}: got {status} {:?} detail {:?}; text: {}",
+                row.name,
+                row.outcome.event,
+                row.outcome.detail,
+                &text[..text.len().min(200)]
+            ));
+        }
+        // Nothing the attacker or provider sent comes back in a page or a header.
+        for secret in [CODE, "<script>"] {
+            assert!(
+                !text.contains(secret) && !headers.contains(secret),
+                "{} echoed {secret}",
+                row.name
+            );
+        }
+    }
+    assert!(failures.is_empty(), "\n{}", failures.join("\n"));
+}

@@ -1,0 +1,529 @@
+//! Each handler's behaviour, driven through the core with real-shaped events.
+
+use edge_auth_core::authorize::authorize;
+use edge_auth_core::flow::{FlowCookie, pkce_challenge};
+use edge_auth_core::index_path::index_path;
+use edge_auth_core::provider::{CallPurpose, ClientCredentials, ProviderOutcome};
+use edge_auth_core::query::parse_query;
+use edge_auth_core::refresh::{refresh_begin, refresh_complete};
+use edge_auth_core::signin::{signin_begin, signin_complete};
+use edge_auth_core::signout::{signout_begin, signout_complete};
+use edge_auth_core::{CloudFrontResponse, HandlerOutput, Outcome, Step};
+use edge_auth_testkit::{self as kit, CountingEntropy, NOW, cleared_cookies, set_cookies};
+
+fn response(outcome: &Outcome) -> &CloudFrontResponse {
+    match &outcome.output {
+        HandlerOutput::Respond(r) => r,
+        HandlerOutput::Forward(r) => {
+            panic!("expected a response, got a forwarded request to {}", r.uri)
+        }
+    }
+}
+
+fn location(outcome: &Outcome) -> String {
+    response(outcome)
+        .headers
+        .first("location")
+        .expect("a Location header")
+        .to_owned()
+}
+
+fn id_cookie(token: &str) -> String {
+    format!("__Host-edge-auth-id={token}")
+}
+
+fn query_of(url: &str) -> Vec<(String, String)> {
+    parse_query(url.split_once('?').map_or("", |(_, q)| q)).unwrap()
+}
+
+fn param(pairs: &[(String, String)], name: &str) -> String {
+    pairs
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default()
+}
+
+#[test]
+fn valid_token_passes_request_unchanged() {
+    let config = kit::config();
+    let (request, dist) =
+        kit::viewer_request("/docs/", "a=1", &[id_cookie(&kit::id_token().sign())]);
+    let out = authorize(
+        request.clone(),
+        &dist,
+        &config,
+        NOW,
+        &mut CountingEntropy(0),
+    );
+    assert_eq!(out.output, HandlerOutput::Forward(request));
+    assert_eq!(out.event, "allowed");
+}
+
+#[test]
+fn no_token_starts_a_signin_with_pkce_state_nonce_and_return_path() {
+    let config = kit::config();
+    let (request, dist) = kit::viewer_request("/docs/guide.html", "q=rust&page=2", &[]);
+    let out = authorize(request, &dist, &config, NOW, &mut CountingEntropy(7));
+    let r = response(&out);
+    assert_eq!(r.status, "302");
+    assert_eq!(r.headers.first("cache-control"), Some("no-store"));
+    let loc = location(&out);
+    assert!(
+        loc.starts_with("https://auth.example.com/oauth2/authorize?"),
+        "{loc}"
+    );
+    let q = query_of(&loc);
+    assert_eq!(param(&q, "response_type"), "code");
+    assert_eq!(param(&q, "client_id"), kit::CLIENT_ID);
+    assert_eq!(
+        param(&q, "redirect_uri"),
+        "https://d111111abcdef8.cloudfront.net/_edge-auth/callback"
+    );
+    assert_eq!(param(&q, "scope"), "openid email profile");
+    assert_eq!(param(&q, "code_challenge_method"), "S256");
+    let state = param(&q, "state");
+    let cookies = set_cookies(r);
+    assert_eq!(cookies.len(), 1);
+    let (name, value) = &cookies[0];
+    assert_eq!(name, &format!("__Host-edge-auth-flow-{state}"));
+    let flow = FlowCookie::decode(value).unwrap();
+    assert_eq!(flow.return_to, "/docs/guide.html?q=rust&page=2");
+    assert_eq!(param(&q, "code_challenge"), pkce_challenge(&flow.verifier));
+    assert_eq!(param(&q, "nonce"), flow.nonce);
+    assert_ne!(flow.nonce, state);
+    let raw = r.headers.values("set-cookie").next().unwrap();
+    assert!(
+        raw.contains("Max-Age=600")
+            && raw.contains("HttpOnly")
+            && raw.contains("Secure")
+            && raw.contains("Path=/")
+    );
+}
+
+#[test]
+fn parallel_signins_are_bounded() {
+    let config = kit::config();
+    let flows: Vec<String> = (0..6u64)
+        .map(|i| {
+            let f = FlowCookie {
+                issued_at: NOW - 100 + i,
+                verifier: "v".repeat(43),
+                nonce: "n".repeat(43),
+                return_to: "/".into(),
+            };
+            format!("__Host-edge-auth-flow-{}{i}={}", "s".repeat(42), f.encode())
+        })
+        .collect();
+    let (request, dist) = kit::viewer_request("/", "", &flows);
+    let out = authorize(request, &dist, &config, NOW, &mut CountingEntropy(0));
+    let cleared = cleared_cookies(response(&out));
+    // 6 running + 1 new, 5 allowed: the two oldest go.
+    assert_eq!(
+        cleared,
+        vec![
+            format!("__Host-edge-auth-flow-{}0", "s".repeat(42)),
+            format!("__Host-edge-auth-flow-{}1", "s".repeat(42))
+        ]
+    );
+}
+
+#[test]
+fn scripts_get_401_json_and_no_flow() {
+    let config = kit::config();
+    for (header, value) in [("Sec-Fetch-Mode", "cors"), ("Accept", "application/json")] {
+        let (mut request, dist) = kit::viewer_request("/api/data.json", "", &[]);
+        request.headers.set(header, value);
+        let out = authorize(request, &dist, &config, NOW, &mut CountingEntropy(0));
+        let r = response(&out);
+        assert_eq!(r.status, "401");
+        assert_eq!(r.headers.first("content-type"), Some("application/json"));
+        assert!(set_cookies(r).is_empty(), "no flow cookie for scripts");
+        assert!(r.body.as_deref().unwrap().contains("unauthenticated"));
+    }
+    let (mut post, dist) = kit::viewer_request("/", "", &[]);
+    post.method = "POST".into();
+    assert_eq!(
+        authorize(post, &dist, &config, NOW, &mut CountingEntropy(0)).status(),
+        Some("401")
+    );
+}
+
+#[test]
+fn expired_token_goes_to_refresh_with_return_path() {
+    let config = kit::config();
+    let token = kit::id_token().claim("exp", NOW - 31).sign();
+    let (request, dist) = kit::viewer_request("/docs/a b.html", "x=1&y=%2F", &[id_cookie(&token)]);
+    let out = authorize(request, &dist, &config, NOW, &mut CountingEntropy(0));
+    assert_eq!(out.event, "refresh-redirect");
+    let loc = location(&out);
+    assert!(loc.starts_with("/_edge-auth/refresh?return="));
+    assert_eq!(param(&query_of(&loc), "return"), "/docs/a b.html?x=1&y=%2F");
+    // Within the leeway it is still valid.
+    let fresh = kit::id_token().claim("exp", NOW - 29).sign();
+    let (request, dist) = kit::viewer_request("/", "", &[id_cookie(&fresh)]);
+    assert_eq!(
+        authorize(request, &dist, &config, NOW, &mut CountingEntropy(0)).event,
+        "allowed"
+    );
+}
+
+#[test]
+fn group_rules_decide_by_first_match() {
+    let config = kit::config();
+    let reader = kit::id_token().sign();
+    let admin = kit::id_token()
+        .claim("cognito:groups", serde_json::json!(["readers", "admins"]))
+        .sign();
+    for (uri, token, expected) in [
+        ("/admin/", &reader, Some("403")),
+        ("/admin/x/y.html", &reader, Some("403")),
+        ("/%61dmin/secret.html", &reader, Some("403")),
+        ("//admin/secret.html", &reader, Some("403")),
+        ("/admin/", &admin, None),
+        ("/administrator", &reader, None),
+    ] {
+        let (request, dist) = kit::viewer_request(uri, "", &[id_cookie(token)]);
+        let out = authorize(request, &dist, &config, NOW, &mut CountingEntropy(0));
+        assert_eq!(out.status(), expected, "{uri}");
+        if expected == Some("403") {
+            let body = response(&out).body.clone().unwrap();
+            assert!(body.contains("alice") && body.contains("admins"), "{body}");
+        }
+    }
+}
+
+#[test]
+fn public_and_auth_paths_pass_without_a_session() {
+    let config = kit::config();
+    for uri in ["/signed-out.html", "/favicon.ico", "/_edge-auth/refresh"] {
+        let (request, dist) = kit::viewer_request(uri, "", &[]);
+        assert_eq!(
+            authorize(request, &dist, &config, NOW, &mut CountingEntropy(0)).status(),
+            None,
+            "{uri}"
+        );
+    }
+}
+
+#[test]
+fn index_path_rewrites_directories_and_redirects_bare_names() {
+    let payload = kit::payload(kit::ORIGIN_REQUEST_S3);
+    let out = index_path(payload.request.clone());
+    match out.output {
+        HandlerOutput::Forward(r) => {
+            assert_eq!(r.uri, "/docs/index.html");
+            assert_eq!(r.other, payload.request.other, "origin settings untouched");
+        }
+        other => panic!("{other:?}"),
+    }
+    let mut bare = payload.request.clone();
+    bare.uri = "/docs".into();
+    bare.querystring = "v=2".into();
+    let out = index_path(bare);
+    assert_eq!(out.status(), Some("301"));
+    assert_eq!(location(&out), "/docs/?v=2");
+    for file in ["/docs/app.js", "/a.b/c.css"] {
+        let mut r = payload.request.clone();
+        r.uri = file.into();
+        assert_eq!(index_path(r.clone()).output, HandlerOutput::Forward(r));
+    }
+    let mut evil = payload.request.clone();
+    evil.uri = "//evil.example".into();
+    assert_eq!(
+        index_path(evil).status(),
+        None,
+        "never a redirect to another host"
+    );
+}
+
+/// Runs authorize on `/deep?x=1`, returning the state and flow cookie.
+fn begin_flow(config: &edge_auth_core::Config) -> (String, String, FlowCookie) {
+    let (request, dist) = kit::viewer_request("/deep/page.html", "x=1", &[]);
+    let out = authorize(request, &dist, config, NOW, &mut CountingEntropy(1));
+    let state = param(&query_of(&location(&out)), "state");
+    let (name, value) = set_cookies(response(&out)).remove(0);
+    (
+        state,
+        format!("{name}={value}"),
+        FlowCookie::decode(&value).unwrap(),
+    )
+}
+
+#[test]
+fn signin_exchanges_code_and_returns_to_the_deep_link() {
+    let config = kit::config();
+    let (state, flow_cookie, flow) = begin_flow(&config);
+    let (request, dist) = kit::viewer_request(
+        "/_edge-auth/callback",
+        &format!("code=the-code&state={state}"),
+        &[flow_cookie],
+    );
+    let Step::Call { call, pending } = signin_begin(&request, &dist, &config, NOW + 5) else {
+        panic!("expected a call")
+    };
+    assert_eq!(call.purpose, CallPurpose::ExchangeCode);
+    assert_eq!(call.endpoint, "https://auth.example.com/oauth2/token");
+    let http = call.to_http(
+        config.provider().client_auth,
+        &ClientCredentials {
+            client_id: kit::CLIENT_ID.into(),
+            client_secret: Some("s3cret".into()),
+        },
+    );
+    let form = parse_query(&http.body).unwrap();
+    assert_eq!(param(&form, "grant_type"), "authorization_code");
+    assert_eq!(param(&form, "code"), "the-code");
+    assert_eq!(param(&form, "code_verifier"), flow.verifier);
+    assert_eq!(
+        param(&form, "redirect_uri"),
+        "https://d111111abcdef8.cloudfront.net/_edge-auth/callback"
+    );
+
+    let id = kit::id_token().claim("nonce", flow.nonce.clone()).sign();
+    let body = serde_json::json!({"id_token": id, "access_token": "at", "refresh_token": "rt.part.two", "expires_in": 3600, "token_type": "Bearer"});
+    let out = signin_complete(
+        pending,
+        &config,
+        NOW + 6,
+        &ProviderOutcome::Answered {
+            status: 200,
+            body: body.to_string().into_bytes(),
+        },
+    );
+    assert_eq!(out.event, "signed-in");
+    assert_eq!(location(&out), "/deep/page.html?x=1");
+    let r = response(&out);
+    let set = set_cookies(r);
+    assert!(set.contains(&("__Host-edge-auth-id".into(), id.clone())));
+    assert!(set.contains(&("__Secure-edge-auth-refresh".into(), "rt.part.two".into())));
+    assert_eq!(
+        cleared_cookies(r),
+        vec![format!("__Host-edge-auth-flow-{state}")]
+    );
+    let refresh_header = r
+        .headers
+        .values("set-cookie")
+        .find(|c| c.starts_with("__Secure-edge-auth-refresh"))
+        .unwrap();
+    assert!(
+        refresh_header.contains("Path=/_edge-auth/"),
+        "refresh token only goes to the auth endpoints: {refresh_header}"
+    );
+}
+
+#[test]
+fn signin_rejects_a_token_with_another_nonce() {
+    let config = kit::config();
+    let (state, flow_cookie, _) = begin_flow(&config);
+    let (request, dist) = kit::viewer_request(
+        "/_edge-auth/callback",
+        &format!("code=c&state={state}"),
+        &[flow_cookie],
+    );
+    let Step::Call { pending, .. } = signin_begin(&request, &dist, &config, NOW) else {
+        panic!()
+    };
+    let id = kit::id_token().claim("nonce", "x".repeat(43)).sign();
+    let body = serde_json::json!({ "id_token": id })
+        .to_string()
+        .into_bytes();
+    let out = signin_complete(
+        pending,
+        &config,
+        NOW,
+        &ProviderOutcome::Answered { status: 200, body },
+    );
+    assert_eq!(out.status(), Some("401"));
+    assert_eq!(
+        out.detail.as_deref(),
+        Some("nonce does not match this sign-in")
+    );
+    assert!(
+        set_cookies(response(&out)).is_empty(),
+        "no session from a replayed token"
+    );
+}
+
+#[test]
+fn refresh_swaps_tokens_and_goes_back() {
+    let config = kit::config();
+    let (request, dist) = kit::viewer_request(
+        "/_edge-auth/refresh",
+        "return=%2Fdocs%2F%3Fa%3D1",
+        &["__Secure-edge-auth-refresh=old.rt".into()],
+    );
+    let Step::Call { call, pending } =
+        refresh_begin(&request, &dist, &config, NOW, &mut CountingEntropy(0))
+    else {
+        panic!()
+    };
+    assert_eq!(call.purpose, CallPurpose::RefreshTokens);
+    assert_eq!(call.form[1], ("refresh_token", "old.rt".to_owned()));
+    let id = kit::id_token().sign();
+    let body = serde_json::json!({ "id_token": id, "access_token": "a" })
+        .to_string()
+        .into_bytes();
+    let out = refresh_complete(
+        pending,
+        &config,
+        NOW,
+        &mut CountingEntropy(0),
+        &ProviderOutcome::Answered { status: 200, body },
+    );
+    assert_eq!(location(&out), "/docs/?a=1");
+    assert_eq!(
+        set_cookies(response(&out)),
+        vec![("__Host-edge-auth-id".to_owned(), id)]
+    );
+}
+
+#[test]
+fn refresh_without_cookie_or_with_revoked_token_starts_signin() {
+    let config = kit::config();
+    let (request, dist) = kit::viewer_request("/_edge-auth/refresh", "return=/x", &[]);
+    let Step::Done(out) = refresh_begin(&request, &dist, &config, NOW, &mut CountingEntropy(0))
+    else {
+        panic!()
+    };
+    assert!(location(&out).starts_with("https://auth.example.com/oauth2/authorize?"));
+    assert!(cleared_cookies(response(&out)).contains(&"__Secure-edge-auth-refresh".to_owned()));
+
+    let (request, dist) = kit::viewer_request(
+        "/_edge-auth/refresh",
+        "return=/x",
+        &["__Secure-edge-auth-refresh=dead".into()],
+    );
+    let Step::Call { pending, .. } =
+        refresh_begin(&request, &dist, &config, NOW, &mut CountingEntropy(0))
+    else {
+        panic!()
+    };
+    let out = refresh_complete(
+        pending,
+        &config,
+        NOW,
+        &mut CountingEntropy(0),
+        &ProviderOutcome::Answered {
+            status: 400,
+            body: br#"{"error":"invalid_grant"}"#.to_vec(),
+        },
+    );
+    assert!(location(&out).starts_with("https://auth.example.com/oauth2/authorize?"));
+    let r = response(&out);
+    assert!(cleared_cookies(r).contains(&"__Secure-edge-auth-refresh".to_owned()));
+    assert!(cleared_cookies(r).contains(&"__Host-edge-auth-id".to_owned()));
+    let flow = set_cookies(r)
+        .into_iter()
+        .find(|(n, _)| n.starts_with("__Host-edge-auth-flow-"))
+        .unwrap();
+    assert_eq!(FlowCookie::decode(&flow.1).unwrap().return_to, "/x");
+}
+
+#[test]
+fn refresh_never_loops_on_an_already_expired_new_token() {
+    let config = kit::config();
+    let (request, dist) = kit::viewer_request(
+        "/_edge-auth/refresh",
+        "return=/x",
+        &["__Secure-edge-auth-refresh=rt".into()],
+    );
+    let Step::Call { pending, .. } =
+        refresh_begin(&request, &dist, &config, NOW, &mut CountingEntropy(0))
+    else {
+        panic!()
+    };
+    let stale = kit::id_token().claim("exp", NOW - 3600).sign();
+    let body = serde_json::json!({ "id_token": stale })
+        .to_string()
+        .into_bytes();
+    let out = refresh_complete(
+        pending,
+        &config,
+        NOW,
+        &mut CountingEntropy(0),
+        &ProviderOutcome::Answered { status: 200, body },
+    );
+    assert_eq!(
+        out.status(),
+        Some("401"),
+        "a page, not a redirect back into authorize"
+    );
+}
+
+#[test]
+fn signout_clears_everything_revokes_and_logs_out_at_the_provider() {
+    let config = kit::config();
+    let cookies = vec![
+        id_cookie(&kit::id_token().sign()),
+        "__Secure-edge-auth-refresh=rt.1".into(),
+        format!("__Host-edge-auth-flow-{}=x", "a".repeat(43)),
+        "unrelated=1".into(),
+    ];
+    let (request, dist) = kit::viewer_request("/_edge-auth/signout", "", &cookies);
+    let Step::Call { call, pending } = signout_begin(&request, &dist, &config) else {
+        panic!()
+    };
+    assert_eq!(call.purpose, CallPurpose::RevokeRefreshToken);
+    assert_eq!(call.endpoint, "https://auth.example.com/oauth2/revoke");
+    assert_eq!(call.form[0], ("token", "rt.1".to_owned()));
+    let out = signout_complete(pending, &ProviderOutcome::TimedOut);
+    assert_eq!(out.detail.as_deref(), Some("revocation timed out"));
+    let r = response(&out);
+    let headers: Vec<&str> = r.headers.values("set-cookie").collect();
+    assert_eq!(headers.len(), 3);
+    assert!(
+        headers
+            .iter()
+            .any(|h| h.starts_with("__Host-edge-auth-id=;")
+                && h.contains("Path=/;")
+                && h.contains("Secure"))
+    );
+    assert!(
+        headers
+            .iter()
+            .any(|h| h.starts_with("__Secure-edge-auth-refresh=;")
+                && h.contains("Path=/_edge-auth/"))
+    );
+    assert!(
+        headers
+            .iter()
+            .any(|h| h.starts_with("__Host-edge-auth-flow-"))
+    );
+    let loc = location(&out);
+    assert!(loc.starts_with("https://auth.example.com/logout?"), "{loc}");
+    let q = query_of(&loc);
+    assert_eq!(param(&q, "client_id"), kit::CLIENT_ID);
+    assert_eq!(
+        param(&q, "logout_uri"),
+        "https://d111111abcdef8.cloudfront.net/signed-out.html"
+    );
+}
+
+#[test]
+fn signout_without_refresh_token_still_signs_out() {
+    let config = kit::config();
+    let (request, dist) = kit::viewer_request("/_edge-auth/signout", "", &[]);
+    let Step::Done(out) = signout_begin(&request, &dist, &config) else {
+        panic!()
+    };
+    assert_eq!(cleared_cookies(response(&out)).len(), 2);
+}
+
+#[test]
+fn oidc_logout_and_base_url_are_honoured() {
+    let mut v = kit::config_value("https://op.example.com");
+    v["provider"]["logout"] =
+        serde_json::json!({"kind": "oidc", "url": "https://op.example.com/session/end"});
+    v["site"] = serde_json::json!({"base_url": "https://docs.example.com"});
+    let config = kit::config_from(v);
+    let (request, dist) = kit::viewer_request("/_edge-auth/signout", "", &[]);
+    let Step::Done(out) = signout_begin(&request, &dist, &config) else {
+        panic!()
+    };
+    let q = query_of(&location(&out));
+    assert_eq!(
+        param(&q, "post_logout_redirect_uri"),
+        "https://docs.example.com/signed-out.html"
+    );
+}

@@ -1,0 +1,188 @@
+//! Test support shared by the crates' tests and benchmarks.
+
+pub mod provider_server;
+
+use edge_auth_core::event::{
+    CloudFrontPayload, CloudFrontRequest, DistributionConfig, parse_event,
+};
+use edge_auth_core::{Config, Entropy};
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use serde_json::{Map, Value, json};
+
+pub const ISSUER: &str = "https://cognito-idp.eu-north-1.amazonaws.com/eu-north-1_TEST";
+pub const CLIENT_ID: &str = "test-client-id";
+/// The fixed "now" of the tests: 2027-01-15.
+pub const NOW: u64 = 1_800_000_000;
+
+pub const KEY_1_PEM: &str = include_str!("../keys/test-key-1.pem");
+/// Not in the published key set: the attacker's key.
+pub const KEY_2_PEM: &str = include_str!("../keys/test-key-2.pem");
+/// The public half of key 1, as PEM: the secret of the classic HS256 confusion attack.
+pub const KEY_1_PUBLIC_PEM: &str = include_str!("../keys/test-key-1.pub.pem");
+pub const JWKS: &str = include_str!("../keys/jwks.json");
+pub const VIEWER_REQUEST: &str = include_str!("../fixtures/viewer-request.json");
+pub const ORIGIN_REQUEST_S3: &str = include_str!("../fixtures/origin-request-s3.json");
+pub const ORIGIN_REQUEST_BODY: &str = include_str!("../fixtures/origin-request-body.json");
+pub const GENERATED_RESPONSE: &str = include_str!("../fixtures/generated-response.json");
+
+/// A complete, valid config for a Cognito-like provider at `provider_base`.
+pub fn config_value(provider_base: &str) -> Value {
+    json!({
+        "version": 1,
+        "provider": {
+            "issuer": ISSUER,
+            "client_id": CLIENT_ID,
+            "authorization_endpoint": format!("{provider_base}/oauth2/authorize"),
+            "token_endpoint": format!("{provider_base}/oauth2/token"),
+            "revocation_endpoint": format!("{provider_base}/oauth2/revoke"),
+            "logout": { "kind": "cognito", "url": format!("{provider_base}/logout") },
+            "jwks": serde_json::from_str::<Value>(JWKS).unwrap(),
+            "token_use": "id",
+            "clock_skew_seconds": 30
+        },
+        "rules": [ { "pattern": "/admin/*", "groups": ["admins"] } ],
+        "secret": { "kind": "file", "path": "/nonexistent/secret.json" }
+    })
+}
+
+pub fn config() -> Config {
+    config_from(config_value("https://auth.example.com"))
+}
+
+pub fn config_from(value: Value) -> Config {
+    Config::from_json(&value.to_string()).expect("test config is valid")
+}
+
+/// A fresh ID token with Cognito's claims, valid at [`NOW`].
+pub fn id_token() -> TokenBuilder {
+    TokenBuilder::new(json!({
+        "sub": "3b7a1f5e-0000-4000-8000-000000000001",
+        "aud": CLIENT_ID,
+        "iss": ISSUER,
+        "token_use": "id",
+        "auth_time": NOW - 60,
+        "iat": NOW - 60,
+        "exp": NOW + 3600,
+        "cognito:username": "alice",
+        "cognito:groups": ["readers"],
+        "email": "alice@example.com",
+        "email_verified": true,
+    }))
+}
+
+pub struct TokenBuilder {
+    claims: Map<String, Value>,
+    header: Header,
+    pem: &'static str,
+}
+
+impl TokenBuilder {
+    pub fn new(claims: Value) -> Self {
+        let mut header = Header::new(Algorithm::RS256);
+        header.kid = Some("test-key-1".into());
+        Self {
+            claims: claims.as_object().cloned().unwrap_or_default(),
+            header,
+            pem: KEY_1_PEM,
+        }
+    }
+    pub fn claim(mut self, name: &str, value: impl Into<Value>) -> Self {
+        self.claims.insert(name.into(), value.into());
+        self
+    }
+    pub fn without(mut self, name: &str) -> Self {
+        self.claims.remove(name);
+        self
+    }
+    pub fn kid(mut self, kid: Option<&str>) -> Self {
+        self.header.kid = kid.map(str::to_owned);
+        self
+    }
+    /// Signs with the key that is not in the published set.
+    pub fn attacker_key(mut self) -> Self {
+        self.pem = KEY_2_PEM;
+        self
+    }
+    pub fn sign(self) -> String {
+        let key = EncodingKey::from_rsa_pem(self.pem.as_bytes()).unwrap();
+        jsonwebtoken::encode(&self.header, &Value::Object(self.claims), &key).unwrap()
+    }
+    /// The unsigned parts, for hand-made forgeries.
+    pub fn claims_b64(&self) -> String {
+        b64(&serde_json::to_vec(&self.claims).unwrap())
+    }
+}
+
+pub fn b64(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |acc, (i, &b)| acc | (u32::from(b) << (16 - 8 * i)));
+        for i in 0..=chunk.len() {
+            let _ = out.write_char(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
+        }
+    }
+    out
+}
+
+/// The documented viewer-request sample, with this path, query and cookies.
+pub fn viewer_request(
+    uri: &str,
+    query: &str,
+    cookies: &[String],
+) -> (CloudFrontRequest, DistributionConfig) {
+    let payload = payload(VIEWER_REQUEST);
+    let mut request = payload.request;
+    request.uri = uri.into();
+    request.querystring = query.into();
+    if !cookies.is_empty() {
+        request.headers.append("Cookie", cookies.join("; "));
+    }
+    (request, payload.config)
+}
+
+pub fn payload(json: &str) -> CloudFrontPayload {
+    parse_event(serde_json::from_str(json).unwrap()).unwrap()
+}
+
+/// Counts up from a seed: every flow gets different but predictable values.
+pub struct CountingEntropy(pub u8);
+
+impl Entropy for CountingEntropy {
+    fn fill(&mut self, dest: &mut [u8]) {
+        for b in dest {
+            *b = self.0;
+            self.0 = self.0.wrapping_add(1);
+        }
+    }
+}
+
+/// Cookie `name=value` pairs from a response's `Set-Cookie` headers that set
+/// (not clear) a value.
+pub fn set_cookies(response: &edge_auth_core::CloudFrontResponse) -> Vec<(String, String)> {
+    response
+        .headers
+        .values("set-cookie")
+        .filter(|c| !c.contains("Max-Age=0"))
+        .filter_map(|c| {
+            c.split(';')
+                .next()?
+                .split_once('=')
+                .map(|(n, v)| (n.to_owned(), v.to_owned()))
+        })
+        .collect()
+}
+
+/// Names of the cookies a response clears.
+pub fn cleared_cookies(response: &edge_auth_core::CloudFrontResponse) -> Vec<String> {
+    response
+        .headers
+        .values("set-cookie")
+        .filter(|c| c.contains("Max-Age=0"))
+        .filter_map(|c| c.split('=').next().map(str::to_owned))
+        .collect()
+}
