@@ -1,1 +1,285 @@
+//! The five edge-auth handlers with `lambda_runtime`'s interface.
+//!
+//! Each handler is [`handle`] with a [`HandlerKind`]: parse the CloudFront
+//! event, ask the core (and, for signin/refresh/signout, the provider
+//! gateway), log one structured line, return the request or response.
+//! The binaries in `src/bin` run these under `lambda_runtime`; the Node.js
+//! addon runs the same [`handle_value`] in-process at the edge.
 
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use edge_auth_core::event::{CloudFrontPayload, parse_event};
+use edge_auth_core::{Config, ConfigError, Outcome, SystemEntropy, authorize, index_path};
+use lambda_runtime::{LambdaEvent, service_fn};
+use serde_json::Value;
+
+/// Overrides where `config.json` is read from (local and regional runs only:
+/// Lambda@Edge has no environment variables).
+pub const CONFIG_ENV: &str = "EDGE_AUTH_CONFIG";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HandlerKind {
+    Authorize,
+    IndexPath,
+    Signin,
+    Refresh,
+    Signout,
+}
+
+impl HandlerKind {
+    pub const ALL: [HandlerKind; 5] = [
+        Self::Authorize,
+        Self::IndexPath,
+        Self::Signin,
+        Self::Refresh,
+        Self::Signout,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Authorize => "authorize",
+            Self::IndexPath => "index-path",
+            Self::Signin => "signin",
+            Self::Refresh => "refresh",
+            Self::Signout => "signout",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.name() == name)
+    }
+
+    /// index-path needs no settings; every other handler does.
+    pub fn needs_config(self) -> bool {
+        self != Self::IndexPath
+    }
+
+    pub fn calls_provider(self) -> bool {
+        matches!(self, Self::Signin | Self::Refresh | Self::Signout)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum HandlerError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("invalid event: {0}")]
+    Event(#[from] edge_auth_core::event::EventError),
+    #[error("{0} needs config.json, and none was loaded")]
+    NoConfig(&'static str),
+    #[error("{0} was built without the `provider` feature")]
+    NoProvider(&'static str),
+}
+
+impl From<HandlerError> for lambda_runtime::Diagnostic {
+    fn from(e: HandlerError) -> Self {
+        let error_type = match e {
+            HandlerError::Config(_) => "ConfigError",
+            HandlerError::Event(_) => "EventError",
+            HandlerError::NoConfig(_) | HandlerError::NoProvider(_) => "SetupError",
+        };
+        Self {
+            error_type: error_type.into(),
+            error_message: e.to_string(),
+        }
+    }
+}
+
+/// What a handler keeps across invocations: read once per cold start.
+pub struct HandlerState {
+    kind: HandlerKind,
+    config: Option<Arc<Config>>,
+    #[cfg(feature = "provider")]
+    gateway: Option<edge_auth_provider::ProviderGateway>,
+}
+
+impl HandlerState {
+    pub fn new(kind: HandlerKind, config: Option<Arc<Config>>) -> Result<Self, HandlerError> {
+        if kind.needs_config() && config.is_none() {
+            return Err(HandlerError::NoConfig(kind.name()));
+        }
+        #[cfg(not(feature = "provider"))]
+        if kind.calls_provider() {
+            return Err(HandlerError::NoProvider(kind.name()));
+        }
+        Ok(Self {
+            kind,
+            #[cfg(feature = "provider")]
+            gateway: config
+                .clone()
+                .filter(|_| kind.calls_provider())
+                .map(edge_auth_provider::ProviderGateway::new),
+            config,
+        })
+    }
+
+    /// Reads config.json (see [`config_path`]) for this handler.
+    pub fn load(kind: HandlerKind) -> Result<Self, HandlerError> {
+        let config = if kind.needs_config() {
+            Some(Arc::new(load_config(&config_path())?))
+        } else {
+            None
+        };
+        Self::new(kind, config)
+    }
+
+    pub fn kind(&self) -> HandlerKind {
+        self.kind
+    }
+}
+
+/// `$EDGE_AUTH_CONFIG`, else `config.json` beside the executable.
+pub fn config_path() -> PathBuf {
+    if let Some(path) = std::env::var_os(CONFIG_ENV) {
+        return PathBuf::from(path);
+    }
+    let exe = std::env::current_exe().unwrap_or_default();
+    exe.parent().unwrap_or(Path::new(".")).join("config.json")
+}
+
+pub fn load_config(path: &Path) -> Result<Config, ConfigError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ConfigError::Read(format!("{}: {e}", path.display())))?;
+    Config::from_json(&text)
+}
+
+/// Seconds since the epoch: the one clock the handlers read.
+pub fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// The invocation's deadline from Lambda's context (milliseconds since the epoch).
+pub fn deadline_from_epoch_ms(deadline_ms: u64) -> Option<Instant> {
+    if deadline_ms == 0 {
+        return None;
+    }
+    let now_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    Some(Instant::now() + Duration::from_millis(deadline_ms.saturating_sub(now_ms)))
+}
+
+/// One invocation, from the raw event to the raw answer.
+pub async fn handle_value(
+    state: &HandlerState,
+    event: Value,
+    request_id: &str,
+    deadline: Option<Instant>,
+) -> Result<Value, HandlerError> {
+    let payload = parse_event(event)?;
+    let outcome = decide(state, &payload, deadline).await?;
+    log_outcome(state.kind, &payload, request_id, &outcome);
+    Ok(serde_json::to_value(outcome.output).expect("CloudFront types always serialise"))
+}
+
+#[cfg_attr(not(feature = "provider"), allow(unused_variables))]
+async fn decide(
+    state: &HandlerState,
+    payload: &CloudFrontPayload,
+    deadline: Option<Instant>,
+) -> Result<Outcome, HandlerError> {
+    let config = || {
+        state
+            .config
+            .as_deref()
+            .ok_or(HandlerError::NoConfig(state.kind.name()))
+    };
+    Ok(match state.kind {
+        HandlerKind::Authorize => authorize::authorize(
+            payload.request.clone(),
+            &payload.config,
+            config()?,
+            now(),
+            &mut SystemEntropy,
+        ),
+        HandlerKind::IndexPath => index_path::index_path(payload.request.clone()),
+        #[cfg(feature = "provider")]
+        kind => {
+            let gateway = state
+                .gateway
+                .as_ref()
+                .ok_or(HandlerError::NoConfig(kind.name()))?;
+            match kind {
+                HandlerKind::Signin => gateway.signin(payload, now(), deadline).await,
+                HandlerKind::Refresh => {
+                    gateway
+                        .refresh(payload, now(), &mut SystemEntropy, deadline)
+                        .await
+                }
+                _ => gateway.signout(payload, deadline).await,
+            }
+        }
+        #[cfg(not(feature = "provider"))]
+        kind => return Err(HandlerError::NoProvider(kind.name())),
+    })
+}
+
+/// One JSON line per request: what was decided and why. The query string is
+/// left out (the callback's holds the authorization code), and so are
+/// cookies; the core's `detail` never holds a token.
+fn log_outcome(
+    kind: HandlerKind,
+    payload: &CloudFrontPayload,
+    request_id: &str,
+    outcome: &Outcome,
+) {
+    tracing::info!(
+        handler = kind.name(),
+        request_id,
+        cf_request_id = %payload.config.request_id,
+        method = %payload.request.method,
+        path = %payload.request.uri,
+        decision = outcome.event,
+        status = outcome.status().unwrap_or("forward"),
+        detail = outcome.detail.as_deref().unwrap_or(""),
+        "decision"
+    );
+}
+
+/// `lambda_runtime`'s interface: a [`LambdaEvent`] in, the answer out.
+pub async fn handle(
+    state: &HandlerState,
+    event: LambdaEvent<Value>,
+) -> Result<Value, HandlerError> {
+    let deadline = deadline_from_epoch_ms(event.context.deadline);
+    handle_value(state, event.payload, &event.context.request_id, deadline).await
+}
+
+/// JSON log lines on stdout, which Lambda sends to CloudWatch Logs.
+pub fn init_logging(level: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_new(level)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .json()
+        .flatten_event(true)
+        .with_current_span(false)
+        .with_span_list(false)
+        .with_target(false)
+        .without_time()
+        .with_env_filter(filter)
+        .try_init();
+}
+
+/// The `main` of each binary: load settings once, then serve invocations.
+pub async fn run(kind: HandlerKind) -> Result<(), lambda_runtime::Error> {
+    let state = match HandlerState::load(kind) {
+        Ok(state) => state,
+        Err(e) => {
+            init_logging("info");
+            tracing::error!(handler = kind.name(), error = %e, "cannot start");
+            return Err(e.into());
+        }
+    };
+    init_logging(
+        state
+            .config
+            .as_ref()
+            .map_or("info", |c| c.file.log_level.as_str()),
+    );
+    let state = &state;
+    lambda_runtime::run(service_fn(move |event| handle(state, event))).await
+}

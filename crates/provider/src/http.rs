@@ -1,0 +1,111 @@
+//! A small HTTPS client for the provider's token and revocation endpoints.
+
+use std::time::{Duration, Instant};
+
+use edge_auth_core::config::HttpSettings;
+use edge_auth_core::provider::{HttpRequest, MAX_TOKEN_ANSWER, ProviderOutcome};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Bytes;
+use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+
+pub struct ProviderClient {
+    client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+    timeout: Duration,
+    retries: u32,
+}
+
+/// Time kept back from the Lambda deadline to write the answer.
+const DEADLINE_MARGIN: Duration = Duration::from_millis(250);
+/// Pause before a retry, so a struggling provider is not hammered.
+const RETRY_PAUSE: Duration = Duration::from_millis(100);
+
+impl ProviderClient {
+    pub fn new(settings: &HttpSettings) -> Self {
+        let tls = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_provider_and_webpki_roots(rustls::crypto::aws_lc_rs::default_provider())
+            .expect("aws-lc-rs supports rustls' default protocol versions")
+            // http:// is allowed only for loopback endpoints (config.rs checks).
+            .https_or_http()
+            .enable_http1()
+            .build();
+        let client = Client::builder(TokioExecutor::new())
+            .pool_idle_timeout(Duration::from_secs(30))
+            .build(tls);
+        Self {
+            client,
+            timeout: Duration::from_millis(settings.timeout_ms),
+            retries: settings.retries,
+        }
+    }
+
+    /// POSTs the form; retries after a 5xx or a failed connection, within
+    /// `retries` and before `deadline`. A 4xx is an answer, not retried.
+    pub async fn post(&self, request: &HttpRequest, deadline: Option<Instant>) -> ProviderOutcome {
+        let mut attempt = 0;
+        loop {
+            let budget = match deadline {
+                Some(d) => d
+                    .saturating_duration_since(Instant::now())
+                    .saturating_sub(DEADLINE_MARGIN)
+                    .min(self.timeout),
+                None => self.timeout,
+            };
+            if budget.is_zero() {
+                return ProviderOutcome::TimedOut;
+            }
+            let outcome = match tokio::time::timeout(budget, self.once(request)).await {
+                Ok(outcome) => outcome,
+                Err(_) => ProviderOutcome::TimedOut,
+            };
+            let retryable = matches!(
+                outcome,
+                ProviderOutcome::Unreachable
+                    | ProviderOutcome::Answered {
+                        status: 500..=599,
+                        ..
+                    }
+            );
+            if !retryable || attempt >= self.retries {
+                return outcome;
+            }
+            attempt += 1;
+            tracing::warn!(attempt, endpoint = %request.url, "provider call failed; retrying");
+            tokio::time::sleep(RETRY_PAUSE).await;
+        }
+    }
+
+    async fn once(&self, request: &HttpRequest) -> ProviderOutcome {
+        let mut builder = hyper::Request::post(&request.url);
+        for (name, value) in &request.headers {
+            builder = builder.header(*name, value);
+        }
+        let Ok(http_request) = builder.body(Full::new(Bytes::from(request.body.clone()))) else {
+            return ProviderOutcome::Unreachable;
+        };
+        let response = match self.client.request(http_request).await {
+            Ok(response) => response,
+            Err(e) => {
+                tracing::warn!(error = %e, endpoint = %request.url, "provider connection failed");
+                return ProviderOutcome::Unreachable;
+            }
+        };
+        let status = response.status().as_u16();
+        // A body larger than any real token answer is cut off and read as invalid.
+        match Limited::new(response.into_body(), MAX_TOKEN_ANSWER + 1)
+            .collect()
+            .await
+        {
+            Ok(body) => ProviderOutcome::Answered {
+                status,
+                body: body.to_bytes().to_vec(),
+            },
+            Err(_) => ProviderOutcome::Answered {
+                status,
+                body: vec![0; MAX_TOKEN_ANSWER + 1],
+            },
+        }
+    }
+}
