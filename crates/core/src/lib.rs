@@ -11,6 +11,7 @@
 pub mod authorize;
 pub mod config;
 pub mod cookies;
+pub mod crypto;
 pub mod event;
 pub mod flow;
 pub mod index_path;

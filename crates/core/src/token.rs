@@ -3,7 +3,6 @@
 
 use std::str::FromStr;
 
-use jsonwebtoken::jwk::Jwk;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::Value;
 
@@ -46,7 +45,7 @@ impl std::fmt::Debug for TokenVerifier {
 
 #[derive(Debug, thiserror::Error)]
 pub enum KeySetError {
-    #[error("algorithm `{0}` is not allowed: use RS256/384/512, PS256/384/512, ES256/384 or EdDSA")]
+    #[error("algorithm `{0}` is not supported: use RS256, RS384, RS512, PS256, PS384 or PS512")]
     Algorithm(String),
     #[error("not a JSON Web Key Set: {0}")]
     Shape(String),
@@ -92,17 +91,6 @@ pub struct IdClaims {
     pub nonce: Option<String>,
 }
 
-const ALLOWED: &[Algorithm] = &[
-    Algorithm::RS256,
-    Algorithm::RS384,
-    Algorithm::RS512,
-    Algorithm::PS256,
-    Algorithm::PS384,
-    Algorithm::PS512,
-    Algorithm::ES256,
-    Algorithm::ES384,
-    Algorithm::EdDSA,
-];
 
 impl TokenVerifier {
     pub fn new(settings: &ProviderSettings) -> Result<Self, KeySetError> {
@@ -111,7 +99,7 @@ impl TokenVerifier {
             let alg =
                 Algorithm::from_str(name).map_err(|_| KeySetError::Algorithm(name.clone()))?;
             // Symmetric algorithms would let anyone holding the public key mint tokens.
-            if !ALLOWED.contains(&alg) {
+            if !crate::crypto::SUPPORTED.contains(&alg) {
                 return Err(KeySetError::Algorithm(name.clone()));
             }
             allowed.push(alg);
@@ -124,33 +112,22 @@ impl TokenVerifier {
             .get("keys")
             .and_then(Value::as_array)
             .ok_or_else(|| KeySetError::Shape("expected an object with a `keys` array".into()))?;
+        crate::crypto::install();
         let mut keys = Vec::new();
         for raw in raw_keys {
-            // One key the library cannot read (an encryption key, an unknown
-            // type) must not take the others down with it.
-            let Ok(jwk) = serde_json::from_value::<Jwk>(raw.clone()) else {
-                continue;
-            };
-            if matches!(
-                jwk.common.public_key_use,
-                Some(jsonwebtoken::jwk::PublicKeyUse::Encryption)
-            ) {
+            // A key this build cannot use (an encryption key, an EC key) must
+            // not take the others down with it.
+            let field = |name: &str| raw.get(name).and_then(Value::as_str);
+            if field("kty") != Some("RSA") || field("use").is_some_and(|u| u != "sig") {
                 continue;
             }
-            let Ok(key) = DecodingKey::from_jwk(&jwk) else {
-                continue;
-            };
-            let declared = jwk
-                .common
-                .key_algorithm
-                .and_then(|a| Algorithm::from_str(&a.to_string()).ok());
+            let (Some(n), Some(e)) = (field("n"), field("e")) else { continue };
+            let Ok(key) = DecodingKey::from_rsa_components(n, e) else { continue };
+            let declared = field("alg").map(|a| Algorithm::from_str(a).map_err(|_| KeySetError::Algorithm(a.to_owned())));
             let candidates: Vec<Algorithm> = match declared {
-                Some(alg) => vec![alg],
-                None => allowed
-                    .iter()
-                    .copied()
-                    .filter(|a| a.family() == key.family())
-                    .collect(),
+                Some(Ok(alg)) => vec![alg],
+                Some(Err(_)) => continue,
+                None => allowed.clone(),
             };
             for algorithm in candidates.into_iter().filter(|a| allowed.contains(a)) {
                 let mut validation = Validation::new(algorithm);
@@ -160,12 +137,7 @@ impl TokenVerifier {
                 validation.validate_nbf = false;
                 validation.validate_aud = false;
                 validation.required_spec_claims.clear();
-                keys.push(VerificationKey {
-                    kid: jwk.common.key_id.clone(),
-                    algorithm,
-                    key: key.clone(),
-                    validation,
-                });
+                keys.push(VerificationKey { kid: field("kid").map(str::to_owned), algorithm, key: key.clone(), validation });
             }
         }
         if keys.is_empty() {

@@ -26,7 +26,8 @@ fn the_documented_example_is_valid() {
 
 #[test]
 fn errors_name_the_field() {
-    let cases: Vec<(Box<dyn FnOnce(&mut Value)>, &str)> = vec![
+    type Mutation = Box<dyn FnOnce(&mut Value)>;
+    let cases: Vec<(Mutation, &str)> = vec![
         (
             Box::new(|v| {
                 v["provider"].as_object_mut().unwrap().remove("issuer");

@@ -251,8 +251,7 @@ pub async fn handle(
 
 /// JSON log lines on stdout, which Lambda sends to CloudWatch Logs.
 pub fn init_logging(level: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_new(level)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let level = level.parse::<tracing::Level>().unwrap_or(tracing::Level::INFO);
     let _ = tracing_subscriber::fmt()
         .json()
         .flatten_event(true)
@@ -260,7 +259,7 @@ pub fn init_logging(level: &str) {
         .with_span_list(false)
         .with_target(false)
         .without_time()
-        .with_env_filter(filter)
+        .with_max_level(level)
         .try_init();
 }
 

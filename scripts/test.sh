@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it: `scripts/test.sh`.
+# Installs its own dependencies (scripts/setup.sh), then checks formatting,
+# lints, and runs every test. Each step prints its duration.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() {
+  local name=$1; shift
+  local start=$SECONDS
+  echo "::: $name"
+  "$@"
+  echo "::: $name: $((SECONDS - start)) s"
+}
+
+step "setup" scripts/setup.sh
+step "cargo fmt" cargo fmt --all -- --check
+step "cargo clippy" cargo clippy --workspace --all-targets --locked -- -D warnings
+step "cargo test" cargo test --workspace --locked
+step "benchmarks compile" cargo bench --workspace --locked --no-run
