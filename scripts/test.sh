@@ -17,4 +17,3 @@ step "setup" scripts/setup.sh
 step "cargo fmt" cargo fmt --all -- --check
 step "cargo clippy" cargo clippy --workspace --all-targets --locked -- -D warnings
 step "cargo test" cargo test --workspace --locked
-step "benchmarks compile" cargo bench --workspace --locked --no-run

@@ -23,7 +23,9 @@ pub const SUPPORTED: &[Algorithm] = &[
 
 static PROVIDER: CryptoProvider = CryptoProvider {
     // The gateway never signs.
-    signer_factory: |_: &Algorithm, _: &EncodingKey| -> Result<Box<dyn JwtSigner>> { Err(ErrorKind::InvalidAlgorithm.into()) },
+    signer_factory: |_: &Algorithm, _: &EncodingKey| -> Result<Box<dyn JwtSigner>> {
+        Err(ErrorKind::InvalidAlgorithm.into())
+    },
     verifier_factory,
     key_utils: KeyUtils::new_unimplemented(),
 };
@@ -48,9 +50,12 @@ fn parameters(algorithm: Algorithm) -> Option<&'static sig::RsaParameters> {
 fn verifier_factory(algorithm: &Algorithm, key: &DecodingKey) -> Result<Box<dyn JwtVerifier>> {
     let params = parameters(*algorithm).ok_or(ErrorKind::InvalidAlgorithm)?;
     match key.kind() {
-        DecodingKeyKind::RsaModulusExponent { n, e } => {
-            Ok(Box::new(RsaVerifier { algorithm: *algorithm, params, n: n.clone(), e: e.clone() }))
-        }
+        DecodingKeyKind::RsaModulusExponent { n, e } => Ok(Box::new(RsaVerifier {
+            algorithm: *algorithm,
+            params,
+            n: n.clone(),
+            e: e.clone(),
+        })),
         DecodingKeyKind::SecretOrDer(_) => Err(ErrorKind::InvalidKeyFormat.into()),
     }
 }
@@ -63,10 +68,17 @@ struct RsaVerifier {
 }
 
 impl signature::Verifier<Vec<u8>> for RsaVerifier {
-    fn verify(&self, message: &[u8], signature: &Vec<u8>) -> std::result::Result<(), signature::Error> {
-        RsaPublicKeyComponents { n: &self.n, e: &self.e }
-            .verify(self.params, message, signature)
-            .map_err(signature::Error::from_source)
+    fn verify(
+        &self,
+        message: &[u8],
+        signature: &Vec<u8>,
+    ) -> std::result::Result<(), signature::Error> {
+        RsaPublicKeyComponents {
+            n: &self.n,
+            e: &self.e,
+        }
+        .verify(self.params, message, signature)
+        .map_err(signature::Error::from_source)
     }
 }
 

@@ -91,7 +91,6 @@ pub struct IdClaims {
     pub nonce: Option<String>,
 }
 
-
 impl TokenVerifier {
     pub fn new(settings: &ProviderSettings) -> Result<Self, KeySetError> {
         let mut allowed = Vec::new();
@@ -121,9 +120,14 @@ impl TokenVerifier {
             if field("kty") != Some("RSA") || field("use").is_some_and(|u| u != "sig") {
                 continue;
             }
-            let (Some(n), Some(e)) = (field("n"), field("e")) else { continue };
-            let Ok(key) = DecodingKey::from_rsa_components(n, e) else { continue };
-            let declared = field("alg").map(|a| Algorithm::from_str(a).map_err(|_| KeySetError::Algorithm(a.to_owned())));
+            let (Some(n), Some(e)) = (field("n"), field("e")) else {
+                continue;
+            };
+            let Ok(key) = DecodingKey::from_rsa_components(n, e) else {
+                continue;
+            };
+            let declared = field("alg")
+                .map(|a| Algorithm::from_str(a).map_err(|_| KeySetError::Algorithm(a.to_owned())));
             let candidates: Vec<Algorithm> = match declared {
                 Some(Ok(alg)) => vec![alg],
                 Some(Err(_)) => continue,
@@ -137,7 +141,12 @@ impl TokenVerifier {
                 validation.validate_nbf = false;
                 validation.validate_aud = false;
                 validation.required_spec_claims.clear();
-                keys.push(VerificationKey { kid: field("kid").map(str::to_owned), algorithm, key: key.clone(), validation });
+                keys.push(VerificationKey {
+                    kid: field("kid").map(str::to_owned),
+                    algorithm,
+                    key: key.clone(),
+                    validation,
+                });
             }
         }
         if keys.is_empty() {

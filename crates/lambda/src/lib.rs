@@ -251,7 +251,9 @@ pub async fn handle(
 
 /// JSON log lines on stdout, which Lambda sends to CloudWatch Logs.
 pub fn init_logging(level: &str) {
-    let level = level.parse::<tracing::Level>().unwrap_or(tracing::Level::INFO);
+    let level = level
+        .parse::<tracing::Level>()
+        .unwrap_or(tracing::Level::INFO);
     let _ = tracing_subscriber::fmt()
         .json()
         .flatten_event(true)

@@ -25,7 +25,11 @@ impl Drop for Moto {
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn start_moto() -> Moto {
@@ -39,7 +43,10 @@ fn start_moto() -> Moto {
     let url = format!("http://127.0.0.1:{port}");
     let started = Instant::now();
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(started.elapsed() < Duration::from_secs(30), "moto_server did not start within 30 s");
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "moto_server did not start within 30 s"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
     Moto { child, url }
@@ -72,29 +79,54 @@ async fn client_secret_from_secrets_manager() {
     let created = client
         .create_secret()
         .name("edge-auth/test/client")
-        .secret_string(json!({"client_id": kit::CLIENT_ID, "client_secret": "from-secrets-manager"}).to_string())
+        .secret_string(
+            json!({"client_id": kit::CLIENT_ID, "client_secret": "from-secrets-manager"})
+                .to_string(),
+        )
         .send()
         .await
         .unwrap();
     let arn = created.arn().unwrap().to_owned();
 
     // By ARN, as the user-pool stack outputs it.
-    let credentials = load_credentials(&config(&arn, &moto.url, "https://unused.example")).await.unwrap();
-    assert_eq!(credentials.client_secret.as_deref(), Some("from-secrets-manager"));
+    let credentials = load_credentials(&config(&arn, &moto.url, "https://unused.example"))
+        .await
+        .unwrap();
+    assert_eq!(
+        credentials.client_secret.as_deref(),
+        Some("from-secrets-manager")
+    );
 
     // A secret that does not exist is a typed error naming the cause.
-    let err = load_credentials(&config("edge-auth/nope", &moto.url, "https://unused.example")).await.unwrap_err();
-    assert!(matches!(err, CredentialsError::SecretsManager(ref m) if m.contains("ResourceNotFound")), "{err}");
+    let err = load_credentials(&config(
+        "edge-auth/nope",
+        &moto.url,
+        "https://unused.example",
+    ))
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(err, CredentialsError::SecretsManager(ref m) if m.contains("ResourceNotFound")),
+        "{err}"
+    );
 
     // The whole sign-in with the secret from Secrets Manager in the Basic header.
-    let server = ProviderServer::start(vec![Answer::Json(400, r#"{"error":"invalid_grant"}"#.into())]).await;
+    let server = ProviderServer::start(vec![Answer::Json(
+        400,
+        r#"{"error":"invalid_grant"}"#.into(),
+    )])
+    .await;
     let gateway = ProviderGateway::new(config(&arn, &moto.url, &server.base_url()));
     let callback = callback_for(&gateway);
     let outcome = gateway.signin(&callback, kit::NOW, None).await;
     assert_eq!(outcome.event, "code-refused");
     let basic = server.requests()[0].authorization.clone().unwrap();
-    let decoded = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, &basic[6..]).unwrap();
-    assert_eq!(String::from_utf8(decoded).unwrap(), format!("{}:from-secrets-manager", kit::CLIENT_ID));
+    let decoded =
+        base64::Engine::decode(&base64::engine::general_purpose::STANDARD, &basic[6..]).unwrap();
+    assert_eq!(
+        String::from_utf8(decoded).unwrap(),
+        format!("{}:from-secrets-manager", kit::CLIENT_ID)
+    );
 
     // Secrets Manager unreachable: a clear 503 page, not a crash.
     let dead = format!("http://127.0.0.1:{}", free_port());
@@ -109,12 +141,27 @@ async fn client_secret_from_secrets_manager() {
 fn callback_for(gateway: &ProviderGateway) -> edge_auth_core::event::CloudFrontPayload {
     use edge_auth_core::authorize::authorize;
     let (request, dist) = kit::viewer_request("/", "", &[]);
-    let out = authorize(request, &dist, gateway.config(), kit::NOW, &mut kit::CountingEntropy(3));
-    let edge_auth_core::HandlerOutput::Respond(r) = out.output else { panic!() };
+    let out = authorize(
+        request,
+        &dist,
+        gateway.config(),
+        kit::NOW,
+        &mut kit::CountingEntropy(3),
+    );
+    let edge_auth_core::HandlerOutput::Respond(r) = out.output else {
+        panic!()
+    };
     let location = r.headers.first("location").unwrap();
     let q = edge_auth_core::query::parse_query(location.split_once('?').unwrap().1).unwrap();
     let state = q.iter().find(|(k, _)| k == "state").unwrap().1.clone();
-    let cookie = r.headers.first("set-cookie").unwrap().split(';').next().unwrap().to_owned();
+    let cookie = r
+        .headers
+        .first("set-cookie")
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
     let mut payload = kit::payload(kit::VIEWER_REQUEST);
     payload.request.uri = "/_edge-auth/callback".into();
     payload.request.querystring = format!("code=c&state={state}");

@@ -78,7 +78,11 @@ pub struct TokenBuilder {
 impl TokenBuilder {
     pub fn new(claims: Value) -> Self {
         let header = json!({"alg": "RS256", "typ": "JWT", "kid": "test-key-1"});
-        Self { claims: claims.as_object().cloned().unwrap_or_default(), header: header.as_object().cloned().unwrap(), pem: KEY_1_PEM }
+        Self {
+            claims: claims.as_object().cloned().unwrap_or_default(),
+            header: header.as_object().cloned().unwrap(),
+            pem: KEY_1_PEM,
+        }
     }
     pub fn claim(mut self, name: &str, value: impl Into<Value>) -> Self {
         self.claims.insert(name.into(), value.into());
@@ -102,7 +106,11 @@ impl TokenBuilder {
     }
     /// An RS256 JWT: base64url(header).base64url(claims).base64url(signature).
     pub fn sign(self) -> String {
-        let input = format!("{}.{}", b64(&serde_json::to_vec(&self.header).unwrap()), self.claims_b64());
+        let input = format!(
+            "{}.{}",
+            b64(&serde_json::to_vec(&self.header).unwrap()),
+            self.claims_b64()
+        );
         format!("{input}.{}", b64(&rs256(self.pem, input.as_bytes())))
     }
     /// The unsigned parts, for hand-made forgeries.
@@ -116,10 +124,18 @@ pub fn rs256(pem: &str, message: &[u8]) -> Vec<u8> {
     use aws_lc_rs::signature::{RSA_PKCS1_SHA256, RsaKeyPair};
     use base64::Engine;
     let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
-    let der = base64::engine::general_purpose::STANDARD.decode(body).unwrap();
+    let der = base64::engine::general_purpose::STANDARD
+        .decode(body)
+        .unwrap();
     let key = RsaKeyPair::from_pkcs8(&der).unwrap();
     let mut signature = vec![0; key.public_modulus_len()];
-    key.sign(&RSA_PKCS1_SHA256, &aws_lc_rs::rand::SystemRandom::new(), message, &mut signature).unwrap();
+    key.sign(
+        &RSA_PKCS1_SHA256,
+        &aws_lc_rs::rand::SystemRandom::new(),
+        message,
+        &mut signature,
+    )
+    .unwrap();
     signature
 }
 

@@ -15,14 +15,19 @@ use edge_auth_lambda::{HandlerKind, HandlerState, handle_value};
 async fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let [name, event_path] = args.as_slice() else {
-        eprintln!("usage: edge-auth-invoke <authorize|index-path|signin|refresh|signout> <event.json>");
+        eprintln!(
+            "usage: edge-auth-invoke <authorize|index-path|signin|refresh|signout> <event.json>"
+        );
         return ExitCode::from(2);
     };
     let Some(kind) = HandlerKind::from_name(name) else {
         eprintln!("unknown handler `{name}`");
         return ExitCode::from(2);
     };
-    let event = match std::fs::read_to_string(event_path).map_err(|e| e.to_string()).and_then(|t| serde_json::from_str(&t).map_err(|e| e.to_string())) {
+    let event = match std::fs::read_to_string(event_path)
+        .map_err(|e| e.to_string())
+        .and_then(|t| serde_json::from_str(&t).map_err(|e| e.to_string()))
+    {
         Ok(event) => event,
         Err(e) => {
             eprintln!("{event_path}: {e}");
@@ -36,10 +41,17 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let _ = tracing_subscriber::fmt().json().flatten_event(true).with_writer(std::io::stderr).try_init();
+    let _ = tracing_subscriber::fmt()
+        .json()
+        .flatten_event(true)
+        .with_writer(std::io::stderr)
+        .try_init();
     match handle_value(&state, event, "local-invoke", None).await {
         Ok(answer) => {
-            println!("{}", serde_json::to_string_pretty(&answer).unwrap_or_default());
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&answer).unwrap_or_default()
+            );
             ExitCode::SUCCESS
         }
         Err(e) => {
