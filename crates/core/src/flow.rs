@@ -68,8 +68,8 @@ pub fn is_random_token(value: &str) -> bool {
 
 /// RFC 7636 S256 challenge.
 pub fn pkce_challenge(verifier: &str) -> String {
-    B64.encode(aws_lc_rs::digest::digest(
-        &aws_lc_rs::digest::SHA256,
+    B64.encode(ring::digest::digest(
+        &ring::digest::SHA256,
         verifier.as_bytes(),
     ))
 }

@@ -41,7 +41,8 @@ impl Entropy for SystemEntropy {
     fn fill(&mut self, dest: &mut [u8]) {
         // Failure here means the OS has no randomness to give, which nothing
         // sensible can recover from; a sign-in with predictable state is worse.
-        aws_lc_rs::rand::fill(dest).expect("the system random number generator failed");
+        ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), dest)
+            .expect("the system random number generator failed");
     }
 }
 

@@ -11,7 +11,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use edge_auth_core::event::{CloudFrontPayload, parse_event};
-use edge_auth_core::{Config, ConfigError, Outcome, SystemEntropy, authorize, index_path};
+use edge_auth_core::{
+    Config, ConfigError, HandlerOutput, Outcome, SystemEntropy, authorize, index_path,
+};
 use lambda_runtime::{LambdaEvent, service_fn};
 use serde_json::Value;
 
@@ -71,6 +73,8 @@ pub enum HandlerError {
     NoConfig(&'static str),
     #[error("{0} was built without the `provider` feature")]
     NoProvider(&'static str),
+    #[error("{0} calls the provider and cannot run synchronously")]
+    NotViewer(&'static str),
 }
 
 impl From<HandlerError> for lambda_runtime::Diagnostic {
@@ -78,7 +82,9 @@ impl From<HandlerError> for lambda_runtime::Diagnostic {
         let error_type = match e {
             HandlerError::Config(_) => "ConfigError",
             HandlerError::Event(_) => "EventError",
-            HandlerError::NoConfig(_) | HandlerError::NoProvider(_) => "SetupError",
+            HandlerError::NoConfig(_)
+            | HandlerError::NoProvider(_)
+            | HandlerError::NotViewer(_) => "SetupError",
         };
         Self {
             error_type: error_type.into(),
@@ -117,12 +123,23 @@ impl HandlerState {
 
     /// Reads config.json (see [`config_path`]) for this handler.
     pub fn load(kind: HandlerKind) -> Result<Self, HandlerError> {
+        Self::load_from(kind, &config_path())
+    }
+
+    /// Reads the config.json at `path` (when the handler needs one).
+    pub fn load_from(kind: HandlerKind, path: &Path) -> Result<Self, HandlerError> {
         let config = if kind.needs_config() {
-            Some(Arc::new(load_config(&config_path())?))
+            Some(Arc::new(load_config(path)?))
         } else {
             None
         };
         Self::new(kind, config)
+    }
+
+    pub fn log_level(&self) -> &str {
+        self.config
+            .as_ref()
+            .map_or("info", |c| c.file.log_level.as_str())
     }
 
     pub fn kind(&self) -> HandlerKind {
@@ -171,51 +188,86 @@ pub async fn handle_value(
     deadline: Option<Instant>,
 ) -> Result<Value, HandlerError> {
     let payload = parse_event(event)?;
-    let outcome = decide(state, &payload, deadline).await?;
-    log_outcome(state.kind, &payload, request_id, &outcome);
-    Ok(serde_json::to_value(outcome.output).expect("CloudFront types always serialise"))
+    let output = handle_payload(state, &payload, request_id, deadline).await?;
+    Ok(serde_json::to_value(output).expect("CloudFront types always serialise"))
+}
+
+/// One invocation on an already parsed event (the Node addon converts the
+/// JS object straight into the event types, with no JSON text in between).
+pub async fn handle_payload(
+    state: &HandlerState,
+    payload: &CloudFrontPayload,
+    request_id: &str,
+    deadline: Option<Instant>,
+) -> Result<HandlerOutput, HandlerError> {
+    let outcome = match state.kind {
+        HandlerKind::Authorize | HandlerKind::IndexPath => decide_viewer(state, payload)?,
+        _ => decide_provider(state, payload, deadline).await?,
+    };
+    log_outcome(state.kind, payload, request_id, &outcome);
+    Ok(outcome.output)
+}
+
+/// authorize and index-path, which never wait on anything: callable without
+/// an async runtime (the viewer addon has none).
+pub fn handle_viewer(
+    state: &HandlerState,
+    payload: &CloudFrontPayload,
+    request_id: &str,
+) -> Result<HandlerOutput, HandlerError> {
+    let outcome = decide_viewer(state, payload)?;
+    log_outcome(state.kind, payload, request_id, &outcome);
+    Ok(outcome.output)
+}
+
+fn decide_viewer(
+    state: &HandlerState,
+    payload: &CloudFrontPayload,
+) -> Result<Outcome, HandlerError> {
+    Ok(match state.kind {
+        HandlerKind::Authorize => {
+            let config = state
+                .config
+                .as_deref()
+                .ok_or(HandlerError::NoConfig(state.kind.name()))?;
+            authorize::authorize(
+                payload.request.clone(),
+                &payload.config,
+                config,
+                now(),
+                &mut SystemEntropy,
+            )
+        }
+        HandlerKind::IndexPath => index_path::index_path(payload.request.clone()),
+        kind => return Err(HandlerError::NotViewer(kind.name())),
+    })
 }
 
 #[cfg_attr(not(feature = "provider"), allow(unused_variables))]
-async fn decide(
+async fn decide_provider(
     state: &HandlerState,
     payload: &CloudFrontPayload,
     deadline: Option<Instant>,
 ) -> Result<Outcome, HandlerError> {
-    let config = || {
-        state
-            .config
-            .as_deref()
-            .ok_or(HandlerError::NoConfig(state.kind.name()))
-    };
-    Ok(match state.kind {
-        HandlerKind::Authorize => authorize::authorize(
-            payload.request.clone(),
-            &payload.config,
-            config()?,
-            now(),
-            &mut SystemEntropy,
-        ),
-        HandlerKind::IndexPath => index_path::index_path(payload.request.clone()),
-        #[cfg(feature = "provider")]
-        kind => {
-            let gateway = state
-                .gateway
-                .as_ref()
-                .ok_or(HandlerError::NoConfig(kind.name()))?;
-            match kind {
-                HandlerKind::Signin => gateway.signin(payload, now(), deadline).await,
-                HandlerKind::Refresh => {
-                    gateway
-                        .refresh(payload, now(), &mut SystemEntropy, deadline)
-                        .await
-                }
-                _ => gateway.signout(payload, deadline).await,
+    #[cfg(feature = "provider")]
+    {
+        let gateway = state
+            .gateway
+            .as_ref()
+            .ok_or(HandlerError::NoConfig(state.kind.name()))?;
+        Ok(match state.kind {
+            HandlerKind::Signin => gateway.signin(payload, now(), deadline).await,
+            HandlerKind::Refresh => {
+                gateway
+                    .refresh(payload, now(), &mut SystemEntropy, deadline)
+                    .await
             }
-        }
-        #[cfg(not(feature = "provider"))]
-        kind => return Err(HandlerError::NoProvider(kind.name())),
-    })
+            HandlerKind::Signout => gateway.signout(payload, deadline).await,
+            _ => return decide_viewer(state, payload),
+        })
+    }
+    #[cfg(not(feature = "provider"))]
+    Err(HandlerError::NoProvider(state.kind.name()))
 }
 
 /// One JSON line per request: what was decided and why. The query string is

@@ -1,0 +1,115 @@
+#!/usr/bin/env python3
+"""Builds the five Lambda@Edge packages: `scripts/package.py [--out dist]`.
+
+Each zip holds `index.js` (the Node.js 22 handler module, no npm
+dependencies) and `edge_auth.node` (the Rust handlers as a Node-API addon).
+The addons are cross-built for x86_64 Linux against glibc 2.17 with
+cargo-zigbuild, so they load on Lambda's Amazon Linux 2023 (glibc 2.34)
+whatever the build host. Zips are deterministic: the same sources give
+byte-identical zips. config.json is not included: the deploy tool writes it
+into copies of these zips (`--config FILE` adds one, for tests).
+
+Prints each zip's size and highest GLIBC symbol version; fails when a
+viewer-request package exceeds Lambda@Edge's 1 MiB limit.
+"""
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+TARGET = "x86_64-unknown-linux-gnu"
+GLIBC = "2.17"
+VIEWER_LIMIT = 1024 * 1024  # Lambda@Edge viewer-request package, zipped
+ORIGIN_LIMIT = 50 * 1024 * 1024
+
+VIEWER_BODY = "async (event, context) => edge.handle(event, context.awsRequestId)"
+ORIGIN_BODY = "(event, context) =>\n  edge.handleAsync(event, context.awsRequestId, context.getRemainingTimeInMillis())"
+
+# handler -> (addon flavour, trigger)
+HANDLERS = {
+    "authorize": ("viewer", "viewer-request"),
+    "index-path": ("viewer", "origin-request"),
+    "signin": ("origin", "origin-request"),
+    "refresh": ("origin", "origin-request"),
+    "signout": ("origin", "origin-request"),
+}
+FIXED_TIME = (1980, 1, 1, 0, 0, 0)
+
+
+def build_addon(flavour: str, out: Path) -> Path:
+    features = ["--features", "provider"] if flavour == "origin" else []
+    cmd = ["cargo", "zigbuild", "--release", "--locked", "-p", "edge-auth-addon",
+           "--target", f"{TARGET}.{GLIBC}", *features]
+    print("+", " ".join(cmd), flush=True)
+    subprocess.run(cmd, cwd=ROOT, check=True)
+    built = ROOT / "target" / TARGET / "release" / "libedge_auth_addon.so"
+    dest = out / "build" / flavour / "edge_auth.node"
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(built, dest)
+    return dest
+
+
+def highest_glibc(library: Path) -> str:
+    symbols = subprocess.run(["objdump", "-T", str(library)], check=True, capture_output=True, text=True).stdout
+    versions = {tuple(int(p) for p in m.groups()) for m in re.finditer(r"GLIBC_(\d+)\.(\d+)(?:\.\d+)?", symbols)}
+    return "GLIBC_" + ".".join(map(str, max(versions))) if versions else "none"
+
+
+def handler_module(name: str, flavour: str) -> bytes:
+    template = (ROOT / "packaging" / "handler.js").read_text()
+    body = VIEWER_BODY if flavour == "viewer" else ORIGIN_BODY
+    return template.replace("@HANDLER@", name).replace("@BODY@", body).encode()
+
+
+def write_zip(path: Path, files: dict[str, bytes]) -> None:
+    """Sorted entries, fixed timestamps and permissions: byte-identical output."""
+    with zipfile.ZipFile(path, "w") as z:
+        for name in sorted(files):
+            info = zipfile.ZipInfo(name, FIXED_TIME)
+            info.create_system = 3  # unix, so the permissions below are honoured
+            info.external_attr = (0o100644) << 16
+            z.writestr(info, files[name], compress_type=zipfile.ZIP_DEFLATED, compresslevel=9)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "dist", help="output directory (default: dist)")
+    parser.add_argument("--config", type=Path, help="a config.json to put in every zip (tests only)")
+    parser.add_argument("--only", choices=["viewer", "origin"], help="build one addon flavour")
+    args = parser.parse_args()
+    out = args.out.resolve()
+    out.mkdir(parents=True, exist_ok=True)
+
+    flavours = [args.only] if args.only else ["viewer", "origin"]
+    addons = {flavour: build_addon(flavour, out) for flavour in flavours}
+    extra = {"config.json": args.config.read_bytes()} if args.config else {}
+
+    failures = []
+    print(f"\n{'package':<12} {'trigger':<15} {'zip bytes':>10} {'MiB':>6}  highest glibc symbol")
+    for name, (flavour, trigger) in HANDLERS.items():
+        if flavour not in addons:
+            continue
+        files = {"index.js": handler_module(name, flavour), "edge_auth.node": addons[flavour].read_bytes(), **extra}
+        zip_path = out / f"{name}.zip"
+        write_zip(zip_path, files)
+        size = zip_path.stat().st_size
+        glibc = highest_glibc(addons[flavour])
+        print(f"{name:<12} {trigger:<15} {size:>10} {size / 1048576:>6.3f}  {glibc}")
+        limit = VIEWER_LIMIT if trigger.startswith("viewer") else ORIGIN_LIMIT
+        if size > limit:
+            failures.append(f"{name}.zip is {size} bytes, over the {trigger} limit of {limit}")
+        if glibc != "none" and tuple(map(int, glibc[6:].split("."))) > (2, 17):
+            failures.append(f"{name}: needs {glibc}, newer than glibc {GLIBC}")
+    for failure in failures:
+        print("error:", failure, file=sys.stderr)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

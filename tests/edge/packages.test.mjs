@@ -1,0 +1,162 @@
+// The five Lambda@Edge packages, each unpacked and run in Node as Lambda
+// would run it. Needs `scripts/package.py` to have built dist/*.zip.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import * as lambda from './lambda.mjs';
+
+const { unpack, load, context, viewerEvent, originEvent, config, idToken, header, param } = lambda;
+
+/** An OAuth provider on 127.0.0.1 answering from a script, recording requests. */
+async function provider(answers) {
+  const received = [];
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (chunk) => { body += chunk; });
+    req.on('end', () => {
+      received.push({ method: req.method, path: req.url, body, authorization: req.headers.authorization });
+      const [status, payload, delayMs = 0] = answers.shift() || [500, '{}'];
+      setTimeout(() => { res.writeHead(status, { 'content-type': 'application/json' }); res.end(payload); }, delayMs);
+    });
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { base: `http://127.0.0.1:${server.address().port}`, received, close: () => server.close() };
+}
+
+test('every package is in dist with its handler module and addon', () => {
+  for (const name of ['authorize', 'index-path', 'signin', 'refresh', 'signout']) {
+    const zip = join(lambda.DIST, `${name}.zip`);
+    assert.ok(existsSync(zip), `${zip} missing: run scripts/package.py`);
+    const dir = unpack(name);
+    assert.ok(existsSync(join(dir, 'index.js')) && existsSync(join(dir, 'edge_auth.node')));
+    assert.ok(!existsSync(join(dir, 'config.json')), 'build artifacts stay generic');
+  }
+  for (const name of ['authorize']) {
+    assert.ok(statSync(join(lambda.DIST, `${name}.zip`)).size <= 1024 * 1024, `${name}.zip within the 1 MiB viewer limit`);
+  }
+});
+
+test('authorize: sign-in redirect, pass-through, 401 for scripts, 403 by group', async () => {
+  const handler = load(unpack('authorize', config('https://auth.example.com')));
+  const start = await handler.handler(viewerEvent({ uri: '/docs/a.html', querystring: 'x=1' }), context());
+  assert.equal(start.status, '302');
+  const location = header(start, 'location')[0];
+  assert.equal(new URL(location).origin + new URL(location).pathname, 'https://auth.example.com/oauth2/authorize');
+  assert.equal(param(location, 'code_challenge_method'), 'S256');
+  assert.match(header(start, 'set-cookie')[0], new RegExp(`^__Host-edge-auth-flow-${param(location, 'state')}=`));
+
+  const cookie = `__Host-edge-auth-id=${idToken()}`;
+  const pass = await handler.handler(viewerEvent({ uri: '/docs/a.html', cookies: [cookie] }), context());
+  assert.equal(pass.uri, '/docs/a.html', 'the request is forwarded');
+  assert.equal(pass.status, undefined);
+
+  const script = await handler.handler(viewerEvent({ uri: '/api.json', headers: { 'Sec-Fetch-Mode': 'cors' } }), context());
+  assert.equal(script.status, '401');
+  assert.equal(JSON.parse(script.body).error, 'unauthenticated');
+
+  const denied = await handler.handler(viewerEvent({ uri: '/admin/', cookies: [cookie] }), context());
+  assert.equal(denied.status, '403');
+  assert.match(denied.body, /only open to members of: admins/);
+});
+
+test('authorize: a malformed event is a function error with a message, not a crash', async () => {
+  const handler = load(unpack('authorize', config('https://auth.example.com')));
+  await assert.rejects(handler.handler({ Records: [] }, context()), /edge-auth: invalid event: .*exactly one record/);
+  await assert.rejects(handler.handler({ Records: [{ cf: { config: {} } }] }, context()), /edge-auth: invalid event/);
+  await assert.rejects(handler.handler(undefined, context()), /edge-auth: invalid event/);
+  // Still serving afterwards.
+  assert.equal((await handler.handler(viewerEvent(), context())).status, '302');
+});
+
+test('a missing or invalid config.json fails the cold start naming the problem', () => {
+  assert.throws(() => load(unpack('authorize')), /config\.json could not be read: .*config\.json/);
+  const bad = config('https://auth.example.com');
+  delete bad.provider.client_id;
+  assert.throws(() => load(unpack('authorize', bad)), /`provider\.client_id`: is required/);
+  assert.throws(() => load(unpack('signin', '{"version": 1,')), /config\.json/);
+});
+
+test('index-path: directory index, bare directory redirect, no config needed', async () => {
+  const handler = load(unpack('index-path'));
+  const rewritten = await handler.handler(originEvent('/docs/'), context());
+  assert.equal(rewritten.uri, '/docs/index.html');
+  assert.equal(rewritten.origin.s3.domainName, 'example-bucket.s3.eu-north-1.amazonaws.com');
+  const bare = await handler.handler(originEvent('/docs'), context());
+  assert.equal(bare.status, '301');
+  assert.deepEqual(header(bare, 'location'), ['/docs/']);
+});
+
+test('signin → refresh → signout against a provider on 127.0.0.1', async () => {
+  const authorize = load(unpack('authorize', config('https://unused.example')));
+  const started = await authorize.handler(viewerEvent({ uri: '/deep/page.html', querystring: 'tab=2' }), context());
+  const location = header(started, 'location')[0];
+  const flowCookie = header(started, 'set-cookie')[0].split(';')[0];
+  const nonce = param(location, 'nonce');
+
+  const id = idToken({ nonce });
+  const op = await provider([
+    [200, JSON.stringify({ id_token: id, access_token: 'at', refresh_token: 'rt.value', expires_in: 3600, token_type: 'Bearer' })],
+    [400, '{"error":"invalid_grant"}'],
+    [200, ''],
+  ]);
+  try {
+    const conf = config(op.base);
+    const signin = load(unpack('signin', conf));
+    const callback = viewerEvent({ uri: '/_edge-auth/callback', querystring: `code=the-code&state=${param(location, 'state')}`, cookies: [flowCookie] });
+    const done = await signin.handler(callback, context());
+    assert.equal(done.status, '302', done.body);
+    assert.deepEqual(header(done, 'location'), ['/deep/page.html?tab=2']);
+    const set = header(done, 'set-cookie');
+    assert.ok(set.some((c) => c.startsWith(`__Host-edge-auth-id=${id};`)));
+    assert.ok(set.some((c) => c.startsWith('__Secure-edge-auth-refresh=rt.value;') && c.includes('Path=/_edge-auth/')));
+    const form = new URLSearchParams(op.received[0].body);
+    assert.equal(form.get('code'), 'the-code');
+    assert.equal(form.get('grant_type'), 'authorization_code');
+    assert.equal(form.get('code_verifier').length, 43);
+
+    const refresh = load(unpack('refresh', conf));
+    const revoked = await refresh.handler(viewerEvent({ uri: '/_edge-auth/refresh', querystring: 'return=%2Fx', cookies: ['__Secure-edge-auth-refresh=rt.value'] }), context());
+    assert.match(header(revoked, 'location')[0], /\/oauth2\/authorize\?/, 'a refused refresh token starts a sign-in');
+
+    const signout = load(unpack('signout', conf));
+    const out = await signout.handler(viewerEvent({ uri: '/_edge-auth/signout', cookies: ['__Secure-edge-auth-refresh=rt.value'] }), context());
+    assert.match(header(out, 'location')[0], /\/logout\?client_id=test-client-id&logout_uri=/);
+    assert.equal(op.received[2].path, '/oauth2/revoke');
+    assert.match(op.received[2].body, /^token=rt\.value&/);
+  } finally {
+    op.close();
+  }
+});
+
+test('provider down or slower than the Lambda deadline: a page, not a function error', async () => {
+  const op = await provider([[200, '{}', 3000]]);
+  try {
+    const conf = config(op.base);
+    const refresh = load(unpack('refresh', conf));
+    const event = viewerEvent({ uri: '/_edge-auth/refresh', querystring: 'return=/', cookies: ['__Secure-edge-auth-refresh=rt'] });
+    const began = Date.now();
+    const slow = await refresh.handler(event, context(800));
+    assert.equal(slow.status, '504');
+    assert.ok(Date.now() - began < 2500, 'gave up before the Lambda deadline');
+  } finally {
+    op.close();
+  }
+  const conf = config('http://127.0.0.1:9');
+  const down = await load(unpack('refresh', conf)).handler(viewerEvent({ uri: '/_edge-auth/refresh', cookies: ['__Secure-edge-auth-refresh=rt'] }), context());
+  assert.equal(down.status, '503');
+  assert.match(down.body, /cannot be reached/);
+});
+
+test('client secret unreadable: 503 page from signin', async () => {
+  const conf = config('http://127.0.0.1:9', { secret: { kind: 'file', path: '/nonexistent/secret.json' } });
+  conf.provider.client_auth = 'client_secret_basic';
+  const authorize = load(unpack('authorize', conf));
+  const started = await authorize.handler(viewerEvent(), context());
+  const state = param(header(started, 'location')[0], 'state');
+  const signin = load(unpack('signin', conf));
+  const answer = await signin.handler(viewerEvent({ uri: '/_edge-auth/callback', querystring: `code=c&state=${state}`, cookies: [header(started, 'set-cookie')[0].split(';')[0]] }), context());
+  assert.equal(answer.status, '503');
+  assert.match(answer.body, /cannot read its own credentials/);
+});
