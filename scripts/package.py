@@ -28,7 +28,7 @@ GLIBC = "2.17"
 VIEWER_LIMIT = 1024 * 1024  # Lambda@Edge viewer-request package, zipped
 ORIGIN_LIMIT = 50 * 1024 * 1024
 
-VIEWER_BODY = "async (event, context) => edge.handle(event, context.awsRequestId)"
+VIEWER_BODY = "async (event, context) =>\n  edge.handle(event, context.awsRequestId) ?? event.Records[0].cf.request"
 ORIGIN_BODY = "(event, context) =>\n  edge.handleAsync(event, context.awsRequestId, context.getRemainingTimeInMillis())"
 
 # handler -> (addon flavour, trigger)

@@ -13,6 +13,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
 use std::sync::Arc;
 
+use edge_auth_core::HandlerOutput;
 use edge_auth_core::event::CloudFrontEvent;
 use edge_auth_lambda::{HandlerKind, HandlerState};
 use napi::bindgen_prelude::*;
@@ -76,7 +77,8 @@ impl EdgeHandler {
         self.state.kind().name()
     }
 
-    /// authorize and index-path: the answer, synchronously.
+    /// authorize and index-path: the answer, synchronously; `null` means
+    /// "forward the request unchanged".
     #[napi]
     pub fn handle<'env>(
         &self,
@@ -88,7 +90,15 @@ impl EdgeHandler {
             let payload = parse(env, event)?;
             let output = edge_auth_lambda::handle_viewer(&self.state, &payload, &request_id)
                 .map_err(js_error)?;
-            env.to_js_value(&output)
+            // The common answer is "forward the request as it came": say so
+            // with `null` and let the module return the object it already
+            // has, rather than building a copy of it here.
+            match output {
+                HandlerOutput::Forward(request) if request == payload.request => {
+                    env.to_js_value(&serde_json::Value::Null)
+                }
+                output => env.to_js_value(&output),
+            }
         })
     }
 }
