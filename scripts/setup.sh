@@ -13,5 +13,12 @@ rustup component add rustfmt clippy >/dev/null 2>&1 || true
 
 # moto's AWS API emulator: the Secrets Manager tests run it on 127.0.0.1.
 command -v moto_server >/dev/null || need_pip 'moto[server]'
+# zig + cargo-zigbuild: the edge addons, cross-built against glibc 2.17.
+command -v cargo-zigbuild >/dev/null || need_pip ziglang cargo-zigbuild
+# cfn-lint for the SAM templates, pytest for the checks cfn-lint does not make.
+command -v cfn-lint >/dev/null || need_pip cfn-lint
+python3 -c 'import pytest' 2>/dev/null || need_pip pytest
+command -v node >/dev/null || { echo "Node.js is required (Debian: apt-get install nodejs)" >&2; exit 1; }
+command -v objdump >/dev/null || { echo "objdump is required (Debian: apt-get install binutils)" >&2; exit 1; }
 # pyenv installs console scripts behind shims that need a rehash.
 command -v pyenv >/dev/null && pyenv rehash || true

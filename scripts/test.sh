@@ -16,4 +16,10 @@ step() {
 step "setup" scripts/setup.sh
 step "cargo fmt" cargo fmt --all -- --check
 step "cargo clippy" cargo clippy --workspace --all-targets --locked -- -D warnings
+step "cargo clippy (origin addon)" cargo clippy -p edge-auth-addon --features provider --locked -- -D warnings
 step "cargo test" cargo test --workspace --locked
+step "package the edge zips" scripts/package.py
+step "zips are deterministic" scripts/check-deterministic.sh
+step "edge packages in Node" node --test tests/edge/
+step "cfn-lint" cfn-lint sam/user-pool/template.yaml sam/edge-functions/template.yaml sam/distribution/template.yaml
+step "template checks" python3 -m pytest -q tests/templates

@@ -273,7 +273,12 @@ async fn decide_provider(
 /// One JSON line per request: what was decided and why. The query string is
 /// left out (the callback's holds the authorization code), and so are
 /// cookies; the core's `detail` never holds a token.
-fn log_outcome(kind: HandlerKind, payload: &CloudFrontPayload, request_id: &str, outcome: &Outcome) {
+fn log_outcome(
+    kind: HandlerKind,
+    payload: &CloudFrontPayload,
+    request_id: &str,
+    outcome: &Outcome,
+) {
     // Passing a request through is the common case and CloudFront's access
     // logs already record it; one JSON line per page view would cost more
     // time (about 13 µs here) and CloudWatch money than it tells.
