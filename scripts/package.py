@@ -82,12 +82,17 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "dist", help="output directory (default: dist)")
     parser.add_argument("--config", type=Path, help="a config.json to put in every zip (tests only)")
     parser.add_argument("--only", choices=["viewer", "origin"], help="build one addon flavour")
+    parser.add_argument("--reuse-build", type=Path, metavar="DIR",
+                        help="zip the addons already built under DIR/build instead of building")
     args = parser.parse_args()
     out = args.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
 
     flavours = [args.only] if args.only else ["viewer", "origin"]
-    addons = {flavour: build_addon(flavour, out) for flavour in flavours}
+    if args.reuse_build:
+        addons = {flavour: args.reuse_build.resolve() / "build" / flavour / "edge_auth.node" for flavour in flavours}
+    else:
+        addons = {flavour: build_addon(flavour, out) for flavour in flavours}
     extra = {"config.json": args.config.read_bytes()} if args.config else {}
 
     failures = []
