@@ -14,7 +14,7 @@ viewer-request package exceeds Lambda@Edge's 1 MiB limit.
 """
 
 import argparse
-import os
+import json
 import re
 import shutil
 import subprocess
@@ -48,11 +48,18 @@ def build_addon(flavour: str, out: Path) -> Path:
            "--target", f"{TARGET}.{GLIBC}", *features]
     print("+", " ".join(cmd), flush=True)
     subprocess.run(cmd, cwd=ROOT, check=True)
-    built = ROOT / "target" / TARGET / "release" / "libedge_auth_addon.so"
+    built = target_dir() / TARGET / "release" / "libedge_auth_addon.so"
     dest = out / "build" / flavour / "edge_auth.node"
     dest.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(built, dest)
     return dest
+
+
+def target_dir() -> Path:
+    """Cargo's target directory, wherever CARGO_TARGET_DIR or config puts it."""
+    meta = subprocess.run(["cargo", "metadata", "--format-version", "1", "--no-deps"],
+                          cwd=ROOT, check=True, capture_output=True, text=True).stdout
+    return Path(json.loads(meta)["target_directory"])
 
 
 def highest_glibc(library: Path) -> str:

@@ -369,7 +369,13 @@ impl Config {
             .collect::<Result<Vec<_>, _>>()?;
 
         if let Some(base) = &file.site.base_url {
+            // Browsers treat loopback as a secure context, so Secure and
+            // __Host- cookies work on http://127.0.0.1 and http://localhost.
+            let loopback = ["http://127.0.0.1", "http://localhost", "http://[::1]"]
+                .iter()
+                .any(|l| base == l || base.starts_with(&format!("{l}:")));
             let ok = (base.starts_with("https://")
+                || loopback
                 || (base.starts_with("http://") && !file.cookies.secure))
                 && !base.ends_with('/')
                 && base
@@ -379,7 +385,7 @@ impl Config {
             if !ok {
                 return Err(invalid(
                     "site.base_url",
-                    "must be `https://host[:port]` with no path or trailing slash (`http://` only with cookies.secure = false)",
+                    "must be `https://host[:port]` with no path or trailing slash (`http://` only on loopback or with cookies.secure = false)",
                 ));
             }
         }

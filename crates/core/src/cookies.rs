@@ -21,6 +21,9 @@ pub struct CookieNames {
     pub refresh: String,
     /// Every flow cookie's name is this followed by the flow's `state`.
     pub flow_prefix: String,
+    /// The signed-in user's display name, readable by the site's scripts
+    /// (the only cookie that is not HttpOnly; it holds no credential).
+    pub user: String,
     pub secure: bool,
 }
 
@@ -36,6 +39,7 @@ impl CookieNames {
             id: format!("{host}{base}-id"),
             refresh: format!("{secure}{base}-refresh"),
             flow_prefix: format!("{host}{base}-flow-"),
+            user: format!("{host}{base}-user"),
             secure: settings.secure,
         }
     }
@@ -115,6 +119,23 @@ pub fn set_cookie(
         .path(path)
         .secure(names.secure)
         .http_only(true)
+        .same_site(SameSite::Lax)
+        .max_age(max_age)
+        .build()
+        .to_string()
+}
+
+/// The display-name cookie: percent-encoded, readable by scripts, never a credential.
+pub fn set_display_cookie(names: &CookieNames, display_name: &str, max_age_seconds: u64) -> String {
+    let max_age =
+        cookie::time::Duration::seconds(i64::try_from(max_age_seconds).unwrap_or(i64::MAX));
+    let value: String = display_name.chars().take(64).collect();
+    let value = percent_encoding::utf8_percent_encode(&value, percent_encoding::NON_ALPHANUMERIC)
+        .to_string();
+    Cookie::build((names.user.as_str(), value))
+        .path("/")
+        .secure(names.secure)
+        .http_only(false)
         .same_site(SameSite::Lax)
         .max_age(max_age)
         .build()

@@ -122,11 +122,12 @@ pub fn refresh_complete(
     let id_token = tokens.id_token.as_deref().filter(|t| is_cookie_safe(t));
     let verified = id_token.map(|t| config.verifier.verify(t, now, None));
     match (id_token, verified) {
-        (Some(id_token), Some(Ok(_))) => {
+        (Some(id_token), Some(Ok(claims))) => {
             let max_age = config.cookies().session_max_age_seconds;
-            let mut set = vec![cookies::set_cookie(
-                names, &names.id, id_token, "/", max_age,
-            )];
+            let mut set = vec![
+                cookies::set_cookie(names, &names.id, id_token, "/", max_age),
+                cookies::set_display_cookie(names, &claims.display_name(), max_age),
+            ];
             // Providers that rotate refresh tokens send a new one; keep it.
             if let Some(rotated) = tokens
                 .refresh_token
@@ -171,6 +172,7 @@ pub fn clear_session(config: &Config) -> Vec<String> {
     vec![
         cookies::clear_cookie(names, &names.id, "/"),
         cookies::clear_cookie(names, &names.refresh, &config.paths().auth_prefix),
+        cookies::clear_cookie(names, &names.user, "/"),
     ]
 }
 

@@ -196,23 +196,27 @@ pub fn signin_complete(
         );
         return Outcome::respond(page, "no-id-token");
     };
-    if let Err(e) = config
+    let claims = match config
         .verifier
         .verify(id_token, now, Some(&pending.flow.nonce))
     {
-        let page = pages::html_page(
-            401,
-            "Sign-in could not be verified",
-            "The identity provider's answer did not pass verification, so you have not been signed in.",
-            Some(again),
-            vec![clear_flow],
-        );
-        return Outcome::respond(page, "id-token-refused").with_detail(e.to_string());
-    }
+        Ok(claims) => claims,
+        Err(e) => {
+            let page = pages::html_page(
+                401,
+                "Sign-in could not be verified",
+                "The identity provider's answer did not pass verification, so you have not been signed in.",
+                Some(again),
+                vec![clear_flow],
+            );
+            return Outcome::respond(page, "id-token-refused").with_detail(e.to_string());
+        }
+    };
     let max_age = config.cookies().session_max_age_seconds;
     let mut set = vec![
         clear_flow,
         cookies::set_cookie(names, &names.id, id_token, "/", max_age),
+        cookies::set_display_cookie(names, &claims.display_name(), max_age),
     ];
     if let Some(refresh) = tokens
         .refresh_token

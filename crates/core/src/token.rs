@@ -91,6 +91,16 @@ pub struct IdClaims {
     pub nonce: Option<String>,
 }
 
+impl IdClaims {
+    /// What the site shows as "signed in as": username, else email, else the subject.
+    pub fn display_name(&self) -> String {
+        self.username
+            .clone()
+            .or_else(|| self.email.clone())
+            .unwrap_or_else(|| self.subject.clone())
+    }
+}
+
 impl TokenVerifier {
     pub fn new(settings: &ProviderSettings) -> Result<Self, KeySetError> {
         let mut allowed = Vec::new();

@@ -374,7 +374,10 @@ fn refresh_swaps_tokens_and_goes_back() {
     assert_eq!(location(&out), "/docs/?a=1");
     assert_eq!(
         set_cookies(response(&out)),
-        vec![("__Host-edge-auth-id".to_owned(), id)]
+        vec![
+            ("__Host-edge-auth-id".to_owned(), id),
+            ("__Host-edge-auth-user".to_owned(), "alice".to_owned())
+        ]
     );
 }
 
@@ -471,7 +474,12 @@ fn signout_clears_everything_revokes_and_logs_out_at_the_provider() {
     assert_eq!(out.detail.as_deref(), Some("revocation timed out"));
     let r = response(&out);
     let headers: Vec<&str> = r.headers.values("set-cookie").collect();
-    assert_eq!(headers.len(), 3);
+    assert_eq!(headers.len(), 4);
+    assert!(
+        headers
+            .iter()
+            .any(|h| h.starts_with("__Host-edge-auth-user=;") && h.contains("Path=/;"))
+    );
     assert!(
         headers
             .iter()
@@ -507,7 +515,14 @@ fn signout_without_refresh_token_still_signs_out() {
     let Step::Done(out) = signout_begin(&request, &dist, &config) else {
         panic!()
     };
-    assert_eq!(cleared_cookies(response(&out)).len(), 2);
+    assert_eq!(
+        cleared_cookies(response(&out)),
+        [
+            "__Host-edge-auth-id",
+            "__Secure-edge-auth-refresh",
+            "__Host-edge-auth-user"
+        ]
+    );
 }
 
 #[test]

@@ -161,7 +161,7 @@ async fn missing_secret_is_a_503_page_and_signout_still_works() {
     )
     .await;
     assert_eq!(signout["status"], "302");
-    assert_eq!(header(&signout, "set-cookie").len(), 2);
+    assert_eq!(header(&signout, "set-cookie").len(), 3);
 }
 
 #[tokio::test]

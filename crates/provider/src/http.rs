@@ -77,6 +77,28 @@ impl ProviderClient {
         }
     }
 
+    /// GETs a JSON document (discovery, JWKS) for tools; not used at the edge.
+    pub async fn get_json(&self, url: &str) -> Result<serde_json::Value, String> {
+        let request = hyper::Request::get(url)
+            .header("accept", "application/json")
+            .body(Full::new(Bytes::new()))
+            .map_err(|e| e.to_string())?;
+        let response = tokio::time::timeout(self.timeout, self.client.request(request))
+            .await
+            .map_err(|_| format!("{url}: timed out"))?
+            .map_err(|e| format!("{url}: {e}"))?;
+        let status = response.status();
+        let body = Limited::new(response.into_body(), 1024 * 1024)
+            .collect()
+            .await
+            .map_err(|e| format!("{url}: {e}"))?
+            .to_bytes();
+        if !status.is_success() {
+            return Err(format!("{url}: HTTP {status}"));
+        }
+        serde_json::from_slice(&body).map_err(|e| format!("{url}: not JSON: {e}"))
+    }
+
     async fn once(&self, request: &HttpRequest) -> ProviderOutcome {
         let mut builder = hyper::Request::post(&request.url);
         for (name, value) in &request.headers {

@@ -1,0 +1,324 @@
+//! What CloudFront does around the functions, for one distribution shaped
+//! like `sam/distribution/template.yaml`: behaviours, triggers, the events
+//! it builds, the checks it makes on what functions return, the S3 origin
+//! with its 404 page, and the response headers policy.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use edge_auth_core::HandlerOutput;
+use edge_auth_core::event::{CloudFrontResponse, HeaderEntry, Headers};
+use edge_auth_lambda::{HandlerKind, HandlerState};
+use serde_json::{Value, json};
+
+/// Lambda@Edge limits on generated responses (CloudFront quotas).
+pub const VIEWER_BODY_LIMIT: usize = 40 * 1024;
+pub const ORIGIN_BODY_LIMIT: usize = 1024 * 1024;
+
+/// Headers a function may not set on a generated response ("Restrictions on
+/// edge functions"); CloudFront answers 502 when one does.
+const DISALLOWED_RESPONSE_HEADERS: &[&str] = &[
+    "connection",
+    "expect",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "proxy-connection",
+    "trailer",
+    "upgrade",
+    "x-accel-buffering",
+    "x-accel-charset",
+    "x-accel-limit-rate",
+    "x-accel-redirect",
+    "x-cache",
+    "x-forwarded-proto",
+    "x-real-ip",
+    "content-length",
+    "transfer-encoding",
+    "via",
+];
+/// Request headers a viewer-request function may read but not change.
+const READ_ONLY_VIEWER_HEADERS: &[&str] = &["content-length", "host", "transfer-encoding", "via"];
+
+pub struct Distribution {
+    pub site_dir: PathBuf,
+    pub authorize: HandlerState,
+    pub index_path: HandlerState,
+    pub signin: HandlerState,
+    pub refresh: HandlerState,
+    pub signout: HandlerState,
+    pub paths: (String, String, String),
+    pub domain: String,
+}
+
+/// An HTTP request as the emulator's server received it.
+pub struct ViewerRequest {
+    pub method: String,
+    pub path: String,
+    pub query: String,
+    pub headers: Vec<(String, String)>,
+    pub peer: SocketAddr,
+}
+
+/// What goes back to the browser.
+pub struct Answer {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Distribution {
+    pub async fn serve(&self, viewer: ViewerRequest) -> Answer {
+        let mut answer = self.route(viewer).await;
+        add_security_headers(&mut answer);
+        answer
+    }
+
+    async fn route(&self, viewer: ViewerRequest) -> Answer {
+        let (signin, refresh, signout) = &self.paths;
+        let auth = [
+            (signin, &self.signin),
+            (refresh, &self.refresh),
+            (signout, &self.signout),
+        ];
+        // Cache behaviours match by path pattern before the default one.
+        if let Some((_, state)) = auth.iter().find(|(path, _)| **path == viewer.path) {
+            // Auth behaviours: CachingDisabled, cookies, query and Host forwarded.
+            let request = self.request_json(&viewer, true);
+            return match self.invoke(state, "origin-request", request).await {
+                Ok(HandlerOutput::Respond(r)) => to_answer(r),
+                Ok(HandlerOutput::Forward(r)) => self.origin_fetch(&r.uri),
+                Err(e) => e,
+            };
+        }
+        let viewer_request = self.request_json(&viewer, true);
+        let forwarded = match self
+            .invoke(&self.authorize, "viewer-request", viewer_request.clone())
+            .await
+        {
+            Ok(HandlerOutput::Respond(r)) => return to_answer(r),
+            Ok(HandlerOutput::Forward(r)) => r,
+            Err(e) => return e,
+        };
+        let after = serde_json::to_value(&forwarded).unwrap_or(Value::Null);
+        for name in READ_ONLY_VIEWER_HEADERS {
+            if viewer_request["headers"].get(*name) != after["headers"].get(*name) {
+                return lambda_error(&format!("authorize changed the read-only header {name}"));
+            }
+        }
+        // CachingOptimized: the origin request carries no cookies and no query.
+        let mut origin_request = after;
+        if let Some(headers) = origin_request["headers"].as_object_mut() {
+            headers
+                .retain(|name, _| !matches!(name.as_str(), "cookie" | "sec-fetch-mode" | "accept"));
+            headers.insert(
+                "host".into(),
+                json!([{"key": "Host", "value": "site-bucket.s3.eu-north-1.amazonaws.com"}]),
+            );
+        }
+        origin_request["querystring"] = json!("");
+        origin_request["origin"] = json!({"s3": {"authMethod": "origin-access-control", "customHeaders": {}, "domainName": "site-bucket.s3.eu-north-1.amazonaws.com", "path": "", "region": "eu-north-1"}});
+        match self
+            .invoke(&self.index_path, "origin-request", origin_request)
+            .await
+        {
+            Ok(HandlerOutput::Respond(r)) => to_answer(r),
+            Ok(HandlerOutput::Forward(r)) => self.origin_fetch(&r.uri),
+            Err(e) => e,
+        }
+    }
+
+    fn request_json(&self, viewer: &ViewerRequest, with_cookies: bool) -> Value {
+        let mut headers = serde_json::Map::new();
+        for (name, value) in &viewer.headers {
+            let lower = name.to_ascii_lowercase();
+            if lower == "cookie" && !with_cookies {
+                continue;
+            }
+            let entry = headers.entry(lower).or_insert_with(|| json!([]));
+            if let Some(list) = entry.as_array_mut() {
+                list.push(json!({"key": name, "value": value}));
+            }
+        }
+        json!({
+            "clientIp": viewer.peer.ip().to_string(),
+            "headers": headers,
+            "method": viewer.method,
+            "querystring": viewer.query,
+            "uri": viewer.path,
+        })
+    }
+
+    /// Runs one function on one event, as Lambda@Edge would, and validates
+    /// its answer as CloudFront does.
+    async fn invoke(
+        &self,
+        state: &HandlerState,
+        event_type: &str,
+        request: Value,
+    ) -> Result<HandlerOutput, Answer> {
+        let event = json!({"Records": [{"cf": {
+            "config": {
+                "distributionDomainName": self.domain,
+                "distributionId": "EDEVEMULATOR",
+                "eventType": event_type,
+                "requestId": request_id(),
+            },
+            "request": request,
+        }}]});
+        let deadline = std::time::Instant::now()
+            + std::time::Duration::from_secs(if event_type.starts_with("viewer") {
+                5
+            } else {
+                30
+            });
+        let answer = edge_auth_lambda::handle_value(state, event, "emulator", Some(deadline))
+            .await
+            .map_err(|e| lambda_error(&format!("{} failed: {e}", state.kind().name())))?;
+        let output: HandlerOutput = serde_json::from_value(answer)
+            .map_err(|e| lambda_error(&format!("invalid answer: {e}")))?;
+        if let HandlerOutput::Respond(response) = &output {
+            validate_response(response, event_type)?;
+        }
+        Ok(output)
+    }
+
+    /// The S3 origin: the key is the decoded path; a missing key is 404,
+    /// answered with the 404 page (the distribution's custom error response).
+    fn origin_fetch(&self, uri: &str) -> Answer {
+        match read_object(&self.site_dir, uri) {
+            Some((body, content_type)) => Answer {
+                status: 200,
+                headers: vec![("content-type".into(), content_type.into())],
+                body,
+            },
+            None => {
+                let body = read_object(&self.site_dir, "/404.html")
+                    .map(|(b, _)| b)
+                    .unwrap_or_else(|| b"Not Found".to_vec());
+                Answer {
+                    status: 404,
+                    headers: vec![("content-type".into(), "text/html; charset=utf-8".into())],
+                    body,
+                }
+            }
+        }
+    }
+}
+
+fn request_id() -> String {
+    use base64::Engine;
+    let mut bytes = [0u8; 24];
+    aws_lc_rs::rand::fill(&mut bytes).unwrap_or_default();
+    base64::engine::general_purpose::URL_SAFE.encode(bytes)
+}
+
+fn validate_response(response: &CloudFrontResponse, event_type: &str) -> Result<(), Answer> {
+    let status: u16 = response
+        .status
+        .parse()
+        .map_err(|_| lambda_error(&format!("status {:?} is not a number", response.status)))?;
+    if !(100..=599).contains(&status) {
+        return Err(lambda_error(&format!("status {status} out of range")));
+    }
+    let limit = if event_type.starts_with("viewer") {
+        VIEWER_BODY_LIMIT
+    } else {
+        ORIGIN_BODY_LIMIT
+    };
+    let size = response.body.as_ref().map_or(0, String::len);
+    if size > limit {
+        return Err(lambda_error(&format!(
+            "generated body of {size} bytes exceeds the {event_type} limit of {limit}"
+        )));
+    }
+    for name in response.headers.0.keys() {
+        if DISALLOWED_RESPONSE_HEADERS.contains(&name.as_str())
+            || name.starts_with("x-amz-cf-")
+            || name.starts_with("x-edge-")
+        {
+            return Err(lambda_error(&format!(
+                "header {name} may not be set by a function"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// CloudFront's own answer to a function that failed or broke the rules.
+fn lambda_error(reason: &str) -> Answer {
+    tracing::error!(reason, "LambdaValidationError");
+    Answer {
+        status: 502,
+        headers: vec![("content-type".into(), "text/plain".into())],
+        body: format!("502 ERROR\nThe Lambda function associated with the CloudFront distribution is invalid or doesn't have the required permissions.\n(emulator: {reason})\n").into_bytes(),
+    }
+}
+
+fn to_answer(response: CloudFrontResponse) -> Answer {
+    let Headers(map) = response.headers;
+    let headers = map
+        .into_iter()
+        .flat_map(|(name, entries)| {
+            entries
+                .into_iter()
+                .map(move |HeaderEntry { value, .. }| (name.clone(), value))
+        })
+        .collect();
+    Answer {
+        status: response.status.parse().unwrap_or(502),
+        headers,
+        body: response.body.unwrap_or_default().into_bytes(),
+    }
+}
+
+/// The distribution's response headers policy (HSTS is left out on plain HTTP).
+fn add_security_headers(answer: &mut Answer) {
+    for (name, value) in [
+        (
+            "content-security-policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'",
+        ),
+        ("x-content-type-options", "nosniff"),
+        ("x-frame-options", "DENY"),
+        ("referrer-policy", "strict-origin-when-cross-origin"),
+    ] {
+        answer.headers.retain(|(n, _)| n != name);
+        answer.headers.push((name.into(), value.into()));
+    }
+}
+
+fn read_object(site: &Path, uri: &str) -> Option<(Vec<u8>, &'static str)> {
+    let key = percent_encoding::percent_decode_str(uri)
+        .decode_utf8()
+        .ok()?;
+    let key = key.trim_start_matches('/');
+    // S3 keys are flat strings; on a file system `..` would escape the site.
+    if key.is_empty() || key.split('/').any(|s| s == ".." || s == ".") || key.contains('\\') {
+        return None;
+    }
+    let path = site.join(key);
+    if !path.is_file() {
+        return None;
+    }
+    let content_type = match path.extension().and_then(|e| e.to_str()).unwrap_or("") {
+        "html" => "text/html; charset=utf-8",
+        "css" => "text/css; charset=utf-8",
+        "js" | "mjs" => "text/javascript; charset=utf-8",
+        "json" => "application/json",
+        "svg" => "image/svg+xml",
+        "png" => "image/png",
+        "ico" => "image/x-icon",
+        "txt" => "text/plain; charset=utf-8",
+        _ => "application/octet-stream",
+    };
+    std::fs::read(path).ok().map(|b| (b, content_type))
+}
+
+pub fn handler_state(
+    kind: HandlerKind,
+    config: &std::sync::Arc<edge_auth_core::Config>,
+) -> HandlerState {
+    HandlerState::new(kind, Some(config.clone()))
+        .expect("the emulator's config suits every handler")
+}

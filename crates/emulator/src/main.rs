@@ -1,0 +1,434 @@
+//! `edge-auth-dev`: the protected site on a laptop, no AWS account needed.
+//!
+//! Serves `site/` on 127.0.0.1 through the real handlers, arranged as the
+//! distribution template arranges them, with a development identity
+//! provider on a second port (or an external OpenID provider by its
+//! discovery URL). `edge-auth-dev --help` lists the options.
+
+mod cloudfront;
+mod idp;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use edge_auth_core::Config;
+use edge_auth_lambda::HandlerKind;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Bytes;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+
+use cloudfront::{Answer, Distribution, ViewerRequest, handler_state};
+use idp::{DevIdp, IdpRequest, IdpSettings, User};
+
+const HELP: &str = "edge-auth-dev: the protected site locally, with a development identity provider
+
+options:
+  --port N                 site port on 127.0.0.1 (default 8080; 0 = any free port)
+  --idp-port N             development provider port (default 8081; 0 = any)
+  --site DIR               the static site (default site)
+  --users FILE             development users (default dev/users.json)
+  --id-token-ttl SECONDS   ID/access token lifetime (default 3600)
+  --refresh-token-ttl SECONDS  refresh token lifetime (default 2592000)
+  --clock-skew SECONDS     leeway for exp/nbf (default 30)
+  --client-secret S        the development client's secret (default: random)
+  --provider-discovery URL use an external OpenID provider instead, e.g.
+                           https://cognito-idp.<region>.amazonaws.com/<pool>/.well-known/openid-configuration
+  --client-id ID           with --provider-discovery: the app client
+  --groups-claim NAME      with --provider-discovery: groups claim (default cognito:groups)
+  --cognito-domain URL     with a Cognito discovery URL: the hosted domain, for /logout
+  --rule PATTERN=GROUP[,GROUP]  a path rule (default /admin/*=admins)
+";
+
+struct Options {
+    port: u16,
+    idp_port: u16,
+    site: PathBuf,
+    users: PathBuf,
+    id_ttl: u64,
+    refresh_ttl: u64,
+    skew: u64,
+    client_secret: Option<String>,
+    discovery: Option<String>,
+    client_id: Option<String>,
+    groups_claim: String,
+    cognito_domain: Option<String>,
+    rules: Vec<(String, Vec<String>)>,
+}
+
+fn parse_options() -> Result<Options, String> {
+    let mut o = Options {
+        port: 8080,
+        idp_port: 8081,
+        site: "site".into(),
+        users: "dev/users.json".into(),
+        id_ttl: 3600,
+        refresh_ttl: 30 * 24 * 3600,
+        skew: 30,
+        client_secret: None,
+        discovery: None,
+        client_id: None,
+        groups_claim: "cognito:groups".into(),
+        cognito_domain: None,
+        rules: Vec::new(),
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(flag) = args.next() {
+        if flag == "--help" || flag == "-h" {
+            print!("{HELP}");
+            std::process::exit(0);
+        }
+        let value = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
+        let number = |v: &str| {
+            v.parse::<u64>()
+                .map_err(|_| format!("{flag}: `{v}` is not a number"))
+        };
+        match flag.as_str() {
+            "--port" => {
+                o.port = number(&value)?
+                    .try_into()
+                    .map_err(|_| "--port: too large")?
+            }
+            "--idp-port" => {
+                o.idp_port = number(&value)?
+                    .try_into()
+                    .map_err(|_| "--idp-port: too large")?
+            }
+            "--site" => o.site = value.into(),
+            "--users" => o.users = value.into(),
+            "--id-token-ttl" => o.id_ttl = number(&value)?,
+            "--refresh-token-ttl" => o.refresh_ttl = number(&value)?,
+            "--clock-skew" => o.skew = number(&value)?,
+            "--client-secret" => o.client_secret = Some(value),
+            "--provider-discovery" => o.discovery = Some(value),
+            "--client-id" => o.client_id = Some(value),
+            "--groups-claim" => o.groups_claim = value,
+            "--cognito-domain" => o.cognito_domain = Some(value),
+            "--rule" => {
+                let (pattern, groups) = value
+                    .split_once('=')
+                    .ok_or("--rule: PATTERN=GROUP[,GROUP]")?;
+                o.rules.push((
+                    pattern.into(),
+                    groups.split(',').map(str::to_owned).collect(),
+                ));
+            }
+            other => return Err(format!("unknown option {other} (see --help)")),
+        }
+    }
+    if o.rules.is_empty() {
+        o.rules.push(("/admin/*".into(), vec!["admins".into()]));
+    }
+    if o.discovery.is_some() && o.client_id.is_none() {
+        return Err("--provider-discovery needs --client-id (and --client-secret for a confidential client)".into());
+    }
+    Ok(o)
+}
+
+fn random_secret() -> String {
+    use base64::Engine;
+    let mut bytes = [0u8; 24];
+    aws_lc_rs::rand::fill(&mut bytes).expect("system randomness");
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// config.json for the handlers, exactly as the deploy tool would write it.
+fn handler_config(
+    o: &Options,
+    site: &str,
+    provider: &Value,
+    jwks: Value,
+    secret_file: Option<&str>,
+    client_id: &str,
+) -> Value {
+    let logout = match (
+        &o.discovery,
+        &o.cognito_domain,
+        provider.get("end_session_endpoint"),
+    ) {
+        (None, _, _) => {
+            json!({"kind": "cognito", "url": format!("{}/logout", provider["issuer"].as_str().unwrap_or(""))})
+        }
+        (Some(_), Some(domain), _) => {
+            json!({"kind": "cognito", "url": format!("{}/logout", domain.trim_end_matches('/'))})
+        }
+        (Some(_), None, Some(end)) => json!({"kind": "oidc", "url": end}),
+        (Some(_), None, None) => json!({"kind": "none"}),
+    };
+    let mut provider_settings = json!({
+        "issuer": provider["issuer"],
+        "client_id": client_id,
+        "authorization_endpoint": provider["authorization_endpoint"],
+        "token_endpoint": provider["token_endpoint"],
+        "logout": logout,
+        "jwks": jwks,
+        "groups_claim": o.groups_claim,
+        "clock_skew_seconds": o.skew,
+        "client_auth": if secret_file.is_some() { "client_secret_basic" } else { "none" },
+    });
+    if let Some(revoke) = provider.get("revocation_endpoint") {
+        provider_settings["revocation_endpoint"] = revoke.clone();
+    }
+    if o.discovery.is_none() || o.cognito_domain.is_some() {
+        provider_settings["token_use"] = json!("id");
+    }
+    json!({
+        "version": 1,
+        "provider": provider_settings,
+        "site": {"base_url": site},
+        "paths": {"public": ["/signed-out.html", "/favicon.svg", "/assets/*", "/404.html"]},
+        "rules": o.rules.iter().map(|(p, g)| json!({"pattern": p, "groups": g})).collect::<Vec<_>>(),
+        "secret": match secret_file { Some(path) => json!({"kind": "file", "path": path}), None => json!({"kind": "none"}) },
+        "http": {"timeout_ms": 5000, "retries": 1},
+        "log_level": "info",
+    })
+}
+
+async fn collect_request(
+    req: hyper::Request<hyper::body::Incoming>,
+) -> (String, String, String, Vec<(String, String)>, Vec<u8>) {
+    let method = req.method().to_string();
+    let path = req.uri().path().to_owned();
+    let query = req.uri().query().unwrap_or("").to_owned();
+    let headers = req
+        .headers()
+        .iter()
+        .map(|(n, v)| {
+            (
+                n.as_str().to_owned(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect();
+    let body = Limited::new(req.into_body(), 1024 * 1024)
+        .collect()
+        .await
+        .map(|b| b.to_bytes().to_vec())
+        .unwrap_or_default();
+    (method, path, query, headers, body)
+}
+
+fn to_http(answer: Answer) -> hyper::Response<Full<Bytes>> {
+    let mut builder = hyper::Response::builder().status(answer.status);
+    for (name, value) in &answer.headers {
+        builder = builder.header(name.as_str(), value.as_str());
+    }
+    builder
+        .body(Full::new(Bytes::from(answer.body)))
+        .unwrap_or_else(|_| {
+            let mut r =
+                hyper::Response::new(Full::new(Bytes::from_static(b"emulator: invalid response")));
+            *r.status_mut() = hyper::StatusCode::BAD_GATEWAY;
+            r
+        })
+}
+
+/// Serves `listener` with `handle` until the process ends.
+fn serve<F, Fut>(listener: TcpListener, handle: F)
+where
+    F: Fn(SocketAddr, hyper::Request<hyper::body::Incoming>) -> Fut + Clone + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Answer> + Send,
+{
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, peer)) = listener.accept().await else {
+                continue;
+            };
+            let handle = handle.clone();
+            tokio::spawn(async move {
+                let service = service_fn(move |req| {
+                    let handle = handle.clone();
+                    async move { Ok::<_, std::convert::Infallible>(to_http(handle(peer, req).await)) }
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    match run().await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("edge-auth-dev: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> Result<(), String> {
+    let o = parse_options()?;
+    edge_auth_lambda::init_logging("info");
+    if !o.site.join("index.html").is_file() {
+        return Err(format!(
+            "{}: no index.html here (run from the repository root, or pass --site)",
+            o.site.display()
+        ));
+    }
+    let site_listener = TcpListener::bind(("127.0.0.1", o.port))
+        .await
+        .map_err(|e| format!("port {}: {e}", o.port))?;
+    let site = format!(
+        "http://{}",
+        site_listener.local_addr().map_err(|e| e.to_string())?
+    );
+    let workdir = std::env::temp_dir().join(format!("edge-auth-dev-{}", std::process::id()));
+    std::fs::create_dir_all(&workdir).map_err(|e| e.to_string())?;
+
+    let (config_value, idp) = if let Some(discovery) = &o.discovery {
+        let client = edge_auth_provider::ProviderClient::new(&Default::default());
+        let provider = client.get_json(discovery).await?;
+        let jwks_uri = provider["jwks_uri"]
+            .as_str()
+            .ok_or("the discovery document has no jwks_uri")?;
+        let jwks = client.get_json(jwks_uri).await?;
+        let secret_file = o.client_secret.as_ref().map(|secret| {
+            let path = workdir.join("client-secret");
+            std::fs::write(&path, secret).map(|_| path.display().to_string())
+        });
+        let secret_file = secret_file.transpose().map_err(|e| e.to_string())?;
+        let client_id = o.client_id.clone().unwrap_or_default();
+        (
+            handler_config(
+                &o,
+                &site,
+                &provider,
+                jwks,
+                secret_file.as_deref(),
+                &client_id,
+            ),
+            None,
+        )
+    } else {
+        let idp_listener = TcpListener::bind(("127.0.0.1", o.idp_port))
+            .await
+            .map_err(|e| format!("port {}: {e}", o.idp_port))?;
+        let issuer = format!(
+            "http://{}",
+            idp_listener.local_addr().map_err(|e| e.to_string())?
+        );
+        let users_text =
+            std::fs::read_to_string(&o.users).map_err(|e| format!("{}: {e}", o.users.display()))?;
+        let users: Vec<User> =
+            serde_json::from_str(&users_text).map_err(|e| format!("{}: {e}", o.users.display()))?;
+        let client_secret = o.client_secret.clone().unwrap_or_else(random_secret);
+        let settings = IdpSettings {
+            issuer,
+            client_id: "edge-auth-dev-client".into(),
+            client_secret: client_secret.clone(),
+            redirect_uris: vec![format!("{site}/_edge-auth/callback")],
+            logout_uris: vec![format!("{site}/signed-out.html")],
+            id_token_ttl: o.id_ttl,
+            refresh_token_ttl: o.refresh_ttl,
+            users,
+        };
+        let idp = Arc::new(DevIdp::new(settings));
+        let secret_path = workdir.join("client-secret.json");
+        let secret_json =
+            json!({"client_id": idp.settings().client_id, "client_secret": client_secret})
+                .to_string();
+        std::fs::write(&secret_path, secret_json).map_err(|e| e.to_string())?;
+        let config = handler_config(
+            &o,
+            &site,
+            &idp.discovery(),
+            DevIdp::jwks(),
+            Some(&secret_path.display().to_string()),
+            &idp.settings().client_id,
+        );
+        let served = idp.clone();
+        serve(idp_listener, move |_, req| {
+            let idp = served.clone();
+            async move {
+                let (method, path, query, headers, body) = collect_request(req).await;
+                idp.handle(IdpRequest {
+                    method: &method,
+                    path: &path,
+                    query: &query,
+                    headers: &headers,
+                    body: &body,
+                })
+            }
+        });
+        (config, Some(idp))
+    };
+
+    let config_path = workdir.join("config.json");
+    std::fs::write(
+        &config_path,
+        serde_json::to_string_pretty(&config_value).unwrap_or_default(),
+    )
+    .map_err(|e| e.to_string())?;
+    let config = Arc::new(Config::from_json(&config_value.to_string()).map_err(|e| e.to_string())?);
+    let paths = config.paths();
+    let distribution = Arc::new(Distribution {
+        site_dir: o.site.clone(),
+        authorize: handler_state(HandlerKind::Authorize, &config),
+        index_path: handler_state(HandlerKind::IndexPath, &config),
+        signin: handler_state(HandlerKind::Signin, &config),
+        refresh: handler_state(HandlerKind::Refresh, &config),
+        signout: handler_state(HandlerKind::Signout, &config),
+        paths: (
+            paths.signin.clone(),
+            paths.refresh.clone(),
+            paths.signout.clone(),
+        ),
+        domain: site.trim_start_matches("http://").to_owned(),
+    });
+    serve(site_listener, move |peer, req| {
+        let distribution = distribution.clone();
+        async move {
+            let (method, path, query, headers, _) = collect_request(req).await;
+            distribution
+                .serve(ViewerRequest {
+                    method,
+                    path,
+                    query,
+                    headers,
+                    peer,
+                })
+                .await
+        }
+    });
+
+    let users: HashMap<String, Vec<String>> = idp
+        .as_ref()
+        .map(|i| {
+            i.settings()
+                .users
+                .iter()
+                .map(|u| (format!("{} / {}", u.username, u.password), u.groups.clone()))
+                .collect()
+        })
+        .unwrap_or_default();
+    println!("edge-auth local edge is running");
+    println!("  site:      {site}/");
+    match &idp {
+        Some(i) => println!(
+            "  provider:  {}/ (development identity provider)",
+            i.settings().issuer
+        ),
+        None => println!("  provider:  {}", o.discovery.as_deref().unwrap_or("")),
+    }
+    let mut demo: Vec<_> = users
+        .iter()
+        .map(|(cred, groups)| format!("{cred} (groups: {})", groups.join(", ")))
+        .collect();
+    demo.sort();
+    for line in demo {
+        println!("  sign in:   {line}");
+    }
+    println!("  config:    {}", config_path.display());
+    let ready = json!({"site": site, "idp": idp.as_ref().map(|i| i.settings().issuer.clone())});
+    println!("READY {ready}");
+    tokio::signal::ctrl_c().await.map_err(|e| e.to_string())?;
+    let _ = std::fs::remove_dir_all(&workdir);
+    Ok(())
+}

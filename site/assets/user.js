@@ -1,0 +1,7 @@
+// Shows who is signed in. The gateway sets a readable display-name cookie
+// next to the HttpOnly session cookies; it holds no credential.
+(function () {
+  var match = document.cookie.match(/(?:^|;\s*)(?:__Host-)?edge-auth-user=([^;]*)/);
+  var slot = document.querySelector('[data-user]');
+  if (slot && match) slot.textContent = decodeURIComponent(match[1]);
+})();
