@@ -1,0 +1,69 @@
+// Starts the local edge (and its development provider) and a headless
+// Chromium for one test file; everything on 127.0.0.1, bounded in time.
+import { spawn } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const ARTIFACTS = join(ROOT, 'tests', 'artifacts');
+export const EMULATOR = process.env.EDGE_AUTH_DEV_BIN || join(ROOT, 'target', 'debug', 'edge-auth-dev');
+export const CLIENT_SECRET = 'browser-test-client-secret';
+export const USERS = {
+  alice: { username: 'alice', password: 'alice-dev-password' },
+  admin: { username: 'admin', password: 'admin-dev-password' },
+};
+
+/** Runs edge-auth-dev on free ports until `stop()`; resolves once it is ready. */
+export async function startEdge(extraArgs = [], timeoutMs = 30000) {
+  const proc = spawn(EMULATOR, ['--port', '0', '--idp-port', '0', '--client-secret', CLIENT_SECRET, ...extraArgs], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const logs = [];
+  const ready = new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`edge-auth-dev not ready in ${timeoutMs} ms:\n${logs.join('')}`)), timeoutMs);
+    proc.stdout.on('data', (chunk) => {
+      logs.push(String(chunk));
+      const line = logs.join('').split('\n').find((l) => l.startsWith('READY '));
+      if (line) {
+        clearTimeout(timer);
+        resolve(JSON.parse(line.slice(6)));
+      }
+    });
+    proc.stderr.on('data', (chunk) => logs.push(String(chunk)));
+    proc.on('exit', (code) => reject(new Error(`edge-auth-dev exited ${code}:\n${logs.join('')}`)));
+  });
+  const urls = await ready;
+  return { ...urls, logs, stop: () => proc.kill('SIGINT') };
+}
+
+export async function launch() {
+  return chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    timeout: 30000,
+  });
+}
+
+/** Fills the development provider's form and waits to land back on the site. */
+export async function signIn(page, site, user) {
+  await page.waitForSelector('input[name=username]');
+  await page.fill('input[name=username]', user.username);
+  await page.fill('input[name=password]', user.password);
+  await Promise.all([page.waitForURL((url) => url.href.startsWith(site)), page.click('button[value=signin]')]);
+}
+
+export async function screenshot(page, name) {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const path = join(ARTIFACTS, `${name}.png`);
+  await page.screenshot({ path, fullPage: true });
+  return path;
+}
+
+/** Our cookies in the browser's jar. */
+export async function edgeCookies(context) {
+  return (await context.cookies()).filter((c) => c.name.includes('edge-auth'));
+}

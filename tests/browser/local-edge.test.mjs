@@ -1,0 +1,154 @@
+// The sign-in flow of the local edge in headless Chromium.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { CLIENT_SECRET, USERS, edgeCookies, launch, screenshot, signIn, startEdge } from './harness.mjs';
+
+let edge;
+let browser;
+
+before(async () => {
+  edge = await startEdge(['--id-token-ttl', '4', '--clock-skew', '0']);
+  browser = await launch();
+});
+after(async () => {
+  await browser?.close();
+  edge?.stop();
+});
+
+test('a deep link with a query string survives the sign-in', async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  // A #fragment never reaches the server and cannot survive the provider's
+  // form POST; path and query are what the edge keeps.
+  await page.goto(`${edge.site}/docs/guide.html?section=rotation&v=2`);
+  assert.ok(page.url().startsWith(`${edge.idp}/oauth2/authorize?`), page.url());
+  assert.equal(await page.title(), 'Sign in — development provider');
+  await screenshot(page, 'login-page');
+  await signIn(page, edge.site, USERS.alice);
+  assert.equal(page.url(), `${edge.site}/docs/guide.html?section=rotation&v=2`);
+  assert.match(await page.title(), /Operator's guide/);
+  assert.equal(await page.textContent('[data-user]'), 'alice');
+  await screenshot(page, 'content-page');
+  const names = (await edgeCookies(context)).map((c) => c.name).sort();
+  assert.deepEqual(names, ['__Host-edge-auth-id', '__Host-edge-auth-user', '__Secure-edge-auth-refresh']);
+  const refresh = (await context.cookies()).find((c) => c.name === '__Secure-edge-auth-refresh');
+  assert.equal(refresh.path, '/_edge-auth/');
+  assert.ok(refresh.httpOnly && refresh.secure);
+  await context.close();
+});
+
+test('directory pages are served through index-path', async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(`${edge.site}/docs/getting-started`);
+  await signIn(page, edge.site, USERS.alice);
+  assert.equal(page.url(), `${edge.site}/docs/getting-started/`, 'the bare directory name is redirected to the directory');
+  assert.match(await page.title(), /Getting started/);
+  const missing = await page.goto(`${edge.site}/docs/no-such-page.html`);
+  assert.equal(missing.status(), 404);
+  assert.match(await page.title(), /Page not found/);
+  await context.close();
+});
+
+test('the admins section: 403 for a reader, content for an admin', async () => {
+  const reader = await browser.newContext();
+  const page = await reader.newPage();
+  await page.goto(`${edge.site}/admin/`);
+  await signIn(page, edge.site, USERS.alice);
+  const denied = await page.goto(`${edge.site}/admin/`);
+  assert.equal(denied.status(), 403);
+  assert.match(await page.textContent('main'), /signed in as alice, but this page is only open to members of: admins/);
+  await screenshot(page, 'forbidden-page');
+  await reader.close();
+
+  const admin = await browser.newContext();
+  const adminPage = await admin.newPage();
+  await adminPage.goto(`${edge.site}/admin/`);
+  await signIn(adminPage, edge.site, USERS.admin);
+  assert.equal(adminPage.url(), `${edge.site}/admin/`);
+  assert.match(await adminPage.title(), /Admin area/);
+  await admin.close();
+});
+
+test('an expired ID token is refreshed without a loop; a revoked refresh token leads to sign-in', async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const refreshes = [];
+  page.on('request', (r) => { if (r.url().includes('/_edge-auth/refresh')) refreshes.push(r.url()); });
+  await page.goto(`${edge.site}/docs/`);
+  await signIn(page, edge.site, USERS.alice);
+  const before = (await context.cookies()).find((c) => c.name === '__Host-edge-auth-id').value;
+  await page.waitForTimeout(5000); // the ID token lives 4 s
+  await page.goto(`${edge.site}/docs/reference/?q=limits`);
+  assert.equal(page.url(), `${edge.site}/docs/reference/?q=limits`);
+  assert.match(await page.title(), /Reference/);
+  assert.equal(refreshes.length, 1, 'exactly one trip through refresh');
+  const afterRefresh = (await context.cookies()).find((c) => c.name === '__Host-edge-auth-id').value;
+  assert.notEqual(afterRefresh, before, 'a new ID token');
+
+  // Revoke the refresh token at the provider, let the ID token expire again.
+  const token = (await context.cookies()).find((c) => c.name === '__Secure-edge-auth-refresh').value;
+  const revoked = await fetch(`${edge.idp}/oauth2/revoke`, {
+    method: 'POST',
+    headers: {
+      authorization: `Basic ${Buffer.from(`edge-auth-dev-client:${CLIENT_SECRET}`).toString('base64')}`,
+      'content-type': 'application/x-www-form-urlencoded',
+    },
+    body: new URLSearchParams({ token }),
+  });
+  assert.equal(revoked.status, 200);
+  await page.waitForTimeout(5000);
+  await page.goto(`${edge.site}/docs/`);
+  // The provider still has a session, so it signs straight back in: the
+  // browser ends on the page with a fresh session, after one sign-in.
+  assert.equal(page.url(), `${edge.site}/docs/`);
+  assert.equal(refreshes.length, 2);
+  const fresh = (await context.cookies()).find((c) => c.name === '__Secure-edge-auth-refresh').value;
+  assert.notEqual(fresh, token, 'a new refresh token from a new sign-in');
+  await context.close();
+});
+
+test('sign-out clears every cookie and the next visit asks for sign-in', async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(`${edge.site}/`);
+  await signIn(page, edge.site, USERS.alice);
+  assert.ok((await edgeCookies(context)).length >= 3);
+  await Promise.all([page.waitForURL(`${edge.site}/signed-out.html`), page.click('text=Sign out')]);
+  assert.match(await page.textContent('h1'), /You are signed out/);
+  assert.deepEqual(await edgeCookies(context), [], 'no edge-auth cookie is left');
+  await page.goto(`${edge.site}/docs/`);
+  assert.ok(page.url().startsWith(`${edge.idp}/oauth2/authorize?`), 'the provider session ended too');
+  await page.waitForSelector('input[name=username]');
+  await context.close();
+});
+
+test('two tabs starting sign-in at the same time both end signed in', async () => {
+  const context = await browser.newContext();
+  const [one, two] = [await context.newPage(), await context.newPage()];
+  await Promise.all([one.goto(`${edge.site}/docs/guide.html`), two.goto(`${edge.site}/docs/reference/`)]);
+  const flows = (await context.cookies()).filter((c) => c.name.startsWith('__Host-edge-auth-flow-'));
+  assert.equal(flows.length, 2, 'one flow cookie per sign-in');
+  await signIn(one, edge.site, USERS.alice);
+  await signIn(two, edge.site, USERS.alice);
+  assert.equal(one.url(), `${edge.site}/docs/guide.html`);
+  assert.equal(two.url(), `${edge.site}/docs/reference/`);
+  assert.equal((await context.cookies()).filter((c) => c.name.startsWith('__Host-edge-auth-flow-')).length, 0);
+  await context.close();
+});
+
+test('provider refusal and a tampered state give clear error pages', async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(`${edge.site}/docs/`);
+  await page.waitForSelector('button[value=cancel]');
+  const [response] = await Promise.all([page.waitForResponse((r) => r.url().includes('/_edge-auth/callback')), page.click('button[value=cancel]')]);
+  assert.equal(response.status(), 403);
+  assert.match(await page.textContent('main'), /did not sign you in \(access_denied\)/);
+  await screenshot(page, 'error-page');
+
+  const tampered = await page.goto(`${edge.site}/_edge-auth/callback?code=abc&state=${'A'.repeat(43)}`);
+  assert.equal(tampered.status(), 400);
+  assert.match(await page.textContent('main'), /not started in this browser/);
+  await context.close();
+});
