@@ -20,5 +20,14 @@ command -v cfn-lint >/dev/null || need_pip cfn-lint
 python3 -c 'import pytest' 2>/dev/null || need_pip pytest
 command -v node >/dev/null || { echo "Node.js is required (Debian: apt-get install nodejs)" >&2; exit 1; }
 command -v objdump >/dev/null || { echo "objdump is required (Debian: apt-get install binutils)" >&2; exit 1; }
+
+# Debian's Chromium for the browser tests (playwright-core drives it; no
+# browser download).
+if ! command -v chromium >/dev/null; then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi
+# playwright-core and oidc-provider, exactly as locked.
+(cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
 # pyenv installs console scripts behind shims that need a rehash.
 command -v pyenv >/dev/null && pyenv rehash || true

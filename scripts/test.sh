@@ -21,5 +21,9 @@ step "cargo test" cargo test --workspace --locked
 step "package the edge zips" scripts/package.py
 step "zips are deterministic" scripts/check-deterministic.sh
 step "edge packages in Node" node --test tests/edge/
+target_dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
+step "build the local edge" cargo build --locked -p edge-auth-emulator
+export EDGE_AUTH_DEV_BIN="$target_dir/debug/edge-auth-dev"
+step "browser tests (Chromium)" node --test --test-concurrency=1 tests/browser/
 step "cfn-lint" cfn-lint sam/user-pool/template.yaml sam/edge-functions/template.yaml sam/distribution/template.yaml
 step "template checks" python3 -m pytest -q tests/templates

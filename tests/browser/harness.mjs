@@ -39,6 +39,17 @@ export async function startEdge(extraArgs = [], timeoutMs = 30000) {
   return { ...urls, logs, stop: () => proc.kill('SIGINT') };
 }
 
+/** A browser context that can reach 127.0.0.1 only: anything else (a web
+ * font on a provider's page, say) is aborted before it leaves the browser. */
+export async function loopbackContext(browser) {
+  const context = await browser.newContext();
+  await context.route(
+    (url) => url.hostname !== '127.0.0.1',
+    (route) => route.abort('blockedbyclient'),
+  );
+  return context;
+}
+
 export async function launch() {
   return chromium.launch({
     executablePath: '/usr/bin/chromium',

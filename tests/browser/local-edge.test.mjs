@@ -1,7 +1,7 @@
 // The sign-in flow of the local edge in headless Chromium.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CLIENT_SECRET, USERS, edgeCookies, launch, screenshot, signIn, startEdge } from './harness.mjs';
+import { CLIENT_SECRET, USERS, edgeCookies, launch, loopbackContext, screenshot, signIn, startEdge } from './harness.mjs';
 
 let edge;
 let browser;
@@ -16,7 +16,7 @@ after(async () => {
 });
 
 test('a deep link with a query string survives the sign-in', async () => {
-  const context = await browser.newContext();
+  const context = await loopbackContext(browser);
   const page = await context.newPage();
   // A #fragment never reaches the server and cannot survive the provider's
   // form POST; path and query are what the edge keeps.
@@ -38,7 +38,7 @@ test('a deep link with a query string survives the sign-in', async () => {
 });
 
 test('directory pages are served through index-path', async () => {
-  const context = await browser.newContext();
+  const context = await loopbackContext(browser);
   const page = await context.newPage();
   await page.goto(`${edge.site}/docs/getting-started`);
   await signIn(page, edge.site, USERS.alice);
@@ -51,7 +51,7 @@ test('directory pages are served through index-path', async () => {
 });
 
 test('the admins section: 403 for a reader, content for an admin', async () => {
-  const reader = await browser.newContext();
+  const reader = await loopbackContext(browser);
   const page = await reader.newPage();
   await page.goto(`${edge.site}/admin/`);
   await signIn(page, edge.site, USERS.alice);
@@ -61,7 +61,7 @@ test('the admins section: 403 for a reader, content for an admin', async () => {
   await screenshot(page, 'forbidden-page');
   await reader.close();
 
-  const admin = await browser.newContext();
+  const admin = await loopbackContext(browser);
   const adminPage = await admin.newPage();
   await adminPage.goto(`${edge.site}/admin/`);
   await signIn(adminPage, edge.site, USERS.admin);
@@ -71,7 +71,7 @@ test('the admins section: 403 for a reader, content for an admin', async () => {
 });
 
 test('an expired ID token is refreshed without a loop; a revoked refresh token leads to sign-in', async () => {
-  const context = await browser.newContext();
+  const context = await loopbackContext(browser);
   const page = await context.newPage();
   const refreshes = [];
   page.on('request', (r) => { if (r.url().includes('/_edge-auth/refresh')) refreshes.push(r.url()); });
@@ -109,7 +109,7 @@ test('an expired ID token is refreshed without a loop; a revoked refresh token l
 });
 
 test('sign-out clears every cookie and the next visit asks for sign-in', async () => {
-  const context = await browser.newContext();
+  const context = await loopbackContext(browser);
   const page = await context.newPage();
   await page.goto(`${edge.site}/`);
   await signIn(page, edge.site, USERS.alice);
@@ -124,7 +124,7 @@ test('sign-out clears every cookie and the next visit asks for sign-in', async (
 });
 
 test('two tabs starting sign-in at the same time both end signed in', async () => {
-  const context = await browser.newContext();
+  const context = await loopbackContext(browser);
   const [one, two] = [await context.newPage(), await context.newPage()];
   await Promise.all([one.goto(`${edge.site}/docs/guide.html`), two.goto(`${edge.site}/docs/reference/`)]);
   const flows = (await context.cookies()).filter((c) => c.name.startsWith('__Host-edge-auth-flow-'));
@@ -138,7 +138,7 @@ test('two tabs starting sign-in at the same time both end signed in', async () =
 });
 
 test('provider refusal and a tampered state give clear error pages', async () => {
-  const context = await browser.newContext();
+  const context = await loopbackContext(browser);
   const page = await context.newPage();
   await page.goto(`${edge.site}/docs/`);
   await page.waitForSelector('button[value=cancel]');
