@@ -27,6 +27,9 @@ if ! command -v chromium >/dev/null; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 fi
+# cargo-fuzz (libFuzzer) on the nightly toolchain that is on the machine.
+rustup toolchain list | grep -q '^nightly' || { echo "the fuzz step needs a nightly toolchain (rustup toolchain install nightly)" >&2; exit 1; }
+command -v cargo-fuzz >/dev/null || cargo install --locked --quiet cargo-fuzz
 # playwright-core and oidc-provider, exactly as locked.
 (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
 # pyenv installs console scripts behind shims that need a rehash.
