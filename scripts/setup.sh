@@ -30,6 +30,10 @@ fi
 # cargo-fuzz (libFuzzer) on the nightly toolchain that is on the machine.
 rustup toolchain list | grep -q '^nightly' || { echo "the fuzz step needs a nightly toolchain (rustup toolchain install nightly)" >&2; exit 1; }
 command -v cargo-fuzz >/dev/null || cargo install --locked --quiet cargo-fuzz
+# The flake's checks that run here: Debian's Nix (parse only), nixfmt, deadnix.
+command -v nix-instantiate >/dev/null || { apt-get update -qq; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nix-bin >/dev/null; }
+command -v nixfmt >/dev/null || cargo install --locked --quiet nixfmt_rs
+command -v deadnix >/dev/null || cargo install --locked --quiet deadnix
 # playwright-core and oidc-provider, exactly as locked.
 (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
 # pyenv installs console scripts behind shims that need a rehash.

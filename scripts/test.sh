@@ -15,6 +15,7 @@ step() {
 
 step "setup" scripts/setup.sh
 step "cargo fmt" cargo fmt --all -- --check
+step "nix files (parse, nixfmt, deadnix, lock)" scripts/check-nix.sh
 step "cargo clippy" cargo clippy --workspace --all-targets --locked -- -D warnings
 step "cargo clippy (origin addon)" cargo clippy -p edge-auth-addon --features provider --locked -- -D warnings
 step "cargo test" cargo test --workspace --locked
