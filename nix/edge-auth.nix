@@ -59,13 +59,27 @@ let
       meta.mainProgram = "edge-auth-dev";
     }
   );
+  deploy = craneLib.buildPackage (
+    common
+    // {
+      inherit cargoArtifacts;
+      cargoExtraArgs = "--locked -p edge-auth-deploy";
+      doCheck = false;
+      meta.mainProgram = "edge-auth-deploy";
+    }
+  );
   site = pkgs.runCommand "edge-auth-site" { } "cp -r ${src + "/site"} $out";
   templates = pkgs.runCommand "edge-auth-templates" { } "cp -r ${src + "/sam"} $out";
 in
 {
   packages = {
     edge-zips = edgeZips;
-    inherit emulator site templates;
+    inherit
+      emulator
+      deploy
+      site
+      templates
+      ;
     # One directory with everything a deployment needs.
     default = pkgs.linkFarm "edge-auth" [
       {
@@ -100,6 +114,22 @@ in
       exec ${lib.getExe emulator} --site ${site} --users ${src + "/dev/users.json"} "$@"
     ''}";
     meta.description = "The protected example site on 127.0.0.1 with the development identity provider";
+  };
+
+  # Run from the repository root: settings and the site directory are read
+  # from there; the packages and templates are the ones this flake built.
+  apps.deploy-prod = {
+    type = "app";
+    program = "${pkgs.writeShellScript "edge-auth-deploy-prod" ''
+      export PATH=${
+        lib.makeBinPath [
+          pkgs.aws-sam-cli
+          pkgs.awscli2
+        ]
+      }:$PATH
+      exec ${lib.getExe deploy} --settings deploy/prod.toml --packages ${edgeZips} --templates ${templates} "$@"
+    ''}";
+    meta.description = "Deploy the prod environment (deploy/prod.toml): user pool, edge functions, distribution, site";
   };
 
   devShell = craneLib.devShell {

@@ -15,6 +15,7 @@ pub mod crypto;
 pub mod event;
 pub mod flow;
 pub mod index_path;
+pub mod mime;
 pub mod pages;
 pub mod paths;
 pub mod provider;

@@ -301,17 +301,8 @@ fn read_object(site: &Path, uri: &str) -> Option<(Vec<u8>, &'static str)> {
     if !path.is_file() {
         return None;
     }
-    let content_type = match path.extension().and_then(|e| e.to_str()).unwrap_or("") {
-        "html" => "text/html; charset=utf-8",
-        "css" => "text/css; charset=utf-8",
-        "js" | "mjs" => "text/javascript; charset=utf-8",
-        "json" => "application/json",
-        "svg" => "image/svg+xml",
-        "png" => "image/png",
-        "ico" => "image/x-icon",
-        "txt" => "text/plain; charset=utf-8",
-        _ => "application/octet-stream",
-    };
+    let content_type =
+        edge_auth_core::mime::content_type(path.extension().and_then(|e| e.to_str()).unwrap_or(""));
     std::fs::read(path).ok().map(|b| (b, content_type))
 }
 

@@ -1,0 +1,149 @@
+//! config.json for the handlers, from the settings and the provider's
+//! discovery document, written into copies of the generic edge zips.
+
+use std::io::{Read, Write};
+use std::path::Path;
+
+use serde_json::{Value, json};
+use zip::write::SimpleFileOptions;
+
+use crate::settings::{Provider, Settings};
+
+#[derive(Debug, thiserror::Error)]
+pub enum PackageError {
+    #[error("the discovery document lacks `{0}`")]
+    Discovery(&'static str),
+    #[error("the config.json this would write is invalid: {0}")]
+    Config(String),
+    #[error("{path}: {message}")]
+    Zip { path: String, message: String },
+}
+
+/// Where the client secret lives, from the user-pool stack or the settings.
+pub struct SecretLocation {
+    pub arn: String,
+    pub region: String,
+}
+
+/// The handlers' config.json (docs/config.md), checked by the same parser
+/// the handlers use before anything is written.
+pub fn config_json(
+    settings: &Settings,
+    discovery: &Value,
+    jwks: &Value,
+    client_id: &str,
+    secret: &SecretLocation,
+    hosted_domain: Option<&str>,
+) -> Result<Value, PackageError> {
+    let field = |name: &'static str| {
+        discovery
+            .get(name)
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .ok_or(PackageError::Discovery(name))
+    };
+    let (groups_claim, token_use, logout) = match &settings.provider {
+        Provider::Cognito { groups_claim, .. } => {
+            let domain = hosted_domain.ok_or(PackageError::Discovery(
+                "HostedDomainUrl (user-pool stack output)",
+            ))?;
+            (
+                groups_claim.clone(),
+                Some("id"),
+                json!({"kind": "cognito", "url": format!("{domain}/logout")}),
+            )
+        }
+        Provider::Oidc { groups_claim, .. } => {
+            let logout = match discovery
+                .get("end_session_endpoint")
+                .and_then(Value::as_str)
+            {
+                Some(url) => json!({"kind": "oidc", "url": url}),
+                None => json!({"kind": "none"}),
+            };
+            (groups_claim.clone(), None, logout)
+        }
+    };
+    let mut provider = json!({
+        "issuer": field("issuer")?,
+        "client_id": client_id,
+        "authorization_endpoint": field("authorization_endpoint")?,
+        "token_endpoint": field("token_endpoint")?,
+        "logout": logout,
+        "jwks": jwks,
+        "groups_claim": groups_claim,
+        "clock_skew_seconds": settings.clock_skew_seconds,
+    });
+    // Cognito's discovery document names no revocation endpoint; its
+    // OAuth 2.0 revoke endpoint sits beside the token endpoint.
+    let revocation = discovery
+        .get("revocation_endpoint")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .or_else(|| hosted_domain.map(|d| format!("{d}/oauth2/revoke")));
+    if let Some(url) = revocation {
+        provider["revocation_endpoint"] = json!(url);
+    }
+    if let Some(use_) = token_use {
+        provider["token_use"] = json!(use_);
+    }
+    let mut config = json!({
+        "version": edge_auth_core::config::SCHEMA_VERSION,
+        "provider": provider,
+        "paths": {"public": ["/signed-out.html", "/favicon.svg", "/favicon.ico", "/assets/*", "/404.html"]},
+        "rules": settings.rules.iter().map(|r| json!({"pattern": r.pattern, "groups": r.groups})).collect::<Vec<_>>(),
+        "secret": {"kind": "secrets_manager", "secret_id": secret.arn, "region": secret.region},
+    });
+    if let Some(url) = settings.site_url() {
+        config["site"] = json!({"base_url": url});
+    }
+    edge_auth_core::Config::from_json(&config.to_string())
+        .map_err(|e| PackageError::Config(e.to_string()))?;
+    Ok(config)
+}
+
+/// Copies `source` to `target` with `config.json` added (replacing any),
+/// deterministically: entries sorted, fixed time and permissions.
+pub fn write_configured_zip(
+    source: &Path,
+    target: &Path,
+    config: &Value,
+) -> Result<(), PackageError> {
+    let err = |path: &Path, e: &dyn std::fmt::Display| PackageError::Zip {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    };
+    let file = std::fs::File::open(source).map_err(|e| err(source, &e))?;
+    let mut archive = zip::ZipArchive::new(file).map_err(|e| err(source, &e))?;
+    let mut entries = Vec::new();
+    for i in 0..archive.len() {
+        let mut entry = archive.by_index(i).map_err(|e| err(source, &e))?;
+        let name: String = entry.name().map_err(|e| err(source, &e))?.into_owned();
+        if name == "config.json" {
+            continue;
+        }
+        let mut bytes = Vec::new();
+        entry.read_to_end(&mut bytes).map_err(|e| err(source, &e))?;
+        entries.push((name, bytes));
+    }
+    let text = serde_json::to_vec_pretty(config).map_err(|e| err(target, &e))?;
+    entries.push(("config.json".to_owned(), text));
+    entries.sort_by(|a, b| a.0.cmp(&b.0));
+    if let Some(parent) = target.parent() {
+        std::fs::create_dir_all(parent).map_err(|e| err(parent, &e))?;
+    }
+    let out = std::fs::File::create(target).map_err(|e| err(target, &e))?;
+    let mut writer = zip::ZipWriter::new(out);
+    let options = SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated)
+        .last_modified_time(zip::DateTime::default())
+        .unix_permissions(0o644);
+    for (name, bytes) in entries {
+        writer
+            .start_file(name, options)
+            .map_err(|e| err(target, &e))?;
+        writer.write_all(&bytes).map_err(|e| err(target, &e))?;
+    }
+    writer.finish().map_err(|e| err(target, &e))?;
+    Ok(())
+}

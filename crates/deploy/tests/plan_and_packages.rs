@@ -1,0 +1,187 @@
+//! The dry-run plan and the configured packages, without AWS.
+
+use std::io::{Read, Write};
+use std::path::Path;
+
+use edge_auth_deploy::package::{SecretLocation, config_json, write_configured_zip};
+use edge_auth_deploy::plan::{Plan, Step, Value};
+use edge_auth_deploy::settings::Settings;
+use serde_json::json;
+
+fn settings(text: &str) -> Settings {
+    let path = std::env::temp_dir().join(format!(
+        "deploy-settings-{}-{}.toml",
+        std::process::id(),
+        text.len()
+    ));
+    std::fs::write(&path, text).unwrap();
+    Settings::load(&path).unwrap()
+}
+
+fn prod() -> Settings {
+    Settings::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/prod.toml")).unwrap()
+}
+
+#[test]
+fn the_prod_plan_wires_outputs_into_parameters() {
+    let plan = Plan::new(&prod(), Path::new("dist"), Path::new("work/prod"));
+    let text: String = plan.steps.iter().map(ToString::to_string).collect();
+    assert_eq!(plan.steps.len(), 8, "{text}");
+    assert!(text.contains("deploy stack edge-auth-prod-user-pool (eu-north-1) from work/prod/sam/user-pool/template.yaml"));
+    assert!(text.contains("CallbackUrls = https://docs.example.com/_edge-auth/callback"));
+    assert!(text.contains("deploy stack edge-auth-prod-edge-functions (us-east-1)"));
+    assert!(text.contains("ClientSecretArn = <edge-auth-prod-user-pool.ClientSecretArn>"));
+    assert!(
+        text.contains("AuthorizeVersionArn = <edge-auth-prod-edge-functions.AuthorizeVersionArn>")
+    );
+    assert!(text.contains(
+        "write config.json into copies of the edge packages, in work/prod/dist/configured"
+    ));
+    assert!(text.contains("upload site to s3://<edge-auth-prod-distribution.BucketName>"));
+    assert!(
+        matches!(plan.steps.last(), Some(Step::Announce { url: Value::Known(u) }) if u == "https://docs.example.com")
+    );
+}
+
+#[test]
+fn without_a_domain_the_pool_learns_the_cloudfront_url_last() {
+    let s = settings(
+        r#"
+application = "docs"
+environment = "staging"
+[regions]
+user_pool = "eu-west-1"
+distribution = "eu-west-1"
+[site]
+directory = "site"
+[provider]
+kind = "cognito"
+hosted_domain_prefix = "docs-staging"
+"#,
+    );
+    let plan = Plan::new(&s, Path::new("dist"), Path::new("w"));
+    assert_eq!(plan.steps.len(), 9);
+    let Step::DeployStack {
+        stack, parameters, ..
+    } = &plan.steps[5]
+    else {
+        panic!("{:?}", plan.steps[5])
+    };
+    assert_eq!(stack, "docs-staging-user-pool");
+    let callback = parameters
+        .iter()
+        .find(|(k, _)| k == "CallbackUrls")
+        .unwrap();
+    assert_eq!(
+        callback.1,
+        Value::Output {
+            stack: "docs-staging-distribution".into(),
+            key: "SiteUrl".into()
+        }
+    );
+}
+
+#[test]
+fn settings_errors_name_the_field() {
+    let dir = std::env::temp_dir();
+    let path = dir.join(format!("bad-settings-{}.toml", std::process::id()));
+    std::fs::write(&path, "application = \"x\"\nenvironment = \"p\"\n[regions]\nuser_pool = \"a\"\ndistribution = \"b\"\n[site]\ndirectory = \"s\"\ndomain = \"d.example\"\n[provider]\nkind = \"cognito\"\nhosted_domain_prefix = \"p\"\n").unwrap();
+    let err = Settings::load(&path).unwrap_err().to_string();
+    assert!(err.contains("site.certificate_arn"), "{err}");
+    std::fs::write(&path, "application = \"x\"\n").unwrap();
+    assert!(
+        Settings::load(&path)
+            .unwrap_err()
+            .to_string()
+            .contains("missing field")
+    );
+}
+
+fn sample_zip(path: &Path) {
+    let mut writer = zip::ZipWriter::new(std::fs::File::create(path).unwrap());
+    let options = zip::write::SimpleFileOptions::default();
+    for (name, body) in [
+        ("index.js", "exports.handler = 1;"),
+        ("edge_auth.node", "binary"),
+        ("config.json", "{\"stale\": true}"),
+    ] {
+        writer.start_file(name, options).unwrap();
+        writer.write_all(body.as_bytes()).unwrap();
+    }
+    writer.finish().unwrap();
+}
+
+fn entries(path: &Path) -> Vec<(String, String)> {
+    let mut archive = zip::ZipArchive::new(std::fs::File::open(path).unwrap()).unwrap();
+    (0..archive.len())
+        .map(|i| {
+            let mut entry = archive.by_index(i).unwrap();
+            let mut text = String::new();
+            entry.read_to_string(&mut text).unwrap();
+            (entry.name().unwrap().into_owned(), text)
+        })
+        .collect()
+}
+
+#[test]
+fn config_is_written_into_copies_of_the_zips() {
+    let dir = std::env::temp_dir().join(format!("deploy-zips-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let source = dir.join("authorize.zip");
+    sample_zip(&source);
+    let issuer = "https://cognito-idp.eu-north-1.amazonaws.com/eu-north-1_Example";
+    let discovery = json!({
+        "issuer": issuer,
+        "authorization_endpoint": "https://docs.auth.eu-north-1.amazoncognito.com/oauth2/authorize",
+        "token_endpoint": "https://docs.auth.eu-north-1.amazoncognito.com/oauth2/token",
+        "jwks_uri": format!("{issuer}/.well-known/jwks.json"),
+    });
+    let jwks: serde_json::Value = serde_json::from_str(edge_auth_testkit::JWKS).unwrap();
+    let secret = SecretLocation {
+        arn: "arn:aws:secretsmanager:eu-north-1:111122223333:secret:x".into(),
+        region: "eu-north-1".into(),
+    };
+    let config = config_json(
+        &prod(),
+        &discovery,
+        &jwks,
+        "client123",
+        &secret,
+        Some("https://docs.auth.eu-north-1.amazoncognito.com"),
+    )
+    .unwrap();
+    let (a, b) = (dir.join("a/authorize.zip"), dir.join("b/authorize.zip"));
+    write_configured_zip(&source, &a, &config).unwrap();
+    write_configured_zip(&source, &b, &config).unwrap();
+    assert_eq!(
+        std::fs::read(&a).unwrap(),
+        std::fs::read(&b).unwrap(),
+        "deterministic"
+    );
+    let files = entries(&a);
+    assert_eq!(
+        files.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(),
+        ["config.json", "edge_auth.node", "index.js"]
+    );
+    let written = &files[0].1;
+    let parsed = edge_auth_core::Config::from_json(written).expect("the handlers accept it");
+    assert_eq!(parsed.provider().client_id, "client123");
+    assert_eq!(
+        parsed.provider().revocation_endpoint.as_deref(),
+        Some("https://docs.auth.eu-north-1.amazoncognito.com/oauth2/revoke")
+    );
+    assert_eq!(
+        parsed.file.site.base_url.as_deref(),
+        Some("https://docs.example.com")
+    );
+    assert_eq!(parsed.rules.len(), 1);
+    assert!(!written.contains("stale"));
+
+    let broken = json!({"issuer": issuer});
+    assert!(
+        config_json(&prod(), &broken, &jwks, "c", &secret, Some("https://d"))
+            .unwrap_err()
+            .to_string()
+            .contains("authorization_endpoint")
+    );
+}
