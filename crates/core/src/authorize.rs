@@ -48,7 +48,6 @@ pub fn authorize(
     }
 
     let session = check_session(&request, config, now);
-    let base = site_base(config, &request, &distribution.distribution_domain_name);
     let return_to = path_and_query(&request.uri, &request.querystring);
     match session {
         Session::Valid(claims) => allow_or_forbid(request, config, &path, &claims),
@@ -62,6 +61,10 @@ pub fn authorize(
         }
         Session::Expired => script_401("session_expired"),
         Session::None(reason) if can_navigate(&request) => {
+            let Some(base) = site_base(config, &request, &distribution.distribution_domain_name)
+            else {
+                return crate::flow::no_host_page();
+            };
             let response = start_signin(config, &request, &base, now, entropy, &return_to, vec![]);
             let outcome = Outcome::respond(response, "signin-started");
             match reason {

@@ -74,26 +74,51 @@ pub fn pkce_challenge(verifier: &str) -> String {
     ))
 }
 
-/// The site's origin as the browser sees it, for redirect URIs.
+/// The site's origin as the browser sees it, for redirect URIs:
+/// `site.base_url`, else the Host header, else the distribution's name. Both
+/// must be plain host names: `None` when neither is, so that no redirect URI
+/// is ever built from anything else (the fuzzer sent a junk
+/// `distributionDomainName` with a junk Host).
 pub fn site_base(
     config: &Config,
     request: &CloudFrontRequest,
     distribution_domain: &str,
-) -> String {
+) -> Option<String> {
     if let Some(base) = &config.file.site.base_url {
-        return base.clone();
+        return Some(base.clone());
     }
-    let host = request
+    request
         .headers
         .first("host")
-        .filter(|h| {
-            !h.is_empty()
-                && h.len() <= 253
-                && h.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b".-:".contains(&b))
-        })
-        .unwrap_or(distribution_domain);
-    format!("https://{host}")
+        .into_iter()
+        .chain(std::iter::once(distribution_domain))
+        .find(|h| is_host_name(h))
+        .map(|host| format!("https://{host}"))
+}
+
+/// `name` or `name:port`, letters, digits, dots and hyphens only.
+fn is_host_name(host: &str) -> bool {
+    let (name, port) = host.rsplit_once(':').unwrap_or((host, ""));
+    !name.is_empty()
+        && host.len() <= 253
+        && !name.starts_with(['.', '-'])
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
+        && port.bytes().all(|b| b.is_ascii_digit())
+        && (port.is_empty() == !host.contains(':'))
+}
+
+/// The page for a request that names no valid host (see [`site_base`]).
+pub fn no_host_page() -> crate::Outcome {
+    let page = pages::html_page(
+        400,
+        "Bad request",
+        "This request does not name a valid host.",
+        None,
+        vec![],
+    );
+    crate::Outcome::respond(page, "bad-host")
 }
 
 pub fn redirect_uri(config: &Config, base: &str) -> String {

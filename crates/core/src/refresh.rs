@@ -41,7 +41,9 @@ pub fn refresh_begin(
     now: u64,
     entropy: &mut dyn Entropy,
 ) -> Step<RefreshPending> {
-    let base = site_base(config, request, &distribution.distribution_domain_name);
+    let Some(base) = site_base(config, request, &distribution.distribution_domain_name) else {
+        return Step::Done(crate::flow::no_host_page());
+    };
     let return_to = requested_return(request);
     let cookies = request_cookies(&request.headers);
     let refresh_token = cookie_values(&cookies, &config.cookie_names.refresh)

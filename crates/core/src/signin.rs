@@ -136,7 +136,9 @@ pub fn signin_begin(
                 .with_detail("code missing"),
         );
     };
-    let base = site_base(config, request, &distribution.distribution_domain_name);
+    let Some(base) = site_base(config, request, &distribution.distribution_domain_name) else {
+        return Step::Done(crate::flow::no_host_page());
+    };
     let call = ProviderCall {
         purpose: CallPurpose::ExchangeCode,
         endpoint: config.provider().token_endpoint.clone(),

@@ -41,7 +41,9 @@ pub fn signout_begin(
             .map(|name| cookies::clear_cookie(names, name, "/")),
     );
 
-    let base = site_base(config, request, &distribution.distribution_domain_name);
+    let Some(base) = site_base(config, request, &distribution.distribution_domain_name) else {
+        return Step::Done(crate::flow::no_host_page());
+    };
     let signed_out = format!("{base}{}", config.paths().signed_out);
     let provider = config.provider();
     let location = match &provider.logout {

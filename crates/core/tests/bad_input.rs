@@ -282,6 +282,18 @@ fn rows() -> Vec<Row> {
             detail: Some("the path has `.` or `..` segments"),
         },
         Row {
+            name: "junk Host and distribution name (fuzz finding)",
+            outcome: {
+                let (mut r, mut d) = kit::viewer_request("/docs/", "", &[]);
+                r.headers.set("Host", "d1.example/x,*/*");
+                d.distribution_domain_name = "d1.cloudfront_x#=a.b.c; evil".into();
+                authorize(r, &d, &kit::config(), NOW, &mut CountingEntropy(0))
+            },
+            status: "400",
+            expect: "does not name a valid host",
+            detail: None,
+        },
+        Row {
             name: "state mismatch",
             outcome: callback_done(
                 &format!("code={CODE}&state={}", "T".repeat(43)),
