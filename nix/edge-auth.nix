@@ -74,6 +74,7 @@ in
 {
   packages = {
     edge-zips = edgeZips;
+    edge-addons = pkgs.runCommand "edge-auth-edge-addons" { } "cp -r ${edgeZips}/addons $out";
     inherit
       emulator
       deploy

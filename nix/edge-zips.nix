@@ -23,9 +23,12 @@ craneLib.mkCargoDerivation (
       export XDG_CACHE_HOME="$TMPDIR/cache"
       python3 scripts/package.py --out "$TMPDIR/dist"
     '';
+    # The zips, and the two addons they carry (viewer: authorize and
+    # index-path; origin: signin, refresh, signout) under addons/.
     installPhaseCommand = ''
-      mkdir -p $out
+      mkdir -p $out/addons
       cp "$TMPDIR"/dist/*.zip $out/
+      cp -r "$TMPDIR"/dist/build/viewer "$TMPDIR"/dist/build/origin $out/addons/
     '';
     doCheck = false;
   }

@@ -45,6 +45,32 @@ fn start_moto() -> (Moto, String) {
 async fn deploy_calls_against_moto() {
     // SAFETY: the only test in this binary; set before any thread reads them.
     unsafe {
+        // No credentials anywhere (and never a look at instance metadata):
+        // the tool must say so before it starts.
+        for name in [
+            "AWS_ACCESS_KEY_ID",
+            "AWS_SECRET_ACCESS_KEY",
+            "AWS_SESSION_TOKEN",
+            "AWS_PROFILE",
+            "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+            "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+            "AWS_WEB_IDENTITY_TOKEN_FILE",
+        ] {
+            std::env::remove_var(name);
+        }
+        std::env::set_var("AWS_EC2_METADATA_DISABLED", "true");
+        std::env::set_var("AWS_CONFIG_FILE", "/nonexistent/aws-config");
+        std::env::set_var(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            "/nonexistent/aws-credentials",
+        );
+    }
+    let bare = aws::sdk_config("eu-north-1", None).await;
+    let missing = aws::check_credentials(&bare).await.unwrap_err().to_string();
+    assert!(missing.starts_with("no AWS credentials found"), "{missing}");
+
+    // SAFETY: as above.
+    unsafe {
         std::env::set_var("AWS_ACCESS_KEY_ID", "testing");
         std::env::set_var("AWS_SECRET_ACCESS_KEY", "testing");
         std::env::set_var("AWS_EC2_METADATA_DISABLED", "true");
