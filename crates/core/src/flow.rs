@@ -106,7 +106,7 @@ fn is_host_name(host: &str) -> bool {
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
         && port.bytes().all(|b| b.is_ascii_digit())
-        && (port.is_empty() == !host.contains(':'))
+        && port.is_empty() != host.contains(':')
 }
 
 /// The page for a request that names no valid host (see [`site_base`]).

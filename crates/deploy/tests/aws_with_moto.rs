@@ -2,44 +2,9 @@
 //! (`pip install 'moto[server]'`): stack outputs and states, the site upload
 //! with content types and cache headers, the CloudFront invalidation.
 
-use std::net::TcpListener;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 use edge_auth_deploy::aws;
-
-struct Moto(Child);
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start_moto() -> (Moto, String) {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = Command::new("moto_server")
-        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("moto_server must be installed (scripts/setup.sh does)");
-    let started = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "moto_server did not start"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    (Moto(child), format!("http://127.0.0.1:{port}"))
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deploy_calls_against_moto() {
@@ -75,7 +40,8 @@ async fn deploy_calls_against_moto() {
         std::env::set_var("AWS_SECRET_ACCESS_KEY", "testing");
         std::env::set_var("AWS_EC2_METADATA_DISABLED", "true");
     }
-    let (_moto, url) = start_moto();
+    let moto = edge_auth_testkit::moto::start();
+    let url = moto.url.clone();
     let config = aws::sdk_config("eu-north-1", Some(&url)).await;
     aws::check_credentials(&config).await.unwrap();
 

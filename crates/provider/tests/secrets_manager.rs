@@ -1,56 +1,13 @@
 //! The client secret from Secrets Manager, against moto's AWS API emulator
 //! started by this test on 127.0.0.1 (`pip install 'moto[server]'`).
 
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use edge_auth_core::Config;
 use edge_auth_provider::{CredentialsError, ProviderGateway, load_credentials};
 use edge_auth_testkit::provider_server::{Answer, ProviderServer};
 use edge_auth_testkit::{self as kit};
 use serde_json::json;
-
-struct Moto {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn start_moto() -> Moto {
-    let port = free_port();
-    let child = Command::new("moto_server")
-        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("moto_server must be installed: pip install 'moto[server]' (scripts/test.sh does)");
-    let url = format!("http://127.0.0.1:{port}");
-    let started = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "moto_server did not start within 30 s"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    Moto { child, url }
-}
 
 fn config(secret_id: &str, endpoint: &str, provider: &str) -> Arc<Config> {
     let mut v = kit::config_value(provider);
@@ -68,7 +25,7 @@ async fn client_secret_from_secrets_manager() {
         // Never let the SDK look for instance metadata off this machine.
         std::env::set_var("AWS_EC2_METADATA_DISABLED", "true");
     }
-    let moto = start_moto();
+    let moto = edge_auth_testkit::moto::start();
 
     let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .region(aws_config::Region::new("eu-north-1"))
@@ -129,7 +86,7 @@ async fn client_secret_from_secrets_manager() {
     );
 
     // Secrets Manager unreachable: a clear 503 page, not a crash.
-    let dead = format!("http://127.0.0.1:{}", free_port());
+    let dead = format!("http://127.0.0.1:{}", edge_auth_testkit::moto::free_port());
     let gateway = ProviderGateway::new(config(&arn, &dead, &server.base_url()));
     let callback = callback_for(&gateway);
     let outcome = gateway.signin(&callback, kit::NOW, None).await;

@@ -1,5 +1,6 @@
 //! Test support shared by the crates' tests and benchmarks.
 
+pub mod moto;
 pub mod provider_server;
 
 use edge_auth_core::event::{
