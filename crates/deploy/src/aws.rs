@@ -123,7 +123,7 @@ pub async fn stack_outputs(
         .collect())
 }
 
-/// The first failed resource of a stack, for the error message.
+/// The first failed resource of a stack's latest operation, for the error message.
 pub async fn failure_reason(config: &SdkConfig, stack: &str) -> AwsError {
     let client = aws_sdk_cloudformation::Client::new(config);
     let events = match client
@@ -135,24 +135,68 @@ pub async fn failure_reason(config: &SdkConfig, stack: &str) -> AwsError {
         Ok(events) => events,
         Err(e) => return call_error(e),
     };
-    let failed = events.stack_events().iter().rev().find(|e| {
-        e.resource_status()
-            .is_some_and(|s| s.as_str().ends_with("_FAILED"))
-    });
-    match failed {
-        Some(event) => AwsError::StackFailed {
+    match first_failure(stack, events.stack_events()) {
+        Some((resource, reason)) => AwsError::StackFailed {
             stack: stack.into(),
-            resource: event.logical_resource_id().unwrap_or("?").into(),
-            reason: event
-                .resource_status_reason()
-                .unwrap_or("no reason given")
-                .into(),
+            resource,
+            reason,
         },
         None => AwsError::Stack {
             stack: stack.into(),
             message: "sam deploy failed before any resource did".into(),
         },
     }
+}
+
+/// Picks the root cause out of a stack's events (CloudFormation lists them
+/// newest first). Only the latest operation counts: its events end, going
+/// back in time, at the stack's own `CREATE_IN_PROGRESS` or
+/// `UPDATE_IN_PROGRESS`, so a failure left over from an earlier deploy is not
+/// blamed. Within it the oldest failure is the cause; "Resource creation
+/// cancelled" and the stack's own failure are consequences, used only when
+/// nothing else failed.
+pub fn first_failure(
+    stack: &str,
+    newest_first: &[aws_sdk_cloudformation::types::StackEvent],
+) -> Option<(String, String)> {
+    let is_stack = |e: &&aws_sdk_cloudformation::types::StackEvent| {
+        e.resource_type() == Some("AWS::CloudFormation::Stack")
+            && e.logical_resource_id() == Some(stack)
+    };
+    let operation_start = newest_first
+        .iter()
+        .position(|e| {
+            is_stack(&e)
+                && matches!(
+                    e.resource_status().map(|s| s.as_str()),
+                    Some("CREATE_IN_PROGRESS" | "UPDATE_IN_PROGRESS")
+                )
+        })
+        .map_or(newest_first.len(), |i| i + 1);
+    let failed: Vec<_> = newest_first[..operation_start]
+        .iter()
+        .filter(|e| {
+            e.resource_status()
+                .is_some_and(|s| s.as_str().ends_with("_FAILED"))
+        })
+        .collect();
+    let cancelled = |e: &&&aws_sdk_cloudformation::types::StackEvent| {
+        e.resource_status_reason()
+            .is_some_and(|r| r.contains("cancelled"))
+    };
+    let cause = failed
+        .iter()
+        .rev()
+        .find(|e| !is_stack(e) && !cancelled(e))
+        .or_else(|| failed.iter().rev().find(|e| !is_stack(e)))
+        .or_else(|| failed.last())?;
+    Some((
+        cause.logical_resource_id().unwrap_or("?").to_owned(),
+        cause
+            .resource_status_reason()
+            .unwrap_or("no reason given")
+            .to_owned(),
+    ))
 }
 
 pub async fn sam_deploy(
@@ -301,4 +345,107 @@ pub async fn invalidate(
         .invalidation()
         .map(|i| i.id().to_owned())
         .unwrap_or_default())
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_cloudformation::types::{ResourceStatus, StackEvent};
+
+    use super::first_failure;
+
+    fn event(id: &str, kind: &str, status: &str, reason: Option<&str>) -> StackEvent {
+        StackEvent::builder()
+            .stack_id("arn:aws:cloudformation:us-east-1:111122223333:stack/edge/1")
+            .event_id(format!("{id}-{status}"))
+            .stack_name("edge")
+            .logical_resource_id(id)
+            .resource_type(kind)
+            .resource_status(ResourceStatus::from(status))
+            .set_resource_status_reason(reason.map(str::to_owned))
+            .timestamp(aws_sdk_cloudformation::primitives::DateTime::from_secs(0))
+            .build()
+    }
+
+    const STACK: &str = "AWS::CloudFormation::Stack";
+
+    #[test]
+    fn the_root_cause_of_the_latest_operation_is_named() {
+        // Newest first, as DescribeStackEvents returns them.
+        let events = [
+            event("edge", STACK, "UPDATE_ROLLBACK_COMPLETE", None),
+            event(
+                "edge",
+                STACK,
+                "UPDATE_ROLLBACK_IN_PROGRESS",
+                Some("The following resource(s) failed to update: [Authorize]"),
+            ),
+            event(
+                "Signin",
+                "AWS::Lambda::Function",
+                "UPDATE_FAILED",
+                Some("Resource update cancelled"),
+            ),
+            event(
+                "Authorize",
+                "AWS::Lambda::Function",
+                "UPDATE_FAILED",
+                Some("Unzipped size must be smaller than 1048576 bytes"),
+            ),
+            event(
+                "Authorize",
+                "AWS::Lambda::Function",
+                "UPDATE_IN_PROGRESS",
+                None,
+            ),
+            event("edge", STACK, "UPDATE_IN_PROGRESS", Some("User Initiated")),
+            // An earlier deploy's failure must not be blamed.
+            event(
+                "Role",
+                "AWS::IAM::Role",
+                "CREATE_FAILED",
+                Some("an old failure"),
+            ),
+            event("edge", STACK, "CREATE_IN_PROGRESS", Some("User Initiated")),
+        ];
+        assert_eq!(
+            first_failure("edge", &events),
+            Some((
+                "Authorize".to_owned(),
+                "Unzipped size must be smaller than 1048576 bytes".to_owned()
+            ))
+        );
+    }
+
+    #[test]
+    fn cancellations_count_only_when_nothing_else_failed() {
+        let events = [
+            event(
+                "Signin",
+                "AWS::Lambda::Function",
+                "CREATE_FAILED",
+                Some("Resource creation cancelled"),
+            ),
+            event("edge", STACK, "CREATE_IN_PROGRESS", Some("User Initiated")),
+        ];
+        assert_eq!(
+            first_failure("edge", &events).map(|(r, _)| r),
+            Some("Signin".to_owned())
+        );
+    }
+
+    #[test]
+    fn no_failed_resource_means_no_cause() {
+        let events = [
+            event("edge", STACK, "UPDATE_COMPLETE", None),
+            event("edge", STACK, "UPDATE_IN_PROGRESS", Some("User Initiated")),
+            event(
+                "Role",
+                "AWS::IAM::Role",
+                "CREATE_FAILED",
+                Some("an old failure"),
+            ),
+        ];
+        assert_eq!(first_failure("edge", &events), None);
+        assert_eq!(first_failure("edge", &[]), None);
+    }
 }
