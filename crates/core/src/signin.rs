@@ -21,6 +21,26 @@ pub struct SigninPending {
     flow: FlowCookie,
 }
 
+/// The authorization-response error codes of RFC 6749 §4.1.2.1 and OpenID
+/// Connect Core §3.1.2.6: the only provider errors a page repeats.
+pub const PROVIDER_ERROR_CODES: &[&str] = &[
+    "access_denied",
+    "invalid_request",
+    "unauthorized_client",
+    "unsupported_response_type",
+    "invalid_scope",
+    "server_error",
+    "temporarily_unavailable",
+    "interaction_required",
+    "login_required",
+    "account_selection_required",
+    "consent_required",
+    "invalid_request_uri",
+    "invalid_request_object",
+    "request_not_supported",
+    "request_uri_not_supported",
+    "registration_not_supported",
+];
 pub fn signin_begin(
     request: &CloudFrontRequest,
     distribution: &DistributionConfig,
@@ -66,20 +86,31 @@ pub fn signin_begin(
         .to_owned();
 
     if let Some(error) = error {
-        // The provider's own words are shown only as an error code, escaped;
-        // `error_description` is attacker-controllable text and is left out.
+        // Anyone can send a browser to the callback with any `error=`, so the
+        // page names only the codes OAuth 2.0 and OpenID Connect define and
+        // never repeats other text on this site's domain (`error_description`
+        // is left out for the same reason). The log keeps what was sent, as
+        // visible ASCII, bounded.
         let code: String = error
             .chars()
             .filter(|c| c.is_ascii_graphic())
             .take(64)
             .collect();
+        let known = PROVIDER_ERROR_CODES.contains(&code.as_str());
         let (status, title, message) = if code == "access_denied" {
             (403, "Sign-in was not completed", "The identity provider did not sign you in (access_denied). You may have cancelled, or your account may not be allowed to use this site.".to_owned())
-        } else {
+        } else if known {
             (
                 400,
                 "Sign-in failed",
                 format!("The identity provider answered with the error “{code}”."),
+            )
+        } else {
+            (
+                400,
+                "Sign-in failed",
+                "The identity provider answered with an error this site does not recognise."
+                    .to_owned(),
             )
         };
         let page = pages::html_page(

@@ -387,6 +387,27 @@ fn rows() -> Vec<Row> {
             detail: Some("server_error"),
         },
         Row {
+            name: "provider error not in the standards",
+            outcome: callback_done("error=Call_555-0100_for_support", &[]),
+            status: "400",
+            expect: "does not recognise",
+            detail: Some("Call_555-0100_for_support"),
+        },
+        Row {
+            // fuzz finding: the visible characters of `error` spelled the code
+            name: "provider error spelling the code (fuzz finding)",
+            outcome: callback_done(
+                &format!(
+                    "code={CODE}&state={STATE}&error=%60%00{}",
+                    CODE.replace('-', "%00-")
+                ),
+                &[flow_cookie("/")],
+            ),
+            status: "400",
+            expect: "does not recognise",
+            detail: None,
+        },
+        Row {
             name: "token endpoint 500",
             outcome: callback_with_answer(
                 "/",
@@ -562,7 +583,7 @@ fn every_bad_input_gets_its_page() {
             ));
         }
         // Nothing the attacker or provider sent comes back in a page or a header.
-        for secret in [CODE, "<script>"] {
+        for secret in [CODE, "<script>", "555-0100"] {
             assert!(
                 !text.contains(secret) && !headers.contains(secret),
                 "{} echoed {secret}",
