@@ -23,7 +23,7 @@ pub struct SigninPending {
 
 /// The authorization-response error codes of RFC 6749 §4.1.2.1 and OpenID
 /// Connect Core §3.1.2.6: the only provider errors a page repeats.
-pub const PROVIDER_ERROR_CODES: &[&str] = &[
+const PROVIDER_ERROR_CODES: &[&str] = &[
     "access_denied",
     "invalid_request",
     "unauthorized_client",
@@ -41,6 +41,7 @@ pub const PROVIDER_ERROR_CODES: &[&str] = &[
     "request_uri_not_supported",
     "registration_not_supported",
 ];
+
 pub fn signin_begin(
     request: &CloudFrontRequest,
     distribution: &DistributionConfig,
@@ -96,22 +97,19 @@ pub fn signin_begin(
             .filter(|c| c.is_ascii_graphic())
             .take(64)
             .collect();
-        let known = PROVIDER_ERROR_CODES.contains(&code.as_str());
-        let (status, title, message) = if code == "access_denied" {
-            (403, "Sign-in was not completed", "The identity provider did not sign you in (access_denied). You may have cancelled, or your account may not be allowed to use this site.".to_owned())
-        } else if known {
-            (
+        let (status, title, message) = match code.as_str() {
+            "access_denied" => (403, "Sign-in was not completed", "The identity provider did not sign you in (access_denied). You may have cancelled, or your account may not be allowed to use this site.".to_owned()),
+            known if PROVIDER_ERROR_CODES.contains(&known) => (
                 400,
                 "Sign-in failed",
                 format!("The identity provider answered with the error “{code}”."),
-            )
-        } else {
-            (
+            ),
+            _ => (
                 400,
                 "Sign-in failed",
                 "The identity provider answered with an error this site does not recognise."
                     .to_owned(),
-            )
+            ),
         };
         let page = pages::html_page(
             status,

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
-use aws_sdk_cloudformation::types::StackStatus;
+use aws_sdk_cloudformation::types::{StackEvent, StackStatus};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AwsError {
@@ -155,41 +155,31 @@ pub async fn failure_reason(config: &SdkConfig, stack: &str) -> AwsError {
 /// blamed. Within it the oldest failure is the cause; "Resource creation
 /// cancelled" and the stack's own failure are consequences, used only when
 /// nothing else failed.
-pub fn first_failure(
-    stack: &str,
-    newest_first: &[aws_sdk_cloudformation::types::StackEvent],
-) -> Option<(String, String)> {
-    let is_stack = |e: &&aws_sdk_cloudformation::types::StackEvent| {
+pub fn first_failure(stack: &str, newest_first: &[StackEvent]) -> Option<(String, String)> {
+    let is_stack = |e: &StackEvent| {
         e.resource_type() == Some("AWS::CloudFormation::Stack")
             && e.logical_resource_id() == Some(stack)
     };
-    let operation_start = newest_first
+    fn status(e: &StackEvent) -> &str {
+        e.resource_status().map_or("", |s| s.as_str())
+    }
+    let operation = newest_first
         .iter()
         .position(|e| {
-            is_stack(&e)
-                && matches!(
-                    e.resource_status().map(|s| s.as_str()),
-                    Some("CREATE_IN_PROGRESS" | "UPDATE_IN_PROGRESS")
-                )
+            is_stack(e) && matches!(status(e), "CREATE_IN_PROGRESS" | "UPDATE_IN_PROGRESS")
         })
-        .map_or(newest_first.len(), |i| i + 1);
-    let failed: Vec<_> = newest_first[..operation_start]
-        .iter()
-        .filter(|e| {
-            e.resource_status()
-                .is_some_and(|s| s.as_str().ends_with("_FAILED"))
-        })
-        .collect();
-    let cancelled = |e: &&&aws_sdk_cloudformation::types::StackEvent| {
+        .map_or(newest_first, |i| &newest_first[..=i]);
+    let cancelled = |e: &StackEvent| {
         e.resource_status_reason()
             .is_some_and(|r| r.contains("cancelled"))
     };
-    let cause = failed
+    // Oldest first, and `min_by_key` keeps the first of equals: the oldest
+    // resource failure that is not a cancellation wins.
+    let cause = operation
         .iter()
         .rev()
-        .find(|e| !is_stack(e) && !cancelled(e))
-        .or_else(|| failed.iter().rev().find(|e| !is_stack(e)))
-        .or_else(|| failed.last())?;
+        .filter(|e| status(e).ends_with("_FAILED"))
+        .min_by_key(|e| (is_stack(e), cancelled(e)))?;
     Some((
         cause.logical_resource_id().unwrap_or("?").to_owned(),
         cause
@@ -349,9 +339,9 @@ pub async fn invalidate(
 
 #[cfg(test)]
 mod tests {
-    use aws_sdk_cloudformation::types::{ResourceStatus, StackEvent};
+    use aws_sdk_cloudformation::types::ResourceStatus;
 
-    use super::first_failure;
+    use super::{StackEvent, first_failure};
 
     fn event(id: &str, kind: &str, status: &str, reason: Option<&str>) -> StackEvent {
         StackEvent::builder()
