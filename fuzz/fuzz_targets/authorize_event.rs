@@ -9,6 +9,8 @@ fuzz_target!(|data: &[u8]| {
     let Ok(value) = serde_json::from_slice::<serde_json::Value>(data) else {
         return;
     };
+    let mut text = String::new();
+    all_strings(&value, &mut text);
     let Ok(payload) = parse_event(value) else {
         return;
     };
@@ -26,7 +28,10 @@ fuzz_target!(|data: &[u8]| {
         &mut kit::CountingEntropy(1),
     );
     // JWT-shaped cookie values only: an arbitrary short string may spell
-    // text our pages legitimately contain.
+    // text our pages legitimately contain. And only those the event carries
+    // nowhere but in its cookies: one that is also the Host header (a name of
+    // letters, digits and dots is both) is repeated in `redirect_uri` by design.
+    let in_cookies = cookies.join("\n");
     let secrets: Vec<&str> = cookies
         .iter()
         .flat_map(|c| c.split(';'))
@@ -36,7 +41,27 @@ fuzz_target!(|data: &[u8]| {
                 && v.matches('.').count() == 2
                 && v.bytes()
                     .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+                && text.matches(*v).count() == in_cookies.matches(*v).count()
         })
         .collect();
     check(&out.output, VIEWER_LIMIT, &secrets);
 });
+
+/// Every string in the event, keys included, as JSON decodes them, one a line.
+fn all_strings(value: &serde_json::Value, out: &mut String) {
+    match value {
+        serde_json::Value::String(s) => {
+            out.push_str(s);
+            out.push('\n');
+        }
+        serde_json::Value::Array(items) => items.iter().for_each(|v| all_strings(v, out)),
+        serde_json::Value::Object(map) => {
+            for (key, v) in map {
+                out.push_str(key);
+                out.push('\n');
+                all_strings(v, out);
+            }
+        }
+        _ => {}
+    }
+}
