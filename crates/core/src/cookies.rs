@@ -6,7 +6,7 @@
 
 use cookie::{Cookie, SameSite};
 
-use crate::config::CookieSettings;
+use crate::config::{Config, CookieSettings};
 use crate::event::Headers;
 
 /// At most this many bytes of `Cookie` headers are read; CloudFront itself
@@ -140,6 +140,45 @@ pub fn set_display_cookie(names: &CookieNames, display_name: &str, max_age_secon
         .max_age(max_age)
         .build()
         .to_string()
+}
+
+/// Tokens go into cookies verbatim; Cognito's refresh token is a JWE
+/// (base64url and dots), and anything outside the cookie-value alphabet is
+/// not stored rather than mangled.
+pub(crate) fn is_cookie_safe(value: &str) -> bool {
+    !value.is_empty()
+        && value.len() <= 4000
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && !b"\",;\\".contains(&b))
+}
+
+/// The cookies of a signed-in session: the ID token and the display name on
+/// `/`, and the refresh token, when the provider sent a cookie-safe one, on
+/// the auth paths only, so that it does not travel with every request.
+pub(crate) fn session_cookies(
+    config: &Config,
+    id_token: &str,
+    display_name: &str,
+    refresh_token: Option<&str>,
+) -> Vec<String> {
+    let names = &config.cookie_names;
+    let max_age = config.cookies().session_max_age_seconds;
+    let mut set = vec![
+        set_cookie(names, &names.id, id_token, "/", max_age),
+        set_display_cookie(names, display_name, max_age),
+    ];
+    if let Some(refresh) = refresh_token.filter(|t| is_cookie_safe(t)) {
+        let auth_prefix = &config.paths().auth_prefix;
+        set.push(set_cookie(
+            names,
+            &names.refresh,
+            refresh,
+            auth_prefix,
+            max_age,
+        ));
+    }
+    set
 }
 
 /// A `Set-Cookie` value that removes a cookie: same name, path and flags,

@@ -4,7 +4,7 @@
 //! redirects back to a page with a token that would send it here again.
 
 use crate::config::Config;
-use crate::cookies::{self, cookie_values, request_cookies};
+use crate::cookies::{self, cookie_values, is_cookie_safe, request_cookies};
 use crate::event::{CloudFrontRequest, DistributionConfig};
 use crate::flow::{site_base, start_signin};
 use crate::pages::{self, Action};
@@ -13,7 +13,6 @@ use crate::provider::{
 };
 use crate::query::{parse_query, single};
 use crate::return_path::safe_return_path;
-use crate::signin::is_cookie_safe;
 use crate::{Entropy, Outcome, Step};
 
 #[derive(Debug, Clone)]
@@ -88,7 +87,6 @@ pub fn refresh_complete(
     entropy: &mut dyn Entropy,
     outcome: &ProviderOutcome,
 ) -> Outcome {
-    let names = &config.cookie_names;
     let tokens = match classify_token_answer(outcome) {
         TokenAnswer::Tokens(tokens) => tokens,
         TokenAnswer::Refused { error } if error == "invalid_grant" => {
@@ -125,25 +123,13 @@ pub fn refresh_complete(
     let verified = id_token.map(|t| config.verifier.verify(t, now, None));
     match (id_token, verified) {
         (Some(id_token), Some(Ok(claims))) => {
-            let max_age = config.cookies().session_max_age_seconds;
-            let mut set = vec![
-                cookies::set_cookie(names, &names.id, id_token, "/", max_age),
-                cookies::set_display_cookie(names, &claims.display_name(), max_age),
-            ];
             // Providers that rotate refresh tokens send a new one; keep it.
-            if let Some(rotated) = tokens
-                .refresh_token
-                .as_deref()
-                .filter(|t| is_cookie_safe(t))
-            {
-                set.push(cookies::set_cookie(
-                    names,
-                    &names.refresh,
-                    rotated,
-                    &config.paths().auth_prefix,
-                    max_age,
-                ));
-            }
+            let set = cookies::session_cookies(
+                config,
+                id_token,
+                &claims.display_name(),
+                tokens.refresh_token.as_deref(),
+            );
             Outcome::respond(pages::redirect(&pending.return_to, set), "refreshed")
         }
         (_, verified) => {

@@ -194,7 +194,6 @@ pub fn signin_complete(
     outcome: &ProviderOutcome,
 ) -> Outcome {
     let names = &config.cookie_names;
-    let paths = config.paths();
     let clear_flow = cookies::clear_cookie(names, &pending.flow_cookie_name, "/");
     let return_to = safe_return_path(&pending.flow.return_to)
         .unwrap_or("/")
@@ -243,37 +242,14 @@ pub fn signin_complete(
             return Outcome::respond(page, "id-token-refused").with_detail(e.to_string());
         }
     };
-    let max_age = config.cookies().session_max_age_seconds;
-    let mut set = vec![
-        clear_flow,
-        cookies::set_cookie(names, &names.id, id_token, "/", max_age),
-        cookies::set_display_cookie(names, &claims.display_name(), max_age),
-    ];
-    if let Some(refresh) = tokens
-        .refresh_token
-        .as_deref()
-        .filter(|t| is_cookie_safe(t))
-    {
-        set.push(cookies::set_cookie(
-            names,
-            &names.refresh,
-            refresh,
-            &paths.auth_prefix,
-            max_age,
-        ));
-    }
+    let mut set = vec![clear_flow];
+    set.extend(cookies::session_cookies(
+        config,
+        id_token,
+        &claims.display_name(),
+        tokens.refresh_token.as_deref(),
+    ));
     Outcome::respond(pages::redirect(&return_to, set), "signed-in")
-}
-
-/// Tokens go into cookies verbatim; Cognito's refresh token is a JWE
-/// (base64url and dots), and anything outside the cookie-value alphabet is
-/// not stored rather than mangled.
-pub(crate) fn is_cookie_safe(value: &str) -> bool {
-    !value.is_empty()
-        && value.len() <= 4000
-        && value
-            .bytes()
-            .all(|b| b.is_ascii_graphic() && !b"\",;\\".contains(&b))
 }
 
 fn bad_request(message: &str, cookies: Vec<String>) -> Outcome {

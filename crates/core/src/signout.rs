@@ -4,6 +4,7 @@
 //! to the signed-out page.
 
 use crate::config::{Config, LogoutSettings};
+use crate::cookies::is_cookie_safe;
 use crate::cookies::{self, cookie_values, request_cookies};
 use crate::event::{CloudFrontRequest, DistributionConfig};
 use crate::flow::site_base;
@@ -11,7 +12,6 @@ use crate::pages;
 use crate::provider::{CallPurpose, ProviderCall, ProviderOutcome};
 use crate::query::encode_form;
 use crate::refresh::clear_session;
-use crate::signin::is_cookie_safe;
 use crate::{Outcome, Step};
 
 /// The answer is decided before the revocation; the call's outcome only goes to the log.
