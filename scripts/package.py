@@ -28,8 +28,8 @@ GLIBC = "2.17"
 VIEWER_LIMIT = 1024 * 1024  # Lambda@Edge viewer-request package, zipped
 ORIGIN_LIMIT = 50 * 1024 * 1024
 
-VIEWER_BODY = "async (event, context) =>\n  edge.handle(event, context.awsRequestId) ?? event.Records[0].cf.request"
-ORIGIN_BODY = "(event, context) =>\n  edge.handleAsync(event, context.awsRequestId, context.getRemainingTimeInMillis())"
+VIEWER_BODY = "async (event, context) =>\n  edge.handle(JSON.stringify(event), context.awsRequestId) ?? event.Records[0].cf.request"
+ORIGIN_BODY = "(event, context) =>\n  edge.handleAsync(JSON.stringify(event), context.awsRequestId, context.getRemainingTimeInMillis())"
 
 # handler -> (addon flavour, trigger)
 HANDLERS = {

@@ -1,19 +1,24 @@
-//! The whole authorize decision from raw event JSON.
+//! The whole authorize decision from raw event JSON, read as the edge addon
+//! reads it (JSON text).
 #![no_main]
 use edge_auth_core::authorize::authorize;
-use edge_auth_core::event::parse_event;
+use edge_auth_core::event::parse_event_text;
 use edge_auth_fuzz::{VIEWER_LIMIT, check, config, kit};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(value) = serde_json::from_slice::<serde_json::Value>(data) else {
+    let Ok(event) = std::str::from_utf8(data) else {
+        return;
+    };
+    let Ok(payload) = parse_event_text(event) else {
+        return;
+    };
+    // The strings of the event, for telling what the viewer sent elsewhere.
+    let Ok(value) = serde_json::from_str::<serde_json::Value>(event) else {
         return;
     };
     let mut text = String::new();
     all_strings(&value, &mut text);
-    let Ok(payload) = parse_event(value) else {
-        return;
-    };
     let cookies: Vec<String> = payload
         .request
         .headers

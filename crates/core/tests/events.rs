@@ -1,6 +1,8 @@
 //! The event types read AWS's documented sample events and write them back unchanged.
 
-use edge_auth_core::event::{CloudFrontEvent, CloudFrontResponse, HandlerOutput, parse_event};
+use edge_auth_core::event::{
+    CloudFrontEvent, CloudFrontResponse, HandlerOutput, parse_event, parse_event_text,
+};
 use edge_auth_testkit as kit;
 use serde_json::Value;
 
@@ -52,4 +54,36 @@ fn malformed_events_are_errors_naming_the_field() {
             .to_string()
             .contains("exactly one record")
     );
+}
+
+/// The edge addon reads events as JSON text: the same payload as from a
+/// parsed value, and the same errors naming the field.
+#[test]
+fn event_text_reads_as_the_value_does() {
+    for sample in [
+        kit::VIEWER_REQUEST,
+        kit::ORIGIN_REQUEST_S3,
+        kit::ORIGIN_REQUEST_BODY,
+    ] {
+        let from_value = parse_event(serde_json::from_str(sample).unwrap()).unwrap();
+        assert_eq!(parse_event_text(sample).unwrap(), from_value);
+    }
+    let bad_host = kit::VIEWER_REQUEST.replacen(r#""host": ["#, r#""host": "x", "ignored": ["#, 1);
+    assert_ne!(
+        bad_host,
+        kit::VIEWER_REQUEST,
+        "the sample has a host header"
+    );
+    let err = parse_event_text(&bad_host).unwrap_err().to_string();
+    assert!(err.contains("Records[0].cf.request.headers.host"), "{err}");
+    for (text, expect) in [
+        ("", "EOF"),
+        ("{", "EOF"),
+        ("null", "invalid type"),
+        (r#"{"Records": []}"#, "exactly one record"),
+        (r#"{"Records": []} trailing"#, "after the event"),
+    ] {
+        let err = parse_event_text(text).unwrap_err().to_string();
+        assert!(err.contains(expect), "{text:?}: {err}");
+    }
 }
