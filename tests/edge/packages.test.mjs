@@ -2,9 +2,11 @@
 // would run it. Needs `scripts/package.py` to have built dist/*.zip.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import * as lambda from './lambda.mjs';
 
 const { unpack, load, context, viewerEvent, originEvent, config, idToken, header, param } = lambda;
@@ -159,4 +161,38 @@ test('client secret unreadable: 503 page from signin', async () => {
   const answer = await signin.handler(viewerEvent({ uri: '/_edge-auth/callback', querystring: `code=c&state=${state}`, cookies: [header(started, 'set-cookie')[0].split(';')[0]] }), context());
   assert.equal(answer.status, '503');
   assert.match(answer.body, /cannot read its own credentials/);
+});
+
+test('authorize: a log reader that falls behind loses no line and fails no request', async () => {
+  // Node makes its stdio pipes non-blocking, and the addon writes its JSON
+  // log lines to that same stdout: when whoever reads the logs falls behind,
+  // writes meet EAGAIN. The reader here stalls for 300 ms.
+  const dir = unpack('authorize', config('https://auth.example.com'));
+  const runs = 2000;
+  const script = `
+    const lambda = await import(${JSON.stringify(pathToFileURL(join(lambda.ROOT, 'tests', 'edge', 'lambda.mjs')).href)});
+    process.stdout.write('start\\n');
+    const { handler } = lambda.load(${JSON.stringify(dir)});
+    const event = lambda.viewerEvent({ uri: '/docs/', headers: { Accept: 'text/html' } });
+    let failed = 0;
+    for (let i = 0; i < ${runs}; i++) {
+      try { if ((await handler(event, lambda.context())).status !== '302') failed++; } catch { failed++; }
+    }
+    process.stderr.write(JSON.stringify({ failed }) + '\\n');
+  `;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'], timeout: 60000 });
+  let stdout = '';
+  let stderr = '';
+  child.stderr.on('data', (d) => { stderr += d; });
+  child.stdout.on('data', (d) => { stdout += d; });
+  child.stdout.pause();
+  setTimeout(() => child.stdout.resume(), 300);
+  const [code] = await Promise.all([
+    new Promise((resolve) => child.on('exit', resolve)),
+    new Promise((resolve) => child.stdout.on('end', resolve)),
+  ]);
+  assert.equal(code, 0, stderr);
+  assert.deepEqual(JSON.parse(stderr.trim().split('\n').pop()), { failed: 0 });
+  const decisions = stdout.split('\n').filter((line) => line.includes('"message":"decision"'));
+  assert.equal(decisions.length, runs, `every invocation logs its one line; stdout began: ${stdout.slice(0, 300)}`);
 });

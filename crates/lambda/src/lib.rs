@@ -326,7 +326,50 @@ pub fn init_logging(level: &str) {
         .with_target(false)
         .without_time()
         .with_max_level(level)
+        .with_writer(|| PatientStdout)
+        // On a failed write the subscriber would report it with `eprintln!`,
+        // which panics when stderr is a full pipe too.
+        .log_internal_errors(false)
         .try_init();
+}
+
+/// Standard output that waits for a full pipe instead of failing.
+///
+/// In the edge addon fd 1 is Node's stdout, which Node leaves non-blocking:
+/// when the log reader falls behind, a write meets EAGAIN. A log line must
+/// never fail or slow a request for long, and losing it is the last resort:
+/// wait for the pipe, up to a second a line, then drop the line.
+struct PatientStdout;
+
+impl PatientStdout {
+    const STEP: Duration = Duration::from_micros(200);
+    const PATIENCE: Duration = Duration::from_secs(1);
+
+    fn retry<T>(mut attempt: impl FnMut() -> std::io::Result<T>) -> std::io::Result<T> {
+        let mut waited = Duration::ZERO;
+        loop {
+            match attempt() {
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock && waited < Self::PATIENCE => {
+                    std::thread::sleep(Self::STEP);
+                    waited += Self::STEP;
+                }
+                done => return done,
+            }
+        }
+    }
+}
+
+impl std::io::Write for PatientStdout {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        // An error means nothing of `buf` was taken, so the same call retries.
+        let mut stdout = std::io::stdout().lock();
+        Self::retry(|| stdout.write(buf))
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        let mut stdout = std::io::stdout().lock();
+        Self::retry(|| stdout.flush())
+    }
 }
 
 /// The `main` of each binary: load settings once, then serve invocations.
