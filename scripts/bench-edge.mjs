@@ -15,6 +15,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = fileURLToPath(import.meta.url);
+// lambda.mjs reads EDGE_AUTH_DIST when it loads: set it from the argument first
+// (children inherit it).
+if (process.argv[2] && process.argv[2] !== 'child') process.env.EDGE_AUTH_DIST = process.argv[2];
 const lambda = await import(join(here, '..', '..', 'tests', 'edge', 'lambda.mjs'));
 const WARMUP = 2000;
 const RUNS = 20000;
@@ -99,8 +102,7 @@ function runChild(args) {
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function main() {
-  const dist = process.argv[2] || lambda.DIST;
-  process.env.EDGE_AUTH_DIST = dist;
+  console.log(`package: ${join(lambda.DIST, 'authorize.zip')}`);
   const dir = lambda.unpack('authorize', lambda.config('https://auth.example.com', process.env.BENCH_LOG_LEVEL ? { log_level: process.env.BENCH_LOG_LEVEL } : {}));
   const bare = [];
   for (let i = 0; i < COLD_RUNS; i++) {
