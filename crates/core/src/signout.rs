@@ -4,8 +4,7 @@
 //! to the signed-out page.
 
 use crate::config::{Config, LogoutSettings};
-use crate::cookies::is_cookie_safe;
-use crate::cookies::{self, cookie_values, request_cookies};
+use crate::cookies::{self, cookie_values, is_cookie_safe, request_cookies};
 use crate::event::{CloudFrontRequest, DistributionConfig};
 use crate::flow::site_base;
 use crate::pages;

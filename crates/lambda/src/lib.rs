@@ -337,23 +337,38 @@ pub fn init_logging(level: &str) {
 ///
 /// In the edge addon fd 1 is Node's stdout, which Node leaves non-blocking:
 /// when the log reader falls behind, a write meets EAGAIN. A log line must
-/// never fail or slow a request for long, and losing it is the last resort:
-/// wait for the pipe, up to a second a line, then drop the line.
+/// never fail a request nor hold it up for long: wait for the pipe up to
+/// half a second, then drop the line; once a line was dropped, later ones do
+/// not wait until a write goes through again, so a reader that is gone costs
+/// one wait, not one per request.
 struct PatientStdout;
+
+static LOG_PIPE_STALLED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 impl PatientStdout {
     const STEP: Duration = Duration::from_micros(200);
-    const PATIENCE: Duration = Duration::from_secs(1);
+    const PATIENCE: Duration = Duration::from_millis(500);
 
     fn retry<T>(mut attempt: impl FnMut() -> std::io::Result<T>) -> std::io::Result<T> {
+        use std::sync::atomic::Ordering::Relaxed;
+        let patience = if LOG_PIPE_STALLED.load(Relaxed) {
+            Duration::ZERO
+        } else {
+            Self::PATIENCE
+        };
         let mut waited = Duration::ZERO;
         loop {
             match attempt() {
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock && waited < Self::PATIENCE => {
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock && waited < patience => {
                     std::thread::sleep(Self::STEP);
                     waited += Self::STEP;
                 }
-                done => return done,
+                done => {
+                    let stalled =
+                        matches!(&done, Err(e) if e.kind() == std::io::ErrorKind::WouldBlock);
+                    LOG_PIPE_STALLED.store(stalled, Relaxed);
+                    return done;
+                }
             }
         }
     }
