@@ -41,10 +41,20 @@ pub fn authorize(
     if config.public.iter().any(|p| p.matches(&path)) {
         return Outcome::forward(request, "public-path");
     }
-    // The auth endpoints have behaviours of their own; should a distribution
-    // route them here anyway, answering with a sign-in would loop.
+    // The auth endpoints have behaviours of their own, so nothing under the
+    // auth prefix that reaches this function is one of them: it must neither
+    // start a sign-in (that could loop) nor reach the origin (the bucket has
+    // nothing there, and the prefix is not the site's to fill). The check is
+    // on the decoded path, so `/_edge%2Dauth/x` is caught as well.
     if path.starts_with(&config.paths().auth_prefix) {
-        return Outcome::forward(request, "auth-path");
+        let page = pages::html_page(
+            404,
+            "Not found",
+            "There is no page at this address.",
+            home(),
+            vec![],
+        );
+        return Outcome::respond(page, "auth-path-not-found").with_detail(path);
     }
 
     let session = check_session(&request, config, now);
@@ -61,8 +71,7 @@ pub fn authorize(
         }
         Session::Expired => script_401("session_expired"),
         Session::None(reason) if can_navigate(&request) => {
-            let Some(base) = site_base(config, &request, &distribution.distribution_domain_name)
-            else {
+            let Some(base) = site_base(config, &distribution.distribution_domain_name) else {
                 return crate::flow::no_host_page();
             };
             let response = start_signin(config, &request, &base, now, entropy, &return_to, vec![]);
@@ -141,6 +150,15 @@ fn allow_or_forbid(
 /// background poll never overwrites a sign-in in progress.
 pub fn can_navigate(request: &CloudFrontRequest) -> bool {
     if !matches!(request.method.as_str(), "GET" | "HEAD") {
+        return false;
+    }
+    // jQuery and many other libraries mark their requests this way, also in
+    // browsers (and tools) that send no Fetch Metadata.
+    if request
+        .headers
+        .first("x-requested-with")
+        .is_some_and(|v| v.eq_ignore_ascii_case("XMLHttpRequest"))
+    {
         return false;
     }
     if let Some(mode) = request.headers.first("sec-fetch-mode")

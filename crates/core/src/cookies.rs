@@ -146,11 +146,27 @@ pub fn set_display_cookie(names: &CookieNames, display_name: &str, max_age_secon
 /// (base64url and dots), and anything outside the cookie-value alphabet is
 /// not stored rather than mangled.
 pub(crate) fn is_cookie_safe(value: &str) -> bool {
+    value.len() <= 4000 && is_cookie_alphabet(value)
+}
+
+/// Non-empty, and only characters a cookie value may hold unquoted.
+pub(crate) fn is_cookie_alphabet(value: &str) -> bool {
     !value.is_empty()
-        && value.len() <= 4000
         && value
             .bytes()
             .all(|b| b.is_ascii_graphic() && !b"\",;\\".contains(&b))
+}
+
+/// Browsers keep a cookie only when its name and value together are at most
+/// this many bytes (RFC 6265bis §5.6; Chrome, Firefox and Safari enforce
+/// it) and silently drop a larger one.
+pub const MAX_COOKIE_NAME_AND_VALUE: usize = 4096;
+
+/// An ID token the browser would drop: storing it anyway would send the user
+/// round the sign-in again and again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TooLargeForCookie {
+    pub bytes: usize,
 }
 
 /// The cookies of a signed-in session: the ID token and the display name on
@@ -161,8 +177,12 @@ pub(crate) fn session_cookies(
     id_token: &str,
     display_name: &str,
     refresh_token: Option<&str>,
-) -> Vec<String> {
+) -> Result<Vec<String>, TooLargeForCookie> {
     let names = &config.cookie_names;
+    let bytes = names.id.len() + id_token.len();
+    if bytes > MAX_COOKIE_NAME_AND_VALUE {
+        return Err(TooLargeForCookie { bytes });
+    }
     let max_age = config.cookies().session_max_age_seconds;
     let mut set = vec![
         set_cookie(names, &names.id, id_token, "/", max_age),
@@ -178,7 +198,7 @@ pub(crate) fn session_cookies(
             max_age,
         ));
     }
-    set
+    Ok(set)
 }
 
 /// A `Set-Cookie` value that removes a cookie: same name, path and flags,

@@ -33,6 +33,10 @@ impl FlowCookie {
         )
     }
 
+    /// Reads a flow cookie back. The cookie comes from the browser, so
+    /// anything in it may have been planted: the return path is checked here,
+    /// once for every use of it (the success redirect and the links on the
+    /// callback's error pages alike), and an unsafe one becomes `/`.
     pub fn decode(value: &str) -> Option<Self> {
         let mut parts = value.split('.');
         let issued_at = parts.next()?.parse().ok()?;
@@ -42,6 +46,9 @@ impl FlowCookie {
         if parts.next().is_some() {
             return None;
         }
+        let return_to = crate::return_path::safe_return_path(&return_to)
+            .unwrap_or("/")
+            .to_owned();
         Some(Self {
             issued_at,
             verifier,
@@ -66,6 +73,35 @@ pub fn is_random_token(value: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
+/// Equality that takes the same time wherever the first difference is, for
+/// secrets compared with what a request sent (flow state, nonce). Lengths
+/// are not secret: every value compared this way has a fixed length.
+pub fn constant_time_eq(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let difference = a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y));
+    std::hint::black_box(difference) == 0
+}
+
+/// The values of the flow cookies for `state`, found by comparing every
+/// flow cookie's state with [`constant_time_eq`].
+pub fn flow_cookie_values<'a>(
+    cookies: &[(&'a str, &'a str)],
+    flow_prefix: &str,
+    state: &str,
+) -> Vec<&'a str> {
+    cookies
+        .iter()
+        .filter(|(name, _)| {
+            name.strip_prefix(flow_prefix)
+                .is_some_and(|candidate| constant_time_eq(candidate, state))
+        })
+        .map(|(_, value)| *value)
+        .collect()
+}
+
 /// RFC 7636 S256 challenge.
 pub fn pkce_challenge(verifier: &str) -> String {
     B64.encode(ring::digest::digest(
@@ -75,25 +111,17 @@ pub fn pkce_challenge(verifier: &str) -> String {
 }
 
 /// The site's origin as the browser sees it, for redirect URIs:
-/// `site.base_url`, else the Host header, else the distribution's name. Both
-/// must be plain host names: `None` when neither is, so that no redirect URI
-/// is ever built from anything else (the fuzzer sent a junk
-/// `distributionDomainName` with a junk Host).
-pub fn site_base(
-    config: &Config,
-    request: &CloudFrontRequest,
-    distribution_domain: &str,
-) -> Option<String> {
+/// `site.base_url` (the deploy tool always writes it), else the
+/// distribution's own domain name from the event. Never the viewer's `Host`
+/// header: a redirect URI must not be something the request chose. `None`
+/// when the distribution's name is not a plain host name, so that no
+/// redirect URI is ever built from anything else (the fuzzer sent a junk
+/// `distributionDomainName`).
+pub fn site_base(config: &Config, distribution_domain: &str) -> Option<String> {
     if let Some(base) = &config.file.site.base_url {
         return Some(base.clone());
     }
-    request
-        .headers
-        .first("host")
-        .into_iter()
-        .chain(std::iter::once(distribution_domain))
-        .find(|h| is_host_name(h))
-        .map(|host| format!("https://{host}"))
+    is_host_name(distribution_domain).then(|| format!("https://{distribution_domain}"))
 }
 
 /// `name` or `name:port`, letters, digits, dots and hyphens only.
@@ -208,6 +236,14 @@ mod tests {
             return_to: "/docs/?q=ü&x=1".into(),
         };
         assert_eq!(FlowCookie::decode(&flow.encode()), Some(flow.clone()));
+        for planted in ["javascript:alert(1)", "//evil.example", "/\\evil.example"] {
+            let forged = FlowCookie {
+                return_to: planted.into(),
+                ..flow.clone()
+            };
+            let read = FlowCookie::decode(&forged.encode()).expect("well-formed");
+            assert_eq!(read.return_to, "/", "{planted}");
+        }
         for junk in [
             "",
             "1.2.3",
@@ -217,6 +253,20 @@ mod tests {
         ] {
             assert_eq!(FlowCookie::decode(junk), None, "{junk}");
         }
+    }
+
+    #[test]
+    fn constant_time_eq_is_equality() {
+        assert!(constant_time_eq("abc", "abc") && constant_time_eq("", ""));
+        assert!(!constant_time_eq("abc", "abd") && !constant_time_eq("abc", "ab"));
+        let cookies = [
+            ("f-aaa", "1"),
+            ("f-aab", "2"),
+            ("g-aaa", "3"),
+            ("f-aaa", "4"),
+        ];
+        assert_eq!(flow_cookie_values(&cookies, "f-", "aaa"), vec!["1", "4"]);
+        assert!(flow_cookie_values(&cookies, "f-", "aa").is_empty());
     }
 
     #[test]

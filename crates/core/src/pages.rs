@@ -1,12 +1,43 @@
 //! Responses the gateway generates: redirects, HTML pages, JSON for scripts.
 //! All are `Cache-Control: no-store`: none of them may be cached by
 //! CloudFront or a browser (a cached redirect to sign-in is a loop).
+//!
+//! Each carries its own security headers. The distribution's response
+//! headers policy sets the same names with `Override: true`, so where
+//! CloudFront applies it to a generated response its values replace these
+//! (no header is sent twice); where it does not, these still hold.
 
 use crate::event::{BodyEncoding, CloudFrontResponse, Headers};
+
+/// On every generated response. `no-referrer`: the callback's URL carries
+/// `code` and `state`, and no page we generate needs to tell anyone where
+/// the browser came from.
+pub const SECURITY_HEADERS: &[(&str, &str)] = &[
+    (
+        "Strict-Transport-Security",
+        "max-age=31536000; includeSubDomains",
+    ),
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "no-referrer"),
+];
+
+/// On generated HTML pages as well: nothing loads, nothing runs, no form
+/// posts anywhere, and no other site may frame the page. The pages need
+/// only their own inline style.
+pub const HTML_SECURITY_HEADERS: &[(&str, &str)] = &[
+    (
+        "Content-Security-Policy",
+        "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+    ),
+    ("X-Frame-Options", "DENY"),
+];
 
 fn base_response(status: u16, cookies: Vec<String>) -> CloudFrontResponse {
     let mut headers = Headers::default();
     headers.set("Cache-Control", "no-store");
+    for (name, value) in SECURITY_HEADERS {
+        headers.set(name, *value);
+    }
     for cookie in cookies {
         headers.append("Set-Cookie", cookie);
     }
@@ -81,7 +112,9 @@ pub fn html_page(
     response
         .headers
         .set("Content-Type", "text/html; charset=utf-8");
-    response.headers.set("X-Content-Type-Options", "nosniff");
+    for (name, value) in HTML_SECURITY_HEADERS {
+        response.headers.set(name, *value);
+    }
     response.body = Some(body);
     response.body_encoding = Some(BodyEncoding::Text);
     response
@@ -134,5 +167,24 @@ mod tests {
         assert!(body.contains(r#"href="/?a=1&amp;b=2""#));
         assert_eq!(page.status, "400");
         assert_eq!(page.headers.first("cache-control"), Some("no-store"));
+    }
+
+    #[test]
+    fn every_generated_answer_carries_its_security_headers() {
+        let page = html_page(403, "t", "m", None, vec![]);
+        let moved = redirect("/x", vec![]);
+        let script = json(401, &serde_json::json!({}), vec![]);
+        for response in [&page, &moved, &script] {
+            for (name, value) in SECURITY_HEADERS {
+                let values: Vec<_> = response.headers.values(name).collect();
+                assert_eq!(values, vec![*value], "{name} on {}", response.status);
+            }
+        }
+        for (name, value) in HTML_SECURITY_HEADERS {
+            assert_eq!(page.headers.values(name).collect::<Vec<_>>(), vec![*value]);
+            assert!(moved.headers.first(name).is_none() && script.headers.first(name).is_none());
+        }
+        let csp = page.headers.first("content-security-policy").unwrap();
+        assert!(csp.contains("frame-ancestors 'none'") && csp.contains("default-src 'none'"));
     }
 }

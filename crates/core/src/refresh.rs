@@ -4,7 +4,9 @@
 //! redirects back to a page with a token that would send it here again.
 
 use crate::config::Config;
-use crate::cookies::{self, cookie_values, is_cookie_safe, request_cookies};
+use crate::cookies::{
+    self, TooLargeForCookie, cookie_values, is_cookie_alphabet, is_cookie_safe, request_cookies,
+};
 use crate::event::{CloudFrontRequest, DistributionConfig};
 use crate::flow::{site_base, start_signin};
 use crate::pages::{self, Action};
@@ -40,7 +42,7 @@ pub fn refresh_begin(
     now: u64,
     entropy: &mut dyn Entropy,
 ) -> Step<RefreshPending> {
-    let Some(base) = site_base(config, request, &distribution.distribution_domain_name) else {
+    let Some(base) = site_base(config, &distribution.distribution_domain_name) else {
         return Step::Done(crate::flow::no_host_page());
     };
     let return_to = requested_return(request);
@@ -119,18 +121,20 @@ pub fn refresh_complete(
             );
         }
     };
-    let id_token = tokens.id_token.as_deref().filter(|t| is_cookie_safe(t));
+    let id_token = tokens.id_token.as_deref().filter(|t| is_cookie_alphabet(t));
     let verified = id_token.map(|t| config.verifier.verify(t, now, None));
     match (id_token, verified) {
         (Some(id_token), Some(Ok(claims))) => {
             // Providers that rotate refresh tokens send a new one; keep it.
-            let set = cookies::session_cookies(
+            match cookies::session_cookies(
                 config,
                 id_token,
                 &claims.display_name(),
                 tokens.refresh_token.as_deref(),
-            );
-            Outcome::respond(pages::redirect(&pending.return_to, set), "refreshed")
+            ) {
+                Ok(set) => Outcome::respond(pages::redirect(&pending.return_to, set), "refreshed"),
+                Err(too_large) => token_too_large_page(too_large, clear_session(config)),
+            }
         }
         (_, verified) => {
             // Going back to the page with this token would come straight back
@@ -162,6 +166,26 @@ pub fn clear_session(config: &Config) -> Vec<String> {
         cookies::clear_cookie(names, &names.refresh, &config.paths().auth_prefix),
         cookies::clear_cookie(names, &names.user, "/"),
     ]
+}
+
+/// The page for an ID token too large for a browser cookie (a user in very
+/// many groups, or a provider that puts large claims in the ID token). A
+/// page, not a redirect: the browser would drop the cookie and come back.
+pub(crate) fn token_too_large_page(too_large: TooLargeForCookie, cookies: Vec<String>) -> Outcome {
+    let message = format!(
+        "Your account's sign-in token is {} bytes, more than the {} bytes a browser keeps in a cookie, so this site cannot keep you signed in. This usually means the account is in very many groups. Please tell the site's administrator.",
+        too_large.bytes,
+        cookies::MAX_COOKIE_NAME_AND_VALUE,
+    );
+    let page = pages::html_page(
+        500,
+        "Your sign-in is too large for this site",
+        &message,
+        None,
+        cookies,
+    );
+    Outcome::respond(page, "id-token-too-large")
+        .with_detail(format!("ID token cookie of {} bytes", too_large.bytes))
 }
 
 /// The page for a provider that is down, slow, misbehaving or refusing us.

@@ -3,9 +3,9 @@
 //! verify the ID token and its nonce, set the session, go back to the page.
 
 use crate::config::Config;
-use crate::cookies::{self, cookie_values, request_cookies};
+use crate::cookies::{self, request_cookies};
 use crate::event::{CloudFrontRequest, DistributionConfig};
-use crate::flow::{FlowCookie, is_random_token, redirect_uri, site_base};
+use crate::flow::{FlowCookie, flow_cookie_values, is_random_token, redirect_uri, site_base};
 use crate::pages::{self, Action};
 use crate::provider::{
     CallPurpose, ProviderCall, ProviderOutcome, TokenAnswer, classify_token_answer,
@@ -68,17 +68,15 @@ pub fn signin_begin(
         }
     };
     let cookies = request_cookies(&request.headers);
-    let flow_cookie_name = state
-        .filter(|s| is_random_token(s))
-        .map(|s| format!("{}{s}", names.flow_prefix));
-    let flow = flow_cookie_name.as_ref().and_then(|name| {
-        cookie_values(&cookies, name)
-            .into_iter()
-            .find_map(FlowCookie::decode)
-    });
+    let state = state.filter(|s| is_random_token(s));
+    let flow_cookie_name = state.map(|s| format!("{}{s}", names.flow_prefix));
+    let flow_values = state
+        .map(|s| flow_cookie_values(&cookies, &names.flow_prefix, s))
+        .unwrap_or_default();
+    let flow = flow_values.iter().copied().find_map(FlowCookie::decode);
     let clear_flow: Vec<String> = flow_cookie_name
         .iter()
-        .filter(|name| !cookie_values(&cookies, name).is_empty())
+        .filter(|_| !flow_values.is_empty())
         .map(|name| cookies::clear_cookie(names, name, "/"))
         .collect();
     let retry_target = flow
@@ -165,7 +163,7 @@ pub fn signin_begin(
                 .with_detail("code missing"),
         );
     };
-    let Some(base) = site_base(config, request, &distribution.distribution_domain_name) else {
+    let Some(base) = site_base(config, &distribution.distribution_domain_name) else {
         return Step::Done(crate::flow::no_host_page());
     };
     let call = ProviderCall {
@@ -242,14 +240,19 @@ pub fn signin_complete(
             return Outcome::respond(page, "id-token-refused").with_detail(e.to_string());
         }
     };
-    let mut set = vec![clear_flow];
-    set.extend(cookies::session_cookies(
+    match cookies::session_cookies(
         config,
         id_token,
         &claims.display_name(),
         tokens.refresh_token.as_deref(),
-    ));
-    Outcome::respond(pages::redirect(&return_to, set), "signed-in")
+    ) {
+        Ok(session) => {
+            let mut set = vec![clear_flow];
+            set.extend(session);
+            Outcome::respond(pages::redirect(&return_to, set), "signed-in")
+        }
+        Err(too_large) => crate::refresh::token_too_large_page(too_large, vec![clear_flow]),
+    }
 }
 
 fn bad_request(message: &str, cookies: Vec<String>) -> Outcome {

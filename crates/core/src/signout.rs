@@ -24,6 +24,27 @@ pub fn signout_begin(
     distribution: &DistributionConfig,
     config: &Config,
 ) -> Step<SignoutPending> {
+    // Another site must not be able to sign the user out (a link, a
+    // redirect or an image pointing here). Fetch Metadata says where the
+    // request came from; a typed URL (`none`), our own pages
+    // (`same-origin`) and browsers that send no Fetch Metadata go through.
+    if request
+        .headers
+        .first("sec-fetch-site")
+        .is_some_and(|site| site.eq_ignore_ascii_case("cross-site"))
+    {
+        let page = pages::html_page(
+            403,
+            "Sign out?",
+            "Another website sent you here to sign you out of this site. You are still signed in. To sign out, use the button below.",
+            Some(pages::Action {
+                href: &config.paths().signout,
+                label: "Sign out",
+            }),
+            vec![],
+        );
+        return Step::Done(Outcome::respond(page, "signout-refused-cross-site"));
+    }
     let names = &config.cookie_names;
     let cookies = request_cookies(&request.headers);
     let mut clear = clear_session(config);
@@ -40,7 +61,7 @@ pub fn signout_begin(
             .map(|name| cookies::clear_cookie(names, name, "/")),
     );
 
-    let Some(base) = site_base(config, request, &distribution.distribution_domain_name) else {
+    let Some(base) = site_base(config, &distribution.distribution_domain_name) else {
         return Step::Done(crate::flow::no_host_page());
     };
     let signed_out = format!("{base}{}", config.paths().signed_out);

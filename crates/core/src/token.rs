@@ -78,6 +78,8 @@ pub enum TokenError {
     NotYetValid,
     #[error("nonce does not match this sign-in")]
     NonceMismatch,
+    #[error("the header names critical extensions (`crit`) this gateway does not implement")]
+    UnsupportedCritical,
 }
 
 /// What the gateway reads from a valid ID token.
@@ -186,7 +188,12 @@ impl TokenVerifier {
         }
         // Read `alg` first ourselves: the library refuses `none` as a
         // malformed header, and the log should say what was really tried.
-        let alg = header_algorithm(token).ok_or(TokenError::Malformed)?;
+        let (alg, critical) = header_algorithm(token).ok_or(TokenError::Malformed)?;
+        // RFC 7515 §4.1.11: a recipient that does not understand every
+        // extension listed in `crit` must reject the token; we implement none.
+        if critical {
+            return Err(TokenError::UnsupportedCritical);
+        }
         if !self
             .keys
             .iter()
@@ -238,12 +245,21 @@ impl TokenVerifier {
         if string("iss").ok_or(TokenError::MissingClaim("iss"))? != self.issuer {
             return Err(TokenError::WrongIssuer);
         }
+        // OIDC Core 3.1.3.7: when `azp` is present it must be us, whatever
+        // the shape of `aud`; with several audiences it must be present.
+        let azp = match claims.get("azp") {
+            None => None,
+            Some(Value::String(azp)) => Some(azp.as_str()),
+            Some(_) => return Err(TokenError::WrongAudience),
+        };
+        if azp.is_some_and(|azp| azp != self.client_id) {
+            return Err(TokenError::WrongAudience);
+        }
         let audience_ok = match claims.get("aud") {
             Some(Value::String(aud)) => *aud == self.client_id,
             Some(Value::Array(auds)) => {
                 auds.iter().any(|a| a.as_str() == Some(&self.client_id))
-                    // OIDC Core 3.1.3.7: with several audiences, azp must be us.
-                    && (auds.len() == 1 || string("azp") == Some(&self.client_id))
+                    && (auds.len() == 1 || azp.is_some())
             }
             _ => return Err(TokenError::MissingClaim("aud")),
         };
@@ -260,7 +276,9 @@ impl TokenVerifier {
             .to_owned();
         let nonce = string("nonce").map(str::to_owned);
         if let Some(expected) = expected_nonce
-            && nonce.as_deref() != Some(expected)
+            && !nonce
+                .as_deref()
+                .is_some_and(|n| crate::flow::constant_time_eq(n, expected))
         {
             return Err(TokenError::NonceMismatch);
         }
@@ -297,13 +315,15 @@ impl TokenVerifier {
     }
 }
 
-/// The `alg` of a JWT header, without trusting anything else in it.
-fn header_algorithm(token: &str) -> Option<String> {
+/// The `alg` of a JWT header, and whether it has a `crit` parameter,
+/// without trusting anything else in it.
+fn header_algorithm(token: &str) -> Option<(String, bool)> {
     use base64::Engine;
     let encoded = token.split('.').next()?;
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(encoded)
         .ok()?;
     let header: Value = serde_json::from_slice(&bytes).ok()?;
-    header.get("alg")?.as_str().map(str::to_owned)
+    let alg = header.get("alg")?.as_str()?.to_owned();
+    Some((alg, header.get("crit").is_some()))
 }

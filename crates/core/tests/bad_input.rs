@@ -95,6 +95,24 @@ fn ok_answer(nonce: &str) -> ProviderOutcome {
     }
 }
 
+fn ok_answer_with(id_token: String) -> ProviderOutcome {
+    ProviderOutcome::Answered {
+        status: 200,
+        body: serde_json::json!({ "id_token": id_token, "refresh_token": "rt" })
+            .to_string()
+            .into_bytes(),
+    }
+}
+
+/// A valid ID token of a user in 200 groups (about 7 KB), nonce `c` × 43.
+fn big_token(nonce_char: &str) -> String {
+    let groups: Vec<String> = (0..200).map(|i| format!("team-{i:03}-readers")).collect();
+    kit::id_token()
+        .claim("cognito:groups", serde_json::json!(groups))
+        .claim("nonce", nonce_char.repeat(43))
+        .sign()
+}
+
 fn refresh_with(query: &str) -> Outcome {
     let config = kit::config();
     let (request, dist) = kit::viewer_request(
@@ -233,6 +251,100 @@ fn rows() -> Vec<Row> {
             ".".repeat(20_000),
             "token refused: not a well-formed JWT",
         ),
+        token_row(
+            "crit header parameter (RFC 7515 §4.1.11)",
+            kit::id_token()
+                .header("crit", serde_json::json!(["exp"]))
+                .sign(),
+            "token refused: the header names critical extensions (`crit`) this gateway does not implement",
+        ),
+        token_row(
+            "empty crit list",
+            kit::id_token().header("crit", serde_json::json!([])).sign(),
+            "token refused: the header names critical extensions (`crit`) this gateway does not implement",
+        ),
+        token_row(
+            "azp of another client, aud a string",
+            kit::id_token().claim("azp", "another-client").sign(),
+            "token refused: wrong audience",
+        ),
+        token_row(
+            "azp of another client, aud a list of one",
+            kit::id_token()
+                .claim("aud", serde_json::json!([kit::CLIENT_ID]))
+                .claim("azp", "another-client")
+                .sign(),
+            "token refused: wrong audience",
+        ),
+        token_row(
+            "azp not a string",
+            kit::id_token()
+                .claim("azp", serde_json::json!([kit::CLIENT_ID]))
+                .sign(),
+            "token refused: wrong audience",
+        ),
+        Row {
+            name: "aud list with azp of ours",
+            outcome: authorize_with_cookie(format!(
+                "__Host-edge-auth-id={}",
+                kit::id_token()
+                    .claim("aud", serde_json::json!([kit::CLIENT_ID, "x"]))
+                    .claim("azp", kit::CLIENT_ID)
+                    .sign()
+            )),
+            status: "forward",
+            expect: "",
+            detail: None,
+        },
+        Row {
+            name: "X-Requested-With without Fetch Metadata",
+            outcome: {
+                let (mut r, d) = kit::viewer_request("/docs/", "", &[]);
+                r.headers.set("Accept", "text/html,*/*");
+                r.headers.set("X-Requested-With", "XMLHttpRequest");
+                authorize(r, &d, &kit::config(), NOW, &mut CountingEntropy(0))
+            },
+            status: "401",
+            expect: "unauthenticated",
+            detail: None,
+        },
+        Row {
+            name: "other path under the auth prefix",
+            outcome: {
+                let (r, d) = kit::viewer_request("/_edge-auth/secret.txt", "", &[]);
+                authorize(r, &d, &kit::config(), NOW, &mut CountingEntropy(0))
+            },
+            status: "404",
+            expect: "no page at this address",
+            detail: None,
+        },
+        Row {
+            name: "percent-encoded auth prefix",
+            outcome: {
+                let (r, d) = kit::viewer_request("/_edge%2Dauth/x", "", &[]);
+                authorize(r, &d, &kit::config(), NOW, &mut CountingEntropy(0))
+            },
+            status: "404",
+            expect: "no page at this address",
+            detail: None,
+        },
+        Row {
+            name: "auth endpoint routed to authorize",
+            outcome: {
+                let (r, d) = kit::viewer_request("/_edge-auth//callback", "code=x", &[]);
+                authorize(r, &d, &kit::config(), NOW, &mut CountingEntropy(0))
+            },
+            status: "404",
+            expect: "no page at this address",
+            detail: None,
+        },
+        Row {
+            name: "ID token of a user in 200 groups",
+            outcome: callback_with_answer("/", ok_answer_with(big_token("n"))),
+            status: "500",
+            expect: "more than the 4096 bytes a browser keeps",
+            detail: None,
+        },
         Row {
             name: "expired",
             outcome: authorize_with_cookie(format!(
@@ -592,4 +704,174 @@ fn every_bad_input_gets_its_page() {
         }
     }
     assert!(failures.is_empty(), "\n{}", failures.join("\n"));
+}
+
+/// The links on the callback's error pages come from the flow cookie, which
+/// the browser sends back and an attacker can plant: they are checked as the
+/// success redirect is.
+#[test]
+fn planted_return_paths_never_become_links() {
+    for evil in [
+        "javascript:alert(1)",
+        "//evil.example",
+        "/\\evil.example",
+        "https://evil.example",
+    ] {
+        let provider_error = callback_done(
+            &format!("error=access_denied&state={STATE}"),
+            &[flow_cookie(evil)],
+        );
+        let expired = {
+            let f = FlowCookie {
+                issued_at: NOW - 3600,
+                verifier: "v".repeat(43),
+                nonce: "n".repeat(43),
+                return_to: evil.into(),
+            };
+            callback_done(
+                &format!("code={CODE}&state={STATE}"),
+                &[format!("__Host-edge-auth-flow-{STATE}={}", f.encode())],
+            )
+        };
+        for outcome in [provider_error, expired] {
+            let HandlerOutput::Respond(page) = &outcome.output else {
+                panic!("{evil}: expected a page");
+            };
+            let body = page.body.as_deref().unwrap_or_default();
+            assert!(body.contains(r#"href="/""#), "{evil}: {body}");
+            assert!(
+                !body.contains("javascript") && !body.contains("evil.example"),
+                "{evil} became a link: {body}"
+            );
+        }
+    }
+}
+
+/// A token the browser would drop must not be stored: the callback and the
+/// refresh answer with a page (no redirect, so no loop) and set no session.
+#[test]
+fn an_id_token_too_large_for_a_cookie_is_a_page_not_a_loop() {
+    let token = big_token("n");
+    assert!(
+        token.len() > 4096,
+        "the test token is {} bytes",
+        token.len()
+    );
+    let outcome = callback_with_answer("/docs/", ok_answer_with(token.clone()));
+    let HandlerOutput::Respond(page) = &outcome.output else {
+        panic!("expected a page");
+    };
+    assert_eq!(
+        (page.status.as_str(), outcome.event),
+        ("500", "id-token-too-large")
+    );
+    assert!(page.headers.first("location").is_none());
+    assert!(
+        kit::set_cookies(page).is_empty(),
+        "no session cookie is set"
+    );
+
+    let config = kit::config();
+    let (request, dist) = kit::viewer_request(
+        "/_edge-auth/refresh",
+        "return=%2Fdocs%2F",
+        &["__Secure-edge-auth-refresh=rt".into()],
+    );
+    let Step::Call { pending, .. } =
+        refresh_begin(&request, &dist, &config, NOW, &mut CountingEntropy(0))
+    else {
+        panic!()
+    };
+    let large = kit::id_token()
+        .claim(
+            "cognito:groups",
+            serde_json::json!(
+                (0..200)
+                    .map(|i| format!("team-{i:03}-readers"))
+                    .collect::<Vec<_>>()
+            ),
+        )
+        .sign();
+    let outcome = refresh_complete(
+        pending,
+        &config,
+        NOW,
+        &mut CountingEntropy(0),
+        &ok_answer_with(large),
+    );
+    let HandlerOutput::Respond(page) = &outcome.output else {
+        panic!("expected a page");
+    };
+    assert_eq!(
+        (page.status.as_str(), outcome.event),
+        ("500", "id-token-too-large")
+    );
+    assert!(kit::set_cookies(page).is_empty());
+    assert!(
+        kit::cleared_cookies(page).contains(&"__Host-edge-auth-id".to_owned()),
+        "the old session is cleared"
+    );
+}
+
+/// Redirect URIs come from `site.base_url` or the distribution's own name,
+/// never from the viewer's Host header.
+#[test]
+fn the_host_header_never_builds_a_redirect_uri() {
+    let (mut request, dist) = kit::viewer_request("/docs/", "", &[]);
+    request.headers.set("Host", "evil.example");
+    let outcome = authorize(request, &dist, &kit::config(), NOW, &mut CountingEntropy(0));
+    let HandlerOutput::Respond(r) = &outcome.output else {
+        panic!()
+    };
+    let location = r.headers.first("location").unwrap();
+    assert!(
+        location.contains(
+            "redirect_uri=https%3A%2F%2Fd111111abcdef8.cloudfront.net%2F_edge-auth%2Fcallback"
+        ),
+        "{location}"
+    );
+    assert!(!location.contains("evil.example"), "{location}");
+}
+
+/// Another site cannot sign the user out; our own pages, typed URLs and
+/// browsers without Fetch Metadata can.
+#[test]
+fn cross_site_signout_is_refused() {
+    use edge_auth_core::signout::signout_begin;
+    let config = kit::config();
+    for (site, status) in [
+        (Some("cross-site"), "403"),
+        (Some("same-origin"), "302"),
+        (Some("none"), "302"),
+        (Some("same-site"), "302"),
+        (None, "302"),
+    ] {
+        let (mut request, dist) =
+            kit::viewer_request("/_edge-auth/signout", "", &["__Host-edge-auth-id=x".into()]);
+        if let Some(site) = site {
+            request.headers.set("Sec-Fetch-Site", site);
+        }
+        let outcome = match signout_begin(&request, &dist, &config) {
+            Step::Done(o) => o,
+            Step::Call { pending, .. } => edge_auth_core::signout::signout_complete(
+                pending,
+                &ProviderOutcome::Answered {
+                    status: 200,
+                    body: vec![],
+                },
+            ),
+        };
+        assert_eq!(outcome.status(), Some(status), "{site:?}");
+        if let HandlerOutput::Respond(r) = &outcome.output
+            && status == "403"
+        {
+            assert!(kit::cleared_cookies(r).is_empty(), "nothing is cleared");
+            assert!(
+                r.body
+                    .as_deref()
+                    .unwrap()
+                    .contains(r#"href="/_edge-auth/signout""#)
+            );
+        }
+    }
 }

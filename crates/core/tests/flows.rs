@@ -194,13 +194,20 @@ fn group_rules_decide_by_first_match() {
 }
 
 #[test]
-fn public_and_auth_paths_pass_without_a_session() {
+fn public_paths_pass_without_a_session_and_the_auth_prefix_never_reaches_the_origin() {
     let config = kit::config();
-    for uri in ["/signed-out.html", "/favicon.ico", "/_edge-auth/refresh"] {
+    for (uri, expected) in [
+        ("/signed-out.html", None),
+        ("/favicon.ico", None),
+        // The auth endpoints have their own behaviours: here, they are 404.
+        ("/_edge-auth/refresh", Some("404")),
+        ("/_edge-auth/", Some("404")),
+        ("/_edge-auth", Some("302")),
+    ] {
         let (request, dist) = kit::viewer_request(uri, "", &[]);
         assert_eq!(
             authorize(request, &dist, &config, NOW, &mut CountingEntropy(0)).status(),
-            None,
+            expected,
             "{uri}"
         );
     }

@@ -100,6 +100,11 @@ impl TokenBuilder {
         };
         self
     }
+    /// Sets (or replaces) a JOSE header parameter.
+    pub fn header(mut self, name: &str, value: impl Into<Value>) -> Self {
+        self.header.insert(name.into(), value.into());
+        self
+    }
     /// Signs with the key that is not in the published set.
     pub fn attacker_key(mut self) -> Self {
         self.pem = KEY_2_PEM;
