@@ -2,8 +2,12 @@
   description = "edge-auth: sign-in in front of static sites on Amazon CloudFront, decided in Rust at the edge";
 
   inputs = {
-    # A NixOS release that crane supports.
-    nixpkgs.url = "github:NixOS/nixpkgs/nixos-25.11";
+    # NixOS 26.05, the stable release (25.11 reached its end of life in
+    # mid-2026). crane's master, locked, requires nixpkgs 26.05 or later (it
+    # dropped 25.11 on 2026-07-04) and Nix 2.31.2 or later. The -small
+    # channel is the release branch once its smaller test set passes; the
+    # lock follows NixOS's own infrastructure's pin of it.
+    nixpkgs.url = "https://channels.nixos.org/nixos-26.05-small/nixexprs.tar.zst";
     crane.url = "github:ipetkov/crane";
     rust-overlay = {
       url = "github:oxalica/rust-overlay";

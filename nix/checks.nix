@@ -1,15 +1,31 @@
-# `nix flake check`: the same checks scripts/test.sh runs, each its own derivation.
+# `nix flake check`: the same checks scripts/test.sh runs, each its own
+# derivation. README.md ("Nix") lists every CI step with its check here, and
+# the CI steps that have none.
 {
   pkgs,
+  lib,
   craneLib,
   common,
   cargoArtifacts,
   edgeZips,
+  emulator,
   src,
 }:
 let
   withArtifacts = common // {
     inherit cargoArtifacts;
+  };
+  # moto's server (moto_server) needs its `server` extras (flask).
+  motoServer = pkgs.python3.withPackages (ps: [ ps.moto ] ++ ps.moto.optional-dependencies.server);
+  # The zips once more, as a separate derivation: the two must be identical
+  # byte for byte (scripts/check-deterministic.sh does the same in CI).
+  edgeZipsAgain = edgeZips.overrideAttrs (_: {
+    pname = "edge-auth-edge-zips-again";
+  });
+  # tests/browser's locked npm packages (playwright-core, oidc-provider).
+  browserNodeModules = pkgs.importNpmLock.buildNodeModules {
+    npmRoot = src + "/tests/browser";
+    nodejs = pkgs.nodejs_22;
   };
 in
 {
@@ -22,12 +38,23 @@ in
     }
   );
 
-  # The Secrets Manager test starts moto's server on 127.0.0.1.
+  # The origin addon (signin, refresh, signout) is the same crate with the
+  # `provider` feature: lint that build too.
+  clippy-origin-addon = craneLib.cargoClippy (
+    withArtifacts
+    // {
+      pname = "edge-auth-origin-addon";
+      cargoClippyExtraArgs = "-p edge-auth-addon --features provider -- -D warnings";
+    }
+  );
+
+  # The Secrets Manager and deploy tests start moto's server on 127.0.0.1.
   tests = craneLib.cargoTest (
     withArtifacts
     // {
-      nativeBuildInputs = common.nativeBuildInputs ++ [ pkgs.python3Packages.moto ];
+      nativeBuildInputs = common.nativeBuildInputs ++ [ motoServer ];
       cargoTestExtraArgs = "--workspace";
+      __darwinAllowLocalNetworking = true;
     }
   );
 
@@ -36,6 +63,13 @@ in
     size=$(stat -c %s ${edgeZips}/authorize.zip)
     echo "authorize.zip: $size bytes"
     test "$size" -le 1048576
+    touch $out
+  '';
+
+  deterministic-zips = pkgs.runCommand "edge-auth-deterministic-zips" { } ''
+    for zip in ${edgeZips}/*.zip; do
+      cmp "$zip" ${edgeZipsAgain}/"$(basename "$zip")"
+    done
     touch $out
   '';
 
@@ -67,6 +101,27 @@ in
         mkdir -p dist && cp ${edgeZips}/*.zip dist/
         cfn-lint sam/user-pool/template.yaml sam/edge-functions/template.yaml sam/distribution/template.yaml
         python3 -m pytest -q tests/templates
+        touch $out
+      '';
+}
+# The browser suite drives nixpkgs' Chromium, which nixpkgs builds for Linux
+# only; on macOS hosts this check does not exist.
+// lib.optionalAttrs pkgs.stdenv.hostPlatform.isLinux {
+  browser =
+    pkgs.runCommand "edge-auth-browser-tests"
+      {
+        nativeBuildInputs = [
+          pkgs.nodejs_22
+          pkgs.chromium
+        ];
+      }
+      ''
+        cp -r ${src} source && chmod -R u+w source && cd source
+        ln -s ${browserNodeModules}/node_modules tests/browser/node_modules
+        export HOME="$TMPDIR/home" && mkdir -p "$HOME"
+        export CHROMIUM_PATH=${lib.getExe pkgs.chromium}
+        export EDGE_AUTH_DEV_BIN=${lib.getExe emulator}
+        node --test --test-concurrency=1 tests/browser/
         touch $out
       '';
 }

@@ -20,17 +20,21 @@ let
   };
   craneLib = (crane.mkLib pkgs).overrideToolchain (_: toolchain);
 
-  # Sources cargo needs, plus what the packaging and tests read.
+  # Sources cargo needs, plus exactly the other files the packaging and the
+  # tests read (listed in nix/extra-sources, which CI proves complete).
+  extraSources = lib.filter (line: line != "" && !lib.hasPrefix "#" line) (
+    lib.splitString "\n" (builtins.readFile ./extra-sources)
+  );
   source = lib.cleanSourceWith {
     inherit src;
     filter =
       path: type:
+      let
+        relative = lib.removePrefix (toString src + "/") (toString path);
+      in
+      # crane keeps *.rs, *.toml, Cargo.lock and every folder.
       (craneLib.filterCargoSources path type)
-      || lib.hasInfix "/crates/testkit/keys/" path
-      || lib.hasInfix "/crates/testkit/fixtures/" path
-      || lib.hasInfix "/packaging/" path
-      || lib.hasInfix "/scripts/" path
-      || lib.hasInfix "/docs/" path;
+      || lib.any (extra: relative == extra || lib.hasPrefix (extra + "/") relative) extraSources;
   };
 
   common = {
@@ -54,6 +58,7 @@ let
     common
     // {
       inherit cargoArtifacts;
+      pname = "edge-auth-emulator";
       cargoExtraArgs = "--locked -p edge-auth-emulator";
       doCheck = false;
       meta.mainProgram = "edge-auth-dev";
@@ -63,6 +68,7 @@ let
     common
     // {
       inherit cargoArtifacts;
+      pname = "edge-auth-deploy";
       cargoExtraArgs = "--locked -p edge-auth-deploy";
       doCheck = false;
       meta.mainProgram = "edge-auth-deploy";
@@ -74,7 +80,8 @@ in
 {
   packages = {
     edge-zips = edgeZips;
-    edge-addons = pkgs.runCommand "edge-auth-edge-addons" { } "cp -r ${edgeZips}/addons $out";
+    # The two Node-API addons the zips carry, for inspection or other packaging.
+    edge-addons = edgeZips.addons;
     inherit
       emulator
       deploy
@@ -101,10 +108,12 @@ in
   checks = import ./checks.nix {
     inherit
       pkgs
+      lib
       craneLib
       common
       cargoArtifacts
       edgeZips
+      emulator
       src
       ;
   };
@@ -141,10 +150,10 @@ in
       pkgs.awscli2
       pkgs.python3Packages.cfn-lint
       pkgs.nodejs_22
-      pkgs.nixfmt-rfc-style
+      pkgs.nixfmt
       pkgs.deadnix
     ];
   };
 
-  formatter = pkgs.nixfmt-rfc-style;
+  formatter = pkgs.nixfmt;
 }

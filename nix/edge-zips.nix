@@ -18,18 +18,29 @@ craneLib.mkCargoDerivation (
       pkgs.python3
       pkgs.binutils
     ];
+    # The build sandbox's HOME is not writable on macOS (and not meant to be
+    # used anywhere); zig and cargo-zigbuild keep caches under it.
     buildPhaseCargoCommand = ''
+      export HOME="$TMPDIR/home"
+      mkdir -p "$HOME"
       export ZIG_GLOBAL_CACHE_DIR="$TMPDIR/zig-cache"
       export XDG_CACHE_HOME="$TMPDIR/cache"
       python3 scripts/package.py --out "$TMPDIR/dist"
     '';
-    # The zips, and the two addons they carry (viewer: authorize and
-    # index-path; origin: signin, refresh, signout) under addons/.
+    # `out`: exactly the five zips, what deploy-prod uploads. `addons`: the
+    # two addons they carry (viewer: authorize and index-path; origin:
+    # signin, refresh, signout).
+    outputs = [
+      "out"
+      "addons"
+    ];
     installPhaseCommand = ''
-      mkdir -p $out/addons
+      mkdir -p $out $addons
       cp "$TMPDIR"/dist/*.zip $out/
-      cp -r "$TMPDIR"/dist/build/viewer "$TMPDIR"/dist/build/origin $out/addons/
+      cp -r "$TMPDIR"/dist/build/viewer "$TMPDIR"/dist/build/origin $addons/
     '';
+    # crane would add target.tar.zst (the Cargo build) to the output.
+    doInstallCargoArtifacts = false;
     doCheck = false;
   }
 )

@@ -20,16 +20,22 @@ lock = json.load(open("flake.lock"))
 flake = open("flake.nix").read()
 nodes = lock["nodes"]
 root_inputs = nodes[lock["root"]]["inputs"]
-urls = dict(re.findall(r'(\S+?)(?:\.url)? = (?:\{\s*url = )?"(github:[^"]+)"', flake))
+urls = dict(re.findall(r'(\S+?)(?:\.url)? = (?:\{\s*url = )?"((?:github:|https://)[^"]+)"', flake))
 for name in ["nixpkgs", "crane", "rust-overlay"]:
     assert name in root_inputs, f"flake.lock has no root input {name}"
     node = nodes[root_inputs[name]]
     locked, original = node["locked"], node["original"]
     url = next(u for k, u in urls.items() if k.split(".")[0] == name)
-    parts = url.removeprefix("github:").split("/")
-    expect = {"type": "github", "owner": parts[0], "repo": parts[1]}
-    if len(parts) > 2:
-        expect["ref"] = parts[2]
+    if url.startswith("github:"):
+        parts = url.removeprefix("github:").split("/")
+        expect = {"type": "github", "owner": parts[0], "repo": parts[1]}
+        if len(parts) > 2:
+            expect["ref"] = parts[2]
+    else:
+        expect = {"type": "tarball", "url": url}
+        # A channel tarball is locked to the release it redirected to,
+        # which names the same revision.
+        assert locked["type"] == "tarball" and locked["rev"][:12] in locked["url"], f"{name}: locked url"
     assert original == expect, f"{name}: original {original} != flake.nix {expect}"
     assert re.fullmatch(r"[0-9a-f]{40}", locked["rev"]), f"{name}: rev"
     assert re.fullmatch(r"sha256-[A-Za-z0-9+/]{43}=", locked["narHash"]), f"{name}: narHash"

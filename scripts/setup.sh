@@ -34,6 +34,9 @@ command -v cargo-fuzz >/dev/null || cargo install --locked --quiet cargo-fuzz
 command -v nix-instantiate >/dev/null || { apt-get update -qq; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nix-bin >/dev/null; }
 command -v nixfmt >/dev/null || cargo install --locked --quiet nixfmt_rs
 command -v deadnix >/dev/null || cargo install --locked --quiet deadnix
+# debootstrap: the flake evaluation kit (../shared/nix-eval) builds its
+# Debian chroot with it on the first run.
+command -v debootstrap >/dev/null || { apt-get update -qq; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null; }
 # playwright-core and oidc-provider, exactly as locked.
 (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
 # pyenv installs console scripts behind shims that need a rehash.

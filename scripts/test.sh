@@ -16,9 +16,11 @@ step() {
 step "setup" scripts/setup.sh
 step "cargo fmt" cargo fmt --all -- --check
 step "nix files (parse, nixfmt, deadnix, lock)" scripts/check-nix.sh
+step "flake evaluates on all four systems (nix-eval kit)" scripts/check-flake-eval.sh
 step "cargo clippy" cargo clippy --workspace --all-targets --locked -- -D warnings
 step "cargo clippy (origin addon)" cargo clippy -p edge-auth-addon --features provider --locked -- -D warnings
 step "cargo test" cargo test --workspace --locked
+step "cargo test on the flake's source filter (nix/extra-sources)" scripts/check-source-filter.sh
 step "package the edge zips" scripts/package.py
 step "zips are deterministic" scripts/check-deterministic.sh
 step "edge packages in Node" node --test tests/edge/

@@ -39,12 +39,13 @@ export async function startEdge(extraArgs = [], timeoutMs = 30000) {
   return { ...urls, logs, stop: () => proc.kill('SIGINT') };
 }
 
-/** A browser context that can reach 127.0.0.1 only: anything else (a web
- * font on a provider's page, say) is aborted before it leaves the browser. */
+/** A browser context that can reach the loopback range only (127.0.0.2 plays
+ * another site): anything else (a web font on a provider's page, say) is
+ * aborted before it leaves the browser. */
 export async function loopbackContext(browser) {
   const context = await browser.newContext();
   await context.route(
-    (url) => url.hostname !== '127.0.0.1',
+    (url) => !/^127\.\d+\.\d+\.\d+$/.test(url.hostname),
     (route) => route.abort('blockedbyclient'),
   );
   return context;
@@ -52,7 +53,8 @@ export async function loopbackContext(browser) {
 
 export async function launch() {
   return chromium.launch({
-    executablePath: '/usr/bin/chromium',
+    // Debian's Chromium; the flake's check points this at nixpkgs' one.
+    executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
     headless: true,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
     timeout: 30000,
