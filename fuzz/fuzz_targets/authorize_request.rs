@@ -17,6 +17,9 @@ struct Input {
     accept: Option<String>,
     sec_fetch_mode: Option<String>,
     host: Option<String>,
+    x_requested_with: Option<String>,
+    /// Put the path under the auth prefix (answered 404 at the edge).
+    under_auth_prefix: bool,
     post: bool,
 }
 
@@ -50,7 +53,11 @@ fuzz_target!(|input: Input| {
         cookies.push(format!("__Host-edge-auth-id={token}"));
     }
     let (mut request, dist) = viewer_request("/", "", &cookies);
-    request.uri = input.uri;
+    request.uri = if input.under_auth_prefix {
+        format!("/_edge-auth/{}", input.uri)
+    } else {
+        input.uri
+    };
     request.querystring = input.query;
     if input.post {
         request.method = "POST".into();
@@ -59,11 +66,14 @@ fuzz_target!(|input: Input| {
         ("Accept", input.accept),
         ("Sec-Fetch-Mode", input.sec_fetch_mode),
         ("Host", input.host),
+        ("X-Requested-With", input.x_requested_with),
     ] {
         if let Some(value) = value {
             request.headers.set(name, value);
         }
     }
+    let under_prefix = edge_auth_core::paths::canonical_path(&request.uri)
+        .is_ok_and(|p| p.starts_with("/_edge-auth/"));
     let out = authorize(
         request,
         &dist,
@@ -73,4 +83,8 @@ fuzz_target!(|input: Input| {
     );
     let secrets: Vec<&str> = token.as_deref().filter(|_| checked).into_iter().collect();
     check(&out.output, VIEWER_LIMIT, &secrets);
+    // Nothing under the auth prefix reaches the origin or starts a sign-in.
+    if under_prefix {
+        assert_eq!(out.status(), Some("404"), "{}", out.event);
+    }
 });

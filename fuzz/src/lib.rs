@@ -109,6 +109,22 @@ pub fn check(output: &HandlerOutput, limit: usize, secrets: &[&str]) {
             "redirect off-site: {location:?}"
         );
     }
+    // Every generated answer carries its own security headers, once each.
+    for (name, value) in edge_auth_core::pages::SECURITY_HEADERS {
+        let values: Vec<&str> = response.headers.values(name).collect();
+        assert_eq!(values, vec![*value], "{name}");
+    }
+    if body.starts_with("<!doctype html>") {
+        for (name, _) in edge_auth_core::pages::HTML_SECURITY_HEADERS {
+            assert!(response.headers.first(name).is_some(), "HTML page without {name}");
+        }
+    }
+    // A link on a page of ours is held to the rule a redirect is: the
+    // flow cookie's return path, which an attacker can plant, becomes one.
+    for link in body.split(r#"href=""#).skip(1) {
+        let href = link.split('"').next().unwrap_or("").replace("&amp;", "&");
+        assert!(location_allowed(&href), "link off-site: {href:?}");
+    }
     for secret in secrets.iter().filter(|s| s.len() >= 16) {
         assert!(!body.contains(secret), "body echoes a secret");
         for value in response.headers.0.values().flatten() {

@@ -1,4 +1,5 @@
 // The sign-in flow of the local edge in headless Chromium.
+import { createServer } from 'node:http';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CLIENT_SECRET, USERS, edgeCookies, launch, loopbackContext, screenshot, signIn, startEdge } from './harness.mjs';
@@ -121,6 +122,42 @@ test('sign-out clears every cookie and the next visit asks for sign-in', async (
   assert.ok(page.url().startsWith(`${edge.idp}/oauth2/authorize?`), 'the provider session ended too');
   await page.waitForSelector('input[name=username]');
   await context.close();
+});
+
+test('another site cannot sign the user out; our own button can', async () => {
+  // 127.0.0.2 is another site to the browser (an IP address is its own
+  // site), so its link is a cross-site navigation with Sec-Fetch-Site: cross-site.
+  const evil = createServer((req, res) => {
+    res.writeHead(200, { 'content-type': 'text/html' });
+    res.end(`<!doctype html><title>Elsewhere</title><a id="out" href="${edge.site}/_edge-auth/signout">free prize</a>`);
+  });
+  await new Promise((resolve) => evil.listen(0, '127.0.0.2', resolve));
+  try {
+    const context = await loopbackContext(browser);
+    const page = await context.newPage();
+    await page.goto(`${edge.site}/docs/`);
+    await signIn(page, edge.site, USERS.alice);
+    await page.goto(`http://127.0.0.2:${evil.address().port}/`);
+    const [refused] = await Promise.all([
+      page.waitForResponse((r) => r.url().includes('/_edge-auth/signout')),
+      page.click('#out'),
+    ]);
+    assert.equal(refused.status(), 403);
+    assert.equal(refused.request().headers()['sec-fetch-site'], 'cross-site');
+    assert.match(await page.textContent('main'), /Another website sent you here/);
+    assert.ok((await edgeCookies(context)).length >= 3, 'still signed in');
+    await page.goto(`${edge.site}/docs/`);
+    assert.equal(await page.textContent('[data-user]'), 'alice');
+
+    await page.goto(`http://127.0.0.2:${evil.address().port}/`);
+    await page.click('#out');
+    await page.waitForSelector('text=Another website sent you here');
+    await Promise.all([page.waitForURL(`${edge.site}/signed-out.html`), page.click('a:has-text("Sign out")')]);
+    assert.deepEqual(await edgeCookies(context), [], 'the button on our own page signs out');
+    await context.close();
+  } finally {
+    evil.close();
+  }
 });
 
 test('two tabs starting sign-in at the same time both end signed in', async () => {

@@ -119,8 +119,9 @@ impl Default for PathSettings {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SiteSettings {
-    /// `https://docs.example.com`. When absent, `https://` + the request's
-    /// Host header (the distribution or alternate domain name).
+    /// `https://docs.example.com`. When absent, `https://` + the
+    /// distribution's own domain name from the event; never the viewer's
+    /// `Host` header.
     pub base_url: Option<String>,
 }
 

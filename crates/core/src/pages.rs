@@ -184,6 +184,21 @@ mod tests {
             assert_eq!(page.headers.values(name).collect::<Vec<_>>(), vec![*value]);
             assert!(moved.headers.first(name).is_none() && script.headers.first(name).is_none());
         }
+        // CloudFront's 40 KB limit for a generated viewer response counts
+        // headers and body; the longest link a page can carry is a return
+        // path of 2 KB.
+        let longest = html_page(
+            400,
+            "Sign-in took too long",
+            &"m".repeat(1024),
+            Some(Action {
+                href: &"/".repeat(crate::return_path::MAX_RETURN_PATH),
+                label: "Start again",
+            }),
+            vec!["c".repeat(4096); 6],
+        );
+        let size = serde_json::to_string(&longest).unwrap().len();
+        assert!(size < 40 * 1024, "{size} bytes");
         let csp = page.headers.first("content-security-policy").unwrap();
         assert!(csp.contains("frame-ancestors 'none'") && csp.contains("default-src 'none'"));
     }

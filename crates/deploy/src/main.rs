@@ -125,6 +125,22 @@ fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
+/// The CloudFront URL of the distribution stack, when an earlier deploy
+/// created it (a site without a custom domain).
+async fn existing_site_url(settings: &Settings) -> Result<Option<String>, String> {
+    let stack = settings.stack_name("distribution");
+    let config = aws::sdk_config(&settings.regions.distribution, None).await;
+    match aws::stack_status(&config, &stack).await {
+        Ok(Some(_)) => Ok(aws::stack_outputs(&config, &stack)
+            .await
+            .map_err(|err| err.to_string())?
+            .get("SiteUrl")
+            .cloned()),
+        Ok(None) => Ok(None),
+        Err(err) => Err(err.to_string()),
+    }
+}
+
 async fn run(args: &Args, settings: &Settings, plan: &Plan) -> Result<String, String> {
     let e = |e: &dyn std::fmt::Display| e.to_string();
     let work = args.work.join(&settings.environment);
@@ -216,6 +232,10 @@ async fn run(args: &Args, settings: &Settings, plan: &Plan) -> Result<String, St
                         )
                     }
                 };
+                let site_url = match settings.site_url() {
+                    Some(url) => Some(url),
+                    None => existing_site_url(settings).await?,
+                };
                 let config = package::config_json(
                     settings,
                     discovery,
@@ -223,6 +243,7 @@ async fn run(args: &Args, settings: &Settings, plan: &Plan) -> Result<String, St
                     &client_id,
                     &secret,
                     hosted.as_deref(),
+                    site_url.as_deref(),
                 )
                 .map_err(|err| e(&err))?;
                 for source in packages {

@@ -26,7 +26,11 @@ pub struct SecretLocation {
 }
 
 /// The handlers' config.json (docs/config.md), checked by the same parser
-/// the handlers use before anything is written.
+/// the handlers use before anything is written. `site_url` is the site's
+/// origin when it is known: the custom domain, or the CloudFront URL of a
+/// distribution that already exists. Only on a first deploy without a
+/// domain is it unknown; the handlers then use the distribution's own
+/// domain name from the event, which is that same URL.
 pub fn config_json(
     settings: &Settings,
     discovery: &Value,
@@ -34,6 +38,7 @@ pub fn config_json(
     client_id: &str,
     secret: &SecretLocation,
     hosted_domain: Option<&str>,
+    site_url: Option<&str>,
 ) -> Result<Value, PackageError> {
     let field = |name: &'static str| {
         discovery
@@ -94,7 +99,7 @@ pub fn config_json(
         "rules": settings.rules.iter().map(|r| json!({"pattern": r.pattern, "groups": r.groups})).collect::<Vec<_>>(),
         "secret": {"kind": "secrets_manager", "secret_id": secret.arn, "region": secret.region},
     });
-    if let Some(url) = settings.site_url() {
+    if let Some(url) = site_url {
         config["site"] = json!({"base_url": url});
     }
     edge_auth_core::Config::from_json(&config.to_string())

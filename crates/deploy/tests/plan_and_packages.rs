@@ -148,6 +148,7 @@ fn config_is_written_into_copies_of_the_zips() {
         "client123",
         &secret,
         Some("https://docs.auth.eu-north-1.amazoncognito.com"),
+        prod().site_url().as_deref(),
     )
     .unwrap();
     let (a, b) = (dir.join("a/authorize.zip"), dir.join("b/authorize.zip"));
@@ -179,9 +180,17 @@ fn config_is_written_into_copies_of_the_zips() {
 
     let broken = json!({"issuer": issuer});
     assert!(
-        config_json(&prod(), &broken, &jwks, "c", &secret, Some("https://d"))
-            .unwrap_err()
-            .to_string()
-            .contains("authorization_endpoint")
+        config_json(
+            &prod(),
+            &broken,
+            &jwks,
+            "c",
+            &secret,
+            Some("https://d"),
+            None
+        )
+        .unwrap_err()
+        .to_string()
+        .contains("authorization_endpoint")
     );
 }
