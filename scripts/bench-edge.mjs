@@ -1,31 +1,46 @@
 #!/usr/bin/env node
-// Measures the authorize package as Lambda@Edge runs it, beside the floor:
-// a bare node:crypto RS256 verification of the same Cognito-shaped token.
+// Measures the authorize package as Lambda@Edge runs it against its
+// JavaScript peer (scripts/bench/reference-authorize.mjs: aws-jwt-verify, as
+// AWS's Lambda@Edge sample uses it) and the floor (one bare node:crypto
+// RS256 verification), all in the same run.
 //
 //   node scripts/bench-edge.mjs [dist-dir]
 //
-// cold:  new node process -> module (and addon) loaded -> first answer; median of 20
-// warm:  per-invocation time over 20,000 invocations after 2,000 warm-up; p50, p99
-// rss:   peak resident memory of the warm run's process
-// Needs dist/authorize.zip (scripts/package.py).
-import { spawn, spawnSync } from 'node:child_process';
+// warm:  every variant loaded in one process; for each case, ROUNDS rounds
+//        alternate between the variants, ROUND_CALLS calls each, after
+//        WARMUP calls each; p50 and p99 of every call's time; the ratio is
+//        to the peer's figure of the same case.
+// cold:  new node process -> module (and addon) loaded -> first answer;
+//        median of COLD_RUNS, beside a bare `node -e`.
+// rss:   peak resident memory of a process that ran one variant's warm loop.
+// Needs dist/authorize.zip (scripts/package.py) and the peer's locked
+// packages (npm ci in scripts/bench; done on first use).
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createPublicKey, verify } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = fileURLToPath(import.meta.url);
+const benchDir = join(here, '..', 'bench');
 // lambda.mjs reads EDGE_AUTH_DIST when it loads: set it from the argument first
 // (children inherit it).
 if (process.argv[2] && process.argv[2] !== 'child') process.env.EDGE_AUTH_DIST = process.argv[2];
+if (!existsSync(join(benchDir, 'node_modules', 'aws-jwt-verify'))) {
+  execFileSync('npm', ['ci', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: benchDir, stdio: 'inherit' });
+}
 const lambda = await import(join(here, '..', '..', 'tests', 'edge', 'lambda.mjs'));
+const { createHandler } = await import(join(benchDir, 'reference-authorize.mjs'));
 const WARMUP = 2000;
-const RUNS = 20000;
+const ROUNDS = 10;
+const ROUND_CALLS = 2000;
 const COLD_RUNS = 20;
+const PROVIDER = 'https://auth.example.com';
+
+const JWKS = () => JSON.parse(readFileSync(join(lambda.KIT, 'keys', 'jwks.json'), 'utf8'));
 
 function floorHandler() {
-  const jwk = JSON.parse(readFileSync(join(lambda.KIT, 'keys', 'jwks.json'), 'utf8')).keys[0];
-  const key = createPublicKey({ key: jwk, format: 'jwk' });
+  const key = createPublicKey({ key: JWKS().keys[0], format: 'jwk' });
   return async (event) => {
     const cookie = event.Records[0].cf.request.headers.cookie[0].value;
     const name = '__Host-edge-auth-id=';
@@ -38,9 +53,20 @@ function floorHandler() {
   };
 }
 
+function peerHandler() {
+  const config = lambda.config(PROVIDER);
+  return createHandler({
+    issuer: config.provider.issuer,
+    clientId: config.provider.client_id,
+    jwks: config.provider.jwks,
+    authorizationEndpoint: config.provider.authorization_endpoint,
+    siteBase: 'https://d111111abcdef8.cloudfront.net',
+    rules: config.rules,
+  });
+}
+
 // What Chromium sends on a navigation. AWS's sample viewer-request event has
-// five headers; a browser's request has three times as many, and converting
-// the event costs per header, so both shapes are measured.
+// five headers; a browser's request has three times as many.
 const BROWSER_HEADERS = {
   'User-Agent': 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36',
   Accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,image/apng,*/*;q=0.8',
@@ -58,73 +84,155 @@ const BROWSER_HEADERS = {
   Priority: 'u=0, i',
 };
 
-function event(shape = 'sample') {
-  const token = `__Host-edge-auth-id=${lambda.idToken({ exp: 4102444800 })}`;
-  return shape === 'browser'
-    ? lambda.viewerEvent({ uri: '/docs/guide.html', querystring: 'q=1', cookies: [`${token}; __Host-edge-auth-user=alice`], headers: BROWSER_HEADERS })
-    : lambda.viewerEvent({ uri: '/docs/guide.html', querystring: 'q=1', cookies: [token] });
+// The cases: what every signed-in page and asset sends (a valid token, in
+// AWS's sample event and in a browser's), and the two ways to a sign-in.
+function caseEvent(name) {
+  const token = lambda.idToken({ exp: 4102444800 });
+  const damaged = `${token.slice(0, -4)}${token.slice(-4) === 'AAAA' ? 'BBBB' : 'AAAA'}`;
+  const browser = (cookie) =>
+    lambda.viewerEvent({ uri: '/docs/guide.html', querystring: 'q=1', cookies: cookie ? [`${cookie}; __Host-edge-auth-user=alice`] : [], headers: BROWSER_HEADERS });
+  switch (name) {
+    case 'valid, AWS sample event (5 headers)':
+      return { event: lambda.viewerEvent({ uri: '/docs/guide.html', querystring: 'q=1', cookies: [`__Host-edge-auth-id=${token}`] }), forward: true };
+    case 'valid, browser request (16 headers)':
+      return { event: browser(`__Host-edge-auth-id=${token}`), forward: true };
+    case 'bad signature -> sign-in redirect':
+      return { event: browser(`__Host-edge-auth-id=${damaged}`), forward: false };
+    case 'no cookie -> sign-in redirect':
+      return { event: browser(null), forward: false };
+    default:
+      throw new Error(name);
+  }
+}
+const CASES = ['valid, AWS sample event (5 headers)', 'valid, browser request (16 headers)', 'bad signature -> sign-in redirect', 'no cookie -> sign-in redirect'];
+
+function handlerFor(variant, dir) {
+  if (variant === 'authorize') return lambda.load(dir).handler;
+  if (variant === 'peer') return peerHandler();
+  return floorHandler();
 }
 
-async function child(mode, variant, dir, shape) {
-  const started = performance.now();
-  const handler = variant === 'floor' ? floorHandler() : lambda.load(dir).handler;
+async function check(variant, handler, ctx, { event, forward }) {
+  const answer = await handler(event, ctx);
+  const forwarded = !answer.status;
+  if (forwarded !== forward && !(variant === 'floor' && !forward)) {
+    throw new Error(`${variant}: expected ${forward ? 'the request' : 'a redirect'}, got ${answer.status ?? 'the request'}`);
+  }
+}
+
+const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+
+async function warm(dir) {
+  const variants = ['authorize', 'peer', 'floor'];
+  const handlers = Object.fromEntries(variants.map((v) => [v, handlerFor(v, dir)]));
   const ctx = lambda.context();
-  if (mode === 'cold') {
-    const answer = await handler(event(), ctx);
-    if (answer.status) throw new Error(`expected a forwarded request, got ${answer.status}`);
-    process.stdout.write(JSON.stringify({ inProcessMs: performance.now() - started }) + '\n');
+  const results = {};
+  for (const name of CASES) {
+    const c = caseEvent(name);
+    // The floor checks a valid token only.
+    const here = variants.filter((v) => v !== 'floor' || c.forward);
+    const times = Object.fromEntries(here.map((v) => [v, new Float64Array(ROUNDS * ROUND_CALLS)]));
+    for (const v of here) {
+      await check(v, handlers[v], ctx, c);
+      for (let i = 0; i < WARMUP; i++) await handlers[v](c.event, ctx);
+    }
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const v of here) {
+        const handler = handlers[v];
+        const out = times[v];
+        for (let i = 0; i < ROUND_CALLS; i++) {
+          const t = process.hrtime.bigint();
+          await handler(c.event, ctx);
+          out[round * ROUND_CALLS + i] = Number(process.hrtime.bigint() - t) / 1000;
+        }
+      }
+    }
+    results[name] = Object.fromEntries(
+      here.map((v) => {
+        const sorted = times[v].sort();
+        return [v, { p50: percentile(sorted, 50), p99: percentile(sorted, 99) }];
+      }),
+    );
+  }
+  return results;
+}
+
+async function child(mode, variant, dir) {
+  if (mode === 'warm-all') {
+    report(await warm(dir));
     return;
   }
-  const ev = event(shape);
-  for (let i = 0; i < WARMUP; i++) await handler(ev, ctx);
-  const times = new Float64Array(RUNS);
-  for (let i = 0; i < RUNS; i++) {
-    const t = process.hrtime.bigint();
-    const answer = await handler(ev, ctx);
-    times[i] = Number(process.hrtime.bigint() - t) / 1000;
-    if (answer.status) throw new Error('expected a forwarded request');
+  const handler = handlerFor(variant, dir);
+  const ctx = lambda.context();
+  const c = caseEvent('valid, browser request (16 headers)');
+  if (mode === 'cold') {
+    await check(variant, handler, ctx, c);
+    report({});
+    return;
   }
-  times.sort();
-  const pct = (p) => times[Math.min(RUNS - 1, Math.floor((p / 100) * RUNS))];
-  process.stdout.write(JSON.stringify({ p50: pct(50), p99: pct(99), rssMiB: process.resourceUsage().maxRSS / 1024 }) + '\n');
+  // rss: the warm loop of one variant alone.
+  for (let i = 0; i < WARMUP + ROUNDS * ROUND_CALLS; i++) await handler(c.event, ctx);
+  report({ rssMiB: process.resourceUsage().maxRSS / 1024 });
+}
+
+// A child's figures go to fd 3. Its stdout, where the handler's log lines go
+// as on Lambda, is /dev/null: the cost of writing a line is measured, not
+// how fast this script could drain a pipe.
+function report(figures) {
+  writeSync(3, JSON.stringify(figures) + '\n');
 }
 
 function runChild(args) {
   return new Promise((resolve, reject) => {
     const began = performance.now();
-    const proc = spawn(process.execPath, [here, 'child', ...args], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const proc = spawn(process.execPath, [here, 'child', ...args], { stdio: ['ignore', 'ignore', 'inherit', 'pipe'] });
     let out = '';
-    proc.stdout.on('data', (d) => { out += d; });
+    proc.stdio[3].on('data', (d) => { out += d; });
     proc.on('exit', (code) => (code === 0 ? resolve({ wallMs: performance.now() - began, ...JSON.parse(out.trim().split('\n').pop()) }) : reject(new Error(`child ${args} exited ${code}`))));
   });
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const us = (x) => `${x.toFixed(1).padStart(6)} µs`;
 
 async function main() {
-  console.log(`package: ${join(lambda.DIST, 'authorize.zip')}`);
-  const dir = lambda.unpack('authorize', lambda.config('https://auth.example.com', process.env.BENCH_LOG_LEVEL ? { log_level: process.env.BENCH_LOG_LEVEL } : {}));
+  const zip = join(lambda.DIST, 'authorize.zip');
+  console.log(`package: ${zip} (${readFileSync(zip).length} bytes)`);
+  const dir = lambda.unpack('authorize', lambda.config(PROVIDER, process.env.BENCH_LOG_LEVEL ? { log_level: process.env.BENCH_LOG_LEVEL } : {}));
+  console.log(`node ${process.version}; warm: ${ROUNDS} alternating rounds of ${ROUND_CALLS} calls per variant after ${WARMUP} warm-up; cold: median of ${COLD_RUNS}`);
+  console.log('peer: aws-jwt-verify (JWKS preloaded) + cookie parsing; floor: one node:crypto RS256 verify\n');
+
+  const results = await runChild(['warm-all', '-', dir]);
+  console.log('case                                    authorize p50 (p99)     peer p50 (p99)        floor p50   authorize/peer');
+  for (const name of CASES) {
+    const r = results[name];
+    const floor = r.floor ? us(r.floor.p50) : '     -   ';
+    const ratio = (r.authorize.p50 / r.peer.p50).toFixed(2);
+    console.log(`${name.padEnd(38)} ${us(r.authorize.p50)} (${us(r.authorize.p99)})  ${us(r.peer.p50)} (${us(r.peer.p99)})  ${floor}   ${ratio}`);
+  }
+
   const bare = [];
   for (let i = 0; i < COLD_RUNS; i++) {
     const t = performance.now();
     spawnSync(process.execPath, ['-e', 'process.stdout.write("x")']);
     bare.push(performance.now() - t);
   }
-  console.log(`node ${process.version}, ${COLD_RUNS} cold starts, ${RUNS} warm invocations after ${WARMUP} warm-up`);
-  console.log(`bare node start (node -e): median ${median(bare).toFixed(1)} ms`);
-  console.log('warm: AWS sample event (5 headers) | browser-shaped event (16 headers)');
-  console.log('variant              cold median   warm p50   warm p99 | warm p50   warm p99   peak RSS');
-  const us = (x) => `${x.toFixed(1).padStart(7)} µs`;
-  for (const variant of ['authorize', 'floor']) {
-    const colds = [];
-    for (let i = 0; i < COLD_RUNS; i++) colds.push((await runChild(['cold', variant, dir, 'sample'])).wallMs);
-    const sample = await runChild(['warm', variant, dir, 'sample']);
-    const browser = await runChild(['warm', variant, dir, 'browser']);
-    const label = variant === 'floor' ? 'node:crypto floor' : 'authorize (addon)';
-    const rss = Math.max(sample.rssMiB, browser.rssMiB);
-    console.log(`${label.padEnd(20)} ${median(colds).toFixed(1).padStart(8)} ms ${us(sample.p50)} ${us(sample.p99)} | ${us(browser.p50)} ${us(browser.p99)} ${rss.toFixed(1).padStart(7)} MiB`);
+  console.log(`\ncold start (spawn -> first answer), median; peak RSS after ${WARMUP + ROUNDS * ROUND_CALLS} valid browser requests`);
+  console.log(`bare node -e               ${median(bare).toFixed(1).padStart(6)} ms`);
+  const variants = ['authorize', 'peer', 'floor'];
+  const colds = Object.fromEntries(variants.map((v) => [v, []]));
+  // The variants' cold starts alternate too.
+  for (let i = 0; i < COLD_RUNS; i++) {
+    for (const variant of variants) colds[variant].push((await runChild(['cold', variant, dir])).wallMs);
   }
+  const cold = {};
+  for (const variant of variants) {
+    const { rssMiB } = await runChild(['rss', variant, dir]);
+    cold[variant] = median(colds[variant]);
+    console.log(`${variant.padEnd(26)} ${cold[variant].toFixed(1).padStart(6)} ms   RSS ${rssMiB.toFixed(1).padStart(5)} MiB`);
+  }
+  console.log(`cold authorize/peer ${(cold.authorize / cold.peer).toFixed(2)}; authorize - bare node ${(cold.authorize - median(bare)).toFixed(1)} ms`);
 }
 
-if (process.argv[2] === 'child') await child(process.argv[3], process.argv[4], process.argv[5], process.argv[6]);
+if (process.argv[2] === 'child') await child(process.argv[3], process.argv[4], process.argv[5]);
 else await main();

@@ -53,6 +53,18 @@ test('authorize: sign-in redirect, pass-through, 401 for scripts, 403 by group',
   const pass = await handler.handler(viewerEvent({ uri: '/docs/a.html', cookies: [cookie] }), context());
   assert.equal(pass.uri, '/docs/a.html', 'the request is forwarded');
   assert.equal(pass.status, undefined);
+  // Only what authorize reads crosses into Rust; what goes on is the very
+  // request CloudFront sent, every header and field included.
+  const full = viewerEvent({ uri: '/docs/a.html', cookies: [cookie], headers: { 'User-Agent': 'test', 'X-Custom': 'kept' } });
+  full.Records[0].cf.request.origin = { s3: { domainName: 'bucket.s3.amazonaws.com' } };
+  const sent = full.Records[0].cf.request;
+  assert.equal(await handler.handler(full, context()), sent, 'the same object, untouched');
+  assert.equal(sent.headers['x-custom'][0].value, 'kept');
+  assert.equal(sent.origin.s3.domainName, 'bucket.s3.amazonaws.com');
+  // The second request with the same token is answered from the cache, alike.
+  assert.equal(await handler.handler(full, context()), sent);
+  const xhr = await handler.handler(viewerEvent({ uri: '/docs/a.html', headers: { 'X-Requested-With': 'XMLHttpRequest' } }), context());
+  assert.equal(xhr.status, '401', 'X-Requested-With crosses into Rust');
 
   const script = await handler.handler(viewerEvent({ uri: '/api.json', headers: { 'Sec-Fetch-Mode': 'cors' } }), context());
   assert.equal(script.status, '401');

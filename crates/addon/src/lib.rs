@@ -18,6 +18,7 @@ use std::sync::Arc;
 use edge_auth_core::HandlerOutput;
 use edge_auth_lambda::{HandlerKind, HandlerState};
 use napi::bindgen_prelude::*;
+#[cfg(feature = "provider")]
 use napi::{Env, Unknown};
 use napi_derive::napi;
 
@@ -77,15 +78,12 @@ impl EdgeHandler {
         self.state.kind().name()
     }
 
-    /// authorize and index-path: the answer, synchronously; `null` means
-    /// "forward the request unchanged".
+    /// authorize and index-path: the answer, synchronously, as JSON text
+    /// for the module to `JSON.parse` (one parse in V8 costs less than
+    /// building the response object through Node-API, field by field);
+    /// `null` means "forward the request unchanged".
     #[napi]
-    pub fn handle<'env>(
-        &self,
-        env: &'env Env,
-        event: Option<String>,
-        request_id: String,
-    ) -> Result<Unknown<'env>> {
+    pub fn handle(&self, event: Option<String>, request_id: String) -> Result<Option<String>> {
         guarded(|| {
             let payload = parse(event)?;
             let output = edge_auth_lambda::handle_viewer(&self.state, &payload, &request_id)
@@ -94,10 +92,8 @@ impl EdgeHandler {
             // with `null` and let the module return the object it already
             // has, rather than building a copy of it here.
             match output {
-                HandlerOutput::Forward(request) if request == payload.request => {
-                    env.to_js_value(&serde_json::Value::Null)
-                }
-                output => env.to_js_value(&output),
+                HandlerOutput::Forward(request) if request == payload.request => Ok(None),
+                output => serde_json::to_string(&output).map(Some).map_err(js_error),
             }
         })
     }

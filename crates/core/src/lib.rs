@@ -15,6 +15,7 @@ pub mod crypto;
 pub mod event;
 pub mod flow;
 pub mod index_path;
+#[cfg(feature = "site")]
 pub mod mime;
 pub mod pages;
 pub mod paths;
@@ -25,6 +26,7 @@ pub mod return_path;
 pub mod signin;
 pub mod signout;
 pub mod token;
+pub mod token_cache;
 
 pub use config::{Config, ConfigError};
 pub use event::{CloudFrontRequest, CloudFrontResponse, DistributionConfig, HandlerOutput};

@@ -93,6 +93,13 @@ pub struct IdClaims {
     pub nonce: Option<String>,
 }
 
+/// A token that passed every check but the clock ([`TokenVerifier::verify_untimed`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedToken {
+    pub claims: IdClaims,
+    not_before: Option<u64>,
+}
+
 impl IdClaims {
     /// What the site shows as "signed in as": username, else email, else the subject.
     pub fn display_name(&self) -> String {
@@ -183,6 +190,21 @@ impl TokenVerifier {
         now: u64,
         expected_nonce: Option<&str>,
     ) -> Result<IdClaims, TokenError> {
+        let verified = self.verify_untimed(token, expected_nonce)?;
+        self.check_time(&verified, now)?;
+        Ok(verified.claims)
+    }
+
+    /// Every check but the clock: signature, header, issuer, audience,
+    /// `token_use`, nonce and the claims' types. What passes here depends on
+    /// the token's bytes and this verifier alone, so it may be remembered
+    /// (see [`crate::token_cache`]); [`Self::check_time`] must still run
+    /// on every use.
+    pub fn verify_untimed(
+        &self,
+        token: &str,
+        expected_nonce: Option<&str>,
+    ) -> Result<VerifiedToken, TokenError> {
         if token.len() > 16 * 1024 || token.bytes().filter(|&b| b == b'.').count() != 2 {
             return Err(TokenError::Malformed);
         }
@@ -230,15 +252,27 @@ impl TokenVerifier {
                     _ => TokenError::Malformed,
                 }
             })?;
-        self.check_claims(&data.claims, now, expected_nonce)
+        self.check_claims(&data.claims, expected_nonce)
+    }
+
+    /// `nbf` and `exp` at `now`, with the configured leeway.
+    pub fn check_time(&self, verified: &VerifiedToken, now: u64) -> Result<(), TokenError> {
+        if let Some(nbf) = verified.not_before
+            && now.saturating_add(self.leeway) < nbf
+        {
+            return Err(TokenError::NotYetValid);
+        }
+        if now >= verified.claims.expires_at.saturating_add(self.leeway) {
+            return Err(TokenError::Expired);
+        }
+        Ok(())
     }
 
     fn check_claims(
         &self,
         claims: &Value,
-        now: u64,
         expected_nonce: Option<&str>,
-    ) -> Result<IdClaims, TokenError> {
+    ) -> Result<VerifiedToken, TokenError> {
         let string = |name: &'static str| claims.get(name).and_then(Value::as_str);
         let number = |name: &'static str| claims.get(name).and_then(Value::as_u64);
 
@@ -282,16 +316,11 @@ impl TokenVerifier {
         {
             return Err(TokenError::NonceMismatch);
         }
-        if let Some(nbf) = claims.get("nbf") {
-            let nbf = nbf.as_u64().ok_or(TokenError::MissingClaim("nbf"))?;
-            if now.saturating_add(self.leeway) < nbf {
-                return Err(TokenError::NotYetValid);
-            }
-        }
+        let not_before = match claims.get("nbf") {
+            Some(nbf) => Some(nbf.as_u64().ok_or(TokenError::MissingClaim("nbf"))?),
+            None => None,
+        };
         let expires_at = number("exp").ok_or(TokenError::MissingClaim("exp"))?;
-        if now >= expires_at.saturating_add(self.leeway) {
-            return Err(TokenError::Expired);
-        }
         let groups = match claims.get(&self.groups_claim) {
             Some(Value::Array(items)) => items
                 .iter()
@@ -301,7 +330,7 @@ impl TokenVerifier {
             Some(Value::String(one)) => one.split_whitespace().map(str::to_owned).collect(),
             _ => Vec::new(),
         };
-        Ok(IdClaims {
+        let claims = IdClaims {
             subject,
             username: string("cognito:username")
                 .or_else(|| string("preferred_username"))
@@ -311,7 +340,8 @@ impl TokenVerifier {
             groups,
             expires_at,
             nonce,
-        })
+        };
+        Ok(VerifiedToken { claims, not_before })
     }
 }
 
