@@ -1,43 +1,60 @@
 #!/usr/bin/env bash
-# Installs what the tests and the local stack need on a fresh Debian machine
-# with Rust (rustup), Python 3 with pip, and Node.js. Idempotent: a second
-# run only checks.
+# Installs what the tests and the local stack need on a fresh Debian 12 or
+# Ubuntu machine with Rust (rustup) and Node.js. Idempotent: a second run
+# only checks. apt-get needs root (run as root, or the script uses sudo).
+#
+# Python tools (moto, ziglang, cargo-zigbuild, cfn-lint, pytest) go into a
+# project virtual environment, .venv/ (git-ignored): Debian's own python3
+# refuses system-wide pip installs (PEP 668). The scripts put .venv/bin first
+# on PATH themselves; for a shell of your own: `. .venv/bin/activate`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-need_pip() { python3 -m pip install --quiet --disable-pip-version-check "$@"; }
+SUDO=
+[ "$(id -u)" = 0 ] || SUDO=sudo
+apt_updated=
+apt_install() {
+  [ -n "$apt_updated" ] || { $SUDO apt-get update -qq; apt_updated=1; }
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+# The project's Python environment (Debian: python3-venv provides venv and
+# ensurepip).
+command -v python3 >/dev/null || apt_install python3
+if [ ! -x .venv/bin/python3 ] || ! .venv/bin/python3 -m pip --version >/dev/null 2>&1; then
+  rm -rf .venv
+  python3 -m venv .venv 2>/dev/null || { apt_install python3-venv; python3 -m venv .venv; }
+fi
+export PATH="$PWD/.venv/bin:$PATH"
+need_pip() { .venv/bin/python3 -m pip install --quiet --disable-pip-version-check "$@"; }
 
 # The toolchain pinned in rust-toolchain.toml, with rustfmt and clippy.
 rustup show active-toolchain >/dev/null
 rustup component add rustfmt clippy >/dev/null 2>&1 || true
 
 # moto's AWS API emulator: the Secrets Manager tests run it on 127.0.0.1.
-command -v moto_server >/dev/null || need_pip 'moto[server]'
+[ -x .venv/bin/moto_server ] || need_pip 'moto[server]'
 # zig + cargo-zigbuild: the edge addons, cross-built against glibc 2.17.
-command -v cargo-zigbuild >/dev/null || need_pip ziglang cargo-zigbuild
+[ -x .venv/bin/cargo-zigbuild ] || need_pip ziglang cargo-zigbuild
 # cfn-lint for the SAM templates, pytest for the checks cfn-lint does not make.
-command -v cfn-lint >/dev/null || need_pip cfn-lint
-python3 -c 'import pytest' 2>/dev/null || need_pip pytest
-command -v node >/dev/null || { echo "Node.js is required (Debian: apt-get install nodejs)" >&2; exit 1; }
-command -v objdump >/dev/null || { echo "objdump is required (Debian: apt-get install binutils)" >&2; exit 1; }
+[ -x .venv/bin/cfn-lint ] || need_pip cfn-lint
+.venv/bin/python3 -c 'import pytest' 2>/dev/null || need_pip pytest
+command -v node >/dev/null || { echo "Node.js 20 or later is required (Debian: apt-get install nodejs npm)" >&2; exit 1; }
+command -v objdump >/dev/null || apt_install binutils
+command -v cc >/dev/null || apt_install gcc
 
 # Debian's Chromium for the browser tests (playwright-core drives it; no
 # browser download).
-if ! command -v chromium >/dev/null; then
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
-fi
+command -v chromium >/dev/null || apt_install chromium
 # cargo-fuzz (libFuzzer): scripts/fuzz.sh uses the nightly toolchain when the
 # machine has one, else the pinned stable one with RUSTC_BOOTSTRAP=1.
 command -v cargo-fuzz >/dev/null || cargo install --locked --quiet cargo-fuzz
 # The flake's checks that run here: Debian's Nix (parse only), nixfmt, deadnix.
-command -v nix-instantiate >/dev/null || { apt-get update -qq; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nix-bin >/dev/null; }
+command -v nix-instantiate >/dev/null || apt_install nix-bin
 command -v nixfmt >/dev/null || cargo install --locked --quiet nixfmt_rs
 command -v deadnix >/dev/null || cargo install --locked --quiet deadnix
 # debootstrap: the flake evaluation kit (../shared/nix-eval) builds its
 # Debian chroot with it on the first run.
-command -v debootstrap >/dev/null || { apt-get update -qq; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null; }
+command -v debootstrap >/dev/null || apt_install debootstrap
 # playwright-core and oidc-provider, exactly as locked.
 (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
-# pyenv installs console scripts behind shims that need a rehash.
-command -v pyenv >/dev/null && pyenv rehash || true

@@ -4,6 +4,9 @@
 # lints, and runs every test. Each step prints its duration.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# setup.sh puts the Python tools (moto, cargo-zigbuild, cfn-lint, pytest)
+# into the project's virtual environment.
+export PATH="$PWD/.venv/bin:$PATH"
 
 step() {
   local name=$1; shift

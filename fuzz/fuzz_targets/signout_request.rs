@@ -30,7 +30,7 @@ fuzz_target!(|input: Input| {
         .sec_fetch_site
         .as_deref()
         .is_some_and(|s| s.eq_ignore_ascii_case("cross-site"));
-    let outcome = match signout_begin(&request, &dist, config()) {
+    let outcome = match signout_begin(&request, &dist, config(), kit::NOW, &mut kit::CountingEntropy(3)) {
         Step::Done(outcome) => outcome,
         Step::Call { call, pending } => {
             assert!(!cross_site, "a cross-site sign-out revoked a token");

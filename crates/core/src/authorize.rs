@@ -12,6 +12,7 @@ use crate::paths::canonical_path;
 use crate::query::encode_form;
 use crate::return_path::path_and_query;
 use crate::token::{IdClaims, TokenError};
+use crate::token_cache::VerifiedTokenCache;
 use crate::{Entropy, Outcome};
 
 /// How many ID-token cookies of the same name are tried (duplicates can come
@@ -24,6 +25,20 @@ pub fn authorize(
     config: &Config,
     now: u64,
     entropy: &mut dyn Entropy,
+) -> Outcome {
+    authorize_with_cache(request, distribution, config, now, entropy, None)
+}
+
+/// [`authorize`], remembering verified tokens in `cache` (one per sandbox):
+/// the decision is always the one [`authorize`] makes for the same request
+/// and time (`tests/properties.rs` holds it to that).
+pub fn authorize_with_cache(
+    request: CloudFrontRequest,
+    distribution: &DistributionConfig,
+    config: &Config,
+    now: u64,
+    entropy: &mut dyn Entropy,
+    cache: Option<&mut VerifiedTokenCache>,
 ) -> Outcome {
     let path = match canonical_path(&request.uri) {
         Ok(path) => path,
@@ -57,7 +72,7 @@ pub fn authorize(
         return Outcome::respond(page, "auth-path-not-found").with_detail(path);
     }
 
-    let session = check_session(&request, config, now);
+    let session = check_session(&request, config, now, cache);
     let return_to = path_and_query(&request.uri, &request.querystring);
     match session {
         Session::Valid(claims) => allow_or_forbid(request, config, &path, &claims),
@@ -70,6 +85,27 @@ pub fn authorize(
             Outcome::respond(pages::redirect(&location, vec![]), "refresh-redirect")
         }
         Session::Expired => script_401("session_expired"),
+        // No ID token, but the display-name cookie set with it says this
+        // browser was signed in: the ID cookie was lost (deleted, or dropped
+        // by the browser) while the refresh token, which this function cannot
+        // see (it is scoped to the auth path), may still be good. Try a
+        // silent refresh first; refresh starts a sign-in when there is none.
+        Session::None(None)
+            if can_navigate(&request)
+                && !cookie_values(
+                    &request_cookies(&request.headers),
+                    &config.cookie_names.user,
+                )
+                .is_empty() =>
+        {
+            let location = format!(
+                "{}?{}",
+                config.paths().refresh,
+                encode_form([("return", return_to.as_str())])
+            );
+            Outcome::respond(pages::redirect(&location, vec![]), "refresh-redirect")
+                .with_detail("no ID token; the user cookie says signed in")
+        }
         Session::None(reason) if can_navigate(&request) => {
             let Some(base) = site_base(config, &distribution.distribution_domain_name) else {
                 return crate::flow::no_host_page();
@@ -91,7 +127,12 @@ enum Session {
     None(Option<TokenError>),
 }
 
-fn check_session(request: &CloudFrontRequest, config: &Config, now: u64) -> Session {
+fn check_session(
+    request: &CloudFrontRequest,
+    config: &Config,
+    now: u64,
+    mut cache: Option<&mut VerifiedTokenCache>,
+) -> Session {
     let cookies = request_cookies(&request.headers);
     let mut expired = false;
     let mut last_error = None;
@@ -99,7 +140,11 @@ fn check_session(request: &CloudFrontRequest, config: &Config, now: u64) -> Sess
         .into_iter()
         .take(MAX_TOKEN_CANDIDATES)
     {
-        match config.verifier.verify(token, now, None) {
+        let verified = match cache.as_deref_mut() {
+            Some(cache) => cache.verify(&config.verifier, token, now).0,
+            None => config.verifier.verify(token, now, None),
+        };
+        match verified {
             Ok(claims) => return Session::Valid(claims),
             Err(TokenError::Expired) => expired = true,
             Err(e) => last_error = Some(e),
@@ -134,8 +179,17 @@ fn allow_or_forbid(
         "You are signed in as {who}, but this page is only open to members of: {}.",
         groups.join(", ")
     );
+    // Sign out here and at the provider's form, then back to this page.
+    let switch = format!(
+        "{}?{}",
+        config.paths().signout,
+        encode_form([(
+            "return",
+            path_and_query(&request.uri, &request.querystring).as_str()
+        )])
+    );
     let sign_out = Action {
-        href: &config.paths().signout,
+        href: &switch,
         label: "Sign in as someone else",
     };
     Outcome::respond(

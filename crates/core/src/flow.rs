@@ -60,9 +60,17 @@ impl FlowCookie {
 
 /// 32 random bytes, base64url: 43 characters, as RFC 7636 wants for a verifier.
 pub fn random_token(entropy: &mut dyn Entropy) -> String {
-    let mut bytes = [0u8; 32];
-    entropy.fill(&mut bytes);
-    B64.encode(bytes)
+    let [token] = random_tokens(entropy);
+    token
+}
+
+/// `N` tokens like [`random_token`] from one draw of randomness: one
+/// `getrandom` call instead of `N` (a system call costs more than the rest
+/// of starting a sign-in where system calls are dear).
+pub fn random_tokens<const N: usize>(entropy: &mut dyn Entropy) -> [String; N] {
+    let mut bytes = [[0u8; 32]; N];
+    entropy.fill(bytes.as_flattened_mut());
+    bytes.map(|b| B64.encode(b))
 }
 
 /// Shape of every value made by [`random_token`]; anything else is not ours.
@@ -163,15 +171,40 @@ pub fn start_signin(
     now: u64,
     entropy: &mut dyn Entropy,
     return_to: &str,
+    extra_cookies: Vec<String>,
+) -> crate::event::CloudFrontResponse {
+    start_signin_with_prompt(
+        config,
+        request,
+        base,
+        now,
+        entropy,
+        return_to,
+        extra_cookies,
+        None,
+    )
+}
+
+/// [`start_signin`] with an OpenID Connect `prompt` (`login`: the provider
+/// asks for credentials again even with a session of its own).
+#[allow(clippy::too_many_arguments)]
+pub fn start_signin_with_prompt(
+    config: &Config,
+    request: &CloudFrontRequest,
+    base: &str,
+    now: u64,
+    entropy: &mut dyn Entropy,
+    return_to: &str,
     mut extra_cookies: Vec<String>,
+    prompt: Option<&str>,
 ) -> crate::event::CloudFrontResponse {
     let names = &config.cookie_names;
     let settings = config.cookies();
-    let state = random_token(entropy);
+    let [state, verifier, nonce] = random_tokens(entropy);
     let flow = FlowCookie {
         issued_at: now,
-        verifier: random_token(entropy),
-        nonce: random_token(entropy),
+        verifier,
+        nonce,
         return_to: crate::return_path::safe_return_path(return_to)
             .unwrap_or("/")
             .to_owned(),
@@ -202,16 +235,20 @@ pub fn start_signin(
     let scope = provider.scopes.join(" ");
     let redirect = redirect_uri(config, base);
     let challenge = pkce_challenge(&flow.verifier);
-    let query = encode_form([
-        ("response_type", "code"),
-        ("client_id", provider.client_id.as_str()),
-        ("redirect_uri", redirect.as_str()),
-        ("scope", scope.as_str()),
-        ("state", state.as_str()),
-        ("nonce", flow.nonce.as_str()),
-        ("code_challenge", challenge.as_str()),
-        ("code_challenge_method", "S256"),
-    ]);
+    let query = encode_form(
+        [
+            ("response_type", "code"),
+            ("client_id", provider.client_id.as_str()),
+            ("redirect_uri", redirect.as_str()),
+            ("scope", scope.as_str()),
+            ("state", state.as_str()),
+            ("nonce", flow.nonce.as_str()),
+            ("code_challenge", challenge.as_str()),
+            ("code_challenge_method", "S256"),
+        ]
+        .into_iter()
+        .chain(prompt.map(|p| ("prompt", p))),
+    );
     let separator = if provider.authorization_endpoint.contains('?') {
         '&'
     } else {

@@ -53,7 +53,7 @@ pub fn signin_begin(
         Ok(q) => q,
         Err(e) => {
             return Step::Done(
-                bad_request("The sign-in answer is malformed.", vec![]).with_detail(e.to_string()),
+                bad_request("The address you came back to from the sign-in page is damaged, so the sign-in cannot be finished. Please start again.", vec![]).with_detail(format!("malformed query: {e}")),
             );
         }
     };
@@ -62,7 +62,7 @@ pub fn signin_begin(
         (Ok(s), Ok(c), Ok(e)) => (s, c, e),
         _ => {
             return Step::Done(
-                bad_request("The sign-in answer repeats a parameter.", vec![])
+                bad_request("The address you came back to from the sign-in page has been changed, so the sign-in cannot be finished. Please start again.", vec![])
                     .with_detail("repeated parameter"),
             );
         }
@@ -123,7 +123,7 @@ pub fn signin_begin(
     }
     let Some(flow_cookie_name) = flow_cookie_name else {
         return Step::Done(
-            bad_request("The sign-in answer has no valid state.", clear_flow)
+            bad_request("This sign-in link is incomplete: it does not say which sign-in it belongs to. It may have been cut short, or opened from a bookmark or another program. Please start again from the page you wanted.", clear_flow)
                 .with_detail("state missing or malformed"),
         );
     };
@@ -159,7 +159,7 @@ pub fn signin_begin(
     }
     let Some(code) = code.filter(|c| !c.is_empty() && c.len() <= 2048) else {
         return Step::Done(
-            bad_request("The sign-in answer has no authorization code.", clear_flow)
+            bad_request("The identity provider sent you back without completing the sign-in. Please start again.", clear_flow)
                 .with_detail("code missing"),
         );
     };

@@ -2,16 +2,22 @@
 //! name, path and prefix it was set with; revoke the refresh token at the
 //! provider; then the provider's logout endpoint, which returns the browser
 //! to the signed-out page.
+//!
+//! `/_edge-auth/signout?return=/page` ("sign in as someone else", from the
+//! 403 page) does the same clearing and revocation, then starts a new
+//! sign-in with `prompt=login`, so the provider asks for credentials even
+//! though it has a session, and the new user comes back to `/page`.
 
 use crate::config::{Config, LogoutSettings};
 use crate::cookies::{self, cookie_values, is_cookie_safe, request_cookies};
 use crate::event::{CloudFrontRequest, DistributionConfig};
-use crate::flow::site_base;
+use crate::flow::{site_base, start_signin_with_prompt};
 use crate::pages;
 use crate::provider::{CallPurpose, ProviderCall, ProviderOutcome};
-use crate::query::encode_form;
+use crate::query::{encode_form, parse_query, single};
 use crate::refresh::clear_session;
-use crate::{Outcome, Step};
+use crate::return_path::safe_return_path;
+use crate::{Entropy, Outcome, Step};
 
 /// The answer is decided before the revocation; the call's outcome only goes to the log.
 #[derive(Debug, Clone)]
@@ -19,10 +25,19 @@ pub struct SignoutPending {
     outcome: Outcome,
 }
 
+/// Tells the browser to drop what it cached of this site, so Back after
+/// sign-out does not show a protected page from the cache. Only `"cache"`:
+/// `"cookies"` would clear every cookie of the registrable domain (all of
+/// example.com for docs.example.com, other applications' sessions
+/// included); this answer already clears each of our own cookies by name.
+pub const CLEAR_SITE_DATA: &str = "\"cache\"";
+
 pub fn signout_begin(
     request: &CloudFrontRequest,
     distribution: &DistributionConfig,
     config: &Config,
+    now: u64,
+    entropy: &mut dyn Entropy,
 ) -> Step<SignoutPending> {
     // Another site must not be able to sign the user out (a link, a
     // redirect or an image pointing here). Fetch Metadata says where the
@@ -64,8 +79,30 @@ pub fn signout_begin(
     let Some(base) = site_base(config, &distribution.distribution_domain_name) else {
         return Step::Done(crate::flow::no_host_page());
     };
-    let signed_out = format!("{base}{}", config.paths().signed_out);
     let provider = config.provider();
+    let switch_to = parse_query(&request.querystring)
+        .ok()
+        .and_then(|q| single(&q, "return").ok().flatten().map(str::to_owned))
+        .map(|r| safe_return_path(&r).unwrap_or("/").to_owned());
+    if let Some(return_to) = switch_to {
+        let mut response = start_signin_with_prompt(
+            config,
+            request,
+            &base,
+            now,
+            entropy,
+            &return_to,
+            clear,
+            Some("login"),
+        );
+        response.headers.set("Clear-Site-Data", CLEAR_SITE_DATA);
+        return revoke_then(
+            Outcome::respond(response, "signed-out-switching-user"),
+            &cookies,
+            config,
+        );
+    }
+    let signed_out = format!("{base}{}", config.paths().signed_out);
     let location = match &provider.logout {
         LogoutSettings::Cognito { url } => with_query(
             url,
@@ -83,9 +120,21 @@ pub fn signout_begin(
         ),
         LogoutSettings::None => signed_out,
     };
-    let outcome = Outcome::respond(pages::redirect(&location, clear), "signed-out");
+    let mut response = pages::redirect(&location, clear);
+    response.headers.set("Clear-Site-Data", CLEAR_SITE_DATA);
+    revoke_then(Outcome::respond(response, "signed-out"), &cookies, config)
+}
 
-    let refresh_token = cookie_values(&cookies, &names.refresh)
+/// The answer, after revoking the refresh token the request carries (when
+/// there is one and the provider has a revocation endpoint).
+fn revoke_then(
+    outcome: Outcome,
+    cookies: &[(&str, &str)],
+    config: &Config,
+) -> Step<SignoutPending> {
+    let names = &config.cookie_names;
+    let provider = config.provider();
+    let refresh_token = cookie_values(cookies, &names.refresh)
         .into_iter()
         .find(|t| is_cookie_safe(t));
     match (refresh_token, &provider.revocation_endpoint) {

@@ -419,14 +419,14 @@ fn rows() -> Vec<Row> {
             name: "state malformed",
             outcome: callback_done(&format!("code={CODE}&state=<script>"), &[flow_cookie("/")]),
             status: "400",
-            expect: "no valid state",
+            expect: "does not say which sign-in it belongs to",
             detail: None,
         },
         Row {
             name: "state missing",
             outcome: callback_done(&format!("code={CODE}"), &[flow_cookie("/")]),
             status: "400",
-            expect: "no valid state",
+            expect: "does not say which sign-in it belongs to",
             detail: None,
         },
         Row {
@@ -436,7 +436,7 @@ fn rows() -> Vec<Row> {
                 &[flow_cookie("/")],
             ),
             status: "400",
-            expect: "repeats a parameter",
+            expect: "has been changed",
             detail: None,
         },
         Row {
@@ -471,14 +471,14 @@ fn rows() -> Vec<Row> {
             name: "code missing",
             outcome: callback_done(&format!("state={STATE}"), &[flow_cookie("/")]),
             status: "400",
-            expect: "no authorization code",
+            expect: "without completing the sign-in",
             detail: Some("code missing"),
         },
         Row {
             name: "malformed query",
             outcome: callback_done("code=%zz&state=1", &[flow_cookie("/")]),
             status: "400",
-            expect: "malformed",
+            expect: "is damaged",
             detail: None,
         },
         Row {
@@ -851,7 +851,7 @@ fn cross_site_signout_is_refused() {
         if let Some(site) = site {
             request.headers.set("Sec-Fetch-Site", site);
         }
-        let outcome = match signout_begin(&request, &dist, &config) {
+        let outcome = match signout_begin(&request, &dist, &config, NOW, &mut CountingEntropy(0)) {
             Step::Done(o) => o,
             Step::Call { pending, .. } => edge_auth_core::signout::signout_complete(
                 pending,

@@ -471,7 +471,9 @@ fn signout_clears_everything_revokes_and_logs_out_at_the_provider() {
         "unrelated=1".into(),
     ];
     let (request, dist) = kit::viewer_request("/_edge-auth/signout", "", &cookies);
-    let Step::Call { call, pending } = signout_begin(&request, &dist, &config) else {
+    let Step::Call { call, pending } =
+        signout_begin(&request, &dist, &config, NOW, &mut CountingEntropy(0))
+    else {
         panic!()
     };
     assert_eq!(call.purpose, CallPurpose::RevokeRefreshToken);
@@ -519,7 +521,8 @@ fn signout_clears_everything_revokes_and_logs_out_at_the_provider() {
 fn signout_without_refresh_token_still_signs_out() {
     let config = kit::config();
     let (request, dist) = kit::viewer_request("/_edge-auth/signout", "", &[]);
-    let Step::Done(out) = signout_begin(&request, &dist, &config) else {
+    let Step::Done(out) = signout_begin(&request, &dist, &config, NOW, &mut CountingEntropy(0))
+    else {
         panic!()
     };
     assert_eq!(
@@ -540,12 +543,138 @@ fn oidc_logout_and_base_url_are_honoured() {
     v["site"] = serde_json::json!({"base_url": "https://docs.example.com"});
     let config = kit::config_from(v);
     let (request, dist) = kit::viewer_request("/_edge-auth/signout", "", &[]);
-    let Step::Done(out) = signout_begin(&request, &dist, &config) else {
+    let Step::Done(out) = signout_begin(&request, &dist, &config, NOW, &mut CountingEntropy(0))
+    else {
         panic!()
     };
     let q = query_of(&location(&out));
     assert_eq!(
         param(&q, "post_logout_redirect_uri"),
         "https://docs.example.com/signed-out.html"
+    );
+}
+
+#[test]
+fn signout_tells_the_browser_to_drop_its_cache() {
+    let config = kit::config();
+    let (request, dist) = kit::viewer_request("/_edge-auth/signout", "", &[]);
+    let Step::Done(out) = signout_begin(&request, &dist, &config, NOW, &mut CountingEntropy(0))
+    else {
+        panic!("no refresh token, no call")
+    };
+    assert_eq!(out.status(), Some("302"));
+    assert_eq!(
+        response(&out).headers.first("clear-site-data"),
+        Some("\"cache\"")
+    );
+}
+
+/// "Sign in as someone else": the 403 page's link signs out here, revokes,
+/// and starts a sign-in at the provider's form that returns to the page.
+#[test]
+fn signing_in_as_someone_else_returns_to_the_page() {
+    let config = kit::config();
+    let (request, dist) = kit::viewer_request(
+        "/admin/report.html",
+        "y=2",
+        &[id_cookie(&kit::id_token().sign())],
+    );
+    let denied = authorize(request, &dist, &config, NOW, &mut CountingEntropy(0));
+    assert_eq!(denied.status(), Some("403"));
+    let body = response(&denied).body.clone().unwrap();
+    let href = "/_edge-auth/signout?return=%2Fadmin%2Freport.html%3Fy%3D2";
+    assert!(body.contains(&format!(r#"href="{href}""#)), "{body}");
+
+    let (path, query) = href.split_once('?').unwrap();
+    let (request, dist) = kit::viewer_request(
+        path,
+        query,
+        &[
+            id_cookie(&kit::id_token().sign()),
+            "__Secure-edge-auth-refresh=rt.1".into(),
+        ],
+    );
+    let Step::Call { call, pending } =
+        signout_begin(&request, &dist, &config, NOW, &mut CountingEntropy(0))
+    else {
+        panic!("the refresh token is revoked first")
+    };
+    assert_eq!(call.purpose, CallPurpose::RevokeRefreshToken);
+    let out = signout_complete(
+        pending,
+        &ProviderOutcome::Answered {
+            status: 200,
+            body: vec![],
+        },
+    );
+    assert_eq!(out.event, "signed-out-switching-user");
+    let location = location(&out);
+    assert!(
+        location.starts_with("https://auth.example.com/oauth2/authorize?"),
+        "{location}"
+    );
+    assert_eq!(param(&query_of(&location), "prompt"), "login");
+    let cleared = cleared_cookies(response(&out));
+    assert!(cleared.contains(&"__Host-edge-auth-id".to_owned()));
+    assert!(cleared.contains(&"__Secure-edge-auth-refresh".to_owned()));
+    let flow = set_cookies(response(&out))
+        .into_iter()
+        .find(|(n, _)| n.starts_with("__Host-edge-auth-flow-"))
+        .expect("a new flow");
+    assert_eq!(
+        FlowCookie::decode(&flow.1).unwrap().return_to,
+        "/admin/report.html?y=2"
+    );
+    // A planted return path is replaced, as everywhere else.
+    let (request, dist) =
+        kit::viewer_request("/_edge-auth/signout", "return=%2F%2Fevil.example", &[]);
+    let Step::Done(out) = signout_begin(&request, &dist, &config, NOW, &mut CountingEntropy(0))
+    else {
+        panic!()
+    };
+    let flow = set_cookies(response(&out))
+        .into_iter()
+        .find(|(n, _)| n.starts_with("__Host-edge-auth-flow-"))
+        .unwrap();
+    assert_eq!(FlowCookie::decode(&flow.1).unwrap().return_to, "/");
+}
+
+/// A lost ID cookie with the display-name cookie still there: refresh
+/// first (it can see the refresh token), not the provider's form.
+#[test]
+fn a_lost_id_cookie_is_refreshed_silently() {
+    let config = kit::config();
+    let (request, dist) =
+        kit::viewer_request("/docs/", "a=1", &["__Host-edge-auth-user=alice".into()]);
+    let out = authorize(request, &dist, &config, NOW, &mut CountingEntropy(0));
+    assert_eq!(
+        location(&out),
+        "/_edge-auth/refresh?return=%2Fdocs%2F%3Fa%3D1"
+    );
+    // Scripts still get a 401; an invalid ID token still means sign-in.
+    let (mut request, dist) =
+        kit::viewer_request("/docs/", "", &["__Host-edge-auth-user=alice".into()]);
+    request.headers.set("Sec-Fetch-Mode", "cors");
+    assert_eq!(
+        authorize(request, &dist, &config, NOW, &mut CountingEntropy(0)).status(),
+        Some("401")
+    );
+    let (request, dist) = kit::viewer_request(
+        "/docs/",
+        "",
+        &[
+            "__Host-edge-auth-user=alice".into(),
+            id_cookie(&kit::id_token().attacker_key().sign()),
+        ],
+    );
+    assert!(
+        location(&authorize(
+            request,
+            &dist,
+            &config,
+            NOW,
+            &mut CountingEntropy(0)
+        ))
+        .starts_with("https://auth.example.com/oauth2/authorize?")
     );
 }

@@ -231,7 +231,7 @@ pub async fn sam_deploy(
 pub struct SiteFile {
     pub key: String,
     pub path: std::path::PathBuf,
-    pub content_type: &'static str,
+    pub content_type: String,
     pub cache_control: &'static str,
 }
 
@@ -286,7 +286,7 @@ pub async fn upload_site(
             .ok();
         let same = existing.as_ref().is_some_and(|o| {
             o.e_tag().map(|t| t.trim_matches('"')) == Some(md5.as_str())
-                && o.content_type() == Some(file.content_type)
+                && o.content_type() == Some(file.content_type.as_str())
                 && o.cache_control() == Some(file.cache_control)
         });
         if same {
@@ -296,7 +296,7 @@ pub async fn upload_site(
             .put_object()
             .bucket(bucket)
             .key(&file.key)
-            .content_type(file.content_type)
+            .content_type(&file.content_type)
             .cache_control(file.cache_control)
             .body(bytes.into())
             .send()

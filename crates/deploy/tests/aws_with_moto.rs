@@ -108,7 +108,7 @@ async fn deploy_calls_against_moto() {
         .await
         .unwrap();
     assert_eq!(page.content_type(), Some("text/html; charset=utf-8"));
-    assert_eq!(page.cache_control(), Some("no-cache"));
+    assert_eq!(page.cache_control(), Some("private, no-cache"));
     let css = s3
         .head_object()
         .bucket("edge-auth-test-site")
@@ -117,7 +117,7 @@ async fn deploy_calls_against_moto() {
         .await
         .unwrap();
     assert_eq!(css.content_type(), Some("text/css; charset=utf-8"));
-    assert_eq!(css.cache_control(), Some("public, max-age=3600"));
+    assert_eq!(css.cache_control(), Some("private, max-age=3600"));
     assert_eq!(
         aws::upload_site(&config, "edge-auth-test-site", &files)
             .await

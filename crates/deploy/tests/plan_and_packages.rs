@@ -194,3 +194,52 @@ fn config_is_written_into_copies_of_the_zips() {
         .contains("authorization_endpoint")
     );
 }
+
+/// Every file of a site gets the type a browser needs (a video plays, a
+/// WebAssembly module compiles while it streams) and a private cache header.
+#[test]
+fn site_files_get_their_types_and_private_caching() {
+    let dir = std::env::temp_dir().join(format!("deploy-site-types-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("media")).unwrap();
+    let expected = [
+        (
+            "index.html",
+            "text/html; charset=utf-8",
+            "private, no-cache",
+        ),
+        ("app.wasm", "application/wasm", "private, max-age=3600"),
+        ("media/intro.mp4", "video/mp4", "private, max-age=3600"),
+        ("media/intro.webm", "video/webm", "private, max-age=3600"),
+        ("media/cover.avif", "image/avif", "private, max-age=3600"),
+        (
+            "data.csv",
+            "text/csv; charset=utf-8",
+            "private, max-age=3600",
+        ),
+        (
+            "README.md",
+            "text/markdown; charset=utf-8",
+            "private, max-age=3600",
+        ),
+        ("bundle.zip", "application/zip", "private, max-age=3600"),
+        (
+            "app.js",
+            "text/javascript; charset=utf-8",
+            "private, max-age=3600",
+        ),
+    ];
+    for (key, _, _) in expected {
+        std::fs::write(dir.join(key), b"x").unwrap();
+    }
+    let files = edge_auth_deploy::aws::site_files(&dir).unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    for (key, content_type, cache_control) in expected {
+        let file = files.iter().find(|f| f.key == key).expect(key);
+        assert_eq!(
+            (file.content_type.as_str(), file.cache_control),
+            (content_type, cache_control),
+            "{key}"
+        );
+    }
+    assert!(files.iter().all(|f| !f.cache_control.contains("public")));
+}

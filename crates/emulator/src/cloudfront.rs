@@ -187,14 +187,18 @@ impl Distribution {
     /// answered with the 404 page (the distribution's custom error response).
     fn origin_fetch(&self, uri: &str) -> Answer {
         match read_object(&self.site_dir, uri) {
-            Some((body, content_type)) => Answer {
+            Some((body, content_type, cache_control)) => Answer {
                 status: 200,
-                headers: vec![("content-type".into(), content_type.into())],
+                // What the deploy tool stores with each object.
+                headers: vec![
+                    ("content-type".into(), content_type),
+                    ("cache-control".into(), cache_control.into()),
+                ],
                 body,
             },
             None => {
                 let body = read_object(&self.site_dir, "/404.html")
-                    .map(|(b, _)| b)
+                    .map(|(b, _, _)| b)
                     .unwrap_or_else(|| b"Not Found".to_vec());
                 Answer {
                     status: 404,
@@ -288,7 +292,7 @@ fn add_security_headers(answer: &mut Answer) {
     }
 }
 
-fn read_object(site: &Path, uri: &str) -> Option<(Vec<u8>, &'static str)> {
+fn read_object(site: &Path, uri: &str) -> Option<(Vec<u8>, String, &'static str)> {
     let key = percent_encoding::percent_decode_str(uri)
         .decode_utf8()
         .ok()?;
@@ -301,9 +305,12 @@ fn read_object(site: &Path, uri: &str) -> Option<(Vec<u8>, &'static str)> {
     if !path.is_file() {
         return None;
     }
-    let content_type =
-        edge_auth_core::mime::content_type(path.extension().and_then(|e| e.to_str()).unwrap_or(""));
-    std::fs::read(path).ok().map(|b| (b, content_type))
+    let extension = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+    let content_type = edge_auth_core::mime::content_type(extension);
+    let cache_control = edge_auth_core::mime::cache_control(extension);
+    std::fs::read(&path)
+        .ok()
+        .map(|b| (b, content_type, cache_control))
 }
 
 pub fn handler_state(

@@ -219,11 +219,15 @@ impl DevIdp {
         if !get("scope").split(' ').any(|s| s == "openid") {
             return refuse("invalid_scope");
         }
-        // An existing session signs in without the form, as the hosted UI does.
-        if let Some(user) = self.session_user(headers) {
+        // An existing session signs in without the form, as the hosted UI
+        // does, unless the client asks for a fresh sign-in (`prompt=login`,
+        // OpenID Connect Core 3.1.2.1), as "sign in as someone else" does.
+        if get("prompt") != "login"
+            && let Some(user) = self.session_user(headers)
+        {
             return self.issue_code(&user, &q);
         }
-        html(200, login_page(&q, None))
+        html(200, login_page(&q, None, &self.settings.users))
     }
 
     fn login(&self, body: &[u8]) -> Answer {
@@ -256,7 +260,11 @@ impl DevIdp {
         else {
             return html(
                 401,
-                login_page(&form, Some("Incorrect username or password.")),
+                login_page(
+                    &form,
+                    Some("Incorrect username or password."),
+                    &self.settings.users,
+                ),
             );
         };
         let session = random();
@@ -492,7 +500,9 @@ impl DevIdp {
     }
 }
 
-fn login_page(params: &[(String, String)], error: Option<&str>) -> String {
+/// The sign-in form. A development tool: it lists the demo accounts, and
+/// after a wrong password it keeps the username that was typed.
+fn login_page(params: &[(String, String)], error: Option<&str>, users: &[User]) -> String {
     let hidden: String = [
         "client_id",
         "redirect_uri",
@@ -514,12 +524,44 @@ fn login_page(params: &[(String, String)], error: Option<&str>) -> String {
     let error = error
         .map(|e| format!(r#"<p class="error" role="alert">{}</p>"#, escape(e)))
         .unwrap_or_default();
+    let typed = escape(single(params, "username").ok().flatten().unwrap_or(""));
+    let focus = if typed.is_empty() {
+        "username"
+    } else {
+        "password"
+    };
+    let accounts: String = users
+        .iter()
+        .map(|u| {
+            format!(
+                "<li><code>{}</code> / <code>{}</code>{}</li>",
+                escape(&u.username),
+                escape(&u.password),
+                if u.groups.is_empty() {
+                    String::new()
+                } else {
+                    format!(" <small>({})</small>", escape(&u.groups.join(", ")))
+                }
+            )
+        })
+        .collect();
     format!(
         r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Sign in — development provider</title>
-<style>body{{font:16px system-ui,sans-serif;background:#eef1f6;display:grid;place-items:center;min-height:100vh;margin:0}}form{{background:#fff;padding:2rem;border-radius:10px;box-shadow:0 2px 12px #0002;width:20rem}}label{{display:block;margin:.8rem 0 .2rem}}input[type=text],input[type=password]{{width:100%;padding:.5rem;box-sizing:border-box}}button{{margin-top:1rem;padding:.5rem 1rem}}.error{{color:#b00020}}small{{color:#666}}</style></head>
+<style>body{{font:16px system-ui,sans-serif;background:#eef1f6;display:grid;place-items:center;min-height:100vh;margin:0}}form{{background:#fff;padding:2rem;border-radius:10px;box-shadow:0 2px 12px #0002;width:20rem}}label{{display:block;margin:.8rem 0 .2rem}}input[type=text],input[type=password]{{width:100%;padding:.5rem;box-sizing:border-box}}button{{margin-top:1rem;padding:.5rem 1rem}}.error{{color:#b00020}}small{{color:#666}}.demo{{margin-top:1.2rem;font-size:.9rem}}.demo ul{{padding-left:1.2rem}}</style></head>
 <body><form method="post" action="/login"><h1>Sign in</h1><small>edge-auth development identity provider</small>{error}{hidden}
-<label for="username">Username</label><input id="username" name="username" type="text" autocomplete="username" autofocus>
-<label for="password">Password</label><input id="password" name="password" type="password" autocomplete="current-password">
-<button type="submit" name="action" value="signin">Sign in</button> <button type="submit" name="action" value="cancel">Cancel</button></form></body></html>"#
+<label for="username">Username</label><input id="username" name="username" type="text" autocomplete="username" value="{typed}"{username_focus}>
+<label for="password">Password</label><input id="password" name="password" type="password" autocomplete="current-password"{password_focus}>
+<button type="submit" name="action" value="signin">Sign in</button> <button type="submit" name="action" value="cancel">Cancel</button>
+<details class="demo" open><summary>Demo accounts</summary><ul>{accounts}</ul></details></form></body></html>"#,
+        username_focus = if focus == "username" {
+            " autofocus"
+        } else {
+            ""
+        },
+        password_focus = if focus == "password" {
+            " autofocus"
+        } else {
+            ""
+        },
     )
 }

@@ -42,6 +42,7 @@ options:
   --groups-claim NAME      with --provider-discovery: groups claim (default cognito:groups)
   --cognito-domain URL     with a Cognito discovery URL: the hosted domain, for /logout
   --rule PATTERN=GROUP[,GROUP]  a path rule (default /admin/*=admins)
+  --log-format human|json  log lines for people (default) or as Lambda writes them
 ";
 
 struct Options {
@@ -58,6 +59,7 @@ struct Options {
     groups_claim: String,
     cognito_domain: Option<String>,
     rules: Vec<(String, Vec<String>)>,
+    json_logs: bool,
 }
 
 fn parse_options() -> Result<Options, String> {
@@ -75,6 +77,7 @@ fn parse_options() -> Result<Options, String> {
         groups_claim: "cognito:groups".into(),
         cognito_domain: None,
         rules: Vec::new(),
+        json_logs: false,
     };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
@@ -108,6 +111,13 @@ fn parse_options() -> Result<Options, String> {
             "--client-id" => o.client_id = Some(value),
             "--groups-claim" => o.groups_claim = value,
             "--cognito-domain" => o.cognito_domain = Some(value),
+            "--log-format" => {
+                o.json_logs = match value.as_str() {
+                    "json" => true,
+                    "human" => false,
+                    other => return Err(format!("--log-format: `{other}` is not human or json")),
+                }
+            }
             "--rule" => {
                 let (pattern, groups) = value
                     .split_once('=')
@@ -263,24 +273,66 @@ async fn main() -> std::process::ExitCode {
     }
 }
 
+/// Binds 127.0.0.1:`port`; a port in use names the option that moves it.
+async fn bind(port: u16, option: &str) -> Result<TcpListener, String> {
+    TcpListener::bind(("127.0.0.1", port)).await.map_err(|e| {
+        if e.kind() == std::io::ErrorKind::AddrInUse {
+            format!("port {port} is in use on 127.0.0.1: pass {option} N to use another (0 picks a free one)")
+        } else {
+            format!("port {port}: {e}")
+        }
+    })
+}
+
+/// The temporary folder with the handlers' config.json and the client
+/// secret: readable by its owner only, and gone when the process ends
+/// however `run` returns.
+struct WorkDir(PathBuf);
+
+impl WorkDir {
+    fn create() -> Result<Self, String> {
+        let path = std::env::temp_dir().join(format!("edge-auth-dev-{}", std::process::id()));
+        let mut builder = std::fs::DirBuilder::new();
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        builder
+            .create(&path)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        Ok(Self(path))
+    }
+}
+
+impl Drop for WorkDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 async fn run() -> Result<(), String> {
     let o = parse_options()?;
-    edge_auth_lambda::init_logging("info");
+    if o.json_logs {
+        edge_auth_lambda::init_logging("info");
+    } else {
+        edge_auth_lambda::init_human_logging("info");
+    }
     if !o.site.join("index.html").is_file() {
         return Err(format!(
             "{}: no index.html here (run from the repository root, or pass --site)",
             o.site.display()
         ));
     }
-    let site_listener = TcpListener::bind(("127.0.0.1", o.port))
-        .await
-        .map_err(|e| format!("port {}: {e}", o.port))?;
+    // Both ports first: a failed start leaves nothing behind.
+    let site_listener = bind(o.port, "--port").await?;
+    let idp_listener = match o.discovery {
+        Some(_) => None,
+        None => Some(bind(o.idp_port, "--idp-port").await?),
+    };
     let site = format!(
         "http://{}",
         site_listener.local_addr().map_err(|e| e.to_string())?
     );
-    let workdir = std::env::temp_dir().join(format!("edge-auth-dev-{}", std::process::id()));
-    std::fs::create_dir_all(&workdir).map_err(|e| e.to_string())?;
+    let work = WorkDir::create()?;
+    let workdir = work.0.clone();
 
     let (config_value, idp) = if let Some(discovery) = &o.discovery {
         let client = edge_auth_provider::ProviderClient::new(&Default::default());
@@ -307,9 +359,7 @@ async fn run() -> Result<(), String> {
             None,
         )
     } else {
-        let idp_listener = TcpListener::bind(("127.0.0.1", o.idp_port))
-            .await
-            .map_err(|e| format!("port {}: {e}", o.idp_port))?;
+        let idp_listener = idp_listener.ok_or("no provider port")?;
         let issuer = format!(
             "http://{}",
             idp_listener.local_addr().map_err(|e| e.to_string())?
@@ -429,6 +479,6 @@ async fn run() -> Result<(), String> {
     let ready = json!({"site": site, "idp": idp.as_ref().map(|i| i.settings().issuer.clone())});
     println!("READY {ready}");
     tokio::signal::ctrl_c().await.map_err(|e| e.to_string())?;
-    let _ = std::fs::remove_dir_all(&workdir);
+    drop(work);
     Ok(())
 }

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use edge_auth_core::event::{CloudFrontPayload, parse_event};
+use edge_auth_core::token_cache::VerifiedTokenCache;
 use edge_auth_core::{
     Config, ConfigError, HandlerOutput, Outcome, SystemEntropy, authorize, index_path,
 };
@@ -97,6 +98,10 @@ impl From<HandlerError> for lambda_runtime::Diagnostic {
 pub struct HandlerState {
     kind: HandlerKind,
     config: Option<Arc<Config>>,
+    /// authorize: the ID tokens this sandbox has verified (bounded; see
+    /// `edge_auth_core::token_cache`). Lambda hands a sandbox one event at a
+    /// time, so the lock is never contended.
+    token_cache: std::sync::Mutex<VerifiedTokenCache>,
     #[cfg(feature = "provider")]
     gateway: Option<edge_auth_provider::ProviderGateway>,
 }
@@ -112,6 +117,7 @@ impl HandlerState {
         }
         Ok(Self {
             kind,
+            token_cache: std::sync::Mutex::new(VerifiedTokenCache::new()),
             #[cfg(feature = "provider")]
             gateway: config
                 .clone()
@@ -230,12 +236,19 @@ fn decide_viewer(
                 .config
                 .as_deref()
                 .ok_or(HandlerError::NoConfig(state.kind.name()))?;
-            authorize::authorize(
+            // A poisoned lock only means an earlier invocation panicked
+            // mid-lookup; the cache holds nothing half-written that matters.
+            let mut cache = state
+                .token_cache
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            authorize::authorize_with_cache(
                 payload.request.clone(),
                 &payload.config,
                 config,
                 now(),
                 &mut SystemEntropy,
+                Some(&mut cache),
             )
         }
         HandlerKind::IndexPath => index_path::index_path(payload.request.clone()),
@@ -262,7 +275,11 @@ async fn decide_provider(
                     .refresh(payload, now(), &mut SystemEntropy, deadline)
                     .await
             }
-            HandlerKind::Signout => gateway.signout(payload, deadline).await,
+            HandlerKind::Signout => {
+                gateway
+                    .signout(payload, now(), &mut SystemEntropy, deadline)
+                    .await
+            }
             _ => return decide_viewer(state, payload),
         })
     }
@@ -314,6 +331,21 @@ pub async fn handle(
 }
 
 /// JSON log lines on stdout, which Lambda sends to CloudWatch Logs.
+/// Human-readable log lines for a person at a terminal (the local edge's
+/// default); Lambda and `--log-format json` keep [`init_logging`]'s JSON.
+pub fn init_human_logging(level: &str) {
+    let level = level
+        .parse::<tracing::Level>()
+        .unwrap_or(tracing::Level::INFO);
+    let _ = tracing_subscriber::fmt()
+        .compact()
+        .with_target(false)
+        .with_max_level(level)
+        .with_writer(|| PatientStdout)
+        .log_internal_errors(false)
+        .try_init();
+}
+
 pub fn init_logging(level: &str) {
     let level = level
         .parse::<tracing::Level>()

@@ -78,8 +78,20 @@ impl ProviderGateway {
         }
     }
 
-    pub async fn signout(&self, payload: &CloudFrontPayload, deadline: Option<Instant>) -> Outcome {
-        match signout::signout_begin(&payload.request, &payload.config, &self.config) {
+    pub async fn signout(
+        &self,
+        payload: &CloudFrontPayload,
+        now: u64,
+        entropy: &mut (dyn Entropy + Send),
+        deadline: Option<Instant>,
+    ) -> Outcome {
+        match signout::signout_begin(
+            &payload.request,
+            &payload.config,
+            &self.config,
+            now,
+            entropy,
+        ) {
             Step::Done(outcome) => outcome,
             Step::Call { call, pending } => {
                 let outcome = self.call(&call, deadline).await;

@@ -29,7 +29,15 @@ pub fn free_port() -> u16 {
 /// Starts `moto_server` and waits (at most 30 s) until it accepts connections.
 pub fn start() -> Moto {
     let port = free_port();
-    let child = Command::new("moto_server")
+    // scripts/setup.sh installs it into the project's virtual environment.
+    let in_venv =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/moto_server");
+    let program = if in_venv.exists() {
+        in_venv.into_os_string()
+    } else {
+        "moto_server".into()
+    };
+    let child = Command::new(program)
         .args(["-H", "127.0.0.1", "-p", &port.to_string()])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
