@@ -18,27 +18,14 @@ apt_install() {
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
 }
 
-# The project's Python environment (Debian: python3-venv provides venv and
-# ensurepip).
-command -v python3 >/dev/null || apt_install python3
-if [ ! -x .venv/bin/python3 ] || ! .venv/bin/python3 -m pip --version >/dev/null 2>&1; then
-  rm -rf .venv
-  python3 -m venv .venv 2>/dev/null || { apt_install python3-venv; python3 -m venv .venv; }
-fi
+# The Python tools, in .venv/ (scripts/setup-python.sh).
+scripts/setup-python.sh
 export PATH="$PWD/.venv/bin:$PATH"
-need_pip() { .venv/bin/python3 -m pip install --quiet --disable-pip-version-check "$@"; }
 
 # The toolchain pinned in rust-toolchain.toml, with rustfmt and clippy.
 rustup show active-toolchain >/dev/null
 rustup component add rustfmt clippy >/dev/null 2>&1 || true
 
-# moto's AWS API emulator: the Secrets Manager tests run it on 127.0.0.1.
-[ -x .venv/bin/moto_server ] || need_pip 'moto[server]'
-# zig + cargo-zigbuild: the edge addons, cross-built against glibc 2.17.
-[ -x .venv/bin/cargo-zigbuild ] || need_pip ziglang cargo-zigbuild
-# cfn-lint for the SAM templates, pytest for the checks cfn-lint does not make.
-[ -x .venv/bin/cfn-lint ] || need_pip cfn-lint
-.venv/bin/python3 -c 'import pytest' 2>/dev/null || need_pip pytest
 command -v node >/dev/null || { echo "Node.js 20 or later is required (Debian: apt-get install nodejs npm)" >&2; exit 1; }
 command -v objdump >/dev/null || apt_install binutils
 command -v cc >/dev/null || apt_install gcc

@@ -17,6 +17,7 @@ step() {
 }
 
 step "setup" scripts/setup.sh
+step "the Python set-up on a clean Debian 12 (debootstrap)" scripts/check-setup-debian12.sh
 step "cargo fmt" cargo fmt --all -- --check
 step "nix files (parse, nixfmt, deadnix, lock)" scripts/check-nix.sh
 step "flake evaluates on all four systems (nix-eval kit)" scripts/check-flake-eval.sh

@@ -78,6 +78,12 @@ pub async fn stack_status(
 pub fn check_resumable(stack: &str, status: Option<&StackStatus>) -> Result<(), AwsError> {
     let Some(status) = status else { return Ok(()) };
     let name = status.as_str();
+    // A stack whose first change set failed or was never executed: it has
+    // no resources and stays in this state for good. `sam deploy` creates
+    // a new change set on it as on a stack that does not exist yet.
+    if name == "REVIEW_IN_PROGRESS" {
+        return Ok(());
+    }
     if name == "ROLLBACK_COMPLETE" {
         return Err(AwsError::Stack {
             stack: stack.into(),

@@ -103,10 +103,10 @@ fn resolve(
 ) -> Result<String, String> {
     match value {
         Value::Known(v) => Ok(v.clone()),
-        Value::Output { stack, key } => outputs
+        Value::Output { stack, key, suffix } => outputs
             .get(stack)
             .and_then(|o| o.get(key))
-            .cloned()
+            .map(|v| format!("{v}{suffix}"))
             .ok_or_else(|| format!("stack {stack} has no output {key}")),
     }
 }

@@ -13,17 +13,42 @@ pub const EDGE_PACKAGES: [&str; 5] = ["authorize", "index-path", "signin", "refr
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Value {
     Known(String),
-    Output { stack: String, key: String },
+    /// A stack output, followed by `suffix` (a path after a URL output).
+    Output {
+        stack: String,
+        key: String,
+        suffix: String,
+    },
+}
+
+impl Value {
+    /// This value followed by `suffix`.
+    pub fn with_suffix(&self, more: &str) -> Value {
+        match self {
+            Value::Known(v) => Value::Known(format!("{v}{more}")),
+            Value::Output { stack, key, suffix } => Value::Output {
+                stack: stack.clone(),
+                key: key.clone(),
+                suffix: format!("{suffix}{more}"),
+            },
+        }
+    }
 }
 
 impl fmt::Display for Value {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Value::Known(v) => f.write_str(v),
-            Value::Output { stack, key } => write!(f, "<{stack}.{key}>"),
+            Value::Output { stack, key, suffix } => write!(f, "<{stack}.{key}>{suffix}"),
         }
     }
 }
+
+/// Where the provider sends the browser back to, below the site's URL: the
+/// functions' redirect_uri and the sign-out's logout_uri, exactly (Cognito
+/// accepts only registered URLs, to the letter).
+pub const CALLBACK_PATH: &str = "/_edge-auth/callback";
+pub const SIGNED_OUT_PATH: &str = "/signed-out.html";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Step {
@@ -61,6 +86,7 @@ fn output(stack: &str, key: &str) -> Value {
     Value::Output {
         stack: stack.into(),
         key: key.into(),
+        suffix: String::new(),
     }
 }
 
@@ -102,8 +128,8 @@ impl Plan {
                 p.push(base("HostedDomainPrefix", hosted_domain_prefix));
                 p.push(base("AdminGroupName", admin_group));
             }
-            p.push(base("CallbackUrls", &format!("{site}/_edge-auth/callback")));
-            p.push(base("LogoutUrls", &format!("{site}/signed-out.html")));
+            p.push(base("CallbackUrls", &format!("{site}{CALLBACK_PATH}")));
+            p.push(base("LogoutUrls", &format!("{site}{SIGNED_OUT_PATH}")));
             p
         };
 
@@ -182,7 +208,8 @@ impl Plan {
                 parameters: pool_parameters(&site)
                     .into_iter()
                     .map(|(k, v)| match k.as_str() {
-                        "CallbackUrls" | "LogoutUrls" => (k, site.clone()),
+                        "CallbackUrls" => (k, site.with_suffix(CALLBACK_PATH)),
+                        "LogoutUrls" => (k, site.with_suffix(SIGNED_OUT_PATH)),
                         _ => (k, v),
                     })
                     .collect(),

@@ -74,6 +74,9 @@ async fn deploy_calls_against_moto() {
     assert_eq!(outputs["SiteUrl"], "https://d111.cloudfront.net");
     use aws_sdk_cloudformation::types::StackStatus;
     assert!(aws::check_resumable("s", Some(&StackStatus::CreateComplete)).is_ok());
+    // A first change set that failed leaves REVIEW_IN_PROGRESS for good:
+    // deploy over it, as SAM does, rather than wait for it to settle.
+    assert!(aws::check_resumable("s", Some(&StackStatus::ReviewInProgress)).is_ok());
     assert!(
         aws::check_resumable("s", Some(&StackStatus::RollbackComplete))
             .unwrap_err()

@@ -68,16 +68,31 @@ hosted_domain_prefix = "docs-staging"
         panic!("{:?}", plan.steps[5])
     };
     assert_eq!(stack, "docs-staging-user-pool");
-    let callback = parameters
-        .iter()
-        .find(|(k, _)| k == "CallbackUrls")
-        .unwrap();
+    // Cognito matches redirect_uri and logout_uri to the letter: the
+    // registered URLs are the site's URL with the functions' paths (the bare
+    // URL made every no-domain sign-in a redirect_mismatch).
+    let param = |name: &str| {
+        parameters
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .unwrap()
+    };
+    let site_output = |suffix: &str| Value::Output {
+        stack: "docs-staging-distribution".into(),
+        key: "SiteUrl".into(),
+        suffix: suffix.into(),
+    };
+    assert_eq!(param("CallbackUrls"), site_output("/_edge-auth/callback"));
+    assert_eq!(param("LogoutUrls"), site_output("/signed-out.html"));
+    // And they are what the functions send: the core's own paths.
+    let paths = edge_auth_core::config::PathSettings::default();
     assert_eq!(
-        callback.1,
-        Value::Output {
-            stack: "docs-staging-distribution".into(),
-            key: "SiteUrl".into()
-        }
+        (
+            edge_auth_deploy::plan::CALLBACK_PATH,
+            edge_auth_deploy::plan::SIGNED_OUT_PATH
+        ),
+        (paths.signin.as_str(), paths.signed_out.as_str())
     );
 }
 

@@ -58,8 +58,11 @@ async fn full_signin_against_a_real_http_provider() {
     assert!(basic.starts_with("Basic "), "client_secret_basic");
 }
 
+/// The authorization code is single-use: a 5xx (or a lost answer) may mean
+/// the provider spent it, and a second copy would only earn invalid_grant.
+/// It is sent once; only a connection that was never made is tried again.
 #[tokio::test]
-async fn retries_5xx_once_then_succeeds() {
+async fn a_code_exchange_is_never_sent_twice() {
     let server = ProviderServer::start(vec![]).await;
     let config = config_for(&server, "retry");
     let (callback, flow) = start(&config).await;
@@ -68,8 +71,49 @@ async fn retries_5xx_once_then_succeeds() {
         ProviderServer::start(vec![Answer::Json(502, "{}".into()), Answer::Json(200, ok)]).await;
     let config = config_for(&server, "retry");
     let answer = run(HandlerKind::Signin, &config, callback).await;
+    assert_eq!(answer["status"], "503");
+    assert_eq!(server.requests().len(), 1, "sent once");
+}
+
+/// Revoking is idempotent: a 5xx is tried again.
+#[tokio::test]
+async fn a_revocation_is_retried_after_a_5xx() {
+    let server = ProviderServer::start(vec![
+        Answer::Json(500, "{}".into()),
+        Answer::Json(200, String::new()),
+    ])
+    .await;
+    let config = config_for(&server, "revoke");
+    let signout = event(
+        kit::VIEWER_REQUEST,
+        "/_edge-auth/signout",
+        "",
+        &["__Secure-edge-auth-refresh=rt.1".into()],
+    );
+    let answer = run(HandlerKind::Signout, &config, signout).await;
     assert_eq!(answer["status"], "302");
     assert_eq!(server.requests().len(), 2);
+}
+
+/// A request that could not even connect never reached the provider: it is
+/// tried again, single-use credential or not (the second attempt fails the
+/// same way here, and the user gets the "cannot be reached" page).
+#[tokio::test]
+async fn a_refused_connection_is_tried_again() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let server = ProviderServer::start(vec![]).await;
+    let config = config_for(&server, "refused");
+    let (callback, _) = start(&config).await;
+    let mut value = serde_json::to_value(&config.file).unwrap();
+    value["provider"]["token_endpoint"] = json!(format!("http://127.0.0.1:{port}/oauth2/token"));
+    let refused = Arc::new(Config::from_json(&value.to_string()).unwrap());
+    let started = std::time::Instant::now();
+    let answer = run(HandlerKind::Signin, &refused, callback).await;
+    assert_eq!(answer["status"], "503");
+    // Two attempts, with the pause between them.
+    assert!(started.elapsed() >= std::time::Duration::from_millis(100));
 }
 
 #[tokio::test]
@@ -81,14 +125,14 @@ async fn provider_failures_become_pages() {
                 Answer::Json(503, "{}".into()),
             ],
             "503",
-            2,
+            1,
         ),
         (
             vec![Answer::Slow(Duration::from_millis(1500), 200, "{}".into())],
             "504",
             1,
         ),
-        (vec![Answer::Hangup, Answer::Hangup], "503", 2),
+        (vec![Answer::Hangup, Answer::Hangup], "503", 1),
         (vec![Answer::Json(200, "not json".into())], "503", 1),
         (
             vec![Answer::Json(400, r#"{"error":"invalid_grant"}"#.into())],

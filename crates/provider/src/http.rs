@@ -11,6 +11,19 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 
+/// When a failed request may be sent again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retry {
+    /// Sending it twice does no harm (revoking a token): again after a 5xx
+    /// or a failed connection.
+    Idempotent,
+    /// It carries a single-use credential (an authorization code, a refresh
+    /// token the provider may rotate): a second copy would be refused with
+    /// `invalid_grant` if the first reached the provider, so it is sent
+    /// again only when it provably did not (no connection could be made).
+    NotSentOnly,
+}
+
 pub struct ProviderClient {
     client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
     timeout: Duration,
@@ -41,9 +54,14 @@ impl ProviderClient {
         }
     }
 
-    /// POSTs the form; retries after a 5xx or a failed connection, within
-    /// `retries` and before `deadline`. A 4xx is an answer, not retried.
-    pub async fn post(&self, request: &HttpRequest, deadline: Option<Instant>) -> ProviderOutcome {
+    /// POSTs the form; retries within `retries` and before `deadline`, as
+    /// `retry` allows. A 4xx is an answer, never retried.
+    pub async fn post(
+        &self,
+        request: &HttpRequest,
+        deadline: Option<Instant>,
+        retry: Retry,
+    ) -> ProviderOutcome {
         let mut attempt = 0;
         loop {
             let budget = match deadline {
@@ -56,18 +74,22 @@ impl ProviderClient {
             if budget.is_zero() {
                 return ProviderOutcome::TimedOut;
             }
-            let outcome = match tokio::time::timeout(budget, self.once(request)).await {
-                Ok(outcome) => outcome,
-                Err(_) => ProviderOutcome::TimedOut,
+            let (outcome, sent) = match tokio::time::timeout(budget, self.once(request)).await {
+                Ok(answer) => answer,
+                // It may have reached the provider: count it as sent.
+                Err(_) => (ProviderOutcome::TimedOut, true),
             };
-            let retryable = matches!(
-                outcome,
-                ProviderOutcome::Unreachable
-                    | ProviderOutcome::Answered {
-                        status: 500..=599,
-                        ..
-                    }
-            );
+            let retryable = match retry {
+                Retry::NotSentOnly => !sent,
+                Retry::Idempotent => matches!(
+                    outcome,
+                    ProviderOutcome::Unreachable
+                        | ProviderOutcome::Answered {
+                            status: 500..=599,
+                            ..
+                        }
+                ),
+            };
             if !retryable || attempt >= self.retries {
                 return outcome;
             }
@@ -99,24 +121,26 @@ impl ProviderClient {
         serde_json::from_slice(&body).map_err(|e| format!("{url}: not JSON: {e}"))
     }
 
-    async fn once(&self, request: &HttpRequest) -> ProviderOutcome {
+    /// One attempt, and whether the request may have reached the provider
+    /// (`false` only when no connection could be made: refused, DNS, TLS).
+    async fn once(&self, request: &HttpRequest) -> (ProviderOutcome, bool) {
         let mut builder = hyper::Request::post(&request.url);
         for (name, value) in &request.headers {
             builder = builder.header(*name, value);
         }
         let Ok(http_request) = builder.body(Full::new(Bytes::from(request.body.clone()))) else {
-            return ProviderOutcome::Unreachable;
+            return (ProviderOutcome::Unreachable, false);
         };
         let response = match self.client.request(http_request).await {
             Ok(response) => response,
             Err(e) => {
                 tracing::warn!(error = %e, endpoint = %request.url, "provider connection failed");
-                return ProviderOutcome::Unreachable;
+                return (ProviderOutcome::Unreachable, !e.is_connect());
             }
         };
         let status = response.status().as_u16();
         // A body larger than any real token answer is cut off and read as invalid.
-        match Limited::new(response.into_body(), MAX_TOKEN_ANSWER + 1)
+        let outcome = match Limited::new(response.into_body(), MAX_TOKEN_ANSWER + 1)
             .collect()
             .await
         {
@@ -128,6 +152,7 @@ impl ProviderClient {
                 status,
                 body: vec![0; MAX_TOKEN_ANSWER + 1],
             },
-        }
+        };
+        (outcome, true)
     }
 }

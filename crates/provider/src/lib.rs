@@ -10,11 +10,11 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use edge_auth_core::event::CloudFrontPayload;
-use edge_auth_core::provider::{ClientCredentials, ProviderCall, ProviderOutcome};
+use edge_auth_core::provider::{CallPurpose, ClientCredentials, ProviderCall, ProviderOutcome};
 use edge_auth_core::{Config, Entropy, Outcome, Step, refresh, signin, signout};
 use tokio::sync::OnceCell;
 
-pub use http::ProviderClient;
+pub use http::{ProviderClient, Retry};
 pub use secret::{CredentialsError, load_credentials};
 
 /// Everything the provider-facing handlers keep between invocations.
@@ -109,7 +109,11 @@ impl ProviderGateway {
             }
         };
         let request = call.to_http(self.config.provider().client_auth, credentials);
-        let outcome = self.client.post(&request, deadline).await;
+        let retry = match call.purpose {
+            CallPurpose::RevokeRefreshToken => Retry::Idempotent,
+            CallPurpose::ExchangeCode | CallPurpose::RefreshTokens => Retry::NotSentOnly,
+        };
+        let outcome = self.client.post(&request, deadline, retry).await;
         tracing::info!(call = call.purpose.as_str(), endpoint = %call.endpoint, outcome = describe(&outcome), "provider call");
         outcome
     }
