@@ -26,11 +26,10 @@ const benchDir = join(here, '..', 'bench');
 // lambda.mjs reads EDGE_AUTH_DIST when it loads: set it from the argument first
 // (children inherit it).
 if (process.argv[2] && process.argv[2] !== 'child') process.env.EDGE_AUTH_DIST = process.argv[2];
-if (!existsSync(join(benchDir, 'node_modules', 'aws-jwt-verify'))) {
+if (process.argv[2] !== 'child' && !existsSync(join(benchDir, 'node_modules', 'aws-jwt-verify'))) {
   execFileSync('npm', ['ci', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: benchDir, stdio: 'inherit' });
 }
 const lambda = await import(join(here, '..', '..', 'tests', 'edge', 'lambda.mjs'));
-const { createHandler } = await import(join(benchDir, 'reference-authorize.mjs'));
 const WARMUP = 2000;
 const ROUNDS = 10;
 const ROUND_CALLS = 2000;
@@ -53,7 +52,10 @@ function floorHandler() {
   };
 }
 
-function peerHandler() {
+// Imported only where it runs, so that a cold start of the other variants
+// does not pay for loading it.
+async function peerHandler() {
+  const { createHandler } = await import(join(benchDir, 'reference-authorize.mjs'));
   const config = lambda.config(PROVIDER);
   return createHandler({
     issuer: config.provider.issuer,
@@ -106,7 +108,7 @@ function caseEvent(name) {
 }
 const CASES = ['valid, AWS sample event (5 headers)', 'valid, browser request (16 headers)', 'bad signature -> sign-in redirect', 'no cookie -> sign-in redirect'];
 
-function handlerFor(variant, dir) {
+async function handlerFor(variant, dir) {
   if (variant === 'authorize') return lambda.load(dir).handler;
   if (variant === 'peer') return peerHandler();
   return floorHandler();
@@ -124,7 +126,7 @@ const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor(
 
 async function warm(dir) {
   const variants = ['authorize', 'peer', 'floor'];
-  const handlers = Object.fromEntries(variants.map((v) => [v, handlerFor(v, dir)]));
+  const handlers = Object.fromEntries(await Promise.all(variants.map(async (v) => [v, await handlerFor(v, dir)])));
   const ctx = lambda.context();
   const results = {};
   for (const name of CASES) {
@@ -162,7 +164,7 @@ async function child(mode, variant, dir) {
     report(await warm(dir));
     return;
   }
-  const handler = handlerFor(variant, dir);
+  const handler = await handlerFor(variant, dir);
   const ctx = lambda.context();
   const c = caseEvent('valid, browser request (16 headers)');
   if (mode === 'cold') {

@@ -217,6 +217,24 @@ test('a lost ID-token cookie is renewed silently with the refresh token', async 
   await context.close();
 });
 
+test('the development provider lists its demo accounts and keeps the username after a wrong password', async () => {
+  const context = await loopbackContext(browser);
+  const page = await context.newPage();
+  await page.goto(`${edge.site}/docs/`);
+  await page.waitForSelector('input[name=username]');
+  const demo = await page.textContent('.demo');
+  assert.match(demo, /alice/);
+  assert.match(demo, /admin/);
+  await page.fill('input[name=username]', 'alice');
+  await page.fill('input[name=password]', 'wrong');
+  await page.click('button[value=signin]');
+  await page.waitForSelector('.error');
+  assert.equal(await page.inputValue('input[name=username]'), 'alice');
+  assert.equal(await page.evaluate(() => document.activeElement?.name), 'password');
+  await screenshot(page, 'login-page-wrong-password');
+  await context.close();
+});
+
 test('two tabs starting sign-in at the same time both end signed in', async () => {
   const context = await loopbackContext(browser);
   const [one, two] = [await context.newPage(), await context.newPage()];
