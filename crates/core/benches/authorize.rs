@@ -1,8 +1,10 @@
-//! authorize's decision on a valid RS256 token (the hot path) and on a
-//! request that starts a sign-in. `cargo bench -p edge-auth-core`.
+//! authorize's decision on a valid RS256 token (the hot path), through the
+//! token cache (hit and miss), and on a request that starts a sign-in.
+//! `cargo bench -p edge-auth-core`.
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use edge_auth_core::authorize::authorize;
+use edge_auth_core::authorize::{authorize, authorize_with_cache};
+use edge_auth_core::token_cache::{self, VerifiedTokenCache};
 use edge_auth_core::{HandlerOutput, SystemEntropy};
 use edge_auth_testkit::{self as kit, NOW};
 use std::hint::black_box;
@@ -39,6 +41,47 @@ fn bench(c: &mut Criterion) {
                 &mut entropy,
             ))
         })
+    });
+    // The same request through a sandbox's token cache: a hit (the token
+    // this browser sent before) and a miss (a cache full of other users'
+    // tokens, so the lookup runs its course before the RSA check).
+    let mut cache = VerifiedTokenCache::new();
+    c.bench_function("authorize/valid-token-cache-hit", |b| {
+        b.iter(|| {
+            black_box(authorize_with_cache(
+                black_box(signed_in.clone()),
+                &dist,
+                &config,
+                NOW,
+                &mut entropy,
+                Some(&mut cache),
+            ))
+        })
+    });
+    let others: Vec<String> = (0..token_cache::MAX_ENTRIES)
+        .map(|i| kit::id_token().claim("sub", format!("user-{i}")).sign())
+        .collect();
+    c.bench_function("authorize/valid-token-cache-miss", |b| {
+        b.iter_batched(
+            || {
+                let mut full = VerifiedTokenCache::new();
+                for other in &others {
+                    assert!(full.verify(&config.verifier, other, NOW).0.is_ok());
+                }
+                full
+            },
+            |mut full| {
+                black_box(authorize_with_cache(
+                    black_box(signed_in.clone()),
+                    &dist,
+                    &config,
+                    NOW,
+                    &mut entropy,
+                    Some(&mut full),
+                ))
+            },
+            criterion::BatchSize::LargeInput,
+        )
     });
     let token = kit::id_token().sign();
     c.bench_function("token/verify-rs256", |b| {
