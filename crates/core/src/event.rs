@@ -170,12 +170,19 @@ pub fn parse_event(value: Value) -> Result<CloudFrontPayload, EventError> {
 /// less than converting the event object header by header through Node-API
 /// (docs/performance.md).
 pub fn parse_event_text(text: &str) -> Result<CloudFrontPayload, EventError> {
-    let mut json = serde_json::Deserializer::from_str(text);
-    let event: CloudFrontEvent =
-        serde_path_to_error::deserialize(&mut json).map_err(shape_error)?;
-    json.end()
-        .map_err(|e| EventError::Shape(format!("after the event: {e}")))?;
-    event.into_payload()
+    // Every request: the plain parse. Tracking the path costs on every
+    // field, so only a malformed event is parsed again to name where.
+    match serde_json::from_str::<CloudFrontEvent>(text) {
+        Ok(event) => event.into_payload(),
+        Err(_) => {
+            let mut json = serde_json::Deserializer::from_str(text);
+            let event: CloudFrontEvent =
+                serde_path_to_error::deserialize(&mut json).map_err(shape_error)?;
+            json.end()
+                .map_err(|e| EventError::Shape(format!("after the event: {e}")))?;
+            event.into_payload()
+        }
+    }
 }
 
 fn shape_error<E: std::fmt::Display>(e: serde_path_to_error::Error<E>) -> EventError {
