@@ -43,7 +43,7 @@ mount --bind /dev "$ROOT/dev"
 mount --bind /dev/pts "$ROOT/dev/pts" 2>/dev/null || true
 cp /etc/resolv.conf "$ROOT/etc/resolv.conf"
 mkdir -p "$ROOT/src/scripts"
-cp scripts/setup-python.sh "$ROOT/src/scripts/"
+cp scripts/setup-python.sh scripts/apt.sh "$ROOT/src/scripts/"
 
 # The network is the host's: where the host reaches PyPI through its own
 # certificate chain (PIP_CERT, or pip.conf's cert), pip in the chroot is

@@ -9,13 +9,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-SUDO=
-[ "$(id -u)" = 0 ] || SUDO=sudo
-apt_updated=
-apt_install() {
-  [ -n "$apt_updated" ] || { $SUDO apt-get update -qq; apt_updated=1; }
-  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
-}
+# shellcheck source=scripts/apt.sh
+. scripts/apt.sh
 
 # Debian splits venv and ensurepip into python3-venv.
 command -v python3 >/dev/null || apt_install python3
