@@ -76,36 +76,15 @@ pub fn authorize_with_cache(
     let return_to = path_and_query(&request.uri, &request.querystring);
     match session {
         Session::Valid(claims) => allow_or_forbid(request, config, &path, &claims),
-        Session::Expired if can_navigate(&request) => {
-            let location = format!(
-                "{}?{}",
-                config.paths().refresh,
-                encode_form([("return", return_to.as_str())])
-            );
-            Outcome::respond(pages::redirect(&location, vec![]), "refresh-redirect")
-        }
+        Session::Expired if can_navigate(&request) => refresh_redirect(config, &return_to),
         Session::Expired => script_401("session_expired"),
         // No ID token, but the display-name cookie set with it says this
         // browser was signed in: the ID cookie was lost (deleted, or dropped
         // by the browser) while the refresh token, which this function cannot
         // see (it is scoped to the auth path), may still be good. Try a
         // silent refresh first; refresh starts a sign-in when there is none.
-        Session::None(None)
-            if can_navigate(&request)
-                && !cookie_values(
-                    &request_cookies(&request.headers),
-                    &config.cookie_names.user,
-                )
-                .is_empty() =>
-        {
-            let location = format!(
-                "{}?{}",
-                config.paths().refresh,
-                encode_form([("return", return_to.as_str())])
-            );
-            Outcome::respond(pages::redirect(&location, vec![]), "refresh-redirect")
-                .with_detail("no ID token; the user cookie says signed in")
-        }
+        Session::Lost if can_navigate(&request) => refresh_redirect(config, &return_to)
+            .with_detail("no ID token; the user cookie says signed in"),
         Session::None(reason) if can_navigate(&request) => {
             let Some(base) = site_base(config, &distribution.distribution_domain_name) else {
                 return crate::flow::no_host_page();
@@ -117,13 +96,25 @@ pub fn authorize_with_cache(
                 None => outcome,
             }
         }
-        Session::None(_) => script_401("unauthenticated"),
+        Session::None(_) | Session::Lost => script_401("unauthenticated"),
     }
+}
+
+/// To the refresh endpoint, which comes back to `return_to`.
+fn refresh_redirect(config: &Config, return_to: &str) -> Outcome {
+    let location = format!(
+        "{}?{}",
+        config.paths().refresh,
+        encode_form([("return", return_to)])
+    );
+    Outcome::respond(pages::redirect(&location, vec![]), "refresh-redirect")
 }
 
 enum Session {
     Valid(IdClaims),
     Expired,
+    /// No ID-token cookie at all, but the user cookie set beside it.
+    Lost,
     None(Option<TokenError>),
 }
 
@@ -152,6 +143,9 @@ fn check_session(
     }
     if expired {
         Session::Expired
+    } else if last_error.is_none() && !cookie_values(&cookies, &config.cookie_names.user).is_empty()
+    {
+        Session::Lost
     } else {
         Session::None(last_error)
     }

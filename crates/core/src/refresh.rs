@@ -13,8 +13,7 @@ use crate::pages::{self, Action};
 use crate::provider::{
     CallPurpose, ProviderCall, ProviderOutcome, TokenAnswer, Unavailable, classify_token_answer,
 };
-use crate::query::{parse_query, single};
-use crate::return_path::safe_return_path;
+use crate::return_path::return_parameter;
 use crate::{Entropy, Outcome, Step};
 
 #[derive(Debug, Clone)]
@@ -22,17 +21,6 @@ pub struct RefreshPending {
     request: CloudFrontRequest,
     base: String,
     return_to: String,
-}
-
-/// The page to go back to: `return` if it is a safe local path, else `/`.
-fn requested_return(request: &CloudFrontRequest) -> String {
-    let query = parse_query(&request.querystring).unwrap_or_default();
-    single(&query, "return")
-        .ok()
-        .flatten()
-        .and_then(safe_return_path)
-        .unwrap_or("/")
-        .to_owned()
 }
 
 pub fn refresh_begin(
@@ -45,7 +33,7 @@ pub fn refresh_begin(
     let Some(base) = site_base(config, &distribution.distribution_domain_name) else {
         return Step::Done(crate::flow::no_host_page());
     };
-    let return_to = requested_return(request);
+    let return_to = return_parameter(&request.querystring).unwrap_or_else(|| "/".into());
     let cookies = request_cookies(&request.headers);
     let refresh_token = cookie_values(&cookies, &config.cookie_names.refresh)
         .into_iter()

@@ -45,6 +45,15 @@ fn acceptable(path: &str) -> bool {
             .any(|c| c.is_control() || c.is_whitespace() || c == '\u{FFFD}')
 }
 
+/// The `return` parameter of a query string (refresh, "sign in as someone
+/// else"): `None` when there is none, else the path if it is a safe local
+/// one, `/` otherwise.
+pub fn return_parameter(querystring: &str) -> Option<String> {
+    let query = crate::query::parse_query(querystring).unwrap_or_default();
+    let value = crate::query::single(&query, "return").ok().flatten()?;
+    Some(safe_return_path(value).unwrap_or("/").to_owned())
+}
+
 /// The path and query a request asked for, as one string.
 pub fn path_and_query(uri: &str, querystring: &str) -> String {
     if querystring.is_empty() {

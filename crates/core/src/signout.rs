@@ -14,9 +14,9 @@ use crate::event::{CloudFrontRequest, DistributionConfig};
 use crate::flow::{site_base, start_signin_with_prompt};
 use crate::pages;
 use crate::provider::{CallPurpose, ProviderCall, ProviderOutcome};
-use crate::query::{encode_form, parse_query, single};
+use crate::query::encode_form;
 use crate::refresh::clear_session;
-use crate::return_path::safe_return_path;
+use crate::return_path::return_parameter;
 use crate::{Entropy, Outcome, Step};
 
 /// The answer is decided before the revocation; the call's outcome only goes to the log.
@@ -80,11 +80,7 @@ pub fn signout_begin(
         return Step::Done(crate::flow::no_host_page());
     };
     let provider = config.provider();
-    let switch_to = parse_query(&request.querystring)
-        .ok()
-        .and_then(|q| single(&q, "return").ok().flatten().map(str::to_owned))
-        .map(|r| safe_return_path(&r).unwrap_or("/").to_owned());
-    if let Some(return_to) = switch_to {
+    if let Some(return_to) = return_parameter(&request.querystring) {
         let mut response = start_signin_with_prompt(
             config,
             request,
