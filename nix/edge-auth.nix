@@ -142,6 +142,15 @@ in
     meta.description = "Deploy the prod environment (deploy/prod.toml): user pool, edge functions, distribution, site";
   };
 
+  # `nix run .#destroy-prod -- --dry-run` shows the teardown plan first.
+  apps.destroy-prod = {
+    type = "app";
+    program = "${pkgs.writeShellScript "edge-auth-destroy-prod" ''
+      exec ${lib.getExe deploy} destroy --settings deploy/prod.toml "$@"
+    ''}";
+    meta.description = "Tear down the prod environment (deploy/prod.toml) in the order AWS requires; the user pool and, unless --empty-bucket, the site bucket stay";
+  };
+
   devShell = craneLib.devShell {
     packages = [
       pkgs.zig

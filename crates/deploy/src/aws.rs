@@ -32,6 +32,65 @@ fn call_error(e: impl std::error::Error) -> AwsError {
     AwsError::Call(aws_sdk_s3::error::DisplayErrorContext(e).to_string())
 }
 
+/// Every AWS API operation this process called, as `service:Operation`
+/// (`CloudFormation:DescribeStacks`): the tests hold them against
+/// docs/deploy-permissions.json.
+static CALLS_MADE: std::sync::Mutex<std::collections::BTreeSet<String>> =
+    std::sync::Mutex::new(std::collections::BTreeSet::new());
+
+pub fn calls_made() -> std::collections::BTreeSet<String> {
+    CALLS_MADE.lock().map(|c| c.clone()).unwrap_or_default()
+}
+
+/// Records each operation before it is sent (once the operation's own
+/// configuration, which names it, is in place).
+#[derive(Debug)]
+struct RecordCalls;
+
+impl aws_smithy_runtime_api::client::interceptors::Intercept for RecordCalls {
+    fn name(&self) -> &'static str {
+        "RecordCalls"
+    }
+
+    fn read_before_serialization(
+        &self,
+        _context: &aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef<'_>,
+        _components: &aws_smithy_runtime_api::client::runtime_components::RuntimeComponents,
+        cfg: &mut aws_smithy_types::config_bag::ConfigBag,
+    ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
+        if let Some(meta) = cfg.load::<aws_smithy_runtime_api::client::orchestrator::Metadata>()
+            && let Ok(mut calls) = CALLS_MADE.lock()
+        {
+            calls.insert(format!("{}:{}", meta.service(), meta.name()));
+        }
+        Ok(())
+    }
+}
+
+pub fn cloudformation(config: &SdkConfig) -> aws_sdk_cloudformation::Client {
+    aws_sdk_cloudformation::Client::from_conf(
+        aws_sdk_cloudformation::config::Builder::from(config)
+            .interceptor(RecordCalls)
+            .build(),
+    )
+}
+
+pub fn s3(config: &SdkConfig) -> aws_sdk_s3::Client {
+    aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(config)
+            .interceptor(RecordCalls)
+            .build(),
+    )
+}
+
+pub fn cloudfront(config: &SdkConfig) -> aws_sdk_cloudfront::Client {
+    aws_sdk_cloudfront::Client::from_conf(
+        aws_sdk_cloudfront::config::Builder::from(config)
+            .interceptor(RecordCalls)
+            .build(),
+    )
+}
+
 pub async fn sdk_config(region: &str, endpoint: Option<&str>) -> SdkConfig {
     let mut loader =
         aws_config::defaults(BehaviorVersion::latest()).region(Region::new(region.to_owned()));
@@ -57,7 +116,7 @@ pub async fn stack_status(
     config: &SdkConfig,
     stack: &str,
 ) -> Result<Option<StackStatus>, AwsError> {
-    let client = aws_sdk_cloudformation::Client::new(config);
+    let client = cloudformation(config);
     match client.describe_stacks().stack_name(stack).send().await {
         Ok(answer) => Ok(answer
             .stacks()
@@ -107,11 +166,137 @@ pub fn check_resumable(stack: &str, status: Option<&StackStatus>) -> Result<(), 
     Ok(())
 }
 
+/// The outputs of a stack that exists (in any state), or `None`.
+pub async fn existing_outputs(
+    config: &SdkConfig,
+    stack: &str,
+) -> Result<Option<BTreeMap<String, String>>, AwsError> {
+    match stack_status(config, stack).await? {
+        None => Ok(None),
+        Some(_) => stack_outputs(config, stack).await.map(Some),
+    }
+}
+
+/// How a stack deletion ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Deletion {
+    Deleted,
+    Failed { resource: String, reason: String },
+}
+
+/// Asks CloudFormation to delete `stack` and waits until it is gone or the
+/// deletion failed, calling `progress` with the status at each poll.
+pub async fn delete_stack(
+    config: &SdkConfig,
+    stack: &str,
+    poll: std::time::Duration,
+    mut progress: impl FnMut(&str),
+) -> Result<Deletion, AwsError> {
+    let client = cloudformation(config);
+    client
+        .delete_stack()
+        .stack_name(stack)
+        .send()
+        .await
+        .map_err(call_error)?;
+    loop {
+        let status = stack_status(config, stack).await?;
+        let name = status.as_ref().map_or("DELETE_COMPLETE", |s| s.as_str());
+        match name {
+            "DELETE_COMPLETE" => return Ok(Deletion::Deleted),
+            "DELETE_FAILED" => {
+                return Ok(match failure_reason(config, stack).await {
+                    AwsError::StackFailed {
+                        resource, reason, ..
+                    } => Deletion::Failed { resource, reason },
+                    other => Deletion::Failed {
+                        resource: stack.into(),
+                        reason: other.to_string(),
+                    },
+                });
+            }
+            _ => progress(name),
+        }
+        tokio::time::sleep(poll).await;
+    }
+}
+
+/// Whether a failed deletion only waits for CloudFront to remove the
+/// Lambda@Edge replicas (Lambda: "... because it is a replicated
+/// function"), which it does within hours of the distribution's deletion.
+pub fn waits_for_replicas(reason: &str) -> bool {
+    reason.contains("replicated function")
+}
+
+/// Deletes every version and delete marker in the (versioned) bucket, then
+/// the bucket; returns how many versions were deleted.
+pub async fn delete_bucket(config: &SdkConfig, bucket: &str) -> Result<usize, AwsError> {
+    use aws_sdk_s3::types::{Delete, ObjectIdentifier};
+    let client = s3(config);
+    let mut deleted = 0;
+    loop {
+        let page = client
+            .list_object_versions()
+            .bucket(bucket)
+            .send()
+            .await
+            .map_err(call_error)?;
+        let mut objects = Vec::new();
+        let versions = page.versions().iter().map(|v| (v.key(), v.version_id()));
+        let markers = page
+            .delete_markers()
+            .iter()
+            .map(|m| (m.key(), m.version_id()));
+        for (key, version) in versions.chain(markers) {
+            let Some(key) = key else { continue };
+            objects.push(
+                ObjectIdentifier::builder()
+                    .key(key)
+                    .set_version_id(version.map(str::to_owned))
+                    .build()
+                    .map_err(call_error)?,
+            );
+        }
+        if objects.is_empty() {
+            break;
+        }
+        // One page holds at most 1,000 entries, DeleteObjects' limit.
+        deleted += objects.len();
+        let answer = client
+            .delete_objects()
+            .bucket(bucket)
+            .delete(
+                Delete::builder()
+                    .set_objects(Some(objects))
+                    .quiet(true)
+                    .build()
+                    .map_err(call_error)?,
+            )
+            .send()
+            .await
+            .map_err(call_error)?;
+        if let Some(refused) = answer.errors().first() {
+            return Err(AwsError::Call(format!(
+                "s3://{bucket}/{}: not deleted: {}",
+                refused.key().unwrap_or("?"),
+                refused.message().unwrap_or("no reason given")
+            )));
+        }
+    }
+    client
+        .delete_bucket()
+        .bucket(bucket)
+        .send()
+        .await
+        .map_err(call_error)?;
+    Ok(deleted)
+}
+
 pub async fn stack_outputs(
     config: &SdkConfig,
     stack: &str,
 ) -> Result<BTreeMap<String, String>, AwsError> {
-    let client = aws_sdk_cloudformation::Client::new(config);
+    let client = cloudformation(config);
     let answer = client
         .describe_stacks()
         .stack_name(stack)
@@ -131,7 +316,7 @@ pub async fn stack_outputs(
 
 /// The first failed resource of a stack's latest operation, for the error message.
 pub async fn failure_reason(config: &SdkConfig, stack: &str) -> AwsError {
-    let client = aws_sdk_cloudformation::Client::new(config);
+    let client = cloudformation(config);
     let events = match client
         .describe_stack_events()
         .stack_name(stack)
@@ -172,7 +357,11 @@ pub fn first_failure(stack: &str, newest_first: &[StackEvent]) -> Option<(String
     let operation = newest_first
         .iter()
         .position(|e| {
-            is_stack(e) && matches!(status(e), "CREATE_IN_PROGRESS" | "UPDATE_IN_PROGRESS")
+            is_stack(e)
+                && matches!(
+                    status(e),
+                    "CREATE_IN_PROGRESS" | "UPDATE_IN_PROGRESS" | "DELETE_IN_PROGRESS"
+                )
         })
         .map_or(newest_first, |i| &newest_first[..=i]);
     let cancelled = |e: &StackEvent| {
@@ -200,6 +389,7 @@ pub async fn sam_deploy(
     stack: &str,
     region: &str,
     parameters: &[(String, String)],
+    tags: &[(String, String)],
 ) -> Result<bool, AwsError> {
     let mut command = tokio::process::Command::new("sam");
     command
@@ -222,6 +412,14 @@ pub async fn sam_deploy(
     if !parameters.is_empty() {
         command.arg("--parameter-overrides");
         for (k, v) in parameters {
+            command.arg(format!("{k}={v}"));
+        }
+    }
+    // The tool does not read samconfig.toml (it names no --config-env):
+    // the tags go on the command line, from the settings.
+    if !tags.is_empty() {
+        command.arg("--tags");
+        for (k, v) in tags {
             command.arg(format!("{k}={v}"));
         }
     }
@@ -269,35 +467,115 @@ pub fn site_files(directory: &Path) -> std::io::Result<Vec<SiteFile>> {
     Ok(files)
 }
 
-/// Uploads changed files (by MD5 against the object's ETag); returns how many.
-pub async fn upload_site(
+/// What a sync would do: the files to upload (new or changed) and the keys
+/// to delete (in the bucket, no longer in the site).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct SiteChanges {
+    pub upload: Vec<SiteFile>,
+    pub delete: Vec<String>,
+    pub unchanged: usize,
+}
+
+impl SiteChanges {
+    pub fn is_empty(&self) -> bool {
+        self.upload.is_empty() && self.delete.is_empty()
+    }
+}
+
+impl std::fmt::Display for SiteChanges {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} to upload, {} to delete, {} unchanged",
+            self.upload.len(),
+            self.delete.len(),
+            self.unchanged
+        )?;
+        for file in &self.upload {
+            write!(f, "\n      upload {}", file.key)?;
+        }
+        for key in &self.delete {
+            write!(f, "\n      delete {key}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Every object in the bucket with its ETag (unquoted), read only.
+pub async fn bucket_objects(
+    config: &SdkConfig,
+    bucket: &str,
+) -> Result<BTreeMap<String, String>, AwsError> {
+    let client = s3(config);
+    let mut objects = BTreeMap::new();
+    let mut pages = client
+        .list_objects_v2()
+        .bucket(bucket)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(call_error)?;
+        for object in page.contents() {
+            if let Some(key) = object.key() {
+                let etag = object.e_tag().unwrap_or("").trim_matches('"').to_owned();
+                objects.insert(key.to_owned(), etag);
+            }
+        }
+    }
+    Ok(objects)
+}
+
+/// Compares the site with the bucket (by MD5 against the object's ETag,
+/// and the content type and cache headers), reading only.
+pub async fn site_changes(
     config: &SdkConfig,
     bucket: &str,
     files: &[SiteFile],
-) -> Result<usize, AwsError> {
+) -> Result<SiteChanges, AwsError> {
     use md5::Digest;
-    let client = aws_sdk_s3::Client::new(config);
-    let mut uploaded = 0;
+    let client = s3(config);
+    let mut stored = bucket_objects(config, bucket).await?;
+    let mut changes = SiteChanges::default();
     for file in files {
         let bytes = tokio::fs::read(&file.path)
             .await
             .map_err(|e| AwsError::Call(format!("{}: {e}", file.path.display())))?;
         let md5 = hex::encode(md5::Md5::digest(&bytes));
-        let existing = client
-            .head_object()
-            .bucket(bucket)
-            .key(&file.key)
-            .send()
-            .await
-            .ok();
-        let same = existing.as_ref().is_some_and(|o| {
-            o.e_tag().map(|t| t.trim_matches('"')) == Some(md5.as_str())
-                && o.content_type() == Some(file.content_type.as_str())
-                && o.cache_control() == Some(file.cache_control)
-        });
+        let same = match stored.remove(&file.key) {
+            Some(etag) if etag == md5 => {
+                let head = client
+                    .head_object()
+                    .bucket(bucket)
+                    .key(&file.key)
+                    .send()
+                    .await
+                    .map_err(call_error)?;
+                head.content_type() == Some(file.content_type.as_str())
+                    && head.cache_control() == Some(file.cache_control)
+            }
+            _ => false,
+        };
         if same {
-            continue;
+            changes.unchanged += 1;
+        } else {
+            changes.upload.push(file.clone());
         }
+    }
+    changes.delete = stored.into_keys().collect();
+    Ok(changes)
+}
+
+/// Uploads and deletes what `changes` lists.
+pub async fn apply_site_changes(
+    config: &SdkConfig,
+    bucket: &str,
+    changes: &SiteChanges,
+) -> Result<(), AwsError> {
+    let client = s3(config);
+    for file in &changes.upload {
+        let bytes = tokio::fs::read(&file.path)
+            .await
+            .map_err(|e| AwsError::Call(format!("{}: {e}", file.path.display())))?;
         client
             .put_object()
             .bucket(bucket)
@@ -308,9 +586,61 @@ pub async fn upload_site(
             .send()
             .await
             .map_err(call_error)?;
-        uploaded += 1;
     }
-    Ok(uploaded)
+    delete_objects(config, bucket, &changes.delete).await
+}
+
+/// Deletes `keys`, 1,000 a request (S3's limit); names any key S3 refused.
+pub async fn delete_objects(
+    config: &SdkConfig,
+    bucket: &str,
+    keys: &[String],
+) -> Result<(), AwsError> {
+    use aws_sdk_s3::types::{Delete, ObjectIdentifier};
+    let client = s3(config);
+    for chunk in keys.chunks(1000) {
+        let objects = chunk
+            .iter()
+            .map(|k| {
+                ObjectIdentifier::builder()
+                    .key(k)
+                    .build()
+                    .map_err(call_error)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let answer = client
+            .delete_objects()
+            .bucket(bucket)
+            .delete(
+                Delete::builder()
+                    .set_objects(Some(objects))
+                    .quiet(true)
+                    .build()
+                    .map_err(call_error)?,
+            )
+            .send()
+            .await
+            .map_err(call_error)?;
+        if let Some(refused) = answer.errors().first() {
+            return Err(AwsError::Call(format!(
+                "s3://{bucket}/{}: not deleted: {}",
+                refused.key().unwrap_or("?"),
+                refused.message().unwrap_or("no reason given")
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Uploads changed files and deletes removed ones; returns what changed.
+pub async fn sync_site(
+    config: &SdkConfig,
+    bucket: &str,
+    files: &[SiteFile],
+) -> Result<SiteChanges, AwsError> {
+    let changes = site_changes(config, bucket, files).await?;
+    apply_site_changes(config, bucket, &changes).await?;
+    Ok(changes)
 }
 
 pub async fn invalidate(
@@ -319,7 +649,7 @@ pub async fn invalidate(
     reference: &str,
 ) -> Result<String, AwsError> {
     use aws_sdk_cloudfront::types::{InvalidationBatch, Paths};
-    let client = aws_sdk_cloudfront::Client::new(config);
+    let client = cloudfront(config);
     let paths = Paths::builder()
         .quantity(1)
         .items("/*")
@@ -427,6 +757,39 @@ mod tests {
             first_failure("edge", &events).map(|(r, _)| r),
             Some("Signin".to_owned())
         );
+    }
+
+    #[test]
+    fn a_failed_deletion_names_its_cause_and_replicas_are_waited_for() {
+        // Lambda's refusal while CloudFront still holds replicas, as
+        // CloudFormation reports it.
+        let refusal = "Resource handler returned message: \"Lambda was unable to delete arn:aws:lambda:us-east-1:111122223333:function:edge-auth-prod-authorize:3 because it is a replicated function. Please see our documentation for Deleting Lambda@Edge Functions and Replicas.\"";
+        let events = [
+            event(
+                "edge",
+                STACK,
+                "DELETE_FAILED",
+                Some("The following resource(s) failed to delete: [AuthorizeFunction]"),
+            ),
+            event(
+                "AuthorizeFunction",
+                "AWS::Lambda::Function",
+                "DELETE_FAILED",
+                Some(refusal),
+            ),
+            event("edge", STACK, "DELETE_IN_PROGRESS", Some("User Initiated")),
+            event(
+                "Old",
+                "AWS::IAM::Role",
+                "UPDATE_FAILED",
+                Some("an old failure"),
+            ),
+        ];
+        let (resource, reason) = first_failure("edge", &events).unwrap();
+        assert_eq!(resource, "AuthorizeFunction");
+        assert!(super::waits_for_replicas(&reason));
+        assert!(!super::waits_for_replicas("Access Denied"));
+        assert!(!super::waits_for_replicas("an old failure"));
     }
 
     #[test]

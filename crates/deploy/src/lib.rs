@@ -1,7 +1,8 @@
 //! The deploy tool's parts: settings, the plan, the packages' config.json,
-//! and the AWS calls. `src/main.rs` runs them in order.
+//! the AWS calls, and the teardown. `src/main.rs` runs them in order.
 
 pub mod aws;
+pub mod destroy;
 pub mod package;
 pub mod plan;
 pub mod settings;

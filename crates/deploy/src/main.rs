@@ -1,20 +1,27 @@
 //! `edge-auth-deploy --settings deploy/prod.toml [--dry-run]`: deploys the
 //! user pool, writes config.json into the edge packages, deploys the edge
-//! functions in us-east-1 and the distribution, uploads the site and
-//! invalidates the cache, printing each step. `--dry-run` prints the plan
-//! and calls nothing.
+//! functions in us-east-1 and the distribution, syncs the site and
+//! invalidates the cache, printing each step. `--dry-run` prints the plan and
+//! changes nothing: with credentials it reads the existing stacks and the
+//! bucket to say what the sync would upload and delete; `--offline` makes no
+//! call at all.
+//!
+//! `edge-auth-deploy destroy --settings … [--dry-run] [--empty-bucket]`:
+//! the teardown (src/destroy.rs).
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use edge_auth_deploy::plan::{self, Plan, Step, Value};
+use edge_auth_deploy::plan::{self, Outputs, Plan, Step, resolve};
 use edge_auth_deploy::settings::{Provider, Settings};
-use edge_auth_deploy::{aws, package};
+use edge_auth_deploy::{aws, destroy, package};
 
 struct Args {
+    destroy: bool,
     settings: PathBuf,
     dry_run: bool,
+    offline: bool,
+    empty_bucket: bool,
     packages: PathBuf,
     templates: PathBuf,
     work: PathBuf,
@@ -22,24 +29,36 @@ struct Args {
 
 fn parse_args() -> Result<Args, String> {
     let mut args = Args {
+        destroy: false,
         settings: PathBuf::new(),
         dry_run: false,
+        offline: false,
+        empty_bucket: false,
         packages: "dist".into(),
         templates: "sam".into(),
         work: ".edge-auth-deploy".into(),
     };
-    let mut it = std::env::args().skip(1);
+    let mut it = std::env::args().skip(1).peekable();
+    if it.peek().map(String::as_str) == Some("destroy") {
+        args.destroy = true;
+        it.next();
+    }
     while let Some(flag) = it.next() {
         let mut value = |name: &str| it.next().ok_or(format!("{name} needs a value"));
         match flag.as_str() {
             "--settings" => args.settings = value("--settings")?.into(),
             "--dry-run" => args.dry_run = true,
+            "--offline" => args.offline = true,
+            "--empty-bucket" if args.destroy => args.empty_bucket = true,
             "--packages" => args.packages = value("--packages")?.into(),
             "--templates" => args.templates = value("--templates")?.into(),
             "--work" => args.work = value("--work")?.into(),
             "--help" | "-h" => {
                 println!(
-                    "edge-auth-deploy --settings deploy/<env>.toml [--dry-run] [--packages dist] [--templates sam] [--work DIR]"
+                    "edge-auth-deploy --settings deploy/<env>.toml [--dry-run [--offline]] [--packages dist] [--templates sam] [--work DIR]\n\
+                     edge-auth-deploy destroy --settings deploy/<env>.toml [--dry-run [--offline]] [--empty-bucket]\n\n\
+                     --dry-run   print the plan and change nothing (reads the stacks and the bucket when credentials are found)\n\
+                     --offline   with --dry-run: make no AWS call at all"
                 );
                 std::process::exit(0);
             }
@@ -48,6 +67,9 @@ fn parse_args() -> Result<Args, String> {
     }
     if args.settings.as_os_str().is_empty() {
         return Err("--settings deploy/<env>.toml is required".into());
+    }
+    if args.offline && !args.dry_run {
+        return Err("--offline only goes with --dry-run".into());
     }
     Ok(args)
 }
@@ -68,6 +90,9 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if args.destroy {
+        return destroy_main(&args, &settings).await;
+    }
     // The templates' CodeUri is ../../dist/configured/<name>.zip, relative
     // to each template: stage templates and configured zips side by side.
     let plan = Plan::new(
@@ -77,11 +102,16 @@ async fn main() -> ExitCode {
     );
     if args.dry_run {
         println!(
-            "plan for {} {} (dry run: nothing is called):",
+            "plan for {} {} (dry run: nothing is changed):",
             settings.application, settings.environment
         );
         for (i, step) in plan.steps.iter().enumerate() {
             print!("{:>2}. {step}", i + 1);
+        }
+        if args.offline {
+            println!("(offline: the stacks and the bucket were not read)");
+        } else if let Err(e) = dry_run_reads(&plan).await {
+            println!("(the stacks and the bucket were not read: {e})");
         }
         return ExitCode::SUCCESS;
     }
@@ -97,18 +127,119 @@ async fn main() -> ExitCode {
     }
 }
 
-fn resolve(
-    value: &Value,
-    outputs: &BTreeMap<String, BTreeMap<String, String>>,
-) -> Result<String, String> {
-    match value {
-        Value::Known(v) => Ok(v.clone()),
-        Value::Output { stack, key, suffix } => outputs
-            .get(stack)
-            .and_then(|o| o.get(key))
-            .map(|v| format!("{v}{suffix}"))
-            .ok_or_else(|| format!("stack {stack} has no output {key}")),
+async fn destroy_main(args: &Args, settings: &Settings) -> ExitCode {
+    let teardown = destroy::Teardown::new(settings, args.empty_bucket);
+    let outputs = if args.offline {
+        Ok(Outputs::new())
+    } else {
+        let first = aws::sdk_config(plan::EDGE_REGION, None).await;
+        match aws::check_credentials(&first).await {
+            Ok(()) => destroy::read_outputs(&teardown, None)
+                .await
+                .map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        }
+    };
+    if args.dry_run {
+        println!(
+            "teardown plan for {} {} (dry run: nothing is deleted):",
+            settings.application, settings.environment
+        );
+        let known = match &outputs {
+            Ok(outputs) => outputs.clone(),
+            Err(e) => {
+                println!("(the stacks were not read: {e})");
+                Outputs::new()
+            }
+        };
+        print!("{}", destroy::describe(&teardown, &known));
+        return ExitCode::SUCCESS;
     }
+    let outputs = match outputs {
+        Ok(outputs) => outputs,
+        Err(e) => {
+            eprintln!("edge-auth-deploy: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match destroy::run(&teardown, &outputs, None, &destroy::Patience::default()).await {
+        Ok(()) => {
+            println!(
+                "destroyed: {} {}",
+                settings.application, settings.environment
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("edge-auth-deploy: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The outputs of the plan's stacks that exist now.
+async fn existing_outputs(plan: &Plan) -> Result<Outputs, String> {
+    let mut existing = Outputs::new();
+    for step in &plan.steps {
+        if let Step::DeployStack { stack, region, .. } = step
+            && !existing.contains_key(stack)
+        {
+            let config = aws::sdk_config(region, None).await;
+            if let Some(found) = aws::existing_outputs(&config, stack)
+                .await
+                .map_err(|e| e.to_string())?
+            {
+                existing.insert(stack.clone(), found);
+            }
+        }
+    }
+    Ok(existing)
+}
+
+/// What a dry run can tell from the account without changing it: which
+/// stacks exist, and what the site sync would upload and delete.
+async fn dry_run_reads(plan: &Plan) -> Result<(), String> {
+    let first = aws::sdk_config(plan::EDGE_REGION, None).await;
+    aws::check_credentials(&first)
+        .await
+        .map_err(|e| e.to_string())?;
+    let existing = existing_outputs(plan).await?;
+    println!("read from the account (nothing changed):");
+    for step in &plan.steps {
+        match step {
+            Step::DeployStack { stack, .. } => println!(
+                "    {stack}: {}",
+                if existing.contains_key(stack) {
+                    "exists, will be updated"
+                } else {
+                    "new, will be created"
+                }
+            ),
+            Step::SyncSite {
+                bucket,
+                directory,
+                region,
+            } => {
+                let files = aws::site_files(directory)
+                    .map_err(|err| format!("{}: {err}", directory.display()))?;
+                match resolve(bucket, &existing, &existing) {
+                    Ok(bucket) => {
+                        let config = aws::sdk_config(region, None).await;
+                        let changes = aws::site_changes(&config, &bucket, &files)
+                            .await
+                            .map_err(|e| e.to_string())?;
+                        println!("    site sync: {changes}");
+                    }
+                    Err(_) => println!(
+                        "    site sync: first deploy, {} files to upload, nothing to delete",
+                        files.len()
+                    ),
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
@@ -125,22 +256,6 @@ fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
-/// The CloudFront URL of the distribution stack, when an earlier deploy
-/// created it (a site without a custom domain).
-async fn existing_site_url(settings: &Settings) -> Result<Option<String>, String> {
-    let stack = settings.stack_name("distribution");
-    let config = aws::sdk_config(&settings.regions.distribution, None).await;
-    match aws::stack_status(&config, &stack).await {
-        Ok(Some(_)) => Ok(aws::stack_outputs(&config, &stack)
-            .await
-            .map_err(|err| err.to_string())?
-            .get("SiteUrl")
-            .cloned()),
-        Ok(None) => Ok(None),
-        Err(err) => Err(err.to_string()),
-    }
-}
-
 async fn run(args: &Args, settings: &Settings, plan: &Plan) -> Result<String, String> {
     let e = |e: &dyn std::fmt::Display| e.to_string();
     let work = args.work.join(&settings.environment);
@@ -151,7 +266,10 @@ async fn run(args: &Args, settings: &Settings, plan: &Plan) -> Result<String, St
         .await
         .map_err(|err| e(&err))?;
 
-    let mut outputs: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+    // The stacks an earlier run left: a re-run without a custom domain
+    // registers and configures the distribution's real URL from the start.
+    let existing = existing_outputs(plan).await?;
+    let mut outputs = Outputs::new();
     let mut provider: Option<(serde_json::Value, serde_json::Value)> = None;
     let mut url = String::new();
     let total = plan.steps.len();
@@ -164,6 +282,7 @@ async fn run(args: &Args, settings: &Settings, plan: &Plan) -> Result<String, St
                 template,
                 region,
                 parameters,
+                tags,
             } => {
                 let config = aws::sdk_config(region, None).await;
                 let status = aws::stack_status(&config, stack)
@@ -172,9 +291,9 @@ async fn run(args: &Args, settings: &Settings, plan: &Plan) -> Result<String, St
                 aws::check_resumable(stack, status.as_ref()).map_err(|err| e(&err))?;
                 let params = parameters
                     .iter()
-                    .map(|(k, v)| resolve(v, &outputs).map(|v| (k.clone(), v)))
+                    .map(|(k, v)| resolve(v, &outputs, &existing).map(|v| (k.clone(), v)))
                     .collect::<Result<Vec<_>, _>>()?;
-                if !aws::sam_deploy(template, stack, region, &params)
+                if !aws::sam_deploy(template, stack, region, &params, tags)
                     .await
                     .map_err(|err| e(&err))?
                 {
@@ -187,7 +306,9 @@ async fn run(args: &Args, settings: &Settings, plan: &Plan) -> Result<String, St
             }
             Step::FetchProvider { discovery_url } => {
                 let client = edge_auth_provider::ProviderClient::new(&Default::default());
-                let discovery = client.get_json(&resolve(discovery_url, &outputs)?).await?;
+                let discovery = client
+                    .get_json(&resolve(discovery_url, &outputs, &existing)?)
+                    .await?;
                 let jwks_uri = discovery["jwks_uri"]
                     .as_str()
                     .ok_or("the discovery document has no jwks_uri")?
@@ -232,10 +353,12 @@ async fn run(args: &Args, settings: &Settings, plan: &Plan) -> Result<String, St
                         )
                     }
                 };
-                let site_url = match settings.site_url() {
-                    Some(url) => Some(url),
-                    None => existing_site_url(settings).await?,
-                };
+                let site_url = settings.site_url().or_else(|| {
+                    existing
+                        .get(&settings.stack_name("distribution"))
+                        .and_then(|o| o.get("SiteUrl"))
+                        .cloned()
+                });
                 let config = package::config_json(
                     settings,
                     discovery,
@@ -246,15 +369,13 @@ async fn run(args: &Args, settings: &Settings, plan: &Plan) -> Result<String, St
                     site_url.as_deref(),
                 )
                 .map_err(|err| e(&err))?;
-                for source in packages {
-                    let name = source
-                        .file_name()
-                        .ok_or("a package path has no file name")?;
-                    package::write_configured_zip(source, &into.join(name), &config)
-                        .map_err(|err| e(&err))?;
+                for (path, size) in package::write_configured_packages(packages, into, &config)
+                    .map_err(|err| e(&err))?
+                {
+                    println!("    {}: {size} bytes", path.display());
                 }
             }
-            Step::UploadSite {
+            Step::SyncSite {
                 bucket,
                 directory,
                 region,
@@ -262,10 +383,12 @@ async fn run(args: &Args, settings: &Settings, plan: &Plan) -> Result<String, St
                 let config = aws::sdk_config(region, None).await;
                 let files = aws::site_files(directory)
                     .map_err(|err| format!("{}: {err}", directory.display()))?;
-                changed_files = aws::upload_site(&config, &resolve(bucket, &outputs)?, &files)
-                    .await
-                    .map_err(|err| e(&err))?;
-                println!("    {changed_files} of {} files uploaded", files.len());
+                let changes =
+                    aws::sync_site(&config, &resolve(bucket, &outputs, &existing)?, &files)
+                        .await
+                        .map_err(|err| e(&err))?;
+                changed_files = changes.upload.len() + changes.delete.len();
+                println!("    {changes}");
             }
             Step::Invalidate { distribution } => {
                 if changed_files == 0 {
@@ -279,12 +402,16 @@ async fn run(args: &Args, settings: &Settings, plan: &Plan) -> Result<String, St
                         .duration_since(std::time::UNIX_EPOCH)
                         .map_or(0, |d| d.as_secs())
                 );
-                let id = aws::invalidate(&config, &resolve(distribution, &outputs)?, &reference)
-                    .await
-                    .map_err(|err| e(&err))?;
+                let id = aws::invalidate(
+                    &config,
+                    &resolve(distribution, &outputs, &existing)?,
+                    &reference,
+                )
+                .await
+                .map_err(|err| e(&err))?;
                 println!("    invalidation {id}");
             }
-            Step::Announce { url: site } => url = resolve(site, &outputs)?,
+            Step::Announce { url: site } => url = resolve(site, &outputs, &existing)?,
         }
     }
     Ok(url)

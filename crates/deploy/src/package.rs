@@ -17,6 +17,32 @@ pub enum PackageError {
     Config(String),
     #[error("{path}: {message}")]
     Zip { path: String, message: String },
+    #[error(
+        "{path}: {size} bytes with config.json, over Lambda@Edge's {limit}-byte limit for viewer-request functions; shrink config.json (fewer JWKS keys or rules) and run again"
+    )]
+    TooLarge { path: String, size: u64, limit: u64 },
+}
+
+/// Lambda@Edge's quota for a viewer-request function: 1 MB zipped.
+pub const VIEWER_PACKAGE_LIMIT: u64 = 1024 * 1024;
+
+/// Refuses a configured viewer package over the limit: the deploy would
+/// fail at CloudFront association, minutes later and less clearly.
+pub fn check_viewer_package(path: &Path) -> Result<u64, PackageError> {
+    let size = std::fs::metadata(path)
+        .map_err(|e| PackageError::Zip {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        })?
+        .len();
+    if size > VIEWER_PACKAGE_LIMIT {
+        return Err(PackageError::TooLarge {
+            path: path.display().to_string(),
+            size,
+            limit: VIEWER_PACKAGE_LIMIT,
+        });
+    }
+    Ok(size)
 }
 
 /// Where the client secret lives, from the user-pool stack or the settings.
@@ -151,4 +177,35 @@ pub fn write_configured_zip(
     }
     writer.finish().map_err(|e| err(target, &e))?;
     Ok(())
+}
+
+/// Writes `config` into a copy of each package in `into`, holding the
+/// viewer-request packages to the limit; returns each copy and its size.
+pub fn write_configured_packages(
+    sources: &[std::path::PathBuf],
+    into: &Path,
+    config: &Value,
+) -> Result<Vec<(std::path::PathBuf, u64)>, PackageError> {
+    let mut written = Vec::new();
+    for source in sources {
+        let name = source.file_name().ok_or_else(|| PackageError::Zip {
+            path: source.display().to_string(),
+            message: "no file name".into(),
+        })?;
+        let target = into.join(name);
+        write_configured_zip(source, &target, config)?;
+        let is_viewer = crate::plan::VIEWER_PACKAGES
+            .iter()
+            .any(|v| source.file_stem().is_some_and(|stem| stem == *v));
+        let size = if is_viewer {
+            // Leave nothing oversized behind for a later `sam deploy`.
+            check_viewer_package(&target).inspect_err(|_| {
+                let _ = std::fs::remove_file(&target);
+            })?
+        } else {
+            std::fs::metadata(&target).map_or(0, |m| m.len())
+        };
+        written.push((target, size));
+    }
+    Ok(written)
 }

@@ -1,6 +1,7 @@
 //! The deployment as a list of steps, computed from the settings alone, so
 //! that `--dry-run` shows exactly what a real run would do.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -8,6 +9,9 @@ use crate::settings::{Provider, Settings};
 
 pub const EDGE_REGION: &str = "us-east-1";
 pub const EDGE_PACKAGES: [&str; 5] = ["authorize", "index-path", "signin", "refresh", "signout"];
+/// The packages that run at viewer request (the distribution template's
+/// viewer-request association), held to Lambda@Edge's 1 MB limit.
+pub const VIEWER_PACKAGES: [&str; 1] = ["authorize"];
 
 /// A value known now, or one a stack output will provide.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,6 +23,41 @@ pub enum Value {
         key: String,
         suffix: String,
     },
+    /// The output of a stack that already existed when the run began
+    /// (followed by `suffix`), or `otherwise` when that stack is new: the
+    /// pool's URLs on a re-run without a custom domain are the distribution's
+    /// real URL, never the first deploy's placeholder.
+    ExistingOutput {
+        stack: String,
+        key: String,
+        suffix: String,
+        otherwise: String,
+    },
+}
+
+/// Stack outputs by stack name.
+pub type Outputs = BTreeMap<String, BTreeMap<String, String>>;
+
+/// `value` with the outputs of this run's stacks (`outputs`) and of the stacks
+/// that existed before it began (`existing`).
+pub fn resolve(value: &Value, outputs: &Outputs, existing: &Outputs) -> Result<String, String> {
+    let find =
+        |from: &Outputs, stack: &str, key: &str| from.get(stack).and_then(|o| o.get(key)).cloned();
+    match value {
+        Value::Known(v) => Ok(v.clone()),
+        Value::Output { stack, key, suffix } => find(outputs, stack, key)
+            .map(|v| format!("{v}{suffix}"))
+            .ok_or_else(|| format!("stack {stack} has no output {key}")),
+        Value::ExistingOutput {
+            stack,
+            key,
+            suffix,
+            otherwise,
+        } => Ok(match find(existing, stack, key) {
+            Some(v) => format!("{v}{suffix}"),
+            None => format!("{otherwise}{suffix}"),
+        }),
+    }
 }
 
 impl Value {
@@ -31,6 +70,17 @@ impl Value {
                 key: key.clone(),
                 suffix: format!("{suffix}{more}"),
             },
+            Value::ExistingOutput {
+                stack,
+                key,
+                suffix,
+                otherwise,
+            } => Value::ExistingOutput {
+                stack: stack.clone(),
+                key: key.clone(),
+                suffix: format!("{suffix}{more}"),
+                otherwise: otherwise.clone(),
+            },
         }
     }
 }
@@ -40,6 +90,15 @@ impl fmt::Display for Value {
         match self {
             Value::Known(v) => f.write_str(v),
             Value::Output { stack, key, suffix } => write!(f, "<{stack}.{key}>{suffix}"),
+            Value::ExistingOutput {
+                stack,
+                key,
+                suffix,
+                otherwise,
+            } => write!(
+                f,
+                "<{stack}.{key} if that stack exists, else {otherwise}>{suffix}"
+            ),
         }
     }
 }
@@ -49,6 +108,9 @@ impl fmt::Display for Value {
 /// accepts only registered URLs, to the letter).
 pub const CALLBACK_PATH: &str = "/_edge-auth/callback";
 pub const SIGNED_OUT_PATH: &str = "/signed-out.html";
+/// Before the distribution exists its URL is unknown; Cognito needs some
+/// URL, and this one can never receive a code.
+pub const PLACEHOLDER_SITE: &str = "https://placeholder.invalid";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Step {
@@ -57,6 +119,9 @@ pub enum Step {
         template: PathBuf,
         region: String,
         parameters: Vec<(String, Value)>,
+        /// Stack tags; CloudFormation copies them to every resource that
+        /// takes tags.
+        tags: Vec<(String, String)>,
     },
     FetchProvider {
         discovery_url: Value,
@@ -65,7 +130,8 @@ pub enum Step {
         packages: Vec<PathBuf>,
         into: PathBuf,
     },
-    UploadSite {
+    /// Upload new and changed files, delete objects no longer in the site.
+    SyncSite {
         bucket: Value,
         directory: PathBuf,
         region: String,
@@ -106,18 +172,25 @@ impl Plan {
         ];
         let mut steps = Vec::new();
 
+        let tags = settings.tags();
         // Without a custom domain the CloudFront name is only known after the
-        // distribution exists: the pool is deployed with a placeholder first
-        // and updated with the real URLs at the end.
+        // distribution exists. A re-run takes it from the existing
+        // distribution stack; only a first deploy registers a placeholder,
+        // and the pool learns the real URLs at the end.
         let site = settings
             .site_url()
             .map(Value::Known)
             .unwrap_or_else(|| output(&distribution, "SiteUrl"));
+        let site_before = match &site {
+            Value::Known(url) => Value::Known(url.clone()),
+            _ => Value::ExistingOutput {
+                stack: distribution.clone(),
+                key: "SiteUrl".into(),
+                suffix: String::new(),
+                otherwise: PLACEHOLDER_SITE.into(),
+            },
+        };
         let pool_parameters = |site: &Value| -> Vec<(String, Value)> {
-            let site = match site {
-                Value::Known(url) => url.clone(),
-                Value::Output { .. } => "https://placeholder.invalid".into(),
-            };
             let mut p = names.clone();
             if let Provider::Cognito {
                 hosted_domain_prefix,
@@ -128,8 +201,8 @@ impl Plan {
                 p.push(base("HostedDomainPrefix", hosted_domain_prefix));
                 p.push(base("AdminGroupName", admin_group));
             }
-            p.push(base("CallbackUrls", &format!("{site}{CALLBACK_PATH}")));
-            p.push(base("LogoutUrls", &format!("{site}{SIGNED_OUT_PATH}")));
+            p.push(("CallbackUrls".into(), site.with_suffix(CALLBACK_PATH)));
+            p.push(("LogoutUrls".into(), site.with_suffix(SIGNED_OUT_PATH)));
             p
         };
 
@@ -139,7 +212,8 @@ impl Plan {
                     stack: user_pool.clone(),
                     template: templates.join("user-pool/template.yaml"),
                     region: settings.regions.user_pool.clone(),
-                    parameters: pool_parameters(&site),
+                    parameters: pool_parameters(&site_before),
+                    tags: tags.clone(),
                 });
                 (
                     output(&user_pool, "DiscoveryUrl"),
@@ -172,6 +246,7 @@ impl Plan {
             template: templates.join("edge-functions/template.yaml"),
             region: EDGE_REGION.into(),
             parameters: edge_parameters,
+            tags: tags.clone(),
         });
         let mut dist_parameters = names.clone();
         for (param, key) in [
@@ -194,28 +269,30 @@ impl Plan {
             }
         }
         dist_parameters.push(base("PriceClass", &settings.site.price_class));
+        // The behaviours for the functions' paths are the paths the core
+        // serves, passed explicitly rather than trusted to the template's
+        // defaults.
+        let paths = edge_auth_core::config::PathSettings::default();
+        dist_parameters.push(base("SigninPath", &paths.signin));
+        dist_parameters.push(base("RefreshPath", &paths.refresh));
+        dist_parameters.push(base("SignoutPath", &paths.signout));
         steps.push(Step::DeployStack {
             stack: distribution.clone(),
             template: templates.join("distribution/template.yaml"),
             region: settings.regions.distribution.clone(),
             parameters: dist_parameters,
+            tags: tags.clone(),
         });
         if settings.site.domain.is_none() && matches!(settings.provider, Provider::Cognito { .. }) {
             steps.push(Step::DeployStack {
                 stack: user_pool,
                 template: templates.join("user-pool/template.yaml"),
                 region: settings.regions.user_pool.clone(),
-                parameters: pool_parameters(&site)
-                    .into_iter()
-                    .map(|(k, v)| match k.as_str() {
-                        "CallbackUrls" => (k, site.with_suffix(CALLBACK_PATH)),
-                        "LogoutUrls" => (k, site.with_suffix(SIGNED_OUT_PATH)),
-                        _ => (k, v),
-                    })
-                    .collect(),
+                parameters: pool_parameters(&site),
+                tags,
             });
         }
-        steps.push(Step::UploadSite {
+        steps.push(Step::SyncSite {
             bucket: output(&distribution, "BucketName"),
             directory: settings.site.directory.clone(),
             region: settings.regions.distribution.clone(),
@@ -236,6 +313,7 @@ impl fmt::Display for Step {
                 template,
                 region,
                 parameters,
+                tags,
             } => {
                 writeln!(
                     f,
@@ -245,7 +323,8 @@ impl fmt::Display for Step {
                 for (k, v) in parameters {
                     writeln!(f, "    {k} = {v}")?;
                 }
-                Ok(())
+                let tags: Vec<String> = tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                writeln!(f, "    tags: {}", tags.join(" "))
             }
             Step::FetchProvider { discovery_url } => writeln!(
                 f,
@@ -262,20 +341,20 @@ impl fmt::Display for Step {
                 }
                 Ok(())
             }
-            Step::UploadSite {
+            Step::SyncSite {
                 bucket,
                 directory,
                 region,
             } => {
                 writeln!(
                     f,
-                    "upload {} to s3://{bucket} ({region}), content types and cache headers set, unchanged files skipped",
+                    "sync {} to s3://{bucket} ({region}): upload new and changed files (content types and cache headers set), delete objects no longer in {0}",
                     directory.display()
                 )
             }
             Step::Invalidate { distribution } => writeln!(
                 f,
-                "invalidate /* on distribution {distribution} (only if a file changed)"
+                "invalidate /* on distribution {distribution} (only if a file was uploaded or deleted; /* also covers deleted paths)"
             ),
             Step::Announce { url } => writeln!(f, "site: {url}"),
         }

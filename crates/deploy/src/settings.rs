@@ -1,5 +1,6 @@
 //! `deploy/<environment>.toml`: everything one environment needs.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
@@ -16,6 +17,9 @@ pub struct Settings {
     pub rules: Vec<Rule>,
     #[serde(default = "default_skew")]
     pub clock_skew_seconds: u64,
+    /// Extra stack tags, beside `project` and `environment` (see `tags`).
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -158,7 +162,50 @@ impl Settings {
         if self.site.hosted_zone_id.is_some() && self.site.domain.is_none() {
             return Err(("site.hosted_zone_id", "set site.domain too".into()));
         }
+        for (key, value) in &self.tags {
+            // CloudFormation's limits for stack tags; `aws:` is reserved.
+            if key.is_empty() || key.len() > 128 || value.len() > 256 {
+                return Err((
+                    "tags",
+                    format!("{key}: keys 1-128 characters, values at most 256"),
+                ));
+            }
+            if key.starts_with("aws:") {
+                return Err(("tags", format!("{key}: the aws: prefix is reserved by AWS")));
+            }
+            if matches!(key.as_str(), "project" | "environment") {
+                return Err((
+                    "tags",
+                    format!("{key}: set by the tool from application and environment"),
+                ));
+            }
+            // `sam deploy --tags key=value ...` splits on these.
+            let bad = |s: &str| s.contains(['=', '"', '\'']) || s.contains(char::is_whitespace);
+            if bad(key) || bad(value) {
+                return Err((
+                    "tags",
+                    format!("{key}: no `=`, quotes or spaces in tag keys and values"),
+                ));
+            }
+        }
+        if self.tags.len() > 48 {
+            return Err((
+                "tags",
+                "at most 48 extra tags (CloudFormation takes 50)".into(),
+            ));
+        }
         Ok(())
+    }
+
+    /// The tags every stack gets, and through it every resource that takes
+    /// tags: `project` (the application), `environment`, then `[tags]`.
+    pub fn tags(&self) -> Vec<(String, String)> {
+        let mut tags = vec![
+            ("project".to_owned(), self.application.clone()),
+            ("environment".to_owned(), self.environment.clone()),
+        ];
+        tags.extend(self.tags.iter().map(|(k, v)| (k.clone(), v.clone())));
+        tags
     }
 
     pub fn stack_name(&self, part: &str) -> String {

@@ -98,10 +98,10 @@ async fn deploy_calls_against_moto() {
             .iter()
             .any(|f| f.key == "docs/getting-started/index.html")
     );
-    let first = aws::upload_site(&config, "edge-auth-test-site", &files)
+    let first = aws::sync_site(&config, "edge-auth-test-site", &files)
         .await
         .unwrap();
-    assert_eq!(first, files.len());
+    assert_eq!((first.upload.len(), first.delete.len()), (files.len(), 0));
     let s3 = aws_sdk_s3::Client::new(&config);
     let page = s3
         .head_object()
@@ -121,13 +121,43 @@ async fn deploy_calls_against_moto() {
         .unwrap();
     assert_eq!(css.content_type(), Some("text/css; charset=utf-8"));
     assert_eq!(css.cache_control(), Some("private, max-age=3600"));
-    assert_eq!(
-        aws::upload_site(&config, "edge-auth-test-site", &files)
-            .await
-            .unwrap(),
-        0,
-        "nothing changed, nothing uploaded"
+    let again = aws::sync_site(&config, "edge-auth-test-site", &files)
+        .await
+        .unwrap();
+    assert!(
+        again.is_empty(),
+        "nothing changed, nothing uploaded: {again}"
     );
+    assert_eq!(again.unchanged, files.len());
+
+    // A file taken out of the site: the comparison (read only, as in
+    // --dry-run) names it for deletion, the sync deletes it.
+    let removed = "docs/getting-started/index.html";
+    let fewer: Vec<_> = files.iter().filter(|f| f.key != removed).cloned().collect();
+    let planned = aws::site_changes(&config, "edge-auth-test-site", &fewer)
+        .await
+        .unwrap();
+    assert_eq!(planned.delete, [removed]);
+    assert!(planned.upload.is_empty());
+    assert!(planned.to_string().contains("0 to upload, 1 to delete"));
+    let still_there = s3
+        .head_object()
+        .bucket("edge-auth-test-site")
+        .key(removed)
+        .send()
+        .await;
+    assert!(still_there.is_ok(), "the comparison changes nothing");
+    let synced = aws::sync_site(&config, "edge-auth-test-site", &fewer)
+        .await
+        .unwrap();
+    assert_eq!(synced.delete, [removed]);
+    let gone = s3
+        .head_object()
+        .bucket("edge-auth-test-site")
+        .key(removed)
+        .send()
+        .await;
+    assert!(gone.is_err(), "deleted from the bucket");
 
     // The invalidation.
     use aws_sdk_cloudfront::types::{
@@ -180,4 +210,139 @@ async fn deploy_calls_against_moto() {
         .await
         .unwrap();
     assert_eq!(listed.invalidation_list().map(|l| l.quantity()), Some(1));
+
+    // The teardown, twice: keeping the bucket, and emptying it.
+    for (environment, empty_bucket) in [("one", false), ("two", true)] {
+        teardown_against_moto(&url, environment, empty_bucket).await;
+    }
+
+    // Every call the tool made is allowed by docs/deploy-permissions.json.
+    let allowed = permissions::allowed_actions();
+    let made = aws::calls_made();
+    for expected in [
+        "CloudFormation:DescribeStacks",
+        "CloudFormation:DeleteStack",
+        "S3:ListObjectsV2",
+        "S3:DeleteObjects",
+        "S3:DeleteBucket",
+        "CloudFront:CreateInvalidation",
+    ] {
+        assert!(made.contains(expected), "{expected} not recorded: {made:?}");
+    }
+    for call in &made {
+        for action in permissions::iam_actions(call) {
+            assert!(
+                allowed.contains(&action),
+                "{call} needs {action}, which docs/deploy-permissions.json does not allow"
+            );
+        }
+    }
+}
+
+mod permissions {
+    include!("permissions/policy.rs");
+}
+
+async fn teardown_against_moto(url: &str, environment: &str, empty_bucket: bool) {
+    use edge_auth_deploy::destroy::{self, Patience, Teardown};
+    let dir = std::env::temp_dir().join(format!("teardown-{}-{environment}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let settings_path = dir.join("settings.toml");
+    std::fs::write(
+        &settings_path,
+        format!(
+            "application = \"edge-auth\"\nenvironment = \"{environment}\"\n[regions]\nuser_pool = \"eu-north-1\"\ndistribution = \"eu-north-1\"\n[site]\ndirectory = \"site\"\n[provider]\nkind = \"cognito\"\nhosted_domain_prefix = \"x\"\n"
+        ),
+    )
+    .unwrap();
+    let settings = edge_auth_deploy::settings::Settings::load(&settings_path).unwrap();
+    let bucket = format!("edge-auth-{environment}-site");
+    let eu = aws::sdk_config("eu-north-1", Some(url)).await;
+    let us = aws::sdk_config("us-east-1", Some(url)).await;
+    let stacks = [
+        (
+            &eu,
+            settings.stack_name("distribution"),
+            format!(
+                r#"{{"Resources": {{"Site": {{"Type": "AWS::S3::Bucket", "DeletionPolicy": "Retain", "Properties": {{"BucketName": "{bucket}"}}}}}},
+                "Outputs": {{"BucketName": {{"Value": {{"Ref": "Site"}}}}}}}}"#
+            ),
+        ),
+        (
+            &us,
+            settings.stack_name("edge-functions"),
+            format!(
+                r#"{{"Resources": {{"Code": {{"Type": "AWS::S3::Bucket", "Properties": {{"BucketName": "edge-auth-{environment}-code"}}}}}}}}"#
+            ),
+        ),
+        (
+            &eu,
+            settings.stack_name("user-pool"),
+            format!(
+                r#"{{"Resources": {{"Pool": {{"Type": "AWS::S3::Bucket", "Properties": {{"BucketName": "edge-auth-{environment}-pool"}}}}}},
+                "Outputs": {{"UserPoolId": {{"Value": "eu-north-1_{environment}"}}}}}}"#
+            ),
+        ),
+    ];
+    for (config, stack, template) in &stacks {
+        aws_sdk_cloudformation::Client::new(config)
+            .create_stack()
+            .stack_name(stack)
+            .template_body(template)
+            .send()
+            .await
+            .unwrap();
+    }
+    let s3 = aws_sdk_s3::Client::new(&eu);
+    s3.put_object()
+        .bucket(&bucket)
+        .key("index.html")
+        .body(b"<p>hi</p>".to_vec().into())
+        .send()
+        .await
+        .unwrap();
+
+    let teardown = Teardown::new(&settings, empty_bucket);
+    let outputs = destroy::read_outputs(&teardown, Some(url)).await.unwrap();
+    let plan = destroy::describe(&teardown, &outputs);
+    // What stays is named with the real values.
+    assert!(
+        plan.contains(&format!("stays: eu-north-1_{environment}")),
+        "{plan}"
+    );
+    assert_eq!(
+        plan.contains(&format!("stays: {bucket}")),
+        !empty_bucket,
+        "{plan}"
+    );
+    let quick = Patience {
+        poll: std::time::Duration::from_millis(20),
+        replica_retry: std::time::Duration::from_millis(20),
+        replica_give_up: std::time::Duration::from_secs(5),
+    };
+    destroy::run(&teardown, &outputs, Some(url), &quick)
+        .await
+        .unwrap();
+    for (config, stack, _) in &stacks {
+        assert_eq!(
+            aws::stack_status(config, stack)
+                .await
+                .unwrap()
+                .map(|s| s.as_str().to_owned()),
+            None,
+            "{stack} deleted"
+        );
+    }
+    let bucket_left = s3.head_bucket().bucket(&bucket).send().await.is_ok();
+    assert_eq!(
+        bucket_left, !empty_bucket,
+        "the bucket stays unless --empty-bucket"
+    );
+    // Running it again finds nothing to delete and does not fail.
+    let outputs = destroy::read_outputs(&teardown, Some(url)).await.unwrap();
+    assert!(outputs.is_empty());
+    destroy::run(&teardown, &outputs, Some(url), &quick)
+        .await
+        .unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
 }

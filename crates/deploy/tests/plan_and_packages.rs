@@ -37,7 +37,8 @@ fn the_prod_plan_wires_outputs_into_parameters() {
     assert!(text.contains(
         "write config.json into copies of the edge packages, in work/prod/dist/configured"
     ));
-    assert!(text.contains("upload site to s3://<edge-auth-prod-distribution.BucketName>"));
+    assert!(text.contains("sync site to s3://<edge-auth-prod-distribution.BucketName>"));
+    assert!(text.contains("delete objects no longer in site"));
     assert!(
         matches!(plan.steps.last(), Some(Step::Announce { url: Value::Known(u) }) if u == "https://docs.example.com")
     );
@@ -85,6 +86,33 @@ hosted_domain_prefix = "docs-staging"
     };
     assert_eq!(param("CallbackUrls"), site_output("/_edge-auth/callback"));
     assert_eq!(param("LogoutUrls"), site_output("/signed-out.html"));
+    // The first pool step: the existing distribution's URL on a re-run, the
+    // placeholder only when there is no distribution yet.
+    let Step::DeployStack {
+        parameters: first, ..
+    } = &plan.steps[0]
+    else {
+        panic!("{:?}", plan.steps[0])
+    };
+    let callback = &first.iter().find(|(k, _)| k == "CallbackUrls").unwrap().1;
+    let none = edge_auth_deploy::plan::Outputs::new();
+    let existing = edge_auth_deploy::plan::Outputs::from([(
+        "docs-staging-distribution".to_owned(),
+        std::collections::BTreeMap::from([(
+            "SiteUrl".to_owned(),
+            "https://d222.cloudfront.net".to_owned(),
+        )]),
+    )]);
+    let resolve = edge_auth_deploy::plan::resolve;
+    assert_eq!(
+        resolve(callback, &none, &none).unwrap(),
+        "https://placeholder.invalid/_edge-auth/callback"
+    );
+    assert_eq!(
+        resolve(callback, &none, &existing).unwrap(),
+        "https://d222.cloudfront.net/_edge-auth/callback"
+    );
+    assert!(callback.to_string().contains("if that stack exists"));
     // And they are what the functions send: the core's own paths.
     let paths = edge_auth_core::config::PathSettings::default();
     assert_eq!(
@@ -257,4 +285,66 @@ fn site_files_get_their_types_and_private_caching() {
         );
     }
     assert!(files.iter().all(|f| !f.cache_control.contains("public")));
+}
+
+/// `sam deploy --config-env prod` (by hand) and the tool tag the stacks
+/// alike: each samconfig.toml's tags are the tool's tags for the same
+/// settings.
+#[test]
+fn the_tool_passes_the_tags_of_the_samconfig_files() {
+    let settings = prod();
+    let plan = Plan::new(&settings, Path::new("dist"), Path::new("w"));
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let mut checked = 0;
+    for step in &plan.steps {
+        let Step::DeployStack { stack, tags, .. } = step else {
+            continue;
+        };
+        let template = stack.strip_prefix("edge-auth-prod-").unwrap();
+        let samconfig: toml::Table = toml::from_str(
+            &std::fs::read_to_string(root.join("sam").join(template).join("samconfig.toml"))
+                .unwrap(),
+        )
+        .unwrap();
+        let text = samconfig["prod"]["deploy"]["parameters"]["tags"]
+            .as_str()
+            .unwrap();
+        let from_samconfig: Vec<(String, String)> = text
+            .split_whitespace()
+            .map(|pair| {
+                let (k, v) = pair.split_once('=').unwrap();
+                (k.to_owned(), v.trim_matches('"').to_owned())
+            })
+            .collect();
+        assert_eq!(&from_samconfig, tags, "{template}");
+        checked += 1;
+    }
+    assert_eq!(checked, 3);
+    let text: String = plan.steps.iter().map(ToString::to_string).collect();
+    assert!(text.contains("tags: project=edge-auth environment=prod"));
+}
+
+#[test]
+fn extra_tags_are_added_and_checked() {
+    let base = "application = \"docs\"\nenvironment = \"qa\"\n[regions]\nuser_pool = \"eu-west-1\"\ndistribution = \"eu-west-1\"\n[site]\ndirectory = \"site\"\n[provider]\nkind = \"cognito\"\nhosted_domain_prefix = \"docs-qa\"\n";
+    let s = settings(&format!("{base}[tags]\ncost-center = \"cc-42\"\n"));
+    assert_eq!(
+        s.tags(),
+        [
+            ("project".to_owned(), "docs".to_owned()),
+            ("environment".to_owned(), "qa".to_owned()),
+            ("cost-center".to_owned(), "cc-42".to_owned()),
+        ]
+    );
+    let dir = std::env::temp_dir();
+    for (tags, complaint) in [
+        ("\"aws:x\" = \"1\"", "reserved"),
+        ("project = \"other\"", "set by the tool"),
+        ("owner = \"a b\"", "no `=`, quotes or spaces"),
+    ] {
+        let path = dir.join(format!("bad-tags-{}.toml", std::process::id()));
+        std::fs::write(&path, format!("{base}[tags]\n{tags}\n")).unwrap();
+        let err = Settings::load(&path).unwrap_err().to_string();
+        assert!(err.contains("tags") && err.contains(complaint), "{err}");
+    }
 }

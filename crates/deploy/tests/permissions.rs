@@ -1,0 +1,249 @@
+//! docs/deploy-permissions.json against what runs under the deployer's
+//! credentials beside the tool's own calls (those are recorded against moto
+//! in aws_with_moto.rs): `sam deploy`, and CloudFormation creating, updating
+//! and deleting each resource type in the templates.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+mod policy {
+    include!("permissions/policy.rs");
+}
+use policy::{allowed_actions, iam_actions};
+
+/// What `sam deploy --resolve-s3` calls itself: the change set, and its
+/// managed artifact bucket (the aws-sam-cli-managed-default stack).
+const SAM_DEPLOY: &[&str] = &[
+    "cloudformation:CreateChangeSet",
+    "cloudformation:DescribeChangeSet",
+    "cloudformation:ExecuteChangeSet",
+    "cloudformation:DescribeStacks",
+    "cloudformation:DescribeStackEvents",
+    "cloudformation:GetTemplateSummary",
+    "s3:CreateBucket",
+    "s3:PutBucketPolicy",
+    "s3:PutBucketVersioning",
+    "s3:PutEncryptionConfiguration",
+    "s3:PutBucketPublicAccessBlock",
+    "s3:PutBucketTagging",
+    "s3:PutObject",
+    "s3:GetObject",
+    "s3:ListBucket",
+];
+
+/// What CloudFormation calls, as the deployer, to create, update and delete
+/// each resource type (its resource handlers' documented permissions).
+fn actions_for(resource_type: &str) -> Option<&'static [&'static str]> {
+    Some(match resource_type {
+        "AWS::S3::Bucket" => &[
+            "s3:CreateBucket",
+            "s3:PutBucketPublicAccessBlock",
+            "s3:PutBucketOwnershipControls",
+            "s3:PutEncryptionConfiguration",
+            "s3:PutBucketVersioning",
+            "s3:PutBucketTagging",
+            "s3:GetBucketLocation",
+        ],
+        "AWS::S3::BucketPolicy" => &[
+            "s3:PutBucketPolicy",
+            "s3:GetBucketPolicy",
+            "s3:DeleteBucketPolicy",
+        ],
+        "AWS::CloudFront::OriginAccessControl" => &[
+            "cloudfront:CreateOriginAccessControl",
+            "cloudfront:GetOriginAccessControl",
+            "cloudfront:UpdateOriginAccessControl",
+            "cloudfront:DeleteOriginAccessControl",
+        ],
+        "AWS::CloudFront::ResponseHeadersPolicy" => &[
+            "cloudfront:CreateResponseHeadersPolicy",
+            "cloudfront:GetResponseHeadersPolicy",
+            "cloudfront:UpdateResponseHeadersPolicy",
+            "cloudfront:DeleteResponseHeadersPolicy",
+        ],
+        "AWS::CloudFront::OriginRequestPolicy" => &[
+            "cloudfront:CreateOriginRequestPolicy",
+            "cloudfront:GetOriginRequestPolicy",
+            "cloudfront:UpdateOriginRequestPolicy",
+            "cloudfront:DeleteOriginRequestPolicy",
+        ],
+        // Associating Lambda@Edge versions replicates them (the service-
+        // linked roles are created on first use).
+        "AWS::CloudFront::Distribution" => &[
+            "cloudfront:CreateDistribution",
+            "cloudfront:CreateDistributionWithTags",
+            "cloudfront:GetDistribution",
+            "cloudfront:GetDistributionConfig",
+            "cloudfront:UpdateDistribution",
+            "cloudfront:DeleteDistribution",
+            "cloudfront:TagResource",
+            "cloudfront:ListTagsForResource",
+            "lambda:GetFunction",
+            "lambda:EnableReplication",
+            "lambda:DisableReplication",
+            "iam:CreateServiceLinkedRole",
+            "acm:DescribeCertificate",
+            "acm:ListCertificates",
+        ],
+        "AWS::Route53::RecordSetGroup" => &[
+            "route53:ChangeResourceRecordSets",
+            "route53:GetChange",
+            "route53:GetHostedZone",
+            "route53:ListResourceRecordSets",
+        ],
+        "AWS::IAM::Role" => &[
+            "iam:CreateRole",
+            "iam:GetRole",
+            "iam:DeleteRole",
+            "iam:PutRolePolicy",
+            "iam:GetRolePolicy",
+            "iam:DeleteRolePolicy",
+            "iam:TagRole",
+            "iam:UpdateAssumeRolePolicy",
+        ],
+        // SAM's function with AutoPublishAlias: a function, a version, an
+        // alias, and the role passed to it.
+        "AWS::Serverless::Function" => &[
+            "lambda:CreateFunction",
+            "lambda:GetFunction",
+            "lambda:GetFunctionConfiguration",
+            "lambda:UpdateFunctionCode",
+            "lambda:UpdateFunctionConfiguration",
+            "lambda:DeleteFunction",
+            "lambda:PublishVersion",
+            "lambda:ListVersionsByFunction",
+            "lambda:CreateAlias",
+            "lambda:GetAlias",
+            "lambda:UpdateAlias",
+            "lambda:DeleteAlias",
+            "lambda:TagResource",
+            "lambda:ListTags",
+            "iam:PassRole",
+        ],
+        "AWS::Cognito::UserPool" => &[
+            "cognito-idp:CreateUserPool",
+            "cognito-idp:DescribeUserPool",
+            "cognito-idp:UpdateUserPool",
+            "cognito-idp:SetUserPoolMfaConfig",
+            "cognito-idp:GetUserPoolMfaConfig",
+            "cognito-idp:TagResource",
+            "cognito-idp:ListTagsForResource",
+        ],
+        "AWS::Cognito::UserPoolDomain" => &[
+            "cognito-idp:CreateUserPoolDomain",
+            "cognito-idp:DescribeUserPoolDomain",
+            "cognito-idp:UpdateUserPoolDomain",
+            "cognito-idp:DeleteUserPoolDomain",
+        ],
+        "AWS::Cognito::UserPoolClient" => &[
+            "cognito-idp:CreateUserPoolClient",
+            "cognito-idp:DescribeUserPoolClient",
+            "cognito-idp:UpdateUserPoolClient",
+            "cognito-idp:DeleteUserPoolClient",
+        ],
+        "AWS::Cognito::UserPoolGroup" => &[
+            "cognito-idp:CreateGroup",
+            "cognito-idp:GetGroup",
+            "cognito-idp:UpdateGroup",
+            "cognito-idp:DeleteGroup",
+        ],
+        "AWS::SecretsManager::Secret" => &[
+            "secretsmanager:CreateSecret",
+            "secretsmanager:DescribeSecret",
+            "secretsmanager:PutSecretValue",
+            "secretsmanager:UpdateSecret",
+            "secretsmanager:DeleteSecret",
+            "secretsmanager:TagResource",
+        ],
+        _ => return None,
+    })
+}
+
+fn template_resource_types() -> BTreeSet<String> {
+    let sam = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../sam");
+    let mut types = BTreeSet::new();
+    for template in ["user-pool", "edge-functions", "distribution"] {
+        let text = std::fs::read_to_string(sam.join(template).join("template.yaml")).unwrap();
+        types.extend(
+            text.lines()
+                .filter_map(|l| l.trim().strip_prefix("Type: AWS::"))
+                .map(|t| format!("AWS::{}", t.trim())),
+        );
+    }
+    types
+}
+
+#[test]
+fn sam_deploy_is_allowed() {
+    let allowed = allowed_actions();
+    for action in SAM_DEPLOY {
+        assert!(allowed.contains(*action), "sam deploy needs {action}");
+    }
+}
+
+#[test]
+fn every_resource_in_the_templates_can_be_created_updated_and_deleted() {
+    let allowed = allowed_actions();
+    let types = template_resource_types();
+    assert!(types.len() >= 10, "{types:?}");
+    for resource_type in &types {
+        let needed = actions_for(resource_type).unwrap_or_else(|| {
+            panic!("{resource_type}: new in a template; list the actions CloudFormation needs for it here and in docs/deploy-permissions.json")
+        });
+        for action in needed {
+            assert!(
+                allowed.contains(*action),
+                "{resource_type} needs {action}, which docs/deploy-permissions.json does not allow"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_policy_has_nothing_that_no_step_needs() {
+    // Least privilege both ways: an action no call, SAM step or resource
+    // needs is one too many.
+    let mut needed: BTreeSet<String> = SAM_DEPLOY.iter().map(|a| a.to_string()).collect();
+    for resource_type in template_resource_types() {
+        needed.extend(
+            actions_for(&resource_type)
+                .unwrap_or(&[])
+                .iter()
+                .map(|a| a.to_string()),
+        );
+    }
+    // The tool's own calls (recorded against moto in aws_with_moto.rs).
+    for call in [
+        "CloudFormation:DescribeStacks",
+        "CloudFormation:DescribeStackEvents",
+        "CloudFormation:DeleteStack",
+        "S3:ListObjectsV2",
+        "S3:HeadObject",
+        "S3:PutObject",
+        "S3:DeleteObjects",
+        "S3:ListObjectVersions",
+        "S3:DeleteBucket",
+        "CloudFront:CreateInvalidation",
+    ] {
+        needed.extend(iam_actions(call));
+    }
+    // Read-backs CloudFormation and SAM make while they wait or compare.
+    needed.extend(
+        [
+            "cloudformation:GetTemplate",
+            "cloudformation:ListStackResources",
+            "cloudformation:ValidateTemplate",
+            "cloudfront:GetInvalidation",
+            "cloudfront:UntagResource",
+            "cognito-idp:UntagResource",
+            "iam:UntagRole",
+            "lambda:UntagResource",
+            "s3:GetBucketTagging",
+            "s3:GetEncryptionConfiguration",
+            "secretsmanager:UntagResource",
+        ]
+        .map(String::from),
+    );
+    let extra: Vec<_> = allowed_actions().difference(&needed).cloned().collect();
+    assert!(extra.is_empty(), "allowed but never needed: {extra:?}");
+}

@@ -1,0 +1,412 @@
+//! The pieces held against each other: what the functions send (computed by
+//! the core from the very config.json the tool writes) against what the tool
+//! registers on the app client and passes to the templates, with and without
+//! a custom domain, on a first deploy and on a re-run.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use edge_auth_core::{Config, HandlerOutput, Step as CoreStep};
+use edge_auth_deploy::package::{self, SecretLocation, config_json};
+use edge_auth_deploy::plan::{Outputs, Plan, Step, resolve};
+use edge_auth_deploy::settings::Settings;
+use serde_json::json;
+
+const DISTRIBUTION_DOMAIN: &str = "d111111abcdef8.cloudfront.net";
+const NOW: u64 = 1_700_000_000;
+
+fn root() -> &'static Path {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+}
+
+fn settings(name: &str, text: &str) -> Settings {
+    let path = std::env::temp_dir().join(format!("wiring-{}-{name}.toml", std::process::id()));
+    std::fs::write(&path, text).unwrap();
+    let settings = Settings::load(&path).unwrap();
+    std::fs::remove_file(&path).unwrap();
+    settings
+}
+
+fn without_domain() -> Settings {
+    settings(
+        "no-domain",
+        r#"
+application = "docs"
+environment = "staging"
+[regions]
+user_pool = "eu-west-1"
+distribution = "eu-west-1"
+[site]
+directory = "site"
+[provider]
+kind = "cognito"
+hosted_domain_prefix = "docs-staging"
+"#,
+    )
+}
+
+fn with_domain() -> Settings {
+    Settings::load(&root().join("deploy/prod.toml")).unwrap()
+}
+
+/// The config.json the tool writes.
+fn config_value(settings: &Settings, site_url: Option<&str>) -> serde_json::Value {
+    let issuer = "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_Example";
+    let discovery = json!({
+        "issuer": issuer,
+        "authorization_endpoint": "https://docs.auth.eu-west-1.amazoncognito.com/oauth2/authorize",
+        "token_endpoint": "https://docs.auth.eu-west-1.amazoncognito.com/oauth2/token",
+        "jwks_uri": format!("{issuer}/.well-known/jwks.json"),
+    });
+    let jwks: serde_json::Value = serde_json::from_str(edge_auth_testkit::JWKS).unwrap();
+    let secret = SecretLocation {
+        arn: "arn:aws:secretsmanager:eu-west-1:111122223333:secret:x".into(),
+        region: "eu-west-1".into(),
+    };
+    config_json(
+        settings,
+        &discovery,
+        &jwks,
+        "client123",
+        &secret,
+        Some("https://docs.auth.eu-west-1.amazoncognito.com"),
+        site_url,
+    )
+    .unwrap()
+}
+
+/// That config.json as the handlers read it from the zip.
+fn written_config(settings: &Settings, site_url: Option<&str>) -> Config {
+    let value = config_value(settings, site_url);
+    Config::from_json(&serde_json::to_string_pretty(&value).unwrap()).unwrap()
+}
+
+fn query_parameter(location: &str, name: &str) -> String {
+    let query = location.split_once('?').expect(location).1;
+    edge_auth_core::query::parse_query(query)
+        .unwrap()
+        .into_iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v)
+        .unwrap_or_else(|| panic!("{name} in {location}"))
+}
+
+fn location(output: &HandlerOutput) -> String {
+    match output {
+        HandlerOutput::Respond(response) => {
+            assert_eq!(response.status, "302", "{response:?}");
+            response.headers.first("location").unwrap().to_owned()
+        }
+        HandlerOutput::Forward(request) => panic!("forwarded {}", request.uri),
+    }
+}
+
+/// The redirect_uri of a sign-in and the logout_uri of a sign-out.
+fn sent_urls(config: &Config) -> (String, String) {
+    let mut entropy = edge_auth_testkit::CountingEntropy(1);
+    let (request, mut distribution) = edge_auth_testkit::viewer_request("/docs/", "", &[]);
+    distribution.distribution_domain_name = DISTRIBUTION_DOMAIN.into();
+    let signin = edge_auth_core::authorize::authorize(
+        request.clone(),
+        &distribution,
+        config,
+        NOW,
+        &mut entropy,
+    );
+    let redirect_uri = query_parameter(&location(&signin.output), "redirect_uri");
+    let (mut signout_request, _) =
+        edge_auth_testkit::viewer_request(&config.paths().signout, "", &[]);
+    signout_request
+        .headers
+        .append("Sec-Fetch-Site", "same-origin");
+    let CoreStep::Done(signout) = edge_auth_core::signout::signout_begin(
+        &signout_request,
+        &distribution,
+        config,
+        NOW,
+        &mut entropy,
+    ) else {
+        panic!("no refresh token, nothing to revoke: done at once")
+    };
+    let logout_uri = query_parameter(&location(&signout.output), "logout_uri");
+    (redirect_uri, logout_uri)
+}
+
+/// The URLs each user-pool deployment registers, in plan order.
+fn registrations(
+    plan: &Plan,
+    outputs: &Outputs,
+    existing: &Outputs,
+) -> Vec<(Vec<String>, Vec<String>)> {
+    plan.steps
+        .iter()
+        .filter_map(|step| match step {
+            Step::DeployStack {
+                stack, parameters, ..
+            } if stack.ends_with("-user-pool") => {
+                let list = |name: &str| -> Vec<String> {
+                    let value = &parameters.iter().find(|(k, _)| k == name).unwrap().1;
+                    // CommaDelimitedList parameters.
+                    resolve(value, outputs, existing)
+                        .unwrap()
+                        .split(',')
+                        .map(str::to_owned)
+                        .collect()
+                };
+                Some((list("CallbackUrls"), list("LogoutUrls")))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+fn distribution_outputs(settings: &Settings, site_url: &str) -> Outputs {
+    BTreeMap::from([(
+        settings.stack_name("distribution"),
+        BTreeMap::from([("SiteUrl".to_owned(), site_url.to_owned())]),
+    )])
+}
+
+#[test]
+fn with_a_domain_the_functions_send_what_the_pool_registers() {
+    let settings = with_domain();
+    let plan = Plan::new(&settings, Path::new("dist"), Path::new("w"));
+    let config = written_config(&settings, settings.site_url().as_deref());
+    let (redirect_uri, logout_uri) = sent_urls(&config);
+    assert_eq!(redirect_uri, "https://docs.example.com/_edge-auth/callback");
+    let registered = registrations(&plan, &Outputs::new(), &Outputs::new());
+    assert_eq!(registered.len(), 1, "a known URL is registered once");
+    assert!(registered[0].0.contains(&redirect_uri), "{registered:?}");
+    assert!(registered[0].1.contains(&logout_uri), "{registered:?}");
+}
+
+#[test]
+fn first_deploy_without_a_domain_registers_the_cloudfront_url_before_it_is_announced() {
+    let settings = without_domain();
+    let plan = Plan::new(&settings, Path::new("dist"), Path::new("w"));
+    // First deploy: no stack exists; config.json has no site URL, so the
+    // functions use the distribution's own name from the event.
+    let config = written_config(&settings, None);
+    let (redirect_uri, logout_uri) = sent_urls(&config);
+    let site = format!("https://{DISTRIBUTION_DOMAIN}");
+    assert_eq!(redirect_uri, format!("{site}/_edge-auth/callback"));
+    let outputs = distribution_outputs(&settings, &site);
+    let registered = registrations(&plan, &outputs, &Outputs::new());
+    assert_eq!(registered.len(), 2);
+    // The placeholder first (the site cannot be reached yet anyway) ...
+    assert_eq!(
+        registered[0].0,
+        ["https://placeholder.invalid/_edge-auth/callback"]
+    );
+    // ... and what stays registered is exactly what the functions send.
+    assert!(registered[1].0.contains(&redirect_uri), "{registered:?}");
+    assert!(registered[1].1.contains(&logout_uri), "{registered:?}");
+    // The pool is corrected before the site is announced.
+    let pool_last = plan
+        .steps
+        .iter()
+        .rposition(
+            |s| matches!(s, Step::DeployStack { stack, .. } if stack.ends_with("-user-pool")),
+        )
+        .unwrap();
+    let announce = plan
+        .steps
+        .iter()
+        .position(|s| matches!(s, Step::Announce { .. }))
+        .unwrap();
+    assert!(pool_last < announce);
+}
+
+#[test]
+fn a_rerun_without_a_domain_never_registers_the_placeholder() {
+    let settings = without_domain();
+    let plan = Plan::new(&settings, Path::new("dist"), Path::new("w"));
+    let site = format!("https://{DISTRIBUTION_DOMAIN}");
+    // The distribution stack exists from the first deploy: the tool writes
+    // its URL into config.json and registers it from the first step on.
+    let existing = distribution_outputs(&settings, &site);
+    let config = written_config(&settings, Some(&site));
+    let (redirect_uri, logout_uri) = sent_urls(&config);
+    for (callbacks, logouts) in registrations(&plan, &existing, &existing) {
+        assert!(callbacks.contains(&redirect_uri), "{callbacks:?}");
+        assert!(logouts.contains(&logout_uri), "{logouts:?}");
+        assert!(!callbacks.iter().any(|u| u.contains("placeholder")));
+    }
+}
+
+#[test]
+fn the_distribution_gets_the_paths_the_functions_serve() {
+    for settings in [with_domain(), without_domain()] {
+        let plan = Plan::new(&settings, Path::new("dist"), Path::new("w"));
+        let config = written_config(&settings, settings.site_url().as_deref());
+        let Some(Step::DeployStack { parameters, .. }) = plan.steps.iter().find(
+            |s| matches!(s, Step::DeployStack { stack, .. } if stack.ends_with("-distribution")),
+        ) else {
+            panic!("no distribution step")
+        };
+        let passed = |name: &str| {
+            parameters
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.to_string())
+                .unwrap_or_else(|| panic!("{name} not passed"))
+        };
+        let paths = config.paths();
+        assert_eq!(passed("SigninPath"), paths.signin);
+        assert_eq!(passed("RefreshPath"), paths.refresh);
+        assert_eq!(passed("SignoutPath"), paths.signout);
+
+        // The signed-out page is a file of the site, which authorize lets
+        // through without a session (Cognito sends the browser there).
+        let (request, distribution) = edge_auth_testkit::viewer_request(&paths.signed_out, "", &[]);
+        let outcome = edge_auth_core::authorize::authorize(
+            request,
+            &distribution,
+            &config,
+            NOW,
+            &mut edge_auth_testkit::CountingEntropy(1),
+        );
+        assert!(matches!(outcome.output, HandlerOutput::Forward(_)));
+        let key = paths.signed_out.trim_start_matches('/');
+        assert!(
+            edge_auth_deploy::aws::site_files(&root().join("site"))
+                .unwrap()
+                .iter()
+                .any(|f| f.key == key),
+            "{key} is not in site/"
+        );
+
+        // Any other path under the auth prefix stops at authorize (the
+        // default behaviour): it never reaches the bucket.
+        let (request, distribution) =
+            edge_auth_testkit::viewer_request("/_edge-auth/other", "", &[]);
+        let outcome = edge_auth_core::authorize::authorize(
+            request,
+            &distribution,
+            &config,
+            NOW,
+            &mut edge_auth_testkit::CountingEntropy(1),
+        );
+        let HandlerOutput::Respond(response) = outcome.output else {
+            panic!("forwarded to the origin")
+        };
+        assert_eq!(response.status, "404");
+    }
+}
+
+/// A template's parameter names, and those without a default.
+fn template_parameters(template: &str) -> (Vec<String>, Vec<String>) {
+    let text =
+        std::fs::read_to_string(root().join("sam").join(template).join("template.yaml")).unwrap();
+    let section = text.split("\nParameters:\n").nth(1).unwrap();
+    // Up to the next top-level key.
+    let section = section
+        .lines()
+        .take_while(|l| l.is_empty() || l.starts_with(' '))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let mut names: Vec<String> = Vec::new();
+    let mut required: Vec<String> = Vec::new();
+    for line in section.lines() {
+        if let Some(name) = line
+            .strip_prefix("  ")
+            .and_then(|l| l.strip_suffix(':'))
+            .filter(|n| n.chars().all(|c| c.is_ascii_alphanumeric()))
+        {
+            names.push(name.to_owned());
+            required.push(name.to_owned());
+        } else if line.starts_with("    Default:") {
+            required.retain(|n| Some(n) != names.last());
+        }
+    }
+    (names, required)
+}
+
+#[test]
+fn every_parameter_passed_is_a_template_parameter_and_none_required_is_missing() {
+    for settings in [with_domain(), without_domain()] {
+        let plan = Plan::new(&settings, Path::new("dist"), Path::new("w"));
+        for step in &plan.steps {
+            let Step::DeployStack {
+                stack, parameters, ..
+            } = step
+            else {
+                continue;
+            };
+            let template = ["user-pool", "edge-functions", "distribution"]
+                .into_iter()
+                .find(|t| stack.ends_with(t))
+                .unwrap();
+            let (names, required) = template_parameters(template);
+            assert!(required.len() < names.len(), "{template}: {names:?}");
+            for (name, _) in parameters {
+                assert!(names.contains(name), "{template} has no parameter {name}");
+            }
+            for name in &required {
+                assert!(
+                    parameters.iter().any(|(k, _)| k == name),
+                    "{template} needs {name}, the tool does not pass it"
+                );
+            }
+        }
+    }
+}
+
+/// Bytes that do not compress (a fixed xorshift sequence).
+fn incompressible(len: usize) -> Vec<u8> {
+    let mut state = 0x2545_f491_4f6c_dd1d_u64;
+    (0..len)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state as u8
+        })
+        .collect()
+}
+
+fn package_with(path: &Path, filler: usize) {
+    use std::io::Write;
+    let mut writer = zip::ZipWriter::new(std::fs::File::create(path).unwrap());
+    let options = zip::write::SimpleFileOptions::default();
+    writer.start_file("index.js", options).unwrap();
+    writer.write_all(b"exports.handler = 1;").unwrap();
+    writer.start_file("edge_auth.node", options).unwrap();
+    writer.write_all(&incompressible(filler)).unwrap();
+    writer.finish().unwrap();
+}
+
+#[test]
+fn a_viewer_package_over_1_mib_with_its_config_is_refused() {
+    let dir = std::env::temp_dir().join(format!("wiring-viewer-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("generic")).unwrap();
+    let settings = with_domain();
+    let config = config_value(&settings, settings.site_url().as_deref());
+    let authorize = dir.join("generic/authorize.zip");
+    let signin = dir.join("generic/signin.zip");
+    // Under the limit alone; over it once config.json is in.
+    package_with(&authorize, package::VIEWER_PACKAGE_LIMIT as usize - 700);
+    package_with(&signin, package::VIEWER_PACKAGE_LIMIT as usize - 700);
+    assert!(std::fs::metadata(&authorize).unwrap().len() <= package::VIEWER_PACKAGE_LIMIT);
+    let into = dir.join("configured");
+    let err = package::write_configured_packages(&[authorize.clone()], &into, &config)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("over Lambda@Edge's 1048576-byte limit"),
+        "{err}"
+    );
+    assert!(
+        !into.join("authorize.zip").exists(),
+        "nothing oversized left to deploy"
+    );
+    // An origin-request package may be larger (50 MB).
+    let written = package::write_configured_packages(&[signin], &into, &config).unwrap();
+    assert!(written[0].1 > package::VIEWER_PACKAGE_LIMIT);
+    // A viewer package with room to spare passes, and its size is reported.
+    package_with(&authorize, 500_000);
+    let written = package::write_configured_packages(&[authorize], &into, &config).unwrap();
+    assert!(written[0].1 > 500_000 && written[0].1 < package::VIEWER_PACKAGE_LIMIT);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
