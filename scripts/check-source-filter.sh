@@ -7,7 +7,19 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+repo=$PWD
+# The copy and the checkout share the target folder, and Cargo keys the
+# workspace crates' artifacts by their path inside the workspace, not by the
+# checkout's location. The copy's files are new (cp without -p), so Cargo
+# rebuilds the workspace crates from the copy, with the copy's paths
+# compiled in (env!("CARGO_MANIFEST_DIR")); afterwards the checkout's
+# sources are touched, so later steps rebuild them from the checkout again.
+# Without this the check ran the checkout's binaries and proved nothing.
+cleanup() {
+  [ -n "${KEEP_WORK:-}" ] || rm -rf "$work"
+  (cd "$repo" && git ls-files -z -- '*.rs' | xargs -0 touch)
+}
+trap cleanup EXIT
 
 mapfile -t extras < <(grep -v '^\s*\(#\|$\)' nix/extra-sources)
 kept=0
@@ -19,7 +31,7 @@ while IFS= read -r file; do
   done
   if [ -n "$keep" ]; then
     mkdir -p "$work/$(dirname "$file")"
-    cp -p "$file" "$work/$file"
+    cp "$file" "$work/$file"
     kept=$((kept + 1))
   fi
 done < <(git ls-files)
@@ -31,4 +43,4 @@ echo "source filter keeps $kept files"
 # paths differ), the dependencies are reused.
 target_dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
 cd "$work"
-CARGO_TARGET_DIR="$target_dir" cargo test --workspace --locked --quiet
+CARGO_TARGET_DIR="$target_dir" cargo test --workspace --locked --quiet "$@"
