@@ -390,7 +390,7 @@ fn a_viewer_package_over_1_mib_with_its_config_is_refused() {
     package_with(&signin, package::VIEWER_PACKAGE_LIMIT as usize - 700);
     assert!(std::fs::metadata(&authorize).unwrap().len() <= package::VIEWER_PACKAGE_LIMIT);
     let into = dir.join("configured");
-    let err = package::write_configured_packages(&[authorize.clone()], &into, &config)
+    let err = package::write_configured_packages(std::slice::from_ref(&authorize), &into, &config)
         .unwrap_err()
         .to_string();
     assert!(
