@@ -31,7 +31,7 @@ ORIGIN_LIMIT = 50 * 1024 * 1024
 
 VIEWER_BODY = """async (event, context) => {
   const answer = edge.handle(JSON.stringify(event), context.awsRequestId);
-  return answer === null ? event.Records[0].cf.request : JSON.parse(answer);
+  return answer === null ? event.Records[0].cf.request : fromLines(answer);
 }"""
 # authorize reads the method, path, query and a few headers, and never
 # changes a request it lets through: only those cross into Rust (a browser
@@ -42,7 +42,7 @@ AUTHORIZE_BODY = """async (event, context) => {
   const request = cf?.request;
   const h = request?.headers;
   // Not CloudFront's shape: Rust reads the whole event and names what is wrong.
-  if (typeof h !== 'object' || h === null) return JSON.parse(edge.handle(JSON.stringify(event), context.awsRequestId));
+  if (typeof h !== 'object' || h === null) return fromLines(edge.handle(JSON.stringify(event), context.awsRequestId));
   const slim = {
     Records: [{ cf: { config: cf.config, request: {
       clientIp: request.clientIp, method: request.method, uri: request.uri, querystring: request.querystring,
@@ -51,7 +51,7 @@ AUTHORIZE_BODY = """async (event, context) => {
     } } }],
   };
   const answer = edge.handle(JSON.stringify(slim), context.awsRequestId);
-  return answer === null ? request : JSON.parse(answer);
+  return answer === null ? request : fromLines(answer);
 }"""
 ORIGIN_BODY = "(event, context) =>\n  edge.handleAsync(JSON.stringify(event), context.awsRequestId, context.getRemainingTimeInMillis())"
 

@@ -75,6 +75,41 @@ test('authorize: sign-in redirect, pass-through, 401 for scripts, 403 by group',
   assert.match(denied.body, /only open to members of: admins/);
 });
 
+test('the answer crosses as lines and comes out as the JSON answer would', async () => {
+  // The module rebuilds responses from the addon's lines (fromLines); the
+  // addon's JSON for the same request is the reference. Answers without
+  // random state are compared whole; a sign-in redirect field by field.
+  const dir = unpack('authorize', config('https://auth.example.com'));
+  const { handler } = load(dir);
+  const { createRequire } = await import('node:module');
+  const addon = createRequire(join(dir, 'index.js'))(join(dir, 'edge_auth.node')).EdgeHandler.load('authorize', dir);
+  const cookie = `__Host-edge-auth-id=${idToken()}`;
+  const cases = [
+    viewerEvent({ uri: '/admin/', cookies: [cookie] }), // 403, HTML body with line breaks
+    viewerEvent({ uri: '/api.json', headers: { 'Sec-Fetch-Mode': 'cors' } }), // 401, JSON body
+    viewerEvent({ uri: '/_edge-auth/other' }), // 404 page
+    viewerEvent({ uri: '/docs/%zz' }), // 400 page
+  ];
+  for (const event of cases) {
+    const text = JSON.stringify(event);
+    assert.notEqual(addon.handle(text, 'id')[0], '{', 'sent as lines');
+    const reference = JSON.parse(addon.handle(text, 'id', true));
+    assert.deepEqual(await handler(event, context()), reference, reference.status);
+  }
+  const lines = addon.handle(JSON.stringify(viewerEvent({ uri: '/docs/' })), 'id');
+  assert.notEqual(lines[0], '{');
+  const redirect = await handler(viewerEvent({ uri: '/docs/' }), context());
+  const reference = JSON.parse(addon.handle(JSON.stringify(viewerEvent({ uri: '/docs/' })), 'id', true));
+  assert.equal(redirect.status, '302');
+  assert.equal(redirect.statusDescription, reference.statusDescription);
+  assert.equal(redirect.body, undefined);
+  assert.deepEqual(Object.keys(redirect.headers).sort(), Object.keys(reference.headers).sort());
+  for (const name of ['cache-control', 'referrer-policy', 'strict-transport-security', 'x-content-type-options']) {
+    assert.deepEqual(redirect.headers[name], reference.headers[name], name);
+  }
+  assert.equal(new URL(header(redirect, 'location')[0]).pathname, '/oauth2/authorize');
+});
+
 test('authorize: a malformed event is a function error with a message, not a crash', async () => {
   const handler = load(unpack('authorize', config('https://auth.example.com')));
   await assert.rejects(handler.handler({ Records: [] }, context()), /edge-auth: invalid event: .*exactly one record/);
@@ -182,7 +217,8 @@ test('client secret unreadable: 503 page from signin', async () => {
  * stdout: when whoever reads the logs falls behind, writes meet EAGAIN.
  */
 async function underLogPressure(runs, resume) {
-  const dir = unpack('authorize', config('https://auth.example.com'));
+  // debug: a sign-in start without a session is logged at debug only.
+  const dir = unpack('authorize', config('https://auth.example.com', { log_level: 'debug' }));
   const script = `
     const lambda = await import(${JSON.stringify(pathToFileURL(join(lambda.ROOT, 'tests', 'edge', 'lambda.mjs')).href)});
     process.stdout.write('start\\n');

@@ -72,6 +72,70 @@ pub struct CloudFrontResponse {
     pub body_encoding: Option<BodyEncoding>,
 }
 
+impl CloudFrontResponse {
+    /// The response as lines, which the edge module turns back into
+    /// CloudFront's response object with a few `indexOf`s: several times
+    /// cheaper in V8 than `JSON.parse` of the same answer (docs/performance.md).
+    ///
+    /// ```text
+    /// status \n statusDescription (empty: none) \n entry count \n
+    /// then per header entry: name \n key \n value \n
+    /// then, when there is a body: `b` (no encoding named), `t` (text) or
+    /// `x` (base64), followed by the body, to the end
+    /// ```
+    ///
+    /// `None` when the response cannot be said that way (a line break in a
+    /// field, an empty description, a header without entries or an entry
+    /// without its key, a body encoding): the caller sends JSON instead.
+    pub fn to_lines(&self) -> Option<String> {
+        let one_line = |s: &str| !s.contains(['\n', '\r']);
+        // A leading `{` is how the module tells JSON from lines.
+        if (self.body_encoding.is_some() && self.body.is_none())
+            || !one_line(&self.status)
+            || self.status.starts_with('{')
+            || self
+                .status_description
+                .as_deref()
+                .is_some_and(|d| d.is_empty() || !one_line(d))
+        {
+            return None;
+        }
+        let entries: usize = self.headers.0.values().map(Vec::len).sum();
+        let mut out =
+            String::with_capacity(64 + self.body.as_ref().map_or(0, String::len) + entries * 96);
+        out.push_str(&self.status);
+        out.push('\n');
+        out.push_str(self.status_description.as_deref().unwrap_or(""));
+        out.push('\n');
+        out.push_str(&entries.to_string());
+        out.push('\n');
+        for (name, values) in &self.headers.0 {
+            if values.is_empty() {
+                return None;
+            }
+            for entry in values {
+                let key = entry.key.as_deref()?;
+                if !(one_line(name) && one_line(key) && one_line(&entry.value)) {
+                    return None;
+                }
+                for field in [name.as_str(), key, entry.value.as_str()] {
+                    out.push_str(field);
+                    out.push('\n');
+                }
+            }
+        }
+        if let Some(body) = &self.body {
+            out.push(match self.body_encoding {
+                None => 'b',
+                Some(BodyEncoding::Text) => 't',
+                Some(BodyEncoding::Base64) => 'x',
+            });
+            out.push_str(body);
+        }
+        Some(out)
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum BodyEncoding {
