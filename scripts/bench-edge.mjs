@@ -213,14 +213,29 @@ async function main() {
     console.log(`${name.padEnd(38)} ${us(r.authorize.p50)} (${us(r.authorize.p99)})  ${us(r.peer.p50)} (${us(r.peer.p99)})  ${floor}   ${ratio}`);
   }
 
+  // A cold start with nothing but the package: `node -e` requiring the
+  // handler module and answering one valid browser request (event inlined),
+  // alternating with a bare `node -e`; the harness' own cold starts below
+  // also load this script and its helpers.
+  const event = JSON.stringify(caseEvent('valid, browser request (16 headers)').event);
+  const minimal = `const { handler } = require(${JSON.stringify(join(dir, 'index.js'))});
+    handler(${event}, { awsRequestId: 'cold', getRemainingTimeInMillis: () => 5000 })
+      .then((answer) => process.stdout.write(answer.status ? 'redirect' : 'x'));`;
   const bare = [];
+  const alone = [];
   for (let i = 0; i < COLD_RUNS; i++) {
-    const t = performance.now();
+    let t = performance.now();
     spawnSync(process.execPath, ['-e', 'process.stdout.write("x")']);
     bare.push(performance.now() - t);
+    t = performance.now();
+    const out = spawnSync(process.execPath, ['-e', minimal], { encoding: 'utf8' });
+    alone.push(performance.now() - t);
+    if (out.stdout !== 'x') throw new Error(`cold authorize answered ${out.stdout} ${out.stderr}`);
   }
-  console.log(`\ncold start (spawn -> first answer), median; peak RSS after ${WARMUP + ROUNDS * ROUND_CALLS} valid browser requests`);
+  console.log(`\ncold start (spawn -> first answer), median of ${COLD_RUNS}, alternating`);
   console.log(`bare node -e               ${median(bare).toFixed(1).padStart(6)} ms`);
+  console.log(`authorize alone            ${median(alone).toFixed(1).padStart(6)} ms   (+${(median(alone) - median(bare)).toFixed(1)} ms over bare node: load the addon and config.json, answer one valid request)`);
+  console.log(`\nin the harness (spawn -> first answer), median; peak RSS after ${WARMUP + ROUNDS * ROUND_CALLS} valid browser requests`);
   const variants = ['authorize', 'peer', 'floor'];
   const colds = Object.fromEntries(variants.map((v) => [v, []]));
   // The variants' cold starts alternate too.

@@ -19,30 +19,9 @@ fn root() -> &'static Path {
     Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
 }
 
-fn settings(name: &str, text: &str) -> Settings {
-    let path = std::env::temp_dir().join(format!("wiring-{}-{name}.toml", std::process::id()));
-    std::fs::write(&path, text).unwrap();
-    let settings = Settings::load(&path).unwrap();
-    std::fs::remove_file(&path).unwrap();
-    settings
-}
-
+/// The example settings without a custom domain.
 fn without_domain() -> Settings {
-    settings(
-        "no-domain",
-        r#"
-application = "docs"
-environment = "staging"
-[regions]
-user_pool = "eu-west-1"
-distribution = "eu-west-1"
-[site]
-directory = "site"
-[provider]
-kind = "cognito"
-hosted_domain_prefix = "docs-staging"
-"#,
-    )
+    Settings::load(&root().join("deploy/preview.toml")).unwrap()
 }
 
 fn with_domain() -> Settings {
