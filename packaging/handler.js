@@ -44,4 +44,4 @@ function fromLines(a) {
   return response;
 }
 
-exports.handler = @BODY@;
+@HELPERS@exports.handler = @BODY@;

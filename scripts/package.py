@@ -34,23 +34,46 @@ VIEWER_BODY = """async (event, context) => {
   return answer === null ? event.Records[0].cf.request : fromLines(answer);
 }"""
 # authorize reads the method, path, query and a few headers, and never
-# changes a request it lets through: only those cross into Rust (a browser
-# sends ~16 headers; stringifying and parsing them all cost more than the
-# decision), and the untouched request object is what goes on.
+# changes a request it lets through: only those cross into Rust, as lines
+# (core: event::parse_request_lines) when each is one line, else the whole
+# event as JSON, whose parse names what is wrong. A browser sends ~16
+# headers; stringifying and parsing them all cost more than the decision.
+# The untouched request object is what goes on.
+AUTHORIZE_HELPERS = """const READ_HEADERS = ['host', 'cookie', 'accept', 'sec-fetch-mode', 'sec-fetch-site', 'sec-fetch-dest', 'x-requested-with'];
+const oneLine = (s) => typeof s === 'string' && s.indexOf('\\n') === -1;
+
+// undefined when a field is not a string or spans lines.
+function requestLines(config, request) {
+  const fixed = [config.distributionDomainName, config.distributionId, config.eventType, config.requestId,
+    request.clientIp, request.method, request.uri, request.querystring];
+  let text = '';
+  for (const field of fixed) {
+    if (!oneLine(field)) return undefined;
+    text += field + '\\n';
+  }
+  // The domain name comes first; a `{` there would read as JSON.
+  if (text[0] === '{') return undefined;
+  const headers = request.headers;
+  for (const name of READ_HEADERS) {
+    const entries = headers[name];
+    if (entries === undefined) continue;
+    if (!Array.isArray(entries) || entries.length === 0 || entries.length > 16) return undefined;
+    text += name + '\\n' + entries.length + '\\n';
+    for (const entry of entries) {
+      if (!oneLine(entry?.key) || !oneLine(entry.value)) return undefined;
+      text += entry.key + '\\n' + entry.value + '\\n';
+    }
+  }
+  return text;
+}
+
+"""
 AUTHORIZE_BODY = """async (event, context) => {
   const cf = event?.Records?.length === 1 ? event.Records[0]?.cf : undefined;
   const request = cf?.request;
-  const h = request?.headers;
-  // Not CloudFront's shape: Rust reads the whole event and names what is wrong.
-  if (typeof h !== 'object' || h === null) return fromLines(edge.handle(JSON.stringify(event), context.awsRequestId));
-  const slim = {
-    Records: [{ cf: { config: cf.config, request: {
-      clientIp: request.clientIp, method: request.method, uri: request.uri, querystring: request.querystring,
-      headers: { host: h.host, cookie: h.cookie, accept: h.accept, 'sec-fetch-mode': h['sec-fetch-mode'],
-        'sec-fetch-site': h['sec-fetch-site'], 'sec-fetch-dest': h['sec-fetch-dest'], 'x-requested-with': h['x-requested-with'] },
-    } } }],
-  };
-  const answer = edge.handle(JSON.stringify(slim), context.awsRequestId);
+  const lines = typeof request?.headers === 'object' && request.headers !== null && typeof cf.config === 'object' && cf.config !== null
+    ? requestLines(cf.config, request) : undefined;
+  const answer = edge.handle(lines ?? JSON.stringify(event), context.awsRequestId);
   return answer === null ? request : fromLines(answer);
 }"""
 ORIGIN_BODY = "(event, context) =>\n  edge.handleAsync(JSON.stringify(event), context.awsRequestId, context.getRemainingTimeInMillis())"
@@ -97,7 +120,8 @@ def highest_glibc(library: Path) -> str:
 def handler_module(name: str, flavour: str) -> bytes:
     template = (ROOT / "packaging" / "handler.js").read_text()
     body = AUTHORIZE_BODY if name == "authorize" else VIEWER_BODY if flavour == "viewer" else ORIGIN_BODY
-    return template.replace("@HANDLER@", name).replace("@BODY@", body).encode()
+    helpers = AUTHORIZE_HELPERS if name == "authorize" else ""
+    return template.replace("@HANDLER@", name).replace("@HELPERS@", helpers).replace("@BODY@", body).encode()
 
 
 def write_zip(path: Path, files: dict[str, bytes]) -> None:

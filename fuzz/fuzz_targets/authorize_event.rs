@@ -1,8 +1,8 @@
 //! The whole authorize decision from raw event JSON, read as the edge addon
-//! reads it (JSON text).
+//! reads it (JSON text); and the same bytes read as authorize's request lines.
 #![no_main]
 use edge_auth_core::authorize::authorize;
-use edge_auth_core::event::parse_event_text;
+use edge_auth_core::event::{parse_event_text, parse_request_lines};
 use edge_auth_fuzz::{VIEWER_LIMIT, check, config, kit};
 use libfuzzer_sys::fuzz_target;
 
@@ -10,6 +10,16 @@ fuzz_target!(|data: &[u8]| {
     let Ok(event) = std::str::from_utf8(data) else {
         return;
     };
+    if let Ok(payload) = parse_request_lines(event) {
+        let out = authorize(
+            payload.request,
+            &payload.config,
+            config(),
+            kit::NOW,
+            &mut kit::CountingEntropy(1),
+        );
+        check(&out.output, VIEWER_LIMIT, &[]);
+    }
     let Ok(payload) = parse_event_text(event) else {
         return;
     };

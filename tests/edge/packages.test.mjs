@@ -75,9 +75,10 @@ test('authorize: sign-in redirect, pass-through, 401 for scripts, 403 by group',
   assert.match(denied.body, /only open to members of: admins/);
 });
 
-test('the answer crosses as lines and comes out as the JSON answer would', async () => {
-  // The module rebuilds responses from the addon's lines (fromLines); the
-  // addon's JSON for the same request is the reference. Answers without
+test('request and answer cross as lines and decide as the JSON event would', async () => {
+  // The module sends the request as lines (requestLines) and rebuilds the
+  // response from the addon's lines (fromLines); the addon's JSON answer to
+  // the whole event as JSON is the reference. Answers without
   // random state are compared whole; a sign-in redirect field by field.
   const dir = unpack('authorize', config('https://auth.example.com'));
   const { handler } = load(dir);
@@ -98,6 +99,13 @@ test('the answer crosses as lines and comes out as the JSON answer would', async
   }
   const lines = addon.handle(JSON.stringify(viewerEvent({ uri: '/docs/' })), 'id');
   assert.notEqual(lines[0], '{');
+  // What the module cannot say as request lines goes as the whole event:
+  // the decision is the same.
+  const odd = viewerEvent({ uri: '/admin/', cookies: [cookie] });
+  delete odd.Records[0].cf.request.headers.cookie[0].key;
+  assert.equal((await handler(odd, context())).status, '403', 'a header entry without its key');
+  const broken = viewerEvent({ uri: '/api.json', cookies: [`${cookie}\nx=1`], headers: { 'Sec-Fetch-Mode': 'cors' } });
+  assert.deepEqual(await handler(broken, context()), JSON.parse(addon.handle(JSON.stringify(broken), 'id', true)), 'a line break in a cookie');
   const redirect = await handler(viewerEvent({ uri: '/docs/' }), context());
   const reference = JSON.parse(addon.handle(JSON.stringify(viewerEvent({ uri: '/docs/' })), 'id', true));
   assert.equal(redirect.status, '302');

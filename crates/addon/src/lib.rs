@@ -47,11 +47,17 @@ fn guarded<T>(f: impl FnOnce() -> Result<T>) -> Result<T> {
 }
 
 /// The event arrives as JSON text (`JSON.stringify` in the handler module;
-/// `undefined` when there was no event).
+/// `undefined` when there was no event), or, from authorize's module, as
+/// request lines when every field it reads is one line (never starting
+/// with `{`: the first line is the distribution's domain name).
 fn parse(event: Option<String>) -> Result<edge_auth_core::event::CloudFrontPayload> {
     let event = event.ok_or_else(|| js_error("invalid event: there is none"))?;
-    edge_auth_core::event::parse_event_text(&event)
-        .map_err(|e| js_error(format!("invalid event: {e}")))
+    if event.starts_with('{') {
+        edge_auth_core::event::parse_event_text(&event)
+    } else {
+        edge_auth_core::event::parse_request_lines(&event)
+    }
+    .map_err(|e| js_error(format!("invalid event: {e}")))
 }
 
 #[napi]

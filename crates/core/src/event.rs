@@ -249,6 +249,88 @@ pub fn parse_event_text(text: &str) -> Result<CloudFrontPayload, EventError> {
     }
 }
 
+/// The most header entries a line-encoded request may carry per header: a
+/// browser sends one of each; more is not CloudFront.
+const MAX_ENTRIES_PER_HEADER: usize = 16;
+
+/// Reads a request as the authorize module sends it when every field it
+/// reads is one line (scripts/package.py, `requestLines`): no
+/// `JSON.stringify` in Node, no JSON parse here.
+///
+/// ```text
+/// distributionDomainName \n distributionId \n eventType \n requestId \n
+/// clientIp \n method \n uri \n querystring \n
+/// then per header: name (lower case) \n entry count \n, then key \n value \n per entry
+/// ```
+pub fn parse_request_lines(text: &str) -> Result<CloudFrontPayload, EventError> {
+    let bad = |what: String| EventError::Shape(format!("request lines: {what}"));
+    let body = text
+        .strip_suffix('\n')
+        .ok_or_else(|| bad("the text does not end with a line break".into()))?;
+    let mut lines = body.split('\n');
+    let mut field = |name: &str| {
+        lines
+            .next()
+            .map(str::to_owned)
+            .ok_or_else(|| bad(format!("no {name}")))
+    };
+    let config = DistributionConfig {
+        distribution_domain_name: field("distributionDomainName")?,
+        distribution_id: field("distributionId")?,
+        event_type: field("eventType")?,
+        request_id: field("requestId")?,
+        other: Map::new(),
+    };
+    let client_ip = field("clientIp")?;
+    let method = field("method")?;
+    let uri = field("uri")?;
+    let querystring = field("querystring")?;
+    let mut headers = BTreeMap::new();
+    while let Some(name) = lines.next() {
+        if name.is_empty()
+            || !name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        {
+            return Err(bad(format!("header name {name:?}")));
+        }
+        let count: usize = lines
+            .next()
+            .and_then(|c| c.parse().ok())
+            .filter(|c| (1..=MAX_ENTRIES_PER_HEADER).contains(c))
+            .ok_or_else(|| {
+                bad(format!(
+                    "{name}: no entry count from 1 to {MAX_ENTRIES_PER_HEADER}"
+                ))
+            })?;
+        let mut entries = Vec::with_capacity(count);
+        for _ in 0..count {
+            let (Some(key), Some(value)) = (lines.next(), lines.next()) else {
+                return Err(bad(format!("{name}: fewer entries than its count")));
+            };
+            entries.push(HeaderEntry {
+                key: Some(key.to_owned()),
+                value: value.to_owned(),
+            });
+        }
+        if headers.insert(name.to_owned(), entries).is_some() {
+            return Err(bad(format!("{name} twice")));
+        }
+    }
+    Ok(CloudFrontPayload {
+        config,
+        request: CloudFrontRequest {
+            client_ip,
+            headers: Headers(headers),
+            method,
+            querystring,
+            uri,
+            other: Map::new(),
+        },
+        response: None,
+    })
+}
+
 fn shape_error<E: std::fmt::Display>(e: serde_path_to_error::Error<E>) -> EventError {
     EventError::Shape(format!("{}: {}", e.path(), e.inner()))
 }

@@ -53,29 +53,74 @@ pub fn single<'a>(
     Ok(first.map(|(_, v)| v.as_str()))
 }
 
-/// Form-encodes pairs for a URL query or an `application/x-www-form-urlencoded` body.
+/// Form-encodes pairs for a URL query or an `application/x-www-form-urlencoded` body:
+/// every byte but ASCII letters, digits and `-_.~` as `%XX` (upper-case).
+/// Written straight into one string: this builds every sign-in redirect,
+/// where `percent_encoding`'s formatting and the per-pair strings were a
+/// fifth of the time.
 pub fn encode_form<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
-    const SET: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
-        .remove(b'-')
-        .remove(b'_')
-        .remove(b'.')
-        .remove(b'~');
-    pairs
-        .into_iter()
-        .map(|(k, v)| {
-            format!(
-                "{}={}",
-                percent_encoding::utf8_percent_encode(k, SET),
-                percent_encoding::utf8_percent_encode(v, SET)
-            )
-        })
-        .collect::<Vec<_>>()
-        .join("&")
+    let mut out = String::with_capacity(256);
+    for (i, (key, value)) in pairs.into_iter().enumerate() {
+        if i > 0 {
+            out.push('&');
+        }
+        push_form_encoded(&mut out, key);
+        out.push('=');
+        push_form_encoded(&mut out, value);
+    }
+    out
+}
+
+fn push_form_encoded(out: &mut String, text: &str) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    let unreserved = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~');
+    out.reserve(text.len());
+    // Runs of unreserved bytes are copied whole. They are ASCII, so a run
+    // starts and ends on character boundaries; every other byte, those of
+    // multi-byte characters included, is encoded on its own.
+    let mut run_start = 0;
+    for (i, &byte) in text.as_bytes().iter().enumerate() {
+        if unreserved(byte) {
+            continue;
+        }
+        if run_start < i {
+            out.push_str(&text[run_start..i]);
+        }
+        run_start = i + 1;
+        out.push('%');
+        out.push(char::from(HEX[usize::from(byte >> 4)]));
+        out.push(char::from(HEX[usize::from(byte & 15)]));
+    }
+    if run_start < text.len() {
+        out.push_str(&text[run_start..]);
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// The same bytes as percent_encoding with the unreserved set, for
+        /// any text (multi-byte characters included), and it parses back.
+        #[test]
+        fn form_encoding_is_percent_encoding(key in "\\PC{0,12}", value in "\\PC{0,40}") {
+            const SET: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+                .remove(b'-')
+                .remove(b'_')
+                .remove(b'.')
+                .remove(b'~');
+            let expected = format!(
+                "{}={}&b=%20",
+                percent_encoding::utf8_percent_encode(&key, SET),
+                percent_encoding::utf8_percent_encode(&value, SET)
+            );
+            let encoded = encode_form([(key.as_str(), value.as_str()), ("b", " ")]);
+            proptest::prop_assert_eq!(&encoded, &expected);
+            let parsed = parse_query(&encoded).unwrap();
+            proptest::prop_assert_eq!(parsed[0].clone(), (key, value));
+        }
+    }
 
     #[test]
     fn parses_and_rejects() {
