@@ -218,26 +218,50 @@ async function main() {
   // alternating with a bare `node -e`; the harness' own cold starts below
   // also load this script and its helpers.
   const event = JSON.stringify(caseEvent('valid, browser request (16 headers)').event);
+  // Each prints its own CPU time (user + system) when it has answered:
+  // less disturbed by a busy machine than the wall clock.
+  const cpu = 'const u = process.cpuUsage(); process.stdout.write(String(u.user + u.system))';
   const minimal = `const { handler } = require(${JSON.stringify(join(dir, 'index.js'))});
     handler(${event}, { awsRequestId: 'cold', getRemainingTimeInMillis: () => 5000 })
-      .then((answer) => process.stdout.write(answer.status ? 'redirect' : 'x'));`;
+      .then((answer) => { if (answer.status) throw new Error('redirected'); ${cpu}; });`;
   // The bare run compiles the same event literal, so that the difference
   // is the package's: loading the module and addon, answering.
-  const bareScript = `const event = ${event}; process.stdout.write(event.Records ? 'x' : '')`;
-  const bare = [];
-  const alone = [];
-  for (let i = 0; i < COLD_RUNS; i++) {
-    let t = performance.now();
-    spawnSync(process.execPath, ['-e', bareScript]);
-    bare.push(performance.now() - t);
-    t = performance.now();
-    const out = spawnSync(process.execPath, ['-e', minimal], { encoding: 'utf8' });
-    alone.push(performance.now() - t);
-    if (out.stdout !== 'x') throw new Error(`cold authorize answered ${out.stdout} ${out.stderr}`);
+  const bareScript = `const event = ${event}; if (event.Records) { ${cpu}; }`;
+  const runs = { bare: [], alone: [], bareCpu: [], aloneCpu: [] };
+  for (let i = 0; i < COLD_RUNS * 2; i++) {
+    for (const [name, script] of [['bare', bareScript], ['alone', minimal]]) {
+      const t = performance.now();
+      const out = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' });
+      runs[name].push(performance.now() - t);
+      if (out.status !== 0 || !out.stdout) throw new Error(`cold ${name}: ${out.stderr}`);
+      runs[`${name}Cpu`].push(Number(out.stdout) / 1000);
+    }
   }
-  console.log(`\ncold start (spawn -> first answer), median of ${COLD_RUNS}, alternating`);
-  console.log(`bare node -e (same event)   ${median(bare).toFixed(1).padStart(6)} ms`);
-  console.log(`authorize alone            ${median(alone).toFixed(1).padStart(6)} ms   (+${(median(alone) - median(bare)).toFixed(1)} ms over bare node: load the addon and config.json, answer one valid request)`);
+  const signed = (x) => `${x >= 0 ? '+' : ''}${x.toFixed(1)}`;
+  const bare = runs.bare;
+  console.log(`\ncold start (spawn -> first answer), median of ${COLD_RUNS * 2}, alternating; CPU = the process' user + system time when it answered`);
+  console.log(`bare node -e (same event)  ${median(bare).toFixed(1).padStart(6)} ms   CPU ${median(runs.bareCpu).toFixed(1).padStart(6)} ms`);
+  console.log(`authorize alone            ${median(runs.alone).toFixed(1).padStart(6)} ms   CPU ${median(runs.aloneCpu).toFixed(1).padStart(6)} ms   (${signed(median(runs.alone) - median(bare))} ms wall, ${signed(median(runs.aloneCpu) - median(runs.bareCpu))} ms CPU over bare node: load the addon and config.json, answer one valid request)`);
+  // Inside a fresh process, step by step (performance.now() around each):
+  // what the package itself costs, free of the spawn's noise.
+  const parts = `const t0 = performance.now();
+    const addon = require(${JSON.stringify(join(dir, 'edge_auth.node'))});
+    const t1 = performance.now();
+    const { handler } = require(${JSON.stringify(join(dir, 'index.js'))});
+    const t2 = performance.now();
+    const event = ${event};
+    const t3 = performance.now();
+    handler(event, { awsRequestId: 'cold', getRemainingTimeInMillis: () => 5000 }).then(() => {
+      const t4 = performance.now();
+      process.stdout.write(JSON.stringify([t1 - t0, t2 - t1, t4 - t3]));
+    });`;
+  const steps = [[], [], []];
+  for (let i = 0; i < COLD_RUNS; i++) {
+    const out = spawnSync(process.execPath, ['-e', parts], { encoding: 'utf8' });
+    JSON.parse(out.stdout).forEach((ms, k) => steps[k].push(ms));
+  }
+  const [dlopen, module, first] = steps.map(median);
+  console.log(`in a fresh process, median of ${COLD_RUNS}: load the addon ${dlopen.toFixed(2)} ms, the handler module (config.json, JWKS) ${module.toFixed(2)} ms, first answer ${first.toFixed(2)} ms; together ${(dlopen + module + first).toFixed(2)} ms`);
   console.log(`\nin the harness (spawn -> first answer), median; peak RSS after ${WARMUP + ROUNDS * ROUND_CALLS} valid browser requests`);
   const variants = ['authorize', 'peer', 'floor'];
   const colds = Object.fromEntries(variants.map((v) => [v, []]));

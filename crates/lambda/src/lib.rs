@@ -21,6 +21,11 @@ use serde_json::Value;
 /// Overrides where `config.json` is read from (local and regional runs only:
 /// Lambda@Edge has no environment variables).
 pub const CONFIG_ENV: &str = "EDGE_AUTH_CONFIG";
+/// A regional function's site address (`site.base_url`), set once the
+/// distribution exists; it wins over config.json's.
+pub const SITE_URL_ENV: &str = "EDGE_AUTH_SITE_URL";
+
+pub mod function_url;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HandlerKind {
@@ -76,13 +81,15 @@ pub enum HandlerError {
     NoProvider(&'static str),
     #[error("{0} calls the provider and cannot run synchronously")]
     NotViewer(&'static str),
+    #[error(transparent)]
+    FunctionUrl(#[from] function_url::FunctionUrlError),
 }
 
 impl From<HandlerError> for lambda_runtime::Diagnostic {
     fn from(e: HandlerError) -> Self {
         let error_type = match e {
             HandlerError::Config(_) => "ConfigError",
-            HandlerError::Event(_) => "EventError",
+            HandlerError::Event(_) | HandlerError::FunctionUrl(_) => "EventError",
             HandlerError::NoConfig(_)
             | HandlerError::NoProvider(_)
             | HandlerError::NotViewer(_) => "SetupError",
@@ -162,10 +169,37 @@ pub fn config_path() -> PathBuf {
     exe.parent().unwrap_or(Path::new(".")).join("config.json")
 }
 
+/// config.json at `path`, with `$EDGE_AUTH_SITE_URL` as `site.base_url`
+/// when it is set (checked like the rest of the file).
 pub fn load_config(path: &Path) -> Result<Config, ConfigError> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| ConfigError::Read(format!("{}: {e}", path.display())))?;
-    Config::from_json(&text)
+    match std::env::var(SITE_URL_ENV) {
+        Ok(site) if !site.is_empty() => Config::from_json(&with_site_url(&text, &site)?),
+        _ => Config::from_json(&text),
+    }
+}
+
+fn with_site_url(text: &str, site: &str) -> Result<String, ConfigError> {
+    let mut value: Value =
+        serde_json::from_str(text).map_err(|e| ConfigError::Read(format!("config.json: {e}")))?;
+    let file = value
+        .as_object_mut()
+        .ok_or_else(|| ConfigError::Read("config.json: not an object".into()))?;
+    let site_settings = file
+        .entry("site")
+        .or_insert_with(|| Value::Object(Default::default()));
+    match site_settings.as_object_mut() {
+        Some(settings) => {
+            settings.insert("base_url".into(), Value::String(site.to_owned()));
+        }
+        None => {
+            return Err(ConfigError::Read(
+                "config.json: site is not an object".into(),
+            ));
+        }
+    }
+    Ok(value.to_string())
 }
 
 /// Seconds since the epoch: the one clock the handlers read.
@@ -193,6 +227,14 @@ pub async fn handle_value(
     request_id: &str,
     deadline: Option<Instant>,
 ) -> Result<Value, HandlerError> {
+    // A regional function behind CloudFront receives function URL events.
+    if function_url::is_function_url_event(&event) {
+        let request = function_url::parse(event)?;
+        let payload = function_url::to_payload(&request)?;
+        let output = handle_payload(state, &payload, request_id, deadline).await?;
+        let response = function_url::to_response(output)?;
+        return Ok(serde_json::to_value(response).expect("function URL responses always serialise"));
+    }
     let payload = parse_event(event)?;
     let output = handle_payload(state, &payload, request_id, deadline).await?;
     Ok(serde_json::to_value(output).expect("CloudFront types always serialise"))
@@ -443,4 +485,28 @@ pub async fn run(kind: HandlerKind) -> Result<(), lambda_runtime::Error> {
     );
     let state = &state;
     lambda_runtime::run(service_fn(move |event| handle(state, event))).await
+}
+
+#[cfg(test)]
+mod site_url_tests {
+    use super::*;
+
+    #[test]
+    fn the_site_url_from_the_environment_goes_into_site_base_url() {
+        let text = with_site_url(
+            r#"{"version": 1, "site": {"other": 1}}"#,
+            "https://d1.cloudfront.net",
+        )
+        .unwrap();
+        let value: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(value["site"]["base_url"], "https://d1.cloudfront.net");
+        assert_eq!(value["site"]["other"], 1);
+        let added = with_site_url(r#"{"version": 1}"#, "https://x.example").unwrap();
+        assert!(
+            added.contains(r#""site":{"base_url":"https://x.example"}"#),
+            "{added}"
+        );
+        assert!(with_site_url("[1]", "https://x").is_err());
+        assert!(with_site_url(r#"{"site": 3}"#, "https://x").is_err());
+    }
 }
