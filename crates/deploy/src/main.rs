@@ -76,6 +76,13 @@ fn parse_args() -> Result<Args, String> {
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    // `edge-auth-deploy --dry-run | head` ends quietly, as other command
+    // line tools do, rather than panic on the closed pipe.
+    #[cfg(unix)]
+    // SAFETY: restores the default action before any thread writes output.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let args = match parse_args() {
         Ok(args) => args,
         Err(e) => {
