@@ -294,10 +294,34 @@ async fn teardown_against_moto(url: &str, environment: &str, empty_bucket: bool)
             .unwrap();
     }
     let s3 = aws_sdk_s3::Client::new(&eu);
-    s3.put_object()
+    // Versioned, as the distribution template makes it: two versions of a
+    // page and a deleted one (a delete marker) must all go with the bucket.
+    s3.put_bucket_versioning()
         .bucket(&bucket)
-        .key("index.html")
-        .body(b"<p>hi</p>".to_vec().into())
+        .versioning_configuration(
+            aws_sdk_s3::types::VersioningConfiguration::builder()
+                .status(aws_sdk_s3::types::BucketVersioningStatus::Enabled)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    for (key, body) in [
+        ("index.html", "one"),
+        ("index.html", "two"),
+        ("old.html", "gone"),
+    ] {
+        s3.put_object()
+            .bucket(&bucket)
+            .key(key)
+            .body(body.as_bytes().to_vec().into())
+            .send()
+            .await
+            .unwrap();
+    }
+    s3.delete_object()
+        .bucket(&bucket)
+        .key("old.html")
         .send()
         .await
         .unwrap();
