@@ -14,9 +14,13 @@ let
   };
   inherit (pkgs) lib;
 
-  # The toolchain rust-toolchain.toml pins, able to build for the edge.
+  # The toolchain rust-toolchain.toml pins, able to build for the edge
+  # (x86_64) and for the regional functions (aarch64).
   toolchain = (pkgs.rust-bin.fromRustupToolchainFile (src + "/rust-toolchain.toml")).override {
-    targets = [ "x86_64-unknown-linux-gnu" ];
+    targets = [
+      "x86_64-unknown-linux-gnu"
+      "aarch64-unknown-linux-gnu"
+    ];
   };
   craneLib = (crane.mkLib pkgs).overrideToolchain (_: toolchain);
 
@@ -54,6 +58,13 @@ let
       cargoArtifacts
       ;
   };
+  regionalZips = import ./regional-zips.nix {
+    inherit
+      pkgs
+      craneLib
+      common
+      ;
+  };
   emulator = craneLib.buildPackage (
     common
     // {
@@ -82,6 +93,8 @@ in
     edge-zips = edgeZips;
     # The two Node-API addons the zips carry, for inspection or other packaging.
     edge-addons = edgeZips.addons;
+    # signin, refresh and signout as regional arm64 functions.
+    regional-zips = regionalZips;
     inherit
       emulator
       deploy

@@ -11,6 +11,10 @@ into copies of these zips (`--config FILE` adds one, for tests).
 
 Prints each zip's size and highest GLIBC symbol version; fails when a
 viewer-request package exceeds Lambda@Edge's 1 MiB limit.
+
+`--regional` builds instead sign-in, refresh and sign-out as regional arm64
+functions (dist/regional/<name>.zip, each a `bootstrap` for
+provided.al2023), and checks each is an aarch64 ELF needing glibc <= 2.17.
 """
 
 import argparse
@@ -124,14 +128,59 @@ def handler_module(name: str, flavour: str) -> bytes:
     return template.replace("@HANDLER@", name).replace("@HELPERS@", helpers).replace("@BODY@", body).encode()
 
 
-def write_zip(path: Path, files: dict[str, bytes]) -> None:
+def write_zip(path: Path, files: dict[str, bytes], executable: frozenset[str] = frozenset()) -> None:
     """Sorted entries, fixed timestamps and permissions: byte-identical output."""
     with zipfile.ZipFile(path, "w") as z:
         for name in sorted(files):
             info = zipfile.ZipInfo(name, FIXED_TIME)
             info.create_system = 3  # unix, so the permissions below are honoured
-            info.external_attr = (0o100644) << 16
+            info.external_attr = (0o100755 if name in executable else 0o100644) << 16
             z.writestr(info, files[name], compress_type=zipfile.ZIP_DEFLATED, compresslevel=9)
+
+
+REGIONAL = ["signin", "refresh", "signout"]
+REGIONAL_TARGET = "aarch64-unknown-linux-gnu"
+EM_AARCH64 = 183
+
+
+def elf_machine(binary: Path) -> str:
+    header = binary.read_bytes()[:20]
+    if header[:4] != b"\x7fELF":
+        return "not ELF"
+    machine = int.from_bytes(header[18:20], "little")
+    return "aarch64" if machine == EM_AARCH64 else f"e_machine {machine}"
+
+
+def package_regional(out: Path) -> int:
+    """signin, refresh and signout as regional arm64 Lambda functions
+    (provided.al2023): the lambda_runtime binaries, cross-built with
+    cargo-zigbuild against glibc 2.17, each zipped as `bootstrap`."""
+    cmd = ["cargo", "zigbuild", "--release", "--locked", "-p", "edge-auth-lambda",
+           *[arg for name in REGIONAL for arg in ("--bin", name)], "--target", f"{REGIONAL_TARGET}.{GLIBC}"]
+    print("+", " ".join(cmd), flush=True)
+    env = dict(os.environ, PATH=f"{ROOT / '.venv' / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}")
+    subprocess.run(cmd, cwd=ROOT, check=True, env=env)
+    regional = out / "regional"
+    regional.mkdir(parents=True, exist_ok=True)
+    failures = []
+    print(f"\n{'function':<12} {'zip bytes':>10} {'MiB':>6}  {'ELF':<8} highest glibc symbol")
+    for name in REGIONAL:
+        binary = target_dir() / REGIONAL_TARGET / "release" / name
+        zip_path = regional / f"{name}.zip"
+        write_zip(zip_path, {"bootstrap": binary.read_bytes()}, executable=frozenset({"bootstrap"}))
+        size = zip_path.stat().st_size
+        machine = elf_machine(binary)
+        glibc = highest_glibc(binary)
+        print(f"{name:<12} {size:>10} {size / 1048576:>6.3f}  {machine:<8} {glibc}")
+        if machine != "aarch64":
+            failures.append(f"{name}: {machine}, not aarch64")
+        if size > ORIGIN_LIMIT:
+            failures.append(f"{name}.zip is {size} bytes, over Lambda's {ORIGIN_LIMIT}-byte zip limit")
+        if glibc != "none" and tuple(map(int, glibc[6:].split("."))) > (2, 17):
+            failures.append(f"{name}: needs {glibc}, newer than glibc {GLIBC}")
+    for failure in failures:
+        print("error:", failure, file=sys.stderr)
+    return 1 if failures else 0
 
 
 def main() -> int:
@@ -141,9 +190,13 @@ def main() -> int:
     parser.add_argument("--only", choices=["viewer", "origin"], help="build one addon flavour")
     parser.add_argument("--reuse-build", type=Path, metavar="DIR",
                         help="zip the addons already built under DIR/build instead of building")
+    parser.add_argument("--regional", action="store_true",
+                        help="build the regional arm64 sign-in, refresh and sign-out functions instead (dist/regional)")
     args = parser.parse_args()
     out = args.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
+    if args.regional:
+        return package_regional(out)
 
     flavours = [args.only] if args.only else ["viewer", "origin"]
     if args.reuse_build:

@@ -20,6 +20,11 @@ export PATH="$PWD/.venv/bin:$PATH"
 # The toolchain pinned in rust-toolchain.toml, with rustfmt and clippy.
 rustup show active-toolchain >/dev/null
 rustup component add rustfmt clippy >/dev/null 2>&1 || true
+# The regional sign-in, refresh and sign-out functions are arm64; qemu-user
+# with Debian's arm64 C library runs them in the tests.
+rustup target add aarch64-unknown-linux-gnu >/dev/null
+command -v qemu-aarch64 >/dev/null || apt_install qemu-user
+[ -e /usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1 ] || apt_install libc6-arm64-cross
 
 command -v node >/dev/null || { echo "Node.js 20 or later is required (Debian: apt-get install nodejs npm)" >&2; exit 1; }
 command -v objdump >/dev/null || apt_install binutils
