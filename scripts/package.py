@@ -176,8 +176,17 @@ def package_regional(out: Path) -> int:
             failures.append(f"{name}: {machine}, not aarch64")
         if size > ORIGIN_LIMIT:
             failures.append(f"{name}.zip is {size} bytes, over Lambda's {ORIGIN_LIMIT}-byte zip limit")
-        if glibc != "none" and tuple(map(int, glibc[6:].split("."))) > (2, 17):
-            failures.append(f"{name}: needs {glibc}, newer than glibc {GLIBC}")
+        failures += glibc_failures(name, glibc)
+    return report(failures)
+
+
+def glibc_failures(name: str, glibc: str) -> list[str]:
+    if glibc != "none" and tuple(map(int, glibc[6:].split("."))) > tuple(map(int, GLIBC.split("."))):
+        return [f"{name}: needs {glibc}, newer than glibc {GLIBC}"]
+    return []
+
+
+def report(failures: list[str]) -> int:
     for failure in failures:
         print("error:", failure, file=sys.stderr)
     return 1 if failures else 0
@@ -219,11 +228,8 @@ def main() -> int:
         limit = VIEWER_LIMIT if trigger.startswith("viewer") else ORIGIN_LIMIT
         if size > limit:
             failures.append(f"{name}.zip is {size} bytes, over the {trigger} limit of {limit}")
-        if glibc != "none" and tuple(map(int, glibc[6:].split("."))) > (2, 17):
-            failures.append(f"{name}: needs {glibc}, newer than glibc {GLIBC}")
-    for failure in failures:
-        print("error:", failure, file=sys.stderr)
-    return 1 if failures else 0
+        failures += glibc_failures(name, glibc)
+    return report(failures)
 
 
 if __name__ == "__main__":

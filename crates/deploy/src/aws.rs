@@ -231,7 +231,7 @@ pub fn waits_for_replicas(reason: &str) -> bool {
 /// Deletes every version and delete marker in the (versioned) bucket, then
 /// the bucket; returns how many versions were deleted.
 pub async fn delete_bucket(config: &SdkConfig, bucket: &str) -> Result<usize, AwsError> {
-    use aws_sdk_s3::types::{Delete, ObjectIdentifier};
+    use aws_sdk_s3::types::ObjectIdentifier;
     let client = s3(config);
     let mut deleted = 0;
     loop {
@@ -262,26 +262,7 @@ pub async fn delete_bucket(config: &SdkConfig, bucket: &str) -> Result<usize, Aw
         }
         // One page holds at most 1,000 entries, DeleteObjects' limit.
         deleted += objects.len();
-        let answer = client
-            .delete_objects()
-            .bucket(bucket)
-            .delete(
-                Delete::builder()
-                    .set_objects(Some(objects))
-                    .quiet(true)
-                    .build()
-                    .map_err(call_error)?,
-            )
-            .send()
-            .await
-            .map_err(call_error)?;
-        if let Some(refused) = answer.errors().first() {
-            return Err(AwsError::Call(format!(
-                "s3://{bucket}/{}: not deleted: {}",
-                refused.key().unwrap_or("?"),
-                refused.message().unwrap_or("no reason given")
-            )));
-        }
+        delete_batch(&client, bucket, objects).await?;
     }
     client
         .delete_bucket()
@@ -596,7 +577,7 @@ pub async fn delete_objects(
     bucket: &str,
     keys: &[String],
 ) -> Result<(), AwsError> {
-    use aws_sdk_s3::types::{Delete, ObjectIdentifier};
+    use aws_sdk_s3::types::ObjectIdentifier;
     let client = s3(config);
     for chunk in keys.chunks(1000) {
         let objects = chunk
@@ -608,28 +589,38 @@ pub async fn delete_objects(
                     .map_err(call_error)
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let answer = client
-            .delete_objects()
-            .bucket(bucket)
-            .delete(
-                Delete::builder()
-                    .set_objects(Some(objects))
-                    .quiet(true)
-                    .build()
-                    .map_err(call_error)?,
-            )
-            .send()
-            .await
-            .map_err(call_error)?;
-        if let Some(refused) = answer.errors().first() {
-            return Err(AwsError::Call(format!(
-                "s3://{bucket}/{}: not deleted: {}",
-                refused.key().unwrap_or("?"),
-                refused.message().unwrap_or("no reason given")
-            )));
-        }
+        delete_batch(&client, bucket, objects).await?;
     }
     Ok(())
+}
+
+/// One DeleteObjects request (at most 1,000 objects); names the first
+/// object S3 refused.
+async fn delete_batch(
+    client: &aws_sdk_s3::Client,
+    bucket: &str,
+    objects: Vec<aws_sdk_s3::types::ObjectIdentifier>,
+) -> Result<(), AwsError> {
+    let delete = aws_sdk_s3::types::Delete::builder()
+        .set_objects(Some(objects))
+        .quiet(true)
+        .build()
+        .map_err(call_error)?;
+    let answer = client
+        .delete_objects()
+        .bucket(bucket)
+        .delete(delete)
+        .send()
+        .await
+        .map_err(call_error)?;
+    match answer.errors().first() {
+        Some(refused) => Err(AwsError::Call(format!(
+            "s3://{bucket}/{}: not deleted: {}",
+            refused.key().unwrap_or("?"),
+            refused.message().unwrap_or("no reason given")
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// Uploads changed files and deletes removed ones; returns what changed.
