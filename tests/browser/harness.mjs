@@ -17,7 +17,10 @@ export const USERS = {
 
 /** Runs edge-auth-dev on free ports until `stop()`; resolves once it is ready. */
 export async function startEdge(extraArgs = [], timeoutMs = 30000) {
-  const proc = spawn(EMULATOR, ['--port', '0', '--idp-port', '0', '--client-secret', CLIENT_SECRET, ...extraArgs], {
+  // EDGE_AUTH_AUTH_ENDPOINTS=regional: the same tests with sign-in, refresh
+  // and sign-out as regional functions behind a function URL origin.
+  const arrangement = process.env.EDGE_AUTH_AUTH_ENDPOINTS ? ['--auth-endpoints', process.env.EDGE_AUTH_AUTH_ENDPOINTS] : [];
+  const proc = spawn(EMULATOR, ['--port', '0', '--idp-port', '0', '--client-secret', CLIENT_SECRET, ...arrangement, ...extraArgs], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
   });

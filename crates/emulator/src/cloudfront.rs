@@ -49,7 +49,15 @@ pub struct Distribution {
     pub signout: HandlerState,
     pub paths: (String, String, String),
     pub domain: String,
+    /// Sign-in, refresh and sign-out as regional functions behind the
+    /// distribution (a function URL origin), rather than Lambda@Edge
+    /// origin-request functions.
+    pub regional: bool,
 }
+
+/// The function URL origin's own name, which it sees as Host: the
+/// distribution does not forward the viewer's (AllViewerExceptHostHeader).
+const FUNCTION_URL_HOST: &str = "auth0000emulator.lambda-url.eu-north-1.on.aws";
 
 /// An HTTP request as the emulator's server received it.
 pub struct ViewerRequest {
@@ -83,6 +91,9 @@ impl Distribution {
         ];
         // Cache behaviours match by path pattern before the default one.
         if let Some((_, state)) = auth.iter().find(|(path, _)| **path == viewer.path) {
+            if self.regional {
+                return self.invoke_function_url(state, &viewer).await;
+            }
             // Auth behaviours: CachingDisabled, cookies, query and Host forwarded.
             let request = self.request_json(&viewer, true);
             return match self.invoke(state, "origin-request", request).await {
@@ -183,6 +194,71 @@ impl Distribution {
         Ok(output)
     }
 
+    /// An auth path with the regional arrangement: CloudFront sends the
+    /// request (CachingDisabled, AllViewerExceptHostHeader) to the function
+    /// URL origin, signed by Origin Access Control; Lambda hands the function
+    /// a function URL event, with the Cookie header taken apart into
+    /// `cookies` and repeated headers joined with commas.
+    async fn invoke_function_url(&self, state: &HandlerState, viewer: &ViewerRequest) -> Answer {
+        let mut headers = serde_json::Map::new();
+        let mut cookies = Vec::new();
+        for (name, value) in &viewer.headers {
+            let lower = name.to_ascii_lowercase();
+            match lower.as_str() {
+                "host" => {}
+                "cookie" => cookies.extend(
+                    value
+                        .split(';')
+                        .map(str::trim)
+                        .filter(|c| !c.is_empty())
+                        .map(str::to_owned),
+                ),
+                _ => {
+                    let joined = match headers.get(&lower).and_then(Value::as_str) {
+                        Some(before) => format!("{before},{value}"),
+                        None => value.clone(),
+                    };
+                    headers.insert(lower, json!(joined));
+                }
+            }
+        }
+        headers.insert("host".into(), json!(FUNCTION_URL_HOST));
+        headers.insert("x-forwarded-proto".into(), json!("https"));
+        let request_id = request_id();
+        let event = json!({
+            "version": "2.0",
+            "rawPath": viewer.path,
+            "rawQueryString": viewer.query,
+            "cookies": cookies,
+            "headers": headers,
+            "requestContext": {
+                "accountId": "anonymous",
+                "apiId": "auth0000emulator",
+                "domainName": FUNCTION_URL_HOST,
+                "domainPrefix": "auth0000emulator",
+                "http": {
+                    "method": viewer.method,
+                    "path": viewer.path,
+                    "protocol": "HTTP/1.1",
+                    "sourceIp": viewer.peer.ip().to_string(),
+                    "userAgent": headers.get("user-agent").cloned().unwrap_or(json!("")),
+                },
+                "requestId": request_id,
+                "routeKey": "$default",
+                "stage": "$default",
+                "time": "",
+                "timeEpoch": 0,
+            },
+            "isBase64Encoded": false,
+        });
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        match edge_auth_lambda::handle_value(state, event, "emulator", Some(deadline)).await {
+            Ok(answer) => function_url_answer(&answer),
+            // CloudFront answers 502 when the origin fails.
+            Err(e) => lambda_error(&format!("{} failed: {e}", state.kind().name())),
+        }
+    }
+
     /// The S3 origin: the key is the decoded path; a missing key is 404,
     /// answered with the 404 page (the distribution's custom error response).
     fn origin_fetch(&self, uri: &str) -> Answer {
@@ -273,6 +349,46 @@ fn to_answer(response: CloudFrontResponse) -> Answer {
         status: response.status.parse().unwrap_or(502),
         headers,
         body: response.body.unwrap_or_default().into_bytes(),
+    }
+}
+
+/// A function URL response as the browser gets it through CloudFront:
+/// `cookies` become Set-Cookie headers.
+fn function_url_answer(answer: &Value) -> Answer {
+    let Some(status) = answer["statusCode"]
+        .as_u64()
+        .and_then(|s| u16::try_from(s).ok())
+        .filter(|s| (100..=599).contains(s))
+    else {
+        return lambda_error(&format!("function URL answer without a valid statusCode: {answer}"));
+    };
+    let mut headers: Vec<(String, String)> = answer["headers"]
+        .as_object()
+        .map(|h| {
+            h.iter()
+                .filter_map(|(name, value)| Some((name.clone(), value.as_str()?.to_owned())))
+                .collect()
+        })
+        .unwrap_or_default();
+    for cookie in answer["cookies"].as_array().into_iter().flatten() {
+        if let Some(cookie) = cookie.as_str() {
+            headers.push(("set-cookie".into(), cookie.to_owned()));
+        }
+    }
+    let body = answer["body"].as_str().unwrap_or("");
+    let body = if answer["isBase64Encoded"] == true {
+        use base64::Engine;
+        match base64::engine::general_purpose::STANDARD.decode(body) {
+            Ok(bytes) => bytes,
+            Err(e) => return lambda_error(&format!("a base64 body that is not base64: {e}")),
+        }
+    } else {
+        body.as_bytes().to_vec()
+    };
+    Answer {
+        status,
+        headers,
+        body,
     }
 }
 

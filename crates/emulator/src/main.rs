@@ -43,6 +43,10 @@ options:
   --cognito-domain URL     with a Cognito discovery URL: the hosted domain, for /logout
   --rule PATTERN=GROUP[,GROUP]  a path rule (default /admin/*=admins)
   --log-format human|json  log lines for people (default) or as Lambda writes them
+  --auth-endpoints edge|regional  sign-in, refresh and sign-out as Lambda@Edge
+                           origin-request functions (default, as the templates
+                           deploy them) or as regional functions behind a
+                           function URL origin
 ";
 
 struct Options {
@@ -60,6 +64,7 @@ struct Options {
     cognito_domain: Option<String>,
     rules: Vec<(String, Vec<String>)>,
     json_logs: bool,
+    regional: bool,
 }
 
 fn parse_options() -> Result<Options, String> {
@@ -78,6 +83,7 @@ fn parse_options() -> Result<Options, String> {
         cognito_domain: None,
         rules: Vec::new(),
         json_logs: false,
+        regional: false,
     };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
@@ -116,6 +122,13 @@ fn parse_options() -> Result<Options, String> {
                     "json" => true,
                     "human" => false,
                     other => return Err(format!("--log-format: `{other}` is not human or json")),
+                }
+            }
+            "--auth-endpoints" => {
+                o.regional = match value.as_str() {
+                    "regional" => true,
+                    "edge" => false,
+                    other => return Err(format!("--auth-endpoints: `{other}` is not edge or regional")),
                 }
             }
             "--rule" => {
@@ -431,6 +444,7 @@ async fn run() -> Result<(), String> {
             paths.signout.clone(),
         ),
         domain: site.trim_start_matches("http://").to_owned(),
+        regional: o.regional,
     });
     serve(site_listener, move |peer, req| {
         let distribution = distribution.clone();
