@@ -360,7 +360,9 @@ fn function_url_answer(answer: &Value) -> Answer {
         .and_then(|s| u16::try_from(s).ok())
         .filter(|s| (100..=599).contains(s))
     else {
-        return lambda_error(&format!("function URL answer without a valid statusCode: {answer}"));
+        return lambda_error(&format!(
+            "function URL answer without a valid statusCode: {answer}"
+        ));
     };
     let mut headers: Vec<(String, String)> = answer["headers"]
         .as_object()

@@ -128,7 +128,11 @@ fn parse_options() -> Result<Options, String> {
                 o.regional = match value.as_str() {
                     "regional" => true,
                     "edge" => false,
-                    other => return Err(format!("--auth-endpoints: `{other}` is not edge or regional")),
+                    other => {
+                        return Err(format!(
+                            "--auth-endpoints: `{other}` is not edge or regional"
+                        ));
+                    }
                 }
             }
             "--rule" => {
