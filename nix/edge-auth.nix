@@ -50,19 +50,37 @@ let
   };
   cargoArtifacts = craneLib.buildDepsOnly common;
 
+  # What scripts/package.py needs to cross-build with cargo-zigbuild in the
+  # build sandbox, whose HOME is not writable on macOS (and not meant to be
+  # used anywhere): zig and cargo-zigbuild keep caches under it.
+  zigbuildSetup = {
+    inputs = [
+      pkgs.zig
+      pkgs.cargo-zigbuild
+      pkgs.python3
+      pkgs.binutils
+    ];
+    env = ''
+      export HOME="$TMPDIR/home"
+      mkdir -p "$HOME"
+      export ZIG_GLOBAL_CACHE_DIR="$TMPDIR/zig-cache"
+      export XDG_CACHE_HOME="$TMPDIR/cache"
+    '';
+  };
+
   edgeZips = import ./edge-zips.nix {
     inherit
-      pkgs
       craneLib
       common
       cargoArtifacts
+      zigbuildSetup
       ;
   };
   regionalZips = import ./regional-zips.nix {
     inherit
-      pkgs
       craneLib
       common
+      zigbuildSetup
       ;
   };
   emulator = craneLib.buildPackage (

@@ -2,29 +2,19 @@
 # scripts/package.py cross-builds the addons for x86_64 Linux against
 # glibc 2.17 with cargo-zigbuild, whatever the host.
 {
-  pkgs,
   craneLib,
   common,
   cargoArtifacts,
+  zigbuildSetup,
 }:
 craneLib.mkCargoDerivation (
   common
   // {
     inherit cargoArtifacts;
     pname = "edge-auth-edge-zips";
-    nativeBuildInputs = common.nativeBuildInputs ++ [
-      pkgs.zig
-      pkgs.cargo-zigbuild
-      pkgs.python3
-      pkgs.binutils
-    ];
-    # The build sandbox's HOME is not writable on macOS (and not meant to be
-    # used anywhere); zig and cargo-zigbuild keep caches under it.
+    nativeBuildInputs = common.nativeBuildInputs ++ zigbuildSetup.inputs;
     buildPhaseCargoCommand = ''
-      export HOME="$TMPDIR/home"
-      mkdir -p "$HOME"
-      export ZIG_GLOBAL_CACHE_DIR="$TMPDIR/zig-cache"
-      export XDG_CACHE_HOME="$TMPDIR/cache"
+      ${zigbuildSetup.env}
       python3 scripts/package.py --out "$TMPDIR/dist"
     '';
     # `out`: exactly the five zips, what deploy-prod uploads. `addons`: the

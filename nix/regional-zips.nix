@@ -4,9 +4,9 @@
 # against glibc 2.17 with cargo-zigbuild, whatever the host, and zips each
 # as `bootstrap`.
 {
-  pkgs,
   craneLib,
   common,
+  zigbuildSetup,
 }:
 craneLib.mkCargoDerivation (
   common
@@ -14,17 +14,9 @@ craneLib.mkCargoDerivation (
     pname = "edge-auth-regional-zips";
     # The x86_64 dependency build is of no use to an aarch64 build.
     cargoArtifacts = null;
-    nativeBuildInputs = common.nativeBuildInputs ++ [
-      pkgs.zig
-      pkgs.cargo-zigbuild
-      pkgs.python3
-      pkgs.binutils
-    ];
+    nativeBuildInputs = common.nativeBuildInputs ++ zigbuildSetup.inputs;
     buildPhaseCargoCommand = ''
-      export HOME="$TMPDIR/home"
-      mkdir -p "$HOME"
-      export ZIG_GLOBAL_CACHE_DIR="$TMPDIR/zig-cache"
-      export XDG_CACHE_HOME="$TMPDIR/cache"
+      ${zigbuildSetup.env}
       python3 scripts/package.py --regional --out "$TMPDIR/dist"
     '';
     installPhaseCommand = ''

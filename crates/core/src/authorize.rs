@@ -93,7 +93,8 @@ pub fn authorize_with_cache(
             let outcome = Outcome::respond(response, "signin-started");
             match reason {
                 Some(e) => outcome.with_detail(format!("token refused: {e}")),
-                None => outcome,
+                // No session at all: every first visit and every crawler.
+                None => outcome.routine(),
             }
         }
         Session::None(_) | Session::Lost => script_401("unauthenticated"),

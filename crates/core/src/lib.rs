@@ -57,6 +57,10 @@ pub struct Outcome {
     pub event: &'static str,
     /// Extra context (error kinds, paths): never a token, code or secret.
     pub detail: Option<String>,
+    /// As common as a page view (a request let through, a first visit sent
+    /// to sign in): logged at debug, since CloudFront's access logs see them
+    /// all and a line each would fill CloudWatch.
+    pub routine: bool,
 }
 
 impl Outcome {
@@ -65,6 +69,7 @@ impl Outcome {
             output: HandlerOutput::Respond(response),
             event,
             detail: None,
+            routine: false,
         }
     }
     pub fn forward(request: CloudFrontRequest, event: &'static str) -> Self {
@@ -72,7 +77,13 @@ impl Outcome {
             output: HandlerOutput::Forward(request),
             event,
             detail: None,
+            routine: true,
         }
+    }
+    /// Marks a generated answer as routine (see [`Outcome::routine`]).
+    pub fn routine(mut self) -> Self {
+        self.routine = true;
+        self
     }
     pub fn with_detail(mut self, detail: impl Into<String>) -> Self {
         self.detail = Some(detail.into());

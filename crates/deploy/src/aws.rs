@@ -111,17 +111,14 @@ pub async fn check_credentials(config: &SdkConfig) -> Result<(), AwsError> {
         .map_err(|e| AwsError::Credentials(e.to_string()))
 }
 
-/// A stack's status, or `None` when it does not exist.
-pub async fn stack_status(
+/// The stack as DescribeStacks gives it, or `None` when it does not exist.
+async fn describe_stack(
     config: &SdkConfig,
     stack: &str,
-) -> Result<Option<StackStatus>, AwsError> {
+) -> Result<Option<aws_sdk_cloudformation::types::Stack>, AwsError> {
     let client = cloudformation(config);
     match client.describe_stacks().stack_name(stack).send().await {
-        Ok(answer) => Ok(answer
-            .stacks()
-            .first()
-            .and_then(|s| s.stack_status().cloned())),
+        Ok(answer) => Ok(answer.stacks().first().cloned()),
         Err(e)
             if aws_sdk_s3::error::DisplayErrorContext(&e)
                 .to_string()
@@ -131,6 +128,24 @@ pub async fn stack_status(
         }
         Err(e) => Err(call_error(e)),
     }
+}
+
+fn outputs_of(stack: &aws_sdk_cloudformation::types::Stack) -> BTreeMap<String, String> {
+    stack
+        .outputs()
+        .iter()
+        .filter_map(|o| Some((o.output_key()?.to_owned(), o.output_value()?.to_owned())))
+        .collect()
+}
+
+/// A stack's status, or `None` when it does not exist.
+pub async fn stack_status(
+    config: &SdkConfig,
+    stack: &str,
+) -> Result<Option<StackStatus>, AwsError> {
+    Ok(describe_stack(config, stack)
+        .await?
+        .and_then(|s| s.stack_status().cloned()))
 }
 
 /// Refuses to start on a stack an earlier run left half-done.
@@ -171,10 +186,10 @@ pub async fn existing_outputs(
     config: &SdkConfig,
     stack: &str,
 ) -> Result<Option<BTreeMap<String, String>>, AwsError> {
-    match stack_status(config, stack).await? {
-        None => Ok(None),
-        Some(_) => stack_outputs(config, stack).await.map(Some),
-    }
+    Ok(describe_stack(config, stack)
+        .await?
+        .as_ref()
+        .map(outputs_of))
 }
 
 /// How a stack deletion ended.
@@ -277,22 +292,13 @@ pub async fn stack_outputs(
     config: &SdkConfig,
     stack: &str,
 ) -> Result<BTreeMap<String, String>, AwsError> {
-    let client = cloudformation(config);
-    let answer = client
-        .describe_stacks()
-        .stack_name(stack)
-        .send()
-        .await
-        .map_err(call_error)?;
-    let stack_info = answer.stacks().first().ok_or_else(|| AwsError::Stack {
-        stack: stack.into(),
-        message: "not found".into(),
-    })?;
-    Ok(stack_info
-        .outputs()
-        .iter()
-        .filter_map(|o| Some((o.output_key()?.to_owned(), o.output_value()?.to_owned())))
-        .collect())
+    let found = describe_stack(config, stack)
+        .await?
+        .ok_or_else(|| AwsError::Stack {
+            stack: stack.into(),
+            message: "not found".into(),
+        })?;
+    Ok(outputs_of(&found))
 }
 
 /// The first failed resource of a stack's latest operation, for the error message.

@@ -356,13 +356,10 @@ fn log_outcome(
             )
         };
     }
-    // A visit without any session is as routine: every first visit, every
-    // expired browser and every crawler makes one, so at info a crawl would
-    // fill CloudWatch. A refused token (its detail says why), a forbidden
-    // path and every error stay at info.
-    let routine = outcome.status().is_none()
-        || (outcome.event == "signin-started" && outcome.detail.is_none());
-    if routine {
+    // The core says which answers are as routine (a first visit sent to
+    // sign in); a refused token, a forbidden path and every error stay at
+    // info.
+    if outcome.routine {
         line!(debug);
     } else {
         line!(info);

@@ -13,7 +13,6 @@ use edge_auth_core::Config;
 use edge_auth_lambda::{HandlerKind, HandlerState, handle};
 use edge_auth_testkit::provider_server::{Answer, ProviderServer};
 use edge_auth_testkit::{self as kit};
-use lambda_runtime::{Context, LambdaEvent};
 use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -66,26 +65,12 @@ async fn the_regional_callback_signs_in_with_the_secret_from_secrets_manager() {
     let config = Arc::new(Config::from_json(&v.to_string()).unwrap());
     let state = HandlerState::new(HandlerKind::Signin, Some(config)).unwrap();
 
-    let event = json!({
-        "version": "2.0",
-        "rawPath": "/_edge-auth/callback",
-        "rawQueryString": query,
-        "cookies": [cookie],
-        "headers": {"accept": "text/html", "host": "abcdefgh.lambda-url.eu-west-1.on.aws"},
-        "requestContext": {
-            "accountId": "123456789012", "apiId": "abcdefgh",
-            "domainName": "abcdefgh.lambda-url.eu-west-1.on.aws", "domainPrefix": "abcdefgh",
-            "http": {"method": "GET", "path": "/_edge-auth/callback", "protocol": "HTTP/1.1", "sourceIp": "203.0.113.9", "userAgent": "Mozilla/5.0"},
-            "requestId": "fu-secret-1", "routeKey": "$default", "stage": "$default",
-            "time": "26/Nov/2026:05:00:00 +0000", "timeEpoch": 1795669200000_i64
-        },
-        "isBase64Encoded": false
-    });
-    let mut context = Context::default();
-    context.request_id = "fu-secret-1".into();
-    let answer = handle(&state, LambdaEvent::new(event, context))
-        .await
-        .unwrap();
+    let answer = handle(
+        &state,
+        function_url_event("/_edge-auth/callback", &query, &[cookie]),
+    )
+    .await
+    .unwrap();
     assert_eq!(answer["statusCode"], 302, "{answer}");
     let exchange = &server.requests()[0];
     let basic = exchange

@@ -147,3 +147,44 @@ pub async fn start(config: &Arc<Config>) -> (LambdaEvent<Value>, FlowCookie) {
         flow,
     )
 }
+
+/// A function URL event as Lambda delivers it (the documented shape),
+/// for a request CloudFront sent on: no viewer Host, the function URL's own.
+pub fn function_url_event(path: &str, query: &str, cookies: &[String]) -> LambdaEvent<Value> {
+    let event = json!({
+        "version": "2.0",
+        "rawPath": path,
+        "rawQueryString": query,
+        "cookies": cookies,
+        "headers": {
+            "accept": "text/html",
+            "host": "abcdefgh.lambda-url.eu-west-1.on.aws",
+            "sec-fetch-mode": "navigate",
+            "user-agent": "Mozilla/5.0",
+            "x-forwarded-proto": "https",
+            "via": "2.0 abc.cloudfront.net (CloudFront)"
+        },
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "abcdefgh",
+            "domainName": "abcdefgh.lambda-url.eu-west-1.on.aws",
+            "domainPrefix": "abcdefgh",
+            "http": {
+                "method": "GET",
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": "203.0.113.9",
+                "userAgent": "Mozilla/5.0"
+            },
+            "requestId": "fu-request-1",
+            "routeKey": "$default",
+            "stage": "$default",
+            "time": "26/Nov/2026:05:00:00 +0000",
+            "timeEpoch": 1795669200000_i64
+        },
+        "isBase64Encoded": false
+    });
+    let mut context = Context::default();
+    context.request_id = "fu-request-1".into();
+    LambdaEvent::new(event, context)
+}
