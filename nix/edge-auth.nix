@@ -126,6 +126,10 @@ in
         path = edgeZips;
       }
       {
+        name = "regional-packages";
+        path = regionalZips;
+      }
+      {
         name = "site";
         path = site;
       }
@@ -168,9 +172,9 @@ in
           pkgs.awscli2
         ]
       }:$PATH
-      exec ${lib.getExe deploy} --settings deploy/prod.toml --packages ${edgeZips} --templates ${templates} "$@"
+      exec ${lib.getExe deploy} --settings deploy/prod.toml --packages ${edgeZips} --regional-packages ${regionalZips} --templates ${templates} "$@"
     ''}";
-    meta.description = "Deploy the prod environment (deploy/prod.toml): user pool, edge functions, distribution, site";
+    meta.description = "Deploy the prod environment (deploy/prod.toml): user pool, edge functions, regional auth endpoints (arm64), distribution, site";
   };
 
   # `nix run .#destroy-prod -- --dry-run` shows the teardown plan first.

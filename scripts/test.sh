@@ -34,7 +34,7 @@ target_dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import js
 step "build the local edge" cargo build --locked -p edge-auth-emulator
 export EDGE_AUTH_DEV_BIN="$target_dir/debug/edge-auth-dev"
 step "browser tests (Chromium)" node --test --test-concurrency=1 tests/browser/
-step "browser tests, auth endpoints as regional functions (Chromium)" env EDGE_AUTH_AUTH_ENDPOINTS=regional node --test --test-concurrency=1 tests/browser/local-edge.test.mjs
+step "browser tests, auth endpoints at the edge (Chromium)" env EDGE_AUTH_AUTH_ENDPOINTS=edge node --test --test-concurrency=1 tests/browser/local-edge.test.mjs
 step "fuzz every target (30 s each)" scripts/fuzz.sh 30
-step "cfn-lint" cfn-lint sam/user-pool/template.yaml sam/edge-functions/template.yaml sam/distribution/template.yaml
+step "cfn-lint" cfn-lint sam/user-pool/template.yaml sam/edge-functions/template.yaml sam/auth-endpoints/template.yaml sam/distribution/template.yaml
 step "template checks" python3 -m pytest -q tests/templates

@@ -17,8 +17,9 @@ export const USERS = {
 
 /** Runs edge-auth-dev on free ports until `stop()`; resolves once it is ready. */
 export async function startEdge(extraArgs = [], timeoutMs = 30000) {
-  // EDGE_AUTH_AUTH_ENDPOINTS=regional: the same tests with sign-in, refresh
-  // and sign-out as regional functions behind a function URL origin.
+  // EDGE_AUTH_AUTH_ENDPOINTS=edge: the same tests with sign-in, refresh and
+  // sign-out as Lambda@Edge origin-request functions (the default is the
+  // deployed default: regional functions behind function URL origins).
   const arrangement = process.env.EDGE_AUTH_AUTH_ENDPOINTS ? ['--auth-endpoints', process.env.EDGE_AUTH_AUTH_ENDPOINTS] : [];
   const proc = spawn(EMULATOR, ['--port', '0', '--idp-port', '0', '--client-secret', CLIENT_SECRET, ...arrangement, ...extraArgs], {
     cwd: ROOT,
@@ -39,6 +40,12 @@ export async function startEdge(extraArgs = [], timeoutMs = 30000) {
     proc.on('exit', (code) => reject(new Error(`edge-auth-dev exited ${code}:\n${logs.join('')}`)));
   });
   const urls = await ready;
+  // The arrangement asked for (regional unless told otherwise, as deployed).
+  const expected = process.env.EDGE_AUTH_AUTH_ENDPOINTS || 'regional';
+  if (urls.auth_endpoints !== expected) {
+    proc.kill('SIGINT');
+    throw new Error(`edge-auth-dev runs the auth paths as ${urls.auth_endpoints}, expected ${expected}`);
+  }
   return { ...urls, logs, stop: () => proc.kill('SIGINT') };
 }
 

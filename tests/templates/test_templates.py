@@ -1,4 +1,4 @@
-"""What cfn-lint does not check in the three SAM templates.
+"""What cfn-lint does not check in the four SAM templates.
 
 Each check is a function returning a list of problems; every check also runs
 against a deliberately broken copy of the template, so a check that could
@@ -20,6 +20,13 @@ VIEWER_LIMIT = 1024 * 1024
 EDGE_RUNTIMES = {"nodejs18.x", "nodejs20.x", "nodejs22.x", "python3.9", "python3.10", "python3.11", "python3.12", "python3.13"}
 # The only wildcards AWS requires: Lambda@Edge replicas log in every region.
 ALLOWED_WILDCARD = re.compile(r"^arn:\$\{AWS::Partition\}:logs:\*:\$\{AWS::AccountId\}:log-group:/aws/lambda/us-east-1\.\$\{AppName\}-\$\{Environment\}-\*(:log-stream:\*)?$")
+# The regional functions' log groups: their own region, their three names
+# (`<app>-<env>-auth-signin` ...), and the streams Lambda names itself.
+REGIONAL_LOGS = re.compile(r"^arn:\$\{AWS::Partition\}:logs:\$\{AWS::Region\}:\$\{AWS::AccountId\}:log-group:/aws/lambda/\$\{AppName\}-\$\{Environment\}-auth-\*(:log-stream:\*)?$")
+# CloudFront's managed policies.
+CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
+ALL_VIEWER_EXCEPT_HOST_HEADER = "b689b0a8-53d0-40ab-baf2-68738e2966ac"
+AUTH_FUNCTIONS = {"signin": "Signin", "refresh": "Refresh", "signout": "Signout"}
 
 
 def load(name):
@@ -30,7 +37,7 @@ def load(name):
 
 @pytest.fixture(scope="module")
 def templates():
-    return {name: load(name) for name in ["user-pool", "edge-functions", "distribution"]}
+    return {name: load(name) for name in ["user-pool", "edge-functions", "auth-endpoints", "distribution"]}
 
 
 def resources(template, kind):
@@ -78,7 +85,8 @@ def wildcard_problems(template):
             text = resource_text(res)
             if text is None:
                 continue
-            if text == "*" or ("*" in text and not ALLOWED_WILDCARD.match(text) and not text.endswith("}/*")):
+            allowed = ALLOWED_WILDCARD.match(text) or REGIONAL_LOGS.match(text) or text.endswith("}/*")
+            if text == "*" or ("*" in text and not allowed):
                 problems.append(f"{where}: resource {text}")
     return problems
 
@@ -139,6 +147,101 @@ def edge_function_problems(template):
     return problems
 
 
+def regional_function_problems(template):
+    """The auth endpoints: arm64 lambda_runtime binaries on provided.al2023."""
+    problems = []
+    globals_ = template.get("Globals", {}).get("Function", {})
+    fns = resources(template, "AWS::Serverless::Function")
+    if set(fns) != {f"{n}Function" for n in AUTH_FUNCTIONS.values()}:
+        problems.append(f"functions {sorted(fns)}")
+    for name, fn in fns.items():
+        props = {**globals_, **fn["Properties"]}
+        if props.get("Runtime") != "provided.al2023" or props.get("Handler") != "bootstrap":
+            problems.append(f"{name}: {props.get('Runtime')} {props.get('Handler')}, not a bootstrap on provided.al2023")
+        if props.get("Architectures") != ["arm64"]:
+            problems.append(f"{name}: architectures {props.get('Architectures')}")
+        if "regional/" not in props.get("CodeUri", ""):
+            problems.append(f"{name}: CodeUri {props.get('CodeUri')} is not a regional zip")
+        site = props.get("Environment", {}).get("Variables", {}).get("EDGE_AUTH_SITE_URL")
+        if site != {"Ref": "SiteUrl"}:
+            problems.append(f"{name}: EDGE_AUTH_SITE_URL is {site}")
+    return problems
+
+
+def function_url_problems(template):
+    """Each function URL takes only SigV4-signed calls (AWS_IAM), and the only
+    principal allowed to make them is CloudFront, for this distribution,
+    through the URL: both grants Lambda asks for, nothing more."""
+    problems = []
+    fns = resources(template, "AWS::Serverless::Function")
+    for name, fn in fns.items():
+        auth = fn["Properties"].get("FunctionUrlConfig", {}).get("AuthType")
+        if auth != "AWS_IAM":
+            problems.append(f"{name}: function URL AuthType {auth}")
+    grants = {name: set() for name in fns}
+    for name, perm in resources(template, "AWS::Lambda::Permission").items():
+        props = perm["Properties"]
+        target = props["FunctionName"].get("Ref") if isinstance(props["FunctionName"], dict) else None
+        if props.get("Principal") != "cloudfront.amazonaws.com":
+            problems.append(f"{name}: principal {props.get('Principal')}")
+        if props.get("SourceArn") != {"Ref": "DistributionArn"} or perm.get("Condition") != "HasDistribution":
+            problems.append(f"{name}: not limited to the distribution")
+        if "SourceAccount" in props or "PrincipalOrgID" in props:
+            problems.append(f"{name}: widened by account or organisation")
+        action = props.get("Action")
+        if action == "lambda:InvokeFunctionUrl" and props.get("FunctionUrlAuthType") == "AWS_IAM":
+            grants.setdefault(target, set()).add("url")
+        elif action == "lambda:InvokeFunction" and props.get("InvokedViaFunctionUrl") is True:
+            grants.setdefault(target, set()).add("invoke")
+        else:
+            problems.append(f"{name}: {action} beyond what a function URL origin needs")
+    for name, got in grants.items():
+        if got != {"url", "invoke"}:
+            problems.append(f"{name}: CloudFront granted {sorted(got)}, needs InvokeFunctionUrl and InvokeFunction")
+    return problems
+
+
+def regional_origin_problems(template):
+    """Regional arrangement: each auth path goes, uncached, to its own function
+    URL origin, signed by a Lambda Origin Access Control, over HTTPS, with
+    the viewer's cookies and query but not its Host."""
+    problems = []
+    config, _ = behaviours(template)
+    oac = template["Resources"].get("FunctionUrlAccessControl", {})
+    oac_config = oac.get("Properties", {}).get("OriginAccessControlConfig", {})
+    if (oac_config.get("OriginAccessControlOriginType"), oac_config.get("SigningBehavior")) != ("lambda", "always"):
+        problems.append(f"origin access control {oac_config}")
+    origins = {}
+    for origin in config["Origins"]:
+        if isinstance(origin, dict) and "Fn::If" in origin:
+            condition, origin, _ = origin["Fn::If"]
+            if condition != "AuthRegional":
+                problems.append(f"origin {origin.get('Id')} under {condition}")
+        origins[origin["Id"]] = origin
+    for path_name, fn in AUTH_FUNCTIONS.items():
+        origin = origins.get(path_name)
+        if origin is None:
+            problems.append(f"no {path_name} origin")
+            continue
+        if origin.get("DomainName") != {"Ref": f"{fn}OriginDomain"}:
+            problems.append(f"{path_name}: origin {origin.get('DomainName')}")
+        if origin.get("OriginAccessControlId") != {"Fn::GetAtt": ["FunctionUrlAccessControl", "Id"]}:
+            problems.append(f"{path_name}: origin not signed")
+        if origin.get("CustomOriginConfig", {}).get("OriginProtocolPolicy") != "https-only":
+            problems.append(f"{path_name}: origin not HTTPS only")
+    auth = {b["PathPattern"]["Ref"]: b for b in config["CacheBehaviors"]}
+    for path_name, fn in AUTH_FUNCTIONS.items():
+        behaviour = auth.get(f"{fn}Path", {})
+        if behaviour.get("TargetOriginId") != {"Fn::If": ["AuthRegional", path_name, "site"]}:
+            problems.append(f"{fn}Path: target {behaviour.get('TargetOriginId')}")
+        if behaviour.get("CachePolicyId") != CACHING_DISABLED:
+            problems.append(f"{fn}Path: cached")
+        policy = behaviour.get("OriginRequestPolicyId", {}).get("Fn::If", [None, None])
+        if policy[:2] != ["AuthRegional", ALL_VIEWER_EXCEPT_HOST_HEADER]:
+            problems.append(f"{fn}Path: origin request policy {policy}")
+    return problems
+
+
 # --- the templates as they are --------------------------------------------
 
 def test_no_wildcards_beyond_what_aws_requires(templates):
@@ -162,6 +265,27 @@ def test_edge_functions_run_where_lambda_edge_runs(templates):
     assert edge_function_problems(templates["edge-functions"]) == []
 
 
+def test_regional_functions_are_arm64_bootstraps(templates):
+    assert regional_function_problems(templates["auth-endpoints"]) == []
+
+
+def test_function_urls_are_reachable_only_through_the_distribution(templates):
+    assert function_url_problems(templates["auth-endpoints"]) == []
+    # The distribution ARN the grants name is the one the distribution
+    # stack puts out (the deploy tool passes it on; crates/deploy's wiring
+    # tests hold the parameter to the output).
+    arn = templates["distribution"]["Outputs"]["DistributionArn"]["Value"]["Fn::Sub"]
+    assert arn.endswith(":distribution/${Distribution}")
+
+
+def test_regional_auth_paths_go_to_the_function_urls(templates):
+    assert regional_origin_problems(templates["distribution"]) == []
+    outputs = templates["auth-endpoints"]["Outputs"]
+    for fn in AUTH_FUNCTIONS.values():
+        value = outputs[f"{fn}OriginDomain"]["Value"]
+        assert value == {"Fn::Select": [2, {"Fn::Split": ["/", {"Fn::GetAtt": [f"{fn}FunctionUrl", "FunctionUrl"]}]}]}
+
+
 def test_only_provider_functions_read_the_secret(templates):
     fns = resources(templates["edge-functions"], "AWS::Serverless::Function")
     readers = set()
@@ -172,6 +296,9 @@ def test_only_provider_functions_read_the_secret(templates):
         if "secretsmanager:GetSecretValue" in text:
             readers.add(name)
     assert readers == {"SigninFunction", "RefreshFunction", "SignoutFunction"}
+    for name in readers:
+        assert fns[name].get("Condition") == "AuthAtEdge", name
+    assert roles["ProviderRole"].get("Condition") == "AuthAtEdge"
 
 
 def test_triggers_and_auth_behaviours(templates):
@@ -187,7 +314,8 @@ def test_triggers_and_auth_behaviours(templates):
     assert policy["QueryStringsConfig"]["QueryStringBehavior"] == "all"
     for behaviour in auth.values():
         assert behaviour["CachePolicyId"] == caching_disabled
-        (assoc,) = behaviour["LambdaFunctionAssociations"]
+        condition, (assoc,), regional = behaviour["LambdaFunctionAssociations"]["Fn::If"]
+        assert condition == "AuthAtEdge" and regional == {"Ref": "AWS::NoValue"}
         assert assoc["EventType"] == "origin-request"
 
 
@@ -206,7 +334,10 @@ def viewer_packages(templates):
     outputs = edge["Outputs"]
     zips = []
     for behaviour in all_behaviours:
-        for assoc in behaviour.get("LambdaFunctionAssociations", []):
+        assocs = behaviour.get("LambdaFunctionAssociations", [])
+        if isinstance(assocs, dict):  # Fn::If: the edge arrangement's
+            assocs = assocs["Fn::If"][1]
+        for assoc in assocs:
             if assoc["EventType"].startswith("viewer-"):
                 function = outputs[assoc["LambdaFunctionARN"]["Ref"]]["Value"]["Ref"].split(".")[0]
                 code_uri = edge["Resources"][function]["Properties"]["CodeUri"]
@@ -241,3 +372,21 @@ def test_checks_catch_broken_templates(templates):
     dist["Resources"]["Distribution"]["Properties"]["DistributionConfig"]["CacheBehaviors"][0]["ViewerProtocolPolicy"] = "allow-all"
     assert len(public_bucket_problems(dist)) == 2
     assert len(https_problems(dist)) == 1
+
+    auth = copy.deepcopy(templates["auth-endpoints"])
+    res = auth["Resources"]
+    res["SigninFunction"]["Properties"]["FunctionUrlConfig"]["AuthType"] = "NONE"
+    res["RefreshFunction"]["Properties"]["Architectures"] = ["x86_64"]
+    res["SignoutInvokedByCloudFront"]["Properties"]["Principal"] = "*"
+    del res["RefreshInvokedByCloudFront"]
+    res["SigninUrlCalledByCloudFront"]["Properties"]["SourceArn"] = "arn:aws:cloudfront::111122223333:distribution/EOTHER"
+    problems = function_url_problems(auth)
+    assert len(problems) == 4, problems
+    assert len(regional_function_problems(auth)) == 1
+
+    dist = copy.deepcopy(templates["distribution"])
+    config = dist["Resources"]["Distribution"]["Properties"]["DistributionConfig"]
+    config["CacheBehaviors"][1]["OriginRequestPolicyId"]["Fn::If"][1] = "216adef6-5c7f-47e4-b989-5492eafa07d3"  # AllViewer: Host too
+    config["Origins"][3]["Fn::If"][1]["CustomOriginConfig"]["OriginProtocolPolicy"] = "http-only"
+    dist["Resources"]["FunctionUrlAccessControl"]["Properties"]["OriginAccessControlConfig"]["SigningBehavior"] = "never"
+    assert len(regional_origin_problems(dist)) == 3

@@ -4,11 +4,13 @@
 //! 1. The distribution stack: CloudFront disables, then deletes the
 //!    distribution (minutes). Its bucket is retained.
 //! 2. The bucket, only with `--empty-bucket`: every version, then the bucket.
-//! 3. The edge-functions stack: Lambda refuses to delete a function while
+//! 3. The auth-endpoints stack (regional functions, the default
+//!    arrangement): deleted at once, nothing is replicated.
+//! 4. The edge-functions stack: Lambda refuses to delete a function while
 //!    CloudFront still holds replicas of it ("replicated function"); they go
 //!    within hours of the distribution's deletion, so the deletion is retried
 //!    until they are gone.
-//! 4. The user-pool stack: its pool is retained (deletion protection), so
+//! 5. The user-pool stack: its pool is retained (deletion protection), so
 //!    the users survive a mistaken teardown; the report says how to remove it.
 
 use std::fmt;
@@ -16,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use crate::aws;
 use crate::plan::{EDGE_REGION, Outputs, Value, resolve};
-use crate::settings::{Provider, Settings};
+use crate::settings::{AuthEndpoints, Provider, Settings};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TeardownStep {
@@ -71,6 +73,14 @@ impl Teardown {
                 region: dist_region.clone(),
             });
         }
+        if settings.auth_endpoints == AuthEndpoints::Regional {
+            // Regional functions have no replicas: gone at once.
+            steps.push(TeardownStep::DeleteStack {
+                stack: settings.stack_name("auth-endpoints"),
+                region: pool_region.clone(),
+                replicated: false,
+            });
+        }
         steps.push(TeardownStep::DeleteStack {
             stack: edge,
             region: EDGE_REGION.into(),
@@ -105,6 +115,17 @@ impl Teardown {
             )),
             how: "log groups, in every region where a replica ran: Lambda creates them, not the stacks; delete them with aws logs delete-log-group per region if you do not want them".into(),
         });
+        if settings.auth_endpoints == AuthEndpoints::Regional {
+            steps.push(TeardownStep::Retained {
+                what: Value::Known(format!(
+                    "/aws/lambda/{}-{}-auth-*",
+                    settings.application, settings.environment
+                )),
+                how: format!(
+                    "the regional functions' log groups ({pool_region}): Lambda creates them, not the stack; aws logs delete-log-group --region {pool_region} removes them"
+                ),
+            });
+        }
         steps.push(TeardownStep::Retained {
             what: Value::Known("aws-sam-cli-managed-default".into()),
             how: "SAM's artifact bucket stack, in us-east-1 and each stack region: shared with every SAM project of the account, so left alone".into(),

@@ -1,7 +1,8 @@
 //! `edge-auth-deploy --settings deploy/prod.toml [--dry-run]`: deploys the
-//! user pool, writes config.json into the edge packages, deploys the edge
-//! functions in us-east-1 and the distribution, syncs the site and
-//! invalidates the cache, printing each step. `--dry-run` prints the plan and
+//! user pool, writes config.json into the packages, deploys the edge
+//! functions in us-east-1, the regional auth endpoints and the
+//! distribution, syncs the site and invalidates the cache, printing each
+//! step. `--dry-run` prints the plan and
 //! changes nothing: with credentials it reads the existing stacks and the
 //! bucket to say what the sync would upload and delete; `--offline` makes no
 //! call at all.
@@ -23,6 +24,7 @@ struct Args {
     offline: bool,
     empty_bucket: bool,
     packages: PathBuf,
+    regional_packages: Option<PathBuf>,
     templates: PathBuf,
     work: PathBuf,
 }
@@ -35,6 +37,7 @@ fn parse_args() -> Result<Args, String> {
         offline: false,
         empty_bucket: false,
         packages: "dist".into(),
+        regional_packages: None,
         templates: "sam".into(),
         work: ".edge-auth-deploy".into(),
     };
@@ -51,11 +54,14 @@ fn parse_args() -> Result<Args, String> {
             "--offline" => args.offline = true,
             "--empty-bucket" if args.destroy => args.empty_bucket = true,
             "--packages" => args.packages = value("--packages")?.into(),
+            "--regional-packages" => {
+                args.regional_packages = Some(value("--regional-packages")?.into())
+            }
             "--templates" => args.templates = value("--templates")?.into(),
             "--work" => args.work = value("--work")?.into(),
             "--help" | "-h" => {
                 println!(
-                    "edge-auth-deploy --settings deploy/<env>.toml [--dry-run [--offline]] [--packages dist] [--templates sam] [--work DIR]\n\
+                    "edge-auth-deploy --settings deploy/<env>.toml [--dry-run [--offline]] [--packages dist] [--regional-packages dist/regional] [--templates sam] [--work DIR]\n\
                      edge-auth-deploy destroy --settings deploy/<env>.toml [--dry-run [--offline]] [--empty-bucket]\n\n\
                      --dry-run   print the plan and change nothing (reads the stacks and the bucket when credentials are found)\n\
                      --offline   with --dry-run: make no AWS call at all"
@@ -102,9 +108,14 @@ async fn main() -> ExitCode {
     }
     // The templates' CodeUri is ../../dist/configured/<name>.zip, relative
     // to each template: stage templates and configured zips side by side.
-    let plan = Plan::new(
+    let regional_packages = args
+        .regional_packages
+        .clone()
+        .unwrap_or_else(|| args.packages.join("regional"));
+    let plan = Plan::with_regional_packages(
         &settings,
         &args.packages,
+        &regional_packages,
         &args.work.join(&settings.environment),
     );
     if args.dry_run {
@@ -281,6 +292,11 @@ async fn run(args: &Args, settings: &Settings, plan: &Plan) -> Result<String, St
     let mut url = String::new();
     let total = plan.steps.len();
     let mut changed_files = 0;
+    // What each stack was deployed with in this run: a second deployment
+    // with the same parameters (the regional functions on a re-run) is
+    // skipped rather than sent to CloudFormation as an empty change set.
+    let mut deployed: std::collections::BTreeMap<String, Vec<(String, String)>> =
+        Default::default();
     for (i, step) in plan.steps.iter().enumerate() {
         print!("[{}/{total}] {step}", i + 1);
         match step {
@@ -291,15 +307,21 @@ async fn run(args: &Args, settings: &Settings, plan: &Plan) -> Result<String, St
                 parameters,
                 tags,
             } => {
+                let params = parameters
+                    .iter()
+                    .map(|(k, v)| resolve(v, &outputs, &existing).map(|v| (k.clone(), v)))
+                    .collect::<Result<Vec<_>, _>>()?;
+                if deployed.get(stack) == Some(&params) {
+                    println!(
+                        "    same parameters as its deployment earlier in this run: nothing to update"
+                    );
+                    continue;
+                }
                 let config = aws::sdk_config(region, None).await;
                 let status = aws::stack_status(&config, stack)
                     .await
                     .map_err(|err| e(&err))?;
                 aws::check_resumable(stack, status.as_ref()).map_err(|err| e(&err))?;
-                let params = parameters
-                    .iter()
-                    .map(|(k, v)| resolve(v, &outputs, &existing).map(|v| (k.clone(), v)))
-                    .collect::<Result<Vec<_>, _>>()?;
                 if !aws::sam_deploy(template, stack, region, &params, tags)
                     .await
                     .map_err(|err| e(&err))?
@@ -310,6 +332,7 @@ async fn run(args: &Args, settings: &Settings, plan: &Plan) -> Result<String, St
                     .await
                     .map_err(|err| e(&err))?;
                 outputs.insert(stack.clone(), found);
+                deployed.insert(stack.clone(), params);
             }
             Step::FetchProvider { discovery_url } => {
                 let client = edge_auth_provider::ProviderClient::new(&Default::default());

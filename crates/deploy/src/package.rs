@@ -1,5 +1,6 @@
 //! config.json for the handlers, from the settings and the provider's
-//! discovery document, written into copies of the generic edge zips.
+//! discovery document, written into copies of the generic zips (edge and
+//! regional).
 
 use std::io::{Read, Write};
 use std::path::Path;
@@ -153,12 +154,18 @@ pub fn write_configured_zip(
         if name == "config.json" {
             continue;
         }
+        // The regional zips' `bootstrap` must stay executable.
+        let mode = if entry.unix_mode().is_some_and(|m| m & 0o111 != 0) {
+            0o755
+        } else {
+            0o644
+        };
         let mut bytes = Vec::new();
         entry.read_to_end(&mut bytes).map_err(|e| err(source, &e))?;
-        entries.push((name, bytes));
+        entries.push((name, mode, bytes));
     }
     let text = serde_json::to_vec_pretty(config).map_err(|e| err(target, &e))?;
-    entries.push(("config.json".to_owned(), text));
+    entries.push(("config.json".to_owned(), 0o644, text));
     entries.sort_by(|a, b| a.0.cmp(&b.0));
     if let Some(parent) = target.parent() {
         std::fs::create_dir_all(parent).map_err(|e| err(parent, &e))?;
@@ -167,11 +174,10 @@ pub fn write_configured_zip(
     let mut writer = zip::ZipWriter::new(out);
     let options = SimpleFileOptions::default()
         .compression_method(zip::CompressionMethod::Deflated)
-        .last_modified_time(zip::DateTime::default())
-        .unix_permissions(0o644);
-    for (name, bytes) in entries {
+        .last_modified_time(zip::DateTime::default());
+    for (name, mode, bytes) in entries {
         writer
-            .start_file(name, options)
+            .start_file(name, options.unix_permissions(mode))
             .map_err(|e| err(target, &e))?;
         writer.write_all(&bytes).map_err(|e| err(target, &e))?;
     }

@@ -5,10 +5,14 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use crate::settings::{Provider, Settings};
+use crate::settings::{AuthEndpoints, Provider, Settings};
 
 pub const EDGE_REGION: &str = "us-east-1";
-pub const EDGE_PACKAGES: [&str; 5] = ["authorize", "index-path", "signin", "refresh", "signout"];
+/// The Lambda@Edge packages in every arrangement.
+pub const EDGE_PACKAGES: [&str; 2] = ["authorize", "index-path"];
+/// The provider-facing handlers: regional `bootstrap` zips by default,
+/// Lambda@Edge packages with `auth_endpoints = "edge"`.
+pub const AUTH_PACKAGES: [&str; 3] = ["signin", "refresh", "signout"];
 /// The packages that run at viewer request (the distribution template's
 /// viewer-request association), held to Lambda@Edge's 1 MB limit.
 pub const VIEWER_PACKAGES: [&str; 1] = ["authorize"];
@@ -97,7 +101,12 @@ impl fmt::Display for Value {
                 otherwise,
             } => write!(
                 f,
-                "<{stack}.{key} if that stack exists, else {otherwise}>{suffix}"
+                "<{stack}.{key} if that stack exists, else {}>{suffix}",
+                if otherwise.is_empty() {
+                    "empty"
+                } else {
+                    otherwise
+                }
             ),
         }
     }
@@ -157,14 +166,28 @@ fn output(stack: &str, key: &str) -> Value {
 }
 
 impl Plan {
-    /// `packages`: the generic zips; `work`: where templates and configured
-    /// zips are staged side by side (the edge template's CodeUri is
-    /// `../../dist/configured/<name>.zip`).
+    /// `packages`: the generic edge zips, with the regional ones in
+    /// `packages/regional`; `work`: where templates and configured zips are
+    /// staged side by side (the templates' CodeUri is
+    /// `../../dist/configured/[regional/]<name>.zip`).
     pub fn new(settings: &Settings, packages: &Path, work: &Path) -> Self {
+        Self::with_regional_packages(settings, packages, &packages.join("regional"), work)
+    }
+
+    /// As `new`, with the regional zips in their own folder (the flake
+    /// builds them as a package of their own).
+    pub fn with_regional_packages(
+        settings: &Settings,
+        packages: &Path,
+        regional_packages: &Path,
+        work: &Path,
+    ) -> Self {
         let templates = &work.join("sam");
         let user_pool = settings.stack_name("user-pool");
         let edge = settings.stack_name("edge-functions");
+        let auth = settings.stack_name("auth-endpoints");
         let distribution = settings.stack_name("distribution");
+        let regional = settings.auth_endpoints == AuthEndpoints::Regional;
         let base = |k: &str, v: &str| (k.to_owned(), Value::Known(v.to_owned()));
         let names = vec![
             base("AppName", &settings.application),
@@ -232,15 +255,27 @@ impl Plan {
         steps.push(Step::FetchProvider {
             discovery_url: discovery,
         });
+        let configured = work.join("dist").join("configured");
+        let zips = |dir: &Path, names: &[&str]| -> Vec<PathBuf> {
+            names.iter().map(|p| dir.join(format!("{p}.zip"))).collect()
+        };
+        let mut edge_zips = zips(packages, &EDGE_PACKAGES);
+        if !regional {
+            edge_zips.extend(zips(packages, &AUTH_PACKAGES));
+        }
         steps.push(Step::WriteConfig {
-            packages: EDGE_PACKAGES
-                .iter()
-                .map(|p| packages.join(format!("{p}.zip")))
-                .collect(),
-            into: work.join("dist").join("configured"),
+            packages: edge_zips,
+            into: configured.clone(),
         });
+        if regional {
+            steps.push(Step::WriteConfig {
+                packages: zips(regional_packages, &AUTH_PACKAGES),
+                into: configured.join("regional"),
+            });
+        }
         let mut edge_parameters = names.clone();
-        edge_parameters.push(("ClientSecretArn".into(), secret_arn));
+        edge_parameters.push(base("AuthEndpoints", settings.auth_endpoints.as_str()));
+        edge_parameters.push(("ClientSecretArn".into(), secret_arn.clone()));
         steps.push(Step::DeployStack {
             stack: edge.clone(),
             template: templates.join("edge-functions/template.yaml"),
@@ -248,15 +283,68 @@ impl Plan {
             parameters: edge_parameters,
             tags: tags.clone(),
         });
+        // The regional functions are told the site's address and the one
+        // distribution that may call them. Both exist only after the
+        // distribution stack: a first deploy creates the functions with
+        // neither (they refuse to start a sign-in, and nothing may call
+        // them), and the step after the distribution fills them in. A
+        // re-run passes the existing values from the start, so the second
+        // deployment finds nothing to change and is skipped.
+        let auth_parameters = |site: Value, distribution_arn: Value| {
+            let mut p = names.clone();
+            p.push(("ClientSecretArn".into(), secret_arn.clone()));
+            p.push(("SiteUrl".into(), site));
+            p.push(("DistributionArn".into(), distribution_arn));
+            p
+        };
+        let existing_or_empty = |key: &str| Value::ExistingOutput {
+            stack: distribution.clone(),
+            key: key.into(),
+            suffix: String::new(),
+            otherwise: String::new(),
+        };
+        if regional {
+            let site_now = match &site {
+                Value::Known(url) => Value::Known(url.clone()),
+                _ => existing_or_empty("SiteUrl"),
+            };
+            steps.push(Step::DeployStack {
+                stack: auth.clone(),
+                template: templates.join("auth-endpoints/template.yaml"),
+                region: settings.regions.user_pool.clone(),
+                parameters: auth_parameters(site_now, existing_or_empty("DistributionArn")),
+                tags: tags.clone(),
+            });
+        }
         let mut dist_parameters = names.clone();
         for (param, key) in [
             ("AuthorizeVersionArn", "AuthorizeVersionArn"),
             ("IndexPathVersionArn", "IndexPathVersionArn"),
-            ("SigninVersionArn", "SigninVersionArn"),
-            ("RefreshVersionArn", "RefreshVersionArn"),
-            ("SignoutVersionArn", "SignoutVersionArn"),
         ] {
             dist_parameters.push((param.into(), output(&edge, key)));
+        }
+        dist_parameters.push(base("AuthEndpoints", settings.auth_endpoints.as_str()));
+        let (origins, from) = if regional {
+            (
+                [
+                    ("SigninOriginDomain", "SigninOriginDomain"),
+                    ("RefreshOriginDomain", "RefreshOriginDomain"),
+                    ("SignoutOriginDomain", "SignoutOriginDomain"),
+                ],
+                &auth,
+            )
+        } else {
+            (
+                [
+                    ("SigninVersionArn", "SigninVersionArn"),
+                    ("RefreshVersionArn", "RefreshVersionArn"),
+                    ("SignoutVersionArn", "SignoutVersionArn"),
+                ],
+                &edge,
+            )
+        };
+        for (param, key) in origins {
+            dist_parameters.push((param.into(), output(from, key)));
         }
         if let Some(domain) = &settings.site.domain {
             dist_parameters.push(base("DomainName", domain));
@@ -283,6 +371,15 @@ impl Plan {
             parameters: dist_parameters,
             tags: tags.clone(),
         });
+        if regional {
+            steps.push(Step::DeployStack {
+                stack: auth,
+                template: templates.join("auth-endpoints/template.yaml"),
+                region: settings.regions.user_pool.clone(),
+                parameters: auth_parameters(site.clone(), output(&distribution, "DistributionArn")),
+                tags: tags.clone(),
+            });
+        }
         if settings.site.domain.is_none() && matches!(settings.provider, Provider::Cognito { .. }) {
             steps.push(Step::DeployStack {
                 stack: user_pool,
@@ -333,7 +430,7 @@ impl fmt::Display for Step {
             Step::WriteConfig { packages, into } => {
                 writeln!(
                     f,
-                    "write config.json into copies of the edge packages, in {}",
+                    "write config.json into copies of the packages, in {}",
                     into.display()
                 )?;
                 for p in packages {

@@ -20,6 +20,33 @@ pub struct Settings {
     /// Extra stack tags, beside `project` and `environment` (see `tags`).
     #[serde(default)]
     pub tags: BTreeMap<String, String>,
+    /// Where sign-in, refresh and sign-out run.
+    #[serde(default)]
+    pub auth_endpoints: AuthEndpoints,
+}
+
+/// Where the three provider-facing handlers run. `authorize` and
+/// `index-path` are Lambda@Edge functions either way: the viewer and origin
+/// requests are the only places the platform runs code before the cache.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthEndpoints {
+    /// Regional arm64 `lambda_runtime` functions in the user pool's region,
+    /// behind function URLs only the distribution may call (the default).
+    #[default]
+    Regional,
+    /// Origin-request Lambda@Edge functions (Node.js + the origin addon).
+    Edge,
+}
+
+impl AuthEndpoints {
+    /// The templates' `AuthEndpoints` parameter value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthEndpoints::Regional => "regional",
+            AuthEndpoints::Edge => "edge",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -120,6 +120,19 @@ fn actions_for(resource_type: &str) -> Option<&'static [&'static str]> {
             "lambda:ListTags",
             "iam:PassRole",
         ],
+        // A function URL (SAM's FunctionUrlConfig) and the grants that let
+        // the distribution call it (the auth-endpoints stack).
+        "AWS::Lambda::Url" => &[
+            "lambda:CreateFunctionUrlConfig",
+            "lambda:GetFunctionUrlConfig",
+            "lambda:UpdateFunctionUrlConfig",
+            "lambda:DeleteFunctionUrlConfig",
+        ],
+        "AWS::Lambda::Permission" => &[
+            "lambda:AddPermission",
+            "lambda:RemovePermission",
+            "lambda:GetPolicy",
+        ],
         "AWS::Cognito::UserPool" => &[
             "cognito-idp:CreateUserPool",
             "cognito-idp:DescribeUserPool",
@@ -162,13 +175,22 @@ fn actions_for(resource_type: &str) -> Option<&'static [&'static str]> {
 fn template_resource_types() -> BTreeSet<String> {
     let sam = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../sam");
     let mut types = BTreeSet::new();
-    for template in ["user-pool", "edge-functions", "distribution"] {
+    for template in [
+        "user-pool",
+        "edge-functions",
+        "auth-endpoints",
+        "distribution",
+    ] {
         let text = std::fs::read_to_string(sam.join(template).join("template.yaml")).unwrap();
         types.extend(
             text.lines()
                 .filter_map(|l| l.trim().strip_prefix("Type: AWS::"))
                 .map(|t| format!("AWS::{}", t.trim())),
         );
+        // SAM makes an AWS::Lambda::Url of a function's FunctionUrlConfig.
+        if text.contains("FunctionUrlConfig:") {
+            types.insert("AWS::Lambda::Url".into());
+        }
     }
     types
 }

@@ -26,7 +26,7 @@ fn prod() -> Settings {
 fn the_prod_plan_wires_outputs_into_parameters() {
     let plan = Plan::new(&prod(), Path::new("dist"), Path::new("work/prod"));
     let text: String = plan.steps.iter().map(ToString::to_string).collect();
-    assert_eq!(plan.steps.len(), 8, "{text}");
+    assert_eq!(plan.steps.len(), 11, "{text}");
     assert!(text.contains("deploy stack edge-auth-prod-user-pool (eu-north-1) from work/prod/sam/user-pool/template.yaml"));
     assert!(text.contains("CallbackUrls = https://docs.example.com/_edge-auth/callback"));
     assert!(text.contains("deploy stack edge-auth-prod-edge-functions (us-east-1)"));
@@ -35,8 +35,20 @@ fn the_prod_plan_wires_outputs_into_parameters() {
         text.contains("AuthorizeVersionArn = <edge-auth-prod-edge-functions.AuthorizeVersionArn>")
     );
     assert!(text.contains(
-        "write config.json into copies of the edge packages, in work/prod/dist/configured"
+        "write config.json into copies of the packages, in work/prod/dist/configured\n    dist/authorize.zip\n    dist/index-path.zip\n"
     ));
+    assert!(text.contains(
+        "write config.json into copies of the packages, in work/prod/dist/configured/regional\n    dist/regional/signin.zip\n    dist/regional/refresh.zip\n    dist/regional/signout.zip\n"
+    ));
+    // The regional functions: in the pool's region, first without the
+    // distribution (unless it exists), then with it.
+    assert!(text.contains("deploy stack edge-auth-prod-auth-endpoints (eu-north-1)"));
+    assert!(
+        text.contains("SigninOriginDomain = <edge-auth-prod-auth-endpoints.SigninOriginDomain>")
+    );
+    assert!(text.contains("DistributionArn = <edge-auth-prod-distribution.DistributionArn if that stack exists, else empty>"));
+    assert!(text.contains("DistributionArn = <edge-auth-prod-distribution.DistributionArn>\n"));
+    assert!(!text.contains("SigninVersionArn"));
     assert!(text.contains("sync site to s3://<edge-auth-prod-distribution.BucketName>"));
     assert!(text.contains("delete objects no longer in site"));
     assert!(
@@ -61,12 +73,12 @@ hosted_domain_prefix = "docs-staging"
 "#,
     );
     let plan = Plan::new(&s, Path::new("dist"), Path::new("w"));
-    assert_eq!(plan.steps.len(), 9);
+    assert_eq!(plan.steps.len(), 12);
     let Step::DeployStack {
         stack, parameters, ..
-    } = &plan.steps[5]
+    } = &plan.steps[8]
     else {
-        panic!("{:?}", plan.steps[5])
+        panic!("{:?}", plan.steps[8])
     };
     assert_eq!(stack, "docs-staging-user-pool");
     // Cognito matches redirect_uri and logout_uri to the letter: the
@@ -319,7 +331,7 @@ fn the_tool_passes_the_tags_of_the_samconfig_files() {
         assert_eq!(&from_samconfig, tags, "{template}");
         checked += 1;
     }
-    assert_eq!(checked, 3);
+    assert_eq!(checked, 5);
     let text: String = plan.steps.iter().map(ToString::to_string).collect();
     assert!(text.contains("tags: project=edge-auth environment=prod"));
 }
@@ -347,4 +359,71 @@ fn extra_tags_are_added_and_checked() {
         let err = Settings::load(&path).unwrap_err().to_string();
         assert!(err.contains("tags") && err.contains(complaint), "{err}");
     }
+}
+
+/// `auth_endpoints = "edge"`: the five Lambda@Edge functions, no regional
+/// stack, the distribution attaching the three origin-request versions.
+#[test]
+fn the_edge_arrangement_keeps_all_five_functions_at_the_edge() {
+    let s = settings(
+        r#"
+application = "docs"
+environment = "edge"
+auth_endpoints = "edge"
+[regions]
+user_pool = "eu-west-1"
+distribution = "eu-west-1"
+[site]
+directory = "site"
+domain = "docs.example.com"
+certificate_arn = "arn:aws:acm:us-east-1:111122223333:certificate/x"
+[provider]
+kind = "cognito"
+hosted_domain_prefix = "docs-edge"
+"#,
+    );
+    let plan = Plan::new(&s, Path::new("dist"), Path::new("w"));
+    let text: String = plan.steps.iter().map(ToString::to_string).collect();
+    assert_eq!(plan.steps.len(), 8, "{text}");
+    assert!(!text.contains("auth-endpoints"), "{text}");
+    assert!(!text.contains("regional/"), "{text}");
+    assert!(text.contains("AuthEndpoints = edge"));
+    for name in ["signin", "refresh", "signout"] {
+        assert!(text.contains(&format!("    dist/{name}.zip\n")), "{text}");
+    }
+    assert!(text.contains("SignoutVersionArn = <docs-edge-edge-functions.SignoutVersionArn>"));
+    let unknown = "application = \"a\"\nenvironment = \"b\"\nauth_endpoints = \"origin\"\n";
+    let path = std::env::temp_dir().join(format!("deploy-bad-{}.toml", std::process::id()));
+    std::fs::write(&path, unknown).unwrap();
+    let err = Settings::load(&path).unwrap_err().to_string();
+    assert!(
+        err.contains("auth_endpoints") || err.contains("unknown variant"),
+        "{err}"
+    );
+}
+
+/// The regional zips' `bootstrap` is what Lambda executes: its copy with
+/// config.json must stay executable, and config.json must not be.
+#[test]
+fn a_configured_regional_zip_keeps_bootstrap_executable() {
+    let dir = std::env::temp_dir().join(format!("deploy-bootstrap-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let source = dir.join("signin.zip");
+    {
+        let mut w = zip::ZipWriter::new(std::fs::File::create(&source).unwrap());
+        let o = zip::write::SimpleFileOptions::default();
+        w.start_file("bootstrap", o.unix_permissions(0o755))
+            .unwrap();
+        w.write_all(b"\x7fELF").unwrap();
+        w.finish().unwrap();
+    }
+    let target = dir.join("configured/signin.zip");
+    write_configured_zip(&source, &target, &json!({"version": 1})).unwrap();
+    let mut archive = zip::ZipArchive::new(std::fs::File::open(&target).unwrap()).unwrap();
+    let mode = |a: &mut zip::ZipArchive<std::fs::File>, name: &str| {
+        a.by_name(name).unwrap().unix_mode().unwrap() & 0o777
+    };
+    assert_eq!(mode(&mut archive, "bootstrap"), 0o755);
+    assert_eq!(mode(&mut archive, "config.json"), 0o644);
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -8,8 +8,9 @@ use std::path::Path;
 
 use edge_auth_core::{Config, HandlerOutput, Step as CoreStep};
 use edge_auth_deploy::package::{self, SecretLocation, config_json};
+use edge_auth_deploy::plan::Value;
 use edge_auth_deploy::plan::{Outputs, Plan, Step, resolve};
-use edge_auth_deploy::settings::Settings;
+use edge_auth_deploy::settings::{AuthEndpoints, Settings};
 use serde_json::json;
 
 const DISTRIBUTION_DOMAIN: &str = "d111111abcdef8.cloudfront.net";
@@ -301,9 +302,31 @@ fn template_parameters(template: &str) -> (Vec<String>, Vec<String>) {
     (names, required)
 }
 
+const TEMPLATES: [&str; 4] = [
+    "user-pool",
+    "edge-functions",
+    "auth-endpoints",
+    "distribution",
+];
+
+/// The example settings, and the same with the sign-in, refresh and
+/// sign-out functions at the edge.
+fn every_arrangement() -> Vec<Settings> {
+    let edge = |mut s: Settings| {
+        s.auth_endpoints = AuthEndpoints::Edge;
+        s
+    };
+    vec![
+        with_domain(),
+        without_domain(),
+        edge(with_domain()),
+        edge(without_domain()),
+    ]
+}
+
 #[test]
 fn every_parameter_passed_is_a_template_parameter_and_none_required_is_missing() {
-    for settings in [with_domain(), without_domain()] {
+    for settings in every_arrangement() {
         let plan = Plan::new(&settings, Path::new("dist"), Path::new("w"));
         for step in &plan.steps {
             let Step::DeployStack {
@@ -312,10 +335,7 @@ fn every_parameter_passed_is_a_template_parameter_and_none_required_is_missing()
             else {
                 continue;
             };
-            let template = ["user-pool", "edge-functions", "distribution"]
-                .into_iter()
-                .find(|t| stack.ends_with(t))
-                .unwrap();
+            let template = TEMPLATES.into_iter().find(|t| stack.ends_with(t)).unwrap();
             let (names, required) = template_parameters(template);
             assert!(required.len() < names.len(), "{template}: {names:?}");
             for (name, _) in parameters {
@@ -388,4 +408,145 @@ fn a_viewer_package_over_1_mib_with_its_config_is_refused() {
     let written = package::write_configured_packages(&[authorize], &into, &config).unwrap();
     assert!(written[0].1 > 500_000 && written[0].1 < package::VIEWER_PACKAGE_LIMIT);
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A template's output names.
+fn template_outputs(template: &str) -> Vec<String> {
+    let text =
+        std::fs::read_to_string(root().join("sam").join(template).join("template.yaml")).unwrap();
+    let section = text.split("\nOutputs:\n").nth(1).unwrap();
+    section
+        .lines()
+        .take_while(|l| l.is_empty() || l.starts_with(' '))
+        .filter_map(|l| l.strip_prefix("  ").and_then(|l| l.strip_suffix(':')))
+        .filter(|n| n.chars().all(|c| c.is_ascii_alphanumeric()))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Every stack output a parameter is taken from (the function URL hosts,
+/// the version ARNs, the distribution's ARN and URL) is one its template
+/// declares.
+#[test]
+fn every_output_the_tool_reads_is_declared_by_its_template() {
+    for settings in every_arrangement() {
+        let plan = Plan::new(&settings, Path::new("dist"), Path::new("w"));
+        let mut read = 0;
+        for step in &plan.steps {
+            let values: Vec<&Value> = match step {
+                Step::DeployStack { parameters, .. } => parameters.iter().map(|(_, v)| v).collect(),
+                Step::SyncSite { bucket, .. } => vec![bucket],
+                Step::Invalidate { distribution } => vec![distribution],
+                Step::Announce { url } => vec![url],
+                Step::FetchProvider { discovery_url } => vec![discovery_url],
+                Step::WriteConfig { .. } => vec![],
+            };
+            for value in values {
+                let (Value::Output { stack, key, .. } | Value::ExistingOutput { stack, key, .. }) =
+                    value
+                else {
+                    continue;
+                };
+                let template = TEMPLATES.into_iter().find(|t| stack.ends_with(t)).unwrap();
+                assert!(
+                    template_outputs(template).contains(key),
+                    "{template} declares no output {key}"
+                );
+                read += 1;
+            }
+        }
+        assert!(read >= 8, "{read}");
+    }
+}
+
+/// The resolved parameters of each deployment of `suffix`'s stack.
+fn deployments(
+    plan: &Plan,
+    suffix: &str,
+    outputs: &Outputs,
+    existing: &Outputs,
+) -> Vec<BTreeMap<String, String>> {
+    plan.steps
+        .iter()
+        .filter_map(|step| match step {
+            Step::DeployStack {
+                stack, parameters, ..
+            } if stack.ends_with(suffix) => Some(
+                parameters
+                    .iter()
+                    .map(|(k, v)| (k.clone(), resolve(v, outputs, existing).unwrap()))
+                    .collect(),
+            ),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The regional sign-in function builds its redirect_uri from config.json
+/// with `$EDGE_AUTH_SITE_URL` (the stack's SiteUrl) as `site.base_url`;
+/// authorize, at the edge, from config.json and the distribution's name.
+/// The token endpoint refuses a code whose redirect_uri differs from the
+/// one the sign-in started with, and Cognito one that is not registered:
+/// the three must agree, on a first deploy and on a re-run, with and
+/// without a domain. And only the distribution is let in, once it exists.
+#[test]
+fn the_regional_functions_send_what_authorize_and_the_pool_use() {
+    let cloudfront_site = format!("https://{DISTRIBUTION_DOMAIN}");
+    let arn = "arn:aws:cloudfront::111122223333:distribution/E2EXAMPLE";
+    for settings in [with_domain(), without_domain()] {
+        let site = settings.site_url().unwrap_or(cloudfront_site.clone());
+        let mut outputs = distribution_outputs(&settings, &site);
+        outputs
+            .get_mut(&settings.stack_name("distribution"))
+            .unwrap()
+            .insert("DistributionArn".into(), arn.into());
+        outputs.insert(
+            settings.stack_name("user-pool"),
+            BTreeMap::from([(
+                "ClientSecretArn".to_owned(),
+                "arn:aws:secretsmanager:eu-west-1:111122223333:secret:x".to_owned(),
+            )]),
+        );
+        let plan = Plan::new(&settings, Path::new("dist"), Path::new("w"));
+        for rerun in [false, true] {
+            let existing = if rerun {
+                outputs.clone()
+            } else {
+                Outputs::new()
+            };
+            // What the tool writes into config.json on this run.
+            let written_site = settings
+                .site_url()
+                .or_else(|| rerun.then(|| cloudfront_site.clone()));
+            let config = written_config(&settings, written_site.as_deref());
+            let (redirect_uri, _) = sent_urls(&config);
+
+            let auth = deployments(&plan, "-auth-endpoints", &outputs, &existing);
+            assert_eq!(auth.len(), 2);
+            let last = &auth[1];
+            assert_eq!(last["DistributionArn"], arn);
+            let mut regional = config_value(&settings, written_site.as_deref());
+            regional["site"] = json!({"base_url": last["SiteUrl"]});
+            let regional = Config::from_json(&regional.to_string()).unwrap();
+            let regional_redirect = format!(
+                "{}{}",
+                edge_auth_core::flow::site_base(&regional, "").unwrap(),
+                regional.paths().signin
+            );
+            assert_eq!(regional_redirect, redirect_uri, "rerun {rerun}");
+            let registered = registrations(&plan, &outputs, &existing);
+            assert!(registered.last().unwrap().0.contains(&regional_redirect));
+
+            // First deploy: no distribution yet, so no caller is allowed and
+            // no site is known; a re-run passes both from the start and the
+            // second deployment changes nothing (the tool skips it).
+            if rerun || settings.site_url().is_some() {
+                assert_eq!(auth[0]["SiteUrl"], site);
+            } else {
+                assert_eq!(auth[0]["SiteUrl"], "");
+            }
+            assert_eq!(auth[0]["DistributionArn"] == arn, rerun);
+            assert_eq!(auth[0] == auth[1], rerun);
+        }
+    }
 }

@@ -43,10 +43,10 @@ options:
   --cognito-domain URL     with a Cognito discovery URL: the hosted domain, for /logout
   --rule PATTERN=GROUP[,GROUP]  a path rule (default /admin/*=admins)
   --log-format human|json  log lines for people (default) or as Lambda writes them
-  --auth-endpoints edge|regional  sign-in, refresh and sign-out as Lambda@Edge
-                           origin-request functions (default, as the templates
-                           deploy them) or as regional functions behind a
-                           function URL origin
+  --auth-endpoints regional|edge  sign-in, refresh and sign-out as regional
+                           functions behind function URL origins (default, as
+                           the deploy tool deploys them) or as Lambda@Edge
+                           origin-request functions (auth_endpoints = \"edge\")
 ";
 
 struct Options {
@@ -83,7 +83,7 @@ fn parse_options() -> Result<Options, String> {
         cognito_domain: None,
         rules: Vec::new(),
         json_logs: false,
-        regional: false,
+        regional: true,
     };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
@@ -493,8 +493,21 @@ async fn run() -> Result<(), String> {
     for line in demo {
         println!("  sign in:   {line}");
     }
+    let arrangement = if o.regional { "regional" } else { "edge" };
+    println!(
+        "  auth paths: {}",
+        if o.regional {
+            "regional functions behind function URL origins"
+        } else {
+            "Lambda@Edge origin-request functions"
+        }
+    );
     println!("  config:    {}", config_path.display());
-    let ready = json!({"site": site, "idp": idp.as_ref().map(|i| i.settings().issuer.clone())});
+    let ready = json!({
+        "site": site,
+        "idp": idp.as_ref().map(|i| i.settings().issuer.clone()),
+        "auth_endpoints": arrangement,
+    });
     println!("READY {ready}");
     tokio::signal::ctrl_c().await.map_err(|e| e.to_string())?;
     drop(work);
