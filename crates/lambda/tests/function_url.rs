@@ -194,3 +194,38 @@ async fn malformed_function_url_events_are_named_errors() {
         assert!(err.contains(complaint), "{err}");
     }
 }
+
+/// The function URL event the README's `cargo lambda invoke` example sends
+/// (crates/testkit/fixtures/function-url-refresh.json): refresh without a
+/// refresh token starts a sign-in whose redirect URI is the site's, and
+/// the flow cookie goes out in the `cookies` list.
+#[tokio::test]
+async fn the_documented_function_url_fixture_starts_a_sign_in() {
+    let server = ProviderServer::start(vec![]).await;
+    let config = regional_config(&server, "fu-fixture", Some(SITE));
+    let text = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../testkit/fixtures/function-url-refresh.json"),
+    )
+    .unwrap();
+    let event = LambdaEvent::new(
+        serde_json::from_str::<Value>(&text).unwrap(),
+        lambda_runtime::Context::default(),
+    );
+    let out = run_regional(HandlerKind::Refresh, &config, event).await;
+    assert_eq!(out["statusCode"], 302, "{out}");
+    let location = out["headers"]["location"].as_str().unwrap();
+    assert!(location.starts_with(&server.base_url()), "{location}");
+    assert!(
+        location.contains("redirect_uri=https%3A%2F%2Fdocs.example.com%2F_edge-auth%2Fcallback"),
+        "{location}"
+    );
+    assert!(
+        out["cookies"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c.as_str().unwrap().starts_with("__Host-edge-auth-flow-"))
+    );
+    assert!(server.requests().is_empty());
+}
