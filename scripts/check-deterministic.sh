@@ -2,6 +2,7 @@
 # Zips the addons in dist/build twice more, a second apart, into fresh
 # directories, and compares all three sets byte for byte: fixed timestamps,
 # entry order and permissions make the zips a function of their contents.
+# With dist/regional there, the regional zips are made again and compared too.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 a=$(mktemp -d) b=$(mktemp -d)
@@ -13,4 +14,11 @@ for zip in "$a"/*.zip; do
   cmp "$zip" "$b/$(basename "$zip")"
   cmp "$zip" "dist/$(basename "$zip")"
 done
-echo "identical: $(cd "$a" && ls *.zip | tr '\n' ' ')"
+# The regional bootstrap zips, from the (cached) release build, the same way.
+if [ -d dist/regional ]; then
+  scripts/package.py --regional --out "$a" >/dev/null
+  for zip in "$a"/regional/*.zip; do
+    cmp "$zip" "dist/regional/$(basename "$zip")"
+  done
+fi
+echo "identical: $(cd "$a" && ls *.zip regional/*.zip 2>/dev/null | tr '\n' ' ')"

@@ -26,9 +26,9 @@ step "cargo clippy (origin addon)" cargo clippy -p edge-auth-addon --features pr
 step "cargo test" cargo test --workspace --locked
 step "cargo test on the flake's source filter (nix/extra-sources)" scripts/check-source-filter.sh
 step "package the edge zips" scripts/package.py
-step "zips are deterministic" scripts/check-deterministic.sh
 step "package the regional arm64 functions" scripts/package.py --regional
 step "regional arm64 functions under qemu (Runtime API)" node --test tests/regional/
+step "zips are deterministic" scripts/check-deterministic.sh
 step "edge packages in Node" node --test tests/edge/
 target_dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
 step "build the local edge" cargo build --locked -p edge-auth-emulator
