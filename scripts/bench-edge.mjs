@@ -11,7 +11,10 @@
 //        WARMUP calls each; p50 and p99 of every call's time; the ratio is
 //        to the peer's figure of the same case.
 // cold:  new node process -> module (and addon) loaded -> first answer;
-//        median of COLD_RUNS, beside a bare `node -e`.
+//        median of COLD_RUNS, beside a bare `node -e`; and the package
+//        alone beside a bare `node -e` and a trivial handler module in
+//        COLD_TRIPLES alternating triples, with the paired differences'
+//        median and its 95 % bootstrap interval.
 // rss:   peak resident memory of a process that ran one variant's warm loop.
 // Needs dist/authorize.zip (scripts/package.py) and the peer's locked
 // packages (npm ci in scripts/bench; done on first use).
@@ -23,6 +26,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = fileURLToPath(import.meta.url);
+// Every node process started here runs as Lambda starts it: without
+// NODE_EXTRA_CA_CERTS (which makes each start read a CA bundle, ~90 ms on a
+// machine that sets it) or NODE_OPTIONS.
+delete process.env.NODE_EXTRA_CA_CERTS;
+delete process.env.NODE_OPTIONS;
 const benchDir = join(here, '..', 'bench');
 // lambda.mjs reads EDGE_AUTH_DIST when it loads: set it from the argument first
 // (children inherit it).
@@ -35,6 +43,7 @@ const WARMUP = 2000;
 const ROUNDS = 10;
 const ROUND_CALLS = 2000;
 const COLD_RUNS = 20;
+const COLD_TRIPLES = 80;
 const PROVIDER = 'https://auth.example.com';
 
 const JWKS = () => JSON.parse(readFileSync(join(lambda.KIT, 'keys', 'jwks.json'), 'utf8'));
@@ -234,8 +243,13 @@ async function main() {
   writeFileSync(join(trivialDir, 'index.js'), "'use strict';\nexports.handler = async (event) => event.Records[0].cf.request;\n");
   const trivial = minimal.replace(JSON.stringify(join(dir, 'index.js')), JSON.stringify(join(trivialDir, 'index.js')));
   const runs = { bare: [], trivial: [], alone: [], bareCpu: [], trivialCpu: [], aloneCpu: [] };
-  for (let i = 0; i < COLD_RUNS * 2; i++) {
-    for (const [name, script] of [['bare', bareScript], ['trivial', trivial], ['alone', minimal]]) {
+  // Three spawns a triple, in alternating order; the package's cost is read
+  // from the differences within each triple (paired), whose median and its
+  // bootstrap interval say more than a difference of two medians.
+  for (let i = 0; i < COLD_TRIPLES; i++) {
+    const order = [['bare', bareScript], ['trivial', trivial], ['alone', minimal]];
+    if (i % 2) order.reverse();
+    for (const [name, script] of order) {
       const t = performance.now();
       const out = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' });
       runs[name].push(performance.now() - t);
@@ -243,12 +257,25 @@ async function main() {
       runs[`${name}Cpu`].push(Number(out.stdout) / 1000);
     }
   }
+  const paired = (a, b) => a.map((x, i) => x - b[i]);
+  // 95 % interval of the median by resampling the pairs (fixed seed: the
+  // same figures give the same interval).
+  let seed = 12345;
+  const random = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+  const interval = (xs) => {
+    const medians = [];
+    for (let b = 0; b < 2000; b++) medians.push(median(xs.map(() => xs[Math.floor(random() * xs.length)])));
+    medians.sort((x, y) => x - y);
+    return `${median(xs) >= 0 ? '+' : ''}${median(xs).toFixed(1)} ms [${medians[50].toFixed(1)}, ${medians[1949].toFixed(1)}]`;
+  };
   const signed = (x) => `${x >= 0 ? '+' : ''}${x.toFixed(1)}`;
   const bare = runs.bare;
-  console.log(`\ncold start (spawn -> first answer), median of ${COLD_RUNS * 2}, alternating; CPU = the process' user + system time when it answered`);
+  console.log(`\ncold start (spawn -> first answer), median of ${COLD_TRIPLES}, alternating; CPU = the process' user + system time when it answered`);
   console.log(`bare node -e (same event)  ${median(bare).toFixed(1).padStart(6)} ms   CPU ${median(runs.bareCpu).toFixed(1).padStart(6)} ms`);
   console.log(`trivial handler module     ${median(runs.trivial).toFixed(1).padStart(6)} ms   CPU ${median(runs.trivialCpu).toFixed(1).padStart(6)} ms   (require a module that returns the request, call it)`);
   console.log(`authorize alone            ${median(runs.alone).toFixed(1).padStart(6)} ms   CPU ${median(runs.aloneCpu).toFixed(1).padStart(6)} ms   (${signed(median(runs.alone) - median(bare))} ms wall, ${signed(median(runs.aloneCpu) - median(runs.bareCpu))} ms CPU over bare node; ${signed(median(runs.alone) - median(runs.trivial))} ms wall, ${signed(median(runs.aloneCpu) - median(runs.trivialCpu))} ms CPU over the trivial handler)`);
+  console.log(`authorize over bare node, paired median [95 % interval]: wall ${interval(paired(runs.alone, bare))}, CPU ${interval(paired(runs.aloneCpu, runs.bareCpu))}`);
+  console.log(`authorize over the trivial handler, paired:                 wall ${interval(paired(runs.alone, runs.trivial))}, CPU ${interval(paired(runs.aloneCpu, runs.trivialCpu))}`);
   // Inside a fresh process, step by step (performance.now() around each):
   // what the package itself costs, free of the spawn's noise.
   // Node's first file require (its module loader) is paid before, by the

@@ -37,6 +37,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = fileURLToPath(import.meta.url);
+// Every node process started here runs as Lambda starts it: without
+// NODE_EXTRA_CA_CERTS (which makes each start read a CA bundle, ~90 ms on a
+// machine that sets it) or NODE_OPTIONS.
+delete process.env.NODE_EXTRA_CA_CERTS;
+delete process.env.NODE_OPTIONS;
 // The measuring runs in a child whose stdout, where the edge module's log
 // lines go (as at Lambda), is /dev/null; its figures come back on fd 3.
 if (process.argv[2] !== 'child') {
@@ -294,11 +299,16 @@ const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.
 const pct = (xs, p) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor(s.length * p))]; };
 
 const cold = { edge: [], regional: [] };
+// For scale: a bare Node.js start (to exit), which the edge side pays first.
+const bareNode = [];
 for (let i = 0; i < COLD_RUNS; i++) {
   // Alternate which goes first, so neither always runs on a warmer machine.
   for (const which of i % 2 ? ['regional', 'edge'] : ['edge', 'regional']) {
     cold[which].push(await coldStart(which, await startedFlow()));
   }
+  const began = process.hrtime.bigint();
+  await new Promise((resolve) => spawn(process.execPath, ['-e', '0'], { stdio: 'ignore' }).on('exit', resolve));
+  bareNode.push(Number(process.hrtime.bigint() - began) / 1e6);
 }
 for (let i = 0; i < WARMUP; i++) {
   for (const which of ['edge', 'regional']) await warmCall(which, await startedFlow());
@@ -330,5 +340,6 @@ print('| --- | --- | --- | --- |');
 for (const [what, e, r, digits] of rows) {
   print(`| ${what} | ${e.toFixed(digits)} | ${r.toFixed(digits)} | ${(r / e).toFixed(2)} |`);
 }
+print(`bare \`node -e 0\`, start -> exit (median): ${median(bareNode).toFixed(1)} ms`);
 print('regional timings: native x86_64 build of the same binary (the arm64 zip runs here only under qemu)');
 process.exit(0);
