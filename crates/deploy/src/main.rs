@@ -292,11 +292,7 @@ async fn run(args: &Args, settings: &Settings, plan: &Plan) -> Result<String, St
     let mut url = String::new();
     let total = plan.steps.len();
     let mut changed_files = 0;
-    // What each stack was deployed with in this run: a second deployment
-    // with the same parameters (the regional functions on a re-run) is
-    // skipped rather than sent to CloudFormation as an empty change set.
-    let mut deployed: std::collections::BTreeMap<String, Vec<(String, String)>> =
-        Default::default();
+    let mut deployed = plan::Deployed::default();
     for (i, step) in plan.steps.iter().enumerate() {
         print!("[{}/{total}] {step}", i + 1);
         match step {
@@ -311,7 +307,7 @@ async fn run(args: &Args, settings: &Settings, plan: &Plan) -> Result<String, St
                     .iter()
                     .map(|(k, v)| resolve(v, &outputs, &existing).map(|v| (k.clone(), v)))
                     .collect::<Result<Vec<_>, _>>()?;
-                if deployed.get(stack) == Some(&params) {
+                if !deployed.needs(stack, &params) {
                     println!(
                         "    same parameters as its deployment earlier in this run: nothing to update"
                     );
@@ -332,7 +328,7 @@ async fn run(args: &Args, settings: &Settings, plan: &Plan) -> Result<String, St
                     .await
                     .map_err(|err| e(&err))?;
                 outputs.insert(stack.clone(), found);
-                deployed.insert(stack.clone(), params);
+                deployed.record(stack, params);
             }
             Step::FetchProvider { discovery_url } => {
                 let client = edge_auth_provider::ProviderClient::new(&Default::default());

@@ -112,6 +112,25 @@ impl fmt::Display for Value {
     }
 }
 
+/// The stacks deployed so far in a run, with the parameters they were given.
+/// A second deployment of a stack with the same parameters (the auth
+/// endpoints on every re-run: their site URL and distribution ARN were
+/// already known) is skipped rather than sent to CloudFormation as an empty
+/// change set.
+#[derive(Debug, Default)]
+pub struct Deployed(BTreeMap<String, Vec<(String, String)>>);
+
+impl Deployed {
+    /// Whether `stack` still has to be deployed with `parameters`.
+    pub fn needs(&self, stack: &str, parameters: &[(String, String)]) -> bool {
+        self.0.get(stack).map(Vec::as_slice) != Some(parameters)
+    }
+
+    pub fn record(&mut self, stack: &str, parameters: Vec<(String, String)>) {
+        self.0.insert(stack.to_owned(), parameters);
+    }
+}
+
 /// Where the provider sends the browser back to, below the site's URL: the
 /// functions' redirect_uri and the sign-out's logout_uri, exactly (Cognito
 /// accepts only registered URLs, to the letter).

@@ -547,6 +547,16 @@ fn the_regional_functions_send_what_authorize_and_the_pool_use() {
             }
             assert_eq!(auth[0]["DistributionArn"] == arn, rerun);
             assert_eq!(auth[0] == auth[1], rerun);
+            // What the runner does with that: the second deployment goes
+            // to CloudFormation only when something changed.
+            let as_list = |p: &BTreeMap<String, String>| -> Vec<(String, String)> {
+                p.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+            };
+            let mut deployed = edge_auth_deploy::plan::Deployed::default();
+            let stack = settings.stack_name("auth-endpoints");
+            assert!(deployed.needs(&stack, &as_list(&auth[0])));
+            deployed.record(&stack, as_list(&auth[0]));
+            assert_eq!(deployed.needs(&stack, &as_list(&auth[1])), !rerun);
         }
     }
 }
