@@ -260,6 +260,70 @@ async fn dry_run_reads(plan: &Plan) -> Result<(), String> {
     Ok(())
 }
 
+/// The handlers' config.json, from the provider's documents, the user-pool
+/// outputs (or the OIDC settings) and the site's URL when it is known.
+fn config_for_handlers(
+    settings: &Settings,
+    provider: &Option<(serde_json::Value, serde_json::Value)>,
+    outputs: &Outputs,
+    existing: &Outputs,
+) -> Result<serde_json::Value, String> {
+    let e = |e: &dyn std::fmt::Display| e.to_string();
+    let (discovery, jwks) = provider.as_ref().ok_or("the provider was not fetched")?;
+    let pool = outputs.get(&settings.stack_name("user-pool"));
+    let (client_id, secret, hosted) = match &settings.provider {
+        Provider::Cognito { .. } => {
+            let pool = pool.ok_or("no user-pool outputs")?;
+            let get = |k: &str| {
+                pool.get(k)
+                    .cloned()
+                    .ok_or(format!("user-pool stack has no output {k}"))
+            };
+            let secret = package::SecretLocation {
+                arn: get("ClientSecretArn")?,
+                region: get("SecretRegion")?,
+            };
+            (get("ClientId")?, secret, Some(get("HostedDomainUrl")?))
+        }
+        Provider::Oidc {
+            client_id,
+            client_secret_arn,
+            ..
+        } => {
+            let region = client_secret_arn
+                .split(':')
+                .nth(3)
+                .unwrap_or("us-east-1")
+                .to_owned();
+            (
+                client_id.clone(),
+                package::SecretLocation {
+                    arn: client_secret_arn.clone(),
+                    region,
+                },
+                None,
+            )
+        }
+    };
+    let site_url = settings.site_url().or_else(|| {
+        existing
+            .get(&settings.stack_name("distribution"))
+            .and_then(|o| o.get("SiteUrl"))
+            .cloned()
+    });
+    let config = package::config_json(
+        settings,
+        discovery,
+        jwks,
+        &client_id,
+        &secret,
+        hosted.as_deref(),
+        site_url.as_deref(),
+    )
+    .map_err(|err| e(&err))?;
+    Ok(config)
+}
+
 fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(to)?;
     for entry in std::fs::read_dir(from)? {
@@ -289,6 +353,7 @@ async fn run(args: &Args, settings: &Settings, plan: &Plan) -> Result<String, St
     let existing = existing_outputs(plan).await?;
     let mut outputs = Outputs::new();
     let mut provider: Option<(serde_json::Value, serde_json::Value)> = None;
+    let mut handlers_config: Option<serde_json::Value> = None;
     let mut url = String::new();
     let total = plan.steps.len();
     let mut changed_files = 0;
@@ -343,59 +408,15 @@ async fn run(args: &Args, settings: &Settings, plan: &Plan) -> Result<String, St
                 provider = Some((discovery, jwks));
             }
             Step::WriteConfig { packages, into } => {
-                let (discovery, jwks) = provider.as_ref().ok_or("the provider was not fetched")?;
-                let pool = outputs.get(&settings.stack_name("user-pool"));
-                let (client_id, secret, hosted) = match &settings.provider {
-                    Provider::Cognito { .. } => {
-                        let pool = pool.ok_or("no user-pool outputs")?;
-                        let get = |k: &str| {
-                            pool.get(k)
-                                .cloned()
-                                .ok_or(format!("user-pool stack has no output {k}"))
-                        };
-                        let secret = package::SecretLocation {
-                            arn: get("ClientSecretArn")?,
-                            region: get("SecretRegion")?,
-                        };
-                        (get("ClientId")?, secret, Some(get("HostedDomainUrl")?))
-                    }
-                    Provider::Oidc {
-                        client_id,
-                        client_secret_arn,
-                        ..
-                    } => {
-                        let region = client_secret_arn
-                            .split(':')
-                            .nth(3)
-                            .unwrap_or("us-east-1")
-                            .to_owned();
-                        (
-                            client_id.clone(),
-                            package::SecretLocation {
-                                arn: client_secret_arn.clone(),
-                                region,
-                            },
-                            None,
-                        )
-                    }
-                };
-                let site_url = settings.site_url().or_else(|| {
-                    existing
-                        .get(&settings.stack_name("distribution"))
-                        .and_then(|o| o.get("SiteUrl"))
-                        .cloned()
-                });
-                let config = package::config_json(
-                    settings,
-                    discovery,
-                    jwks,
-                    &client_id,
-                    &secret,
-                    hosted.as_deref(),
-                    site_url.as_deref(),
-                )
-                .map_err(|err| e(&err))?;
-                for (path, size) in package::write_configured_packages(packages, into, &config)
+                // One config.json for every package: computed at the first
+                // of these steps, written by each.
+                if handlers_config.is_none() {
+                    handlers_config = Some(config_for_handlers(
+                        settings, &provider, &outputs, &existing,
+                    )?);
+                }
+                let config = handlers_config.as_ref().ok_or("no config.json")?;
+                for (path, size) in package::write_configured_packages(packages, into, config)
                     .map_err(|err| e(&err))?
                 {
                     println!("    {}: {size} bytes", path.display());

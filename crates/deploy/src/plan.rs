@@ -223,14 +223,18 @@ impl Plan {
             .site_url()
             .map(Value::Known)
             .unwrap_or_else(|| output(&distribution, "SiteUrl"));
-        let site_before = match &site {
+        // A distribution output before the distribution step: the existing
+        // stack's, or `otherwise` on a first deploy.
+        let existing_or = |key: &str, otherwise: &str| Value::ExistingOutput {
+            stack: distribution.clone(),
+            key: key.into(),
+            suffix: String::new(),
+            otherwise: otherwise.into(),
+        };
+        // The site's URL before the distribution step.
+        let site_before = |otherwise: &str| match &site {
             Value::Known(url) => Value::Known(url.clone()),
-            _ => Value::ExistingOutput {
-                stack: distribution.clone(),
-                key: "SiteUrl".into(),
-                suffix: String::new(),
-                otherwise: PLACEHOLDER_SITE.into(),
-            },
+            _ => existing_or("SiteUrl", otherwise),
         };
         let pool_parameters = |site: &Value| -> Vec<(String, Value)> {
             let mut p = names.clone();
@@ -254,7 +258,7 @@ impl Plan {
                     stack: user_pool.clone(),
                     template: templates.join("user-pool/template.yaml"),
                     region: settings.regions.user_pool.clone(),
-                    parameters: pool_parameters(&site_before),
+                    parameters: pool_parameters(&site_before(PLACEHOLDER_SITE)),
                     tags: tags.clone(),
                 });
                 (
@@ -316,54 +320,38 @@ impl Plan {
             p.push(("DistributionArn".into(), distribution_arn));
             p
         };
-        let existing_or_empty = |key: &str| Value::ExistingOutput {
-            stack: distribution.clone(),
-            key: key.into(),
-            suffix: String::new(),
-            otherwise: String::new(),
-        };
         if regional {
-            let site_now = match &site {
-                Value::Known(url) => Value::Known(url.clone()),
-                _ => existing_or_empty("SiteUrl"),
-            };
             steps.push(Step::DeployStack {
                 stack: auth.clone(),
                 template: templates.join("auth-endpoints/template.yaml"),
                 region: settings.regions.user_pool.clone(),
-                parameters: auth_parameters(site_now, existing_or_empty("DistributionArn")),
+                parameters: auth_parameters(site_before(""), existing_or("DistributionArn", "")),
                 tags: tags.clone(),
             });
         }
         let mut dist_parameters = names.clone();
-        for (param, key) in [
-            ("AuthorizeVersionArn", "AuthorizeVersionArn"),
-            ("IndexPathVersionArn", "IndexPathVersionArn"),
-        ] {
-            dist_parameters.push((param.into(), output(&edge, key)));
+        // Each of these parameters is the output of the same name.
+        for key in ["AuthorizeVersionArn", "IndexPathVersionArn"] {
+            dist_parameters.push((key.into(), output(&edge, key)));
         }
         dist_parameters.push(base("AuthEndpoints", settings.auth_endpoints.as_str()));
-        let (origins, from) = if regional {
+        let (auth_outputs, from) = if regional {
             (
                 [
-                    ("SigninOriginDomain", "SigninOriginDomain"),
-                    ("RefreshOriginDomain", "RefreshOriginDomain"),
-                    ("SignoutOriginDomain", "SignoutOriginDomain"),
+                    "SigninOriginDomain",
+                    "RefreshOriginDomain",
+                    "SignoutOriginDomain",
                 ],
                 &auth,
             )
         } else {
             (
-                [
-                    ("SigninVersionArn", "SigninVersionArn"),
-                    ("RefreshVersionArn", "RefreshVersionArn"),
-                    ("SignoutVersionArn", "SignoutVersionArn"),
-                ],
+                ["SigninVersionArn", "RefreshVersionArn", "SignoutVersionArn"],
                 &edge,
             )
         };
-        for (param, key) in origins {
-            dist_parameters.push((param.into(), output(from, key)));
+        for key in auth_outputs {
+            dist_parameters.push((key.into(), output(from, key)));
         }
         if let Some(domain) = &settings.site.domain {
             dist_parameters.push(base("DomainName", domain));
