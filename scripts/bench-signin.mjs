@@ -51,6 +51,7 @@ if (process.argv[2] !== 'child') {
   await new Promise(() => {});
 }
 const lambda = await import(join(here, '..', '..', 'tests', 'edge', 'lambda.mjs'));
+const { functionUrlEvent, runtimeApi } = await import(join(here, '..', '..', 'tests', 'regional', 'runtime-api.mjs'));
 const COLD_RUNS = Number(process.env.COLD_RUNS || 15);
 const ROUNDS = Number(process.env.ROUNDS || 8);
 const ROUND_CALLS = Number(process.env.ROUND_CALLS || 100);
@@ -136,20 +137,6 @@ function edgeEvent({ query, cookie }) {
   return lambda.viewerEvent({ uri: '/_edge-auth/callback', querystring: query, cookies: [cookie] });
 }
 
-function functionUrlEvent({ query, cookie }, id) {
-  const host = 'abcdefgh.lambda-url.eu-west-1.on.aws';
-  return {
-    version: '2.0', rawPath: '/_edge-auth/callback', rawQueryString: query, cookies: [cookie],
-    headers: { accept: 'text/html', host, 'sec-fetch-mode': 'navigate' },
-    requestContext: {
-      accountId: '123456789012', apiId: 'abcdefgh', domainName: host, domainPrefix: 'abcdefgh',
-      http: { method: 'GET', path: '/_edge-auth/callback', protocol: 'HTTP/1.1', sourceIp: '203.0.113.9', userAgent: 'Mozilla/5.0' },
-      requestId: id, routeKey: '$default', stage: '$default', time: '26/Nov/2026:05:00:00 +0000', timeEpoch: Date.now(),
-    },
-    isBase64Encoded: false,
-  };
-}
-
 function checkSignedIn(status, location, cookies, what) {
   if (String(status) !== '302' || location !== '/docs/page.html' || !cookies.some((c) => c.startsWith('__Host-edge-auth-id=ey'))) {
     throw new Error(`${what}: not signed in: ${status} ${location} ${cookies.join(' | ').slice(0, 300)}`);
@@ -192,51 +179,6 @@ writeFileSync(regionalConfig, JSON.stringify({ ...config, site: undefined }));
 
 const print = (line) => writeSync(3, `${line}\n`);
 
-/** A Runtime API for one function process: events in, answers out. */
-async function runtime() {
-  const queue = [];
-  let parked = null;
-  const pending = new Map();
-  let n = 0;
-  const server = createServer(async (req, res) => {
-    const body = await readBody(req);
-    if (req.method === 'GET' && req.url === '/2018-06-01/runtime/invocation/next') {
-      const send = ({ id, event }) => {
-        pending.get(id).sent = process.hrtime.bigint();
-        res.writeHead(200, {
-          'content-type': 'application/json', 'lambda-runtime-aws-request-id': id,
-          'lambda-runtime-deadline-ms': String(Date.now() + 10000),
-          'lambda-runtime-invoked-function-arn': 'arn:aws:lambda:eu-west-1:123456789012:function:edge-auth-prod-auth-signin',
-        }).end(JSON.stringify(event));
-      };
-      if (queue.length) send(queue.shift()); else parked = send;
-      return;
-    }
-    const m = req.url.match(/^\/2018-06-01\/runtime\/invocation\/([^/]+)\/(response|error)$/);
-    if (m && pending.has(m[1])) {
-      const p = pending.get(m[1]);
-      pending.delete(m[1]);
-      res.writeHead(202).end('{}');
-      p.resolve({ kind: m[2], body: JSON.parse(body), sent: p.sent, answered: process.hrtime.bigint() });
-      return;
-    }
-    res.writeHead(404).end();
-  });
-  const port = await listen(server);
-  return {
-    port,
-    invoke(event) {
-      const id = `req-${++n}`;
-      return new Promise((resolve) => {
-        pending.set(id, { resolve });
-        const item = { id, event };
-        if (parked) { const send = parked; parked = null; send(item); } else queue.push(item);
-      });
-    },
-    close() { server.closeAllConnections(); server.close(); },
-  };
-}
-
 const ARRANGEMENTS = {
   edge: {
     start: (port) => spawn(process.execPath, [runner], {
@@ -259,7 +201,7 @@ const ARRANGEMENTS = {
       },
       stdio: ['ignore', 'ignore', 'inherit'],
     }),
-    event: (flow) => functionUrlEvent(flow, 'bench'),
+    event: ({ query, cookie }) => functionUrlEvent('/_edge-auth/callback', query, [cookie], 'bench'),
     check(answer, what) {
       if (answer.kind !== 'response') throw new Error(`${what}: ${JSON.stringify(answer.body).slice(0, 300)}`);
       const b = answer.body;
@@ -271,11 +213,11 @@ const ARRANGEMENTS = {
 /** Process start -> first answer, in a new process. */
 async function coldStart(which, flow) {
   const arrangement = ARRANGEMENTS[which];
-  const api = await runtime();
-  const began = process.hrtime.bigint();
+  const api = await runtimeApi();
+  const began = performance.now();
   const child = arrangement.start(api.port);
   const answer = await api.invoke(arrangement.event(flow));
-  const ms = Number(answer.answered - began) / 1e6;
+  const ms = answer.answered - began;
   child.kill();
   api.close();
   arrangement.check(answer, `${which} cold`);
@@ -285,13 +227,13 @@ async function coldStart(which, flow) {
 /** Event handed over -> answer posted, in the warm process. */
 const warmProcess = {};
 for (const which of Object.keys(ARRANGEMENTS)) {
-  const api = await runtime();
+  const api = await runtimeApi();
   warmProcess[which] = { api, child: ARRANGEMENTS[which].start(api.port) };
 }
 async function warmCall(which, flow) {
   const answer = await warmProcess[which].api.invoke(ARRANGEMENTS[which].event(flow));
   ARRANGEMENTS[which].check(answer, `${which} warm`);
-  return Number(answer.answered - answer.sent) / 1e3;
+  return (answer.answered - answer.sent) * 1e3;
 }
 
 // --- measure ---------------------------------------------------------------------

@@ -8,28 +8,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
-import { createServer } from 'node:http';
 import { chmodSync, existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as lambda from '../edge/lambda.mjs';
+import { functionUrlEvent, runtimeApi } from './runtime-api.mjs';
 
 const REGIONAL = join(lambda.DIST, 'regional');
 const SYSROOT = '/usr/aarch64-linux-gnu';
 const SITE = 'https://docs.example.com';
-
-function functionUrlEvent(path, query, cookies = []) {
-  return {
-    version: '2.0', rawPath: path, rawQueryString: query, cookies,
-    headers: { accept: 'text/html', host: 'abcdefgh.lambda-url.eu-west-1.on.aws', 'sec-fetch-mode': 'navigate' },
-    requestContext: {
-      accountId: '123456789012', apiId: 'abcdefgh', domainName: 'abcdefgh.lambda-url.eu-west-1.on.aws', domainPrefix: 'abcdefgh',
-      http: { method: 'GET', path, protocol: 'HTTP/1.1', sourceIp: '203.0.113.9', userAgent: 'Mozilla/5.0' },
-      requestId: 'req-1', routeKey: '$default', stage: '$default', time: '26/Nov/2026:05:00:00 +0000', timeEpoch: 1795669200000,
-    },
-    isBase64Encoded: false,
-  };
-}
 
 /** One invocation of `name`'s bootstrap under qemu: the answer Lambda would get. */
 async function invoke(name, event) {
@@ -41,53 +28,24 @@ async function invoke(name, event) {
   execFileSync('python3', ['-m', 'zipfile', '-e', zip, dir]);
   chmodSync(join(dir, 'bootstrap'), 0o755); // python's zipfile does not restore permissions
   writeFileSync(join(dir, 'config.json'), JSON.stringify(lambda.config('https://auth.example.com', { site: { base_url: SITE } })));
-  let served = false;
-  let answer;
-  const done = new Promise((resolve) => {
-    const server = createServer((req, res) => {
-      let body = '';
-      req.on('data', (c) => { body += c; });
-      req.on('end', () => {
-        if (req.method === 'GET' && req.url === '/2018-06-01/runtime/invocation/next') {
-          if (served) return; // the next poll waits until the test ends
-          served = true;
-          res.writeHead(200, {
-            'content-type': 'application/json',
-            'lambda-runtime-aws-request-id': 'req-1',
-            'lambda-runtime-deadline-ms': String(Date.now() + 10000),
-            'lambda-runtime-invoked-function-arn': `arn:aws:lambda:eu-west-1:123456789012:function:${name}`,
-          });
-          res.end(JSON.stringify(event));
-        } else if (req.method === 'POST' && req.url.startsWith('/2018-06-01/runtime/invocation/req-1/')) {
-          res.writeHead(202).end('{}');
-          answer = { kind: req.url.endsWith('/response') ? 'response' : 'error', body: JSON.parse(body) };
-          resolve(server);
-        } else {
-          res.writeHead(404).end();
-        }
-      });
-    });
-    server.listen(0, '127.0.0.1', () => {
-      const child = spawn('qemu-aarch64', ['-L', SYSROOT, join(dir, 'bootstrap')], {
-        env: {
-          AWS_LAMBDA_RUNTIME_API: `127.0.0.1:${server.address().port}`,
-          AWS_LAMBDA_FUNCTION_NAME: name, AWS_LAMBDA_FUNCTION_VERSION: '$LATEST', AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '128',
-          AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${name}`, AWS_LAMBDA_LOG_STREAM_NAME: 'test', AWS_REGION: 'eu-west-1',
-          EDGE_AUTH_CONFIG: join(dir, 'config.json'),
-        },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      server.child = child;
-      let output = '';
-      child.stdout.on('data', (d) => { output += d; });
-      child.stderr.on('data', (d) => { output += d; });
-      child.on('exit', (code) => { if (!answer) { answer = { kind: 'exit', code, output }; resolve(server); } });
-    });
+  const api = await runtimeApi(name);
+  const child = spawn('qemu-aarch64', ['-L', SYSROOT, join(dir, 'bootstrap')], {
+    env: {
+      AWS_LAMBDA_RUNTIME_API: `127.0.0.1:${api.port}`,
+      AWS_LAMBDA_FUNCTION_NAME: name, AWS_LAMBDA_FUNCTION_VERSION: '$LATEST', AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '128',
+      AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${name}`, AWS_LAMBDA_LOG_STREAM_NAME: 'test', AWS_REGION: 'eu-west-1',
+      EDGE_AUTH_CONFIG: join(dir, 'config.json'),
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const server = await done;
-  server.child.kill();
-  server.closeAllConnections();
-  server.close();
+  let output = '';
+  child.stdout.on('data', (d) => { output += d; });
+  child.stderr.on('data', (d) => { output += d; });
+  // The answer, or how the process ended without one.
+  const exited = new Promise((resolve) => child.on('exit', (code) => resolve({ kind: 'exit', code, output })));
+  const answer = await Promise.race([api.invoke(event), exited]);
+  child.kill();
+  api.close();
   return answer;
 }
 
