@@ -31,3 +31,11 @@ need_pip() { .venv/bin/python3 -m pip install --quiet --disable-pip-version-chec
 # cfn-lint for the SAM templates, pytest for the checks cfn-lint does not make.
 [ -x .venv/bin/cfn-lint ] || need_pip cfn-lint
 .venv/bin/python3 -c 'import pytest' 2>/dev/null || need_pip pytest
+# The real SAM CLI, pinned: the deploy tool runs `sam deploy`, and the tests
+# hand every command line it builds to SAM's own option parser, transform
+# templates with the translator it pins (aws-sam-translator), and run the
+# regional functions under the Runtime Interface Emulator it ships
+# (samcli/local/rapid). Installed last: it pins boto3 and cfn-lint ranges.
+SAM_CLI_VERSION=1.170.0
+[ "$(.venv/bin/python3 -c 'import samcli; print(samcli.__version__)' 2>/dev/null)" = "$SAM_CLI_VERSION" ] ||
+  need_pip "aws-sam-cli==$SAM_CLI_VERSION"

@@ -24,6 +24,9 @@ step "flake evaluates on all four systems (nix-eval kit)" scripts/check-flake-ev
 step "cargo clippy" cargo clippy --workspace --all-targets --locked -- -D warnings
 step "cargo clippy (origin addon)" cargo clippy -p edge-auth-addon --features provider --locked -- -D warnings
 step "cargo test" cargo test --workspace --locked
+# The deploy tool's `sam deploy` command lines through the real SAM CLI's
+# option parser (aws-sam-cli in .venv), first deploy and re-run (moto).
+step "sam command lines (SAM CLI's parser)" python3 -m pytest -q tests/deploy
 step "cargo test on the flake's source filter (nix/extra-sources)" scripts/check-source-filter.sh
 step "package the edge zips" scripts/package.py
 step "package the regional arm64 functions" scripts/package.py --regional

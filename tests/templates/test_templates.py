@@ -144,6 +144,8 @@ def edge_function_problems(template):
                 problems.append(f"{name}: {forbidden} is not allowed for Lambda@Edge")
         if "AutoPublishAlias" not in props:
             problems.append(f"{name}: no published version to attach")
+        elif props.get("AutoPublishAliasAllProperties") is not True:
+            problems.append(f"{name}: a change other than code publishes no new version")
     return problems
 
 
@@ -170,34 +172,42 @@ def regional_function_problems(template):
 
 def function_url_problems(template):
     """Each function URL takes only SigV4-signed calls (AWS_IAM), and the only
-    principal allowed to make them is CloudFront, for this distribution,
-    through the URL: both grants Lambda asks for, nothing more."""
+    principal allowed to make them is CloudFront, from this account, and once
+    the distribution exists from it alone, through the URL: both grants Lambda
+    asks for, nothing more, the second waiting for the first (concurrent
+    changes to one function's policy conflict)."""
     problems = []
     fns = resources(template, "AWS::Serverless::Function")
     for name, fn in fns.items():
         auth = fn["Properties"].get("FunctionUrlConfig", {}).get("AuthType")
         if auth != "AWS_IAM":
             problems.append(f"{name}: function URL AuthType {auth}")
-    grants = {name: set() for name in fns}
-    for name, perm in resources(template, "AWS::Lambda::Permission").items():
+    grants = {name: {} for name in fns}
+    permissions = resources(template, "AWS::Lambda::Permission")
+    for name, perm in permissions.items():
         props = perm["Properties"]
         target = props["FunctionName"].get("Ref") if isinstance(props["FunctionName"], dict) else None
         if props.get("Principal") != "cloudfront.amazonaws.com":
             problems.append(f"{name}: principal {props.get('Principal')}")
-        if props.get("SourceArn") != {"Ref": "DistributionArn"} or perm.get("Condition") != "HasDistribution":
-            problems.append(f"{name}: not limited to the distribution")
-        if "SourceAccount" in props or "PrincipalOrgID" in props:
-            problems.append(f"{name}: widened by account or organisation")
+        narrowed = {"Fn::If": ["HasDistribution", {"Ref": "DistributionArn"}, {"Ref": "AWS::NoValue"}]}
+        if props.get("SourceArn") != narrowed or "Condition" in perm:
+            problems.append(f"{name}: not narrowed to the distribution once it exists")
+        if props.get("SourceAccount") != {"Ref": "AWS::AccountId"} or "PrincipalOrgID" in props:
+            problems.append(f"{name}: not limited to this account")
         action = props.get("Action")
         if action == "lambda:InvokeFunctionUrl" and props.get("FunctionUrlAuthType") == "AWS_IAM":
-            grants.setdefault(target, set()).add("url")
+            grants.setdefault(target, {})["url"] = name
         elif action == "lambda:InvokeFunction" and props.get("InvokedViaFunctionUrl") is True:
-            grants.setdefault(target, set()).add("invoke")
+            grants.setdefault(target, {})["invoke"] = name
         else:
             problems.append(f"{name}: {action} beyond what a function URL origin needs")
     for name, got in grants.items():
-        if got != {"url", "invoke"}:
+        if set(got) != {"url", "invoke"}:
             problems.append(f"{name}: CloudFront granted {sorted(got)}, needs InvokeFunctionUrl and InvokeFunction")
+            continue
+        depends = permissions[got["invoke"]].get("DependsOn")
+        if depends not in (got["url"], [got["url"]]):
+            problems.append(f"{name}: its two grants are not one after the other")
     return problems
 
 
@@ -362,8 +372,9 @@ def test_checks_catch_broken_templates(templates):
     edge["Resources"]["AuthorizeFunction"]["Properties"]["Architectures"] = ["arm64"]
     edge["Resources"]["IndexPathFunction"]["Properties"]["Runtime"] = "nodejs99.x"
     edge["Resources"]["SigninFunction"]["Properties"]["Environment"] = {"Variables": {"A": "b"}}
+    edge["Resources"]["RefreshFunction"]["Properties"]["AutoPublishAliasAllProperties"] = False
     assert len(wildcard_problems(edge)) == 1
-    assert len(edge_function_problems(edge)) == 3
+    assert len(edge_function_problems(edge)) == 4
 
     dist = copy.deepcopy(templates["distribution"])
     dist["Resources"]["SiteBucket"]["Properties"]["PublicAccessBlockConfiguration"]["RestrictPublicBuckets"] = False
@@ -380,8 +391,10 @@ def test_checks_catch_broken_templates(templates):
     res["SignoutInvokedByCloudFront"]["Properties"]["Principal"] = "*"
     del res["RefreshInvokedByCloudFront"]
     res["SigninUrlCalledByCloudFront"]["Properties"]["SourceArn"] = "arn:aws:cloudfront::111122223333:distribution/EOTHER"
+    del res["SignoutUrlCalledByCloudFront"]["Properties"]["SourceAccount"]
+    del res["SigninInvokedByCloudFront"]["DependsOn"]
     problems = function_url_problems(auth)
-    assert len(problems) == 4, problems
+    assert len(problems) == 6, problems
     assert len(regional_function_problems(auth)) == 1
 
     dist = copy.deepcopy(templates["distribution"])

@@ -371,49 +371,17 @@ pub fn first_failure(stack: &str, newest_first: &[StackEvent]) -> Option<(String
     ))
 }
 
-pub async fn sam_deploy(
-    template: &Path,
-    stack: &str,
-    region: &str,
-    parameters: &[(String, String)],
-    tags: &[(String, String)],
-) -> Result<bool, AwsError> {
-    let mut command = tokio::process::Command::new("sam");
-    command
-        .arg("deploy")
-        .arg("--template-file")
-        .arg(template)
-        .args([
-            "--stack-name",
-            stack,
-            "--region",
-            region,
-            "--capabilities",
-            "CAPABILITY_IAM",
-        ])
-        .args([
-            "--no-confirm-changeset",
-            "--no-fail-on-empty-changeset",
-            "--resolve-s3",
-        ]);
-    if !parameters.is_empty() {
-        command.arg("--parameter-overrides");
-        for (k, v) in parameters {
-            command.arg(format!("{k}={v}"));
-        }
-    }
-    // The tool does not read samconfig.toml (it names no --config-env):
-    // the tags go on the command line, from the settings.
-    if !tags.is_empty() {
-        command.arg("--tags");
-        for (k, v) in tags {
-            command.arg(format!("{k}={v}"));
-        }
-    }
-    let status = command
+/// Runs a command line built by `sam::deploy_command` (the program first)
+/// with the tool's own terminal, so SAM's progress shows as it goes.
+pub async fn sam_deploy(argv: &[String]) -> Result<bool, AwsError> {
+    let (program, args) = argv
+        .split_first()
+        .ok_or_else(|| AwsError::Sam("empty command".into()))?;
+    let status = tokio::process::Command::new(program)
+        .args(args)
         .status()
         .await
-        .map_err(|e| AwsError::Sam(e.to_string()))?;
+        .map_err(|e| AwsError::Sam(format!("{program}: {e}")))?;
     Ok(status.success())
 }
 

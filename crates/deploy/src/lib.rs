@@ -5,4 +5,6 @@ pub mod aws;
 pub mod destroy;
 pub mod package;
 pub mod plan;
+pub mod sam;
 pub mod settings;
+pub mod template;

@@ -15,7 +15,7 @@ use std::process::ExitCode;
 
 use edge_auth_deploy::plan::{self, Outputs, Plan, Step, resolve};
 use edge_auth_deploy::settings::{Provider, Settings};
-use edge_auth_deploy::{aws, destroy, package};
+use edge_auth_deploy::{aws, destroy, package, sam};
 
 struct Args {
     destroy: bool,
@@ -118,20 +118,27 @@ async fn main() -> ExitCode {
         &regional_packages,
         &args.work.join(&settings.environment),
     );
+    // What CloudFormation would refuse halfway through is refused here.
+    if let Err(e) = plan::check_parameters(&plan, &args.templates) {
+        eprintln!("edge-auth-deploy: {}: {e}", args.settings.display());
+        return ExitCode::from(2);
+    }
     if args.dry_run {
-        println!(
-            "plan for {} {} (dry run: nothing is changed):",
-            settings.application, settings.environment
+        return dry_run(&args, &settings, &plan).await;
+    }
+    let placeholders = settings.example_placeholders();
+    if !placeholders.is_empty() {
+        eprintln!(
+            "edge-auth-deploy: {} still has the example's values; edit them first (the certificate must be an ACM certificate in us-east-1):\n    {}",
+            args.settings.display(),
+            placeholders.join("\n    ")
         );
-        for (i, step) in plan.steps.iter().enumerate() {
-            print!("{:>2}. {step}", i + 1);
-        }
-        if args.offline {
-            println!("(offline: the stacks and the bucket were not read)");
-        } else if let Err(e) = dry_run_reads(&plan).await {
-            println!("(the stacks and the bucket were not read: {e})");
-        }
-        return ExitCode::SUCCESS;
+        return ExitCode::from(2);
+    }
+    let missing = plan.missing_packages();
+    if !missing.is_empty() {
+        eprintln!("edge-auth-deploy: {}", missing.join("\nedge-auth-deploy: "));
+        return ExitCode::from(2);
     }
     match run(&args, &settings, &plan).await {
         Ok(url) => {
@@ -214,25 +221,76 @@ async fn existing_outputs(plan: &Plan) -> Result<Outputs, String> {
     Ok(existing)
 }
 
-/// What a dry run can tell from the account without changing it: which
-/// stacks exist, and what the site sync would upload and delete.
-async fn dry_run_reads(plan: &Plan) -> Result<(), String> {
+/// The plan, with the exact command lines a run would execute. With
+/// credentials (and without `--offline`) it first reads which stacks exist,
+/// so a re-run's commands show the values they would really carry, and
+/// what the site sync would upload and delete. Changes nothing.
+async fn dry_run(args: &Args, settings: &Settings, plan: &Plan) -> ExitCode {
+    let read = if args.offline {
+        Err("offline".to_owned())
+    } else {
+        account_reads(plan).await
+    };
+    let existing = read.as_ref().map(|(e, _)| e.clone()).unwrap_or_default();
+    println!(
+        "plan for {} {} (dry run: nothing is changed):",
+        settings.application, settings.environment
+    );
+    match plan.dry_run_text(&existing) {
+        Ok(text) => print!("{text}"),
+        Err(e) => {
+            eprintln!("edge-auth-deploy: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
+    let placeholders = settings.example_placeholders();
+    if !placeholders.is_empty() {
+        println!(
+            "edit {} first: it still has the example's values (a run refuses them; the certificate must be an ACM certificate in us-east-1):\n    {}",
+            args.settings.display(),
+            placeholders.join("\n    ")
+        );
+    }
+    for missing in plan.missing_packages() {
+        println!("{missing}");
+    }
+    match read {
+        Err(e) if e == "offline" => println!(
+            "(offline: the stacks and the bucket were not read; the commands are a first deploy's, <stack.Output> is filled in by the run)"
+        ),
+        Err(e) => println!(
+            "(the stacks and the bucket were not read: {e}; the commands are a first deploy's)"
+        ),
+        Ok((_, report)) => print!("{report}"),
+    }
+    ExitCode::SUCCESS
+}
+
+/// What a dry run can tell from the account without changing it: the
+/// outputs of the stacks that exist, and a report of which stacks exist and
+/// what the site sync would upload and delete.
+async fn account_reads(plan: &Plan) -> Result<(Outputs, String), String> {
+    use std::fmt::Write;
     let first = aws::sdk_config(plan::EDGE_REGION, None).await;
     aws::check_credentials(&first)
         .await
         .map_err(|e| e.to_string())?;
     let existing = existing_outputs(plan).await?;
-    println!("read from the account (nothing changed):");
+    let mut report = String::from("read from the account (nothing changed):\n");
+    let mut seen = std::collections::BTreeSet::new();
     for step in &plan.steps {
         match step {
-            Step::DeployStack { stack, .. } => println!(
-                "    {stack}: {}",
-                if existing.contains_key(stack) {
-                    "exists, will be updated"
-                } else {
-                    "new, will be created"
-                }
-            ),
+            Step::DeployStack { stack, .. } if seen.insert(stack.clone()) => {
+                let _ = writeln!(
+                    report,
+                    "    {stack}: {}",
+                    if existing.contains_key(stack) {
+                        "exists, will be updated"
+                    } else {
+                        "new, will be created"
+                    }
+                );
+            }
             Step::SyncSite {
                 bucket,
                 directory,
@@ -246,18 +304,21 @@ async fn dry_run_reads(plan: &Plan) -> Result<(), String> {
                         let changes = aws::site_changes(&config, &bucket, &files)
                             .await
                             .map_err(|e| e.to_string())?;
-                        println!("    site sync: {changes}");
+                        let _ = writeln!(report, "    site sync: {changes}");
                     }
-                    Err(_) => println!(
-                        "    site sync: first deploy, {} files to upload, nothing to delete",
-                        files.len()
-                    ),
+                    Err(_) => {
+                        let _ = writeln!(
+                            report,
+                            "    site sync: first deploy, {} files to upload, nothing to delete",
+                            files.len()
+                        );
+                    }
                 }
             }
             _ => {}
         }
     }
-    Ok(())
+    Ok((existing, report))
 }
 
 /// The handlers' config.json, from the provider's documents, the user-pool
@@ -363,10 +424,9 @@ async fn run(args: &Args, settings: &Settings, plan: &Plan) -> Result<String, St
         match step {
             Step::DeployStack {
                 stack,
-                template,
                 region,
                 parameters,
-                tags,
+                ..
             } => {
                 let params = parameters
                     .iter()
@@ -378,15 +438,16 @@ async fn run(args: &Args, settings: &Settings, plan: &Plan) -> Result<String, St
                     );
                     continue;
                 }
+                let argv = step
+                    .command(|v| resolve(v, &outputs, &existing))
+                    .ok_or("not a command")??;
                 let config = aws::sdk_config(region, None).await;
                 let status = aws::stack_status(&config, stack)
                     .await
                     .map_err(|err| e(&err))?;
                 aws::check_resumable(stack, status.as_ref()).map_err(|err| e(&err))?;
-                if !aws::sam_deploy(template, stack, region, &params, tags)
-                    .await
-                    .map_err(|err| e(&err))?
-                {
+                println!("    $ {}", sam::shell_line(&argv).replace('\n', "\n    "));
+                if !aws::sam_deploy(&argv).await.map_err(|err| e(&err))? {
                     return Err(e(&aws::failure_reason(&config, stack).await));
                 }
                 let found = aws::stack_outputs(&config, stack)

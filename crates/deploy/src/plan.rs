@@ -241,11 +241,21 @@ impl Plan {
             if let Provider::Cognito {
                 hosted_domain_prefix,
                 admin_group,
+                id_token_validity_minutes,
+                refresh_token_validity_days,
                 ..
             } = &settings.provider
             {
                 p.push(base("HostedDomainPrefix", hosted_domain_prefix));
                 p.push(base("AdminGroupName", admin_group));
+                p.push(base(
+                    "IdTokenValidityMinutes",
+                    &id_token_validity_minutes.to_string(),
+                ));
+                p.push(base(
+                    "RefreshTokenValidityDays",
+                    &refresh_token_validity_days.to_string(),
+                ));
             }
             p.push(("CallbackUrls".into(), site.with_suffix(CALLBACK_PATH)));
             p.push(("LogoutUrls".into(), site.with_suffix(SIGNED_OUT_PATH)));
@@ -353,16 +363,34 @@ impl Plan {
         for key in auth_outputs {
             dist_parameters.push((key.into(), output(from, key)));
         }
-        if let Some(domain) = &settings.site.domain {
-            dist_parameters.push(base("DomainName", domain));
-            dist_parameters.push(base(
-                "CertificateArn",
-                settings.site.certificate_arn.as_deref().unwrap_or(""),
-            ));
-            if let Some(zone) = &settings.site.hosted_zone_id {
-                dist_parameters.push(base("HostedZoneId", zone));
-            }
+        // Every parameter of the template on every deployment: SAM sends
+        // `UsePreviousValue` for one left out, so a domain removed from the
+        // settings would keep its alias, certificate and DNS records.
+        let unused_auth_outputs: &[&str] = if regional {
+            &["SigninVersionArn", "RefreshVersionArn", "SignoutVersionArn"]
+        } else {
+            &[
+                "SigninOriginDomain",
+                "RefreshOriginDomain",
+                "SignoutOriginDomain",
+            ]
+        };
+        for key in unused_auth_outputs {
+            dist_parameters.push(base(key, ""));
         }
+        let site_settings = &settings.site;
+        dist_parameters.push(base(
+            "DomainName",
+            site_settings.domain.as_deref().unwrap_or(""),
+        ));
+        dist_parameters.push(base(
+            "CertificateArn",
+            site_settings.certificate_arn.as_deref().unwrap_or(""),
+        ));
+        dist_parameters.push(base(
+            "HostedZoneId",
+            site_settings.hosted_zone_id.as_deref().unwrap_or(""),
+        ));
         dist_parameters.push(base("PriceClass", &settings.site.price_class));
         // The behaviours for the functions' paths are the paths the core
         // serves, passed explicitly rather than trusted to the template's
@@ -409,27 +437,180 @@ impl Plan {
     }
 }
 
+impl Plan {
+    /// The packages the plan configures that are not there, each with the
+    /// command that builds it (`scripts/package.py`, or `--regional` for the
+    /// arm64 `bootstrap` zips; the flake's `edge-zips` and `regional-zips`).
+    pub fn missing_packages(&self) -> Vec<String> {
+        let mut missing = Vec::new();
+        for step in &self.steps {
+            let Step::WriteConfig { packages, into } = step else {
+                continue;
+            };
+            let regional = into.ends_with("regional");
+            for package in packages {
+                if !package.is_file() {
+                    missing.push(format!(
+                        "{} is missing: build it with `scripts/package.py{}` (or `nix build .#{}`)",
+                        package.display(),
+                        if regional { " --regional" } else { "" },
+                        if regional {
+                            "regional-zips"
+                        } else {
+                            "edge-zips"
+                        },
+                    ));
+                }
+            }
+        }
+        missing
+    }
+}
+
+impl Plan {
+    /// The plan as the dry run prints it: each step, and under each stack
+    /// deployment the exact command line (`Step::command` with `preview`),
+    /// shell-quoted. `existing`: the outputs of the stacks that exist (none
+    /// for a first deploy, or offline).
+    pub fn dry_run_text(&self, existing: &Outputs) -> Result<String, String> {
+        let mut text = String::new();
+        for (i, step) in self.steps.iter().enumerate() {
+            text.push_str(&format!("{:>2}. {step}", i + 1));
+            if let Some(argv) = step.command(|v| Ok(preview(v, existing))) {
+                text.push_str(&format!(
+                    "    $ {}\n",
+                    crate::sam::shell_line(&argv?).replace('\n', "\n    ")
+                ));
+            }
+        }
+        Ok(text)
+    }
+}
+
+/// The setting a template parameter's value comes from, for messages.
+pub fn setting_of(parameter: &str) -> Option<&'static str> {
+    Some(match parameter {
+        "AppName" => "application",
+        "Environment" => "environment",
+        "AuthEndpoints" => "auth_endpoints",
+        "HostedDomainPrefix" => "provider.hosted_domain_prefix",
+        "AdminGroupName" => "provider.admin_group",
+        "IdTokenValidityMinutes" => "provider.id_token_validity_minutes",
+        "RefreshTokenValidityDays" => "provider.refresh_token_validity_days",
+        "ClientSecretArn" => "provider.client_secret_arn",
+        "CallbackUrls" | "LogoutUrls" | "SiteUrl" | "DomainName" => "site.domain",
+        "CertificateArn" => "site.certificate_arn",
+        "HostedZoneId" => "site.hosted_zone_id",
+        "PriceClass" => "site.price_class",
+        _ => return None,
+    })
+}
+
+/// The template a plan step deploys, in the source folder `templates`
+/// (the plan names the staged copy: `<work>/sam/<stack>/template.yaml`).
+pub fn source_template(staged: &Path, templates: &Path) -> PathBuf {
+    let mut parts = staged.iter().rev().take(2).collect::<Vec<_>>();
+    parts.reverse();
+    parts
+        .iter()
+        .fold(templates.to_path_buf(), |p, part| p.join(part))
+}
+
+/// Every value the settings give a template parameter, held to that
+/// parameter's `AllowedPattern`, `AllowedValues`, `MinLength`/`MaxLength` and
+/// `MinValue`/`MaxValue` as the template in `templates` declares them: what
+/// CloudFormation would refuse halfway through a deployment is refused
+/// before the first stack changes, with the setting's name. Values that
+/// come from stack outputs are not known yet and are not checked here.
+pub fn check_parameters(plan: &Plan, templates: &Path) -> Result<(), String> {
+    let mut read = BTreeMap::new();
+    for step in &plan.steps {
+        let Step::DeployStack {
+            template,
+            parameters,
+            ..
+        } = step
+        else {
+            continue;
+        };
+        let source = source_template(template, templates);
+        if !read.contains_key(&source) {
+            let declared = crate::template::read_parameters(&source).map_err(|e| e.to_string())?;
+            read.insert(source.clone(), declared);
+        }
+        let declared = &read[&source];
+        for (name, value) in parameters {
+            let Some(parameter) = declared.get(name) else {
+                return Err(format!("{} declares no parameter {name}", source.display()));
+            };
+            let Value::Known(value) = value else { continue };
+            if let Some(why) = parameter.refuses(value) {
+                return Err(match setting_of(name) {
+                    Some(setting) => format!(
+                        "{setting}: {why} (the template parameter {name} of {} takes no other)",
+                        source.display()
+                    ),
+                    None => format!("{name} in {}: {why}", source.display()),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The value as the dry run shows it in a command line: known values and
+/// the outputs of stacks that exist (`existing`) as they are; an output of a
+/// stack this run deploys first as `<stack.Output>`.
+pub fn preview(value: &Value, existing: &Outputs) -> String {
+    resolve(value, &Outputs::new(), existing).unwrap_or_else(|_| value.to_string())
+}
+
+impl Step {
+    /// The command line this step runs (`sam deploy …`), with each value
+    /// given by `value`: the dry run passes `preview`, the run the outputs it
+    /// has. None for the steps the tool carries out with the SDK.
+    pub fn command(
+        &self,
+        value: impl Fn(&Value) -> Result<String, String>,
+    ) -> Option<Result<Vec<String>, String>> {
+        let Step::DeployStack {
+            stack,
+            template,
+            region,
+            parameters,
+            tags,
+        } = self
+        else {
+            return None;
+        };
+        Some(
+            parameters
+                .iter()
+                .map(|(k, v)| value(v).map(|v| (k.clone(), v)))
+                .collect::<Result<Vec<_>, _>>()
+                .and_then(|parameters| {
+                    crate::sam::deploy_command(template, stack, region, &parameters, tags)
+                        .map_err(|e| format!("stack {stack}: {e}"))
+                }),
+        )
+    }
+}
+
 impl fmt::Display for Step {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            // The parameters and tags are in the command line printed
+            // beneath (`Step::command`).
             Step::DeployStack {
                 stack,
                 template,
                 region,
-                parameters,
-                tags,
-            } => {
-                writeln!(
-                    f,
-                    "deploy stack {stack} ({region}) from {}",
-                    template.display()
-                )?;
-                for (k, v) in parameters {
-                    writeln!(f, "    {k} = {v}")?;
-                }
-                let tags: Vec<String> = tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
-                writeln!(f, "    tags: {}", tags.join(" "))
-            }
+                ..
+            } => writeln!(
+                f,
+                "deploy stack {stack} ({region}) from {}",
+                template.display()
+            ),
             Step::FetchProvider { discovery_url } => writeln!(
                 f,
                 "fetch the provider's discovery document and JWKS: {discovery_url}"

@@ -82,6 +82,12 @@ pub enum Provider {
         admin_group: String,
         #[serde(default = "default_groups_claim")]
         groups_claim: String,
+        /// The ID token's lifetime; the edge refreshes an expired one.
+        #[serde(default = "default_id_token_minutes")]
+        id_token_validity_minutes: u32,
+        /// The refresh token's lifetime: how long a visitor stays signed in.
+        #[serde(default = "default_refresh_token_days")]
+        refresh_token_validity_days: u32,
     },
     /// Any OpenID provider, by discovery URL; the client secret already in Secrets Manager.
     Oidc {
@@ -100,6 +106,23 @@ pub struct Rule {
     pub groups: Vec<String>,
 }
 
+/// The regions where Lambda offers no function URLs (Lambda Developer
+/// Guide, "Creating and managing Lambda function URLs", looked up
+/// 2026-12-02), each with a nearby region that has them.
+pub const NO_FUNCTION_URLS: [(&str, &str); 11] = [
+    ("ap-south-2", "ap-south-1"),
+    ("ap-southeast-4", "ap-southeast-2"),
+    ("ap-southeast-5", "ap-southeast-1"),
+    ("ap-southeast-6", "ap-southeast-2"),
+    ("ap-southeast-7", "ap-southeast-1"),
+    ("ap-east-2", "ap-northeast-1"),
+    ("ca-west-1", "ca-central-1"),
+    ("eu-south-2", "eu-west-3"),
+    ("eu-central-2", "eu-central-1"),
+    ("il-central-1", "eu-central-1"),
+    ("me-central-1", "me-south-1"),
+];
+
 fn default_skew() -> u64 {
     30
 }
@@ -108,6 +131,12 @@ fn default_price_class() -> String {
 }
 fn default_admin_group() -> String {
     "admins".into()
+}
+fn default_id_token_minutes() -> u32 {
+    60
+}
+fn default_refresh_token_days() -> u32 {
+    30
 }
 fn default_groups_claim() -> String {
     "cognito:groups".into()
@@ -186,6 +215,19 @@ impl Settings {
             }
             _ => {}
         }
+        if self.auth_endpoints == AuthEndpoints::Regional
+            && let Some((_, nearest)) = NO_FUNCTION_URLS
+                .iter()
+                .find(|(region, _)| *region == self.regions.user_pool)
+        {
+            return Err((
+                "regions.user_pool",
+                format!(
+                    "{}: Lambda function URLs are not offered in this region, and the regional auth endpoints (the default) are function URLs in the user pool's region; choose a region that has them (the nearest: {nearest}), or set auth_endpoints = \"edge\"",
+                    self.regions.user_pool
+                ),
+            ));
+        }
         if self.site.hosted_zone_id.is_some() && self.site.domain.is_none() {
             return Err(("site.hosted_zone_id", "set site.domain too".into()));
         }
@@ -222,6 +264,47 @@ impl Settings {
             ));
         }
         Ok(())
+    }
+
+    /// The example values (deploy/prod.toml's) still in these settings, as
+    /// `setting = value`: a domain under example.com, AWS's documentation
+    /// account 111122223333, the example hosted zone. The dry run lists them;
+    /// a run refuses to start with them, before anything is created.
+    pub fn example_placeholders(&self) -> Vec<String> {
+        let example_domain = |d: &str| {
+            d == "example.com" || d.ends_with(".example.com") || d.contains("example.com/")
+        };
+        let mut found = Vec::new();
+        if let Some(domain) = &self.site.domain
+            && example_domain(domain)
+        {
+            found.push(format!("site.domain = {domain}"));
+        }
+        if let Some(arn) = &self.site.certificate_arn
+            && (arn.contains(":111122223333:")
+                || arn.ends_with("/00000000-0000-0000-0000-000000000000"))
+        {
+            found.push(format!("site.certificate_arn = {arn}"));
+        }
+        if let Some(zone) = &self.site.hosted_zone_id
+            && zone.contains("EXAMPLE")
+        {
+            found.push(format!("site.hosted_zone_id = {zone}"));
+        }
+        if let Provider::Oidc {
+            discovery_url,
+            client_secret_arn,
+            ..
+        } = &self.provider
+        {
+            if example_domain(discovery_url.split("://").nth(1).unwrap_or("")) {
+                found.push(format!("provider.discovery_url = {discovery_url}"));
+            }
+            if client_secret_arn.contains(":111122223333:") {
+                found.push(format!("provider.client_secret_arn = {client_secret_arn}"));
+            }
+        }
+        found
     }
 
     /// The tags every stack gets, and through it every resource that takes

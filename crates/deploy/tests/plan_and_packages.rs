@@ -25,14 +25,16 @@ fn prod() -> Settings {
 #[test]
 fn the_prod_plan_wires_outputs_into_parameters() {
     let plan = Plan::new(&prod(), Path::new("dist"), Path::new("work/prod"));
-    let text: String = plan.steps.iter().map(ToString::to_string).collect();
+    let text = plan.dry_run_text(&Default::default()).unwrap();
     assert_eq!(plan.steps.len(), 11, "{text}");
     assert!(text.contains("deploy stack edge-auth-prod-user-pool (eu-north-1) from work/prod/sam/user-pool/template.yaml"));
-    assert!(text.contains("CallbackUrls = https://docs.example.com/_edge-auth/callback"));
+    assert!(text.contains("'CallbackUrls=\"https://docs.example.com/_edge-auth/callback\"'"));
     assert!(text.contains("deploy stack edge-auth-prod-edge-functions (us-east-1)"));
-    assert!(text.contains("ClientSecretArn = <edge-auth-prod-user-pool.ClientSecretArn>"));
+    assert!(text.contains("'ClientSecretArn=\"<edge-auth-prod-user-pool.ClientSecretArn>\"'"));
     assert!(
-        text.contains("AuthorizeVersionArn = <edge-auth-prod-edge-functions.AuthorizeVersionArn>")
+        text.contains(
+            "'AuthorizeVersionArn=\"<edge-auth-prod-edge-functions.AuthorizeVersionArn>\"'"
+        )
     );
     assert!(text.contains(
         "write config.json into copies of the packages, in work/prod/dist/configured\n    dist/authorize.zip\n    dist/index-path.zip\n"
@@ -44,11 +46,13 @@ fn the_prod_plan_wires_outputs_into_parameters() {
     // distribution (unless it exists), then with it.
     assert!(text.contains("deploy stack edge-auth-prod-auth-endpoints (eu-north-1)"));
     assert!(
-        text.contains("SigninOriginDomain = <edge-auth-prod-auth-endpoints.SigninOriginDomain>")
+        text.contains(
+            "'SigninOriginDomain=\"<edge-auth-prod-auth-endpoints.SigninOriginDomain>\"'"
+        )
     );
-    assert!(text.contains("DistributionArn = <edge-auth-prod-distribution.DistributionArn if that stack exists, else empty>"));
-    assert!(text.contains("DistributionArn = <edge-auth-prod-distribution.DistributionArn>\n"));
-    assert!(!text.contains("SigninVersionArn"));
+    assert!(text.contains("'DistributionArn=\"\"'"));
+    assert!(text.contains("'DistributionArn=\"<edge-auth-prod-distribution.DistributionArn>\"'"));
+    assert!(text.contains("'SigninVersionArn=\"\"'"));
     assert!(text.contains("sync site to s3://<edge-auth-prod-distribution.BucketName>"));
     assert!(text.contains("delete objects no longer in site"));
     assert!(
@@ -332,8 +336,8 @@ fn the_tool_passes_the_tags_of_the_samconfig_files() {
         checked += 1;
     }
     assert_eq!(checked, 5);
-    let text: String = plan.steps.iter().map(ToString::to_string).collect();
-    assert!(text.contains("tags: project=edge-auth environment=prod"));
+    let text = plan.dry_run_text(&Default::default()).unwrap();
+    assert!(text.contains("--tags project=edge-auth \\\n            environment=prod\n"));
 }
 
 #[test]
@@ -383,15 +387,15 @@ hosted_domain_prefix = "docs-edge"
 "#,
     );
     let plan = Plan::new(&s, Path::new("dist"), Path::new("w"));
-    let text: String = plan.steps.iter().map(ToString::to_string).collect();
+    let text = plan.dry_run_text(&Default::default()).unwrap();
     assert_eq!(plan.steps.len(), 8, "{text}");
     assert!(!text.contains("auth-endpoints"), "{text}");
     assert!(!text.contains("regional/"), "{text}");
-    assert!(text.contains("AuthEndpoints = edge"));
+    assert!(text.contains("'AuthEndpoints=\"edge\"'"));
     for name in ["signin", "refresh", "signout"] {
         assert!(text.contains(&format!("    dist/{name}.zip\n")), "{text}");
     }
-    assert!(text.contains("SignoutVersionArn = <docs-edge-edge-functions.SignoutVersionArn>"));
+    assert!(text.contains("'SignoutVersionArn=\"<docs-edge-edge-functions.SignoutVersionArn>\"'"));
     let unknown = "application = \"a\"\nenvironment = \"b\"\nauth_endpoints = \"origin\"\n";
     let path = std::env::temp_dir().join(format!("deploy-bad-{}.toml", std::process::id()));
     std::fs::write(&path, unknown).unwrap();
@@ -426,4 +430,65 @@ fn a_configured_regional_zip_keeps_bootstrap_executable() {
     assert_eq!(mode(&mut archive, "bootstrap"), 0o755);
     assert_eq!(mode(&mut archive, "config.json"), 0o644);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The regional auth endpoints are function URLs in the user pool's region:
+/// a region without function URLs is refused with what to choose instead;
+/// the edge arrangement may still use it.
+#[test]
+fn a_region_without_function_urls_is_refused_for_the_regional_endpoints() {
+    let base = |region: &str, extra: &str| {
+        format!(
+            "application = \"docs\"\nenvironment = \"qa\"\n{extra}[regions]\nuser_pool = \"{region}\"\ndistribution = \"eu-west-1\"\n[site]\ndirectory = \"site\"\n[provider]\nkind = \"cognito\"\nhosted_domain_prefix = \"docs-qa\"\n"
+        )
+    };
+    let path = std::env::temp_dir().join(format!("no-urls-{}.toml", std::process::id()));
+    for (region, nearest) in edge_auth_deploy::settings::NO_FUNCTION_URLS {
+        std::fs::write(&path, base(region, "")).unwrap();
+        let err = Settings::load(&path).unwrap_err().to_string();
+        assert!(
+            err.contains("regions.user_pool")
+                && err.contains("function URLs are not offered")
+                && err.contains(nearest)
+                && err.contains("auth_endpoints = \"edge\""),
+            "{err}"
+        );
+        std::fs::write(&path, base(region, "auth_endpoints = \"edge\"\n")).unwrap();
+        assert!(Settings::load(&path).is_ok(), "{region} at the edge");
+    }
+    std::fs::write(&path, base("eu-central-1", "")).unwrap();
+    assert!(Settings::load(&path).is_ok());
+}
+
+/// The example's placeholder values are named, so that a first-day user
+/// edits them before a run creates anything; a real run refuses them.
+#[test]
+fn the_examples_placeholders_are_named() {
+    assert_eq!(
+        prod().example_placeholders(),
+        [
+            "site.domain = docs.example.com",
+            "site.certificate_arn = arn:aws:acm:us-east-1:111122223333:certificate/00000000-0000-0000-0000-000000000000",
+            "site.hosted_zone_id = Z0000000000EXAMPLE",
+        ]
+    );
+    let preview =
+        Settings::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/preview.toml"))
+            .unwrap();
+    assert!(preview.example_placeholders().is_empty());
+}
+
+/// A package the plan needs and nobody built is named with the command that
+/// builds it.
+#[test]
+fn a_missing_package_names_the_command_that_builds_it() {
+    let dir = std::env::temp_dir().join(format!("no-packages-{}", std::process::id()));
+    let plan = Plan::new(&prod(), &dir, Path::new("w"));
+    let missing = plan.missing_packages();
+    assert_eq!(missing.len(), 5, "{missing:?}");
+    assert!(missing[0].contains("authorize.zip is missing: build it with `scripts/package.py`"));
+    assert!(
+        missing[4]
+            .contains("signout.zip is missing: build it with `scripts/package.py --regional`")
+    );
 }

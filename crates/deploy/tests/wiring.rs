@@ -274,32 +274,14 @@ fn the_distribution_gets_the_paths_the_functions_serve() {
     }
 }
 
-/// A template's parameter names, and those without a default.
-fn template_parameters(template: &str) -> (Vec<String>, Vec<String>) {
-    let text =
-        std::fs::read_to_string(root().join("sam").join(template).join("template.yaml")).unwrap();
-    let section = text.split("\nParameters:\n").nth(1).unwrap();
-    // Up to the next top-level key.
-    let section = section
-        .lines()
-        .take_while(|l| l.is_empty() || l.starts_with(' '))
-        .collect::<Vec<_>>()
-        .join("\n");
-    let mut names: Vec<String> = Vec::new();
-    let mut required: Vec<String> = Vec::new();
-    for line in section.lines() {
-        if let Some(name) = line
-            .strip_prefix("  ")
-            .and_then(|l| l.strip_suffix(':'))
-            .filter(|n| n.chars().all(|c| c.is_ascii_alphanumeric()))
-        {
-            names.push(name.to_owned());
-            required.push(name.to_owned());
-        } else if line.starts_with("    Default:") {
-            required.retain(|n| Some(n) != names.last());
-        }
-    }
-    (names, required)
+/// A template's parameters, as the deploy tool reads them.
+fn template_parameters(
+    template: &str,
+) -> std::collections::BTreeMap<String, edge_auth_deploy::template::Parameter> {
+    edge_auth_deploy::template::read_parameters(
+        &root().join("sam").join(template).join("template.yaml"),
+    )
+    .unwrap()
 }
 
 const TEMPLATES: [&str; 4] = [
@@ -324,8 +306,11 @@ fn every_arrangement() -> Vec<Settings> {
     ]
 }
 
+/// SAM sends `UsePreviousValue` for a parameter it is not given, so every
+/// deployment passes every parameter of its template: a setting removed
+/// (a custom domain, say) must reach CloudFormation as its empty value.
 #[test]
-fn every_parameter_passed_is_a_template_parameter_and_none_required_is_missing() {
+fn every_deployment_passes_exactly_its_templates_parameters() {
     for settings in every_arrangement() {
         let plan = Plan::new(&settings, Path::new("dist"), Path::new("w"));
         for step in &plan.steps {
@@ -336,18 +321,126 @@ fn every_parameter_passed_is_a_template_parameter_and_none_required_is_missing()
                 continue;
             };
             let template = TEMPLATES.into_iter().find(|t| stack.ends_with(t)).unwrap();
-            let (names, required) = template_parameters(template);
-            assert!(required.len() < names.len(), "{template}: {names:?}");
-            for (name, _) in parameters {
-                assert!(names.contains(name), "{template} has no parameter {name}");
+            let declared = template_parameters(template);
+            assert!(
+                declared.values().any(|p| p.default.is_none()),
+                "{template}: the reader found no required parameter"
+            );
+            let passed: Vec<&String> = parameters.iter().map(|(k, _)| k).collect();
+            let names: Vec<&String> = declared.keys().collect();
+            let mut sorted = passed.clone();
+            sorted.sort();
+            sorted.dedup();
+            assert_eq!(sorted.len(), passed.len(), "{template}: a parameter twice");
+            assert_eq!(sorted, names, "{template}: passed against declared");
+        }
+    }
+}
+
+/// Each setting that feeds a template parameter with a constraint, set to a
+/// value the constraint refuses: the tool refuses the settings before any
+/// stack changes, naming the setting. The constrained parameters are read
+/// from the templates, so a constraint added there without a row here fails.
+#[test]
+fn settings_the_templates_refuse_are_refused_by_name() {
+    use edge_auth_deploy::plan::{check_parameters, setting_of};
+    type Spoil = fn(&mut Settings);
+    let rows: Vec<(&str, &str, Spoil)> = vec![
+        ("AppName", "application", |s| {
+            s.application = "9lives".into()
+        }),
+        ("Environment", "environment", |s| {
+            s.environment = "production-environment".into()
+        }),
+        ("HostedDomainPrefix", "provider.hosted_domain_prefix", |s| {
+            if let edge_auth_deploy::settings::Provider::Cognito {
+                hosted_domain_prefix,
+                ..
+            } = &mut s.provider
+            {
+                *hosted_domain_prefix = "-bad-".into();
             }
-            for name in &required {
-                assert!(
-                    parameters.iter().any(|(k, _)| k == name),
-                    "{template} needs {name}, the tool does not pass it"
-                );
+        }),
+        (
+            "IdTokenValidityMinutes",
+            "provider.id_token_validity_minutes",
+            |s| {
+                if let edge_auth_deploy::settings::Provider::Cognito {
+                    id_token_validity_minutes,
+                    ..
+                } = &mut s.provider
+                {
+                    *id_token_validity_minutes = 2;
+                }
+            },
+        ),
+        (
+            "RefreshTokenValidityDays",
+            "provider.refresh_token_validity_days",
+            |s| {
+                if let edge_auth_deploy::settings::Provider::Cognito {
+                    refresh_token_validity_days,
+                    ..
+                } = &mut s.provider
+                {
+                    *refresh_token_validity_days = 0;
+                }
+            },
+        ),
+        ("PriceClass", "site.price_class", |s| {
+            s.site.price_class = "PriceClass_Cheap".into()
+        }),
+        ("ClientSecretArn", "provider.client_secret_arn", |s| {
+            s.provider = edge_auth_deploy::settings::Provider::Oidc {
+                discovery_url: "https://id.example.org/.well-known/openid-configuration".into(),
+                client_id: "client".into(),
+                client_secret_arn: "arn:aws:secretsmanager:eu-west-1:1:secret:x".into(),
+                groups_claim: "groups".into(),
+            }
+        }),
+        ("CertificateArn", "site.certificate_arn", |s| {
+            s.site.certificate_arn = Some("arn:aws:acm:us-east-1:1:certificate/x".into())
+        }),
+    ];
+    // Every constrained parameter a setting feeds has a row.
+    let mut constrained = std::collections::BTreeSet::new();
+    for template in TEMPLATES {
+        for (name, p) in template_parameters(template) {
+            let has_constraint = p.allowed_pattern.is_some()
+                || p.allowed_values.is_some()
+                || p.min_length.is_some()
+                || p.max_length.is_some()
+                || p.min_value.is_some()
+                || p.max_value.is_some();
+            // AuthEndpoints is an enum in the settings: serde refuses any
+            // other value before this check; the URL parameters come from
+            // site.domain, which the settings check holds to a host name.
+            let typed = ["AuthEndpoints", "SiteUrl", "CallbackUrls", "LogoutUrls"];
+            if has_constraint && setting_of(&name).is_some() && !typed.contains(&name.as_str()) {
+                constrained.insert(name);
             }
         }
+    }
+    let covered: std::collections::BTreeSet<String> =
+        rows.iter().map(|(p, _, _)| p.to_string()).collect();
+    assert_eq!(covered, constrained);
+    let templates = root().join("sam");
+    assert_eq!(
+        check_parameters(
+            &Plan::new(&with_domain(), Path::new("dist"), Path::new("w")),
+            &templates
+        ),
+        Ok(())
+    );
+    for (parameter, setting, spoil) in rows {
+        let mut settings = with_domain();
+        spoil(&mut settings);
+        let plan = Plan::new(&settings, Path::new("dist"), Path::new("w"));
+        let err = check_parameters(&plan, &templates).unwrap_err();
+        assert!(
+            err.starts_with(&format!("{setting}: ")) && err.contains(parameter),
+            "{parameter}: {err}"
+        );
     }
 }
 

@@ -509,7 +509,38 @@ async fn run() -> Result<(), String> {
         "auth_endpoints": arrangement,
     });
     println!("READY {ready}");
-    tokio::signal::ctrl_c().await.map_err(|e| e.to_string())?;
+    let signal = stop_signal().await?;
+    tracing::info!(signal, "stopping");
     drop(work);
     Ok(())
+}
+
+/// Waits for the first signal that asks the process to end and that a
+/// process can catch: Ctrl-C (SIGINT), SIGTERM (`kill`, a service manager)
+/// and SIGHUP (the terminal closed), so that the folder with config.json and
+/// the client secret is removed whichever ends it. (SIGKILL cannot be
+/// caught: nothing runs then.)
+async fn stop_signal() -> Result<&'static str, String> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let listen = |kind: SignalKind| signal(kind).map_err(|e| e.to_string());
+        let (mut interrupt, mut terminate, mut hangup, mut quit) = (
+            listen(SignalKind::interrupt())?,
+            listen(SignalKind::terminate())?,
+            listen(SignalKind::hangup())?,
+            listen(SignalKind::quit())?,
+        );
+        Ok(tokio::select! {
+            _ = interrupt.recv() => "SIGINT",
+            _ = terminate.recv() => "SIGTERM",
+            _ = hangup.recv() => "SIGHUP",
+            _ = quit.recv() => "SIGQUIT",
+        })
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c().await.map_err(|e| e.to_string())?;
+        Ok("Ctrl-C")
+    }
 }

@@ -1,7 +1,7 @@
 //! Starting the local edge as a new user does: a port that is taken names
 //! the option that moves it and leaves nothing behind; a good start keeps
 //! the client secret in a folder only its owner can read, and removes it on
-//! Ctrl-C.
+//! Ctrl-C, SIGTERM and SIGHUP.
 
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
@@ -48,9 +48,10 @@ fn a_port_in_use_names_the_option_and_leaves_nothing_behind() {
     }
 }
 
+/// Starts the local edge, checks its private folder, ends it with `signal`
+/// and checks that the folder is gone.
 #[cfg(unix)]
-#[test]
-fn the_secret_folder_is_private_and_removed_on_ctrl_c() {
+fn stopped_by(signal: &str) {
     use std::os::unix::fs::PermissionsExt;
     let mut child = edge_dev()
         .args(["--port", "0", "--idp-port", "0"])
@@ -77,12 +78,30 @@ fn the_secret_folder_is_private_and_removed_on_ctrl_c() {
     let mode = std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o700, "{}", dir.display());
     assert!(dir.join("client-secret.json").is_file());
-    // Ctrl-C: the folder with the secret goes.
+    // The folder with the secret goes, however the process is asked to end.
     Command::new("kill")
-        .args(["-INT", &pid.to_string()])
+        .args([&format!("-{signal}"), &pid.to_string()])
         .status()
         .unwrap();
     let status = child.wait().unwrap();
-    assert!(status.success(), "{status}");
-    assert!(!dir.exists());
+    assert!(status.success(), "{signal}: {status}");
+    assert!(!dir.exists(), "{signal} left {}", dir.display());
+}
+
+#[cfg(unix)]
+#[test]
+fn the_secret_folder_is_private_and_removed_on_ctrl_c() {
+    stopped_by("INT");
+}
+
+#[cfg(unix)]
+#[test]
+fn the_secret_folder_is_removed_on_sigterm() {
+    stopped_by("TERM");
+}
+
+#[cfg(unix)]
+#[test]
+fn the_secret_folder_is_removed_when_the_terminal_closes() {
+    stopped_by("HUP");
 }
