@@ -773,3 +773,142 @@ mod tests {
         assert_eq!(first_failure("edge", &[]), None);
     }
 }
+
+pub fn cognito(config: &SdkConfig) -> aws_sdk_cognitoidentityprovider::Client {
+    aws_sdk_cognitoidentityprovider::Client::from_conf(
+        aws_sdk_cognitoidentityprovider::config::Builder::from(config)
+            .interceptor(RecordCalls)
+            .build(),
+    )
+}
+
+pub fn secrets(config: &SdkConfig) -> aws_sdk_secretsmanager::Client {
+    aws_sdk_secretsmanager::Client::from_conf(
+        aws_sdk_secretsmanager::config::Builder::from(config)
+            .interceptor(RecordCalls)
+            .build(),
+    )
+}
+
+/// What `user add` did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UserAdded {
+    /// Created; Cognito sent the invitation e-mail with a temporary password.
+    Invited,
+    /// The pool had the user already (no second invitation is sent).
+    AlreadyThere,
+}
+
+/// Invites `email` to the pool (Cognito's admin create-user: the address is
+/// the user name, marked verified, and Cognito e-mails a temporary password
+/// that must be changed at the first sign-in), then adds the user to
+/// `group` when one is given. A user who exists already is only added to
+/// the group.
+pub async fn add_user(
+    config: &SdkConfig,
+    pool_id: &str,
+    email: &str,
+    group: Option<&str>,
+) -> Result<UserAdded, AwsError> {
+    use aws_sdk_cognitoidentityprovider::types::{AttributeType, DeliveryMediumType};
+    let client = cognito(config);
+    let attribute = |name: &str, value: &str| {
+        AttributeType::builder()
+            .name(name)
+            .value(value)
+            .build()
+            .map_err(call_error)
+    };
+    let created = client
+        .admin_create_user()
+        .user_pool_id(pool_id)
+        .username(email)
+        .user_attributes(attribute("email", email)?)
+        .user_attributes(attribute("email_verified", "true")?)
+        .desired_delivery_mediums(DeliveryMediumType::Email)
+        .send()
+        .await;
+    let added = match created {
+        Ok(_) => UserAdded::Invited,
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|e| e.is_username_exists_exception()) =>
+        {
+            UserAdded::AlreadyThere
+        }
+        Err(e) => return Err(call_error(e)),
+    };
+    if let Some(group) = group {
+        client
+            .admin_add_user_to_group()
+            .user_pool_id(pool_id)
+            .username(email)
+            .group_name(group)
+            .send()
+            .await
+            .map_err(call_error)?;
+    }
+    Ok(added)
+}
+
+/// What became of a secret name before the user-pool stack creates it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SecretName {
+    /// No secret has the name: the stack can create it.
+    Free,
+    /// A secret of that name was scheduled for deletion (a destroyed
+    /// deployment's, deleted by hand with a recovery window, or still being
+    /// removed): it was deleted for good, so the stack can create it again.
+    Cleared,
+}
+
+/// CloudFormation deletes an `AWS::SecretsManager::Secret` with its stack
+/// without a recovery window, but Secrets Manager removes it in the
+/// background, and a secret deleted by hand waits 7 to 30 days: until then
+/// creating one of the same name fails ("already scheduled for deletion").
+/// Called only when the user-pool stack does not exist, so the name is this
+/// deployment's own. A live secret of that name belongs to something else,
+/// and is an error, not something to delete.
+pub async fn clear_deleted_secret(config: &SdkConfig, name: &str) -> Result<SecretName, AwsError> {
+    let client = secrets(config);
+    let described = client.describe_secret().secret_id(name).send().await;
+    let secret = match described {
+        Ok(secret) => secret,
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|e| e.is_resource_not_found_exception()) =>
+        {
+            return Ok(SecretName::Free);
+        }
+        Err(e) => return Err(call_error(e)),
+    };
+    if secret.deleted_date().is_none() {
+        return Err(AwsError::Call(format!(
+            "a secret named {name} exists but no stack of this deployment holds it; delete it, or choose another application or environment name"
+        )));
+    }
+    client
+        .delete_secret()
+        .secret_id(name)
+        .force_delete_without_recovery(true)
+        .send()
+        .await
+        .map_err(call_error)?;
+    // The deletion itself runs in the background: wait until the name is
+    // free (seconds), at most a minute.
+    for _ in 0..60 {
+        match client.describe_secret().secret_id(name).send().await {
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_resource_not_found_exception()) =>
+            {
+                return Ok(SecretName::Cleared);
+            }
+            Err(e) => return Err(call_error(e)),
+            Ok(_) => tokio::time::sleep(std::time::Duration::from_secs(1)).await,
+        }
+    }
+    Err(AwsError::Call(format!(
+        "the secret {name} scheduled for deletion was deleted, but its name is still taken after a minute; run the deploy again shortly"
+    )))
+}

@@ -19,6 +19,8 @@ use edge_auth_deploy::{aws, destroy, package, sam};
 
 struct Args {
     destroy: bool,
+    /// `user add`: the address to invite, and the group to put it in.
+    user_add: Option<(String, Option<String>)>,
     settings: PathBuf,
     dry_run: bool,
     offline: bool,
@@ -32,6 +34,7 @@ struct Args {
 fn parse_args() -> Result<Args, String> {
     let mut args = Args {
         destroy: false,
+        user_add: None,
         settings: PathBuf::new(),
         dry_run: false,
         offline: false,
@@ -42,13 +45,28 @@ fn parse_args() -> Result<Args, String> {
         work: ".edge-auth-deploy".into(),
     };
     let mut it = std::env::args().skip(1).peekable();
-    if it.peek().map(String::as_str) == Some("destroy") {
-        args.destroy = true;
-        it.next();
-    }
+    let mut email = None;
+    let mut group = None;
+    let user_add = match it.peek().map(String::as_str) {
+        Some("destroy") => {
+            args.destroy = true;
+            it.next();
+            false
+        }
+        Some("user") => {
+            it.next();
+            if it.next().as_deref() != Some("add") {
+                return Err("`user` takes `add` (see --help)".into());
+            }
+            true
+        }
+        _ => false,
+    };
     while let Some(flag) = it.next() {
         let mut value = |name: &str| it.next().ok_or(format!("{name} needs a value"));
         match flag.as_str() {
+            "--email" if user_add => email = Some(value("--email")?),
+            "--group" if user_add => group = Some(value("--group")?),
             "--settings" => args.settings = value("--settings")?.into(),
             "--dry-run" => args.dry_run = true,
             "--offline" => args.offline = true,
@@ -62,7 +80,8 @@ fn parse_args() -> Result<Args, String> {
             "--help" | "-h" => {
                 println!(
                     "edge-auth-deploy --settings deploy/<env>.toml [--dry-run [--offline]] [--packages dist] [--regional-packages dist/regional] [--templates sam] [--work DIR]\n\
-                     edge-auth-deploy destroy --settings deploy/<env>.toml [--dry-run [--offline]] [--empty-bucket]\n\n\
+                     edge-auth-deploy destroy --settings deploy/<env>.toml [--dry-run [--offline]] [--empty-bucket]\n\
+                     edge-auth-deploy user add --settings deploy/<env>.toml --email ADDRESS [--group GROUP] [--dry-run]\n\n\
                      --dry-run   print the plan and change nothing (reads the stacks and the bucket when credentials are found)\n\
                      --offline   with --dry-run: make no AWS call at all"
                 );
@@ -76,6 +95,16 @@ fn parse_args() -> Result<Args, String> {
     }
     if args.offline && !args.dry_run {
         return Err("--offline only goes with --dry-run".into());
+    }
+    if user_add {
+        let email = email.ok_or("user add needs --email ADDRESS")?;
+        // Cognito's own check is stricter; this catches a missing or
+        // mistyped option before any call.
+        let (local, domain) = email.split_once('@').unwrap_or(("", ""));
+        if local.is_empty() || !domain.contains('.') || email.contains(char::is_whitespace) {
+            return Err(format!("--email {email}: not an e-mail address"));
+        }
+        args.user_add = Some((email, group));
     }
     Ok(args)
 }
@@ -105,6 +134,15 @@ async fn main() -> ExitCode {
     };
     if args.destroy {
         return destroy_main(&args, &settings).await;
+    }
+    if let Some((email, group)) = &args.user_add {
+        return match user_add(&args, &settings, email, group.as_deref()).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("edge-auth-deploy: {e}");
+                ExitCode::FAILURE
+            }
+        };
     }
     // The templates' CodeUri is ../../dist/configured/<name>.zip, relative
     // to each template: stage templates and configured zips side by side.
@@ -150,6 +188,69 @@ async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `user add`: a new pool lets only administrators create accounts, so
+/// right after a first deploy nobody can sign in until someone is invited.
+async fn user_add(
+    args: &Args,
+    settings: &Settings,
+    email: &str,
+    group: Option<&str>,
+) -> Result<(), String> {
+    let Provider::Cognito { admin_group, .. } = &settings.provider else {
+        return Err(
+            "the settings name an OpenID provider of your own: add users there, not here".into(),
+        );
+    };
+    let stack = settings.stack_name("user-pool");
+    let region = &settings.regions.user_pool;
+    let what = format!(
+        "invite {email} to the user pool of {stack} ({region}): Cognito e-mails a temporary password{}",
+        group.map_or(String::new(), |g| format!(
+            ", then add the user to the group {g}"
+        ))
+    );
+    if let Some(g) = group
+        && g != admin_group
+    {
+        println!(
+            "note: {g} is not the pool's admin group ({admin_group}); the group must exist in the pool"
+        );
+    }
+    if args.dry_run && args.offline {
+        println!("would {what} (offline: the pool was not looked up)");
+        return Ok(());
+    }
+    let config = aws::sdk_config(region, None).await;
+    aws::check_credentials(&config)
+        .await
+        .map_err(|e| e.to_string())?;
+    let outputs = aws::existing_outputs(&config, &stack)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or(format!("{stack} does not exist: deploy first"))?;
+    let pool = outputs
+        .get("UserPoolId")
+        .ok_or(format!("{stack} has no output UserPoolId"))?;
+    if args.dry_run {
+        println!("would {what} (pool {pool}; dry run: nothing changed)");
+        return Ok(());
+    }
+    match aws::add_user(&config, pool, email, group)
+        .await
+        .map_err(|e| e.to_string())?
+    {
+        aws::UserAdded::Invited => println!(
+            "invited {email} (pool {pool}): Cognito has e-mailed a temporary password, to be changed at the first sign-in{}",
+            group.map_or(String::new(), |g| format!("; member of {g}"))
+        ),
+        aws::UserAdded::AlreadyThere => println!(
+            "{email} is already in pool {pool} (no new invitation sent){}",
+            group.map_or(String::new(), |g| format!("; member of {g}"))
+        ),
+    }
+    Ok(())
 }
 
 async fn destroy_main(args: &Args, settings: &Settings) -> ExitCode {
@@ -455,6 +556,26 @@ async fn run(args: &Args, settings: &Settings, plan: &Plan) -> Result<String, St
                     .map_err(|err| e(&err))?;
                 outputs.insert(stack.clone(), found);
                 deployed.record(stack, params);
+            }
+            Step::FreeSecretName {
+                stack,
+                name,
+                region,
+            } => {
+                if existing.contains_key(stack) {
+                    println!("    {stack} exists: its secret is its own");
+                    continue;
+                }
+                let config = aws::sdk_config(region, None).await;
+                match aws::clear_deleted_secret(&config, name)
+                    .await
+                    .map_err(|err| e(&err))?
+                {
+                    aws::SecretName::Free => println!("    {name} is free"),
+                    aws::SecretName::Cleared => println!(
+                        "    {name} was scheduled for deletion (a destroyed deployment's): deleted for good"
+                    ),
+                }
             }
             Step::FetchProvider { discovery_url } => {
                 let client = edge_auth_provider::ProviderClient::new(&Default::default());

@@ -151,6 +151,14 @@ pub enum Step {
         /// takes tags.
         tags: Vec<(String, String)>,
     },
+    /// Before a first deployment of the user pool: a secret of the name
+    /// the stack will create, left scheduled for deletion by a destroyed
+    /// deployment, is deleted for good (`aws::clear_deleted_secret`).
+    FreeSecretName {
+        stack: String,
+        name: String,
+        region: String,
+    },
     FetchProvider {
         discovery_url: Value,
     },
@@ -264,6 +272,11 @@ impl Plan {
 
         let (discovery, secret_arn) = match &settings.provider {
             Provider::Cognito { .. } => {
+                steps.push(Step::FreeSecretName {
+                    stack: user_pool.clone(),
+                    name: settings.client_secret_name(),
+                    region: settings.regions.user_pool.clone(),
+                });
                 steps.push(Step::DeployStack {
                     stack: user_pool.clone(),
                     template: templates.join("user-pool/template.yaml"),
@@ -610,6 +623,14 @@ impl fmt::Display for Step {
                 f,
                 "deploy stack {stack} ({region}) from {}",
                 template.display()
+            ),
+            Step::FreeSecretName {
+                stack,
+                name,
+                region,
+            } => writeln!(
+                f,
+                "if {stack} does not exist yet: free the secret name {name} ({region}) if a destroyed deployment's secret, scheduled for deletion, still holds it"
             ),
             Step::FetchProvider { discovery_url } => writeln!(
                 f,

@@ -318,6 +318,12 @@ impl Settings {
         tags
     }
 
+    /// The client secret's name in Secrets Manager, as the user-pool
+    /// template names it (`${AppName}/${Environment}/app-client`).
+    pub fn client_secret_name(&self) -> String {
+        format!("{}/{}/app-client", self.application, self.environment)
+    }
+
     pub fn stack_name(&self, part: &str) -> String {
         format!("{}-{}-{part}", self.application, self.environment)
     }

@@ -211,6 +211,8 @@ async fn deploy_calls_against_moto() {
         .unwrap();
     assert_eq!(listed.invalidation_list().map(|l| l.quantity()), Some(1));
 
+    users_and_secret_names(&url).await;
+
     // The teardown, twice: keeping the bucket, and emptying it.
     for (environment, empty_bucket) in [("one", false), ("two", true)] {
         teardown_against_moto(&url, environment, empty_bucket).await;
@@ -226,6 +228,10 @@ async fn deploy_calls_against_moto() {
         "S3:DeleteObjects",
         "S3:DeleteBucket",
         "CloudFront:CreateInvalidation",
+        "Cognito Identity Provider:AdminCreateUser",
+        "Cognito Identity Provider:AdminAddUserToGroup",
+        "Secrets Manager:DescribeSecret",
+        "Secrets Manager:DeleteSecret",
     ] {
         assert!(made.contains(expected), "{expected} not recorded: {made:?}");
     }
@@ -241,6 +247,114 @@ async fn deploy_calls_against_moto() {
 
 mod permissions {
     include!("permissions/policy.rs");
+}
+
+/// `user add` (the first user of a new pool, and one who is there already),
+/// and a deploy after a destroy: the client secret's name, held by a secret
+/// scheduled for deletion, is freed before the user-pool stack creates it.
+async fn users_and_secret_names(url: &str) {
+    let config = aws::sdk_config("eu-north-1", Some(url)).await;
+    let cognito = aws_sdk_cognitoidentityprovider::Client::new(&config);
+    let pool = cognito
+        .create_user_pool()
+        .pool_name("edge-auth-test")
+        .send()
+        .await
+        .unwrap();
+    let pool = pool.user_pool().unwrap().id().unwrap().to_owned();
+    cognito
+        .create_group()
+        .user_pool_id(&pool)
+        .group_name("admins")
+        .send()
+        .await
+        .unwrap();
+    let email = "first.user@example.org";
+    assert_eq!(
+        aws::add_user(&config, &pool, email, Some("admins"))
+            .await
+            .unwrap(),
+        aws::UserAdded::Invited
+    );
+    let user = cognito
+        .admin_get_user()
+        .user_pool_id(&pool)
+        .username(email)
+        .send()
+        .await
+        .unwrap();
+    let attribute = |name: &str| {
+        user.user_attributes()
+            .iter()
+            .find(|a| a.name() == name)
+            .and_then(|a| a.value())
+            .map(str::to_owned)
+    };
+    assert_eq!(attribute("email").as_deref(), Some(email));
+    assert_eq!(attribute("email_verified").as_deref(), Some("true"));
+    assert_eq!(
+        user.user_status().map(|s| s.as_str()),
+        Some("FORCE_CHANGE_PASSWORD")
+    );
+    let groups = cognito
+        .admin_list_groups_for_user()
+        .user_pool_id(&pool)
+        .username(email)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(groups.groups().len(), 1);
+    assert_eq!(groups.groups()[0].group_name(), Some("admins"));
+    // Again: no second invitation, and no error.
+    assert_eq!(
+        aws::add_user(&config, &pool, email, None).await.unwrap(),
+        aws::UserAdded::AlreadyThere
+    );
+    // A group the pool does not have is the provider's error, named.
+    assert!(
+        aws::add_user(&config, &pool, "second@example.org", Some("no-such-group"))
+            .await
+            .is_err()
+    );
+
+    let secrets = aws_sdk_secretsmanager::Client::new(&config);
+    let name = "edge-auth/again/app-client";
+    assert_eq!(
+        aws::clear_deleted_secret(&config, name).await.unwrap(),
+        aws::SecretName::Free
+    );
+    let create = || {
+        secrets
+            .create_secret()
+            .name(name)
+            .secret_string("{}")
+            .send()
+    };
+    create().await.unwrap();
+    // A live secret of the name is somebody else's: an error, never deleted.
+    let live = aws::clear_deleted_secret(&config, name)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        live.contains("no stack of this deployment holds it"),
+        "{live}"
+    );
+    // Deleted with a recovery window: the name stays taken...
+    secrets
+        .delete_secret()
+        .secret_id(name)
+        .recovery_window_in_days(7)
+        .send()
+        .await
+        .unwrap();
+    assert!(create().await.is_err(), "the name is still taken");
+    // ...until the tool frees it; then the stack can create it again.
+    assert_eq!(
+        aws::clear_deleted_secret(&config, name).await.unwrap(),
+        aws::SecretName::Cleared
+    );
+    create().await.unwrap();
 }
 
 async fn teardown_against_moto(url: &str, environment: &str, empty_bucket: bool) {

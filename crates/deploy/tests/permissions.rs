@@ -246,6 +246,10 @@ fn the_policy_has_nothing_that_no_step_needs() {
         "S3:ListObjectVersions",
         "S3:DeleteBucket",
         "CloudFront:CreateInvalidation",
+        "Cognito Identity Provider:AdminCreateUser",
+        "Cognito Identity Provider:AdminAddUserToGroup",
+        "Secrets Manager:DescribeSecret",
+        "Secrets Manager:DeleteSecret",
     ] {
         needed.extend(iam_actions(call));
     }

@@ -26,7 +26,7 @@ fn prod() -> Settings {
 fn the_prod_plan_wires_outputs_into_parameters() {
     let plan = Plan::new(&prod(), Path::new("dist"), Path::new("work/prod"));
     let text = plan.dry_run_text(&Default::default()).unwrap();
-    assert_eq!(plan.steps.len(), 11, "{text}");
+    assert_eq!(plan.steps.len(), 12, "{text}");
     assert!(text.contains("deploy stack edge-auth-prod-user-pool (eu-north-1) from work/prod/sam/user-pool/template.yaml"));
     assert!(text.contains("'CallbackUrls=\"https://docs.example.com/_edge-auth/callback\"'"));
     assert!(text.contains("deploy stack edge-auth-prod-edge-functions (us-east-1)"));
@@ -77,12 +77,12 @@ hosted_domain_prefix = "docs-staging"
 "#,
     );
     let plan = Plan::new(&s, Path::new("dist"), Path::new("w"));
-    assert_eq!(plan.steps.len(), 12);
+    assert_eq!(plan.steps.len(), 13);
     let Step::DeployStack {
         stack, parameters, ..
-    } = &plan.steps[8]
+    } = &plan.steps[9]
     else {
-        panic!("{:?}", plan.steps[8])
+        panic!("{:?}", plan.steps[9])
     };
     assert_eq!(stack, "docs-staging-user-pool");
     // Cognito matches redirect_uri and logout_uri to the letter: the
@@ -106,9 +106,9 @@ hosted_domain_prefix = "docs-staging"
     // placeholder only when there is no distribution yet.
     let Step::DeployStack {
         parameters: first, ..
-    } = &plan.steps[0]
+    } = &plan.steps[1]
     else {
-        panic!("{:?}", plan.steps[0])
+        panic!("{:?}", plan.steps[1])
     };
     let callback = &first.iter().find(|(k, _)| k == "CallbackUrls").unwrap().1;
     let none = edge_auth_deploy::plan::Outputs::new();
@@ -388,7 +388,7 @@ hosted_domain_prefix = "docs-edge"
     );
     let plan = Plan::new(&s, Path::new("dist"), Path::new("w"));
     let text = plan.dry_run_text(&Default::default()).unwrap();
-    assert_eq!(plan.steps.len(), 8, "{text}");
+    assert_eq!(plan.steps.len(), 9, "{text}");
     assert!(!text.contains("auth-endpoints"), "{text}");
     assert!(!text.contains("regional/"), "{text}");
     assert!(text.contains("'AuthEndpoints=\"edge\"'"));

@@ -532,7 +532,7 @@ fn every_output_the_tool_reads_is_declared_by_its_template() {
                 Step::Invalidate { distribution } => vec![distribution],
                 Step::Announce { url } => vec![url],
                 Step::FetchProvider { discovery_url } => vec![discovery_url],
-                Step::WriteConfig { .. } => vec![],
+                Step::WriteConfig { .. } | Step::FreeSecretName { .. } => vec![],
             };
             for value in values {
                 let (Value::Output { stack, key, .. } | Value::ExistingOutput { stack, key, .. }) =
@@ -652,4 +652,42 @@ fn the_regional_functions_send_what_authorize_and_the_pool_use() {
             assert_eq!(deployed.needs(&stack, &as_list(&auth[1])), !rerun);
         }
     }
+}
+
+/// The secret name the tool frees before a first user-pool deployment is
+/// the one the template gives the secret.
+#[test]
+fn the_secret_name_freed_is_the_one_the_template_creates() {
+    let text = std::fs::read_to_string(root().join("sam/user-pool/template.yaml")).unwrap();
+    assert!(text.contains("Name: !Sub \"${AppName}/${Environment}/app-client\""));
+    let settings = with_domain();
+    let plan = Plan::new(&settings, Path::new("dist"), Path::new("w"));
+    let freed: Vec<_> = plan
+        .steps
+        .iter()
+        .filter_map(|s| match s {
+            Step::FreeSecretName { name, stack, .. } => Some((name.clone(), stack.clone())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        freed,
+        [(
+            format!(
+                "{}/{}/app-client",
+                settings.application, settings.environment
+            ),
+            settings.stack_name("user-pool")
+        )]
+    );
+    // Before the pool's first deployment, which creates the secret.
+    let first_pool = plan
+        .steps
+        .iter()
+        .position(|s| matches!(s, Step::DeployStack { stack, .. } if stack.ends_with("user-pool")))
+        .unwrap();
+    assert!(matches!(
+        plan.steps[first_pool - 1],
+        Step::FreeSecretName { .. }
+    ));
 }

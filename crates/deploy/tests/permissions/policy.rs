@@ -32,10 +32,12 @@ pub fn allowed_actions() -> BTreeSet<String> {
 /// needs. Most are the operation's own name; S3's are not.
 pub fn iam_actions(call: &str) -> Vec<String> {
     let (service, operation) = call.split_once(':').unwrap();
-    let prefix = match service.to_ascii_lowercase().as_str() {
+    let prefix = match service.to_ascii_lowercase().replace(' ', "").as_str() {
         "cloudformation" => "cloudformation",
         "cloudfront" => "cloudfront",
         "s3" => "s3",
+        "cognitoidentityprovider" => "cognito-idp",
+        "secretsmanager" => "secretsmanager",
         other => panic!("{call}: a service the policy does not know ({other}); add it"),
     };
     let actions: &[&str] = match (prefix, operation) {
