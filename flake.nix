@@ -53,6 +53,7 @@
       apps = perSystem (project: project.apps);
       devShells = perSystem (project: {
         default = project.devShell;
+        any-nix = project.anyNixShell;
       });
       formatter = perSystem (project: project.formatter);
     };

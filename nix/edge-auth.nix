@@ -105,6 +105,23 @@ let
   );
   site = pkgs.runCommand "edge-auth-site" { } "cp -r ${src + "/site"} $out";
   templates = pkgs.runCommand "edge-auth-templates" { } "cp -r ${src + "/sam"} $out";
+  # crane as locked needs Nix 2.31.2 or later (its changelog drops older
+  # ones). With an older Nix, `nix develop` does not open a shell that fails
+  # later in some obscure way: it says which Nix it found and what to do.
+  # `nix develop .#any-nix` opens the real shell anyway.
+  minimumNix = "2.31.2";
+  toolShell = craneLib.devShell {
+    packages = [
+      pkgs.zig
+      pkgs.cargo-zigbuild
+      pkgs.aws-sam-cli
+      pkgs.awscli2
+      pkgs.python3Packages.cfn-lint
+      pkgs.nodejs_22
+      pkgs.nixfmt
+      pkgs.deadnix
+    ];
+  };
 in
 {
   packages = {
@@ -186,18 +203,19 @@ in
     meta.description = "Tear down the prod environment (deploy/prod.toml) in the order AWS requires; the user pool and, unless --empty-bucket, the site bucket stay";
   };
 
-  devShell = craneLib.devShell {
-    packages = [
-      pkgs.zig
-      pkgs.cargo-zigbuild
-      pkgs.aws-sam-cli
-      pkgs.awscli2
-      pkgs.python3Packages.cfn-lint
-      pkgs.nodejs_22
-      pkgs.nixfmt
-      pkgs.deadnix
-    ];
-  };
+  devShell =
+    if lib.versionOlder builtins.nixVersion minimumNix then
+      pkgs.mkShell {
+        shellHook = ''
+          echo "edge-auth: this flake needs Nix ${minimumNix} or later (crane, as locked, needs it); this is Nix ${builtins.nixVersion}." >&2
+          echo "Upgrade Nix (https://nixos.org/download), or run without Nix: scripts/dev.sh, scripts/test.sh (README)." >&2
+          echo "To try the shell anyway: nix develop .#any-nix" >&2
+          exit 1
+        '';
+      }
+    else
+      toolShell;
+  anyNixShell = toolShell;
 
   formatter = pkgs.nixfmt;
 }

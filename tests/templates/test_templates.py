@@ -403,3 +403,35 @@ def test_checks_catch_broken_templates(templates):
     config["Origins"][3]["Fn::If"][1]["CustomOriginConfig"]["OriginProtocolPolicy"] = "http-only"
     dist["Resources"]["FunctionUrlAccessControl"]["Properties"]["OriginAccessControlConfig"]["SigningBehavior"] = "never"
     assert len(regional_origin_problems(dist)) == 3
+
+
+def optional_settings_problems(templates):
+    """SES e-mail for the pool and access logs: on only when their
+    parameters are set, and the logs never carry cookies (the sessions)."""
+    problems = []
+    pool = templates["user-pool"]["Resources"]["UserPool"]["Properties"]
+    email = pool.get("EmailConfiguration", {}).get("Fn::If")
+    if not email or email[0] != "SendsThroughSes":
+        problems.append(f"pool e-mail not switched on SendsThroughSes: {email}")
+    else:
+        ses, default = email[1], email[2]
+        if ses != {"EmailSendingAccount": "DEVELOPER", "SourceArn": {"Ref": "EmailSourceArn"}, "From": {"Ref": "EmailFrom"}}:
+            problems.append(f"SES e-mail {ses}")
+        if default != {"EmailSendingAccount": "COGNITO_DEFAULT"}:
+            problems.append(f"default e-mail {default}")
+    config = templates["distribution"]["Resources"]["Distribution"]["Properties"]["DistributionConfig"]
+    logging = config.get("Logging", {}).get("Fn::If")
+    if not logging or logging[0] != "HasLogging" or logging[2] != {"Ref": "AWS::NoValue"}:
+        problems.append(f"logging not switched on HasLogging: {logging}")
+    elif logging[1].get("IncludeCookies") is not False:
+        problems.append("access logs include cookies, which carry the sessions")
+    return problems
+
+
+def test_pool_email_and_access_logs_are_off_unless_set(templates):
+    assert optional_settings_problems(templates) == []
+    broken = copy.deepcopy(templates)
+    broken["user-pool"]["Resources"]["UserPool"]["Properties"]["EmailConfiguration"]["Fn::If"][1]["EmailSendingAccount"] = "COGNITO_DEFAULT"
+    config = broken["distribution"]["Resources"]["Distribution"]["Properties"]["DistributionConfig"]
+    config["Logging"]["Fn::If"][1]["IncludeCookies"] = True
+    assert len(optional_settings_problems(broken)) == 2

@@ -251,9 +251,18 @@ impl Plan {
                 admin_group,
                 id_token_validity_minutes,
                 refresh_token_validity_days,
+                email,
                 ..
             } = &settings.provider
             {
+                p.push(base(
+                    "EmailFrom",
+                    email.as_ref().map_or("", |e| e.from.as_str()),
+                ));
+                p.push(base(
+                    "EmailSourceArn",
+                    email.as_ref().map_or("", |e| e.ses_identity_arn.as_str()),
+                ));
                 p.push(base("HostedDomainPrefix", hosted_domain_prefix));
                 p.push(base("AdminGroupName", admin_group));
                 p.push(base(
@@ -405,6 +414,12 @@ impl Plan {
             site_settings.hosted_zone_id.as_deref().unwrap_or(""),
         ));
         dist_parameters.push(base("PriceClass", &settings.site.price_class));
+        let logs = settings.site.logs.as_ref();
+        dist_parameters.push(base(
+            "LogBucket",
+            &logs.map_or(String::new(), |l| l.bucket_domain()),
+        ));
+        dist_parameters.push(base("LogPrefix", logs.map_or("", |l| l.prefix.as_str())));
         // The behaviours for the functions' paths are the paths the core
         // serves, passed explicitly rather than trusted to the template's
         // defaults.
@@ -515,6 +530,10 @@ pub fn setting_of(parameter: &str) -> Option<&'static str> {
         "CertificateArn" => "site.certificate_arn",
         "HostedZoneId" => "site.hosted_zone_id",
         "PriceClass" => "site.price_class",
+        "LogBucket" => "site.logs.bucket",
+        "LogPrefix" => "site.logs.prefix",
+        "EmailFrom" => "provider.email.from",
+        "EmailSourceArn" => "provider.email.ses_identity_arn",
         _ => return None,
     })
 }

@@ -70,6 +70,42 @@ pub struct Site {
     pub hosted_zone_id: Option<String>,
     #[serde(default = "default_price_class")]
     pub price_class: String,
+    /// CloudFront standard logging (access logs), off unless set.
+    #[serde(default)]
+    pub logs: Option<AccessLogs>,
+}
+
+/// `[site.logs]`: where CloudFront writes the access logs.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccessLogs {
+    /// The bucket (`my-logs`, or as CloudFront names it,
+    /// `my-logs.s3.amazonaws.com`); it must allow ACLs.
+    pub bucket: String,
+    #[serde(default)]
+    pub prefix: String,
+}
+
+impl AccessLogs {
+    /// The bucket as CloudFront's `Logging.Bucket` takes it.
+    pub fn bucket_domain(&self) -> String {
+        if self.bucket.ends_with(".s3.amazonaws.com") {
+            self.bucket.clone()
+        } else {
+            format!("{}.s3.amazonaws.com", self.bucket)
+        }
+    }
+}
+
+/// `[provider.email]`: the pool's e-mail through Amazon SES, off unless set
+/// (Cognito's own e-mail has a small daily quota).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PoolEmail {
+    /// The From address: `Docs <no-reply@docs.example.com>`.
+    pub from: String,
+    /// The verified SES identity to send through.
+    pub ses_identity_arn: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -88,6 +124,8 @@ pub enum Provider {
         /// The refresh token's lifetime: how long a visitor stays signed in.
         #[serde(default = "default_refresh_token_days")]
         refresh_token_validity_days: u32,
+        #[serde(default)]
+        email: Option<PoolEmail>,
     },
     /// Any OpenID provider, by discovery URL; the client secret already in Secrets Manager.
     Oidc {

@@ -398,6 +398,35 @@ fn settings_the_templates_refuse_are_refused_by_name() {
                 groups_claim: "groups".into(),
             }
         }),
+        ("EmailFrom", "provider.email.from", |s| {
+            if let edge_auth_deploy::settings::Provider::Cognito { email, .. } = &mut s.provider {
+                *email = Some(edge_auth_deploy::settings::PoolEmail {
+                    from: "x".repeat(300),
+                    ses_identity_arn:
+                        "arn:aws:ses:eu-north-1:123456789012:identity/docs.example.org".into(),
+                });
+            }
+        }),
+        ("EmailSourceArn", "provider.email.ses_identity_arn", |s| {
+            if let edge_auth_deploy::settings::Provider::Cognito { email, .. } = &mut s.provider {
+                *email = Some(edge_auth_deploy::settings::PoolEmail {
+                    from: "no-reply@docs.example.org".into(),
+                    ses_identity_arn: "docs.example.org".into(),
+                });
+            }
+        }),
+        ("LogBucket", "site.logs.bucket", |s| {
+            s.site.logs = Some(edge_auth_deploy::settings::AccessLogs {
+                bucket: "Logs_Bucket".into(),
+                prefix: String::new(),
+            })
+        }),
+        ("LogPrefix", "site.logs.prefix", |s| {
+            s.site.logs = Some(edge_auth_deploy::settings::AccessLogs {
+                bucket: "my-logs".into(),
+                prefix: "a prefix with spaces".into(),
+            })
+        }),
         ("CertificateArn", "site.certificate_arn", |s| {
             s.site.certificate_arn = Some("arn:aws:acm:us-east-1:1:certificate/x".into())
         }),
@@ -690,4 +719,55 @@ fn the_secret_name_freed_is_the_one_the_template_creates() {
         plan.steps[first_pool - 1],
         Step::FreeSecretName { .. }
     ));
+}
+
+/// SES e-mail for the pool and CloudFront access logs: off by default (the
+/// parameters passed empty, so CloudFormation turns them off again when a
+/// setting is removed), and when set, the values reach the templates.
+#[test]
+fn pool_email_and_access_logs_reach_the_templates() {
+    let values = |settings: &Settings| -> BTreeMap<String, String> {
+        let plan = Plan::new(settings, Path::new("dist"), Path::new("w"));
+        let mut found = BTreeMap::new();
+        for step in &plan.steps {
+            if let Step::DeployStack { parameters, .. } = step {
+                for (k, v) in parameters {
+                    if let Value::Known(v) = v {
+                        found.insert(k.clone(), v.clone());
+                    }
+                }
+            }
+        }
+        found
+    };
+    let off = values(&with_domain());
+    for name in ["EmailFrom", "EmailSourceArn", "LogBucket", "LogPrefix"] {
+        assert_eq!(off[name], "", "{name} off by default");
+    }
+    let text = std::fs::read_to_string(root().join("deploy/prod.toml")).unwrap()
+        + "\n[site.logs]\nbucket = \"docs-logs\"\nprefix = \"edge-auth/prod/\"\n\n[provider.email]\nfrom = \"Docs <no-reply@docs.example.org>\"\nses_identity_arn = \"arn:aws:ses:eu-north-1:123456789012:identity/docs.example.org\"\n";
+    // TOML tables: [site.logs] after [site] ... is valid anywhere; write it out.
+    let path = std::env::temp_dir().join(format!("email-logs-{}.toml", std::process::id()));
+    std::fs::write(&path, text).unwrap();
+    let settings = Settings::load(&path).unwrap();
+    let on = values(&settings);
+    assert_eq!(on["EmailFrom"], "Docs <no-reply@docs.example.org>");
+    assert_eq!(
+        on["EmailSourceArn"],
+        "arn:aws:ses:eu-north-1:123456789012:identity/docs.example.org"
+    );
+    assert_eq!(on["LogBucket"], "docs-logs.s3.amazonaws.com");
+    assert_eq!(on["LogPrefix"], "edge-auth/prod/");
+    let plan = Plan::new(&settings, Path::new("dist"), Path::new("w"));
+    assert_eq!(
+        edge_auth_deploy::plan::check_parameters(&plan, &root().join("sam")),
+        Ok(())
+    );
+    // And the command line carries the From address, spaces and angle
+    // brackets quoted for SAM and for the shell.
+    let text = plan.dry_run_text(&Outputs::new()).unwrap();
+    assert!(
+        text.contains("'EmailFrom=\"Docs <no-reply@docs.example.org>\"'"),
+        "{text}"
+    );
 }
