@@ -30,7 +30,7 @@ step "sam command lines (SAM CLI's parser)" python3 -m pytest -q tests/deploy
 step "cargo test on the flake's source filter (nix/extra-sources)" scripts/check-source-filter.sh
 step "package the edge zips" scripts/package.py
 step "package the regional arm64 functions" scripts/package.py --regional
-step "regional arm64 functions under qemu (Runtime API)" node --test tests/regional/
+step "regional arm64 functions under qemu (emulated Runtime API, and AWS's Runtime Interface Emulator)" node --test --test-concurrency=1 tests/regional/
 step "zips are deterministic" scripts/check-deterministic.sh
 step "edge packages in Node" node --test tests/edge/
 target_dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
