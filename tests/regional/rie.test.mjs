@@ -26,7 +26,7 @@ const SITE = 'https://docs.example.com';
 /** Where aws-sam-cli (in the project's .venv) keeps the emulator. */
 function emulatorPath() {
   const python = existsSync(join(ROOT, '.venv/bin/python3')) ? join(ROOT, '.venv/bin/python3') : 'python3';
-  const rapid = execFileSync(python, ['-c', 'import os, samcli.local.rapid as r; print(os.path.dirname(r.__file__))'], { encoding: 'utf8' }).trim();
+  const rapid = execFileSync(python, ['-c', 'import os, samcli; print(os.path.join(os.path.dirname(samcli.__file__), "local", "rapid"))'], { encoding: 'utf8' }).trim();
   return join(rapid, 'aws-lambda-rie-arm64');
 }
 
@@ -105,6 +105,10 @@ test('the regional arm64 functions answer function URL events under AWS\'s Runti
     const again = await refresh.invoke(functionUrlEvent('/_edge-auth/refresh', 'return=%2Fother%2F', [], 'req-2'));
     assert.equal(again.body.statusCode, 302);
     assert.notEqual(lambda.param(again.body.headers.location, 'state'), lambda.param(location, 'state'));
+    // The emulator's own accounting of the first invocation: it was AWS's
+    // Runtime API that the bootstrap polled and answered.
+    assert.match(refresh.output(), /START RequestId: \S+/);
+    assert.match(refresh.output(), /REPORT RequestId: \S+\s+Init Duration/);
   } finally {
     refresh.stop();
   }
