@@ -5,6 +5,7 @@ pub mod aws;
 pub mod destroy;
 pub mod package;
 pub mod plan;
+pub mod policy;
 pub mod sam;
 pub mod settings;
 pub mod template;

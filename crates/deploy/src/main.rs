@@ -15,10 +15,13 @@ use std::process::ExitCode;
 
 use edge_auth_deploy::plan::{self, Outputs, Plan, Step, resolve};
 use edge_auth_deploy::settings::{Provider, Settings};
-use edge_auth_deploy::{aws, destroy, package, sam};
+use edge_auth_deploy::{aws, destroy, package, policy, sam};
 
 struct Args {
     destroy: bool,
+    /// `policy`: print the deployer's IAM policy (`--explain`: with what it
+    /// is built from and what it leaves out).
+    policy: Option<bool>,
     /// `user add`: the address to invite, and the group to put it in.
     user_add: Option<(String, Option<String>)>,
     settings: PathBuf,
@@ -34,6 +37,7 @@ struct Args {
 fn parse_args() -> Result<Args, String> {
     let mut args = Args {
         destroy: false,
+        policy: None,
         user_add: None,
         settings: PathBuf::new(),
         dry_run: false,
@@ -53,6 +57,11 @@ fn parse_args() -> Result<Args, String> {
             it.next();
             false
         }
+        Some("policy") => {
+            it.next();
+            args.policy = Some(false);
+            false
+        }
         Some("user") => {
             it.next();
             if it.next().as_deref() != Some("add") {
@@ -65,6 +74,7 @@ fn parse_args() -> Result<Args, String> {
     while let Some(flag) = it.next() {
         let mut value = |name: &str| it.next().ok_or(format!("{name} needs a value"));
         match flag.as_str() {
+            "--explain" if args.policy.is_some() => args.policy = Some(true),
             "--email" if user_add => email = Some(value("--email")?),
             "--group" if user_add => group = Some(value("--group")?),
             "--settings" => args.settings = value("--settings")?.into(),
@@ -81,7 +91,8 @@ fn parse_args() -> Result<Args, String> {
                 println!(
                     "edge-auth-deploy --settings deploy/<env>.toml [--dry-run [--offline]] [--packages dist] [--regional-packages dist/regional] [--templates sam] [--work DIR]\n\
                      edge-auth-deploy destroy --settings deploy/<env>.toml [--dry-run [--offline]] [--empty-bucket]\n\
-                     edge-auth-deploy user add --settings deploy/<env>.toml --email ADDRESS [--group GROUP] [--dry-run]\n\n\
+                     edge-auth-deploy user add --settings deploy/<env>.toml --email ADDRESS [--group GROUP] [--dry-run]\n\
+                     edge-auth-deploy policy --settings deploy/<env>.toml [--explain]   (the deployer's IAM policy)\n\n\
                      --dry-run   print the plan and change nothing (reads the stacks and the bucket when credentials are found)\n\
                      --offline   with --dry-run: make no AWS call at all"
                 );
@@ -132,6 +143,17 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if let Some(explain) = args.policy {
+        if explain {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&policy::explanation(&settings)).unwrap_or_default()
+            );
+        } else {
+            print!("{}", policy::document_text(&settings));
+        }
+        return ExitCode::SUCCESS;
+    }
     if args.destroy {
         return destroy_main(&args, &settings).await;
     }

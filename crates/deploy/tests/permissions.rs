@@ -270,6 +270,59 @@ fn the_policy_has_nothing_that_no_step_needs() {
         ]
         .map(String::from),
     );
+    // What CloudFormation's handlers list for the templates' resource types
+    // (edge_auth_deploy::policy::HANDLER_ACTIONS, held to cfn-lint's schemas
+    // by tests/deploy/test_permissions.py).
+    for (_, actions) in edge_auth_deploy::policy::HANDLER_ACTIONS {
+        needed.extend(actions.iter().map(|a| a.to_string()));
+    }
     let extra: Vec<_> = allowed_actions().difference(&needed).cloned().collect();
     assert!(extra.is_empty(), "allowed but never needed: {extra:?}");
+}
+
+/// docs/deploy-permissions.json is what `edge-auth-deploy policy --settings
+/// deploy/prod.toml` prints.
+#[test]
+fn the_documented_policy_is_the_tools_output_for_the_example() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let settings =
+        edge_auth_deploy::settings::Settings::load(&root.join("deploy/prod.toml")).unwrap();
+    let documented = std::fs::read_to_string(root.join("docs/deploy-permissions.json")).unwrap();
+    assert_eq!(
+        documented,
+        edge_auth_deploy::policy::document_text(&settings),
+        "regenerate it: cargo run -p edge-auth-deploy -- policy --settings deploy/prod.toml > docs/deploy-permissions.json"
+    );
+    // IAM's limit for the inline policies of one role (a customer managed
+    // policy takes at most 6,144 characters: this one is attached inline).
+    let compact = serde_json::to_string(&edge_auth_deploy::policy::document(&settings)).unwrap();
+    assert!(compact.len() <= 10_240, "{} characters", compact.len());
+}
+
+/// The policy follows the settings: the hosted zone's records only, the
+/// application's names and regions, the access log bucket when logs are on.
+#[test]
+fn the_policy_is_narrowed_to_the_settings() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let prod = edge_auth_deploy::settings::Settings::load(&root.join("deploy/prod.toml")).unwrap();
+    let text = edge_auth_deploy::policy::document_text(&prod);
+    assert!(text.contains("arn:aws:route53:::hostedzone/Z0000000000EXAMPLE"));
+    assert!(text.contains("arn:aws:lambda:eu-north-1:*:function:edge-auth-prod-auth-*"));
+    assert!(text.contains("arn:aws:cognito-idp:eu-north-1:*:userpool/*"));
+    assert!(text.contains("arn:aws:secretsmanager:eu-north-1:*:secret:edge-auth/prod/*"));
+    assert!(!text.contains("AccessLogBucketAcl"));
+    let preview =
+        edge_auth_deploy::settings::Settings::load(&root.join("deploy/preview.toml")).unwrap();
+    let text = edge_auth_deploy::policy::document_text(&preview);
+    assert!(!text.contains("route53:"), "no zone, no record changes");
+    assert!(!text.contains("acm:"), "no domain, no certificate");
+    assert!(text.contains("arn:aws:cloudformation:eu-west-1:*:stack/edge-auth-preview-*/*"));
+    assert!(!text.contains("eu-north-1"));
+    let mut logged = prod.clone();
+    logged.site.logs = Some(edge_auth_deploy::settings::AccessLogs {
+        bucket: "docs-logs".into(),
+        prefix: String::new(),
+    });
+    let text = edge_auth_deploy::policy::document_text(&logged);
+    assert!(text.contains("\"arn:aws:s3:::docs-logs\""));
 }

@@ -1,0 +1,734 @@
+//! The IAM policy a person needs to run the tool (deploy, `user add`,
+//! `destroy`) for one settings file: `edge-auth-deploy policy --settings F`.
+//! `docs/deploy-permissions.json` is its output for deploy/prod.toml (a test
+//! holds the two equal).
+//!
+//! What CloudFormation calls for each resource type comes from the resource
+//! types' provider schemas (`handlers.*.permissions`, as cfn-lint ships
+//! them): every action of the resource's own service is allowed
+//! (`HANDLER_ACTIONS`), and every other action a handler lists is allowed
+//! elsewhere here or named in `NOT_NEEDED` with the reason these templates
+//! never need it. tests/deploy/test_permissions.py reads the schemas and
+//! IAM's resource types (cfn-lint's Policies.json) and fails on an action
+//! neither allowed nor explained, or allowed on a resource it cannot apply
+//! to.
+
+use std::collections::BTreeSet;
+
+use serde_json::{Value, json};
+
+use crate::plan::EDGE_REGION;
+use crate::settings::Settings;
+
+/// Each template resource type (after SAM's transform) with the actions of
+/// its own service its CloudFormation handlers list (cfn-lint 1.58's
+/// provider schemas, us-east-1).
+pub const HANDLER_ACTIONS: &[(&str, &[&str])] = &[
+    (
+        "AWS::CloudFront::Distribution",
+        &[
+            "cloudfront:CreateConnectionGroup",
+            "cloudfront:CreateDistribution",
+            "cloudfront:CreateDistributionWithTags",
+            "cloudfront:DeleteDistribution",
+            "cloudfront:GetConnectionGroup",
+            "cloudfront:GetDistribution",
+            "cloudfront:GetDistributionConfig",
+            "cloudfront:GetVpcOrigin",
+            "cloudfront:ListDistributions",
+            "cloudfront:ListTagsForResource",
+            "cloudfront:TagResource",
+            "cloudfront:UntagResource",
+            "cloudfront:UpdateDistribution",
+            "cloudfront:UpdateDistributionWithStagingConfig",
+        ],
+    ),
+    (
+        "AWS::CloudFront::OriginAccessControl",
+        &[
+            "cloudfront:CreateOriginAccessControl",
+            "cloudfront:DeleteOriginAccessControl",
+            "cloudfront:GetOriginAccessControl",
+            "cloudfront:ListOriginAccessControls",
+            "cloudfront:UpdateOriginAccessControl",
+        ],
+    ),
+    (
+        "AWS::CloudFront::OriginRequestPolicy",
+        &[
+            "cloudfront:CreateOriginRequestPolicy",
+            "cloudfront:DeleteOriginRequestPolicy",
+            "cloudfront:GetOriginRequestPolicy",
+            "cloudfront:ListOriginRequestPolicies",
+            "cloudfront:UpdateOriginRequestPolicy",
+        ],
+    ),
+    (
+        "AWS::CloudFront::ResponseHeadersPolicy",
+        &[
+            "cloudfront:CreateResponseHeadersPolicy",
+            "cloudfront:DeleteResponseHeadersPolicy",
+            "cloudfront:GetResponseHeadersPolicy",
+            "cloudfront:ListResponseHeadersPolicies",
+            "cloudfront:UpdateResponseHeadersPolicy",
+        ],
+    ),
+    (
+        "AWS::Cognito::UserPool",
+        &[
+            "cognito-idp:AddCustomAttributes",
+            "cognito-idp:CreateUserPool",
+            "cognito-idp:DeleteUserPool",
+            "cognito-idp:DescribeUserPool",
+            "cognito-idp:GetUserPoolMfaConfig",
+            "cognito-idp:ListTagsForResource",
+            "cognito-idp:ListUserPools",
+            "cognito-idp:SetUserPoolMfaConfig",
+            "cognito-idp:TagResource",
+            "cognito-idp:UntagResource",
+            "cognito-idp:UpdateUserPool",
+        ],
+    ),
+    (
+        "AWS::Cognito::UserPoolClient",
+        &[
+            "cognito-idp:CreateUserPoolClient",
+            "cognito-idp:DeleteUserPoolClient",
+            "cognito-idp:DescribeUserPoolClient",
+            "cognito-idp:ListUserPoolClientSecrets",
+            "cognito-idp:ListUserPoolClients",
+            "cognito-idp:UpdateUserPoolClient",
+        ],
+    ),
+    (
+        "AWS::Cognito::UserPoolDomain",
+        &[
+            "cognito-idp:CreateUserPoolDomain",
+            "cognito-idp:DeleteUserPoolDomain",
+            "cognito-idp:DescribeUserPoolDomain",
+            "cognito-idp:UpdateUserPoolDomain",
+        ],
+    ),
+    (
+        "AWS::Cognito::UserPoolGroup",
+        &[
+            "cognito-idp:CreateGroup",
+            "cognito-idp:DeleteGroup",
+            "cognito-idp:GetGroup",
+            "cognito-idp:ListGroups",
+            "cognito-idp:UpdateGroup",
+        ],
+    ),
+    (
+        "AWS::IAM::Role",
+        &[
+            "iam:AttachRolePolicy",
+            "iam:CreateRole",
+            "iam:DeleteRole",
+            "iam:DeleteRolePermissionsBoundary",
+            "iam:DeleteRolePolicy",
+            "iam:DetachRolePolicy",
+            "iam:GetRole",
+            "iam:GetRolePolicy",
+            "iam:ListAttachedRolePolicies",
+            "iam:ListRolePolicies",
+            "iam:ListRoles",
+            "iam:PutRolePermissionsBoundary",
+            "iam:PutRolePolicy",
+            "iam:TagRole",
+            "iam:UntagRole",
+            "iam:UpdateAssumeRolePolicy",
+            "iam:UpdateRole",
+            "iam:UpdateRoleDescription",
+        ],
+    ),
+    (
+        "AWS::Lambda::Alias",
+        &[
+            "lambda:CreateAlias",
+            "lambda:DeleteAlias",
+            "lambda:DeleteProvisionedConcurrencyConfig",
+            "lambda:GetAlias",
+            "lambda:GetProvisionedConcurrencyConfig",
+            "lambda:ListAliases",
+            "lambda:PutProvisionedConcurrencyConfig",
+            "lambda:UpdateAlias",
+        ],
+    ),
+    (
+        "AWS::Lambda::Function",
+        &[
+            "lambda:AssociateRuntimeAlias",
+            "lambda:CreateFunction",
+            "lambda:DeleteFunction",
+            "lambda:DeleteFunctionCodeSigningConfig",
+            "lambda:DeleteFunctionConcurrency",
+            "lambda:GetCodeSigningConfig",
+            "lambda:GetFunction",
+            "lambda:GetFunctionCodeSigningConfig",
+            "lambda:GetFunctionRecursionConfig",
+            "lambda:GetFunctionScalingConfig",
+            "lambda:GetLayerVersion",
+            "lambda:GetRuntimeManagementConfig",
+            "lambda:ListFunctions",
+            "lambda:PassCapacityProvider",
+            "lambda:PublishVersion",
+            "lambda:PutFunctionCodeSigningConfig",
+            "lambda:PutFunctionConcurrency",
+            "lambda:PutFunctionRecursionConfig",
+            "lambda:PutFunctionScalingConfig",
+            "lambda:PutRuntimeManagementConfig",
+            "lambda:TagResource",
+            "lambda:UntagResource",
+            "lambda:UpdateFunctionCode",
+            "lambda:UpdateFunctionConfiguration",
+        ],
+    ),
+    (
+        "AWS::Lambda::Permission",
+        &[
+            "lambda:AddPermission",
+            "lambda:GetPolicy",
+            "lambda:RemovePermission",
+        ],
+    ),
+    (
+        "AWS::Lambda::Url",
+        &[
+            "lambda:CreateFunctionUrlConfig",
+            "lambda:DeleteFunctionUrlConfig",
+            "lambda:GetFunctionUrlConfig",
+            "lambda:ListFunctionUrlConfigs",
+            "lambda:UpdateFunctionUrlConfig",
+        ],
+    ),
+    (
+        "AWS::Lambda::Version",
+        &[
+            "lambda:DeleteFunction",
+            "lambda:GetFunctionConfiguration",
+            "lambda:GetFunctionScalingConfig",
+            "lambda:GetProvisionedConcurrencyConfig",
+            "lambda:GetRuntimeManagementConfig",
+            "lambda:ListVersionsByFunction",
+            "lambda:PublishVersion",
+            "lambda:PutFunctionScalingConfig",
+            "lambda:PutProvisionedConcurrencyConfig",
+            "lambda:PutRuntimeManagementConfig",
+        ],
+    ),
+    ("AWS::Route53::RecordSetGroup", &[]),
+    (
+        "AWS::S3::Bucket",
+        &[
+            "s3:CreateBucket",
+            "s3:CreateBucketMetadataTableConfiguration",
+            "s3:DeleteBucket",
+            "s3:DeleteBucketAnalyticsConfiguration",
+            "s3:DeleteBucketCors",
+            "s3:DeleteBucketEncryption",
+            "s3:DeleteBucketLifecycle",
+            "s3:DeleteBucketMetadataTableConfiguration",
+            "s3:DeleteBucketMetricsConfiguration",
+            "s3:DeleteBucketReplication",
+            "s3:DeleteBucketWebsite",
+            "s3:DeleteObject",
+            "s3:GetAccelerateConfiguration",
+            "s3:GetAnalyticsConfiguration",
+            "s3:GetBucketAbac",
+            "s3:GetBucketAcl",
+            "s3:GetBucketCORS",
+            "s3:GetBucketLogging",
+            "s3:GetBucketMetadataTableConfiguration",
+            "s3:GetBucketNotification",
+            "s3:GetBucketObjectLockConfiguration",
+            "s3:GetBucketOwnershipControls",
+            "s3:GetBucketPublicAccessBlock",
+            "s3:GetBucketTagging",
+            "s3:GetBucketVersioning",
+            "s3:GetBucketWebsite",
+            "s3:GetEncryptionConfiguration",
+            "s3:GetIntelligentTieringConfiguration",
+            "s3:GetInventoryConfiguration",
+            "s3:GetLifecycleConfiguration",
+            "s3:GetMetricsConfiguration",
+            "s3:GetReplicationConfiguration",
+            "s3:ListAllMyBuckets",
+            "s3:ListBucket",
+            "s3:ListTagsForResource",
+            "s3:PutAccelerateConfiguration",
+            "s3:PutAnalyticsConfiguration",
+            "s3:PutBucketAbac",
+            "s3:PutBucketAcl",
+            "s3:PutBucketCORS",
+            "s3:PutBucketLogging",
+            "s3:PutBucketNotification",
+            "s3:PutBucketObjectLockConfiguration",
+            "s3:PutBucketOwnershipControls",
+            "s3:PutBucketPublicAccessBlock",
+            "s3:PutBucketReplication",
+            "s3:PutBucketTagging",
+            "s3:PutBucketVersioning",
+            "s3:PutBucketWebsite",
+            "s3:PutEncryptionConfiguration",
+            "s3:PutIntelligentTieringConfiguration",
+            "s3:PutInventoryConfiguration",
+            "s3:PutLifecycleConfiguration",
+            "s3:PutMetricsConfiguration",
+            "s3:PutObjectAcl",
+            "s3:PutObjectLockConfiguration",
+            "s3:PutReplicationConfiguration",
+            "s3:TagResource",
+            "s3:UntagResource",
+            "s3:UpdateBucketMetadataAnnotationTableConfiguration",
+            "s3:UpdateBucketMetadataInventoryTableConfiguration",
+            "s3:UpdateBucketMetadataJournalTableConfiguration",
+        ],
+    ),
+    (
+        "AWS::S3::BucketPolicy",
+        &[
+            "s3:DeleteBucketPolicy",
+            "s3:GetBucketPolicy",
+            "s3:ListAllMyBuckets",
+            "s3:PutBucketPolicy",
+        ],
+    ),
+    (
+        "AWS::SecretsManager::Secret",
+        &[
+            "secretsmanager:CreateSecret",
+            "secretsmanager:DeleteSecret",
+            "secretsmanager:DescribeSecret",
+            "secretsmanager:GetRandomPassword",
+            "secretsmanager:GetSecretValue",
+            "secretsmanager:ListSecrets",
+            "secretsmanager:RemoveRegionsFromReplication",
+            "secretsmanager:ReplicateSecretToRegions",
+            "secretsmanager:TagResource",
+            "secretsmanager:UntagResource",
+            "secretsmanager:UpdateSecret",
+        ],
+    ),
+];
+
+/// Actions IAM grants only on `*` (no resource-level permissions), or only
+/// on resource types these templates never create (layers, code signing
+/// configs, capacity providers, connection groups, VPC origins): the
+/// handlers may call them, so they are allowed, on `*`.
+pub const ON_ANY_RESOURCE: &[&str] = &[
+    "cloudfront:CreateConnectionGroup",
+    "cloudfront:CreateDistribution",
+    "cloudfront:CreateDistributionWithTags",
+    "cloudfront:CreateOriginAccessControl",
+    "cloudfront:CreateOriginRequestPolicy",
+    "cloudfront:CreateResponseHeadersPolicy",
+    "cloudfront:GetConnectionGroup",
+    "cloudfront:GetVpcOrigin",
+    "cloudfront:ListDistributions",
+    "cloudfront:ListOriginAccessControls",
+    "cloudfront:ListOriginRequestPolicies",
+    "cloudfront:ListResponseHeadersPolicies",
+    "cognito-idp:CreateUserPool",
+    "cognito-idp:DescribeUserPoolDomain",
+    "cognito-idp:ListUserPools",
+    "iam:ListRoles",
+    "lambda:AssociateRuntimeAlias",
+    "lambda:GetCodeSigningConfig",
+    "lambda:GetLayerVersion",
+    "lambda:ListFunctions",
+    "lambda:PassCapacityProvider",
+    "s3:DeleteBucketAnalyticsConfiguration",
+    "s3:DeleteBucketCors",
+    "s3:DeleteBucketEncryption",
+    "s3:DeleteBucketLifecycle",
+    "s3:DeleteBucketMetricsConfiguration",
+    "s3:DeleteBucketReplication",
+    "s3:ListAllMyBuckets",
+    "s3:PutBucketReplication",
+    "s3:PutObjectLockConfiguration",
+    "secretsmanager:GetRandomPassword",
+    "secretsmanager:ListSecrets",
+];
+
+/// Actions of other services that the handlers of these resource types
+/// list and that these templates never make CloudFormation call, with why.
+pub const NOT_NEEDED: &[(&str, &str)] = &[
+    (
+        "cloudfront:updateDistribution",
+        "AWS::Cognito::UserPoolDomain: only a custom domain for the hosted UI has a distribution of its own; the pool's domain is a Cognito prefix domain",
+    ),
+    (
+        "codedeploy:CreateDeployment",
+        "AWS::Lambda::Alias: no DeploymentPreference; SAM moves the alias itself, CodeDeploy is never involved",
+    ),
+    (
+        "codedeploy:GetDeployment",
+        "AWS::Lambda::Alias: no DeploymentPreference",
+    ),
+    (
+        "codedeploy:GetDeploymentConfig",
+        "AWS::Lambda::Alias: no DeploymentPreference",
+    ),
+    (
+        "codedeploy:GetDeploymentGroup",
+        "AWS::Lambda::Alias: no DeploymentPreference",
+    ),
+    (
+        "codedeploy:StopDeployment",
+        "AWS::Lambda::Alias: no DeploymentPreference",
+    ),
+    (
+        "ec2:DescribeNetworkInterfaces",
+        "AWS::Lambda::Function: no function is attached to a VPC (no VpcConfig)",
+    ),
+    (
+        "ec2:DescribeSecurityGroups",
+        "AWS::Lambda::Function: no VpcConfig",
+    ),
+    ("ec2:DescribeSubnets", "AWS::Lambda::Function: no VpcConfig"),
+    ("ec2:DescribeVpcs", "AWS::Lambda::Function: no VpcConfig"),
+    (
+        "elasticfilesystem:DescribeMountTargets",
+        "AWS::Lambda::Function: no file system is mounted (no FileSystemConfigs)",
+    ),
+    (
+        "kms:CreateGrant",
+        "no customer managed KMS key: functions, the pool, its domain and the secret use AWS owned or AWS managed keys (no KmsKeyArn, KmsKeyId or UserPoolAddOns encryption)",
+    ),
+    ("kms:Decrypt", "no customer managed KMS key"),
+    ("kms:DescribeKey", "no customer managed KMS key"),
+    ("kms:Encrypt", "no customer managed KMS key"),
+    ("kms:GenerateDataKey", "no customer managed KMS key"),
+    (
+        "kms:GenerateDataKeyWithoutPlaintext",
+        "no customer managed KMS key",
+    ),
+    ("kms:ReEncryptFrom", "no customer managed KMS key"),
+    ("kms:ReEncryptTo", "no customer managed KMS key"),
+    (
+        "s3:GetObjectVersion",
+        "AWS::Lambda::Function: SAM uploads the code and names no S3ObjectVersion, so Lambda reads the object with s3:GetObject",
+    ),
+    (
+        "s3files:ListMountTargets",
+        "AWS::Lambda::Function: no file system is mounted",
+    ),
+    (
+        "s3tables:CreateNamespace",
+        "AWS::S3::Bucket: no metadata table configuration on the site bucket",
+    ),
+    (
+        "s3tables:CreateTable",
+        "AWS::S3::Bucket: no metadata table configuration",
+    ),
+    (
+        "s3tables:CreateTableBucket",
+        "AWS::S3::Bucket: no metadata table configuration",
+    ),
+    (
+        "s3tables:GetTable",
+        "AWS::S3::Bucket: no metadata table configuration",
+    ),
+    (
+        "s3tables:GetTableMetadataLocation",
+        "AWS::S3::Bucket: no metadata table configuration",
+    ),
+    (
+        "s3tables:PutTableBucketPolicy",
+        "AWS::S3::Bucket: no metadata table configuration",
+    ),
+    (
+        "s3tables:PutTableEncryption",
+        "AWS::S3::Bucket: no metadata table configuration",
+    ),
+    (
+        "s3tables:PutTablePolicy",
+        "AWS::S3::Bucket: no metadata table configuration",
+    ),
+    (
+        "s3tables:UpdateTableMetadataLocation",
+        "AWS::S3::Bucket: no metadata table configuration",
+    ),
+];
+
+fn statement(sid: &str, actions: &BTreeSet<String>, resources: Value) -> Value {
+    json!({
+        "Sid": sid,
+        "Effect": "Allow",
+        "Action": actions.iter().collect::<Vec<_>>(),
+        "Resource": resources,
+    })
+}
+
+fn set(actions: &[&str]) -> BTreeSet<String> {
+    actions.iter().map(|a| a.to_string()).collect()
+}
+
+/// The handler actions of the given service, less those only allowed on `*`.
+fn handler_actions(service: &str) -> BTreeSet<String> {
+    HANDLER_ACTIONS
+        .iter()
+        .flat_map(|(_, actions)| actions.iter())
+        .filter(|a| a.starts_with(&format!("{service}:")) && !ON_ANY_RESOURCE.contains(a))
+        .map(|a| a.to_string())
+        .collect()
+}
+
+/// The policy document for `settings`: resources named after the
+/// application and environment (`<app>-<env>-*`) in the settings' regions
+/// where AWS names them so, Route 53 changes limited to the settings' hosted
+/// zone (none without one), user-pool actions to user pools, CloudFront's to
+/// the resource types that take resource-level permissions.
+pub fn document(settings: &Settings) -> Value {
+    let prefix = format!("{}-{}", settings.application, settings.environment);
+    let pool_region = &settings.regions.user_pool;
+    let mut regions: Vec<&str> = vec![
+        pool_region.as_str(),
+        settings.regions.distribution.as_str(),
+        EDGE_REGION,
+    ];
+    regions.sort();
+    regions.dedup();
+    let mut statements = Vec::new();
+
+    let stack_actions = set(&[
+        "cloudformation:CreateChangeSet",
+        "cloudformation:DeleteStack",
+        "cloudformation:DescribeChangeSet",
+        "cloudformation:DescribeStackEvents",
+        "cloudformation:DescribeStacks",
+        "cloudformation:ExecuteChangeSet",
+        "cloudformation:GetTemplate",
+        "cloudformation:GetTemplateSummary",
+        "cloudformation:ListStackResources",
+    ]);
+    let mut stacks = Vec::new();
+    for region in &regions {
+        stacks.push(format!(
+            "arn:aws:cloudformation:{region}:*:stack/{prefix}-*/*"
+        ));
+        stacks.push(format!(
+            "arn:aws:cloudformation:{region}:*:stack/aws-sam-cli-managed-default/*"
+        ));
+    }
+    statements.push(statement(
+        "StacksOfThisDeployment",
+        &stack_actions,
+        json!(stacks),
+    ));
+    statements.push(statement(
+        "SamTransformAndTemplateChecks",
+        &set(&[
+            "cloudformation:CreateChangeSet",
+            "cloudformation:GetTemplateSummary",
+            "cloudformation:ValidateTemplate",
+        ]),
+        json!("*"),
+    ));
+    statements.push(statement(
+        "SamArtifactBucket",
+        &set(&[
+            "s3:CreateBucket",
+            "s3:GetObject",
+            "s3:ListBucket",
+            "s3:PutBucketPolicy",
+            "s3:PutBucketPublicAccessBlock",
+            "s3:PutBucketTagging",
+            "s3:PutBucketVersioning",
+            "s3:PutEncryptionConfiguration",
+            "s3:PutObject",
+        ]),
+        json!([
+            "arn:aws:s3:::aws-sam-cli-managed-default-*",
+            "arn:aws:s3:::aws-sam-cli-managed-default-*/*"
+        ]),
+    ));
+
+    // The site bucket: what CloudFormation does with it and its policy, and
+    // the tool's sync and teardown (versions, objects).
+    let mut site = handler_actions("s3");
+    site.extend(set(&[
+        "s3:DeleteObjectVersion",
+        "s3:GetBucketLocation",
+        "s3:GetObject",
+        "s3:ListBucketVersions",
+        "s3:PutObject",
+    ]));
+    statements.push(statement(
+        "SiteBucket",
+        &site,
+        json!([
+            format!("arn:aws:s3:::{prefix}-*"),
+            format!("arn:aws:s3:::{prefix}-*/*")
+        ]),
+    ));
+    if let Some(logs) = &settings.site.logs {
+        let bucket = logs.bucket_domain();
+        let bucket = bucket.trim_end_matches(".s3.amazonaws.com");
+        statements.push(statement(
+            "AccessLogBucketAcl",
+            &set(&["s3:GetBucketAcl", "s3:PutBucketAcl"]),
+            json!(format!("arn:aws:s3:::{bucket}")),
+        ));
+    }
+
+    let mut functions = vec![format!(
+        "arn:aws:lambda:{EDGE_REGION}:*:function:{prefix}-*"
+    )];
+    functions.push(format!(
+        "arn:aws:lambda:{pool_region}:*:function:{prefix}-auth-*"
+    ));
+    let mut lambda = handler_actions("lambda");
+    // CloudFront itself, associating the edge versions with the
+    // distribution as the deployer (Lambda@Edge's documented permissions).
+    lambda.extend(set(&[
+        "lambda:DisableReplication",
+        "lambda:EnableReplication",
+    ]));
+    // SAM compares the functions' tags on an update.
+    lambda.insert("lambda:ListTags".into());
+    statements.push(statement("Functions", &lambda, json!(functions)));
+
+    statements.push(statement(
+        "FunctionRoles",
+        &handler_actions("iam"),
+        json!(format!("arn:aws:iam::*:role/{prefix}-*")),
+    ));
+    statements.push(json!({
+        "Sid": "PassRolesToLambdaOnly",
+        "Effect": "Allow",
+        "Action": "iam:PassRole",
+        "Resource": format!("arn:aws:iam::*:role/{prefix}-*"),
+        "Condition": {"StringEquals": {"iam:PassedToService": ["lambda.amazonaws.com", "edgelambda.amazonaws.com"]}},
+    }));
+    statements.push(json!({
+        "Sid": "LambdaEdgeServiceLinkedRoles",
+        "Effect": "Allow",
+        "Action": "iam:CreateServiceLinkedRole",
+        "Resource": [
+            "arn:aws:iam::*:role/aws-service-role/replicator.lambda.amazonaws.com/AWSServiceRoleForLambdaReplicator",
+            "arn:aws:iam::*:role/aws-service-role/logger.cloudfront.amazonaws.com/AWSServiceRoleForCloudFrontLogger"
+        ],
+        "Condition": {"StringLike": {"iam:AWSServiceName": ["replicator.lambda.amazonaws.com", "logger.cloudfront.amazonaws.com"]}},
+    }));
+
+    // CloudFront: each action on the resource type it applies to.
+    let cloudfront = handler_actions("cloudfront");
+    let of = |kind: &str| -> BTreeSet<String> {
+        cloudfront
+            .iter()
+            .filter(|a| a.contains(kind))
+            .cloned()
+            .collect()
+    };
+    let mut distribution: BTreeSet<String> = cloudfront
+        .iter()
+        .filter(|a| {
+            !a.contains("OriginAccessControl")
+                && !a.contains("OriginRequestPolic")
+                && !a.contains("ResponseHeadersPolic")
+        })
+        .cloned()
+        .collect();
+    // The tool's own: an invalidation after the site sync.
+    distribution.extend(set(&[
+        "cloudfront:CreateInvalidation",
+        "cloudfront:GetInvalidation",
+    ]));
+    statements.push(statement(
+        "Distribution",
+        &distribution,
+        json!("arn:aws:cloudfront::*:distribution/*"),
+    ));
+    statements.push(statement(
+        "OriginAccessControl",
+        &of("OriginAccessControl"),
+        json!("arn:aws:cloudfront::*:origin-access-control/*"),
+    ));
+    statements.push(statement(
+        "OriginRequestPolicy",
+        &of("OriginRequestPolic"),
+        json!("arn:aws:cloudfront::*:origin-request-policy/*"),
+    ));
+    statements.push(statement(
+        "ResponseHeadersPolicy",
+        &of("ResponseHeadersPolic"),
+        json!("arn:aws:cloudfront::*:response-headers-policy/*"),
+    ));
+
+    if settings.site.domain.is_some() {
+        // CloudFront reads the certificate for the alias.
+        statements.push(statement(
+            "Certificate",
+            &set(&["acm:DescribeCertificate"]),
+            json!(settings.site.certificate_arn.clone().unwrap_or_default()),
+        ));
+        statements.push(statement(
+            "CertificateList",
+            &set(&["acm:ListCertificates"]),
+            json!("*"),
+        ));
+    }
+    if let Some(zone) = &settings.site.hosted_zone_id {
+        statements.push(statement(
+            "DnsRecordsInTheZone",
+            &set(&[
+                "route53:ChangeResourceRecordSets",
+                "route53:GetHostedZone",
+                "route53:ListResourceRecordSets",
+            ]),
+            json!(format!("arn:aws:route53:::hostedzone/{zone}")),
+        ));
+        statements.push(statement(
+            "DnsChangeStatus",
+            &set(&["route53:GetChange"]),
+            json!("arn:aws:route53:::change/*"),
+        ));
+    }
+
+    let mut pools = handler_actions("cognito-idp");
+    // `user add`.
+    pools.extend(set(&[
+        "cognito-idp:AdminAddUserToGroup",
+        "cognito-idp:AdminCreateUser",
+    ]));
+    statements.push(statement(
+        "UserPools",
+        &pools,
+        json!(format!("arn:aws:cognito-idp:{pool_region}:*:userpool/*")),
+    ));
+    let mut secret = handler_actions("secretsmanager");
+    // A new value of the secret when the app client is replaced.
+    secret.insert("secretsmanager:PutSecretValue".into());
+    statements.push(statement(
+        "ClientSecret",
+        &secret,
+        json!(format!(
+            "arn:aws:secretsmanager:{pool_region}:*:secret:{}/{}/*",
+            settings.application, settings.environment
+        )),
+    ));
+    statements.push(statement(
+        "ActionsWithoutResourceLevelPermissions",
+        &set(ON_ANY_RESOURCE),
+        json!("*"),
+    ));
+    json!({"Version": "2012-10-17", "Statement": statements})
+}
+
+/// The document as the `policy` command prints it and the docs keep it.
+pub fn document_text(settings: &Settings) -> String {
+    serde_json::to_string_pretty(&document(settings)).unwrap_or_default() + "\n"
+}
+
+/// What `policy --explain` prints: the policy, the handler actions it is
+/// built from, and the actions left out with their reasons.
+pub fn explanation(settings: &Settings) -> Value {
+    json!({
+        "policy": document(settings),
+        "handler_actions": HANDLER_ACTIONS.iter().map(|(t, a)| (t.to_string(), json!(a))).collect::<serde_json::Map<_, _>>(),
+        "on_any_resource": ON_ANY_RESOURCE,
+        "not_needed": NOT_NEEDED.iter().map(|(a, why)| (a.to_string(), json!(why))).collect::<serde_json::Map<_, _>>(),
+    })
+}
