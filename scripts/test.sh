@@ -24,12 +24,14 @@ step "flake evaluates on all four systems (nix-eval kit)" scripts/check-flake-ev
 step "cargo clippy" cargo clippy --workspace --all-targets --locked -- -D warnings
 step "cargo clippy (origin addon)" cargo clippy -p edge-auth-addon --features provider --locked -- -D warnings
 step "cargo test" cargo test --workspace --locked
-# The deploy tool's `sam deploy` command lines through the real SAM CLI's
-# option parser (aws-sam-cli in .venv), first deploy and re-run (moto).
-step "sam command lines (SAM CLI's parser)" python3 -m pytest -q tests/deploy
 step "cargo test on the flake's source filter (nix/extra-sources)" scripts/check-source-filter.sh
 step "package the edge zips" scripts/package.py
 step "package the regional arm64 functions" scripts/package.py --regional
+# The deploy tool against the real tools: every `sam deploy` command line
+# through SAM CLI's own parser (first deploy, and a re-run against moto),
+# the policy against CloudFormation's resource schemas, and the tool's real
+# run against moto with a `sam` stand-in (parser, SAM's translator, moto).
+step "deploy tool: SAM CLI's parser, the resource schemas, a run against moto" python3 -m pytest -q tests/deploy
 step "regional arm64 functions under qemu (emulated Runtime API, and AWS's Runtime Interface Emulator)" node --test --test-concurrency=1 tests/regional/
 step "zips are deterministic" scripts/check-deterministic.sh
 step "edge packages in Node" node --test tests/edge/

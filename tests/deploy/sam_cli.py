@@ -9,6 +9,7 @@ import os
 os.environ.setdefault("SAM_CLI_TELEMETRY", "0")
 
 import click  # noqa: E402
+from samcli.cli.context import Context  # noqa: E402
 from samcli.commands.deploy.command import cli as _deploy  # noqa: E402
 
 
@@ -18,7 +19,7 @@ class Refused(Exception):
 
 def parse_deploy(argv):
     """The options `sam deploy` takes from `argv` (the program name and the
-    subcommand first), as SAM's click command converts them. Raises Refused
+    subcommand first), as SAM's click command converts them, with `region`. Raises Refused
     with SAM's own message when SAM would refuse the command line. The
     template named by --template-file must exist (SAM reads it while
     parsing)."""
@@ -28,4 +29,9 @@ def parse_deploy(argv):
         ctx = _deploy.make_context("deploy", list(argv[2:]))
     except click.UsageError as e:
         raise Refused(e.format_message()) from e
-    return ctx.params
+    # --region and --profile are SAM's global options: they go to its
+    # context object, not to the command's parameters.
+    params = dict(ctx.params)
+    state = ctx.find_object(Context)
+    params["region"] = state.region if state else None
+    return params

@@ -311,6 +311,19 @@ pub async fn failure_reason(config: &SdkConfig, stack: &str) -> AwsError {
         .await
     {
         Ok(events) => events,
+        // SAM stopped before CloudFormation had a stack (its command line,
+        // a missing package, the artifact bucket): what it printed says why.
+        Err(e)
+            if e.as_service_error()
+                .and_then(|e| e.meta().message())
+                .is_some_and(|m| m.contains("does not exist")) =>
+        {
+            return AwsError::Stack {
+                stack: stack.into(),
+                message: "sam deploy failed before the stack was created; its own message is above"
+                    .into(),
+            };
+        }
         Err(e) => return call_error(e),
     };
     match first_failure(stack, events.stack_events()) {

@@ -626,6 +626,12 @@ async fn run(args: &Args, settings: &Settings, plan: &Plan) -> Result<String, St
                     println!("    {}: {size} bytes", path.display());
                 }
             }
+            Step::WritePlaceholders { packages } => {
+                for path in packages {
+                    let size = package::write_placeholder_zip(path).map_err(|err| e(&err))?;
+                    println!("    {}: {size} bytes", path.display());
+                }
+            }
             Step::SyncSite {
                 bucket,
                 directory,

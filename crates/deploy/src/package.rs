@@ -215,3 +215,30 @@ pub fn write_configured_packages(
     }
     Ok(written)
 }
+
+/// A package that is uploaded but never run: one `index.js` whose handler
+/// fails, should it ever be invoked. Deterministic, like the others.
+pub fn write_placeholder_zip(target: &Path) -> Result<u64, PackageError> {
+    use std::io::Write;
+    let err = |e: &dyn std::fmt::Display| PackageError::Zip {
+        path: target.display().to_string(),
+        message: e.to_string(),
+    };
+    if let Some(dir) = target.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| err(&e))?;
+    }
+    let file = std::fs::File::create(target).map_err(|e| err(&e))?;
+    let mut zip = zip::ZipWriter::new(file);
+    let options = zip::write::SimpleFileOptions::default()
+        .last_modified_time(zip::DateTime::default())
+        .unix_permissions(0o644);
+    zip.start_file("index.js", options).map_err(|e| err(&e))?;
+    zip.write_all(
+        b"// edge-auth: a placeholder for a function this arrangement does not create.\nexports.handler = async () => { throw new Error('edge-auth placeholder: not deployed in this arrangement'); };\n",
+    )
+    .map_err(|e| err(&e))?;
+    zip.finish().map_err(|e| err(&e))?;
+    std::fs::metadata(target)
+        .map(|m| m.len())
+        .map_err(|e| err(&e))
+}

@@ -166,6 +166,12 @@ pub enum Step {
         packages: Vec<PathBuf>,
         into: PathBuf,
     },
+    /// Empty packages where a template names code for a function its
+    /// conditions switch off: SAM CLI packages every function of a
+    /// template, whatever its Condition, and stops at a missing file.
+    WritePlaceholders {
+        packages: Vec<PathBuf>,
+    },
     /// Upload new and changed files, delete objects no longer in the site.
     SyncSite {
         bucket: Value,
@@ -325,7 +331,12 @@ impl Plan {
         if regional {
             steps.push(Step::WriteConfig {
                 packages: zips(regional_packages, &AUTH_PACKAGES),
-                into: configured.join("regional"),
+                into: configured.clone().join("regional"),
+            });
+            // The edge-functions template's origin-request functions, off
+            // in this arrangement (AuthAtEdge false).
+            steps.push(Step::WritePlaceholders {
+                packages: zips(&configured, &AUTH_PACKAGES),
             });
         }
         let mut edge_parameters = names.clone();
@@ -651,6 +662,16 @@ impl fmt::Display for Step {
                 f,
                 "if {stack} does not exist yet: free the secret name {name} ({region}) if a destroyed deployment's secret, scheduled for deletion, still holds it"
             ),
+            Step::WritePlaceholders { packages } => {
+                writeln!(
+                    f,
+                    "write empty placeholder packages for the functions the edge-functions template switches off here (SAM CLI packages every function in a template, whatever its Condition; none of these is created)"
+                )?;
+                for p in packages {
+                    writeln!(f, "    {}", p.display())?;
+                }
+                Ok(())
+            }
             Step::FetchProvider { discovery_url } => writeln!(
                 f,
                 "fetch the provider's discovery document and JWKS: {discovery_url}"

@@ -26,7 +26,7 @@ fn prod() -> Settings {
 fn the_prod_plan_wires_outputs_into_parameters() {
     let plan = Plan::new(&prod(), Path::new("dist"), Path::new("work/prod"));
     let text = plan.dry_run_text(&Default::default()).unwrap();
-    assert_eq!(plan.steps.len(), 12, "{text}");
+    assert_eq!(plan.steps.len(), 13, "{text}");
     assert!(text.contains("deploy stack edge-auth-prod-user-pool (eu-north-1) from work/prod/sam/user-pool/template.yaml"));
     assert!(text.contains("'CallbackUrls=\"https://docs.example.com/_edge-auth/callback\"'"));
     assert!(text.contains("deploy stack edge-auth-prod-edge-functions (us-east-1)"));
@@ -77,12 +77,12 @@ hosted_domain_prefix = "docs-staging"
 "#,
     );
     let plan = Plan::new(&s, Path::new("dist"), Path::new("w"));
-    assert_eq!(plan.steps.len(), 13);
+    assert_eq!(plan.steps.len(), 14);
     let Step::DeployStack {
         stack, parameters, ..
-    } = &plan.steps[9]
+    } = &plan.steps[10]
     else {
-        panic!("{:?}", plan.steps[9])
+        panic!("{:?}", plan.steps[10])
     };
     assert_eq!(stack, "docs-staging-user-pool");
     // Cognito matches redirect_uri and logout_uri to the letter: the

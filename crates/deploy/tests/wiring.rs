@@ -561,7 +561,9 @@ fn every_output_the_tool_reads_is_declared_by_its_template() {
                 Step::Invalidate { distribution } => vec![distribution],
                 Step::Announce { url } => vec![url],
                 Step::FetchProvider { discovery_url } => vec![discovery_url],
-                Step::WriteConfig { .. } | Step::FreeSecretName { .. } => vec![],
+                Step::WriteConfig { .. }
+                | Step::WritePlaceholders { .. }
+                | Step::FreeSecretName { .. } => vec![],
             };
             for value in values {
                 let (Value::Output { stack, key, .. } | Value::ExistingOutput { stack, key, .. }) =
@@ -770,4 +772,60 @@ fn pool_email_and_access_logs_reach_the_templates() {
         text.contains("'EmailFrom=\"Docs <no-reply@docs.example.org>\"'"),
         "{text}"
     );
+}
+
+/// SAM CLI packages every function of a template, whatever its Condition,
+/// and stops at a missing file: every CodeUri of every template the plan
+/// deploys is a package the plan writes before it (configured, or an empty
+/// placeholder for a function the arrangement switches off).
+#[test]
+fn every_code_uri_of_a_deployed_template_is_written_first() {
+    for settings in every_arrangement() {
+        let work = Path::new("w");
+        let plan = Plan::new(&settings, Path::new("dist"), work);
+        let mut written: Vec<std::path::PathBuf> = Vec::new();
+        let mut checked = 0;
+        for step in &plan.steps {
+            match step {
+                Step::WriteConfig { packages, into } => {
+                    written.extend(packages.iter().map(|p| into.join(p.file_name().unwrap())))
+                }
+                Step::WritePlaceholders { packages } => written.extend(packages.iter().cloned()),
+                Step::DeployStack { template, .. } => {
+                    let text = std::fs::read_to_string(
+                        root()
+                            .join("sam")
+                            .join(template.parent().unwrap().file_name().unwrap())
+                            .join("template.yaml"),
+                    )
+                    .unwrap();
+                    for line in text.lines() {
+                        let Some(uri) = line.trim().strip_prefix("CodeUri: ") else {
+                            continue;
+                        };
+                        // Relative to the staged template, as SAM resolves it.
+                        let mut path = template.parent().unwrap().to_path_buf();
+                        for part in uri.split('/') {
+                            match part {
+                                ".." => {
+                                    path.pop();
+                                }
+                                part => path.push(part),
+                            }
+                        }
+                        assert!(
+                            written.contains(&path),
+                            "{}: {uri} ({}) is not written before it is deployed ({:?})",
+                            template.display(),
+                            path.display(),
+                            settings.auth_endpoints
+                        );
+                        checked += 1;
+                    }
+                }
+                _ => {}
+            }
+        }
+        assert!(checked >= 5, "{checked}");
+    }
 }

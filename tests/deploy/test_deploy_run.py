@@ -1,0 +1,220 @@
+"""The deploy tool's real run (not the dry run), end to end against moto on
+127.0.0.1, with the `sam` stand-in (tests/deploy/sam-standin/sam) first on
+PATH: every command line goes through aws-sam-cli's parser, the templates
+through aws-sam-translator, the stacks into moto's CloudFormation as far as
+moto models their resource types (the stand-in says which it skips).
+
+The provider is an OpenID provider on 127.0.0.1 (the settings' `oidc`
+kind): Cognito's discovery URL, a stack output, names AWS's own host, which
+a test must never call. The user-pool template goes through the stand-in on
+its own (below), from the dry run's command line.
+
+Held here: what the run prints before each command is what it executes
+(the stand-in logs its argv); the dry run printed the same commands, with
+each `<stack.Output>` the output the run then found; the stacks carry the
+parameters the plan gave them (the auth endpoints end up granted to the
+distribution); a re-run executes the same commands again and skips the
+unchanged second auth-endpoints deployment; the site is in the bucket.
+"""
+
+import http.server
+import json
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import threading
+from pathlib import Path
+
+import pytest
+
+from test_sam_commands import client, commands, deploy_tool, moto  # noqa: F401  (moto is a fixture)
+
+ROOT = Path(__file__).resolve().parents[2]
+STANDIN = Path(__file__).resolve().parent / "sam-standin"
+REGION = "eu-west-1"
+
+
+@pytest.fixture(scope="module")
+def provider():
+    """An OpenID provider's discovery document and key set on 127.0.0.1."""
+    jwks = json.loads((ROOT / "crates/testkit/keys/jwks.json").read_text())
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            base = f"http://127.0.0.1:{self.server.server_address[1]}"
+            documents = {
+                "/.well-known/openid-configuration": {
+                    "issuer": base, "authorization_endpoint": f"{base}/authorize", "token_endpoint": f"{base}/token",
+                    "jwks_uri": f"{base}/jwks.json", "end_session_endpoint": f"{base}/logout",
+                    "id_token_signing_alg_values_supported": ["RS256"],
+                },
+                "/jwks.json": jwks,
+            }
+            body = json.dumps(documents.get(self.path, {})).encode()
+            self.send_response(200 if self.path in documents else 404)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def settings_for(tmp_path, provider, secret_arn, environment):
+    path = tmp_path / f"{environment}.toml"
+    path.write_text(f"""
+application = "edge-auth"
+environment = "{environment}"
+[regions]
+user_pool = "{REGION}"
+distribution = "{REGION}"
+[site]
+directory = "{ROOT / 'site'}"
+[provider]
+kind = "oidc"
+discovery_url = "{provider}/.well-known/openid-configuration"
+client_id = "moto-client"
+client_secret_arn = "{secret_arn}"
+""")
+    return path
+
+
+def run_tool(tool, settings, work, env, *extra):
+    run = subprocess.run(
+        [str(tool), "--settings", str(settings), "--work", str(work), "--packages", str(ROOT / "dist"), *extra],
+        cwd=ROOT, capture_output=True, text=True, env=env, timeout=600,
+    )
+    return run
+
+
+def outputs_of(url, stacks):
+    cfn = client("cloudformation", REGION, url)
+    found = {}
+    for stack in stacks:
+        for region in (REGION, "us-east-1"):
+            try:
+                described = client("cloudformation", region, url).describe_stacks(StackName=stack)["Stacks"][0]
+            except cfn.exceptions.ClientError:
+                continue
+            found[stack] = {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
+    return found
+
+
+def filled_in(argv, outputs):
+    """A dry run's command with each `<stack.Output>` the run's value."""
+    def value(match):
+        stack, key = match.group(1), match.group(2)
+        return outputs[stack][key]
+    return [re.sub(r"<([a-z0-9-]+)\.([A-Za-z]+)>", value, word) for word in argv]
+
+
+def logged(path):
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def test_the_run_executes_what_the_dry_run_prints_against_moto(tmp_path, moto, provider):
+    assert (ROOT / "dist/authorize.zip").exists() and (ROOT / "dist/regional/signin.zip").exists(), (
+        "run scripts/package.py and scripts/package.py --regional first")
+    url, env = moto
+    tool = deploy_tool()
+    secret = client("secretsmanager", REGION, url).create_secret(
+        Name="edge-auth/moto/oidc-client", SecretString='{"client_id":"moto-client","client_secret":"s3cret"}')["ARN"]
+    settings = settings_for(tmp_path, provider, secret, "moto")
+    log = tmp_path / "sam-commands.jsonl"
+    env = dict(env, PATH=f"{STANDIN}{os.pathsep}{env['PATH']}", EDGE_AUTH_SAM_LOG=str(log),
+               EDGE_AUTH_SAM_STATE=str(tmp_path / "standin-state"))
+    work = tmp_path / "work"
+
+    dry = run_tool(tool, settings, work, env, "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    planned = commands(dry.stdout)
+    assert len(planned) == 4, dry.stdout  # edge functions, auth endpoints twice, distribution
+
+    first = run_tool(tool, settings, work, env)
+    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
+    executed = logged(log)
+    # What the run printed before each command is what it executed.
+    assert commands(first.stdout) == executed
+    stacks = {a[a.index("--stack-name") + 1] for a in executed}
+    outputs = outputs_of(url, stacks)
+    # The dry run showed the same commands, outputs filled in.
+    assert [filled_in(a, outputs) for a in planned] == executed
+    assert "moto's CloudFormation skips" in first.stdout  # the stand-in says what it stood in for
+
+    # The auth endpoints were granted to the distribution and told its URL.
+    auth = client("cloudformation", REGION, url).describe_stacks(StackName="edge-auth-moto-auth-endpoints")["Stacks"][0]
+    parameters = {p["ParameterKey"]: p["ParameterValue"] for p in auth["Parameters"]}
+    distribution = outputs["edge-auth-moto-distribution"]
+    assert parameters["DistributionArn"] == distribution["DistributionArn"]
+    assert parameters["SiteUrl"] == distribution["SiteUrl"]
+    # The site is in the bucket, and the run announced the site.
+    keys = {o["Key"] for o in client("s3", REGION, url).list_objects_v2(Bucket=distribution["BucketName"]).get("Contents", [])}
+    assert "index.html" in keys
+    assert f"done: {distribution['SiteUrl']}" in first.stdout
+
+    # A re-run: the same stacks, the second auth-endpoints deployment skipped
+    # (its parameters are known from the start), and again what it prints
+    # is what it runs and what the dry run showed.
+    log.unlink()
+    dry = run_tool(tool, settings, work, env, "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert "edge-auth-moto-distribution: exists, will be updated" in dry.stdout
+    second = run_tool(tool, settings, work, env)
+    assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
+    executed = logged(log)
+    assert commands(second.stdout) == executed
+    assert len(executed) == 3, [a[a.index("--stack-name") + 1] for a in executed]
+    assert "same parameters as its deployment earlier in this run" in second.stdout
+    # (The edge functions' versions are new: on a re-run their config.json
+    # has the site's URL, unknown on the first deploy.)
+    outputs = outputs_of(url, stacks)
+    rerun_planned = [filled_in(a, outputs) for a in commands(dry.stdout)]
+    # The dry run lists the second auth-endpoints deployment; the run skips it.
+    assert rerun_planned[:3] == executed and rerun_planned[3] == rerun_planned[1]
+
+
+def test_sam_would_refuse_it_so_the_stand_in_refuses_it(tmp_path, moto):
+    url, env = moto
+    shutil.copytree(ROOT / "sam", tmp_path / "sam")
+    argv = ["sam", "deploy", "--template-file", str(tmp_path / "sam/auth-endpoints/template.yaml"),
+            "--stack-name", "edge-auth-refused-auth-endpoints", "--region", REGION, "--parameter-overrides", "DistributionArn="]
+    run = subprocess.run([str(STANDIN / "sam"), *argv[1:]], capture_output=True, text=True, env=env, timeout=120)
+    assert run.returncode == 2
+    assert "DistributionArn= is not a valid format" in run.stderr
+    with pytest.raises(Exception):
+        client("cloudformation", REGION, url).describe_stacks(StackName="edge-auth-refused-auth-endpoints")
+
+
+def test_the_user_pool_stack_through_the_stand_in(tmp_path, moto):
+    """The Cognito user pool's command line from the dry run, deployed by the
+    stand-in: a pool, its client and secret made in moto, the outputs the
+    tool reads present."""
+    url, env = moto
+    tool = deploy_tool()
+    settings = tmp_path / "pool.toml"
+    settings.write_text((ROOT / "deploy/preview.toml").read_text().replace('environment = "preview"', 'environment = "pool"')
+                        .replace("edge-auth-preview-docs", "edge-auth-pool-docs"))
+    work = tmp_path / "work"
+    dry = run_tool(tool, settings, work, env, "--dry-run", "--offline")
+    assert dry.returncode == 0, dry.stderr
+    pool_command = next(a for a in commands(dry.stdout) if a[a.index("--stack-name") + 1].endswith("-user-pool"))
+    shutil.copytree(ROOT / "sam", work / "pool" / "sam")
+    env = dict(env, EDGE_AUTH_SAM_STATE=str(tmp_path / "standin-state"))
+    run = subprocess.run([str(STANDIN / "sam"), *pool_command[1:]], cwd=ROOT, capture_output=True, text=True, env=env, timeout=300)
+    assert run.returncode == 0, run.stdout + run.stderr
+    out = outputs_of(url, ["edge-auth-pool-user-pool"])["edge-auth-pool-user-pool"]
+    for key in ("ClientId", "ClientSecretArn", "DiscoveryUrl", "HostedDomainUrl", "SecretRegion", "UserPoolId"):
+        assert out.get(key), key
+    # The pool, its client and the secret are real in moto.
+    pools = client("cognito-idp", "eu-west-1", url)
+    assert pools.describe_user_pool(UserPoolId=out["UserPoolId"])["UserPool"]["Id"] == out["UserPoolId"]
+    secret = json.loads(client("secretsmanager", "eu-west-1", url).get_secret_value(SecretId=out["ClientSecretArn"])["SecretString"])
+    assert secret["client_id"] == out["ClientId"] and secret["client_secret"]
