@@ -829,3 +829,71 @@ fn every_code_uri_of_a_deployed_template_is_written_first() {
         assert!(checked >= 5, "{checked}");
     }
 }
+
+/// No 403 window on a first deploy: the auth endpoints' first deployment
+/// has no distribution ARN yet, so the grants it makes must not depend on
+/// one. They are unconditional, limited to this account's distributions
+/// (SourceAccount) until the second deployment names the distribution.
+#[test]
+fn the_first_auth_endpoints_deployment_already_admits_cloudfront() {
+    let text = std::fs::read_to_string(root().join("sam/auth-endpoints/template.yaml")).unwrap();
+    // The Resources section's entries: a line indented by two spaces starts one.
+    let mut blocks: Vec<String> = Vec::new();
+    for line in text.lines() {
+        if line.starts_with("  ") && !line.starts_with("   ") || !line.starts_with(' ') {
+            blocks.push(String::new());
+        }
+        if let Some(block) = blocks.last_mut() {
+            block.push_str(line);
+            block.push('\n');
+        }
+    }
+    let grants: Vec<&String> = blocks
+        .iter()
+        .filter(|block| block.contains("Type: AWS::Lambda::Permission"))
+        .collect();
+    assert_eq!(grants.len(), 6);
+    for grant in &grants {
+        assert!(
+            !grant.contains("Condition:"),
+            "a grant that waits for the ARN:\n{grant}"
+        );
+        assert!(
+            grant.contains("SourceAccount: !Ref AWS::AccountId"),
+            "{grant}"
+        );
+        assert!(
+            grant.contains(
+                "SourceArn: !If [HasDistribution, !Ref DistributionArn, !Ref AWS::NoValue]"
+            ),
+            "{grant}"
+        );
+    }
+    for settings in [with_domain(), without_domain()] {
+        let plan = Plan::new(&settings, Path::new("dist"), Path::new("w"));
+        let auth: Vec<&Vec<(String, Value)>> = plan
+            .steps
+            .iter()
+            .filter_map(|s| match s {
+                Step::DeployStack {
+                    stack, parameters, ..
+                } if stack.ends_with("-auth-endpoints") => Some(parameters),
+                _ => None,
+            })
+            .collect();
+        let arn = |p: &Vec<(String, Value)>| {
+            resolve(
+                &p.iter().find(|(k, _)| k == "DistributionArn").unwrap().1,
+                &Outputs::new(),
+                &Outputs::new(),
+            )
+        };
+        // First deploy: the first deployment has no ARN (so the account-wide
+        // grant is what admits CloudFront), the second names it.
+        assert_eq!(arn(auth[0]), Ok(String::new()));
+        assert!(
+            arn(auth[1]).is_err(),
+            "the second takes the distribution's output"
+        );
+    }
+}
