@@ -1,5 +1,7 @@
-//! The deploy tool's parts: settings, the plan, the packages' config.json,
-//! the AWS calls, and the teardown. `src/main.rs` runs them in order.
+//! The deploy tool's parts: settings, the plan, the `sam deploy` command
+//! lines, the templates' parameters, the packages' config.json, the AWS
+//! calls, the deployer's policy, and the teardown. `src/main.rs` runs them
+//! in order.
 
 pub mod aws;
 pub mod destroy;

@@ -2,13 +2,17 @@
 //! user pool, writes config.json into the packages, deploys the edge
 //! functions in us-east-1, the regional auth endpoints and the
 //! distribution, syncs the site and invalidates the cache, printing each
-//! step. `--dry-run` prints the plan and
-//! changes nothing: with credentials it reads the existing stacks and the
-//! bucket to say what the sync would upload and delete; `--offline` makes no
-//! call at all.
+//! step and each `sam deploy` command line before it runs it. `--dry-run`
+//! prints the plan with those exact command lines and changes nothing: with
+//! credentials it reads the existing stacks (so a re-run's commands carry
+//! their values) and the bucket to say what the sync would upload and
+//! delete; `--offline` makes no call at all.
 //!
 //! `edge-auth-deploy destroy --settings … [--dry-run] [--empty-bucket]`:
-//! the teardown (src/destroy.rs).
+//! the teardown (src/destroy.rs). `edge-auth-deploy user add --settings …
+//! --email E [--group G] [--dry-run]`: invites a user to the pool.
+//! `edge-auth-deploy policy --settings … [--explain]`: the deployer's IAM
+//! policy (src/policy.rs).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
