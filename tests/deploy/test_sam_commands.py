@@ -29,13 +29,25 @@ EXAMPLES = {"domain": ROOT / "deploy/prod.toml", "no-domain": ROOT / "deploy/pre
 
 
 def deploy_tool():
-    subprocess.run(["cargo", "build", "-q", "--locked", "-p", "edge-auth-deploy"], cwd=ROOT, check=True)
-    meta = subprocess.run(
-        ["cargo", "metadata", "--format-version", "1", "--no-deps"], cwd=ROOT, check=True, capture_output=True, text=True
-    ).stdout
+    """The edge-auth-deploy binary as `cargo test --workspace` builds it
+    (scripts/test.sh has just run that, so this builds nothing; a
+    `cargo build -p edge-auth-deploy` would resolve features differently and
+    compile several crates again)."""
     import json
 
-    return Path(json.loads(meta)["target_directory"]) / "debug" / "edge-auth-deploy"
+    out = subprocess.run(
+        ["cargo", "test", "--workspace", "--locked", "--no-run", "--message-format=json"],
+        cwd=ROOT, check=True, capture_output=True, text=True,
+    ).stdout
+    for line in out.splitlines():
+        message = json.loads(line)
+        target = message.get("target", {})
+        # The program itself, not the test harness cargo also builds of it.
+        if (message.get("reason") == "compiler-artifact" and target.get("name") == "edge-auth-deploy"
+                and "bin" in target.get("kind", []) and not message.get("profile", {}).get("test")
+                and message.get("executable")):
+            return Path(message["executable"])
+    raise AssertionError("cargo built no edge-auth-deploy binary")
 
 
 @pytest.fixture(scope="module")
