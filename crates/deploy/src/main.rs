@@ -353,12 +353,16 @@ async fn existing_outputs(plan: &Plan) -> Result<Outputs, String> {
 /// so a re-run's commands show the values they would really carry, and
 /// what the site sync would upload and delete. Changes nothing.
 async fn dry_run(args: &Args, settings: &Settings, plan: &Plan) -> ExitCode {
+    // None: offline, nothing read.
     let read = if args.offline {
-        Err("offline".to_owned())
+        None
     } else {
-        account_reads(plan).await
+        Some(account_reads(plan).await)
     };
-    let existing = read.as_ref().map(|(e, _)| e.clone()).unwrap_or_default();
+    let existing = match &read {
+        Some(Ok((existing, _))) => existing.clone(),
+        _ => Outputs::new(),
+    };
     println!(
         "plan for {} {} (dry run: nothing is changed):",
         settings.application, settings.environment
@@ -382,13 +386,13 @@ async fn dry_run(args: &Args, settings: &Settings, plan: &Plan) -> ExitCode {
         println!("{missing}");
     }
     match read {
-        Err(e) if e == "offline" => println!(
+        None => println!(
             "(offline: the stacks and the bucket were not read; the commands are a first deploy's, <stack.Output> is filled in by the run)"
         ),
-        Err(e) => println!(
+        Some(Err(e)) => println!(
             "(the stacks and the bucket were not read: {e}; the commands are a first deploy's)"
         ),
-        Ok((_, report)) => print!("{report}"),
+        Some(Ok((_, report))) => print!("{report}"),
     }
     ExitCode::SUCCESS
 }
@@ -551,9 +555,10 @@ async fn run(args: &Args, settings: &Settings, plan: &Plan) -> Result<String, St
         match step {
             Step::DeployStack {
                 stack,
+                template,
                 region,
                 parameters,
-                ..
+                tags,
             } => {
                 let params = parameters
                     .iter()
@@ -565,9 +570,10 @@ async fn run(args: &Args, settings: &Settings, plan: &Plan) -> Result<String, St
                     );
                     continue;
                 }
-                let argv = step
-                    .command(|v| resolve(v, &outputs, &existing))
-                    .ok_or("not a command")??;
+                // The parameters just resolved, through the same builder as
+                // the dry run's `Step::command`.
+                let argv = sam::deploy_command(template, stack, region, &params, tags)
+                    .map_err(|err| format!("stack {stack}: {err}"))?;
                 let config = aws::sdk_config(region, None).await;
                 let status = aws::stack_status(&config, stack)
                     .await
