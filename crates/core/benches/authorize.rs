@@ -1,17 +1,16 @@
-//! authorize's decision on a valid RS256 token (the hot path), through the
-//! token cache (hit and miss), and on a request that starts a sign-in.
-//! `cargo bench -p edge-auth-core`.
+//! authorize's decision on a valid session (the hot path: one HMAC-SHA-256)
+//! and on a request that starts a sign-in; the session check and the
+//! provider's RS256 check alone. `cargo bench -p edge-auth-core`.
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use edge_auth_core::authorize::{authorize, authorize_with_cache};
-use edge_auth_core::token_cache::{self, VerifiedTokenCache};
+use edge_auth_core::authorize::authorize;
 use edge_auth_core::{HandlerOutput, SystemEntropy};
 use edge_auth_testkit::{self as kit, NOW};
 use std::hint::black_box;
 
 fn bench(c: &mut Criterion) {
     let config = kit::config();
-    let cookie = format!("__Host-edge-auth-id={}", kit::id_token().sign());
+    let cookie = format!("__Host-edge-auth-session={}", kit::session());
     let (signed_in, dist) = kit::viewer_request("/docs/guide.html", "q=1", &[cookie]);
     let (anonymous, _) = kit::viewer_request("/docs/guide.html", "q=1", &[]);
     let mut entropy = SystemEntropy;
@@ -20,7 +19,7 @@ fn bench(c: &mut Criterion) {
         authorize(signed_in.clone(), &dist, &config, NOW, &mut entropy).output,
         HandlerOutput::Forward(_)
     ));
-    c.bench_function("authorize/valid-rs256-token", |b| {
+    c.bench_function("authorize/valid-session", |b| {
         b.iter(|| {
             black_box(authorize(
                 black_box(signed_in.clone()),
@@ -42,46 +41,9 @@ fn bench(c: &mut Criterion) {
             ))
         })
     });
-    // The same request through a sandbox's token cache: a hit (the token
-    // this browser sent before) and a miss (a cache full of other users'
-    // tokens, so the lookup runs its course before the RSA check).
-    let mut cache = VerifiedTokenCache::new();
-    c.bench_function("authorize/valid-token-cache-hit", |b| {
-        b.iter(|| {
-            black_box(authorize_with_cache(
-                black_box(signed_in.clone()),
-                &dist,
-                &config,
-                NOW,
-                &mut entropy,
-                Some(&mut cache),
-            ))
-        })
-    });
-    let others: Vec<String> = (0..token_cache::MAX_ENTRIES)
-        .map(|i| kit::id_token().claim("sub", format!("user-{i}")).sign())
-        .collect();
-    c.bench_function("authorize/valid-token-cache-miss", |b| {
-        b.iter_batched(
-            || {
-                let mut full = VerifiedTokenCache::new();
-                for other in &others {
-                    assert!(full.verify(&config.verifier, other, NOW).0.is_ok());
-                }
-                full
-            },
-            |mut full| {
-                black_box(authorize_with_cache(
-                    black_box(signed_in.clone()),
-                    &dist,
-                    &config,
-                    NOW,
-                    &mut entropy,
-                    Some(&mut full),
-                ))
-            },
-            criterion::BatchSize::LargeInput,
-        )
+    let session = kit::session();
+    c.bench_function("session/verify-hs256", |b| {
+        b.iter(|| black_box(config.sessions.verify(black_box(&session), NOW)))
     });
     let token = kit::id_token().sign();
     c.bench_function("token/verify-rs256", |b| {

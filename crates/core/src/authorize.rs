@@ -11,34 +11,21 @@ use crate::pages::{self, Action};
 use crate::paths::canonical_path;
 use crate::query::encode_form;
 use crate::return_path::path_and_query;
-use crate::token::{IdClaims, TokenError};
-use crate::token_cache::VerifiedTokenCache;
+use crate::session::{SessionClaims, SessionError};
 use crate::{Entropy, Outcome};
 
-/// How many ID-token cookies of the same name are tried (duplicates can come
-/// from an old path or a sibling subdomain); more is not a real browser.
-const MAX_TOKEN_CANDIDATES: usize = 4;
+/// How many session cookies of the same name are tried (duplicates can come
+/// from an old path); more is not a real browser.
+const MAX_SESSION_CANDIDATES: usize = 4;
 
+/// The per-request check: the session the deployment signed (HMAC-SHA-256,
+/// `crate::session`), never a provider's token.
 pub fn authorize(
     request: CloudFrontRequest,
     distribution: &DistributionConfig,
     config: &Config,
     now: u64,
     entropy: &mut dyn Entropy,
-) -> Outcome {
-    authorize_with_cache(request, distribution, config, now, entropy, None)
-}
-
-/// [`authorize`], remembering verified tokens in `cache` (one per sandbox):
-/// the decision is always the one [`authorize`] makes for the same request
-/// and time (`tests/properties.rs` holds it to that).
-pub fn authorize_with_cache(
-    request: CloudFrontRequest,
-    distribution: &DistributionConfig,
-    config: &Config,
-    now: u64,
-    entropy: &mut dyn Entropy,
-    cache: Option<&mut VerifiedTokenCache>,
 ) -> Outcome {
     let path = match canonical_path(&request.uri) {
         Ok(path) => path,
@@ -72,19 +59,19 @@ pub fn authorize_with_cache(
         return Outcome::respond(page, "auth-path-not-found").with_detail(path);
     }
 
-    let session = check_session(&request, config, now, cache);
+    let session = check_session(&request, config, now);
     let return_to = path_and_query(&request.uri, &request.querystring);
     match session {
         Session::Valid(claims) => allow_or_forbid(request, config, &path, &claims),
         Session::Expired if can_navigate(&request) => refresh_redirect(config, &return_to),
         Session::Expired => script_401("session_expired"),
-        // No ID token, but the display-name cookie set with it says this
-        // browser was signed in: the ID cookie was lost (deleted, or dropped
-        // by the browser) while the refresh token, which this function cannot
+        // No session, but the display-name cookie set with it says this
+        // browser was signed in: the session cookie was lost (deleted, or
+        // dropped by the browser, or an older release's ID-token cookie) while the refresh token, which this function cannot
         // see (it is scoped to the auth path), may still be good. Try a
         // silent refresh first; refresh starts a sign-in when there is none.
         Session::Lost if can_navigate(&request) => refresh_redirect(config, &return_to)
-            .with_detail("no ID token; the user cookie says signed in"),
+            .with_detail("no session; the user cookie says signed in"),
         Session::None(reason) if can_navigate(&request) => {
             let Some(base) = site_base(config, &distribution.distribution_domain_name) else {
                 return crate::flow::no_host_page();
@@ -112,33 +99,24 @@ fn refresh_redirect(config: &Config, return_to: &str) -> Outcome {
 }
 
 enum Session {
-    Valid(IdClaims),
+    Valid(SessionClaims),
     Expired,
-    /// No ID-token cookie at all, but the user cookie set beside it.
+    /// No session cookie at all, but the user cookie set beside it.
     Lost,
-    None(Option<TokenError>),
+    None(Option<SessionError>),
 }
 
-fn check_session(
-    request: &CloudFrontRequest,
-    config: &Config,
-    now: u64,
-    mut cache: Option<&mut VerifiedTokenCache>,
-) -> Session {
+fn check_session(request: &CloudFrontRequest, config: &Config, now: u64) -> Session {
     let cookies = request_cookies(&request.headers);
     let mut expired = false;
     let mut last_error = None;
-    for token in cookie_values(&cookies, &config.cookie_names.id)
+    for token in cookie_values(&cookies, &config.cookie_names.session)
         .into_iter()
-        .take(MAX_TOKEN_CANDIDATES)
+        .take(MAX_SESSION_CANDIDATES)
     {
-        let verified = match cache.as_deref_mut() {
-            Some(cache) => cache.verify(&config.verifier, token, now).0,
-            None => config.verifier.verify(token, now, None),
-        };
-        match verified {
+        match config.sessions.verify(token, now) {
             Ok(claims) => return Session::Valid(claims),
-            Err(TokenError::Expired) => expired = true,
+            Err(SessionError::Expired) => expired = true,
             Err(e) => last_error = Some(e),
         }
     }
@@ -156,7 +134,7 @@ fn allow_or_forbid(
     request: CloudFrontRequest,
     config: &Config,
     path: &str,
-    claims: &IdClaims,
+    claims: &SessionClaims,
 ) -> Outcome {
     // The first rule whose pattern matches decides, as CloudFront's own behaviours do.
     let Some((pattern, groups)) = config.rules.iter().find(|(p, _)| p.matches(path)) else {
@@ -165,11 +143,11 @@ fn allow_or_forbid(
     if claims.groups.iter().any(|g| groups.contains(g)) {
         return Outcome::forward(request, "allowed-by-rule");
     }
-    let who = claims
-        .username
-        .as_deref()
-        .or(claims.email.as_deref())
-        .unwrap_or("this account");
+    let who = if claims.name.is_empty() {
+        "this account"
+    } else {
+        claims.name.as_str()
+    };
     let message = format!(
         "You are signed in as {who}, but this page is only open to members of: {}.",
         groups.join(", ")

@@ -2,15 +2,16 @@
 //!
 //! Lambda@Edge has no environment variables, so the deploy tool writes this
 //! file into each package from the stack outputs. The schema is versioned
-//! (`"version": 1`) and documented in `docs/config.md`; unknown fields are
+//! (`"version": 2`: 2 added `session`) and documented in `docs/config.md`; unknown fields are
 //! rejected so that a typo fails at start instead of silently doing nothing.
 
 use serde::{Deserialize, Serialize};
 
 use crate::paths::PathPattern;
+use crate::session::{SessionKeyFile, SessionVerifier};
 use crate::token::{KeySetError, TokenVerifier};
 
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// The file as written on disk.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -18,6 +19,8 @@ pub const SCHEMA_VERSION: u32 = 1;
 pub struct ConfigFile {
     pub version: u32,
     pub provider: ProviderSettings,
+    /// The deployment's own session (`crate::session`).
+    pub session: SessionSettings,
     #[serde(default)]
     pub paths: PathSettings,
     #[serde(default)]
@@ -46,8 +49,13 @@ pub struct ProviderSettings {
     pub revocation_endpoint: Option<String>,
     #[serde(default)]
     pub logout: LogoutSettings,
-    /// The provider's JSON Web Key Set, inline: authorize makes no network calls.
+    /// The provider's JSON Web Key Set as it was at deploy time: signin and
+    /// refresh try it first, then `jwks_uri` for a key id it lacks.
     pub jwks: serde_json::Value,
+    /// Where the provider publishes its current keys (the discovery
+    /// document's `jwks_uri`); absent, a rotated key needs a redeploy.
+    #[serde(default)]
+    pub jwks_uri: Option<String>,
     #[serde(default = "default_scopes")]
     pub scopes: Vec<String>,
     #[serde(default)]
@@ -64,6 +72,23 @@ pub struct ProviderSettings {
     pub token_use: Option<String>,
     #[serde(default = "default_skew")]
     pub clock_skew_seconds: u64,
+}
+
+/// The session cookie the deployment signs (HMAC-SHA-256).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionSettings {
+    /// The keys a session may be signed with: the signing key and, during a
+    /// rotation, the one before or after it. Every verifier reads these.
+    pub keys: Vec<SessionKeyFile>,
+    /// Where signin and refresh read the key set and which key signs
+    /// (`{"signing_kid": .., "keys": [..]}`); `none` in packages that only verify.
+    #[serde(default)]
+    pub signing_keys: SecretSource,
+    /// How long a session lasts. Absent: until the provider's ID token
+    /// expires (Cognito: its ID token validity, 60 minutes by default).
+    #[serde(default)]
+    pub lifetime_seconds: Option<u64>,
 }
 
 /// Where sign-out sends the browser after clearing cookies.
@@ -218,6 +243,9 @@ fn default_skew() -> u64 {
 pub struct Config {
     pub file: ConfigFile,
     pub verifier: TokenVerifier,
+    pub sessions: SessionVerifier,
+    /// Every group a rule names: the only groups a session carries.
+    pub rule_groups: std::collections::BTreeSet<String>,
     pub public: Vec<PathPattern>,
     pub rules: Vec<(PathPattern, Vec<String>)>,
     pub cookie_names: crate::cookies::CookieNames,
@@ -288,6 +316,9 @@ impl Config {
         check_endpoint("provider.token_endpoint", &p.token_endpoint)?;
         if let Some(url) = &p.revocation_endpoint {
             check_endpoint("provider.revocation_endpoint", url)?;
+        }
+        if let Some(url) = &p.jwks_uri {
+            check_endpoint("provider.jwks_uri", url)?;
         }
         match &p.logout {
             LogoutSettings::Cognito { url } | LogoutSettings::Oidc { url } => {
@@ -414,21 +445,7 @@ impl Config {
         if c.session_max_age_seconds < 60 {
             return Err(invalid("cookies.session_max_age_seconds", "at least 60"));
         }
-        match &file.secret {
-            SecretSource::SecretsManager {
-                secret_id,
-                region,
-                endpoint_url,
-            } => {
-                require_non_empty("secret.secret_id", secret_id)?;
-                require_non_empty("secret.region", region)?;
-                if let Some(url) = endpoint_url {
-                    check_endpoint("secret.endpoint_url", url)?;
-                }
-            }
-            SecretSource::File { path } => require_non_empty("secret.path", path)?,
-            SecretSource::None => {}
-        }
+        check_secret_source("secret", &file.secret)?;
         if (file.secret_needed()) && matches!(file.secret, SecretSource::None) {
             return Err(invalid(
                 "secret",
@@ -447,9 +464,26 @@ impl Config {
                 "one of error, warn, info, debug, trace",
             ));
         }
+        let sessions = SessionVerifier::new(&file.session.keys, p.clock_skew_seconds)
+            .map_err(|e| invalid("session.keys", e.to_string()))?;
+        check_secret_source("session.signing_keys", &file.session.signing_keys)?;
+        if let Some(lifetime) = file.session.lifetime_seconds
+            && !(60..=c.session_max_age_seconds).contains(&lifetime)
+        {
+            return Err(invalid(
+                "session.lifetime_seconds",
+                "between 60 and cookies.session_max_age_seconds (the refresh token's cookie)",
+            ));
+        }
+        let rule_groups = rules
+            .iter()
+            .flat_map(|(_, groups)| groups.iter().cloned())
+            .collect();
         let cookie_names = crate::cookies::CookieNames::new(c);
         Ok(Self {
             verifier,
+            sessions,
+            rule_groups,
             public,
             rules,
             cookie_names,
@@ -472,6 +506,25 @@ impl ConfigFile {
     pub fn secret_needed(&self) -> bool {
         self.provider.client_auth != ClientAuth::None
     }
+}
+
+fn check_secret_source(field: &str, source: &SecretSource) -> Result<(), ConfigError> {
+    match source {
+        SecretSource::SecretsManager {
+            secret_id,
+            region,
+            endpoint_url,
+        } => {
+            require_non_empty(&format!("{field}.secret_id"), secret_id)?;
+            require_non_empty(&format!("{field}.region"), region)?;
+            if let Some(url) = endpoint_url {
+                check_endpoint(&format!("{field}.endpoint_url"), url)?;
+            }
+        }
+        SecretSource::File { path } => require_non_empty(&format!("{field}.path"), path)?,
+        SecretSource::None => {}
+    }
+    Ok(())
 }
 
 fn require_non_empty(field: &str, value: &str) -> Result<(), ConfigError> {

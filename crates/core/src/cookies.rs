@@ -17,7 +17,8 @@ pub const MAX_COOKIES: usize = 200;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CookieNames {
-    pub id: String,
+    /// The session the deployment signs (`crate::session`).
+    pub session: String,
     pub refresh: String,
     /// Every flow cookie's name is this followed by the flow's `state`.
     pub flow_prefix: String,
@@ -36,7 +37,7 @@ impl CookieNames {
         };
         let base = &settings.name_prefix;
         Self {
-            id: format!("{host}{base}-id"),
+            session: format!("{host}{base}-session"),
             refresh: format!("{secure}{base}-refresh"),
             flow_prefix: format!("{host}{base}-flow-"),
             user: format!("{host}{base}-user"),
@@ -46,7 +47,7 @@ impl CookieNames {
 
     /// Every name this system sets that a request may carry, with its path.
     pub fn is_ours(&self, name: &str) -> bool {
-        name == self.id || name == self.refresh || name.starts_with(&self.flow_prefix)
+        name == self.session || name == self.refresh || name.starts_with(&self.flow_prefix)
     }
 }
 
@@ -162,30 +163,30 @@ pub(crate) fn is_cookie_alphabet(value: &str) -> bool {
 /// it) and silently drop a larger one.
 pub const MAX_COOKIE_NAME_AND_VALUE: usize = 4096;
 
-/// An ID token the browser would drop: storing it anyway would send the user
+/// A session the browser would drop: storing it anyway would send the user
 /// round the sign-in again and again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TooLargeForCookie {
     pub bytes: usize,
 }
 
-/// The cookies of a signed-in session: the ID token and the display name on
+/// The cookies of a signed-in session: the session and the display name on
 /// `/`, and the refresh token, when the provider sent a cookie-safe one, on
 /// the auth paths only, so that it does not travel with every request.
 pub(crate) fn session_cookies(
     config: &Config,
-    id_token: &str,
+    session: &str,
     display_name: &str,
     refresh_token: Option<&str>,
 ) -> Result<Vec<String>, TooLargeForCookie> {
     let names = &config.cookie_names;
-    let bytes = names.id.len() + id_token.len();
+    let bytes = names.session.len() + session.len();
     if bytes > MAX_COOKIE_NAME_AND_VALUE {
         return Err(TooLargeForCookie { bytes });
     }
     let max_age = config.cookies().session_max_age_seconds;
     let mut set = vec![
-        set_cookie(names, &names.id, id_token, "/", max_age),
+        set_cookie(names, &names.session, session, "/", max_age),
         set_display_cookie(names, display_name, max_age),
     ];
     if let Some(refresh) = refresh_token.filter(|t| is_cookie_safe(t)) {
@@ -248,11 +249,11 @@ mod tests {
     #[test]
     fn names_follow_prefix_rules() {
         let names = CookieNames::new(&CookieSettings::default());
-        assert_eq!(names.id, "__Host-edge-auth-id");
+        assert_eq!(names.session, "__Host-edge-auth-session");
         assert_eq!(names.refresh, "__Secure-edge-auth-refresh");
-        let set = set_cookie(&names, &names.id, "v", "/", 60);
+        let set = set_cookie(&names, &names.session, "v", "/", 60);
         for part in [
-            "__Host-edge-auth-id=v",
+            "__Host-edge-auth-session=v",
             "Path=/",
             "Secure",
             "HttpOnly",
@@ -272,7 +273,7 @@ mod tests {
             secure: false,
             ..Default::default()
         });
-        assert_eq!(local.id, "edge-auth-id");
-        assert!(!set_cookie(&local, &local.id, "v", "/", 60).contains("Secure"));
+        assert_eq!(local.session, "edge-auth-session");
+        assert!(!set_cookie(&local, &local.session, "v", "/", 60).contains("Secure"));
     }
 }

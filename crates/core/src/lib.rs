@@ -23,10 +23,10 @@ pub mod provider;
 pub mod query;
 pub mod refresh;
 pub mod return_path;
+pub mod session;
 pub mod signin;
 pub mod signout;
 pub mod token;
-pub mod token_cache;
 
 pub use config::{Config, ConfigError};
 pub use event::{CloudFrontRequest, CloudFrontResponse, DistributionConfig, HandlerOutput};

@@ -14,6 +14,8 @@ use crate::provider::{
     CallPurpose, ProviderCall, ProviderOutcome, TokenAnswer, Unavailable, classify_token_answer,
 };
 use crate::return_path::return_parameter;
+use crate::session::session_for;
+use crate::signin::Keys;
 use crate::{Entropy, Outcome, Step};
 
 #[derive(Debug, Clone)]
@@ -21,6 +23,9 @@ pub struct RefreshPending {
     request: CloudFrontRequest,
     base: String,
     return_to: String,
+    /// The `sub` of the session being renewed (a valid signature, expired or
+    /// not): the new ID token must be for the same user (OIDC Core §12.2).
+    subject: Option<String>,
 }
 
 pub fn refresh_begin(
@@ -35,9 +40,33 @@ pub fn refresh_begin(
     };
     let return_to = return_parameter(&request.querystring).unwrap_or_else(|| "/".into());
     let cookies = request_cookies(&request.headers);
-    let refresh_token = cookie_values(&cookies, &config.cookie_names.refresh)
+    let mut refresh_tokens = cookie_values(&cookies, &config.cookie_names.refresh);
+    refresh_tokens.dedup();
+    if refresh_tokens.len() > 1 {
+        // Two different refresh tokens: one was planted, by a sibling
+        // subdomain with a longer path (RFC 6265bis lets it set a
+        // `__Secure-` cookie), and using it would sign the user into that
+        // account. There is no telling which, so neither is used: a fresh
+        // sign-in, with both paths the planted one is likely to use cleared.
+        let mut clear = clear_session(config);
+        for path in [&config.paths().refresh, &config.paths().signout] {
+            clear.push(cookies::clear_cookie(
+                &config.cookie_names,
+                &config.cookie_names.refresh,
+                path,
+            ));
+        }
+        let response = start_signin(config, request, &base, now, entropy, &return_to, clear);
+        return Step::Done(
+            Outcome::respond(response, "signin-started")
+                .with_detail(format!("{} refresh tokens: ambiguous", refresh_tokens.len())),
+        );
+    }
+    let refresh_token = refresh_tokens.into_iter().find(|t| is_cookie_safe(t));
+    let subject = cookie_values(&cookies, &config.cookie_names.session)
         .into_iter()
-        .find(|t| is_cookie_safe(t));
+        .find_map(|s| config.sessions.verify_untimed(s).ok())
+        .map(|claims| claims.sub);
     let Some(refresh_token) = refresh_token else {
         let response = start_signin(
             config,
@@ -66,6 +95,7 @@ pub fn refresh_begin(
             request: request.clone(),
             base,
             return_to,
+            subject,
         },
     }
 }
@@ -73,6 +103,7 @@ pub fn refresh_begin(
 pub fn refresh_complete(
     pending: RefreshPending,
     config: &Config,
+    keys: Keys<'_>,
     now: u64,
     entropy: &mut dyn Entropy,
     outcome: &ProviderOutcome,
@@ -110,58 +141,83 @@ pub fn refresh_complete(
         }
     };
     let id_token = tokens.id_token.as_deref().filter(|t| is_cookie_alphabet(t));
-    let verified = id_token.map(|t| config.verifier.verify(t, now, None));
-    match (id_token, verified) {
-        (Some(id_token), Some(Ok(claims))) => {
-            // Providers that rotate refresh tokens send a new one; keep it.
-            match cookies::session_cookies(
-                config,
-                id_token,
-                &claims.display_name(),
-                tokens.refresh_token.as_deref(),
-            ) {
-                Ok(set) => Outcome::respond(pages::redirect(&pending.return_to, set), "refreshed"),
-                Err(too_large) => token_too_large_page(too_large, clear_session(config)),
-            }
-        }
-        (_, verified) => {
+    let verified = id_token.map(|t| keys.provider.verify(t, now, None));
+    let claims = match verified {
+        Some(Ok(claims)) => claims,
+        verified => {
             // Going back to the page with this token would come straight back
             // here: stop with a page instead, and drop the session.
             let detail = match verified {
                 Some(Err(e)) => e.to_string(),
                 _ => "no usable id_token in the answer".into(),
             };
-            let page = pages::html_page(
-                401,
-                "Your session could not be renewed",
-                "The identity provider's new token did not pass verification. You have been signed out; signing in again usually helps.",
-                Some(Action {
-                    href: &pending.return_to,
-                    label: "Sign in again",
-                }),
-                clear_session(config),
-            );
-            Outcome::respond(page, "refresh-refused").with_detail(detail)
+            return refused_page(&pending, config, "refresh-refused", detail);
         }
+    };
+    if pending.subject.as_ref().is_some_and(|s| *s != claims.subject) {
+        // OIDC Core §12.2: a refreshed ID token names the same user. One
+        // that does not is not this session's renewal, whatever its origin.
+        return refused_page(
+            &pending,
+            config,
+            "refresh-other-subject",
+            "the new ID token's sub is not the session's".into(),
+        );
+    }
+    let Some(signer) = keys.signer else {
+        return unavailable_page(
+            TokenAnswer::CredentialsUnavailable,
+            vec![],
+            Action {
+                href: &pending.return_to,
+                label: "Try again",
+            },
+        )
+        .with_detail("session signing key unavailable");
+    };
+    let session = signer.sign(&session_for(config, &claims, now, entropy));
+    // Providers that rotate refresh tokens send a new one; keep it.
+    match cookies::session_cookies(
+        config,
+        &session,
+        &claims.display_name(),
+        tokens.refresh_token.as_deref(),
+    ) {
+        Ok(set) => Outcome::respond(pages::redirect(&pending.return_to, set), "refreshed"),
+        Err(too_large) => token_too_large_page(too_large, clear_session(config)),
     }
 }
 
-/// Clears the ID and refresh cookies.
+fn refused_page(pending: &RefreshPending, config: &Config, event: &'static str, detail: String) -> Outcome {
+    let page = pages::html_page(
+        401,
+        "Your session could not be renewed",
+        "The identity provider's new token did not pass verification. You have been signed out; signing in again usually helps.",
+        Some(Action {
+            href: &pending.return_to,
+            label: "Sign in again",
+        }),
+        clear_session(config),
+    );
+    Outcome::respond(page, event).with_detail(detail)
+}
+
+/// Clears the session, refresh and display-name cookies.
 pub fn clear_session(config: &Config) -> Vec<String> {
     let names = &config.cookie_names;
     vec![
-        cookies::clear_cookie(names, &names.id, "/"),
+        cookies::clear_cookie(names, &names.session, "/"),
         cookies::clear_cookie(names, &names.refresh, &config.paths().auth_prefix),
         cookies::clear_cookie(names, &names.user, "/"),
     ]
 }
 
-/// The page for an ID token too large for a browser cookie (a user in very
-/// many groups, or a provider that puts large claims in the ID token). A
-/// page, not a redirect: the browser would drop the cookie and come back.
+/// The page for a session too large for a browser cookie (a user in very
+/// many of the groups the rules name). A page, not a redirect: the browser
+/// would drop the cookie and come back.
 pub(crate) fn token_too_large_page(too_large: TooLargeForCookie, cookies: Vec<String>) -> Outcome {
     let message = format!(
-        "Your account's sign-in token is {} bytes, more than the {} bytes a browser keeps in a cookie, so this site cannot keep you signed in. This usually means the account is in very many groups. Please tell the site's administrator.",
+        "Your session is {} bytes, more than the {} bytes a browser keeps in a cookie, so this site cannot keep you signed in. This usually means the account is in very many of the groups this site's rules name. Please tell the site's administrator.",
         too_large.bytes,
         cookies::MAX_COOKIE_NAME_AND_VALUE,
     );
@@ -173,7 +229,7 @@ pub(crate) fn token_too_large_page(too_large: TooLargeForCookie, cookies: Vec<St
         cookies,
     );
     Outcome::respond(page, "id-token-too-large")
-        .with_detail(format!("ID token cookie of {} bytes", too_large.bytes))
+        .with_detail(format!("session cookie of {} bytes", too_large.bytes))
 }
 
 /// The page for a provider that is down, slow, misbehaving or refusing us.

@@ -12,7 +12,9 @@ use crate::provider::{
 };
 use crate::query::{parse_query, single};
 use crate::return_path::safe_return_path;
-use crate::{Outcome, Step};
+use crate::session::{SessionSigner, session_for};
+use crate::token::TokenVerifier;
+use crate::{Entropy, Outcome, Step};
 
 /// What the callback knows while the code is being exchanged.
 #[derive(Debug, Clone)]
@@ -185,10 +187,21 @@ pub fn signin_begin(
     }
 }
 
+/// The keys the provider-facing handlers hold: the provider's (as last
+/// fetched; `config.verifier` when never refetched) and the signer of
+/// sessions (`None` when it could not be read: sign-in is then unavailable).
+#[derive(Clone, Copy)]
+pub struct Keys<'a> {
+    pub provider: &'a TokenVerifier,
+    pub signer: Option<&'a SessionSigner>,
+}
+
 pub fn signin_complete(
     pending: SigninPending,
     config: &Config,
+    keys: Keys<'_>,
     now: u64,
+    entropy: &mut dyn Entropy,
     outcome: &ProviderOutcome,
 ) -> Outcome {
     let names = &config.cookie_names;
@@ -224,8 +237,8 @@ pub fn signin_complete(
         );
         return Outcome::respond(page, "no-id-token");
     };
-    let claims = match config
-        .verifier
+    let claims = match keys
+        .provider
         .verify(id_token, now, Some(&pending.flow.nonce))
     {
         Ok(claims) => claims,
@@ -240,9 +253,18 @@ pub fn signin_complete(
             return Outcome::respond(page, "id-token-refused").with_detail(e.to_string());
         }
     };
+    let Some(signer) = keys.signer else {
+        return crate::refresh::unavailable_page(
+            TokenAnswer::CredentialsUnavailable,
+            vec![clear_flow],
+            again,
+        )
+        .with_detail("session signing key unavailable");
+    };
+    let session = signer.sign(&session_for(config, &claims, now, entropy));
     match cookies::session_cookies(
         config,
-        id_token,
+        &session,
         &claims.display_name(),
         tokens.refresh_token.as_deref(),
     ) {

@@ -181,6 +181,22 @@ impl TokenVerifier {
         })
     }
 
+    /// The provider's settings with another key set (fetched from its
+    /// `jwks_uri`), held to the same pinned algorithms.
+    pub fn with_key_set(
+        settings: &ProviderSettings,
+        jwks: Value,
+    ) -> Result<Self, KeySetError> {
+        let mut settings = settings.clone();
+        settings.jwks = jwks;
+        Self::new(&settings)
+    }
+
+    /// Whether a key with this id is in the set.
+    pub fn knows_kid(&self, kid: &str) -> bool {
+        self.keys.iter().any(|k| k.kid.as_deref() == Some(kid))
+    }
+
     /// Checks an ID token at time `now` (seconds since the epoch).
     /// `Expired` is only returned for a token that passed every other check,
     /// so a caller may safely treat it as "refresh me".
@@ -343,6 +359,21 @@ impl TokenVerifier {
         };
         Ok(VerifiedToken { claims, not_before })
     }
+}
+
+/// The `kid` of a JWT's header, read without trusting anything else in it
+/// (only to decide whether the provider's key set must be fetched again).
+pub fn header_kid(token: &str) -> Option<String> {
+    use base64::Engine;
+    let encoded = token.split('.').next()?;
+    if encoded.len() > 2048 {
+        return None;
+    }
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(encoded)
+        .ok()?;
+    let header: Value = serde_json::from_slice(&bytes).ok()?;
+    header.get("kid")?.as_str().map(str::to_owned)
 }
 
 /// The `alg` of a JWT header, and whether it has a `crit` parameter,

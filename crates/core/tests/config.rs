@@ -14,7 +14,7 @@ fn error_for(mutate: impl FnOnce(&mut Value)) -> String {
 fn sample_config_is_valid_with_defaults() {
     let config = kit::config();
     assert_eq!(config.paths().signin, "/_edge-auth/callback");
-    assert_eq!(config.cookie_names.id, "__Host-edge-auth-id");
+    assert_eq!(config.cookie_names.session, "__Host-edge-auth-session");
     assert_eq!(config.cookies().max_parallel_signins, 5);
 }
 
@@ -58,7 +58,37 @@ fn errors_name_the_field() {
             Box::new(|v| v["provider"]["scopes"] = json!(["email"])),
             "provider.scopes",
         ),
-        (Box::new(|v| v["version"] = json!(2)), "version"),
+        (Box::new(|v| v["version"] = json!(1)), "version"),
+        (
+            Box::new(|v| {
+                v.as_object_mut().unwrap().remove("session");
+            }),
+            "`session`: is required",
+        ),
+        (
+            Box::new(|v| v["session"]["keys"] = json!([])),
+            "session.keys",
+        ),
+        (
+            Box::new(|v| v["session"]["keys"] = json!([{"kid": "k", "key": "c2hvcnQ"}])),
+            "session.keys",
+        ),
+        (
+            Box::new(|v| v["session"]["keys"] = json!([{"kid": "a b", "key": kit::SESSION_KEY}])),
+            "session.keys",
+        ),
+        (
+            Box::new(|v| v["session"]["lifetime_seconds"] = json!(10)),
+            "session.lifetime_seconds",
+        ),
+        (
+            Box::new(|v| v["session"]["signing_keys"] = json!({"kind": "file", "path": ""})),
+            "session.signing_keys.path",
+        ),
+        (
+            Box::new(|v| v["provider"]["jwks_uri"] = json!("http://evil.example/jwks")),
+            "provider.jwks_uri",
+        ),
         (
             Box::new(|v| v["paths"] = json!({"refresh": "/elsewhere/refresh"})),
             "paths.refresh",

@@ -6,6 +6,7 @@ use edge_auth_core::index_path::index_path;
 use edge_auth_core::provider::{CallPurpose, ClientCredentials, ProviderOutcome};
 use edge_auth_core::query::parse_query;
 use edge_auth_core::refresh::{refresh_begin, refresh_complete};
+use edge_auth_core::session::SessionClaims;
 use edge_auth_core::signin::{signin_begin, signin_complete};
 use edge_auth_core::signout::{signout_begin, signout_complete};
 use edge_auth_core::{CloudFrontResponse, HandlerOutput, Outcome, Step};
@@ -28,8 +29,14 @@ fn location(outcome: &Outcome) -> String {
         .to_owned()
 }
 
-fn id_cookie(token: &str) -> String {
-    format!("__Host-edge-auth-id={token}")
+fn session_cookie(token: &str) -> String {
+    format!("__Host-edge-auth-session={token}")
+}
+
+fn session_with(change: impl FnOnce(&mut SessionClaims)) -> String {
+    let mut claims = kit::session_claims();
+    change(&mut claims);
+    kit::signer().sign(&claims)
 }
 
 fn query_of(url: &str) -> Vec<(String, String)> {
@@ -48,7 +55,7 @@ fn param(pairs: &[(String, String)], name: &str) -> String {
 fn valid_token_passes_request_unchanged() {
     let config = kit::config();
     let (request, dist) =
-        kit::viewer_request("/docs/", "a=1", &[id_cookie(&kit::id_token().sign())]);
+        kit::viewer_request("/docs/", "a=1", &[session_cookie(&kit::session())]);
     let out = authorize(
         request.clone(),
         &dist,
@@ -152,16 +159,17 @@ fn scripts_get_401_json_and_no_flow() {
 #[test]
 fn expired_token_goes_to_refresh_with_return_path() {
     let config = kit::config();
-    let token = kit::id_token().claim("exp", NOW - 31).sign();
-    let (request, dist) = kit::viewer_request("/docs/a b.html", "x=1&y=%2F", &[id_cookie(&token)]);
+    let token = session_with(|c| c.exp = NOW);
+    let (request, dist) =
+        kit::viewer_request("/docs/a b.html", "x=1&y=%2F", &[session_cookie(&token)]);
     let out = authorize(request, &dist, &config, NOW, &mut CountingEntropy(0));
     assert_eq!(out.event, "refresh-redirect");
     let loc = location(&out);
     assert!(loc.starts_with("/_edge-auth/refresh?return="));
     assert_eq!(param(&query_of(&loc), "return"), "/docs/a b.html?x=1&y=%2F");
-    // Within the leeway it is still valid.
-    let fresh = kit::id_token().claim("exp", NOW - 29).sign();
-    let (request, dist) = kit::viewer_request("/", "", &[id_cookie(&fresh)]);
+    // We set its expiry ourselves: no leeway, valid until the second it names.
+    let fresh = session_with(|c| c.exp = NOW + 1);
+    let (request, dist) = kit::viewer_request("/", "", &[session_cookie(&fresh)]);
     assert_eq!(
         authorize(request, &dist, &config, NOW, &mut CountingEntropy(0)).event,
         "allowed"
@@ -171,10 +179,8 @@ fn expired_token_goes_to_refresh_with_return_path() {
 #[test]
 fn group_rules_decide_by_first_match() {
     let config = kit::config();
-    let reader = kit::id_token().sign();
-    let admin = kit::id_token()
-        .claim("cognito:groups", serde_json::json!(["readers", "admins"]))
-        .sign();
+    let reader = kit::session();
+    let admin = session_with(|c| c.groups = vec!["admins".into()]);
     for (uri, token, expected) in [
         ("/admin/", &reader, Some("403")),
         ("/admin/x/y.html", &reader, Some("403")),
@@ -183,7 +189,7 @@ fn group_rules_decide_by_first_match() {
         ("/admin/", &admin, None),
         ("/administrator", &reader, None),
     ] {
-        let (request, dist) = kit::viewer_request(uri, "", &[id_cookie(token)]);
+        let (request, dist) = kit::viewer_request(uri, "", &[session_cookie(token)]);
         let out = authorize(request, &dist, &config, NOW, &mut CountingEntropy(0));
         assert_eq!(out.status(), expected, "{uri}");
         if expected == Some("403") {
@@ -289,11 +295,7 @@ fn signin_exchanges_code_and_returns_to_the_deep_link() {
 
     let id = kit::id_token().claim("nonce", flow.nonce.clone()).sign();
     let body = serde_json::json!({"id_token": id, "access_token": "at", "refresh_token": "rt.part.two", "expires_in": 3600, "token_type": "Bearer"});
-    let out = signin_complete(
-        pending,
-        &config,
-        NOW + 6,
-        &ProviderOutcome::Answered {
+    let out = signin_complete(pending, &config, kit::keys(&config), NOW + 6, &mut CountingEntropy(0), &ProviderOutcome::Answered {
             status: 200,
             body: body.to_string().into_bytes(),
         },
@@ -302,7 +304,17 @@ fn signin_exchanges_code_and_returns_to_the_deep_link() {
     assert_eq!(location(&out), "/deep/page.html?x=1");
     let r = response(&out);
     let set = set_cookies(r);
-    assert!(set.contains(&("__Host-edge-auth-id".into(), id.clone())));
+    let session = set
+        .iter()
+        .find(|(n, _)| n == "__Host-edge-auth-session")
+        .map(|(_, v)| v.clone())
+        .expect("a session cookie");
+    assert_ne!(session, id, "the session is ours, not the provider's token");
+    let claims = config.sessions.verify(&session, NOW + 6).unwrap();
+    assert_eq!(claims.sub, "3b7a1f5e-0000-4000-8000-000000000001");
+    assert_eq!(claims.name, "alice");
+    assert!(claims.groups.is_empty(), "`readers` is named by no rule");
+    assert_eq!((claims.iat, claims.exp), (NOW + 6, NOW + 3600));
     assert!(set.contains(&("__Secure-edge-auth-refresh".into(), "rt.part.two".into())));
     assert_eq!(
         cleared_cookies(r),
@@ -335,11 +347,7 @@ fn signin_rejects_a_token_with_another_nonce() {
     let body = serde_json::json!({ "id_token": id })
         .to_string()
         .into_bytes();
-    let out = signin_complete(
-        pending,
-        &config,
-        NOW,
-        &ProviderOutcome::Answered { status: 200, body },
+    let out = signin_complete(pending, &config, kit::keys(&config), NOW, &mut CountingEntropy(0), &ProviderOutcome::Answered { status: 200, body },
     );
     assert_eq!(out.status(), Some("401"));
     assert_eq!(
@@ -371,21 +379,17 @@ fn refresh_swaps_tokens_and_goes_back() {
     let body = serde_json::json!({ "id_token": id, "access_token": "a" })
         .to_string()
         .into_bytes();
-    let out = refresh_complete(
-        pending,
-        &config,
-        NOW,
+    let out = refresh_complete(pending, &config, kit::keys(&config), NOW,
         &mut CountingEntropy(0),
         &ProviderOutcome::Answered { status: 200, body },
     );
     assert_eq!(location(&out), "/docs/?a=1");
-    assert_eq!(
-        set_cookies(response(&out)),
-        vec![
-            ("__Host-edge-auth-id".to_owned(), id),
-            ("__Host-edge-auth-user".to_owned(), "alice".to_owned())
-        ]
-    );
+    let set = set_cookies(response(&out));
+    assert_eq!(set.len(), 2, "{set:?}");
+    assert_eq!(set[0].0, "__Host-edge-auth-session");
+    assert_eq!(config.sessions.verify(&set[0].1, NOW).unwrap().sub, "3b7a1f5e-0000-4000-8000-000000000001");
+    assert_ne!(set[0].1, id);
+    assert_eq!(set[1], ("__Host-edge-auth-user".to_owned(), "alice".to_owned()));
 }
 
 #[test]
@@ -409,10 +413,7 @@ fn refresh_without_cookie_or_with_revoked_token_starts_signin() {
     else {
         panic!()
     };
-    let out = refresh_complete(
-        pending,
-        &config,
-        NOW,
+    let out = refresh_complete(pending, &config, kit::keys(&config), NOW,
         &mut CountingEntropy(0),
         &ProviderOutcome::Answered {
             status: 400,
@@ -422,7 +423,7 @@ fn refresh_without_cookie_or_with_revoked_token_starts_signin() {
     assert!(location(&out).starts_with("https://auth.example.com/oauth2/authorize?"));
     let r = response(&out);
     assert!(cleared_cookies(r).contains(&"__Secure-edge-auth-refresh".to_owned()));
-    assert!(cleared_cookies(r).contains(&"__Host-edge-auth-id".to_owned()));
+    assert!(cleared_cookies(r).contains(&"__Host-edge-auth-session".to_owned()));
     let flow = set_cookies(r)
         .into_iter()
         .find(|(n, _)| n.starts_with("__Host-edge-auth-flow-"))
@@ -447,10 +448,7 @@ fn refresh_never_loops_on_an_already_expired_new_token() {
     let body = serde_json::json!({ "id_token": stale })
         .to_string()
         .into_bytes();
-    let out = refresh_complete(
-        pending,
-        &config,
-        NOW,
+    let out = refresh_complete(pending, &config, kit::keys(&config), NOW,
         &mut CountingEntropy(0),
         &ProviderOutcome::Answered { status: 200, body },
     );
@@ -465,7 +463,7 @@ fn refresh_never_loops_on_an_already_expired_new_token() {
 fn signout_clears_everything_revokes_and_logs_out_at_the_provider() {
     let config = kit::config();
     let cookies = vec![
-        id_cookie(&kit::id_token().sign()),
+        session_cookie(&kit::session()),
         "__Secure-edge-auth-refresh=rt.1".into(),
         format!("__Host-edge-auth-flow-{}=x", "a".repeat(43)),
         "unrelated=1".into(),
@@ -492,7 +490,7 @@ fn signout_clears_everything_revokes_and_logs_out_at_the_provider() {
     assert!(
         headers
             .iter()
-            .any(|h| h.starts_with("__Host-edge-auth-id=;")
+            .any(|h| h.starts_with("__Host-edge-auth-session=;")
                 && h.contains("Path=/;")
                 && h.contains("Secure"))
     );
@@ -528,7 +526,7 @@ fn signout_without_refresh_token_still_signs_out() {
     assert_eq!(
         cleared_cookies(response(&out)),
         [
-            "__Host-edge-auth-id",
+            "__Host-edge-auth-session",
             "__Secure-edge-auth-refresh",
             "__Host-edge-auth-user"
         ]
@@ -577,7 +575,7 @@ fn signing_in_as_someone_else_returns_to_the_page() {
     let (request, dist) = kit::viewer_request(
         "/admin/report.html",
         "y=2",
-        &[id_cookie(&kit::id_token().sign())],
+        &[session_cookie(&kit::session())],
     );
     let denied = authorize(request, &dist, &config, NOW, &mut CountingEntropy(0));
     assert_eq!(denied.status(), Some("403"));
@@ -590,7 +588,7 @@ fn signing_in_as_someone_else_returns_to_the_page() {
         path,
         query,
         &[
-            id_cookie(&kit::id_token().sign()),
+            session_cookie(&kit::session()),
             "__Secure-edge-auth-refresh=rt.1".into(),
         ],
     );
@@ -615,7 +613,7 @@ fn signing_in_as_someone_else_returns_to_the_page() {
     );
     assert_eq!(param(&query_of(&location), "prompt"), "login");
     let cleared = cleared_cookies(response(&out));
-    assert!(cleared.contains(&"__Host-edge-auth-id".to_owned()));
+    assert!(cleared.contains(&"__Host-edge-auth-session".to_owned()));
     assert!(cleared.contains(&"__Secure-edge-auth-refresh".to_owned()));
     let flow = set_cookies(response(&out))
         .into_iter()
@@ -639,10 +637,10 @@ fn signing_in_as_someone_else_returns_to_the_page() {
     assert_eq!(FlowCookie::decode(&flow.1).unwrap().return_to, "/");
 }
 
-/// A lost ID cookie with the display-name cookie still there: refresh
+/// A lost session cookie with the display-name cookie still there: refresh
 /// first (it can see the refresh token), not the provider's form.
 #[test]
-fn a_lost_id_cookie_is_refreshed_silently() {
+fn a_lost_session_cookie_is_refreshed_silently() {
     let config = kit::config();
     let (request, dist) =
         kit::viewer_request("/docs/", "a=1", &["__Host-edge-auth-user=alice".into()]);
@@ -651,7 +649,7 @@ fn a_lost_id_cookie_is_refreshed_silently() {
         location(&out),
         "/_edge-auth/refresh?return=%2Fdocs%2F%3Fa%3D1"
     );
-    // Scripts still get a 401; an invalid ID token still means sign-in.
+    // Scripts still get a 401; an invalid session still means sign-in.
     let (mut request, dist) =
         kit::viewer_request("/docs/", "", &["__Host-edge-auth-user=alice".into()]);
     request.headers.set("Sec-Fetch-Mode", "cors");
@@ -664,7 +662,8 @@ fn a_lost_id_cookie_is_refreshed_silently() {
         "",
         &[
             "__Host-edge-auth-user=alice".into(),
-            id_cookie(&kit::id_token().attacker_key().sign()),
+            // A provider's ID token, validly signed, is not a session.
+            session_cookie(&kit::id_token().sign()),
         ],
     );
     assert!(

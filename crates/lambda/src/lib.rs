@@ -11,7 +11,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use edge_auth_core::event::{CloudFrontPayload, parse_event};
-use edge_auth_core::token_cache::VerifiedTokenCache;
 use edge_auth_core::{
     Config, ConfigError, HandlerOutput, Outcome, SystemEntropy, authorize, index_path,
 };
@@ -105,10 +104,6 @@ impl From<HandlerError> for lambda_runtime::Diagnostic {
 pub struct HandlerState {
     kind: HandlerKind,
     config: Option<Arc<Config>>,
-    /// authorize: the ID tokens this sandbox has verified (bounded; see
-    /// `edge_auth_core::token_cache`). Lambda hands a sandbox one event at a
-    /// time, so the lock is never contended.
-    token_cache: std::sync::Mutex<VerifiedTokenCache>,
     #[cfg(feature = "provider")]
     gateway: Option<edge_auth_provider::ProviderGateway>,
 }
@@ -124,7 +119,6 @@ impl HandlerState {
         }
         Ok(Self {
             kind,
-            token_cache: std::sync::Mutex::new(VerifiedTokenCache::new()),
             #[cfg(feature = "provider")]
             gateway: config
                 .clone()
@@ -278,19 +272,12 @@ fn decide_viewer(
                 .config
                 .as_deref()
                 .ok_or(HandlerError::NoConfig(state.kind.name()))?;
-            // A poisoned lock only means an earlier invocation panicked
-            // mid-lookup; the cache holds nothing half-written that matters.
-            let mut cache = state
-                .token_cache
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            authorize::authorize_with_cache(
+            authorize::authorize(
                 payload.request.clone(),
                 &payload.config,
                 config,
                 now(),
                 &mut SystemEntropy,
-                Some(&mut cache),
             )
         }
         HandlerKind::IndexPath => index_path::index_path(payload.request.clone()),
@@ -311,7 +298,11 @@ async fn decide_provider(
             .as_ref()
             .ok_or(HandlerError::NoConfig(state.kind.name()))?;
         Ok(match state.kind {
-            HandlerKind::Signin => gateway.signin(payload, now(), deadline).await,
+            HandlerKind::Signin => {
+                gateway
+                    .signin(payload, now(), &mut SystemEntropy, deadline)
+                    .await
+            }
             HandlerKind::Refresh => {
                 gateway
                     .refresh(payload, now(), &mut SystemEntropy, deadline)

@@ -99,8 +99,18 @@ impl ProviderClient {
         }
     }
 
-    /// GETs a JSON document (discovery, JWKS) for tools; not used at the edge.
+    /// GETs a JSON document (discovery, JWKS) of at most 1 MiB.
     pub async fn get_json(&self, url: &str) -> Result<serde_json::Value, String> {
+        self.get_json_bounded(url, 1024 * 1024).await
+    }
+
+    /// GETs a JSON document of at most `max_bytes`, in one attempt bounded
+    /// by the client's timeout.
+    pub async fn get_json_bounded(
+        &self,
+        url: &str,
+        max_bytes: usize,
+    ) -> Result<serde_json::Value, String> {
         let request = hyper::Request::get(url)
             .header("accept", "application/json")
             .body(Full::new(Bytes::new()))
@@ -110,7 +120,7 @@ impl ProviderClient {
             .map_err(|_| format!("{url}: timed out"))?
             .map_err(|e| format!("{url}: {e}"))?;
         let status = response.status();
-        let body = Limited::new(response.into_body(), 1024 * 1024)
+        let body = Limited::new(response.into_body(), max_bytes)
             .collect()
             .await
             .map_err(|e| format!("{url}: {e}"))?

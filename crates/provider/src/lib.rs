@@ -4,6 +4,7 @@
 //! to the core. It decides nothing itself.
 
 mod http;
+pub mod keys;
 mod secret;
 
 use std::sync::Arc;
@@ -11,11 +12,13 @@ use std::time::Instant;
 
 use edge_auth_core::event::CloudFrontPayload;
 use edge_auth_core::provider::{CallPurpose, ClientCredentials, ProviderCall, ProviderOutcome};
+use edge_auth_core::signin::Keys;
 use edge_auth_core::{Config, Entropy, Outcome, Step, refresh, signin, signout};
 use tokio::sync::OnceCell;
 
 pub use http::{ProviderClient, Retry};
-pub use secret::{CredentialsError, load_credentials};
+use keys::{ProviderKeys, SignerCache};
+pub use secret::{CredentialsError, load_credentials, load_session_signer};
 
 /// Everything the provider-facing handlers keep between invocations.
 pub struct ProviderGateway {
@@ -24,15 +27,19 @@ pub struct ProviderGateway {
     /// Read once per cold start; a failed read is not cached, so the next
     /// request tries again.
     credentials: OnceCell<ClientCredentials>,
+    provider_keys: ProviderKeys,
+    signer: SignerCache,
 }
 
 impl ProviderGateway {
     pub fn new(config: Arc<Config>) -> Self {
         let client = ProviderClient::new(&config.file.http);
         Self {
+            provider_keys: ProviderKeys::new(&config),
             config,
             client,
             credentials: OnceCell::new(),
+            signer: SignerCache::default(),
         }
     }
 
@@ -45,13 +52,19 @@ impl ProviderGateway {
         &self,
         payload: &CloudFrontPayload,
         now: u64,
+        entropy: &mut (dyn Entropy + Send),
         deadline: Option<Instant>,
     ) -> Outcome {
         match signin::signin_begin(&payload.request, &payload.config, &self.config, now) {
             Step::Done(outcome) => outcome,
             Step::Call { call, pending } => {
                 let outcome = self.call(&call, deadline).await;
-                signin::signin_complete(pending, &self.config, now, &outcome)
+                let (provider, signer) = self.keys_for(&outcome).await;
+                let keys = Keys {
+                    provider: &provider,
+                    signer: signer.as_deref(),
+                };
+                signin::signin_complete(pending, &self.config, keys, now, entropy, &outcome)
             }
         }
     }
@@ -73,7 +86,12 @@ impl ProviderGateway {
             Step::Done(outcome) => outcome,
             Step::Call { call, pending } => {
                 let outcome = self.call(&call, deadline).await;
-                refresh::refresh_complete(pending, &self.config, now, entropy, &outcome)
+                let (provider, signer) = self.keys_for(&outcome).await;
+                let keys = Keys {
+                    provider: &provider,
+                    signer: signer.as_deref(),
+                };
+                refresh::refresh_complete(pending, &self.config, keys, now, entropy, &outcome)
             }
         }
     }
@@ -116,6 +134,27 @@ impl ProviderGateway {
         let outcome = self.client.post(&request, deadline, retry).await;
         tracing::info!(call = call.purpose.as_str(), endpoint = %call.endpoint, outcome = describe(&outcome), "provider call");
         outcome
+    }
+
+    /// The provider's keys (fetched again first when the answer's ID token
+    /// names a key the set lacks) and the session signer, for completing a
+    /// sign-in or refresh.
+    async fn keys_for(
+        &self,
+        outcome: &ProviderOutcome,
+    ) -> (
+        Arc<edge_auth_core::token::TokenVerifier>,
+        Option<Arc<edge_auth_core::session::SessionSigner>>,
+    ) {
+        let now = Instant::now();
+        self.provider_keys
+            .renew_for(outcome, &self.config, &self.client, now)
+            .await;
+        let signer = match outcome {
+            ProviderOutcome::Answered { .. } => self.signer.get(&self.config, now).await,
+            _ => None,
+        };
+        (self.provider_keys.current(), signer)
     }
 
     async fn credentials(&self) -> Result<&ClientCredentials, CredentialsError> {

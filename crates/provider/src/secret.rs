@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use edge_auth_core::config::{Config, SecretSource};
 use edge_auth_core::provider::{ClientCredentials, SecretError};
+use edge_auth_core::session::{SessionKeySet, SessionSigner};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CredentialsError {
@@ -14,12 +15,43 @@ pub enum CredentialsError {
     File { path: String, message: String },
     #[error("secret content: {0}")]
     Content(#[from] SecretError),
+    #[error("config.json names no session.signing_keys source")]
+    NoSessionKeys,
+    #[error("session key set: {0}")]
+    SessionKeys(String),
 }
 
 pub async fn load_credentials(config: &Config) -> Result<ClientCredentials, CredentialsError> {
     let client_id = &config.provider().client_id;
-    let text = match &config.file.secret {
-        SecretSource::None => return Ok(ClientCredentials::public(client_id)),
+    match read_source(&config.file.secret).await? {
+        None => Ok(ClientCredentials::public(client_id)),
+        Some(text) => Ok(ClientCredentials::from_secret_string(&text, client_id)?),
+    }
+}
+
+/// The session key set (`session.signing_keys`) and the signer it names.
+pub async fn load_session_signer(config: &Config) -> Result<SessionSigner, CredentialsError> {
+    let text = read_source(&config.file.session.signing_keys)
+        .await?
+        .ok_or(CredentialsError::NoSessionKeys)?;
+    let set = SessionKeySet::parse(&text).map_err(CredentialsError::SessionKeys)?;
+    // A signer whose key the verifiers do not hold would sign sessions that
+    // are refused on the next page: the deploy tool adds a key to every
+    // verifier before it signs, and this holds it to that.
+    if !config.sessions.kids().any(|k| k == set.signing_kid) {
+        return Err(CredentialsError::SessionKeys(format!(
+            "the signing key `{}` is not among the keys in config.json",
+            set.signing_kid
+        )));
+    }
+    set.signer()
+        .map_err(|e| CredentialsError::SessionKeys(e.to_string()))
+}
+
+/// The text of a secret, or `None` for `SecretSource::None`.
+async fn read_source(source: &SecretSource) -> Result<Option<String>, CredentialsError> {
+    Ok(Some(match source {
+        SecretSource::None => return Ok(None),
         SecretSource::File { path } => {
             tokio::fs::read_to_string(path)
                 .await
@@ -33,8 +65,7 @@ pub async fn load_credentials(config: &Config) -> Result<ClientCredentials, Cred
             region,
             endpoint_url,
         } => read_secrets_manager(secret_id, region, endpoint_url.as_deref()).await?,
-    };
-    Ok(ClientCredentials::from_secret_string(&text, client_id)?)
+    }))
 }
 
 async fn read_secrets_manager(

@@ -75,7 +75,9 @@ async fn client_secret_from_secrets_manager() {
     .await;
     let gateway = ProviderGateway::new(config(&arn, &moto.url, &server.base_url()));
     let callback = callback_for(&gateway);
-    let outcome = gateway.signin(&callback, kit::NOW, None).await;
+    let outcome = gateway
+        .signin(&callback, kit::NOW, &mut kit::CountingEntropy(1), None)
+        .await;
     assert_eq!(outcome.event, "code-refused");
     let basic = server.requests()[0].authorization.clone().unwrap();
     let decoded =
@@ -89,9 +91,89 @@ async fn client_secret_from_secrets_manager() {
     let dead = format!("http://127.0.0.1:{}", edge_auth_testkit::moto::free_port());
     let gateway = ProviderGateway::new(config(&arn, &dead, &server.base_url()));
     let callback = callback_for(&gateway);
-    let outcome = gateway.signin(&callback, kit::NOW, None).await;
+    let outcome = gateway
+        .signin(&callback, kit::NOW, &mut kit::CountingEntropy(1), None)
+        .await;
     assert_eq!(outcome.status(), Some("503"));
     assert_eq!(outcome.event, "credentials-unavailable");
+
+    // The session key set from Secrets Manager, and a provider that has
+    // rotated its signing key since the deployment: the ID token names
+    // `test-key-2`, which config.json's key set lacks; the gateway fetches
+    // `jwks_uri` once, finds it, signs the user in.
+    let session_keys = client
+        .create_secret()
+        .name("edge-auth/test/session-keys")
+        .secret_string(
+            json!({"signing_kid": kit::SESSION_KID, "keys": [kit::session_key_file()]})
+                .to_string(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .arn()
+        .unwrap()
+        .to_owned();
+    let rotated_jwks = json!({"keys": [
+        serde_json::from_str::<serde_json::Value>(kit::JWKS).unwrap()["keys"][0].clone(),
+        serde_json::from_str::<serde_json::Value>(include_str!("../../testkit/keys/other-key.jwk.json")).unwrap(),
+    ]});
+    let with_keys = |provider: &str| {
+        let mut v = kit::config_value(provider);
+        v["secret"] = json!({"kind": "secrets_manager", "secret_id": arn, "region": "eu-north-1", "endpoint_url": moto.url});
+        v["session"]["signing_keys"] = json!({"kind": "secrets_manager", "secret_id": session_keys, "region": "eu-north-1", "endpoint_url": moto.url});
+        v["provider"]["jwks_uri"] = json!(format!("{provider}/.well-known/jwks.json"));
+        Arc::new(Config::from_json(&v.to_string()).unwrap())
+    };
+    let id_token = |kid: &str, callback: &edge_auth_core::event::CloudFrontPayload| {
+        let cookie = callback.request.headers.first("cookie").unwrap();
+        let flow = edge_auth_core::flow::FlowCookie::decode(cookie.split_once('=').unwrap().1).unwrap();
+        kit::id_token()
+            .kid(Some(kid))
+            .attacker_key()
+            .claim("nonce", flow.nonce)
+            .sign()
+    };
+    let server = ProviderServer::start(vec![]).await;
+    let gateway = ProviderGateway::new(with_keys(&server.base_url()));
+    let callback = callback_for(&gateway);
+    server.push(Answer::Json(200, json!({"id_token": id_token("test-key-2", &callback), "refresh_token": "rt"}).to_string()));
+    server.push(Answer::Json(200, rotated_jwks.to_string()));
+    let outcome = gateway
+        .signin(&callback, kit::NOW, &mut kit::CountingEntropy(1), None)
+        .await;
+    assert_eq!(outcome.event, "signed-in", "{:?}", outcome.detail);
+    let requests = server.requests();
+    assert_eq!(requests.len(), 2);
+    assert_eq!((requests[1].method.as_str(), requests[1].path.as_str()), ("GET", "/.well-known/jwks.json"));
+    let edge_auth_core::HandlerOutput::Respond(r) = &outcome.output else {
+        panic!()
+    };
+    let session = kit::set_cookies(r)
+        .into_iter()
+        .find(|(n, _)| n == "__Host-edge-auth-session")
+        .unwrap()
+        .1;
+    let claims = gateway.config().sessions.verify(&session, kit::NOW).unwrap();
+    assert_eq!(claims.sub, "3b7a1f5e-0000-4000-8000-000000000001");
+
+    // Made-up key ids: the key set is fetched for the first, not for every
+    // one (at most one fetch per 10 s, and per key id per 5 minutes).
+    let server = ProviderServer::start(vec![]).await;
+    let gateway = ProviderGateway::new(with_keys(&server.base_url()));
+    for (i, kid) in ["made-up-1", "made-up-2", "made-up-1"].iter().enumerate() {
+        let callback = callback_for(&gateway);
+        server.push(Answer::Json(200, json!({"id_token": id_token(kid, &callback)}).to_string()));
+        if i == 0 {
+            server.push(Answer::Json(200, rotated_jwks.to_string()));
+        }
+        let outcome = gateway
+            .signin(&callback, kit::NOW, &mut kit::CountingEntropy(1), None)
+            .await;
+        assert_eq!((outcome.status(), outcome.event), (Some("401"), "id-token-refused"));
+    }
+    let gets = server.requests().iter().filter(|r| r.method == "GET").count();
+    assert_eq!(gets, 1, "one key set fetch for three made-up key ids");
 }
 
 /// A callback event for a flow started by authorize at the test clock.

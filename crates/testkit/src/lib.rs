@@ -28,7 +28,8 @@ pub const GENERATED_RESPONSE: &str = include_str!("../fixtures/generated-respons
 /// A complete, valid config for a Cognito-like provider at `provider_base`.
 pub fn config_value(provider_base: &str) -> Value {
     json!({
-        "version": 1,
+        "version": 2,
+        "session": { "keys": [ { "kid": SESSION_KID, "key": SESSION_KEY } ] },
         "provider": {
             "issuer": ISSUER,
             "client_id": CLIENT_ID,
@@ -43,6 +44,49 @@ pub fn config_value(provider_base: &str) -> Value {
         "rules": [ { "pattern": "/admin/*", "groups": ["admins"] } ],
         "secret": { "kind": "file", "path": "/nonexistent/secret.json" }
     })
+}
+
+/// The test deployment's session key (32 bytes of 0x5e, base64url).
+pub const SESSION_KEY: &str = "Xl5eXl5eXl5eXl5eXl5eXl5eXl5eXl5eXl5eXl5eXl4";
+pub const SESSION_KID: &str = "test-session-1";
+
+/// The signer of the test deployment's sessions.
+pub fn signer() -> edge_auth_core::session::SessionSigner {
+    edge_auth_core::session::SessionSigner::new(&[session_key_file()], SESSION_KID).unwrap()
+}
+
+pub fn session_key_file() -> edge_auth_core::session::SessionKeyFile {
+    edge_auth_core::session::SessionKeyFile {
+        kid: SESSION_KID.into(),
+        key: SESSION_KEY.into(),
+    }
+}
+
+/// The keys the provider-facing handlers would hold with [`config`].
+pub fn keys(config: &Config) -> edge_auth_core::signin::Keys<'_> {
+    static SIGNER: std::sync::OnceLock<edge_auth_core::session::SessionSigner> =
+        std::sync::OnceLock::new();
+    edge_auth_core::signin::Keys {
+        provider: &config.verifier,
+        signer: Some(SIGNER.get_or_init(signer)),
+    }
+}
+
+/// The session `signin` would issue for [`id_token`]'s user at [`NOW`].
+pub fn session_claims() -> edge_auth_core::session::SessionClaims {
+    edge_auth_core::session::SessionClaims {
+        sub: "3b7a1f5e-0000-4000-8000-000000000001".into(),
+        name: "alice".into(),
+        groups: vec![],
+        sid: "c2Vzc2lvbi1pZC0wMDAx".into(),
+        iat: NOW - 60,
+        exp: NOW + 3600,
+    }
+}
+
+/// A valid session cookie value for [`session_claims`].
+pub fn session() -> String {
+    signer().sign(&session_claims())
 }
 
 pub fn config() -> Config {

@@ -71,6 +71,11 @@ impl ProviderServer {
         format!("http://{}", self.addr)
     }
 
+    /// Adds an answer at the end of the script.
+    pub fn push(&self, answer: Answer) {
+        self.script.lock().unwrap().push_back(answer);
+    }
+
     pub fn requests(&self) -> Vec<Recorded> {
         self.received.lock().unwrap().clone()
     }

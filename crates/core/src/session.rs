@@ -1,0 +1,431 @@
+//! The session cookie: a JWT the deployment signs itself with HMAC-SHA-256.
+//!
+//! The provider's ID token is checked in full once, by `signin` or `refresh`
+//! (which can reach the provider's key set when it rotates); what the site
+//! then needs per request is put into a short token of our own:
+//!
+//! ```text
+//! header  {"alg":"HS256","typ":"edge-auth-session","kid":"k20261202a"}
+//! claims  {"sub":"…","name":"alice","groups":["admins"],"sid":"…","iat":…,"exp":…}
+//! ```
+//!
+//! Why a JWT and not a CWT: the per-request check must also run as a
+//! CloudFront Function, whose JavaScript has `createHmac` and `JSON.parse`
+//! but no CBOR decoder, in 10 KB of code; a JWT is cookie-safe text as it is.
+//! Only the groups the path rules name are kept, so a user in hundreds of
+//! groups gets a small cookie. The verifier pins the algorithm and the
+//! `typ`, looks the key up by `kid`, compares the MAC in constant time
+//! (ring), and only then reads the claims and the clock; a provider's token
+//! (RS256, no such `typ`) is refused before any key is touched.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use ring::hmac;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// The `typ` of every session: a provider's JWT never carries it.
+pub const SESSION_TYPE: &str = "edge-auth-session";
+/// The longest session cookie value read; ours are a few hundred bytes.
+pub const MAX_SESSION_BYTES: usize = 4096;
+/// Session keys are 256 bits (RFC 7518 §3.2: at least the hash size).
+pub const SESSION_KEY_BYTES: usize = 32;
+
+/// One key of the deployment's session key set, as `config.json` and the
+/// session-key secret hold it: `{"kid": "…", "key": "<base64url>"}`.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionKeyFile {
+    pub kid: String,
+    /// 32 random bytes, base64url without padding.
+    pub key: String,
+}
+
+impl std::fmt::Debug for SessionKeyFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionKeyFile")
+            .field("kid", &self.kid)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SessionKeyError {
+    #[error("key id `{0}` is not 1 to 32 of A-Z a-z 0-9 _ -")]
+    Kid(String),
+    #[error("key `{0}` is not {SESSION_KEY_BYTES} bytes of base64url")]
+    Key(String),
+    #[error("key id `{0}` appears twice")]
+    Duplicate(String),
+    #[error("the key set is empty")]
+    Empty,
+    #[error("the signing key `{0}` is not in the key set")]
+    UnknownSigningKey(String),
+}
+
+/// Whether `kid` may name a session key: short, and safe in a cookie, a log
+/// line and a CloudFront KeyValueStore key.
+pub fn is_valid_kid(kid: &str) -> bool {
+    (1..=32).contains(&kid.len())
+        && kid
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+#[derive(Clone)]
+struct SessionKey {
+    kid: String,
+    key: hmac::Key,
+}
+
+impl SessionKey {
+    fn from_file(file: &SessionKeyFile) -> Result<Self, SessionKeyError> {
+        if !is_valid_kid(&file.kid) {
+            return Err(SessionKeyError::Kid(file.kid.clone()));
+        }
+        let bytes = URL_SAFE_NO_PAD
+            .decode(&file.key)
+            .ok()
+            .filter(|b| b.len() == SESSION_KEY_BYTES)
+            .ok_or_else(|| SessionKeyError::Key(file.kid.clone()))?;
+        Ok(Self {
+            kid: file.kid.clone(),
+            key: hmac::Key::new(hmac::HMAC_SHA256, &bytes),
+        })
+    }
+}
+
+/// The keys a verifier accepts: the current one and, during a rotation, the
+/// one before it (or the next one, before it starts signing).
+#[derive(Clone)]
+pub struct SessionVerifier {
+    keys: Vec<SessionKey>,
+    leeway: u64,
+}
+
+impl std::fmt::Debug for SessionVerifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kids: Vec<&str> = self.keys.iter().map(|k| k.kid.as_str()).collect();
+        f.debug_struct("SessionVerifier")
+            .field("kids", &kids)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Signs new sessions with one key of the set.
+#[derive(Clone)]
+pub struct SessionSigner {
+    key: SessionKey,
+}
+
+impl std::fmt::Debug for SessionSigner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionSigner")
+            .field("kid", &self.key.kid)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a session says; everything `authorize` needs, nothing more.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionClaims {
+    /// The provider's `sub`.
+    pub sub: String,
+    /// What the site shows as "signed in as".
+    pub name: String,
+    /// The user's groups that a path rule names (no others).
+    pub groups: Vec<String>,
+    /// 128 random bits: names this session (sign-out, revocation).
+    pub sid: String,
+    pub iat: u64,
+    pub exp: u64,
+}
+
+/// Why a session cookie was refused. None of these carries the cookie.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum SessionError {
+    #[error("not a well-formed session token")]
+    Malformed,
+    #[error("too large to be a session")]
+    TooLarge,
+    #[error("not a session of this site (wrong `typ`: a provider's token?)")]
+    NotASession,
+    #[error("signed with an algorithm that is not allowed")]
+    AlgorithmNotAllowed,
+    #[error("the header names critical extensions (`crit`)")]
+    UnsupportedCritical,
+    #[error("signed with an unknown session key")]
+    UnknownKey,
+    #[error("bad signature")]
+    BadSignature,
+    #[error("a claim is missing or has the wrong type")]
+    BadClaims,
+    #[error("issued in the future")]
+    NotYetValid,
+    #[error("expired")]
+    Expired,
+}
+
+impl SessionVerifier {
+    pub fn new(keys: &[SessionKeyFile], leeway: u64) -> Result<Self, SessionKeyError> {
+        if keys.is_empty() {
+            return Err(SessionKeyError::Empty);
+        }
+        let mut parsed: Vec<SessionKey> = Vec::with_capacity(keys.len());
+        for file in keys {
+            let key = SessionKey::from_file(file)?;
+            if parsed.iter().any(|k| k.kid == key.kid) {
+                return Err(SessionKeyError::Duplicate(key.kid));
+            }
+            parsed.push(key);
+        }
+        Ok(Self {
+            keys: parsed,
+            leeway,
+        })
+    }
+
+    /// The key ids this verifier accepts.
+    pub fn kids(&self) -> impl Iterator<Item = &str> {
+        self.keys.iter().map(|k| k.kid.as_str())
+    }
+
+    /// Every check at time `now`. `Expired` is returned only for a session
+    /// that passed every other check, so a caller may treat it as "refresh".
+    pub fn verify(&self, token: &str, now: u64) -> Result<SessionClaims, SessionError> {
+        let claims = self.verify_untimed(token)?;
+        if claims.iat > now.saturating_add(self.leeway) {
+            return Err(SessionError::NotYetValid);
+        }
+        if now >= claims.exp {
+            return Err(SessionError::Expired);
+        }
+        Ok(claims)
+    }
+
+    /// Everything but the clock: for `refresh`, which renews an expired
+    /// session and must know whose it was.
+    pub fn verify_untimed(&self, token: &str) -> Result<SessionClaims, SessionError> {
+        if token.len() > MAX_SESSION_BYTES {
+            return Err(SessionError::TooLarge);
+        }
+        let mut parts = token.split('.');
+        let (Some(header), Some(payload), Some(mac), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(SessionError::Malformed);
+        };
+        let header = decode_json(header)?;
+        if header.get("alg").and_then(Value::as_str) != Some("HS256") {
+            return Err(SessionError::AlgorithmNotAllowed);
+        }
+        if header.get("typ").and_then(Value::as_str) != Some(SESSION_TYPE) {
+            return Err(SessionError::NotASession);
+        }
+        if header.get("crit").is_some() {
+            return Err(SessionError::UnsupportedCritical);
+        }
+        let kid = header
+            .get("kid")
+            .and_then(Value::as_str)
+            .ok_or(SessionError::UnknownKey)?;
+        let key = self
+            .keys
+            .iter()
+            .find(|k| k.kid == kid)
+            .ok_or(SessionError::UnknownKey)?;
+        let mac = URL_SAFE_NO_PAD
+            .decode(mac)
+            .map_err(|_| SessionError::Malformed)?;
+        let signed_len = token.len() - token.rsplit('.').next().map_or(0, str::len) - 1;
+        // ring compares in constant time.
+        hmac::verify(&key.key, &token.as_bytes()[..signed_len], &mac)
+            .map_err(|_| SessionError::BadSignature)?;
+        let claims = URL_SAFE_NO_PAD
+            .decode(payload)
+            .map_err(|_| SessionError::Malformed)?;
+        let claims: SessionClaims =
+            serde_json::from_slice(&claims).map_err(|_| SessionError::BadClaims)?;
+        if claims.sub.is_empty() || claims.sid.is_empty() {
+            return Err(SessionError::BadClaims);
+        }
+        Ok(claims)
+    }
+}
+
+fn decode_json(part: &str) -> Result<Value, SessionError> {
+    let bytes = URL_SAFE_NO_PAD
+        .decode(part)
+        .map_err(|_| SessionError::Malformed)?;
+    match serde_json::from_slice::<Value>(&bytes) {
+        Ok(value @ Value::Object(_)) => Ok(value),
+        _ => Err(SessionError::Malformed),
+    }
+}
+
+impl SessionSigner {
+    /// The signer for `signing_kid` of `keys`.
+    pub fn new(keys: &[SessionKeyFile], signing_kid: &str) -> Result<Self, SessionKeyError> {
+        let file = keys
+            .iter()
+            .find(|k| k.kid == signing_kid)
+            .ok_or_else(|| SessionKeyError::UnknownSigningKey(signing_kid.to_owned()))?;
+        Ok(Self {
+            key: SessionKey::from_file(file)?,
+        })
+    }
+
+    pub fn kid(&self) -> &str {
+        &self.key.kid
+    }
+
+    /// `header.claims.mac`, base64url throughout.
+    pub fn sign(&self, claims: &SessionClaims) -> String {
+        let header = serde_json::json!({"alg": "HS256", "typ": SESSION_TYPE, "kid": self.key.kid});
+        let input = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(header.to_string()),
+            URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims).expect("claims serialise"))
+        );
+        let mac = hmac::sign(&self.key.key, input.as_bytes());
+        format!("{input}.{}", URL_SAFE_NO_PAD.encode(mac.as_ref()))
+    }
+}
+
+/// The key set a signer reads at start: every key, and which one signs.
+/// The deploy tool keeps it in Secrets Manager (`docs/config.md`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionKeySet {
+    pub signing_kid: String,
+    pub keys: Vec<SessionKeyFile>,
+}
+
+impl SessionKeySet {
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let set: Self = serde_json::from_str(text).map_err(|e| e.to_string())?;
+        set.signer().map_err(|e| e.to_string())?;
+        Ok(set)
+    }
+    pub fn signer(&self) -> Result<SessionSigner, SessionKeyError> {
+        SessionSigner::new(&self.keys, &self.signing_kid)
+    }
+}
+
+/// The session for a user whose ID token passed every check at `now`:
+/// only the groups a rule names, a fresh session id, and an expiry no later
+/// than the ID token's, or `session.lifetime_seconds` from now when set
+/// (the config checks it is no longer than the refresh token's cookie).
+pub fn session_for(
+    config: &crate::Config,
+    id: &crate::token::IdClaims,
+    now: u64,
+    entropy: &mut dyn crate::Entropy,
+) -> SessionClaims {
+    let mut groups: Vec<String> = Vec::new();
+    for group in &id.groups {
+        if config.rule_groups.contains(group) && !groups.contains(group) {
+            groups.push(group.clone());
+        }
+    }
+    let mut sid = [0u8; 16];
+    entropy.fill(&mut sid);
+    let exp = match config.file.session.lifetime_seconds {
+        Some(lifetime) => now.saturating_add(lifetime),
+        None => id.expires_at,
+    };
+    SessionClaims {
+        sub: id.subject.clone(),
+        // Display only; bounded so that a long name cannot grow the cookie.
+        name: id.display_name().chars().take(128).collect(),
+        groups,
+        sid: URL_SAFE_NO_PAD.encode(sid),
+        iat: now,
+        exp,
+    }
+}
+
+/// A new key: 32 bytes from `entropy`, base64url.
+pub fn new_session_key(kid: &str, entropy: &mut dyn crate::Entropy) -> SessionKeyFile {
+    let mut bytes = [0u8; SESSION_KEY_BYTES];
+    entropy.fill(&mut bytes);
+    SessionKeyFile {
+        kid: kid.to_owned(),
+        key: URL_SAFE_NO_PAD.encode(bytes),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(kid: &str, byte: u8) -> SessionKeyFile {
+        SessionKeyFile {
+            kid: kid.into(),
+            key: URL_SAFE_NO_PAD.encode([byte; 32]),
+        }
+    }
+
+    fn claims() -> SessionClaims {
+        SessionClaims {
+            sub: "user-1".into(),
+            name: "alice".into(),
+            groups: vec!["admins".into()],
+            sid: "c2Vzc2lvbi1pZA".into(),
+            iat: 1000,
+            exp: 4600,
+        }
+    }
+
+    #[test]
+    fn round_trip_and_rotation() {
+        let old = key("k1", 1);
+        let new = key("k2", 2);
+        let token = SessionSigner::new(&[old.clone()], "k1")
+            .unwrap()
+            .sign(&claims());
+        let both = SessionVerifier::new(&[new.clone(), old.clone()], 0).unwrap();
+        assert_eq!(both.verify(&token, 2000), Ok(claims()));
+        let only_new = SessionVerifier::new(&[new], 0).unwrap();
+        assert_eq!(only_new.verify(&token, 2000), Err(SessionError::UnknownKey));
+        assert_eq!(both.verify(&token, 4600), Err(SessionError::Expired));
+        assert_eq!(both.verify(&token, 999), Err(SessionError::NotYetValid));
+    }
+
+    #[test]
+    fn same_kid_other_key_is_a_bad_signature() {
+        let token = SessionSigner::new(&[key("k1", 1)], "k1")
+            .unwrap()
+            .sign(&claims());
+        let verifier = SessionVerifier::new(&[key("k1", 9)], 0).unwrap();
+        assert_eq!(
+            verifier.verify(&token, 2000),
+            Err(SessionError::BadSignature)
+        );
+    }
+
+    #[test]
+    fn key_files_are_checked() {
+        assert!(matches!(
+            SessionVerifier::new(&[key("bad kid", 1)], 0),
+            Err(SessionKeyError::Kid(_))
+        ));
+        let short = SessionKeyFile {
+            kid: "k".into(),
+            key: "AAAA".into(),
+        };
+        assert!(matches!(
+            SessionVerifier::new(&[short], 0),
+            Err(SessionKeyError::Key(_))
+        ));
+        assert!(matches!(
+            SessionVerifier::new(&[key("k", 1), key("k", 2)], 0),
+            Err(SessionKeyError::Duplicate(_))
+        ));
+        assert!(matches!(
+            SessionVerifier::new(&[], 0),
+            Err(SessionKeyError::Empty)
+        ));
+        assert!(format!("{:?}", key("k", 1)).find("AQEB").is_none());
+    }
+}

@@ -1,0 +1,176 @@
+//! The keys the provider-facing handlers hold between invocations: the
+//! provider's signing keys, fetched again from its `jwks_uri` when an ID
+//! token names a key id the set lacks (providers rotate: Okta, Google and
+//! Entra ID do so on their own), and the deployment's session signer,
+//! read again every few minutes so that a session-key rotation reaches
+//! warm instances.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use edge_auth_core::Config;
+use edge_auth_core::provider::{ProviderOutcome, TokenAnswer, classify_token_answer};
+use edge_auth_core::session::SessionSigner;
+use edge_auth_core::token::{TokenVerifier, header_kid};
+
+use crate::http::ProviderClient;
+use crate::secret::load_session_signer;
+
+/// A key id that was looked for and not found is looked for again only
+/// after this long, so tokens with made-up key ids cannot make every
+/// request fetch the key set.
+pub const REFETCH_SAME_KID_AFTER: Duration = Duration::from_secs(300);
+/// And no fetch at all within this long of the last one.
+pub const MIN_FETCH_INTERVAL: Duration = Duration::from_secs(10);
+/// A key set is a few kilobytes; more is not one.
+pub const MAX_JWKS_BYTES: usize = 64 * 1024;
+/// How long a warm instance signs with the key set it read: the deploy
+/// tool waits the longest session plus this before it drops the old key.
+pub const SIGNER_MAX_AGE: Duration = Duration::from_secs(600);
+/// At most this many key ids are remembered as looked for.
+const MAX_REMEMBERED_KIDS: usize = 256;
+
+pub struct ProviderKeys {
+    current: RwLock<Arc<TokenVerifier>>,
+    /// When each unknown key id was last looked for, and the last fetch.
+    attempts: Mutex<(HashMap<String, Instant>, Option<Instant>)>,
+}
+
+impl ProviderKeys {
+    pub fn new(config: &Config) -> Self {
+        Self {
+            current: RwLock::new(Arc::new(config.verifier.clone())),
+            attempts: Mutex::new((HashMap::new(), None)),
+        }
+    }
+
+    pub fn current(&self) -> Arc<TokenVerifier> {
+        self.current
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// When the token endpoint's answer holds an ID token whose `kid` the
+    /// current set lacks, fetch the set once (bounded, rate-limited).
+    /// Returns whether a fetch was made and succeeded.
+    pub async fn renew_for(
+        &self,
+        outcome: &ProviderOutcome,
+        config: &Config,
+        client: &ProviderClient,
+        now: Instant,
+    ) -> bool {
+        let TokenAnswer::Tokens(tokens) = classify_token_answer(outcome) else {
+            return false;
+        };
+        let Some(kid) = tokens.id_token.as_deref().and_then(header_kid) else {
+            return false;
+        };
+        let Some(jwks_uri) = config.provider().jwks_uri.as_deref() else {
+            return false;
+        };
+        if self.current().knows_kid(&kid) || !self.may_fetch(&kid, now) {
+            return false;
+        }
+        let fetched = tokio::time::timeout(
+            Duration::from_millis(config.file.http.timeout_ms),
+            client.get_json_bounded(jwks_uri, MAX_JWKS_BYTES),
+        )
+        .await
+        .map_err(|_| format!("{jwks_uri}: timed out"))
+        .and_then(|r| r)
+        .and_then(|jwks| {
+            TokenVerifier::with_key_set(config.provider(), jwks).map_err(|e| e.to_string())
+        });
+        match fetched {
+            Ok(verifier) => {
+                let found = verifier.knows_kid(&kid);
+                tracing::info!(kid = %kid, found, "provider key set fetched again");
+                *self
+                    .current
+                    .write()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(verifier);
+                true
+            }
+            Err(e) => {
+                tracing::warn!(kid = %kid, error = %e, "provider key set could not be fetched");
+                false
+            }
+        }
+    }
+
+    fn may_fetch(&self, kid: &str, now: Instant) -> bool {
+        let mut guard = self
+            .attempts
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let (by_kid, last) = &mut *guard;
+        if last.is_some_and(|t| now.duration_since(t) < MIN_FETCH_INTERVAL) {
+            return false;
+        }
+        if by_kid
+            .get(kid)
+            .is_some_and(|t| now.duration_since(*t) < REFETCH_SAME_KID_AFTER)
+        {
+            return false;
+        }
+        if by_kid.len() >= MAX_REMEMBERED_KIDS {
+            by_kid.retain(|_, t| now.duration_since(*t) < REFETCH_SAME_KID_AFTER);
+        }
+        if by_kid.len() < MAX_REMEMBERED_KIDS {
+            by_kid.insert(kid.to_owned(), now);
+        }
+        *last = Some(now);
+        true
+    }
+}
+
+/// The session signer, read from `session.signing_keys` and read again
+/// when older than [`SIGNER_MAX_AGE`]; a failed re-read keeps the old one.
+#[derive(Default)]
+pub struct SignerCache {
+    held: tokio::sync::Mutex<Option<(Instant, Arc<SessionSigner>)>>,
+}
+
+impl SignerCache {
+    pub async fn get(&self, config: &Config, now: Instant) -> Option<Arc<SessionSigner>> {
+        let mut held = self.held.lock().await;
+        if let Some((read_at, signer)) = held.as_ref()
+            && now.duration_since(*read_at) < SIGNER_MAX_AGE
+        {
+            return Some(signer.clone());
+        }
+        match load_session_signer(config).await {
+            Ok(signer) => {
+                let signer = Arc::new(signer);
+                *held = Some((now, signer.clone()));
+                Some(signer)
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "session signing key unavailable");
+                held.as_ref().map(|(_, signer)| signer.clone())
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_kids_are_fetched_rarely() {
+        let keys = ProviderKeys::new(&edge_auth_testkit::config());
+        let t0 = Instant::now();
+        assert!(keys.may_fetch("a", t0));
+        assert!(!keys.may_fetch("b", t0 + Duration::from_secs(1)), "too soon after any fetch");
+        assert!(keys.may_fetch("b", t0 + MIN_FETCH_INTERVAL));
+        assert!(
+            !keys.may_fetch("a", t0 + MIN_FETCH_INTERVAL * 2),
+            "the same kid again within minutes"
+        );
+        assert!(keys.may_fetch("a", t0 + REFETCH_SAME_KID_AFTER));
+    }
+}
