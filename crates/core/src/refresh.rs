@@ -58,8 +58,10 @@ pub fn refresh_begin(
         }
         let response = start_signin(config, request, &base, now, entropy, &return_to, clear);
         return Step::Done(
-            Outcome::respond(response, "signin-started")
-                .with_detail(format!("{} refresh tokens: ambiguous", refresh_tokens.len())),
+            Outcome::respond(response, "signin-started").with_detail(format!(
+                "{} refresh tokens: ambiguous",
+                refresh_tokens.len()
+            )),
         );
     }
     let refresh_token = refresh_tokens.into_iter().find(|t| is_cookie_safe(t));
@@ -154,7 +156,11 @@ pub fn refresh_complete(
             return refused_page(&pending, config, "refresh-refused", detail);
         }
     };
-    if pending.subject.as_ref().is_some_and(|s| *s != claims.subject) {
+    if pending
+        .subject
+        .as_ref()
+        .is_some_and(|s| *s != claims.subject)
+    {
         // OIDC Core §12.2: a refreshed ID token names the same user. One
         // that does not is not this session's renewal, whatever its origin.
         return refused_page(
@@ -188,7 +194,12 @@ pub fn refresh_complete(
     }
 }
 
-fn refused_page(pending: &RefreshPending, config: &Config, event: &'static str, detail: String) -> Outcome {
+fn refused_page(
+    pending: &RefreshPending,
+    config: &Config,
+    event: &'static str,
+    detail: String,
+) -> Outcome {
     let page = pages::html_page(
         401,
         "Your session could not be renewed",

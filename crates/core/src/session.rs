@@ -299,6 +299,11 @@ impl SessionSigner {
 pub struct SessionKeySet {
     pub signing_kid: String,
     pub keys: Vec<SessionKeyFile>,
+    /// Keys that no longer sign, each with the time (seconds since the
+    /// epoch) after which no session it signed can still be valid: the
+    /// deploy tool drops a key from every verifier after that.
+    #[serde(default)]
+    pub retire_after: std::collections::BTreeMap<String, u64>,
 }
 
 impl SessionKeySet {
@@ -381,7 +386,7 @@ mod tests {
     fn round_trip_and_rotation() {
         let old = key("k1", 1);
         let new = key("k2", 2);
-        let token = SessionSigner::new(&[old.clone()], "k1")
+        let token = SessionSigner::new(std::slice::from_ref(&old), "k1")
             .unwrap()
             .sign(&claims());
         let both = SessionVerifier::new(&[new.clone(), old.clone()], 0).unwrap();

@@ -183,10 +183,7 @@ impl TokenVerifier {
 
     /// The provider's settings with another key set (fetched from its
     /// `jwks_uri`), held to the same pinned algorithms.
-    pub fn with_key_set(
-        settings: &ProviderSettings,
-        jwks: Value,
-    ) -> Result<Self, KeySetError> {
+    pub fn with_key_set(settings: &ProviderSettings, jwks: Value) -> Result<Self, KeySetError> {
         let mut settings = settings.clone();
         settings.jwks = jwks;
         Self::new(&settings)

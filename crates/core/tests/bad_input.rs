@@ -91,7 +91,10 @@ fn hand_made_session_claims(claims: &[u8]) -> String {
         kit::b64(br#"{"alg":"HS256","typ":"edge-auth-session","kid":"test-session-1"}"#),
         kit::b64(claims)
     );
-    let tag = hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, &[0x5e; 32]), input.as_bytes());
+    let tag = hmac::sign(
+        &hmac::Key::new(hmac::HMAC_SHA256, &[0x5e; 32]),
+        input.as_bytes(),
+    );
     format!("{input}.{}", kit::b64(tag.as_ref()))
 }
 
@@ -107,7 +110,14 @@ fn refresh_answered(answer: ProviderOutcome) -> Outcome {
     else {
         panic!()
     };
-    refresh_complete(pending, &config, kit::keys(&config), NOW, &mut CountingEntropy(0), &answer)
+    refresh_complete(
+        pending,
+        &config,
+        kit::keys(&config),
+        NOW,
+        &mut CountingEntropy(0),
+        &answer,
+    )
 }
 
 fn flow_cookie(return_to: &str) -> String {
@@ -139,7 +149,14 @@ fn callback_with_answer(return_to: &str, answer: ProviderOutcome) -> Outcome {
     ) {
         Step::Call { pending, .. } => {
             let config = kit::config();
-            signin_complete(pending, &config, kit::keys(&config), NOW, &mut CountingEntropy(0), &answer)
+            signin_complete(
+                pending,
+                &config,
+                kit::keys(&config),
+                NOW,
+                &mut CountingEntropy(0),
+                &answer,
+            )
         }
         Step::Done(o) => panic!("expected a provider call, got {o:?}"),
     }
@@ -192,7 +209,14 @@ fn refresh_with(query: &str) -> Outcome {
             .to_string()
             .into_bytes(),
     };
-    refresh_complete(pending, &config, kit::keys(&config), NOW, &mut CountingEntropy(0), &answer)
+    refresh_complete(
+        pending,
+        &config,
+        kit::keys(&config),
+        NOW,
+        &mut CountingEntropy(0),
+        &answer,
+    )
 }
 
 fn rows() -> Vec<Row> {
@@ -303,11 +327,7 @@ fn rows() -> Vec<Row> {
             format!("{}.{}.{}", parts[0], kit::b64(b"[1,2"), parts[2]),
             "token refused: bad signature",
         ),
-        token_row(
-            "empty",
-            String::new(),
-            "no usable id_token in the answer",
-        ),
+        token_row("empty", String::new(), "no usable id_token in the answer"),
         token_row(
             "20 KB of dots",
             ".".repeat(20_000),
@@ -446,7 +466,12 @@ fn rows() -> Vec<Row> {
         },
         session_row(
             "session: forged MAC",
-            format!("{}.{}.{}", session_parts[0], session_parts[1], kit::b64(&[0u8; 32])),
+            format!(
+                "{}.{}.{}",
+                session_parts[0],
+                session_parts[1],
+                kit::b64(&[0u8; 32])
+            ),
             "token refused: bad signature",
         ),
         session_row(
@@ -454,38 +479,61 @@ fn rows() -> Vec<Row> {
             format!(
                 "{}.{}.{}",
                 session_parts[0],
-                kit::b64(&serde_json::to_vec(&{
-                    let mut c = kit::session_claims();
-                    c.groups = vec!["admins".into()];
-                    c
-                }).unwrap()),
+                kit::b64(
+                    &serde_json::to_vec(&{
+                        let mut c = kit::session_claims();
+                        c.groups = vec!["admins".into()];
+                        c
+                    })
+                    .unwrap()
+                ),
                 session_parts[2]
             ),
             "token refused: bad signature",
         ),
         session_row(
             "session: alg none",
-            format!("{}.{}.", kit::b64(br#"{"alg":"none","typ":"edge-auth-session","kid":"test-session-1"}"#), session_parts[1]),
+            format!(
+                "{}.{}.",
+                kit::b64(br#"{"alg":"none","typ":"edge-auth-session","kid":"test-session-1"}"#),
+                session_parts[1]
+            ),
             "token refused: signed with an algorithm that is not allowed",
         ),
         session_row(
             "session: RS256",
-            format!("{}.{}.{}", kit::b64(br#"{"alg":"RS256","typ":"edge-auth-session","kid":"test-session-1"}"#), session_parts[1], session_parts[2]),
+            format!(
+                "{}.{}.{}",
+                kit::b64(br#"{"alg":"RS256","typ":"edge-auth-session","kid":"test-session-1"}"#),
+                session_parts[1],
+                session_parts[2]
+            ),
             "token refused: signed with an algorithm that is not allowed",
         ),
         session_row(
             "session: HS512",
-            format!("{}.{}.{}", kit::b64(br#"{"alg":"HS512","typ":"edge-auth-session","kid":"test-session-1"}"#), session_parts[1], session_parts[2]),
+            format!(
+                "{}.{}.{}",
+                kit::b64(br#"{"alg":"HS512","typ":"edge-auth-session","kid":"test-session-1"}"#),
+                session_parts[1],
+                session_parts[2]
+            ),
             "token refused: signed with an algorithm that is not allowed",
         ),
         session_row(
             "session: unknown kid, MAC by a key of its own",
-            hand_made_session(r#"{"alg":"HS256","typ":"edge-auth-session","kid":"rotated-away"}"#, &[7u8; 32]),
+            hand_made_session(
+                r#"{"alg":"HS256","typ":"edge-auth-session","kid":"rotated-away"}"#,
+                &[7u8; 32],
+            ),
             "token refused: signed with an unknown session key",
         ),
         session_row(
             "session: our kid, another key",
-            hand_made_session(r#"{"alg":"HS256","typ":"edge-auth-session","kid":"test-session-1"}"#, &[7u8; 32]),
+            hand_made_session(
+                r#"{"alg":"HS256","typ":"edge-auth-session","kid":"test-session-1"}"#,
+                &[7u8; 32],
+            ),
             "token refused: bad signature",
         ),
         session_row(
@@ -495,7 +543,10 @@ fn rows() -> Vec<Row> {
         ),
         session_row(
             "session: crit",
-            hand_made_session(r#"{"alg":"HS256","typ":"edge-auth-session","kid":"test-session-1","crit":["exp"]}"#, &[0x5e; 32]),
+            hand_made_session(
+                r#"{"alg":"HS256","typ":"edge-auth-session","kid":"test-session-1","crit":["exp"]}"#,
+                &[0x5e; 32],
+            ),
             "token refused: the header names critical extensions (`crit`)",
         ),
         session_row(
@@ -525,7 +576,9 @@ fn rows() -> Vec<Row> {
         ),
         session_row(
             "session: claims of the wrong type",
-            hand_made_session_claims(br#"{"sub":"a","name":"b","groups":"admins","sid":"s","iat":1,"exp":9999999999}"#),
+            hand_made_session_claims(
+                br#"{"sub":"a","name":"b","groups":"admins","sid":"s","iat":1,"exp":9999999999}"#,
+            ),
             "token refused: a claim is missing or has the wrong type",
         ),
         session_row(
@@ -903,7 +956,11 @@ fn planted_return_paths_never_become_links() {
 #[test]
 fn a_user_in_200_groups_signs_in_and_a_session_too_large_is_a_page() {
     let token = big_token("n");
-    assert!(token.len() > 4096, "the test token is {} bytes", token.len());
+    assert!(
+        token.len() > 4096,
+        "the test token is {} bytes",
+        token.len()
+    );
     let outcome = callback_with_answer("/docs/", ok_answer_with(token.clone()));
     let HandlerOutput::Respond(page) = &outcome.output else {
         panic!("expected a redirect");
@@ -986,8 +1043,11 @@ fn cross_site_signout_is_refused() {
         (Some("same-site"), "302"),
         (None, "302"),
     ] {
-        let (mut request, dist) =
-            kit::viewer_request("/_edge-auth/signout", "", &["__Host-edge-auth-session=x".into()]);
+        let (mut request, dist) = kit::viewer_request(
+            "/_edge-auth/signout",
+            "",
+            &["__Host-edge-auth-session=x".into()],
+        );
         if let Some(site) = site {
             request.headers.set("Sec-Fetch-Site", site);
         }

@@ -54,8 +54,7 @@ fn param(pairs: &[(String, String)], name: &str) -> String {
 #[test]
 fn valid_token_passes_request_unchanged() {
     let config = kit::config();
-    let (request, dist) =
-        kit::viewer_request("/docs/", "a=1", &[session_cookie(&kit::session())]);
+    let (request, dist) = kit::viewer_request("/docs/", "a=1", &[session_cookie(&kit::session())]);
     let out = authorize(
         request.clone(),
         &dist,
@@ -295,7 +294,13 @@ fn signin_exchanges_code_and_returns_to_the_deep_link() {
 
     let id = kit::id_token().claim("nonce", flow.nonce.clone()).sign();
     let body = serde_json::json!({"id_token": id, "access_token": "at", "refresh_token": "rt.part.two", "expires_in": 3600, "token_type": "Bearer"});
-    let out = signin_complete(pending, &config, kit::keys(&config), NOW + 6, &mut CountingEntropy(0), &ProviderOutcome::Answered {
+    let out = signin_complete(
+        pending,
+        &config,
+        kit::keys(&config),
+        NOW + 6,
+        &mut CountingEntropy(0),
+        &ProviderOutcome::Answered {
             status: 200,
             body: body.to_string().into_bytes(),
         },
@@ -347,7 +352,13 @@ fn signin_rejects_a_token_with_another_nonce() {
     let body = serde_json::json!({ "id_token": id })
         .to_string()
         .into_bytes();
-    let out = signin_complete(pending, &config, kit::keys(&config), NOW, &mut CountingEntropy(0), &ProviderOutcome::Answered { status: 200, body },
+    let out = signin_complete(
+        pending,
+        &config,
+        kit::keys(&config),
+        NOW,
+        &mut CountingEntropy(0),
+        &ProviderOutcome::Answered { status: 200, body },
     );
     assert_eq!(out.status(), Some("401"));
     assert_eq!(
@@ -379,7 +390,11 @@ fn refresh_swaps_tokens_and_goes_back() {
     let body = serde_json::json!({ "id_token": id, "access_token": "a" })
         .to_string()
         .into_bytes();
-    let out = refresh_complete(pending, &config, kit::keys(&config), NOW,
+    let out = refresh_complete(
+        pending,
+        &config,
+        kit::keys(&config),
+        NOW,
         &mut CountingEntropy(0),
         &ProviderOutcome::Answered { status: 200, body },
     );
@@ -387,9 +402,15 @@ fn refresh_swaps_tokens_and_goes_back() {
     let set = set_cookies(response(&out));
     assert_eq!(set.len(), 2, "{set:?}");
     assert_eq!(set[0].0, "__Host-edge-auth-session");
-    assert_eq!(config.sessions.verify(&set[0].1, NOW).unwrap().sub, "3b7a1f5e-0000-4000-8000-000000000001");
+    assert_eq!(
+        config.sessions.verify(&set[0].1, NOW).unwrap().sub,
+        "3b7a1f5e-0000-4000-8000-000000000001"
+    );
     assert_ne!(set[0].1, id);
-    assert_eq!(set[1], ("__Host-edge-auth-user".to_owned(), "alice".to_owned()));
+    assert_eq!(
+        set[1],
+        ("__Host-edge-auth-user".to_owned(), "alice".to_owned())
+    );
 }
 
 #[test]
@@ -413,7 +434,11 @@ fn refresh_without_cookie_or_with_revoked_token_starts_signin() {
     else {
         panic!()
     };
-    let out = refresh_complete(pending, &config, kit::keys(&config), NOW,
+    let out = refresh_complete(
+        pending,
+        &config,
+        kit::keys(&config),
+        NOW,
         &mut CountingEntropy(0),
         &ProviderOutcome::Answered {
             status: 400,
@@ -448,7 +473,11 @@ fn refresh_never_loops_on_an_already_expired_new_token() {
     let body = serde_json::json!({ "id_token": stale })
         .to_string()
         .into_bytes();
-    let out = refresh_complete(pending, &config, kit::keys(&config), NOW,
+    let out = refresh_complete(
+        pending,
+        &config,
+        kit::keys(&config),
+        NOW,
         &mut CountingEntropy(0),
         &ProviderOutcome::Answered { status: 200, body },
     );

@@ -28,6 +28,71 @@ pub enum AwsError {
     Sam(String),
 }
 
+/// The deployment's session key set (`session_keys`), if its secret exists.
+pub async fn read_session_keys(
+    config: &SdkConfig,
+    name: &str,
+) -> Result<Option<edge_auth_core::session::SessionKeySet>, AwsError> {
+    let answer = secrets(config)
+        .get_secret_value()
+        .secret_id(name)
+        .send()
+        .await;
+    let text = match answer {
+        Ok(answer) => answer.secret_string().unwrap_or_default().to_owned(),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|e| e.is_resource_not_found_exception()) =>
+        {
+            return Ok(None);
+        }
+        Err(e) => return Err(call_error(e)),
+    };
+    edge_auth_core::session::SessionKeySet::parse(&text)
+        .map(Some)
+        .map_err(|e| AwsError::Call(format!("the secret {name} is not a session key set: {e}")))
+}
+
+/// Creates the session key secret, tagged as the stacks are.
+pub async fn create_session_keys(
+    config: &SdkConfig,
+    name: &str,
+    set: &edge_auth_core::session::SessionKeySet,
+    tags: &[(String, String)],
+) -> Result<(), AwsError> {
+    let mut request = secrets(config)
+        .create_secret()
+        .name(name)
+        .description("edge-auth session keys (HMAC-SHA-256): written by edge-auth-deploy, read by signin and refresh")
+        .secret_string(serde_json::to_string(set).map_err(call_error)?);
+    for (key, value) in tags {
+        request = request.tags(
+            aws_sdk_secretsmanager::types::Tag::builder()
+                .key(key)
+                .value(value)
+                .build(),
+        );
+    }
+    request.send().await.map_err(call_error)?;
+    Ok(())
+}
+
+/// Stores a changed session key set as the secret's new value.
+pub async fn put_session_keys(
+    config: &SdkConfig,
+    name: &str,
+    set: &edge_auth_core::session::SessionKeySet,
+) -> Result<(), AwsError> {
+    secrets(config)
+        .put_secret_value()
+        .secret_id(name)
+        .secret_string(serde_json::to_string(set).map_err(call_error)?)
+        .send()
+        .await
+        .map_err(call_error)?;
+    Ok(())
+}
+
 fn call_error(e: impl std::error::Error) -> AwsError {
     AwsError::Call(aws_sdk_s3::error::DisplayErrorContext(e).to_string())
 }

@@ -9,5 +9,6 @@ pub mod package;
 pub mod plan;
 pub mod policy;
 pub mod sam;
+pub mod session_keys;
 pub mod settings;
 pub mod template;

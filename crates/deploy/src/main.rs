@@ -19,10 +19,12 @@ use std::process::ExitCode;
 
 use edge_auth_deploy::plan::{self, Outputs, Plan, Step, resolve};
 use edge_auth_deploy::settings::{Provider, Settings};
-use edge_auth_deploy::{aws, destroy, package, policy, sam};
+use edge_auth_deploy::{aws, destroy, package, policy, sam, session_keys};
 
 struct Args {
     destroy: bool,
+    /// `rotate-session-key`.
+    rotate: bool,
     /// `policy`: print the deployer's IAM policy (`--explain`: with what it
     /// is built from and what it leaves out).
     policy: Option<bool>,
@@ -41,6 +43,7 @@ struct Args {
 fn parse_args() -> Result<Args, String> {
     let mut args = Args {
         destroy: false,
+        rotate: false,
         policy: None,
         user_add: None,
         settings: PathBuf::new(),
@@ -58,6 +61,11 @@ fn parse_args() -> Result<Args, String> {
     let user_add = match it.peek().map(String::as_str) {
         Some("destroy") => {
             args.destroy = true;
+            it.next();
+            false
+        }
+        Some("rotate-session-key") => {
+            args.rotate = true;
             it.next();
             false
         }
@@ -95,6 +103,7 @@ fn parse_args() -> Result<Args, String> {
                 println!(
                     "edge-auth-deploy --settings deploy/<env>.toml [--dry-run [--offline]] [--packages dist] [--regional-packages dist/regional] [--templates sam] [--work DIR]\n\
                      edge-auth-deploy destroy --settings deploy/<env>.toml [--dry-run [--offline]] [--empty-bucket]\n\
+                     edge-auth-deploy rotate-session-key --settings deploy/<env>.toml [--dry-run [--offline]]   (new session key; nobody is signed out)\n\
                      edge-auth-deploy user add --settings deploy/<env>.toml --email ADDRESS [--group GROUP] [--dry-run]\n\
                      edge-auth-deploy policy --settings deploy/<env>.toml [--explain]   (the deployer's IAM policy)\n\n\
                      --dry-run   print the plan and change nothing (reads the stacks and the bucket when credentials are found)\n\
@@ -187,6 +196,9 @@ async fn main() -> ExitCode {
         eprintln!("edge-auth-deploy: {}: {e}", args.settings.display());
         return ExitCode::from(2);
     }
+    if args.rotate && args.dry_run {
+        return rotate_dry_run(&args, &settings, &plan).await;
+    }
     if args.dry_run {
         return dry_run(&args, &settings, &plan).await;
     }
@@ -203,6 +215,15 @@ async fn main() -> ExitCode {
     if !missing.is_empty() {
         eprintln!("edge-auth-deploy: {}", missing.join("\nedge-auth-deploy: "));
         return ExitCode::from(2);
+    }
+    if args.rotate {
+        return match rotate(&args, &settings, &plan).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("edge-auth-deploy: {e}");
+                ExitCode::FAILURE
+            }
+        };
     }
     match run(&args, &settings, &plan).await {
         Ok(url) => {
@@ -457,9 +478,11 @@ async fn account_reads(plan: &Plan) -> Result<(Outputs, String), String> {
 fn config_for_handlers(
     settings: &Settings,
     provider: &Option<(serde_json::Value, serde_json::Value)>,
+    session: &Option<package::SessionKeysLocation>,
     outputs: &Outputs,
     existing: &Outputs,
 ) -> Result<serde_json::Value, String> {
+    let session = session.as_ref().ok_or("the session keys were not read")?;
     let e = |e: &dyn std::fmt::Display| e.to_string();
     let (discovery, jwks) = provider.as_ref().ok_or("the provider was not fetched")?;
     let pool = outputs.get(&settings.stack_name("user-pool"));
@@ -509,11 +532,135 @@ fn config_for_handlers(
         jwks,
         &client_id,
         &secret,
+        session,
         hosted.as_deref(),
         site_url.as_deref(),
     )
     .map_err(|err| e(&err))?;
     Ok(config)
+}
+
+/// The three phases of a session-key rotation, as `rotate` runs them.
+fn rotation_text(
+    settings: &Settings,
+    current: Option<&edge_auth_core::session::SessionKeySet>,
+    new_kid: &str,
+    now: u64,
+    deploy_plan: &str,
+) -> String {
+    let name = settings.session_keys_secret_name();
+    let region = &settings.regions.user_pool;
+    let longest = settings.longest_session_seconds();
+    let signing = current.map_or("<the current signing key>".to_owned(), |s| {
+        s.signing_kid.clone()
+    });
+    let keys = current.map_or("<read from the secret>".to_owned(), session_keys::describe);
+    let retire_at = now + longest + edge_auth_provider::keys::SIGNER_MAX_AGE.as_secs();
+    format!(
+        "rotate the session key of {app}-{env} (secret {name}, {region}); keys now: {keys}\n\
+         1. add a new key {new_kid} to the set, not signing yet, and deploy every package with the set, so that every verifier holds it before anything signs with it:\n\
+         {plan}\n\
+         2. make {new_kid} the signing key in {name}: signin and refresh sign with it from their next start, or within {signer} minutes\n\
+         3. retire {signing}: it stays in every verifier until every session it signed has expired ({minutes} minutes, the longest session, plus the signers' {signer}-minute re-read), and the first deploy or rotation after {when} drops it from the set and from every config.json\n\
+         nobody is signed out; the keys themselves are never printed\n",
+        app = settings.application,
+        env = settings.environment,
+        plan = deploy_plan
+            .trim_end()
+            .lines()
+            .map(|l| format!("     {l}"))
+            .collect::<Vec<_>>()
+            .join("\n"),
+        signer = edge_auth_provider::keys::SIGNER_MAX_AGE.as_secs() / 60,
+        minutes = longest / 60,
+        when = plan::utc(retire_at),
+    )
+}
+
+async fn rotate_dry_run(args: &Args, settings: &Settings, plan: &Plan) -> ExitCode {
+    let now = now_seconds();
+    let current = if args.offline {
+        None
+    } else {
+        let config = aws::sdk_config(&settings.regions.user_pool, None).await;
+        match aws::read_session_keys(&config, &settings.session_keys_secret_name()).await {
+            Ok(Some(set)) => Some(set),
+            Ok(None) => {
+                eprintln!(
+                    "edge-auth-deploy: {} does not exist: deploy first",
+                    settings.session_keys_secret_name()
+                );
+                return ExitCode::FAILURE;
+            }
+            Err(e) => {
+                eprintln!("edge-auth-deploy: {e} (use --offline to see the rotation without AWS)");
+                return ExitCode::FAILURE;
+            }
+        }
+    };
+    let text = match plan.dry_run_text(&Outputs::new()) {
+        Ok(text) => text,
+        Err(e) => {
+            eprintln!("edge-auth-deploy: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    print!(
+        "{}",
+        rotation_text(settings, current.as_ref(), &format!("k{now}"), now, &text)
+    );
+    ExitCode::SUCCESS
+}
+
+/// `rotate-session-key`: see `session_keys` for why the order matters.
+async fn rotate(args: &Args, settings: &Settings, plan: &Plan) -> Result<(), String> {
+    let e = |e: &dyn std::fmt::Display| e.to_string();
+    let name = settings.session_keys_secret_name();
+    let config = aws::sdk_config(&settings.regions.user_pool, None).await;
+    let mut set = aws::read_session_keys(&config, &name)
+        .await
+        .map_err(|err| e(&err))?
+        .ok_or(format!("{name} does not exist: deploy first"))?;
+    let now = now_seconds();
+    session_keys::drop_retired(&mut set, now);
+    let new_kid = session_keys::add_next(&mut set, now, &mut edge_auth_core::SystemEntropy);
+    print!(
+        "{}",
+        rotation_text(settings, Some(&set), &new_kid, now, "(the deploy below)")
+    );
+    aws::put_session_keys(&config, &name, &set)
+        .await
+        .map_err(|err| e(&err))?;
+    println!("1. {new_kid} added to {name}; deploying every package with it");
+    let url = run(args, settings, plan).await?;
+    println!("   deployed: {url}");
+    let mut set = aws::read_session_keys(&config, &name)
+        .await
+        .map_err(|err| e(&err))?
+        .ok_or(format!("{name} disappeared during the rotation"))?;
+    if !set.keys.iter().any(|k| k.kid == new_kid) {
+        return Err(format!(
+            "{new_kid} is no longer in {name}: another rotation ran at the same time? Nothing was switched."
+        ));
+    }
+    session_keys::promote(
+        &mut set,
+        &new_kid,
+        now_seconds(),
+        settings.longest_session_seconds(),
+    );
+    aws::put_session_keys(&config, &name, &set)
+        .await
+        .map_err(|err| e(&err))?;
+    println!("2. {new_kid} signs from now on");
+    println!("3. {}", session_keys::describe(&set));
+    Ok(())
+}
+
+fn now_seconds() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
@@ -545,6 +692,7 @@ async fn run(args: &Args, settings: &Settings, plan: &Plan) -> Result<String, St
     let existing = existing_outputs(plan).await?;
     let mut outputs = Outputs::new();
     let mut provider: Option<(serde_json::Value, serde_json::Value)> = None;
+    let mut session: Option<package::SessionKeysLocation> = None;
     let mut handlers_config: Option<serde_json::Value> = None;
     let mut url = String::new();
     let total = plan.steps.len();
@@ -621,12 +769,23 @@ async fn run(args: &Args, settings: &Settings, plan: &Plan) -> Result<String, St
                 let jwks = client.get_json(&jwks_uri).await?;
                 provider = Some((discovery, jwks));
             }
+            Step::SessionKeys { name, region } => {
+                let config = aws::sdk_config(region, None).await;
+                let keys = session_keys::ensure(&config, settings, name, now_seconds())
+                    .await
+                    .map_err(|err| e(&err))?;
+                session = Some(package::SessionKeysLocation {
+                    name: name.clone(),
+                    region: region.clone(),
+                    keys,
+                });
+            }
             Step::WriteConfig { packages, into } => {
                 // One config.json for every package: computed at the first
                 // of these steps, written by each.
                 if handlers_config.is_none() {
                     handlers_config = Some(config_for_handlers(
-                        settings, &provider, &outputs, &existing,
+                        settings, &provider, &session, &outputs, &existing,
                     )?);
                 }
                 let config = handlers_config.as_ref().ok_or("no config.json")?;

@@ -58,12 +58,17 @@ pub struct SecretLocation {
 /// distribution that already exists. Only on a first deploy without a
 /// domain is it unknown; the handlers then use the distribution's own
 /// domain name from the event, which is that same URL.
+// Each argument is one source the file is made from (settings, provider
+// documents, pool outputs, the two secrets, the site's URL); a struct of
+// them would only rename the list.
+#[allow(clippy::too_many_arguments)]
 pub fn config_json(
     settings: &Settings,
     discovery: &Value,
     jwks: &Value,
     client_id: &str,
     secret: &SecretLocation,
+    session: &SessionKeysLocation,
     hosted_domain: Option<&str>,
     site_url: Option<&str>,
 ) -> Result<Value, PackageError> {
@@ -103,6 +108,7 @@ pub fn config_json(
         "token_endpoint": field("token_endpoint")?,
         "logout": logout,
         "jwks": jwks,
+        "jwks_uri": field("jwks_uri")?,
         "groups_claim": groups_claim,
         "clock_skew_seconds": settings.clock_skew_seconds,
     });
@@ -121,6 +127,10 @@ pub fn config_json(
     }
     let mut config = json!({
         "version": edge_auth_core::config::SCHEMA_VERSION,
+        "session": {
+            "keys": session.keys.keys,
+            "signing_keys": {"kind": "secrets_manager", "secret_id": session.name, "region": session.region},
+        },
         "provider": provider,
         "paths": {"public": ["/signed-out.html", "/favicon.svg", "/favicon.ico", "/assets/*", "/404.html"]},
         "rules": settings.rules.iter().map(|r| json!({"pattern": r.pattern, "groups": r.groups})).collect::<Vec<_>>(),
@@ -132,6 +142,13 @@ pub fn config_json(
     edge_auth_core::Config::from_json(&config.to_string())
         .map_err(|e| PackageError::Config(e.to_string()))?;
     Ok(config)
+}
+
+/// The session key set and where the signers read it.
+pub struct SessionKeysLocation {
+    pub name: String,
+    pub region: String,
+    pub keys: edge_auth_core::session::SessionKeySet,
 }
 
 /// Copies `source` to `target` with `config.json` added (replacing any),

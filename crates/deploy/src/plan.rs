@@ -162,6 +162,12 @@ pub enum Step {
     FetchProvider {
         discovery_url: Value,
     },
+    /// The session key set: read, created on a first deploy, keys whose
+    /// sessions have all expired dropped (`crate::session_keys`).
+    SessionKeys {
+        name: String,
+        region: String,
+    },
     WriteConfig {
         packages: Vec<PathBuf>,
         into: PathBuf,
@@ -315,6 +321,10 @@ impl Plan {
         };
         steps.push(Step::FetchProvider {
             discovery_url: discovery,
+        });
+        steps.push(Step::SessionKeys {
+            name: settings.session_keys_secret_name(),
+            region: settings.regions.user_pool.clone(),
         });
         let configured = work.join("dist").join("configured");
         let zips = |dir: &Path, names: &[&str]| -> Vec<PathBuf> {
@@ -676,6 +686,10 @@ impl fmt::Display for Step {
                 f,
                 "fetch the provider's discovery document and JWKS: {discovery_url}"
             ),
+            Step::SessionKeys { name, region } => writeln!(
+                f,
+                "session keys: secret {name} ({region}); on a first deploy created with one new 256-bit key; keys whose sessions have all expired are dropped; every config.json gets the set's keys (the secret's values are never printed)"
+            ),
             Step::WriteConfig { packages, into } => {
                 writeln!(
                     f,
@@ -704,5 +718,37 @@ impl fmt::Display for Step {
             ),
             Step::Announce { url } => writeln!(f, "site: {url}"),
         }
+    }
+}
+
+/// `2026-12-02 04:00:00 UTC` for seconds since the epoch.
+pub fn utc(seconds: u64) -> String {
+    let days = (seconds / 86_400) as i64;
+    let rest = seconds % 86_400;
+    // Days to a civil date (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC",
+        rest / 3600,
+        rest % 3600 / 60,
+        rest % 60
+    )
+}
+
+#[cfg(test)]
+mod utc_tests {
+    #[test]
+    fn dates() {
+        assert_eq!(super::utc(0), "1970-01-01 00:00:00 UTC");
+        assert_eq!(super::utc(1_800_000_000), "2027-01-15 08:00:00 UTC");
+        assert_eq!(super::utc(951_825_600), "2000-02-29 12:00:00 UTC");
     }
 }

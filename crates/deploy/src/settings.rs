@@ -362,6 +362,26 @@ impl Settings {
         format!("{}/{}/app-client", self.application, self.environment)
     }
 
+    /// The secret with the session key set (`session_keys`), in the user
+    /// pool's region beside the client secret; the templates grant the
+    /// signers `GetSecretValue` on this name.
+    pub fn session_keys_secret_name(&self) -> String {
+        format!("{}/{}/session-keys", self.application, self.environment)
+    }
+
+    /// The longest a session can last: the ID token's validity (Cognito:
+    /// the pool's setting; other providers: 24 hours, a bound no common
+    /// provider's ID token exceeds).
+    pub fn longest_session_seconds(&self) -> u64 {
+        match &self.provider {
+            Provider::Cognito {
+                id_token_validity_minutes,
+                ..
+            } => u64::from(*id_token_validity_minutes) * 60,
+            Provider::Oidc { .. } => 24 * 3600,
+        }
+    }
+
     pub fn stack_name(&self, part: &str) -> String {
         format!("{}-{}-{part}", self.application, self.environment)
     }

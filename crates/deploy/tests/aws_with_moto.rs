@@ -212,6 +212,7 @@ async fn deploy_calls_against_moto() {
     assert_eq!(listed.invalidation_list().map(|l| l.quantity()), Some(1));
 
     users_and_secret_names(&url).await;
+    session_keys_rotation(&url).await;
 
     // The teardown, twice: keeping the bucket, and emptying it.
     for (environment, empty_bucket) in [("one", false), ("two", true)] {
@@ -232,6 +233,9 @@ async fn deploy_calls_against_moto() {
         "Cognito Identity Provider:AdminAddUserToGroup",
         "Secrets Manager:DescribeSecret",
         "Secrets Manager:DeleteSecret",
+        "Secrets Manager:GetSecretValue",
+        "Secrets Manager:CreateSecret",
+        "Secrets Manager:PutSecretValue",
     ] {
         assert!(made.contains(expected), "{expected} not recorded: {made:?}");
     }
@@ -243,6 +247,104 @@ async fn deploy_calls_against_moto() {
             );
         }
     }
+}
+
+/// The session key secret: created with one key on a first deploy, read
+/// unchanged by the next, and through a rotation (new key, promotion, the
+/// old key dropped once its sessions are over) never without the key a
+/// live session was signed with.
+async fn session_keys_rotation(url: &str) {
+    use edge_auth_core::session::SessionVerifier;
+    use edge_auth_deploy::session_keys;
+    let config = aws::sdk_config("eu-north-1", Some(url)).await;
+    let settings = edge_auth_deploy::settings::Settings::load(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/prod.toml"),
+    )
+    .unwrap();
+    let name = settings.session_keys_secret_name();
+    let t0 = 1_800_000_000;
+    let first = session_keys::ensure(&config, &settings, &name, t0)
+        .await
+        .unwrap();
+    assert_eq!(first.keys.len(), 1);
+    let again = session_keys::ensure(&config, &settings, &name, t0 + 60)
+        .await
+        .unwrap();
+    assert_eq!(
+        again.keys[0].key, first.keys[0].key,
+        "a second deploy keeps the key"
+    );
+    let claims = edge_auth_core::session::SessionClaims {
+        sub: "u".into(),
+        name: "n".into(),
+        groups: vec![],
+        sid: "s".into(),
+        iat: t0 + 60,
+        exp: t0 + 60 + settings.longest_session_seconds(),
+    };
+    let old_session = first.signer().unwrap().sign(&claims);
+
+    // The rotation's three phases, as `rotate-session-key` runs them.
+    let mut set = aws::read_session_keys(&config, &name)
+        .await
+        .unwrap()
+        .unwrap();
+    let new_kid = session_keys::add_next(&mut set, t0 + 120, &mut edge_auth_core::SystemEntropy);
+    aws::put_session_keys(&config, &name, &set).await.unwrap();
+    let deployed = session_keys::ensure(&config, &settings, &name, t0 + 130)
+        .await
+        .unwrap();
+    assert_eq!(
+        deployed.keys.len(),
+        2,
+        "the deploy writes both keys into every config.json"
+    );
+    assert_eq!(
+        deployed.signing_kid, first.signing_kid,
+        "the old key still signs"
+    );
+    let mut set = aws::read_session_keys(&config, &name)
+        .await
+        .unwrap()
+        .unwrap();
+    session_keys::promote(
+        &mut set,
+        &new_kid,
+        t0 + 200,
+        settings.longest_session_seconds(),
+    );
+    aws::put_session_keys(&config, &name, &set).await.unwrap();
+    let signer_reads = aws::read_session_keys(&config, &name)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(signer_reads.signer().unwrap().kid(), new_kid);
+    let verifiers = SessionVerifier::new(&deployed.keys, 0).unwrap();
+    assert!(
+        verifiers.verify(&old_session, t0 + 300).is_ok(),
+        "nobody is signed out"
+    );
+    // A deploy before the old sessions are over keeps the old key ...
+    let early = session_keys::ensure(&config, &settings, &name, t0 + 300)
+        .await
+        .unwrap();
+    assert_eq!(early.keys.len(), 2);
+    // ... one after drops it, from the secret and so from every config.json.
+    let late = t0 + 200 + settings.longest_session_seconds() + 600;
+    let after = session_keys::ensure(&config, &settings, &name, late)
+        .await
+        .unwrap();
+    assert_eq!(after.keys.len(), 1);
+    assert_eq!(after.keys[0].kid, new_kid);
+    assert_eq!(
+        aws::read_session_keys(&config, &name)
+            .await
+            .unwrap()
+            .unwrap()
+            .keys
+            .len(),
+        1
+    );
 }
 
 mod permissions {

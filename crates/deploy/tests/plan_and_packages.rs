@@ -3,7 +3,9 @@
 use std::io::{Read, Write};
 use std::path::Path;
 
-use edge_auth_deploy::package::{SecretLocation, config_json, write_configured_zip};
+use edge_auth_deploy::package::{
+    SecretLocation, SessionKeysLocation, config_json, write_configured_zip,
+};
 use edge_auth_deploy::plan::{Plan, Step, Value};
 use edge_auth_deploy::settings::Settings;
 use serde_json::json;
@@ -26,7 +28,8 @@ fn prod() -> Settings {
 fn the_prod_plan_wires_outputs_into_parameters() {
     let plan = Plan::new(&prod(), Path::new("dist"), Path::new("work/prod"));
     let text = plan.dry_run_text(&Default::default()).unwrap();
-    assert_eq!(plan.steps.len(), 13, "{text}");
+    assert_eq!(plan.steps.len(), 14, "{text}");
+    assert!(text.contains("session keys: secret edge-auth/prod/session-keys (eu-north-1)"));
     assert!(text.contains("deploy stack edge-auth-prod-user-pool (eu-north-1) from work/prod/sam/user-pool/template.yaml"));
     assert!(text.contains("'CallbackUrls=\"https://docs.example.com/_edge-auth/callback\"'"));
     assert!(text.contains("deploy stack edge-auth-prod-edge-functions (us-east-1)"));
@@ -77,12 +80,12 @@ hosted_domain_prefix = "docs-staging"
 "#,
     );
     let plan = Plan::new(&s, Path::new("dist"), Path::new("w"));
-    assert_eq!(plan.steps.len(), 14);
+    assert_eq!(plan.steps.len(), 15);
     let Step::DeployStack {
         stack, parameters, ..
-    } = &plan.steps[10]
+    } = &plan.steps[11]
     else {
-        panic!("{:?}", plan.steps[10])
+        panic!("{:?}", plan.steps[11])
     };
     assert_eq!(stack, "docs-staging-user-pool");
     // Cognito matches redirect_uri and logout_uri to the letter: the
@@ -206,6 +209,7 @@ fn config_is_written_into_copies_of_the_zips() {
         &jwks,
         "client123",
         &secret,
+        &session_keys(),
         Some("https://docs.auth.eu-north-1.amazoncognito.com"),
         prod().site_url().as_deref(),
     )
@@ -245,6 +249,7 @@ fn config_is_written_into_copies_of_the_zips() {
             &jwks,
             "c",
             &secret,
+            &session_keys(),
             Some("https://d"),
             None
         )
@@ -388,7 +393,7 @@ hosted_domain_prefix = "docs-edge"
     );
     let plan = Plan::new(&s, Path::new("dist"), Path::new("w"));
     let text = plan.dry_run_text(&Default::default()).unwrap();
-    assert_eq!(plan.steps.len(), 9, "{text}");
+    assert_eq!(plan.steps.len(), 10, "{text}");
     assert!(!text.contains("auth-endpoints"), "{text}");
     assert!(!text.contains("regional/"), "{text}");
     assert!(text.contains("'AuthEndpoints=\"edge\"'"));
@@ -491,4 +496,17 @@ fn a_missing_package_names_the_command_that_builds_it() {
         missing[4]
             .contains("signout.zip is missing: build it with `scripts/package.py --regional`")
     );
+}
+
+/// A deployment's session key set as the deploy tool keeps it.
+fn session_keys() -> SessionKeysLocation {
+    SessionKeysLocation {
+        name: "docs/prod/session-keys".into(),
+        region: "eu-north-1".into(),
+        keys: edge_auth_core::session::SessionKeySet {
+            signing_kid: edge_auth_testkit::SESSION_KID.into(),
+            keys: vec![edge_auth_testkit::session_key_file()],
+            retire_after: Default::default(),
+        },
+    }
 }

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use edge_auth_core::{Config, HandlerOutput, Step as CoreStep};
-use edge_auth_deploy::package::{self, SecretLocation, config_json};
+use edge_auth_deploy::package::{self, SecretLocation, SessionKeysLocation, config_json};
 use edge_auth_deploy::plan::Value;
 use edge_auth_deploy::plan::{Outputs, Plan, Step, resolve};
 use edge_auth_deploy::settings::{AuthEndpoints, Settings};
@@ -49,6 +49,7 @@ fn config_value(settings: &Settings, site_url: Option<&str>) -> serde_json::Valu
         &jwks,
         "client123",
         &secret,
+        &session_keys_of(settings),
         Some("https://docs.auth.eu-west-1.amazoncognito.com"),
         site_url,
     )
@@ -563,7 +564,8 @@ fn every_output_the_tool_reads_is_declared_by_its_template() {
                 Step::FetchProvider { discovery_url } => vec![discovery_url],
                 Step::WriteConfig { .. }
                 | Step::WritePlaceholders { .. }
-                | Step::FreeSecretName { .. } => vec![],
+                | Step::FreeSecretName { .. }
+                | Step::SessionKeys { .. } => vec![],
             };
             for value in values {
                 let (Value::Output { stack, key, .. } | Value::ExistingOutput { stack, key, .. }) =
@@ -896,4 +898,83 @@ fn the_first_auth_endpoints_deployment_already_admits_cloudfront() {
             "the second takes the distribution's output"
         );
     }
+}
+
+/// A deployment's session key set where the deploy tool keeps it.
+fn session_keys_of(settings: &Settings) -> SessionKeysLocation {
+    SessionKeysLocation {
+        name: settings.session_keys_secret_name(),
+        region: settings.regions.user_pool.clone(),
+        keys: edge_auth_core::session::SessionKeySet {
+            signing_kid: edge_auth_testkit::SESSION_KID.into(),
+            keys: vec![edge_auth_testkit::session_key_file()],
+            retire_after: Default::default(),
+        },
+    }
+}
+
+/// What the signers read is what the templates let them read: the session
+/// key secret config.json names matches the `GetSecretValue` grant of the
+/// roles of signin, refresh and signout, in both templates that hold them,
+/// and its region is where the regional functions run.
+#[test]
+fn the_session_key_secret_the_config_names_is_the_one_the_roles_may_read() {
+    for file in ["prod.toml", "preview.toml"] {
+        let settings = Settings::load(&root().join("deploy").join(file)).unwrap();
+        let config = written_config(&settings, Some("https://docs.example.com"));
+        let edge_auth_core::config::SecretSource::SecretsManager {
+            secret_id, region, ..
+        } = &config.file.session.signing_keys
+        else {
+            panic!("{file}: the signers read the session keys from Secrets Manager")
+        };
+        assert_eq!(region, &settings.regions.user_pool);
+        assert!(
+            config
+                .sessions
+                .kids()
+                .any(|k| k == edge_auth_testkit::SESSION_KID)
+        );
+        let arn = format!("arn:aws:secretsmanager:{region}:111122223333:secret:{secret_id}-AbCdEf");
+        for (template, function_region) in [
+            (
+                "sam/auth-endpoints/template.yaml",
+                settings.regions.user_pool.as_str(),
+            ),
+            ("sam/edge-functions/template.yaml", "us-east-1"),
+        ] {
+            let text = std::fs::read_to_string(root().join(template)).unwrap();
+            let line = text
+                .lines()
+                .find(|l| l.contains(":secret:${AppName}/${Environment}/session-keys"))
+                .unwrap_or_else(|| panic!("{template} grants no session key secret"));
+            let pattern = line
+                .trim()
+                .trim_start_matches("- !Sub ")
+                .trim_matches('"')
+                .replace("${AWS::Partition}", "aws")
+                .replace("${AWS::Region}", function_region)
+                .replace("${AWS::AccountId}", "111122223333")
+                .replace("${AppName}", &settings.application)
+                .replace("${Environment}", &settings.environment);
+            assert!(
+                iam_match(&pattern, &arn),
+                "{file}: {template} grants {pattern}, the signers read {arn}"
+            );
+        }
+    }
+}
+
+/// IAM's ARN wildcards: `*` any run of characters, `?` exactly one.
+fn iam_match(pattern: &str, text: &str) -> bool {
+    let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
+    fn go(p: &[char], t: &[char]) -> bool {
+        match p.first() {
+            None => t.is_empty(),
+            Some('*') => (0..=t.len()).any(|i| go(&p[1..], &t[i..])),
+            Some('?') => !t.is_empty() && go(&p[1..], &t[1..]),
+            Some(c) => t.first() == Some(c) && go(&p[1..], &t[1..]),
+        }
+    }
+    go(&p, &t)
 }

@@ -3,7 +3,9 @@
 //! authorize with a login form, token (authorization_code with PKCE S256
 //! required; refresh_token), revoke and logout. Tokens are RS256 with
 //! Cognito's claims, signed with the repository's test key (public, and
-//! worthless outside this machine).
+//! worthless outside this machine). `POST /_dev/rotate-signing-key` makes
+//! it rotate as Okta, Google or Entra ID do: it signs with a second key
+//! from then on and publishes both.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -19,6 +21,9 @@ use crate::cloudfront::Answer;
 
 const SIGNING_KEY: &str = include_str!("../../testkit/keys/test-key-1.pem");
 const JWKS: &str = include_str!("../../testkit/keys/jwks.json");
+/// The key it rotates to, and its public half.
+const NEXT_SIGNING_KEY: &str = include_str!("../../testkit/keys/test-key-2.pem");
+const NEXT_JWK: &str = include_str!("../../testkit/keys/other-key.jwk.json");
 const SESSION_COOKIE: &str = "dev-idp-session";
 const CODE_LIFETIME: u64 = 300;
 
@@ -61,7 +66,21 @@ struct State {
 pub struct DevIdp {
     settings: IdpSettings,
     key: aws_lc_rs::signature::RsaKeyPair,
+    next_key: aws_lc_rs::signature::RsaKeyPair,
+    /// Signing with `next_key` (kid `test-key-2`) since a rotation.
+    rotated: std::sync::atomic::AtomicBool,
     state: Mutex<State>,
+}
+
+fn key_pair(pem: &str) -> aws_lc_rs::signature::RsaKeyPair {
+    let der = STANDARD
+        .decode(
+            pem.lines()
+                .filter(|l| !l.starts_with("-----"))
+                .collect::<String>(),
+        )
+        .expect("the test key is base64");
+    aws_lc_rs::signature::RsaKeyPair::from_pkcs8(&der).expect("the test key is PKCS#8 RSA")
 }
 
 pub struct IdpRequest<'a> {
@@ -130,21 +149,17 @@ fn with_params(url: &str, pairs: &[(&str, &str)]) -> String {
 
 impl DevIdp {
     pub fn new(settings: IdpSettings) -> Self {
-        let der = STANDARD
-            .decode(
-                SIGNING_KEY
-                    .lines()
-                    .filter(|l| !l.starts_with("-----"))
-                    .collect::<String>(),
-            )
-            .expect("the test key is base64");
-        let key =
-            aws_lc_rs::signature::RsaKeyPair::from_pkcs8(&der).expect("the test key is PKCS#8 RSA");
         Self {
             settings,
-            key,
+            key: key_pair(SIGNING_KEY),
+            next_key: key_pair(NEXT_SIGNING_KEY),
+            rotated: std::sync::atomic::AtomicBool::new(false),
             state: Mutex::new(State::default()),
         }
+    }
+
+    fn is_rotated(&self) -> bool {
+        self.rotated.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     pub fn settings(&self) -> &IdpSettings {
@@ -171,14 +186,28 @@ impl DevIdp {
         })
     }
 
-    pub fn jwks() -> Value {
-        serde_json::from_str(JWKS).expect("jwks.json is JSON")
+    /// The published key set: the first key, and after a rotation the new
+    /// one before it (the old one stays published, as providers keep it
+    /// while tokens it signed are still valid).
+    pub fn jwks(&self) -> Value {
+        let mut jwks: Value = serde_json::from_str(JWKS).expect("jwks.json is JSON");
+        if self.is_rotated()
+            && let Some(keys) = jwks["keys"].as_array_mut()
+        {
+            keys.insert(0, serde_json::from_str(NEXT_JWK).expect("the JWK is JSON"));
+        }
+        jwks
     }
 
     pub fn handle(&self, req: IdpRequest<'_>) -> Answer {
         match (req.method, req.path) {
             ("GET", "/.well-known/openid-configuration") => json_answer(200, self.discovery()),
-            ("GET", "/.well-known/jwks.json") => json_answer(200, Self::jwks()),
+            ("GET", "/.well-known/jwks.json") => json_answer(200, self.jwks()),
+            ("POST", "/_dev/rotate-signing-key") => {
+                self.rotated
+                    .store(true, std::sync::atomic::Ordering::SeqCst);
+                json_answer(200, json!({"signing_kid": "test-key-2"}))
+            }
             ("GET", "/oauth2/authorize") => self.authorize(req.query, req.headers),
             ("POST", "/login") => self.login(req.body),
             ("POST", "/oauth2/token") => self.token(req.headers, req.body),
@@ -435,21 +464,25 @@ impl DevIdp {
     }
 
     fn sign(&self, claims: &Value) -> String {
-        let header = json!({"alg": "RS256", "typ": "JWT", "kid": "test-key-1"});
+        let (key, kid) = if self.is_rotated() {
+            (&self.next_key, "test-key-2")
+        } else {
+            (&self.key, "test-key-1")
+        };
+        let header = json!({"alg": "RS256", "typ": "JWT", "kid": kid});
         let input = format!(
             "{}.{}",
             B64.encode(header.to_string()),
             B64.encode(claims.to_string())
         );
-        let mut signature = vec![0; self.key.public_modulus_len()];
-        self.key
-            .sign(
-                &aws_lc_rs::signature::RSA_PKCS1_SHA256,
-                &aws_lc_rs::rand::SystemRandom::new(),
-                input.as_bytes(),
-                &mut signature,
-            )
-            .expect("signing with the test key");
+        let mut signature = vec![0; key.public_modulus_len()];
+        key.sign(
+            &aws_lc_rs::signature::RSA_PKCS1_SHA256,
+            &aws_lc_rs::rand::SystemRandom::new(),
+            input.as_bytes(),
+            &mut signature,
+        )
+        .expect("signing with the test key");
         format!("{input}.{}", B64.encode(signature))
     }
 

@@ -42,6 +42,9 @@ options:
   --groups-claim NAME      with --provider-discovery: groups claim (default cognito:groups)
   --cognito-domain URL     with a Cognito discovery URL: the hosted domain, for /logout
   --rule PATTERN=GROUP[,GROUP]  a path rule (default /admin/*=admins)
+  --session-keys FILE      the session key set, {\"signing_kid\": .., \"keys\": [..]}
+                           (default: a new random key; a restart with the next
+                           set of a rotation keeps the browser signed in)
   --log-format human|json  log lines for people (default) or as Lambda writes them
   --auth-endpoints regional|edge  sign-in, refresh and sign-out as regional
                            functions behind function URL origins (default, as
@@ -65,6 +68,8 @@ struct Options {
     rules: Vec<(String, Vec<String>)>,
     json_logs: bool,
     regional: bool,
+    /// A session key set (`{"signing_kid", "keys"}`); a new random one when absent.
+    session_keys: Option<PathBuf>,
 }
 
 fn parse_options() -> Result<Options, String> {
@@ -84,6 +89,7 @@ fn parse_options() -> Result<Options, String> {
         rules: Vec::new(),
         json_logs: false,
         regional: true,
+        session_keys: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
@@ -117,6 +123,7 @@ fn parse_options() -> Result<Options, String> {
             "--client-id" => o.client_id = Some(value),
             "--groups-claim" => o.groups_claim = value,
             "--cognito-domain" => o.cognito_domain = Some(value),
+            "--session-keys" => o.session_keys = Some(value.into()),
             "--log-format" => {
                 o.json_logs = match value.as_str() {
                     "json" => true,
@@ -171,6 +178,7 @@ fn handler_config(
     jwks: Value,
     secret_file: Option<&str>,
     client_id: &str,
+    session_keys: (&edge_auth_core::session::SessionKeySet, &str),
 ) -> Value {
     let logout = match (
         &o.discovery,
@@ -193,6 +201,7 @@ fn handler_config(
         "token_endpoint": provider["token_endpoint"],
         "logout": logout,
         "jwks": jwks,
+        "jwks_uri": provider["jwks_uri"],
         "groups_claim": o.groups_claim,
         "clock_skew_seconds": o.skew,
         "client_auth": if secret_file.is_some() { "client_secret_basic" } else { "none" },
@@ -203,8 +212,13 @@ fn handler_config(
     if o.discovery.is_none() || o.cognito_domain.is_some() {
         provider_settings["token_use"] = json!("id");
     }
+    let (keys, keys_file) = session_keys;
     json!({
-        "version": 1,
+        "version": edge_auth_core::config::SCHEMA_VERSION,
+        "session": {
+            "keys": keys.keys,
+            "signing_keys": {"kind": "file", "path": keys_file},
+        },
         "provider": provider_settings,
         "site": {"base_url": site},
         "paths": {"public": ["/signed-out.html", "/favicon.svg", "/assets/*", "/404.html"]},
@@ -350,6 +364,33 @@ async fn run() -> Result<(), String> {
     );
     let work = WorkDir::create()?;
     let workdir = work.0.clone();
+    // The session keys: the given set (to try a rotation: the same cookies
+    // against a restarted local edge with the next set), or a new key.
+    let session_keys = match &o.session_keys {
+        Some(path) => {
+            let text =
+                std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            edge_auth_core::session::SessionKeySet::parse(&text)
+                .map_err(|e| format!("{}: {e}", path.display()))?
+        }
+        None => {
+            let kid = format!("dev-{}", &random_secret()[..8]).replace('_', "-");
+            let key =
+                edge_auth_core::session::new_session_key(&kid, &mut edge_auth_core::SystemEntropy);
+            edge_auth_core::session::SessionKeySet {
+                signing_kid: kid,
+                keys: vec![key],
+                retire_after: Default::default(),
+            }
+        }
+    };
+    let keys_path = workdir.join("session-keys.json");
+    std::fs::write(
+        &keys_path,
+        serde_json::to_string(&session_keys).unwrap_or_default(),
+    )
+    .map_err(|e| e.to_string())?;
+    let keys_path = keys_path.display().to_string();
 
     let (config_value, idp) = if let Some(discovery) = &o.discovery {
         let client = edge_auth_provider::ProviderClient::new(&Default::default());
@@ -372,6 +413,7 @@ async fn run() -> Result<(), String> {
                 jwks,
                 secret_file.as_deref(),
                 &client_id,
+                (&session_keys, &keys_path),
             ),
             None,
         )
@@ -406,9 +448,10 @@ async fn run() -> Result<(), String> {
             &o,
             &site,
             &idp.discovery(),
-            DevIdp::jwks(),
+            idp.jwks(),
             Some(&secret_path.display().to_string()),
             &idp.settings().client_id,
+            (&session_keys, &keys_path),
         );
         let served = idp.clone();
         serve(idp_listener, move |_, req| {

@@ -74,7 +74,7 @@ async fn the_callback_as_a_function_url_signs_in_with_cookies_in_the_list() {
     assert!(
         cookies
             .iter()
-            .any(|c| c.starts_with("__Host-edge-auth-id=ey")),
+            .any(|c| c.starts_with("__Host-edge-auth-session=ey")),
         "{cookies:?}"
     );
     assert!(

@@ -27,10 +27,18 @@ async fn full_signin_against_a_real_http_provider() {
     assert_eq!(answer["status"], "302", "{answer}");
     assert_eq!(header(&answer, "location"), vec!["/docs/deep.html?tab=2"]);
     let cookies = header(&answer, "set-cookie");
-    assert!(
-        cookies
-            .iter()
-            .any(|c| c.starts_with(&format!("__Host-edge-auth-id={id};")))
+    let session = cookies
+        .iter()
+        .find_map(|c| c.strip_prefix("__Host-edge-auth-session="))
+        .and_then(|c| c.split(';').next())
+        .expect("a session cookie");
+    assert_ne!(
+        session, id,
+        "the session is the deployment's, not the ID token"
+    );
+    assert_eq!(
+        config.sessions.verify(session, now()).unwrap().sub,
+        "3b7a1f5e-0000-4000-8000-000000000001"
     );
     assert!(
         cookies
@@ -234,7 +242,12 @@ async fn refresh_and_signout_call_the_provider() {
     )
     .await;
     assert_eq!(header(&ok, "location"), vec!["/a?b=1"]);
-    assert!(header(&ok, "set-cookie")[0].starts_with(&format!("__Host-edge-auth-id={id}")));
+    let renewed = &header(&ok, "set-cookie")[0];
+    assert!(
+        renewed.starts_with("__Host-edge-auth-session=ey"),
+        "{renewed}"
+    );
+    assert!(!renewed.contains(&id));
 
     let revoked = run(
         HandlerKind::Refresh,

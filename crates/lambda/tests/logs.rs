@@ -53,9 +53,10 @@ async fn logs_are_json_and_hold_no_secrets() {
         event(kit::VIEWER_REQUEST, "/_edge-auth/signout", "", &rt),
     )
     .await;
+    // A provider's ID token where the session belongs is refused.
     let bad = vec![format!(
-        "__Host-edge-auth-id={}",
-        kit::id_token().attacker_key().sign()
+        "__Host-edge-auth-session={}",
+        kit::id_token().sign()
     )];
     run(
         HandlerKind::Authorize,
@@ -92,7 +93,10 @@ async fn logs_are_json_and_hold_no_secrets() {
         [
             ("DEBUG", ""),
             ("INFO", "refresh token refused: invalid_grant"),
-            ("INFO", "token refused: bad signature")
+            (
+                "INFO",
+                "token refused: signed with an algorithm that is not allowed"
+            )
         ]
     );
     let text = lines.iter().map(Value::to_string).collect::<String>();

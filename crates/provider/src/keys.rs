@@ -165,7 +165,10 @@ mod tests {
         let keys = ProviderKeys::new(&edge_auth_testkit::config());
         let t0 = Instant::now();
         assert!(keys.may_fetch("a", t0));
-        assert!(!keys.may_fetch("b", t0 + Duration::from_secs(1)), "too soon after any fetch");
+        assert!(
+            !keys.may_fetch("b", t0 + Duration::from_secs(1)),
+            "too soon after any fetch"
+        );
         assert!(keys.may_fetch("b", t0 + MIN_FETCH_INTERVAL));
         assert!(
             !keys.may_fetch("a", t0 + MIN_FETCH_INTERVAL * 2),

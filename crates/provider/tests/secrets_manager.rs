@@ -105,8 +105,7 @@ async fn client_secret_from_secrets_manager() {
         .create_secret()
         .name("edge-auth/test/session-keys")
         .secret_string(
-            json!({"signing_kid": kit::SESSION_KID, "keys": [kit::session_key_file()]})
-                .to_string(),
+            json!({"signing_kid": kit::SESSION_KID, "keys": [kit::session_key_file()]}).to_string(),
         )
         .send()
         .await
@@ -127,7 +126,8 @@ async fn client_secret_from_secrets_manager() {
     };
     let id_token = |kid: &str, callback: &edge_auth_core::event::CloudFrontPayload| {
         let cookie = callback.request.headers.first("cookie").unwrap();
-        let flow = edge_auth_core::flow::FlowCookie::decode(cookie.split_once('=').unwrap().1).unwrap();
+        let flow =
+            edge_auth_core::flow::FlowCookie::decode(cookie.split_once('=').unwrap().1).unwrap();
         kit::id_token()
             .kid(Some(kid))
             .attacker_key()
@@ -137,7 +137,10 @@ async fn client_secret_from_secrets_manager() {
     let server = ProviderServer::start(vec![]).await;
     let gateway = ProviderGateway::new(with_keys(&server.base_url()));
     let callback = callback_for(&gateway);
-    server.push(Answer::Json(200, json!({"id_token": id_token("test-key-2", &callback), "refresh_token": "rt"}).to_string()));
+    server.push(Answer::Json(
+        200,
+        json!({"id_token": id_token("test-key-2", &callback), "refresh_token": "rt"}).to_string(),
+    ));
     server.push(Answer::Json(200, rotated_jwks.to_string()));
     let outcome = gateway
         .signin(&callback, kit::NOW, &mut kit::CountingEntropy(1), None)
@@ -145,7 +148,10 @@ async fn client_secret_from_secrets_manager() {
     assert_eq!(outcome.event, "signed-in", "{:?}", outcome.detail);
     let requests = server.requests();
     assert_eq!(requests.len(), 2);
-    assert_eq!((requests[1].method.as_str(), requests[1].path.as_str()), ("GET", "/.well-known/jwks.json"));
+    assert_eq!(
+        (requests[1].method.as_str(), requests[1].path.as_str()),
+        ("GET", "/.well-known/jwks.json")
+    );
     let edge_auth_core::HandlerOutput::Respond(r) = &outcome.output else {
         panic!()
     };
@@ -154,7 +160,11 @@ async fn client_secret_from_secrets_manager() {
         .find(|(n, _)| n == "__Host-edge-auth-session")
         .unwrap()
         .1;
-    let claims = gateway.config().sessions.verify(&session, kit::NOW).unwrap();
+    let claims = gateway
+        .config()
+        .sessions
+        .verify(&session, kit::NOW)
+        .unwrap();
     assert_eq!(claims.sub, "3b7a1f5e-0000-4000-8000-000000000001");
 
     // Made-up key ids: the key set is fetched for the first, not for every
@@ -163,16 +173,26 @@ async fn client_secret_from_secrets_manager() {
     let gateway = ProviderGateway::new(with_keys(&server.base_url()));
     for (i, kid) in ["made-up-1", "made-up-2", "made-up-1"].iter().enumerate() {
         let callback = callback_for(&gateway);
-        server.push(Answer::Json(200, json!({"id_token": id_token(kid, &callback)}).to_string()));
+        server.push(Answer::Json(
+            200,
+            json!({"id_token": id_token(kid, &callback)}).to_string(),
+        ));
         if i == 0 {
             server.push(Answer::Json(200, rotated_jwks.to_string()));
         }
         let outcome = gateway
             .signin(&callback, kit::NOW, &mut kit::CountingEntropy(1), None)
             .await;
-        assert_eq!((outcome.status(), outcome.event), (Some("401"), "id-token-refused"));
+        assert_eq!(
+            (outcome.status(), outcome.event),
+            (Some("401"), "id-token-refused")
+        );
     }
-    let gets = server.requests().iter().filter(|r| r.method == "GET").count();
+    let gets = server
+        .requests()
+        .iter()
+        .filter(|r| r.method == "GET")
+        .count();
     assert_eq!(gets, 1, "one key set fetch for three made-up key ids");
 }
 

@@ -29,7 +29,10 @@ pub const GENERATED_RESPONSE: &str = include_str!("../fixtures/generated-respons
 pub fn config_value(provider_base: &str) -> Value {
     json!({
         "version": 2,
-        "session": { "keys": [ { "kid": SESSION_KID, "key": SESSION_KEY } ] },
+        "session": {
+            "keys": [ { "kid": SESSION_KID, "key": SESSION_KEY } ],
+            "signing_keys": { "kind": "file", "path": session_keys_file() }
+        },
         "provider": {
             "issuer": ISSUER,
             "client_id": CLIENT_ID,
@@ -49,6 +52,23 @@ pub fn config_value(provider_base: &str) -> Value {
 /// The test deployment's session key (32 bytes of 0x5e, base64url).
 pub const SESSION_KEY: &str = "Xl5eXl5eXl5eXl5eXl5eXl5eXl5eXl5eXl5eXl5eXl4";
 pub const SESSION_KID: &str = "test-session-1";
+
+/// A file with the test deployment's session key set, as the signers read
+/// it (written once per test process).
+pub fn session_keys_file() -> String {
+    static PATH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    PATH.get_or_init(|| {
+        let path = std::env::temp_dir().join(format!(
+            "edge-auth-test-session-keys-{}.json",
+            std::process::id()
+        ));
+        let set =
+            json!({"signing_kid": SESSION_KID, "keys": [{"kid": SESSION_KID, "key": SESSION_KEY}]});
+        std::fs::write(&path, set.to_string()).expect("the temporary folder is writable");
+        path.display().to_string()
+    })
+    .clone()
+}
 
 /// The signer of the test deployment's sessions.
 pub fn signer() -> edge_auth_core::session::SessionSigner {
