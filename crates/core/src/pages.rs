@@ -70,8 +70,26 @@ pub fn reason_phrase(status: u16) -> &'static str {
 /// `302 Found` to `location`, setting or clearing cookies on the way.
 pub fn redirect(location: &str, cookies: Vec<String>) -> CloudFrontResponse {
     let mut response = base_response(302, cookies);
-    response.headers.set("Location", location);
+    response.headers.set("Location", location_value(location));
     response
+}
+
+/// A URI as a `Location` value: every byte outside visible ASCII (a return
+/// path's `é`, a space) percent-encoded as UTF-8 (RFC 3986 §2.1, §2.5), so
+/// the header is ASCII as RFC 9110 asks and no runtime refuses it; what is
+/// already ASCII, `%` escapes included, is kept as it is.
+pub fn location_value(location: &str) -> String {
+    const OUTSIDE_VISIBLE_ASCII: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
+        .add(b' ')
+        .add(b'"')
+        .add(b'<')
+        .add(b'>')
+        .add(b'`')
+        .add(b'{')
+        .add(b'}')
+        .add(b'|')
+        .add(b'^');
+    percent_encoding::utf8_percent_encode(location, OUTSIDE_VISIBLE_ASCII).to_string()
 }
 
 /// A link on an error page: where to go next.

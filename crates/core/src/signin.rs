@@ -51,6 +51,22 @@ pub fn signin_begin(
     now: u64,
 ) -> Step<SigninPending> {
     let names = &config.cookie_names;
+    // The code is single-use, and sending it twice lets the provider revoke
+    // what the first exchange issued (RFC 6749 §4.1.2). A prefetch (link
+    // prefetch, speculation rules) or a script must not spend it beside the
+    // real navigation: only a top-level navigation exchanges the code, and
+    // the answer here changes no cookie, so that navigation still can.
+    if is_speculative(request) {
+        let mut page = pages::html_page(
+            400,
+            "Sign-in not finished",
+            "This address finishes a sign-in only when you open it.",
+            None,
+            vec![],
+        );
+        page.headers.set("Vary", "Sec-Purpose, Sec-Fetch-Mode");
+        return Step::Done(Outcome::respond(page, "callback-not-navigation"));
+    }
     let query = match parse_query(&request.querystring) {
         Ok(q) => q,
         Err(e) => {
@@ -275,6 +291,24 @@ pub fn signin_complete(
         }
         Err(too_large) => crate::refresh::token_too_large_page(too_large, vec![clear_flow]),
     }
+}
+
+/// A prefetch, prerender or script request rather than the browser
+/// following the provider's redirect.
+fn is_speculative(request: &CloudFrontRequest) -> bool {
+    let says_prefetch = |name: &str| {
+        request
+            .headers
+            .first(name)
+            .is_some_and(|v| v.to_ascii_lowercase().contains("prefetch"))
+    };
+    says_prefetch("sec-purpose")
+        || says_prefetch("purpose")
+        || says_prefetch("x-moz")
+        || request
+            .headers
+            .first("sec-fetch-mode")
+            .is_some_and(|m| !m.eq_ignore_ascii_case("navigate"))
 }
 
 fn bad_request(message: &str, cookies: Vec<String>) -> Outcome {

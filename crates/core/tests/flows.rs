@@ -706,3 +706,163 @@ fn a_lost_session_cookie_is_refreshed_silently() {
         .starts_with("https://auth.example.com/oauth2/authorize?")
     );
 }
+
+/// Found by a hostile run of the regional functions (each fixed here).
+#[test]
+fn a_refresh_for_another_user_is_refused() {
+    // OIDC Core §12.2: the refreshed ID token names the session's user.
+    let config = kit::config();
+    let (request, dist) = kit::viewer_request(
+        "/_edge-auth/refresh",
+        "return=/x",
+        &[
+            "__Secure-edge-auth-refresh=rt".into(),
+            session_cookie(&session_with(|c| c.exp = NOW - 10)),
+        ],
+    );
+    let Step::Call { pending, .. } =
+        refresh_begin(&request, &dist, &config, NOW, &mut CountingEntropy(0))
+    else {
+        panic!()
+    };
+    let other = kit::id_token().claim("sub", "someone-else").sign();
+    let body = serde_json::json!({ "id_token": other })
+        .to_string()
+        .into_bytes();
+    let out = refresh_complete(
+        pending.clone(),
+        &config,
+        kit::keys(&config),
+        NOW,
+        &mut CountingEntropy(0),
+        &ProviderOutcome::Answered { status: 200, body },
+    );
+    assert_eq!(
+        (out.status(), out.event),
+        (Some("401"), "refresh-other-subject")
+    );
+    assert!(set_cookies(response(&out)).is_empty());
+    assert!(cleared_cookies(response(&out)).contains(&"__Host-edge-auth-session".to_owned()));
+    // The same user: renewed.
+    let same = kit::id_token().sign();
+    let body = serde_json::json!({ "id_token": same })
+        .to_string()
+        .into_bytes();
+    let out = refresh_complete(
+        pending,
+        &config,
+        kit::keys(&config),
+        NOW,
+        &mut CountingEntropy(0),
+        &ProviderOutcome::Answered { status: 200, body },
+    );
+    assert_eq!(out.event, "refreshed");
+}
+
+/// Two refresh tokens (a sibling subdomain planted one with a longer path):
+/// neither is sent; a fresh sign-in starts, and both paths are cleared.
+#[test]
+fn two_refresh_tokens_are_ambiguous() {
+    let config = kit::config();
+    let (request, dist) = kit::viewer_request(
+        "/_edge-auth/refresh",
+        "return=/x",
+        &["__Secure-edge-auth-refresh=planted.by.sibling; __Secure-edge-auth-refresh=ours".into()],
+    );
+    let Step::Done(out) = refresh_begin(&request, &dist, &config, NOW, &mut CountingEntropy(0))
+    else {
+        panic!("no provider call with an ambiguous refresh token")
+    };
+    assert!(location(&out).starts_with("https://auth.example.com/oauth2/authorize?"));
+    let clears: Vec<&str> = response(&out)
+        .headers
+        .values("set-cookie")
+        .filter(|c| c.starts_with("__Secure-edge-auth-refresh=;"))
+        .collect();
+    for path in [
+        "Path=/_edge-auth/;",
+        "Path=/_edge-auth/refresh;",
+        "Path=/_edge-auth/signout;",
+    ] {
+        assert!(
+            clears.iter().any(|c| c.contains(path)),
+            "{path}: {clears:?}"
+        );
+    }
+    // The same token twice (two paths of ours) is not ambiguous.
+    let (request, dist) = kit::viewer_request(
+        "/_edge-auth/refresh",
+        "return=/x",
+        &["__Secure-edge-auth-refresh=ours; __Secure-edge-auth-refresh=ours".into()],
+    );
+    assert!(matches!(
+        refresh_begin(&request, &dist, &config, NOW, &mut CountingEntropy(0)),
+        Step::Call { .. }
+    ));
+}
+
+/// A return path with characters beyond ASCII goes out percent-encoded.
+#[test]
+fn locations_are_ascii() {
+    let config = kit::config();
+    let (request, dist) = kit::viewer_request(
+        "/_edge-auth/refresh",
+        "return=%2Fcaf%C3%A9%2F%3Fq%3D%C3%BC",
+        &["__Secure-edge-auth-refresh=rt".into()],
+    );
+    let Step::Call { pending, .. } =
+        refresh_begin(&request, &dist, &config, NOW, &mut CountingEntropy(0))
+    else {
+        panic!()
+    };
+    let body = serde_json::json!({ "id_token": kit::id_token().sign() })
+        .to_string()
+        .into_bytes();
+    let out = refresh_complete(
+        pending,
+        &config,
+        kit::keys(&config),
+        NOW,
+        &mut CountingEntropy(0),
+        &ProviderOutcome::Answered { status: 200, body },
+    );
+    assert_eq!(location(&out), "/caf%C3%A9/?q=%C3%BC");
+}
+
+/// A prefetch of the callback never spends the code, and changes no cookie.
+#[test]
+fn a_prefetched_callback_does_not_exchange_the_code() {
+    let config = kit::config();
+    let (state, flow_cookie, _) = begin_flow(&config);
+    for (header, value) in [
+        ("Sec-Purpose", "prefetch"),
+        ("Purpose", "prefetch"),
+        ("Sec-Fetch-Mode", "no-cors"),
+        ("Sec-Fetch-Mode", "cors"),
+    ] {
+        let (mut request, dist) = kit::viewer_request(
+            "/_edge-auth/callback",
+            &format!("code=c&state={state}"),
+            std::slice::from_ref(&flow_cookie),
+        );
+        request.headers.set(header, value);
+        let Step::Done(out) = signin_begin(&request, &dist, &config, NOW) else {
+            panic!("{header}: {value} exchanged the code")
+        };
+        assert_eq!(
+            (out.status(), out.event),
+            (Some("400"), "callback-not-navigation")
+        );
+        assert!(response(&out).headers.values("set-cookie").next().is_none());
+    }
+    let (mut request, dist) = kit::viewer_request(
+        "/_edge-auth/callback",
+        &format!("code=c&state={state}"),
+        &[flow_cookie],
+    );
+    request.headers.set("Sec-Fetch-Mode", "navigate");
+    assert!(matches!(
+        signin_begin(&request, &dist, &config, NOW),
+        Step::Call { .. }
+    ));
+}

@@ -62,11 +62,12 @@ pub fn to_payload(
             continue;
         }
         for value in request.headers.get_all(name) {
-            let value = value.to_str().map_err(|_| FunctionUrlError::Header {
-                name: name.to_string(),
-                message: "not visible ASCII".into(),
-            })?;
-            headers.append(name.as_str(), value);
+            // RFC 9110 §5.5: a field value may carry bytes beyond ASCII
+            // (obs-text), which a recipient treats as opaque data. A browser
+            // or a proxy that puts one in User-Agent must not fail the
+            // request: the value is kept, lossily, and the headers the core
+            // reads simply do not match.
+            headers.append(name.as_str(), String::from_utf8_lossy(value.as_bytes()));
         }
     }
     if let Some(cookies) = request.cookies.as_ref().filter(|c| !c.is_empty()) {

@@ -229,3 +229,22 @@ async fn the_documented_function_url_fixture_starts_a_sign_in() {
     );
     assert!(server.requests().is_empty());
 }
+
+/// RFC 9110 §5.5: bytes beyond ASCII in an unrelated header (a User-Agent,
+/// a proxy's header) are opaque data, not a reason to fail the invocation
+/// (which CloudFront would show as a 502).
+#[tokio::test]
+async fn a_header_beyond_ascii_does_not_fail_the_invocation() {
+    let server = ProviderServer::start(vec![]).await;
+    let config = regional_config(&server, "fu-utf8", Some(SITE));
+    let mut event = function_url_event("/_edge-auth/refresh", "return=%2Fdocs%2F", &[]);
+    event.payload["headers"]["user-agent"] = json!("Mozilla/5.0 (Lïnux; Überbrowser) 日本");
+    event.payload["headers"]["x-proxy-note"] = json!("caf\u{e9}");
+    let answer = run_regional(HandlerKind::Refresh, &config, event).await;
+    assert_eq!(answer["statusCode"], 302, "{answer}");
+    let location = answer["headers"]["location"].as_str().unwrap();
+    assert!(
+        location.starts_with(&format!("{}/oauth2/authorize?", server.base_url())),
+        "{location}"
+    );
+}
