@@ -1,10 +1,12 @@
 //! authorize on structured requests: any path, query, cookies, headers,
-//! with or without a valid, expired or damaged token.
+//! with or without a valid, expired or damaged session, or a provider's
+//! token where the session belongs. Never a forward on a protected path
+//! without the one valid session.
 #![no_main]
 use arbitrary::Arbitrary;
 use edge_auth_core::authorize::authorize;
 use edge_auth_fuzz::{
-    VIEWER_LIMIT, check, config, expired_token, kit, valid_token, viewer_request,
+    VIEWER_LIMIT, check, config, expired_session, kit, valid_session, valid_token, viewer_request,
 };
 use libfuzzer_sys::fuzz_target;
 
@@ -28,6 +30,7 @@ enum TokenMode {
     None,
     Valid,
     Expired,
+    ProviderToken,
     Damaged { at: u16, byte: u8 },
     Raw(String),
 }
@@ -38,10 +41,11 @@ fuzz_target!(|input: Input| {
     let checked = !matches!(input.token, TokenMode::Raw(_));
     let token = match input.token {
         TokenMode::None => None,
-        TokenMode::Valid => Some(valid_token().to_owned()),
-        TokenMode::Expired => Some(expired_token().to_owned()),
+        TokenMode::Valid => Some(valid_session().to_owned()),
+        TokenMode::Expired => Some(expired_session().to_owned()),
+        TokenMode::ProviderToken => Some(valid_token().to_owned()),
         TokenMode::Damaged { at, byte } => {
-            let mut bytes = valid_token().as_bytes().to_vec();
+            let mut bytes = valid_session().as_bytes().to_vec();
             let at = usize::from(at) % bytes.len();
             bytes[at] = byte;
             Some(String::from_utf8_lossy(&bytes).into_owned())
@@ -50,7 +54,7 @@ fuzz_target!(|input: Input| {
     };
     let mut cookies = vec![input.extra_cookies.clone()];
     if let Some(token) = &token {
-        cookies.push(format!("__Host-edge-auth-id={token}"));
+        cookies.push(format!("__Host-edge-auth-session={token}"));
     }
     let (mut request, dist) = viewer_request("/", "", &cookies);
     request.uri = if input.under_auth_prefix {
@@ -72,8 +76,14 @@ fuzz_target!(|input: Input| {
             request.headers.set(name, value);
         }
     }
-    let under_prefix = edge_auth_core::paths::canonical_path(&request.uri)
+    let canonical = edge_auth_core::paths::canonical_path(&request.uri);
+    let under_prefix = canonical
+        .as_ref()
         .is_ok_and(|p| p.starts_with("/_edge-auth/"));
+    let public = canonical
+        .as_ref()
+        .is_ok_and(|p| config().public.iter().any(|pattern| pattern.matches(p)));
+    let cookie_header = cookies.join("; ");
     let out = authorize(
         request,
         &dist,
@@ -81,6 +91,15 @@ fuzz_target!(|input: Input| {
         kit::NOW,
         &mut kit::CountingEntropy(7),
     );
+    // A forward on a protected path needs the one valid session, whole, in
+    // the session cookie (the extra cookies may carry it too).
+    if matches!(out.output, edge_auth_core::HandlerOutput::Forward(_)) && !public {
+        assert!(
+            cookie_header.contains(&format!("edge-auth-session={}", valid_session())),
+            "forwarded without a valid session: {}",
+            out.event
+        );
+    }
     let secrets: Vec<&str> = token.as_deref().filter(|_| checked).into_iter().collect();
     check(&out.output, VIEWER_LIMIT, &secrets);
     // Nothing under the auth prefix reaches the origin or starts a sign-in.

@@ -86,7 +86,15 @@ fuzz_target!(|input: Input| {
                 Answer::Unreachable => ProviderOutcome::Unreachable,
                 Answer::CredentialsUnavailable => ProviderOutcome::CredentialsUnavailable,
             };
-            signin_complete(pending, config(), kit::NOW, &outcome).output
+            signin_complete(
+                pending,
+                config(),
+                kit::keys(config()),
+                kit::NOW,
+                &mut kit::CountingEntropy(3),
+                &outcome,
+            )
+            .output
         }
     };
     // The authorization code never comes back, in a page or a header.

@@ -23,6 +23,22 @@ pub fn valid_token() -> &'static str {
     TOKEN.get_or_init(|| kit::id_token().sign())
 }
 
+/// The test deployment's valid session at `kit::NOW` (HMAC is deterministic).
+pub fn valid_session() -> &'static str {
+    static SESSION: OnceLock<String> = OnceLock::new();
+    SESSION.get_or_init(kit::session)
+}
+
+/// A session that expired an hour before `kit::NOW`.
+pub fn expired_session() -> &'static str {
+    static SESSION: OnceLock<String> = OnceLock::new();
+    SESSION.get_or_init(|| {
+        let mut claims = kit::session_claims();
+        claims.exp = kit::NOW - 3600;
+        kit::signer().sign(&claims)
+    })
+}
+
 /// A token that passed every check but expired an hour before `kit::NOW`.
 pub fn expired_token() -> &'static str {
     static TOKEN: OnceLock<String> = OnceLock::new();
@@ -116,7 +132,10 @@ pub fn check(output: &HandlerOutput, limit: usize, secrets: &[&str]) {
     }
     if body.starts_with("<!doctype html>") {
         for (name, _) in edge_auth_core::pages::HTML_SECURITY_HEADERS {
-            assert!(response.headers.first(name).is_some(), "HTML page without {name}");
+            assert!(
+                response.headers.first(name).is_some(),
+                "HTML page without {name}"
+            );
         }
     }
     // A link on a page of ours is held to the rule a redirect is: the
