@@ -96,27 +96,39 @@ const BROWSER_HEADERS = {
   Priority: 'u=0, i',
 };
 
-// The cases: what every signed-in page and asset sends (a valid token, in
-// AWS's sample event and in a browser's), and the two ways to a sign-in.
+// The cases: what every signed-in page and asset sends (a valid session, in
+// AWS's sample event and in a browser's; the same one again and again, and
+// one never seen before on every call), and the two ways to a sign-in. Each
+// request carries each system's own cookie: authorize reads the session
+// the deployment signed (HS256), the peer and the floor the provider's ID
+// token (RS256), as AWS's sample keeps it.
+const damage = (t) => `${t.slice(0, -4)}${t.slice(-4) === 'AAAA' ? 'BBBB' : 'AAAA'}`;
+function cookiesOf(i = 0) {
+  return `__Host-edge-auth-session=${lambda.session({ exp: 4102444800, sid: `bench-${i}` })}; __Host-edge-auth-id=${lambda.idToken({ exp: 4102444800, jti: `bench-${i}` })}`;
+}
+/** Distinct sessions and tokens (more than any per-sandbox cache keeps). */
+const FIRST_SEEN = 512;
 function caseEvent(name) {
-  const token = lambda.idToken({ exp: 4102444800 });
-  const damaged = `${token.slice(0, -4)}${token.slice(-4) === 'AAAA' ? 'BBBB' : 'AAAA'}`;
   const browser = (cookie) =>
     lambda.viewerEvent({ uri: '/docs/guide.html', querystring: 'q=1', cookies: cookie ? [`${cookie}; __Host-edge-auth-user=alice`] : [], headers: BROWSER_HEADERS });
   switch (name) {
     case 'valid, AWS sample event (5 headers)':
-      return { event: lambda.viewerEvent({ uri: '/docs/guide.html', querystring: 'q=1', cookies: [`__Host-edge-auth-id=${token}`] }), forward: true };
+      return { event: lambda.viewerEvent({ uri: '/docs/guide.html', querystring: 'q=1', cookies: [cookiesOf()] }), forward: true };
     case 'valid, browser request (16 headers)':
-      return { event: browser(`__Host-edge-auth-id=${token}`), forward: true };
-    case 'bad signature -> sign-in redirect':
-      return { event: browser(`__Host-edge-auth-id=${damaged}`), forward: false };
+      return { event: browser(cookiesOf()), forward: true };
+    case 'valid, browser, first-seen session':
+      return { event: browser(cookiesOf()), events: Array.from({ length: FIRST_SEEN }, (_, i) => browser(cookiesOf(i + 1))), forward: true };
+    case 'bad signature -> sign-in redirect': {
+      const [session, id] = cookiesOf().split('; ');
+      return { event: browser(`${damage(session)}; ${damage(id)}`), forward: false };
+    }
     case 'no cookie -> sign-in redirect':
       return { event: browser(null), forward: false };
     default:
       throw new Error(name);
   }
 }
-const CASES = ['valid, AWS sample event (5 headers)', 'valid, browser request (16 headers)', 'bad signature -> sign-in redirect', 'no cookie -> sign-in redirect'];
+const CASES = ['valid, AWS sample event (5 headers)', 'valid, browser request (16 headers)', 'valid, browser, first-seen session', 'bad signature -> sign-in redirect', 'no cookie -> sign-in redirect'];
 
 async function handlerFor(variant, dir) {
   if (variant === 'authorize') return lambda.load(dir).handler;
@@ -153,8 +165,9 @@ async function warm(dir) {
         const handler = handlers[v];
         const out = times[v];
         for (let i = 0; i < ROUND_CALLS; i++) {
+          const event = c.events ? c.events[(round * ROUND_CALLS + i) % c.events.length] : c.event;
           const t = process.hrtime.bigint();
-          await handler(c.event, ctx);
+          await handler(event, ctx);
           out[round * ROUND_CALLS + i] = Number(process.hrtime.bigint() - t) / 1000;
         }
       }
@@ -212,7 +225,7 @@ async function main() {
   console.log(`package: ${zip} (${readFileSync(zip).length} bytes)`);
   const dir = lambda.unpack('authorize', lambda.config(PROVIDER, process.env.BENCH_LOG_LEVEL ? { log_level: process.env.BENCH_LOG_LEVEL } : {}));
   console.log(`node ${process.version}; warm: ${ROUNDS} alternating rounds of ${ROUND_CALLS} calls per variant after ${WARMUP} warm-up; cold: median of ${COLD_RUNS}`);
-  console.log('peer: aws-jwt-verify (JWKS preloaded) + cookie parsing; floor: one node:crypto RS256 verify\n');
+  console.log('authorize: the deployment's HS256 session; peer: aws-jwt-verify (JWKS preloaded) on the provider's RS256 ID token + cookie parsing; floor: one node:crypto RS256 verify\n');
 
   const results = await runChild(['warm-all', '-', dir]);
   console.log('case                                    authorize p50 (p99)     peer p50 (p99)        floor p50   authorize/peer');

@@ -9,7 +9,7 @@
 // 127.0.0.1, once per cold start), exchange the code at a token endpoint on
 // 127.0.0.1 (a fresh RS256 ID token per call) and answer with the session
 // cookies. Every answer is checked: a 302 to the page the sign-in began on
-// with the ID-token cookie, or the run stops.
+// with the session cookie, or the run stops.
 //
 //   node scripts/bench-signin.mjs
 //
@@ -138,7 +138,7 @@ function edgeEvent({ query, cookie }) {
 }
 
 function checkSignedIn(status, location, cookies, what) {
-  if (String(status) !== '302' || location !== '/docs/page.html' || !cookies.some((c) => c.startsWith('__Host-edge-auth-id=ey'))) {
+  if (String(status) !== '302' || location !== '/docs/page.html' || !cookies.some((c) => c.startsWith('__Host-edge-auth-session=ey'))) {
     throw new Error(`${what}: not signed in: ${status} ${location} ${cookies.join(' | ').slice(0, 300)}`);
   }
 }

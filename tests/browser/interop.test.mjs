@@ -74,12 +74,12 @@ test('refresh through oidc-provider when the ID token expires, then sign-out', a
   await page.goto(`${edge.site}/docs/`);
   await signInAtOp(page, 'alice');
   await page.waitForURL(`${edge.site}/docs/`);
-  const first = (await context.cookies()).find((c) => c.name === '__Host-edge-auth-id').value;
+  const first = (await context.cookies()).find((c) => c.name === '__Host-edge-auth-session').value;
   await page.waitForTimeout(5000);
   await page.goto(`${edge.site}/docs/reference/`);
   assert.equal(page.url(), `${edge.site}/docs/reference/`);
   assert.equal(refreshes.length, 1);
-  assert.notEqual((await context.cookies()).find((c) => c.name === '__Host-edge-auth-id').value, first);
+  assert.notEqual((await context.cookies()).find((c) => c.name === '__Host-edge-auth-session').value, first);
 
   // Sign-out: cookies cleared here, then oidc-provider's own logout
   // confirmation, then back to the signed-out page.
@@ -90,5 +90,39 @@ test('refresh through oidc-provider when the ID token expires, then sign-out', a
   assert.match(await page.textContent('h1'), /You are signed out/);
   await page.goto(`${edge.site}/docs/`);
   assert.ok(page.url().startsWith(op.issuer), 'the next visit asks for sign-in');
+  await context.close();
+});
+
+test('oidc-provider rotates its signing key while users are signed in: no redeploy, nobody locked out', async () => {
+  const context = await loopbackContext(browser);
+  const page = await context.newPage();
+  const refreshes = [];
+  page.on('request', (r) => { if (r.url().includes('/_edge-auth/refresh')) refreshes.push(r.url()); });
+  await page.goto(`${edge.site}/docs/`);
+  await signInAtOp(page, 'alice');
+  await page.waitForURL(`${edge.site}/docs/`);
+
+  op.rotate('interop-2');
+  const jwks = await (await fetch(`${op.issuer}/jwks`)).json();
+  assert.deepEqual(jwks.keys.map((k) => k.kid), ['interop-2', 'interop-1']);
+  // The session is the deployment's: it goes on as it was.
+  await page.goto(`${edge.site}/docs/guide.html`);
+  assert.equal(page.url(), `${edge.site}/docs/guide.html`);
+  // Its ID token expires (4 s): refresh gets one signed with interop-2,
+  // fetches the key set once, renews the session.
+  await page.waitForTimeout(5000);
+  await page.goto(`${edge.site}/docs/reference/`);
+  assert.equal(page.url(), `${edge.site}/docs/reference/`, edge.logs.join('').split('\n').slice(-15).join('\n'));
+  assert.equal(refreshes.length, 1, 'one trip through refresh');
+  assert.ok(edge.logs.join('').includes('provider key set fetched again'));
+
+  // A new sign-in, with a token signed by the new key.
+  const newcomer = await loopbackContext(browser);
+  const other = await newcomer.newPage();
+  await other.goto(`${edge.site}/admin/`);
+  await signInAtOp(other, 'admin');
+  await other.waitForURL(`${edge.site}/admin/`);
+  assert.match(await other.title(), /Admin area/);
+  await newcomer.close();
   await context.close();
 });

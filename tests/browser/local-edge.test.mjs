@@ -2,7 +2,11 @@
 import { createServer } from 'node:http';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CLIENT_SECRET, USERS, edgeCookies, launch, loopbackContext, screenshot, signIn, startEdge } from './harness.mjs';
+import { createHmac, createPrivateKey, sign } from 'node:crypto';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CLIENT_SECRET, ROOT, USERS, edgeCookies, launch, loopbackContext, screenshot, signIn, startEdge } from './harness.mjs';
 
 let edge;
 let browser;
@@ -31,7 +35,7 @@ test('a deep link with a query string survives the sign-in', async () => {
   assert.equal(await page.textContent('[data-user]'), 'alice');
   await screenshot(page, 'content-page');
   const names = (await edgeCookies(context)).map((c) => c.name).sort();
-  assert.deepEqual(names, ['__Host-edge-auth-id', '__Host-edge-auth-user', '__Secure-edge-auth-refresh']);
+  assert.deepEqual(names, ['__Host-edge-auth-session', '__Host-edge-auth-user', '__Secure-edge-auth-refresh']);
   const refresh = (await context.cookies()).find((c) => c.name === '__Secure-edge-auth-refresh');
   assert.equal(refresh.path, '/_edge-auth/');
   assert.ok(refresh.httpOnly && refresh.secure);
@@ -71,21 +75,21 @@ test('the admins section: 403 for a reader, content for an admin', async () => {
   await admin.close();
 });
 
-test('an expired ID token is refreshed without a loop; a revoked refresh token leads to sign-in', async () => {
+test('an expired session is refreshed without a loop; a revoked refresh token leads to sign-in', async () => {
   const context = await loopbackContext(browser);
   const page = await context.newPage();
   const refreshes = [];
   page.on('request', (r) => { if (r.url().includes('/_edge-auth/refresh')) refreshes.push(r.url()); });
   await page.goto(`${edge.site}/docs/`);
   await signIn(page, edge.site, USERS.alice);
-  const before = (await context.cookies()).find((c) => c.name === '__Host-edge-auth-id').value;
-  await page.waitForTimeout(5000); // the ID token lives 4 s
+  const before = (await context.cookies()).find((c) => c.name === '__Host-edge-auth-session').value;
+  await page.waitForTimeout(5000); // the ID token, and so the session, lives 4 s
   await page.goto(`${edge.site}/docs/reference/?q=limits`);
   assert.equal(page.url(), `${edge.site}/docs/reference/?q=limits`);
   assert.match(await page.title(), /Reference/);
   assert.equal(refreshes.length, 1, 'exactly one trip through refresh');
-  const afterRefresh = (await context.cookies()).find((c) => c.name === '__Host-edge-auth-id').value;
-  assert.notEqual(afterRefresh, before, 'a new ID token');
+  const afterRefresh = (await context.cookies()).find((c) => c.name === '__Host-edge-auth-session').value;
+  assert.notEqual(afterRefresh, before, 'a new session');
 
   // Revoke the refresh token at the provider, let the ID token expire again.
   const token = (await context.cookies()).find((c) => c.name === '__Secure-edge-auth-refresh').value;
@@ -201,19 +205,19 @@ test('"Sign in as someone else" asks the provider again and returns to the page'
   await context.close();
 });
 
-test('a lost ID-token cookie is renewed silently with the refresh token', async () => {
+test('a lost session cookie is renewed silently with the refresh token', async () => {
   const context = await loopbackContext(browser);
   const page = await context.newPage();
   await page.goto(`${edge.site}/docs/`);
   await signIn(page, edge.site, USERS.alice);
-  await context.clearCookies({ name: '__Host-edge-auth-id' });
+  await context.clearCookies({ name: '__Host-edge-auth-session' });
   const idp = [];
   page.on('request', (r) => { if (r.url().startsWith(edge.idp) && r.isNavigationRequest()) idp.push(r.url()); });
   await page.goto(`${edge.site}/docs/reference/`);
   assert.equal(page.url(), `${edge.site}/docs/reference/`);
   assert.equal(await page.textContent('[data-user]'), 'alice');
   assert.deepEqual(idp, [], 'no trip to the provider form');
-  assert.ok((await context.cookies()).some((c) => c.name === '__Host-edge-auth-id'), 'a new ID token');
+  assert.ok((await context.cookies()).some((c) => c.name === '__Host-edge-auth-session'), 'a new session');
   await context.close();
 });
 
@@ -262,5 +266,131 @@ test('provider refusal and a tampered state give clear error pages', async () =>
   const tampered = await page.goto(`${edge.site}/_edge-auth/callback?code=abc&state=${'A'.repeat(43)}`);
   assert.equal(tampered.status(), 400);
   assert.match(await page.textContent('main'), /not started in this browser/);
+  await context.close();
+});
+
+/** The header of the session cookie in the browser's jar. */
+async function sessionHeader(context) {
+  const cookie = (await context.cookies()).find((c) => c.name === '__Host-edge-auth-session');
+  return cookie && JSON.parse(Buffer.from(cookie.value.split('.')[0], 'base64url').toString());
+}
+
+test('the provider rotates its signing key while users are signed in: sessions, refresh and new sign-ins go on without a redeploy', async () => {
+  // Its own local edge: the ID token (and session) of the suite's lives 4 s.
+  const own = await startEdge();
+  try {
+    const signedIn = await loopbackContext(browser);
+    const page = await signedIn.newPage();
+    await page.goto(`${own.site}/docs/`);
+    await signIn(page, own.site, USERS.alice);
+    const first = await sessionHeader(signedIn);
+
+    const rotated = await fetch(`${own.idp}/_dev/rotate-signing-key`, { method: 'POST' });
+    assert.deepEqual(await rotated.json(), { signing_kid: 'test-key-2' });
+    const jwks = await (await fetch(`${own.idp}/.well-known/jwks.json`)).json();
+    assert.deepEqual(jwks.keys.map((k) => k.kid), ['test-key-2', 'test-key-1'], 'the new key is published beside the old one');
+
+    // The session needs no provider key at all.
+    const idp = [];
+    page.on('request', (r) => { if (r.url().startsWith(own.idp) && r.isNavigationRequest()) idp.push(r.url()); });
+    await page.goto(`${own.site}/docs/reference/`);
+    assert.equal(await page.textContent('[data-user]'), 'alice');
+    // A refresh brings an ID token signed with the new key: refresh fetches
+    // the key set once and renews the session.
+    await page.goto(`${own.site}/_edge-auth/refresh?return=%2Fdocs%2Fguide.html`);
+    assert.equal(page.url(), `${own.site}/docs/guide.html`);
+    assert.equal(await page.textContent('[data-user]'), 'alice');
+    assert.deepEqual(idp, [], 'no trip to the sign-in form');
+    const renewed = await sessionHeader(signedIn);
+    assert.equal(renewed.kid, first.kid, 'the session key did not change');
+    assert.ok(own.logs.join('').includes('provider key set fetched again'), 'refresh fetched the key set');
+
+    // A new user signs in with a token signed by the new key.
+    const newcomer = await loopbackContext(browser);
+    const other = await newcomer.newPage();
+    await other.goto(`${own.site}/admin/`);
+    await signIn(other, own.site, USERS.admin);
+    assert.equal(other.url(), `${own.site}/admin/`);
+    assert.match(await other.title(), /Admin area/);
+    await newcomer.close();
+    await signedIn.close();
+  } finally {
+    own.stop();
+  }
+});
+
+test('a session-key rotation signs nobody out', async () => {
+  // The three states a rotation passes through (rotate-session-key), each
+  // played by a local edge started with that key set: the browser keeps its
+  // cookies across them (cookies are per host, not per port).
+  const key = (fill) => Buffer.alloc(32, fill).toString('base64url');
+  const dir = mkdtempSync(join(tmpdir(), 'edge-auth-rotation-'));
+  const sets = {
+    before: { signing_kid: 'k-old', keys: [{ kid: 'k-old', key: key(1) }] },
+    during: { signing_kid: 'k-new', keys: [{ kid: 'k-old', key: key(1) }, { kid: 'k-new', key: key(2) }] },
+    after: { signing_kid: 'k-new', keys: [{ kid: 'k-new', key: key(2) }] },
+  };
+  const edgeWith = async (name) => {
+    const file = join(dir, `${name}.json`);
+    writeFileSync(file, JSON.stringify(sets[name]));
+    return startEdge(['--session-keys', file]);
+  };
+  const early = await loopbackContext(browser);
+  const late = await loopbackContext(browser);
+  try {
+    let current = await edgeWith('before');
+    const page = await early.newPage();
+    await page.goto(`${current.site}/docs/`);
+    await signIn(page, current.site, USERS.alice);
+    assert.equal((await sessionHeader(early)).kid, 'k-old');
+    current.stop();
+
+    // Every verifier holds both keys, the new one signs.
+    current = await edgeWith('during');
+    await page.goto(`${current.site}/docs/guide.html`);
+    assert.equal(page.url(), `${current.site}/docs/guide.html`, 'the session signed with the old key still opens the site');
+    assert.equal(await page.textContent('[data-user]'), 'alice');
+    const newPage = await late.newPage();
+    await newPage.goto(`${current.site}/docs/`);
+    await signIn(newPage, current.site, USERS.admin);
+    assert.equal((await sessionHeader(late)).kid, 'k-new', 'new sessions are signed with the new key');
+    current.stop();
+
+    // After the longest session the old key is dropped: what it signed has
+    // expired by then; what the new key signed goes on.
+    current = await edgeWith('after');
+    await newPage.goto(`${current.site}/admin/`);
+    assert.equal(newPage.url(), `${current.site}/admin/`);
+    assert.match(await newPage.title(), /Admin area/);
+    await page.goto(`${current.site}/docs/`);
+    assert.ok(!page.url().startsWith(`${current.site}/docs/`), 'a session of a dropped key opens nothing');
+    current.stop();
+  } finally {
+    await early.close();
+    await late.close();
+  }
+});
+
+test("a provider's validly signed ID token in the session cookie is refused", async () => {
+  // Signed with the development provider's own key (published in its
+  // JWKS), for its issuer and client: a token the provider could have made.
+  const now = Math.floor(Date.now() / 1000);
+  const b64 = (v) => Buffer.from(JSON.stringify(v)).toString('base64url');
+  const input = `${b64({ alg: 'RS256', typ: 'JWT', kid: 'test-key-1' })}.${b64({
+    sub: 'alice', aud: 'edge-auth-dev-client', iss: edge.idp, token_use: 'id', iat: now, exp: now + 3600,
+    'cognito:username': 'alice', 'cognito:groups': ['admins'],
+  })}`;
+  const key = createPrivateKey(readFileSync(join(ROOT, 'crates', 'testkit', 'keys', 'test-key-1.pem')));
+  const idToken = `${input}.${sign('RSA-SHA256', Buffer.from(input), key).toString('base64url')}`;
+  const context = await loopbackContext(browser);
+  await context.addCookies([{ name: '__Host-edge-auth-session', value: idToken, domain: '127.0.0.1', path: '/', secure: true, httpOnly: true, sameSite: 'Lax' }]);
+  const page = await context.newPage();
+  await page.goto(`${edge.site}/admin/`);
+  assert.ok(page.url().startsWith(`${edge.idp}/oauth2/authorize?`), page.url());
+  // An HS256 "session" keyed with something else is refused the same way.
+  const forged = `${b64({ alg: 'HS256', kid: 'whatever', typ: 'edge-auth-session' })}.${b64({ sub: 'alice', name: 'alice', groups: ['admins'], sid: 'x', iat: now, exp: now + 3600 })}`;
+  await context.addCookies([{ name: '__Host-edge-auth-session', value: `${forged}.${createHmac('sha256', 'guess').update(forged).digest('base64url')}`, domain: '127.0.0.1', path: '/', secure: true, httpOnly: true, sameSite: 'Lax' }]);
+  await page.goto(`${edge.site}/admin/`);
+  assert.ok(page.url().startsWith(`${edge.idp}/oauth2/authorize?`), page.url());
   await context.close();
 });

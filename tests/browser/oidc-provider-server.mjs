@@ -7,14 +7,87 @@ import Provider from 'oidc-provider';
 
 export const CLIENT = { id: 'interop-client', secret: 'interop-client-secret' };
 
-export async function startOidcProvider({ site, idTokenTtl = 3600 }) {
+/**
+ * oidc-provider's storage (sessions, grants, codes, refresh tokens) kept
+ * outside any one Provider instance, so that a provider reconfigured with
+ * a new signing key keeps every user's session and refresh token, as a
+ * provider with a database does across a key rotation.
+ */
+function sharedStorage() {
+  const items = new Map();
+  const grants = new Map();
+  const key = (model, id) => `${model}:${id}`;
+  return class SharedAdapter {
+    constructor(model) { this.model = model; }
+    async upsert(id, payload, expiresIn) {
+      items.set(key(this.model, id), { payload, expires: expiresIn ? Date.now() + expiresIn * 1000 : Infinity });
+      if (payload.grantId) {
+        const list = grants.get(payload.grantId) ?? [];
+        list.push(key(this.model, id));
+        grants.set(payload.grantId, list);
+      }
+    }
+    async find(id) {
+      const item = items.get(key(this.model, id));
+      if (!item || item.expires < Date.now()) return undefined;
+      return item.payload;
+    }
+    async findByUid(uid) {
+      for (const [k, item] of items) if (k.startsWith(`${this.model}:`) && item.payload.uid === uid) return item.payload;
+      return undefined;
+    }
+    async findByUserCode(userCode) {
+      for (const [k, item] of items) if (k.startsWith(`${this.model}:`) && item.payload.userCode === userCode) return item.payload;
+      return undefined;
+    }
+    async consume(id) {
+      const item = items.get(key(this.model, id));
+      if (item) item.payload.consumed = Math.floor(Date.now() / 1000);
+    }
+    async destroy(id) { items.delete(key(this.model, id)); }
+    async revokeByGrantId(grantId) {
+      for (const k of grants.get(grantId) ?? []) items.delete(k);
+      grants.delete(grantId);
+    }
+  };
+}
+
+function signingKey(kid) {
   const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const jwk = { ...privateKey.export({ format: 'jwk' }), kid: 'interop-1', use: 'sig', alg: 'RS256' };
+  return { ...privateKey.export({ format: 'jwk' }), kid, use: 'sig', alg: 'RS256' };
+}
+
+export async function startOidcProvider({ site, idTokenTtl = 3600 }) {
   const { createServer } = await import('node:http');
   const http = createServer();
   await new Promise((resolve) => http.listen(0, '127.0.0.1', resolve));
   const issuer = `http://127.0.0.1:${http.address().port}`;
+  let keys = [signingKey('interop-1')];
+  const adapter = sharedStorage();
+  let serving;
+  const serve = () => {
+    const provider = configured(issuer, site, idTokenTtl, keys, adapter);
+    if (serving) http.off('request', serving);
+    serving = provider.callback();
+    http.on('request', serving);
+  };
+  serve();
+  return {
+    issuer,
+    discovery: `${issuer}/.well-known/openid-configuration`,
+    /**
+     * Rotates as a provider does: signs with a new key from now on and
+     * publishes it first, the old one beside it. Its storage (sessions,
+     * grants, refresh tokens) lives outside the instance and survives.
+     */
+    rotate: (kid) => { keys = [signingKey(kid), ...keys]; serve(); },
+    stop: () => http.close(),
+  };
+}
+
+function configured(issuer, site, idTokenTtl, keys, adapter) {
   const provider = new Provider(issuer, {
+    adapter,
     clients: [{
       client_id: CLIENT.id,
       client_secret: CLIENT.secret,
@@ -24,7 +97,7 @@ export async function startOidcProvider({ site, idTokenTtl = 3600 }) {
       response_types: ['code'],
       token_endpoint_auth_method: 'client_secret_basic',
     }],
-    jwks: { keys: [jwk] },
+    jwks: { keys },
     pkce: { required: () => true },
     features: {
       devInteractions: { enabled: true },
@@ -42,6 +115,5 @@ export async function startOidcProvider({ site, idTokenTtl = 3600 }) {
     cookies: { keys: ['edge-auth-interop-test-cookie-key'] },
   });
   provider.on('server_error', (_ctx, err) => console.error('oidc-provider server_error', err));
-  http.on('request', provider.callback());
-  return { issuer, discovery: `${issuer}/.well-known/openid-configuration`, stop: () => http.close() };
+  return provider;
 }

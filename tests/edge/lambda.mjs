@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createPrivateKey, sign, randomUUID } from 'node:crypto';
+import { createHmac, createPrivateKey, sign, randomUUID } from 'node:crypto';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const DIST = process.env.EDGE_AUTH_DIST || join(ROOT, 'dist');
@@ -53,9 +53,19 @@ export function originEvent(uri) {
   return event;
 }
 
+/** The test deployment's session key (testkit's SESSION_KEY) and its set, as the signers read it. */
+export const SESSION_KID = 'test-session-1';
+export const SESSION_KEY = Buffer.alloc(32, 0x5e);
+const SESSION_KEYS_FILE = join(mkdtempSync(join(tmpdir(), 'edge-auth-keys-')), 'session-keys.json');
+writeFileSync(SESSION_KEYS_FILE, JSON.stringify({ signing_kid: SESSION_KID, keys: [{ kid: SESSION_KID, key: SESSION_KEY.toString('base64url') }] }));
+
 export function config(providerBase, overrides = {}) {
   return {
-    version: 1,
+    version: 2,
+    session: {
+      keys: [{ kid: SESSION_KID, key: SESSION_KEY.toString('base64url') }],
+      signing_keys: { kind: 'file', path: SESSION_KEYS_FILE },
+    },
     provider: {
       issuer: ISSUER,
       client_id: CLIENT_ID,
@@ -86,6 +96,17 @@ export function idToken(claims = {}) {
   };
   const input = `${b64({ alg: 'RS256', typ: 'JWT', kid: 'test-key-1' })}.${b64(body)}`;
   return `${input}.${sign('RSA-SHA256', Buffer.from(input), KEY).toString('base64url')}`;
+}
+
+/**
+ * A session as the deployment signs it (HS256 over the same claims), made
+ * here with Node's own HMAC: the Rust verifier must accept it as its own.
+ */
+export function session(claims = {}) {
+  const now = Math.floor(Date.now() / 1000);
+  const body = { sub: '3b7a1f5e-0000-4000-8000-000000000001', name: 'alice', groups: [], sid: 'c2Vzc2lvbi1pZA', iat: now, exp: now + 3600, ...claims };
+  const input = `${b64({ alg: 'HS256', kid: SESSION_KID, typ: 'edge-auth-session' })}.${b64(body)}`;
+  return `${input}.${createHmac('sha256', SESSION_KEY).update(input).digest('base64url')}`;
 }
 
 export const header = (response, name) => (response.headers[name] || []).map((h) => h.value);

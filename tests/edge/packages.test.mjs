@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as lambda from './lambda.mjs';
 
-const { unpack, load, context, viewerEvent, originEvent, config, idToken, header, param } = lambda;
+const { unpack, load, context, viewerEvent, originEvent, config, idToken, session, header, param } = lambda;
 
 /** An OAuth provider on 127.0.0.1 answering from a script, recording requests. */
 async function provider(answers) {
@@ -49,7 +49,7 @@ test('authorize: sign-in redirect, pass-through, 401 for scripts, 403 by group',
   assert.equal(param(location, 'code_challenge_method'), 'S256');
   assert.match(header(start, 'set-cookie')[0], new RegExp(`^__Host-edge-auth-flow-${param(location, 'state')}=`));
 
-  const cookie = `__Host-edge-auth-id=${idToken()}`;
+  const cookie = `__Host-edge-auth-session=${session()}`;
   const pass = await handler.handler(viewerEvent({ uri: '/docs/a.html', cookies: [cookie] }), context());
   assert.equal(pass.uri, '/docs/a.html', 'the request is forwarded');
   assert.equal(pass.status, undefined);
@@ -61,8 +61,12 @@ test('authorize: sign-in redirect, pass-through, 401 for scripts, 403 by group',
   assert.equal(await handler.handler(full, context()), sent, 'the same object, untouched');
   assert.equal(sent.headers['x-custom'][0].value, 'kept');
   assert.equal(sent.origin.s3.domainName, 'bucket.s3.amazonaws.com');
-  // The second request with the same token is answered from the cache, alike.
-  assert.equal(await handler.handler(full, context()), sent);
+  // A provider's ID token, validly signed, is no session.
+  const provider = await handler.handler(viewerEvent({ uri: '/docs/a.html', cookies: [`__Host-edge-auth-session=${idToken()}`] }), context());
+  assert.equal(provider.status, '302');
+  assert.match(header(provider, 'location')[0], /\/oauth2\/authorize\?/);
+  const admin = `__Host-edge-auth-session=${session({ groups: ['admins'] })}`;
+  assert.equal((await handler.handler(viewerEvent({ uri: '/admin/', cookies: [admin] }), context())).uri, '/admin/');
   const xhr = await handler.handler(viewerEvent({ uri: '/docs/a.html', headers: { 'X-Requested-With': 'XMLHttpRequest' } }), context());
   assert.equal(xhr.status, '401', 'X-Requested-With crosses into Rust');
 
@@ -84,7 +88,7 @@ test('request and answer cross as lines and decide as the JSON event would', asy
   const { handler } = load(dir);
   const { createRequire } = await import('node:module');
   const addon = createRequire(join(dir, 'index.js'))(join(dir, 'edge_auth.node')).EdgeHandler.load('authorize', dir);
-  const cookie = `__Host-edge-auth-id=${idToken()}`;
+  const cookie = `__Host-edge-auth-session=${session()}`;
   const cases = [
     viewerEvent({ uri: '/admin/', cookies: [cookie] }), // 403, HTML body with line breaks
     viewerEvent({ uri: '/api.json', headers: { 'Sec-Fetch-Mode': 'cors' } }), // 401, JSON body
@@ -166,7 +170,14 @@ test('signin → refresh → signout against a provider on 127.0.0.1', async () 
     assert.equal(done.status, '302', done.body);
     assert.deepEqual(header(done, 'location'), ['/deep/page.html?tab=2']);
     const set = header(done, 'set-cookie');
-    assert.ok(set.some((c) => c.startsWith(`__Host-edge-auth-id=${id};`)));
+    const issued = set.find((c) => c.startsWith('__Host-edge-auth-session=')).split(';')[0].split('=')[1];
+    const [head, claims] = issued.split('.').slice(0, 2).map((p) => JSON.parse(Buffer.from(p, 'base64url').toString()));
+    assert.deepEqual(head, { alg: 'HS256', kid: 'test-session-1', typ: 'edge-auth-session' });
+    assert.equal(claims.sub, '3b7a1f5e-0000-4000-8000-000000000001');
+    assert.deepEqual(claims.groups, [], '`readers` is named by no rule');
+    // The session it issued opens the site at the edge.
+    const page = await authorize.handler(viewerEvent({ uri: '/deep/page.html', cookies: [`__Host-edge-auth-session=${issued}`] }), context());
+    assert.equal(page.uri, '/deep/page.html');
     assert.ok(set.some((c) => c.startsWith('__Secure-edge-auth-refresh=rt.value;') && c.includes('Path=/_edge-auth/')));
     const form = new URLSearchParams(op.received[0].body);
     assert.equal(form.get('code'), 'the-code');
