@@ -25,6 +25,7 @@ import shlex
 import shutil
 import subprocess
 import threading
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -183,6 +184,42 @@ def test_the_run_executes_what_the_dry_run_prints_against_moto(tmp_path, moto, p
     # The dry run lists the second auth-endpoints deployment; the run skips it.
     assert rerun_planned[:3] == executed and rerun_planned[3] == rerun_planned[1]
 
+    # A session-key rotation against the same deployment: the dry run shows
+    # the three phases and key ids, never a key; the run adds the key,
+    # deploys every package with both keys, then makes the new one sign.
+    secrets = client("secretsmanager", REGION, url)
+    def key_set():
+        return json.loads(secrets.get_secret_value(SecretId="edge-auth/moto/session-keys")["SecretString"])
+    before = key_set()
+    assert len(before["keys"]) == 1 and before["signing_kid"] == before["keys"][0]["kid"]
+    rotate = lambda *extra: subprocess.run(
+        [str(tool), "rotate-session-key", "--settings", str(settings), "--work", str(work),
+         "--packages", str(ROOT / "dist"), *extra],
+        cwd=ROOT, capture_output=True, text=True, env=env, timeout=600)
+    dry = rotate("--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    print(dry.stdout)
+    assert f"keys now: {before['signing_kid']} (signing)" in dry.stdout
+    for phase in ("1. add a new key", "2. make", "3. retire"):
+        assert phase in dry.stdout, dry.stdout
+    assert before["keys"][0]["key"] not in dry.stdout, "a key in the dry run"
+    assert key_set() == before, "the dry run changed nothing"
+    log.unlink()
+    rotated = rotate()
+    assert rotated.returncode == 0, rotated.stdout[-3000:] + rotated.stderr[-3000:]
+    after = key_set()
+    kids = [k["kid"] for k in after["keys"]]
+    assert kids[0] == before["signing_kid"] and len(kids) == 2, kids
+    assert after["signing_kid"] == kids[1], "the new key signs"
+    assert list(after["retire_after"]) == [before["signing_kid"]], "the old key retires later"
+    # Every verifier got both keys before the new one signed.
+    assert logged(log), "the rotation deployed the stacks"
+    for package in ("configured/authorize.zip", "configured/regional/signin.zip", "configured/regional/refresh.zip"):
+        with zipfile.ZipFile(work / "moto" / "dist" / package) as z:
+            config = json.loads(z.read("config.json"))
+        assert [k["kid"] for k in config["session"]["keys"]] == kids, package
+        assert config["session"]["signing_keys"]["secret_id"] == "edge-auth/moto/session-keys"
+
 
 def test_sam_would_refuse_it_so_the_stand_in_refuses_it(tmp_path, moto):
     url, env = moto
@@ -221,3 +258,4 @@ def test_the_user_pool_stack_through_the_stand_in(tmp_path, moto):
     assert pools.describe_user_pool(UserPoolId=out["UserPoolId"])["UserPool"]["Id"] == out["UserPoolId"]
     secret = json.loads(client("secretsmanager", "eu-west-1", url).get_secret_value(SecretId=out["ClientSecretArn"])["SecretString"])
     assert secret["client_id"] == out["ClientId"] and secret["client_secret"]
+
