@@ -50,7 +50,9 @@ pub struct ProviderSettings {
     #[serde(default)]
     pub logout: LogoutSettings,
     /// The provider's JSON Web Key Set as it was at deploy time: signin and
-    /// refresh try it first, then `jwks_uri` for a key id it lacks.
+    /// refresh try it first, then `jwks_uri` for a key id it lacks. The
+    /// viewer packages get none: the per-request check needs no provider key.
+    #[serde(default = "no_keys")]
     pub jwks: serde_json::Value,
     /// Where the provider publishes its current keys (the discovery
     /// document's `jwks_uri`); absent, a rotated key needs a redeploy.
@@ -222,6 +224,10 @@ impl Default for HttpSettings {
     }
 }
 
+fn no_keys() -> serde_json::Value {
+    serde_json::json!({"keys": []})
+}
+
 fn default_log_level() -> String {
     "info".into()
 }
@@ -342,6 +348,12 @@ impl Config {
             KeySetError::Algorithm(_) => invalid("provider.algorithms", e.to_string()),
             _ => invalid("provider.jwks", e.to_string()),
         })?;
+        if verifier.is_empty() && p.jwks_uri.is_none() {
+            return Err(invalid(
+                "provider.jwks",
+                "no signing key, and no provider.jwks_uri to fetch one from",
+            ));
+        }
 
         let paths = &file.paths;
         for (field, value) in [

@@ -168,7 +168,10 @@ impl TokenVerifier {
                 });
             }
         }
-        if keys.is_empty() {
+        // An empty set is a package that checks no provider token (the
+        // per-request check) or one that fetches the keys from `jwks_uri`;
+        // a set whose keys are all unusable is a mistake.
+        if keys.is_empty() && !raw_keys.is_empty() {
             return Err(KeySetError::Empty);
         }
         Ok(Self {
@@ -187,6 +190,11 @@ impl TokenVerifier {
         let mut settings = settings.clone();
         settings.jwks = jwks;
         Self::new(&settings)
+    }
+
+    /// Whether the set has no key at all.
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
     }
 
     /// Whether a key with this id is in the set.

@@ -549,7 +549,7 @@ fn rotation_text(
     deploy_plan: &str,
 ) -> String {
     let name = settings.session_keys_secret_name();
-    let region = &settings.regions.user_pool;
+    let region = &settings.session_keys_region();
     let longest = settings.longest_session_seconds();
     let signing = current.map_or("<the current signing key>".to_owned(), |s| {
         s.signing_kid.clone()
@@ -582,7 +582,7 @@ async fn rotate_dry_run(args: &Args, settings: &Settings, plan: &Plan) -> ExitCo
     let current = if args.offline {
         None
     } else {
-        let config = aws::sdk_config(&settings.regions.user_pool, None).await;
+        let config = aws::sdk_config(&settings.session_keys_region(), None).await;
         match aws::read_session_keys(&config, &settings.session_keys_secret_name()).await {
             Ok(Some(set)) => Some(set),
             Ok(None) => {
@@ -616,7 +616,7 @@ async fn rotate_dry_run(args: &Args, settings: &Settings, plan: &Plan) -> ExitCo
 async fn rotate(args: &Args, settings: &Settings, plan: &Plan) -> Result<(), String> {
     let e = |e: &dyn std::fmt::Display| e.to_string();
     let name = settings.session_keys_secret_name();
-    let config = aws::sdk_config(&settings.regions.user_pool, None).await;
+    let config = aws::sdk_config(&settings.session_keys_region(), None).await;
     let mut set = aws::read_session_keys(&config, &name)
         .await
         .map_err(|err| e(&err))?

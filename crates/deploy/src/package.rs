@@ -216,10 +216,23 @@ pub fn write_configured_packages(
             message: "no file name".into(),
         })?;
         let target = into.join(name);
-        write_configured_zip(source, &target, config)?;
         let is_viewer = crate::plan::VIEWER_PACKAGES
             .iter()
             .any(|v| source.file_stem().is_some_and(|stem| stem == *v));
+        let checks_no_provider_token = crate::plan::EDGE_PACKAGES
+            .iter()
+            .any(|v| source.file_stem().is_some_and(|stem| stem == *v));
+        if checks_no_provider_token {
+            // authorize verifies the deployment's session only, index-path
+            // nothing: no provider key goes into them.
+            let mut viewer = config.clone();
+            if let Some(provider) = viewer.get_mut("provider").and_then(Value::as_object_mut) {
+                provider.remove("jwks");
+            }
+            write_configured_zip(source, &target, &viewer)?;
+        } else {
+            write_configured_zip(source, &target, config)?;
+        }
         let size = if is_viewer {
             // Leave nothing oversized behind for a later `sam deploy`.
             check_viewer_package(&target).inspect_err(|_| {

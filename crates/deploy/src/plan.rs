@@ -324,7 +324,7 @@ impl Plan {
         });
         steps.push(Step::SessionKeys {
             name: settings.session_keys_secret_name(),
-            region: settings.regions.user_pool.clone(),
+            region: settings.session_keys_region(),
         });
         let configured = work.join("dist").join("configured");
         let zips = |dir: &Path, names: &[&str]| -> Vec<PathBuf> {

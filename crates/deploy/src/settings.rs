@@ -362,11 +362,27 @@ impl Settings {
         format!("{}/{}/app-client", self.application, self.environment)
     }
 
-    /// The secret with the session key set (`session_keys`), in the user
-    /// pool's region beside the client secret; the templates grant the
-    /// signers `GetSecretValue` on this name.
+    /// The secret with the session key set (`session_keys`), beside the
+    /// client secret; the templates grant the signers `GetSecretValue` on
+    /// this name in the client secret's region.
     pub fn session_keys_secret_name(&self) -> String {
         format!("{}/{}/session-keys", self.application, self.environment)
+    }
+
+    /// The client secret's region, where the session keys live too: the
+    /// user pool's, or the region of an OIDC client secret's ARN.
+    pub fn session_keys_region(&self) -> String {
+        match &self.provider {
+            Provider::Oidc {
+                client_secret_arn, ..
+            } => client_secret_arn
+                .split(':')
+                .nth(3)
+                .filter(|r| !r.is_empty())
+                .unwrap_or(&self.regions.user_pool)
+                .to_owned(),
+            Provider::Cognito { .. } => self.regions.user_pool.clone(),
+        }
     }
 
     /// The longest a session can last: the ID token's validity (Cognito:

@@ -510,3 +510,59 @@ fn session_keys() -> SessionKeysLocation {
         },
     }
 }
+
+/// No provider key goes to the per-request check: authorize's and
+/// index-path's config.json carry no `provider.jwks` (and still load), the
+/// provider-facing packages keep it.
+#[test]
+fn the_edge_packages_get_no_provider_key() {
+    let dir = std::env::temp_dir().join(format!("deploy-no-jwks-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let issuer = "https://cognito-idp.eu-north-1.amazonaws.com/eu-north-1_Example";
+    let discovery = json!({
+        "issuer": issuer,
+        "authorization_endpoint": "https://docs.auth.eu-north-1.amazoncognito.com/oauth2/authorize",
+        "token_endpoint": "https://docs.auth.eu-north-1.amazoncognito.com/oauth2/token",
+        "jwks_uri": format!("{issuer}/.well-known/jwks.json"),
+    });
+    let jwks: serde_json::Value = serde_json::from_str(edge_auth_testkit::JWKS).unwrap();
+    let secret = SecretLocation {
+        arn: "arn:aws:secretsmanager:eu-north-1:111122223333:secret:x".into(),
+        region: "eu-north-1".into(),
+    };
+    let config = config_json(
+        &prod(),
+        &discovery,
+        &jwks,
+        "client123",
+        &secret,
+        &session_keys(),
+        Some("https://docs.auth.eu-north-1.amazoncognito.com"),
+        None,
+    )
+    .unwrap();
+    let sources: Vec<std::path::PathBuf> = ["authorize", "index-path", "signin"]
+        .iter()
+        .map(|name| {
+            let path = dir.join(format!("src/{name}.zip"));
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            sample_zip(&path);
+            path
+        })
+        .collect();
+    edge_auth_deploy::package::write_configured_packages(&sources, &dir.join("out"), &config)
+        .unwrap();
+    for (name, has_keys) in [
+        ("authorize", false),
+        ("index-path", false),
+        ("signin", true),
+    ] {
+        let files = entries(&dir.join(format!("out/{name}.zip")));
+        let text = &files.iter().find(|(n, _)| n == "config.json").unwrap().1;
+        let value: serde_json::Value = serde_json::from_str(text).unwrap();
+        assert_eq!(value["provider"].get("jwks").is_some(), has_keys, "{name}");
+        let parsed = edge_auth_core::Config::from_json(text).expect("the handlers accept it");
+        assert_eq!(parsed.verifier.is_empty(), !has_keys, "{name}");
+        assert!(parsed.provider().jwks_uri.is_some());
+    }
+}

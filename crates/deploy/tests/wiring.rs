@@ -904,7 +904,7 @@ fn the_first_auth_endpoints_deployment_already_admits_cloudfront() {
 fn session_keys_of(settings: &Settings) -> SessionKeysLocation {
     SessionKeysLocation {
         name: settings.session_keys_secret_name(),
-        region: settings.regions.user_pool.clone(),
+        region: settings.session_keys_region(),
         keys: edge_auth_core::session::SessionKeySet {
             signing_kid: edge_auth_testkit::SESSION_KID.into(),
             keys: vec![edge_auth_testkit::session_key_file()],
@@ -928,6 +928,8 @@ fn the_session_key_secret_the_config_names_is_the_one_the_roles_may_read() {
         else {
             panic!("{file}: the signers read the session keys from Secrets Manager")
         };
+        // The client secret's region: the pool's stack region for Cognito.
+        assert_eq!(region, &settings.session_keys_region());
         assert_eq!(region, &settings.regions.user_pool);
         assert!(
             config
@@ -936,24 +938,28 @@ fn the_session_key_secret_the_config_names_is_the_one_the_roles_may_read() {
                 .any(|k| k == edge_auth_testkit::SESSION_KID)
         );
         let arn = format!("arn:aws:secretsmanager:{region}:111122223333:secret:{secret_id}-AbCdEf");
-        for (template, function_region) in [
-            (
-                "sam/auth-endpoints/template.yaml",
-                settings.regions.user_pool.as_str(),
-            ),
-            ("sam/edge-functions/template.yaml", "us-east-1"),
+        // The region the templates grant: the one in ClientSecretArn, which
+        // the user-pool stack in `regions.user_pool` puts out.
+        let client_secret_region = settings.regions.user_pool.clone();
+        for template in [
+            "sam/auth-endpoints/template.yaml",
+            "sam/edge-functions/template.yaml",
         ] {
             let text = std::fs::read_to_string(root().join(template)).unwrap();
             let line = text
                 .lines()
                 .find(|l| l.contains(":secret:${AppName}/${Environment}/session-keys"))
                 .unwrap_or_else(|| panic!("{template} grants no session key secret"));
+            assert!(
+                text.contains(r#"SecretRegion: !Select [3, !Split [":", !Ref ClientSecretArn]]"#),
+                "{template}: the grant's region is the client secret's"
+            );
             let pattern = line
                 .trim()
-                .trim_start_matches("- !Sub ")
+                .trim_start_matches("- ")
                 .trim_matches('"')
                 .replace("${AWS::Partition}", "aws")
-                .replace("${AWS::Region}", function_region)
+                .replace("${SecretRegion}", &client_secret_region)
                 .replace("${AWS::AccountId}", "111122223333")
                 .replace("${AppName}", &settings.application)
                 .replace("${Environment}", &settings.environment);
