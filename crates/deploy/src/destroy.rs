@@ -126,6 +126,14 @@ impl Teardown {
                 ),
             });
         }
+        let keys_region = settings.session_keys_region();
+        steps.push(TeardownStep::Retained {
+            what: Value::Known(settings.session_keys_secret_name()),
+            how: format!(
+                "the session key secret ({keys_region}), which the tool made outside the stacks: retained like the user pool, and reused by the next deploy. To remove it:\n      aws secretsmanager delete-secret --region {keys_region} --secret-id {} --force-delete-without-recovery",
+                settings.session_keys_secret_name()
+            ),
+        });
         steps.push(TeardownStep::Retained {
             what: Value::Known("aws-sam-cli-managed-default".into()),
             how: "SAM's artifact bucket stack, in us-east-1 and each stack region: shared with every SAM project of the account, so left alone".into(),
