@@ -225,7 +225,7 @@ async function main() {
   console.log(`package: ${zip} (${readFileSync(zip).length} bytes)`);
   const dir = lambda.unpack('authorize', lambda.config(PROVIDER, process.env.BENCH_LOG_LEVEL ? { log_level: process.env.BENCH_LOG_LEVEL } : {}));
   console.log(`node ${process.version}; warm: ${ROUNDS} alternating rounds of ${ROUND_CALLS} calls per variant after ${WARMUP} warm-up; cold: median of ${COLD_RUNS}`);
-  console.log('authorize: the deployment's HS256 session; peer: aws-jwt-verify (JWKS preloaded) on the provider's RS256 ID token + cookie parsing; floor: one node:crypto RS256 verify\n');
+  console.log("authorize: the deployment's HS256 session; peer: aws-jwt-verify (JWKS preloaded) on the provider's RS256 ID token + cookie parsing; floor: one node:crypto RS256 verify\n");
 
   const results = await runChild(['warm-all', '-', dir]);
   console.log('case                                    authorize p50 (p99)     peer p50 (p99)        floor p50   authorize/peer');
