@@ -160,6 +160,67 @@ impl SignerCache {
 mod tests {
     use super::*;
 
+    /// A warm signer picks up a rotation within `SIGNER_MAX_AGE`, and a
+    /// key set it cannot read keeps the signer it has.
+    #[tokio::test]
+    async fn the_signer_is_read_again_after_its_max_age() {
+        let key =
+            |kid: &str, fill: u8| edge_auth_core::session::new_session_key(kid, &mut Fill(fill));
+        let (a, b) = (key("key-a", 1), key("key-b", 2));
+        let path = std::env::temp_dir().join(format!(
+            "edge-auth-signer-cache-{}.json",
+            std::process::id()
+        ));
+        let write = |signing: &str| {
+            let set = serde_json::json!({"signing_kid": signing, "keys": [a, b]});
+            std::fs::write(&path, set.to_string()).unwrap();
+        };
+        let mut value = edge_auth_testkit::config_value("https://auth.example.com");
+        value["session"] = serde_json::json!({
+            "keys": [a, b],
+            "signing_keys": {"kind": "file", "path": path.display().to_string()},
+        });
+        let config = edge_auth_testkit::config_from(value);
+        let cache = SignerCache::default();
+        let t0 = Instant::now();
+        write("key-a");
+        assert_eq!(cache.get(&config, t0).await.unwrap().kid(), "key-a");
+        write("key-b");
+        let soon = t0 + Duration::from_secs(1);
+        assert_eq!(
+            cache.get(&config, soon).await.unwrap().kid(),
+            "key-a",
+            "held"
+        );
+        let later = t0 + SIGNER_MAX_AGE;
+        assert_eq!(
+            cache.get(&config, later).await.unwrap().kid(),
+            "key-b",
+            "read again"
+        );
+        std::fs::write(&path, "not a key set").unwrap();
+        let much_later = later + SIGNER_MAX_AGE;
+        assert_eq!(
+            cache.get(&config, much_later).await.unwrap().kid(),
+            "key-b",
+            "kept"
+        );
+        std::fs::remove_file(&path).unwrap();
+        // A signing key the verifiers do not hold is refused.
+        let fresh = SignerCache::default();
+        let set = serde_json::json!({"signing_kid": "key-c", "keys": [a, b, key("key-c", 3)]});
+        std::fs::write(&path, set.to_string()).unwrap();
+        assert!(fresh.get(&config, t0).await.is_none());
+        std::fs::remove_file(&path).unwrap();
+    }
+
+    struct Fill(u8);
+    impl edge_auth_core::Entropy for Fill {
+        fn fill(&mut self, dest: &mut [u8]) {
+            dest.fill(self.0);
+        }
+    }
+
     #[test]
     fn unknown_kids_are_fetched_rarely() {
         let keys = ProviderKeys::new(&edge_auth_testkit::config());
