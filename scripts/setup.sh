@@ -33,6 +33,9 @@ command -v cc >/dev/null || apt_install gcc
 # Debian's Chromium for the browser tests (playwright-core drives it; no
 # browser download).
 command -v chromium >/dev/null || apt_install chromium
+# Debian's njs (the nginx JavaScript engine): the CloudFront Function's
+# tests run in it too, the dialect CloudFront Functions share.
+command -v njs >/dev/null || apt_install njs
 # cargo-fuzz (libFuzzer): scripts/fuzz.sh uses the nightly toolchain when the
 # machine has one, else the pinned stable one with RUSTC_BOOTSTRAP=1.
 command -v cargo-fuzz >/dev/null || cargo install --locked --quiet cargo-fuzz

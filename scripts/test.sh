@@ -24,6 +24,9 @@ step "flake evaluates on all four systems (nix-eval kit)" scripts/check-flake-ev
 step "cargo clippy" cargo clippy --workspace --all-targets --locked -- -D warnings
 step "cargo clippy (origin addon)" cargo clippy -p edge-auth-addon --features provider --locked -- -D warnings
 step "cargo test" cargo test --workspace --locked
+# The CloudFront Function against core::authorize runs under Node.js in the
+# step above (100,000 cases); here the same cases' first 5,000 under njs.
+step "the CloudFront Function under njs (differential, 5,000 cases)" env EDGE_AUTH_CF_RUNTIMES=njs EDGE_AUTH_CF_CASES=5000 cargo test --locked -p edge-auth-core --test cloudfront_function
 step "cargo test on the flake's source filter (nix/extra-sources)" scripts/check-source-filter.sh
 step "package the edge zips" scripts/package.py
 step "package the regional arm64 functions" scripts/package.py --regional

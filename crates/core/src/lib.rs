@@ -9,6 +9,7 @@
 //! and the tests, and every path can be driven deterministically.
 
 pub mod authorize;
+pub mod cloudfront_function;
 pub mod config;
 pub mod cookies;
 pub mod crypto;

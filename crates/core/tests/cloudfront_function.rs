@@ -1,0 +1,656 @@
+//! One decision, two languages: the CloudFront Function rendered from the
+//! configuration (`cloudfront_function::render`) against `core::authorize`,
+//! on the same random requests (paths with every kind of encoding, methods,
+//! Fetch Metadata, valid, expired, future, forged, foreign and malformed
+//! sessions, several at once, the clock), plus the authorize bad-input
+//! paths. Any difference fails.
+//!
+//! The function runs in a real JavaScript engine: Node.js always, and
+//! Debian's njs (the engine CloudFront Functions' runtime shares its dialect
+//! with) when `EDGE_AUTH_CF_RUNTIMES` names it (`node,njs` in CI). Only the
+//! `cloudfront` module is stood in for: its key value store, holding the
+//! session keys. Cases: `EDGE_AUTH_CF_CASES` (default 100,000).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use edge_auth_core::authorize::authorize;
+use edge_auth_core::cloudfront_function::{MAX_FUNCTION_BYTES, render, start_path};
+use edge_auth_core::session::{SessionClaims, SessionKeyFile, SessionSigner};
+use edge_auth_core::{Config, HandlerOutput, Outcome};
+use edge_auth_testkit::{self as kit, CountingEntropy, NOW};
+use serde_json::{Value, json};
+
+const OTHER_KID: &str = "next-key";
+const OTHER_KEY: &str = "ERERERERERERERERERERERERERERERERERERERERERE";
+
+fn config() -> Config {
+    let mut value = kit::config_value("https://auth.example.com");
+    value["session"]["keys"] = json!([
+        {"kid": kit::SESSION_KID, "key": kit::SESSION_KEY},
+        {"kid": OTHER_KID, "key": OTHER_KEY},
+    ]);
+    value["rules"] = json!([
+        {"pattern": "/admin/*", "groups": ["admins"]},
+        {"pattern": "/docs/private/?*", "groups": ["readers", "admins"]},
+        {"pattern": "*.secret", "groups": ["auditors"]},
+        {"pattern": "/é/*", "groups": ["admins"]},
+    ]);
+    value["paths"] =
+        json!({"public": ["/signed-out.html", "/favicon.ico", "/assets/*", "/*.css", "/pub?ic/*"]});
+    kit::config_from(value)
+}
+
+/// xorshift64*: the same cases on every machine for a given seed.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.below(items.len())]
+    }
+    fn chance(&mut self, percent: u64) -> bool {
+        self.next() % 100 < percent
+    }
+}
+
+const SEGMENTS: &[&str] = &[
+    "docs",
+    "admin",
+    "%61dmin",
+    "ADMIN",
+    "admin%2F",
+    "_edge-auth",
+    "%5Fedge-auth",
+    "_edge%2Dauth",
+    "start",
+    "refresh",
+    "signed-out.html",
+    "favicon.ico",
+    "assets",
+    "x.css",
+    "a.secret",
+    "private",
+    "p",
+    "public",
+    "pubXic",
+    "a b",
+    "%20",
+    "%zz",
+    "%",
+    "%4",
+    "%C3%A9",
+    "é",
+    "%E2%82",
+    "%ED%A0%80",
+    "%C0%AF",
+    "..",
+    ".",
+    "%2e%2e",
+    "%2E",
+    "\\",
+    "%5C",
+    "%00",
+    "%7F",
+    "%C2%85",
+    "%C2%A0",
+    "",
+    "index.html",
+    "%2F",
+    "a%2Fb",
+    "*",
+    "%2A",
+    "日本",
+    "%F0%9F%98%80",
+    "~user",
+    "a;b",
+    "a+b",
+    "%2B",
+];
+
+fn random_uri(rng: &mut Rng) -> String {
+    let mut uri = String::new();
+    for _ in 0..1 + rng.below(4) {
+        uri.push('/');
+        let segment: &&str = rng.pick(SEGMENTS);
+        uri.push_str(segment);
+    }
+    if rng.chance(25) {
+        uri.push('/');
+    }
+    if rng.chance(5) {
+        uri = format!("/{uri}");
+    }
+    uri
+}
+
+fn sign(claims: &SessionClaims, kid: &str, key: &str) -> String {
+    let file = SessionKeyFile {
+        kid: kid.into(),
+        key: key.into(),
+    };
+    SessionSigner::new(&[file], kid).unwrap().sign(claims)
+}
+
+/// A session of our key over hand-written claims.
+fn signed_raw(header: &Value, claims: &str, key: &[u8]) -> String {
+    use base64::Engine;
+    let b64 = |b: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b);
+    let input = format!(
+        "{}.{}",
+        b64(header.to_string().as_bytes()),
+        b64(claims.as_bytes())
+    );
+    let tag = aws_lc_rs::hmac::sign(
+        &aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, key),
+        input.as_bytes(),
+    );
+    format!("{input}.{}", b64(tag.as_ref()))
+}
+
+fn random_session(rng: &mut Rng, provider_token: &str) -> String {
+    let groups: Vec<String> = ["admins", "readers", "auditors", "other"]
+        .iter()
+        .filter(|_| rng.chance(35))
+        .map(|g| g.to_string())
+        .collect();
+    let offset = |rng: &mut Rng| rng.below(7200) as i64 - 3600;
+    let mut claims = SessionClaims {
+        sub: "user-1".into(),
+        name: "alice".into(),
+        groups,
+        sid: format!("sid-{}", rng.below(1000)),
+        iat: NOW - 60,
+        exp: NOW + 600,
+    };
+    let ours = [0x5eu8; 32];
+    let header = json!({"alg": "HS256", "kid": kit::SESSION_KID, "typ": "edge-auth-session"});
+    match rng.below(22) {
+        0..=5 => sign(&claims, kit::SESSION_KID, kit::SESSION_KEY),
+        6 => sign(&claims, OTHER_KID, OTHER_KEY),
+        7 => {
+            claims.exp = NOW.saturating_add_signed(offset(rng));
+            sign(&claims, kit::SESSION_KID, kit::SESSION_KEY)
+        }
+        8 => {
+            claims.exp = NOW + rng.below(3) as u64 - 1;
+            sign(&claims, kit::SESSION_KID, kit::SESSION_KEY)
+        }
+        9 => {
+            claims.iat = NOW + 25 + rng.below(10) as u64;
+            claims.exp = NOW + 3600;
+            sign(&claims, kit::SESSION_KID, kit::SESSION_KEY)
+        }
+        10 => sign(&claims, "rotated-away", kit::SESSION_KEY),
+        11 => sign(&claims, kit::SESSION_KID, OTHER_KEY),
+        12 => {
+            let mut s = sign(&claims, kit::SESSION_KID, kit::SESSION_KEY).into_bytes();
+            let at = rng.below(s.len());
+            s[at] = *rng.pick(b"AZaz09-_.");
+            String::from_utf8(s).unwrap()
+        }
+        13 => provider_token.to_owned(),
+        14 => rng.pick(&["", "a.b.c", "x", "..", "e30.e30.e30", "null"]).to_string(),
+        15 => {
+            claims.name = "x".repeat(4000 + rng.below(200));
+            sign(&claims, kit::SESSION_KID, kit::SESSION_KEY)
+        }
+        16 => signed_raw(
+            rng.pick(&[
+                json!({"alg": "none", "kid": kit::SESSION_KID, "typ": "edge-auth-session"}),
+                json!({"alg": "HS512", "kid": kit::SESSION_KID, "typ": "edge-auth-session"}),
+                json!({"alg": "HS256", "kid": kit::SESSION_KID}),
+                json!({"alg": "HS256", "kid": kit::SESSION_KID, "typ": "JWT"}),
+                json!({"alg": "HS256", "kid": kit::SESSION_KID, "typ": "edge-auth-session", "crit": ["exp"]}),
+                json!({"alg": "HS256", "kid": 7, "typ": "edge-auth-session"}),
+                json!({"alg": "HS256", "typ": "edge-auth-session"}),
+            ]),
+            r#"{"sub":"u","name":"n","groups":["admins"],"sid":"s","iat":1799999000,"exp":1800003600}"#,
+            &ours,
+        ),
+        17 => {
+            let claims: &&str = rng.pick(&[
+                r#"{"sub":"","name":"n","groups":[],"sid":"s","iat":1799999000,"exp":1800003600}"#,
+                r#"{"sub":"u","name":"n","groups":"admins","sid":"s","iat":1799999000,"exp":1800003600}"#,
+                r#"{"sub":"u","groups":[],"sid":"s","iat":1799999000,"exp":1800003600}"#,
+                r#"{"sub":"u","name":"n","groups":[],"sid":"","iat":1799999000,"exp":1800003600}"#,
+                r#"{"sub":"u","name":"n","groups":[],"sid":"s","iat":-1,"exp":1800003600}"#,
+                r#"{"sub":"u","name":"n","groups":[1],"sid":"s","iat":1799999000,"exp":1800003600}"#,
+                r#"{"sub":"u","name":"n","groups":["admins"],"sid":"s","iat":"1799999000","exp":1800003600}"#,
+                r#"{"sub":"u","name":"n","groups":["admins"],"sid":"s","iat":1799999000,"exp":1800003600,"extra":true}"#,
+                r#"[1,2]"#,
+                r#"{"sub":"u","name":"n","groups":["admins"],"sid":"s","iat":1799999000,"exp":1800000000}"#,
+            ]);
+            signed_raw(&header, claims, &ours)
+        }
+        _ => {
+            // A valid session with its claims or signature swapped in from another.
+            let a = sign(&claims, kit::SESSION_KID, kit::SESSION_KEY);
+            claims.groups = vec!["admins".into()];
+            let b = sign(&claims, kit::SESSION_KID, kit::SESSION_KEY);
+            let (pa, pb): (Vec<&str>, Vec<&str>) = (a.split('.').collect(), b.split('.').collect());
+            format!("{}.{}.{}", pa[0], pb[1], pa[2])
+        }
+    }
+}
+
+struct Case {
+    method: String,
+    uri: String,
+    headers: Vec<(&'static str, String)>,
+    cookies: Vec<(String, String)>,
+    now: u64,
+}
+
+fn random_case(rng: &mut Rng, provider_token: &str) -> Case {
+    let method = rng
+        .pick(&["GET", "GET", "GET", "GET", "HEAD", "POST", "OPTIONS"])
+        .to_string();
+    let mut headers = Vec::new();
+    if let Some(accept) = *rng.pick(&[
+        None,
+        Some("text/html,*/*;q=0.8"),
+        Some("application/json"),
+        Some("TEXT/HTML"),
+        Some("*/*"),
+        Some(""),
+    ]) {
+        headers.push(("accept", accept.to_owned()));
+    }
+    if let Some(mode) = *rng.pick(&[
+        None,
+        None,
+        Some("navigate"),
+        Some("cors"),
+        Some("NAVIGATE"),
+        Some("no-cors"),
+    ]) {
+        headers.push(("sec-fetch-mode", mode.to_owned()));
+    }
+    if let Some(xrw) = *rng.pick(&[
+        None,
+        None,
+        None,
+        Some("XMLHttpRequest"),
+        Some("xmlhttprequest"),
+        Some("fetch"),
+    ]) {
+        headers.push(("x-requested-with", xrw.to_owned()));
+    }
+    let mut cookies = Vec::new();
+    for _ in 0..*rng.pick(&[0usize, 1, 1, 1, 1, 2, 3, 5]) {
+        cookies.push((
+            "__Host-edge-auth-session".to_owned(),
+            random_session(rng, provider_token),
+        ));
+    }
+    if rng.chance(30) {
+        cookies.push(("__Host-edge-auth-user".to_owned(), "alice".to_owned()));
+    }
+    if rng.chance(20) {
+        cookies.push(("other".to_owned(), "1".to_owned()));
+    }
+    // Shuffle, so that a valid session is not always first.
+    for i in (1..cookies.len()).rev() {
+        let j = rng.below(i + 1);
+        cookies.swap(i, j);
+    }
+    let now = NOW.saturating_add_signed(rng.below(120) as i64 - 60);
+    Case {
+        method,
+        uri: random_uri(rng),
+        headers,
+        cookies,
+        now,
+    }
+}
+
+/// The decision as a comparable string.
+fn class_of_rust(outcome: &Outcome, config: &Config) -> String {
+    match &outcome.output {
+        HandlerOutput::Forward(_) => "forward".into(),
+        HandlerOutput::Respond(r) => match r.status.as_str() {
+            "302" => {
+                let location = r.headers.first("location").unwrap_or_default();
+                if location.starts_with(&config.paths().refresh) {
+                    format!("refresh {location}")
+                } else {
+                    "signin".into()
+                }
+            }
+            "401" => {
+                let body: Value = serde_json::from_str(r.body.as_deref().unwrap_or("{}")).unwrap();
+                format!("401 {}", body["error"].as_str().unwrap_or(""))
+            }
+            other => other.to_owned(),
+        },
+    }
+}
+
+fn event_of(case: &Case) -> Value {
+    let mut headers = serde_json::Map::new();
+    for (name, value) in &case.headers {
+        headers.insert((*name).to_owned(), json!({"value": value}));
+    }
+    // CloudFront Functions' shape: one entry per name, `multiValue` when
+    // the name comes more than once, in the order sent.
+    let mut cookies = serde_json::Map::new();
+    for (name, _) in &case.cookies {
+        if cookies.contains_key(name) {
+            continue;
+        }
+        let values: Vec<&String> = case
+            .cookies
+            .iter()
+            .filter(|(n, _)| n == name)
+            .map(|(_, v)| v)
+            .collect();
+        let mut entry = json!({"value": values[0]});
+        if values.len() > 1 {
+            entry["multiValue"] = json!(
+                values
+                    .iter()
+                    .map(|v| json!({"value": v}))
+                    .collect::<Vec<_>>()
+            );
+        }
+        cookies.insert(name.clone(), entry);
+    }
+    json!({
+        "version": "1.0",
+        "context": {"eventType": "viewer-request"},
+        "viewer": {"ip": "203.0.113.9"},
+        "request": {"method": case.method, "uri": case.uri, "querystring": {}, "headers": headers, "cookies": cookies},
+    })
+}
+
+fn rust_decision(case: &Case, config: &Config) -> String {
+    let cookie_header: Vec<String> = case
+        .cookies
+        .iter()
+        .map(|(n, v)| format!("{n}={v}"))
+        .collect();
+    let cookie = if cookie_header.is_empty() {
+        vec![]
+    } else {
+        vec![cookie_header.join("; ")]
+    };
+    let (mut request, dist) = kit::viewer_request("/", "", &cookie);
+    request.uri = case.uri.clone();
+    request.method = case.method.clone();
+    for name in ["accept", "sec-fetch-mode", "x-requested-with"] {
+        request.headers.0.remove(name);
+    }
+    for (name, value) in &case.headers {
+        request.headers.set(name, value.clone());
+    }
+    let outcome = authorize(request, &dist, config, case.now, &mut CountingEntropy(1));
+    class_of_rust(&outcome, config)
+}
+
+/// The driver both engines run: the rendered function (its `cloudfront`
+/// import replaced by the key value store shim), then the cases.
+fn driver(function: &str, cases: &Path, results: &Path, config: &Config) -> String {
+    let kvs = json!({
+        format!("key:{}", kit::SESSION_KID): kit::SESSION_KEY,
+        format!("key:{OTHER_KID}"): OTHER_KEY,
+    });
+    let body = function.replacen("import cf from 'cloudfront';", "", 1);
+    format!(
+        r#"var KVS = {kvs};
+var cf = {{ kvs: function () {{ return {{ get: function (k) {{
+  return Object.prototype.hasOwnProperty.call(KVS, k) ? Promise.resolve(KVS[k]) : Promise.reject(new Error('key not found: ' + k));
+}} }}; }} }};
+{body}
+var fs = require('fs');
+var REFRESH = {refresh};
+var START = {start};
+function classify(out) {{
+  if (out && out.statusCode === undefined && typeof out.uri === 'string') return 'forward';
+  for (var h in out.headers) {{
+    if (/[\r\n]/.test(out.headers[h].value)) return 'CRLF in ' + h;
+  }}
+  if (out.statusCode === 302) {{
+    var location = out.headers.location.value;
+    if (location.indexOf(REFRESH) === 0) return 'refresh ' + location;
+    if (location.indexOf(START + '?return=') === 0) return 'signin';
+    return 'redirect ' + location;
+  }}
+  if (out.statusCode === 401) return '401 ' + JSON.parse(out.body.data).error;
+  return String(out.statusCode);
+}}
+var cases = JSON.parse(fs.readFileSync({cases}).toString());
+var results = [];
+(async function () {{
+  for (var i = 0; i < cases.length; i++) {{
+    var now = cases[i].now;
+    Date.now = function () {{ return now * 1000 + 999; }};
+    // An await of its own statement, outside try/catch: njs 0.7.9 crashes
+    // (SIGSEGV) on an await inside try/catch or inside a call's arguments
+    // once a rejected promise has been caught further down (the key value
+    // store's "key not found"). A handler that throws fails the run.
+    var out = await handler(cases[i].event);
+    results.push(classify(out));
+  }}
+  fs.writeFileSync({results}, JSON.stringify(results));
+}})();
+"#,
+        refresh = json!(config.paths().refresh),
+        start = json!(start_path(config)),
+        cases = json!(cases.display().to_string()),
+        results = json!(results.display().to_string()),
+    )
+}
+
+fn runtimes() -> Vec<String> {
+    std::env::var("EDGE_AUTH_CF_RUNTIMES")
+        .unwrap_or_else(|_| "node".into())
+        .split(',')
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+fn run(runtime: &str, script: &Path) {
+    let mut command = match runtime {
+        "node" => Command::new("node"),
+        "njs" => {
+            let mut c = Command::new("njs");
+            c.arg("-q");
+            c
+        }
+        other => panic!("EDGE_AUTH_CF_RUNTIMES: unknown runtime {other}"),
+    };
+    let output = command.arg(script).output().unwrap_or_else(|e| {
+        panic!("{runtime} could not be started ({e}): install it (scripts/setup.sh)")
+    });
+    assert!(
+        output.status.success(),
+        "{runtime} failed:\n{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[test]
+fn the_function_decides_as_authorize_does() {
+    let config = config();
+    let function = render(&config);
+    assert!(
+        function.len() <= MAX_FUNCTION_BYTES,
+        "the function is {} bytes, CloudFront's limit {MAX_FUNCTION_BYTES}",
+        function.len()
+    );
+    let count: usize = std::env::var("EDGE_AUTH_CF_CASES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(100_000);
+    let provider_token = kit::id_token().claim("exp", NOW + 3600).sign();
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    let mut cases: Vec<Case> = (0..count)
+        .map(|_| random_case(&mut rng, &provider_token))
+        .collect();
+    // The authorize bad-input paths, each with and without a valid session.
+    for uri in [
+        "/public/../admin/",
+        "/_edge-auth/secret.txt",
+        "/_edge%2Dauth/x",
+        "/_edge-auth//callback",
+        "/%61dmin/secret.html",
+        "//admin/secret.html",
+        "/admin%2Fsecret",
+        "/docs/%zz",
+        "/a%00b",
+        "/%C0%AF",
+        "/docs\\x",
+        "/",
+        "/signed-out.html",
+        "/assets/../admin/",
+    ] {
+        for session in [None, Some(kit::session())] {
+            cases.push(Case {
+                method: "GET".into(),
+                uri: uri.into(),
+                headers: vec![("accept", "text/html".into())],
+                cookies: session
+                    .map(|s| vec![("__Host-edge-auth-session".to_owned(), s)])
+                    .unwrap_or_default(),
+                now: NOW,
+            });
+        }
+    }
+    let expected: Vec<String> = cases.iter().map(|c| rust_decision(c, &config)).collect();
+    let dir = std::env::temp_dir().join(format!("edge-auth-cf-diff-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cases_path = dir.join("cases.json");
+    let events: Vec<Value> = cases
+        .iter()
+        .map(|c| json!({"now": c.now, "event": event_of(c)}))
+        .collect();
+    std::fs::write(&cases_path, serde_json::to_vec(&events).unwrap()).unwrap();
+    // njs parses and runs far slower than Node: it gets the first cases
+    // (the bad-input paths included, at the end, are added to them).
+    let njs_count: usize = std::env::var("EDGE_AUTH_CF_NJS_CASES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(5_000)
+        .min(count);
+    let mut njs_events: Vec<Value> = events[..njs_count].to_vec();
+    njs_events.extend_from_slice(&events[count..]);
+    let njs_index: Vec<usize> = (0..njs_count).chain(count..events.len()).collect();
+    let njs_cases_path = dir.join("cases-njs.json");
+    std::fs::write(&njs_cases_path, serde_json::to_vec(&njs_events).unwrap()).unwrap();
+    // Every class of decision is reached, so none is compared vacuously.
+    for class in [
+        "forward",
+        "signin",
+        "400",
+        "403",
+        "404",
+        "401 unauthenticated",
+        "401 session_expired",
+    ] {
+        assert!(
+            expected.iter().any(|e| e == class),
+            "no case decides {class}"
+        );
+    }
+    assert!(expected.iter().any(|e| e.starts_with("refresh ")));
+    for runtime in runtimes() {
+        let results_path: PathBuf = dir.join(format!("results-{runtime}.json"));
+        let script = dir.join(format!("driver-{runtime}.js"));
+        let (path, index): (&Path, Vec<usize>) = if runtime == "njs" {
+            (&njs_cases_path, njs_index.clone())
+        } else {
+            (&cases_path, (0..cases.len()).collect())
+        };
+        std::fs::write(&script, driver(&function, path, &results_path, &config)).unwrap();
+        let started = std::time::Instant::now();
+        run(&runtime, &script);
+        let got: Vec<String> =
+            serde_json::from_slice(&std::fs::read(&results_path).unwrap()).unwrap();
+        assert_eq!(got.len(), index.len(), "{runtime}: every case answered");
+        let differences: Vec<String> = index
+            .iter()
+            .zip(&got)
+            .map(|(&i, g)| (i, (g, &expected[i])))
+            .filter(|(_, (g, e))| g != e)
+            .take(10)
+            .map(|(i, (g, e))| {
+                let cookies: Vec<String> = cases[i]
+                    .cookies
+                    .iter()
+                    .map(|(n, v)| format!("{n}={}", v.chars().take(120).collect::<String>()))
+                    .collect();
+                format!(
+                    "{} {} headers {:?} cookies {cookies:?} now {}: authorize {e}, function {g}",
+                    cases[i].method, cases[i].uri, cases[i].headers, cases[i].now
+                )
+            })
+            .collect();
+        assert!(
+            differences.is_empty(),
+            "{runtime}: the function differs from authorize:\n{}",
+            differences.join("\n")
+        );
+        eprintln!(
+            "{runtime}: {} cases, no difference ({:.1} s)",
+            index.len(),
+            started.elapsed().as_secs_f64()
+        );
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// What CloudFront documents for cloudfront-js-2.0 and nothing else this
+/// check can see: at most 10 KB, the `cloudfront` module (key value store)
+/// and `crypto` only, no dynamic code, timers or network. (Syntax is held
+/// by the engines above: njs refuses what its dialect lacks.)
+#[test]
+fn the_function_uses_only_what_cloudfront_functions_offer() {
+    let function = render(&config());
+    assert!(
+        function.len() <= MAX_FUNCTION_BYTES,
+        "{} bytes",
+        function.len()
+    );
+    let imports: Vec<&str> = function
+        .lines()
+        .filter(|l| l.trim_start().starts_with("import "))
+        .collect();
+    assert_eq!(imports, ["import cf from 'cloudfront';"]);
+    let requires: Vec<&str> = function
+        .match_indices("require(")
+        .map(|(i, _)| &function[i..i + 17])
+        .collect();
+    assert_eq!(requires, ["require('crypto')"]);
+    for forbidden in [
+        "eval(",
+        "Function(",
+        "setTimeout",
+        "setInterval",
+        "fetch(",
+        "XMLHttpRequest",
+        "process.",
+        "globalThis",
+        "crypto.randomBytes",
+        "crypto.getRandomValues",
+        "Math.random",
+    ] {
+        assert!(
+            !function.contains(forbidden),
+            "the function uses {forbidden}"
+        );
+    }
+    assert!(function.contains("async function handler(event)"));
+    // The rules are the configuration's, written in as data.
+    assert!(function.contains(r#"["/admin/*",["admins"]]"#));
+    assert!(!function.contains("__CONFIG__"));
+}
