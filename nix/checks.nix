@@ -48,11 +48,15 @@ in
     }
   );
 
-  # The Secrets Manager and deploy tests start moto's server on 127.0.0.1.
+  # The Secrets Manager and deploy tests start moto's server on 127.0.0.1;
+  # the CloudFront Function's differential test runs it in Node.js.
   tests = craneLib.cargoTest (
     withArtifacts
     // {
-      nativeBuildInputs = common.nativeBuildInputs ++ [ motoServer ];
+      nativeBuildInputs = common.nativeBuildInputs ++ [
+        motoServer
+        pkgs.nodejs_22
+      ];
       cargoTestExtraArgs = "--workspace";
       __darwinAllowLocalNetworking = true;
     }
