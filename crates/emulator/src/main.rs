@@ -551,39 +551,62 @@ async fn run() -> Result<(), String> {
         "idp": idp.as_ref().map(|i| i.settings().issuer.clone()),
         "auth_endpoints": arrangement,
     });
+    // Listening before READY: a signal sent as soon as READY is read must
+    // find the handlers in place, not the default action (which would end
+    // the process with the folder left behind).
+    let stop = StopSignals::listen()?;
     println!("READY {ready}");
-    let signal = stop_signal().await?;
+    let signal = stop.wait().await?;
     tracing::info!(signal, "stopping");
     drop(work);
     Ok(())
 }
 
-/// Waits for the first signal that asks the process to end and that a
-/// process can catch: Ctrl-C (SIGINT), SIGTERM (`kill`, a service manager)
-/// and SIGHUP (the terminal closed), so that the folder with config.json and
+/// The signals that ask the process to end and that a process can catch:
+/// Ctrl-C (SIGINT), SIGTERM (`kill`, a service manager), SIGHUP (the
+/// terminal closed) and SIGQUIT, so that the folder with config.json and
 /// the client secret is removed whichever ends it. (SIGKILL cannot be
 /// caught: nothing runs then.)
-async fn stop_signal() -> Result<&'static str, String> {
+struct StopSignals {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let listen = |kind: SignalKind| signal(kind).map_err(|e| e.to_string());
-        let (mut interrupt, mut terminate, mut hangup, mut quit) = (
-            listen(SignalKind::interrupt())?,
-            listen(SignalKind::terminate())?,
-            listen(SignalKind::hangup())?,
-            listen(SignalKind::quit())?,
-        );
-        Ok(tokio::select! {
-            _ = interrupt.recv() => "SIGINT",
-            _ = terminate.recv() => "SIGTERM",
-            _ = hangup.recv() => "SIGHUP",
-            _ = quit.recv() => "SIGQUIT",
-        })
+    signals: [tokio::signal::unix::Signal; 4],
+}
+
+impl StopSignals {
+    fn listen() -> Result<Self, String> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let listen = |kind: SignalKind| signal(kind).map_err(|e| e.to_string());
+            Ok(Self {
+                signals: [
+                    listen(SignalKind::interrupt())?,
+                    listen(SignalKind::terminate())?,
+                    listen(SignalKind::hangup())?,
+                    listen(SignalKind::quit())?,
+                ],
+            })
+        }
+        #[cfg(not(unix))]
+        Ok(Self {})
     }
-    #[cfg(not(unix))]
-    {
-        tokio::signal::ctrl_c().await.map_err(|e| e.to_string())?;
-        Ok("Ctrl-C")
+
+    /// The first of them to arrive.
+    async fn wait(self) -> Result<&'static str, String> {
+        #[cfg(unix)]
+        {
+            let [mut interrupt, mut terminate, mut hangup, mut quit] = self.signals;
+            Ok(tokio::select! {
+                _ = interrupt.recv() => "SIGINT",
+                _ = terminate.recv() => "SIGTERM",
+                _ = hangup.recv() => "SIGHUP",
+                _ = quit.recv() => "SIGQUIT",
+            })
+        }
+        #[cfg(not(unix))]
+        {
+            tokio::signal::ctrl_c().await.map_err(|e| e.to_string())?;
+            Ok("Ctrl-C")
+        }
     }
 }
