@@ -18,9 +18,10 @@ function globMatch(p, t) {
   return true;
 }
 
-function matches(pattern, path) {
-  return globMatch(Buffer.from(pattern, 'utf8'), Buffer.from(path, 'utf8'));
-}
+// Patterns match UTF-8 bytes, as the core's do (`?` is one byte): encoded
+// once when the function loads, the path once per request.
+var PUBLIC = CONFIG.public.map(function (p) { return Buffer.from(p, 'utf8'); });
+var RULES = CONFIG.rules.map(function (r) { return [Buffer.from(r[0], 'utf8'), r[1]]; });
 
 function canonicalPath(uri) {
   if (uri.indexOf('%') >= 0 && !/^([^%]|%[0-9A-Fa-f]{2})*$/.test(uri)) return null;
@@ -144,8 +145,9 @@ async function handler(event) {
   var now = Math.floor(Date.now() / 1000);
   var path = canonicalPath(request.uri);
   if (path === null) return page(400, 'Bad Request', 'This address cannot be served.');
-  for (var i = 0; i < CONFIG.public.length; i++) {
-    if (matches(CONFIG.public[i], path)) return request;
+  var pathBytes = Buffer.from(path, 'utf8');
+  for (var i = 0; i < PUBLIC.length; i++) {
+    if (globMatch(PUBLIC[i], pathBytes)) return request;
   }
   if (path.indexOf(CONFIG.authPrefix) === 0) return page(404, 'Not Found', 'There is no page at this address.');
   var candidates = cookieValues(request, CONFIG.sessionCookie).slice(0, 4);
@@ -158,9 +160,9 @@ async function handler(event) {
   var returnTo = request.uri;
   var navigate = canNavigate(request);
   if (session) {
-    for (var r = 0; r < CONFIG.rules.length; r++) {
-      var rule = CONFIG.rules[r];
-      if (!matches(rule[0], path)) continue;
+    for (var r = 0; r < RULES.length; r++) {
+      var rule = RULES[r];
+      if (!globMatch(rule[0], pathBytes)) continue;
       var ok = session.groups.some(function (g) { return rule[1].indexOf(g) >= 0; });
       return ok ? request : page(403, 'Forbidden', 'Access denied.');
     }

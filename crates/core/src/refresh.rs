@@ -14,7 +14,7 @@ use crate::provider::{
     CallPurpose, ProviderCall, ProviderOutcome, TokenAnswer, Unavailable, classify_token_answer,
 };
 use crate::return_path::return_parameter;
-use crate::session::session_for;
+use crate::session;
 use crate::signin::Keys;
 use crate::{Entropy, Outcome, Step};
 
@@ -181,12 +181,13 @@ pub fn refresh_complete(
         )
         .with_detail("session signing key unavailable");
     };
-    let session = signer.sign(&session_for(config, &claims, now, entropy));
     // Providers that rotate refresh tokens send a new one; keep it.
-    match cookies::session_cookies(
+    match session::issue(
         config,
-        &session,
-        &claims.display_name(),
+        signer,
+        &claims,
+        now,
+        entropy,
         tokens.refresh_token.as_deref(),
     ) {
         Ok(set) => Outcome::respond(pages::redirect(&pending.return_to, set), "refreshed"),

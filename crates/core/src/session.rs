@@ -210,12 +210,12 @@ impl SessionVerifier {
             return Err(SessionError::TooLarge);
         }
         let mut parts = token.split('.');
-        let (Some(header), Some(payload), Some(mac), None) =
+        let (Some(header_part), Some(payload), Some(mac), None) =
             (parts.next(), parts.next(), parts.next(), parts.next())
         else {
             return Err(SessionError::Malformed);
         };
-        let header = decode_json(header)?;
+        let header = decode_json(header_part)?;
         if header.get("alg").and_then(Value::as_str) != Some("HS256") {
             return Err(SessionError::AlgorithmNotAllowed);
         }
@@ -237,10 +237,9 @@ impl SessionVerifier {
         let mac = URL_SAFE_NO_PAD
             .decode(mac)
             .map_err(|_| SessionError::Malformed)?;
-        let signed_len = token.len() - token.rsplit('.').next().map_or(0, str::len) - 1;
-        // ring compares in constant time.
-        hmac::verify(&key.key, &token.as_bytes()[..signed_len], &mac)
-            .map_err(|_| SessionError::BadSignature)?;
+        // What the MAC covers: `header.claims`. ring compares in constant time.
+        let signed = &token[..header_part.len() + 1 + payload.len()];
+        hmac::verify(&key.key, signed.as_bytes(), &mac).map_err(|_| SessionError::BadSignature)?;
         let claims = URL_SAFE_NO_PAD
             .decode(payload)
             .map_err(|_| SessionError::Malformed)?;
@@ -348,6 +347,21 @@ pub fn session_for(
         iat: now,
         exp,
     }
+}
+
+/// The cookies signin and refresh set for a user whose ID token passed
+/// every check: the session signed now, the display name (the session's
+/// own), and the refresh token when the provider sent one.
+pub(crate) fn issue(
+    config: &crate::Config,
+    signer: &SessionSigner,
+    id: &crate::token::IdClaims,
+    now: u64,
+    entropy: &mut dyn crate::Entropy,
+    refresh_token: Option<&str>,
+) -> Result<Vec<String>, crate::cookies::TooLargeForCookie> {
+    let claims = session_for(config, id, now, entropy);
+    crate::cookies::session_cookies(config, &signer.sign(&claims), &claims.name, refresh_token)
 }
 
 /// A new key: 32 bytes from `entropy`, base64url.

@@ -12,7 +12,7 @@ use crate::provider::{
 };
 use crate::query::{parse_query, single};
 use crate::return_path::safe_return_path;
-use crate::session::{SessionSigner, session_for};
+use crate::session::{self, SessionSigner};
 use crate::token::TokenVerifier;
 use crate::{Entropy, Outcome, Step};
 
@@ -277,11 +277,12 @@ pub fn signin_complete(
         )
         .with_detail("session signing key unavailable");
     };
-    let session = signer.sign(&session_for(config, &claims, now, entropy));
-    match cookies::session_cookies(
+    match session::issue(
         config,
-        &session,
-        &claims.display_name(),
+        signer,
+        &claims,
+        now,
+        entropy,
         tokens.refresh_token.as_deref(),
     ) {
         Ok(session) => {

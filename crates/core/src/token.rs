@@ -369,6 +369,14 @@ impl TokenVerifier {
 /// The `kid` of a JWT's header, read without trusting anything else in it
 /// (only to decide whether the provider's key set must be fetched again).
 pub fn header_kid(token: &str) -> Option<String> {
+    decoded_header(token)?
+        .get("kid")?
+        .as_str()
+        .map(str::to_owned)
+}
+
+/// A JWT's header as JSON, unverified; at most 2 KiB of it is read.
+fn decoded_header(token: &str) -> Option<Value> {
     use base64::Engine;
     let encoded = token.split('.').next()?;
     if encoded.len() > 2048 {
@@ -377,19 +385,13 @@ pub fn header_kid(token: &str) -> Option<String> {
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(encoded)
         .ok()?;
-    let header: Value = serde_json::from_slice(&bytes).ok()?;
-    header.get("kid")?.as_str().map(str::to_owned)
+    serde_json::from_slice(&bytes).ok()
 }
 
 /// The `alg` of a JWT header, and whether it has a `crit` parameter,
 /// without trusting anything else in it.
 fn header_algorithm(token: &str) -> Option<(String, bool)> {
-    use base64::Engine;
-    let encoded = token.split('.').next()?;
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(encoded)
-        .ok()?;
-    let header: Value = serde_json::from_slice(&bytes).ok()?;
+    let header = decoded_header(token)?;
     let alg = header.get("alg")?.as_str()?.to_owned();
     Some((alg, header.get("crit").is_some()))
 }

@@ -99,10 +99,15 @@ fn hand_made_session_claims(claims: &[u8]) -> String {
 }
 
 fn refresh_answered(answer: ProviderOutcome) -> Outcome {
+    refresh_answered_at("return=%2Fdocs%2F", answer)
+}
+
+/// A refresh at `query` whose token request the provider answers with `answer`.
+fn refresh_answered_at(query: &str, answer: ProviderOutcome) -> Outcome {
     let config = kit::config();
     let (request, dist) = kit::viewer_request(
         "/_edge-auth/refresh",
-        "return=%2Fdocs%2F",
+        query,
         &["__Secure-edge-auth-refresh=rt".into()],
     );
     let Step::Call { pending, .. } =
@@ -191,32 +196,7 @@ fn big_token(nonce_char: &str) -> String {
 }
 
 fn refresh_with(query: &str) -> Outcome {
-    let config = kit::config();
-    let (request, dist) = kit::viewer_request(
-        "/_edge-auth/refresh",
-        query,
-        &["__Secure-edge-auth-refresh=rt".into()],
-    );
-    let Step::Call { pending, .. } =
-        refresh_begin(&request, &dist, &config, NOW, &mut CountingEntropy(0))
-    else {
-        panic!()
-    };
-    let id = kit::id_token().sign();
-    let answer = ProviderOutcome::Answered {
-        status: 200,
-        body: serde_json::json!({ "id_token": id })
-            .to_string()
-            .into_bytes(),
-    };
-    refresh_complete(
-        pending,
-        &config,
-        kit::keys(&config),
-        NOW,
-        &mut CountingEntropy(0),
-        &answer,
-    )
+    refresh_answered_at(query, ok_answer_with(kit::id_token().sign()))
 }
 
 fn rows() -> Vec<Row> {

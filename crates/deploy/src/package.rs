@@ -216,13 +216,13 @@ pub fn write_configured_packages(
             message: "no file name".into(),
         })?;
         let target = into.join(name);
-        let is_viewer = crate::plan::VIEWER_PACKAGES
-            .iter()
-            .any(|v| source.file_stem().is_some_and(|stem| stem == *v));
-        let checks_no_provider_token = crate::plan::EDGE_PACKAGES
-            .iter()
-            .any(|v| source.file_stem().is_some_and(|stem| stem == *v));
-        if checks_no_provider_token {
+        let one_of = |names: &[&str]| {
+            source
+                .file_stem()
+                .is_some_and(|stem| names.iter().any(|n| stem == *n))
+        };
+        let is_viewer = one_of(&crate::plan::VIEWER_PACKAGES);
+        if one_of(&crate::plan::EDGE_PACKAGES) {
             // authorize verifies the deployment's session only, index-path
             // nothing: no provider key goes into them.
             let mut viewer = config.clone();

@@ -191,18 +191,7 @@ fn config_is_written_into_copies_of_the_zips() {
     std::fs::create_dir_all(&dir).unwrap();
     let source = dir.join("authorize.zip");
     sample_zip(&source);
-    let issuer = "https://cognito-idp.eu-north-1.amazonaws.com/eu-north-1_Example";
-    let discovery = json!({
-        "issuer": issuer,
-        "authorization_endpoint": "https://docs.auth.eu-north-1.amazoncognito.com/oauth2/authorize",
-        "token_endpoint": "https://docs.auth.eu-north-1.amazoncognito.com/oauth2/token",
-        "jwks_uri": format!("{issuer}/.well-known/jwks.json"),
-    });
-    let jwks: serde_json::Value = serde_json::from_str(edge_auth_testkit::JWKS).unwrap();
-    let secret = SecretLocation {
-        arn: "arn:aws:secretsmanager:eu-north-1:111122223333:secret:x".into(),
-        region: "eu-north-1".into(),
-    };
+    let (issuer, discovery, jwks, secret) = example_provider();
     let config = config_json(
         &prod(),
         &discovery,
@@ -498,6 +487,28 @@ fn a_missing_package_names_the_command_that_builds_it() {
     );
 }
 
+/// The example pool's discovery document, key set and client secret.
+fn example_provider() -> (
+    &'static str,
+    serde_json::Value,
+    serde_json::Value,
+    SecretLocation,
+) {
+    let issuer = "https://cognito-idp.eu-north-1.amazonaws.com/eu-north-1_Example";
+    let discovery = json!({
+        "issuer": issuer,
+        "authorization_endpoint": "https://docs.auth.eu-north-1.amazoncognito.com/oauth2/authorize",
+        "token_endpoint": "https://docs.auth.eu-north-1.amazoncognito.com/oauth2/token",
+        "jwks_uri": format!("{issuer}/.well-known/jwks.json"),
+    });
+    let jwks = serde_json::from_str(edge_auth_testkit::JWKS).unwrap();
+    let secret = SecretLocation {
+        arn: "arn:aws:secretsmanager:eu-north-1:111122223333:secret:x".into(),
+        region: "eu-north-1".into(),
+    };
+    (issuer, discovery, jwks, secret)
+}
+
 /// A deployment's session key set as the deploy tool keeps it.
 fn session_keys() -> SessionKeysLocation {
     SessionKeysLocation {
@@ -518,18 +529,7 @@ fn session_keys() -> SessionKeysLocation {
 fn the_edge_packages_get_no_provider_key() {
     let dir = std::env::temp_dir().join(format!("deploy-no-jwks-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let issuer = "https://cognito-idp.eu-north-1.amazonaws.com/eu-north-1_Example";
-    let discovery = json!({
-        "issuer": issuer,
-        "authorization_endpoint": "https://docs.auth.eu-north-1.amazoncognito.com/oauth2/authorize",
-        "token_endpoint": "https://docs.auth.eu-north-1.amazoncognito.com/oauth2/token",
-        "jwks_uri": format!("{issuer}/.well-known/jwks.json"),
-    });
-    let jwks: serde_json::Value = serde_json::from_str(edge_auth_testkit::JWKS).unwrap();
-    let secret = SecretLocation {
-        arn: "arn:aws:secretsmanager:eu-north-1:111122223333:secret:x".into(),
-        region: "eu-north-1".into(),
-    };
+    let (_, discovery, jwks, secret) = example_provider();
     let config = config_json(
         &prod(),
         &discovery,
