@@ -240,15 +240,18 @@ def regional_origin_problems(template):
         if origin.get("CustomOriginConfig", {}).get("OriginProtocolPolicy") != "https-only":
             problems.append(f"{path_name}: origin not HTTPS only")
     auth = {b["PathPattern"]["Ref"]: b for b in config["CacheBehaviors"]}
-    for path_name, fn in AUTH_FUNCTIONS.items():
-        behaviour = auth.get(f"{fn}Path", {})
+    # The start endpoint (paths.start) is served by signin.
+    served_by = [(f"{fn}Path", path_name) for path_name, fn in AUTH_FUNCTIONS.items()]
+    served_by.append(("SigninStartPath", "signin"))
+    for parameter, path_name in served_by:
+        behaviour = auth.get(parameter, {})
         if behaviour.get("TargetOriginId") != {"Fn::If": ["AuthRegional", path_name, "site"]}:
-            problems.append(f"{fn}Path: target {behaviour.get('TargetOriginId')}")
+            problems.append(f"{parameter}: target {behaviour.get('TargetOriginId')}")
         if behaviour.get("CachePolicyId") != CACHING_DISABLED:
-            problems.append(f"{fn}Path: cached")
+            problems.append(f"{parameter}: cached")
         policy = behaviour.get("OriginRequestPolicyId", {}).get("Fn::If", [None, None])
         if policy[:2] != ["AuthRegional", ALL_VIEWER_EXCEPT_HOST_HEADER]:
-            problems.append(f"{fn}Path: origin request policy {policy}")
+            problems.append(f"{parameter}: origin request policy {policy}")
     return problems
 
 
@@ -318,7 +321,11 @@ def test_triggers_and_auth_behaviours(templates):
     assert events == {"viewer-request": "AuthorizeVersionArn", "origin-request": "IndexPathVersionArn"}
     caching_disabled = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
     auth = {b["PathPattern"]["Ref"]: b for b in config["CacheBehaviors"]}
-    assert set(auth) == {"SigninPath", "RefreshPath", "SignoutPath"}
+    assert set(auth) == {"SigninPath", "SigninStartPath", "RefreshPath", "SignoutPath"}
+    # The start endpoint is served by signin, in both arrangements.
+    start = auth["SigninStartPath"]
+    assert start["TargetOriginId"] == auth["SigninPath"]["TargetOriginId"]
+    assert start["LambdaFunctionAssociations"] == auth["SigninPath"]["LambdaFunctionAssociations"]
     policy = templates["distribution"]["Resources"]["AuthRequestPolicy"]["Properties"]["OriginRequestPolicyConfig"]
     assert policy["CookiesConfig"]["CookieBehavior"] == "all"
     assert policy["QueryStringsConfig"]["QueryStringBehavior"] == "all"

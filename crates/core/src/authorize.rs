@@ -30,13 +30,8 @@ pub fn authorize(
     let path = match canonical_path(&request.uri) {
         Ok(path) => path,
         Err(e) => {
-            let page = pages::html_page(
-                400,
-                "Bad request",
-                "This address cannot be served.",
-                home(),
-                vec![],
-            );
+            let (title, message) = BAD_PATH;
+            let page = pages::html_page(400, title, message, home(), vec![]);
             return Outcome::respond(page, "bad-path").with_detail(e.to_string());
         }
     };
@@ -49,13 +44,8 @@ pub fn authorize(
     // nothing there, and the prefix is not the site's to fill). The check is
     // on the decoded path, so `/_edge%2Dauth/x` is caught as well.
     if path.starts_with(&config.paths().auth_prefix) {
-        let page = pages::html_page(
-            404,
-            "Not found",
-            "There is no page at this address.",
-            home(),
-            vec![],
-        );
+        let (title, message) = AUTH_PATH_NOT_FOUND;
+        let page = pages::html_page(404, title, message, home(), vec![]);
         return Outcome::respond(page, "auth-path-not-found").with_detail(path);
     }
 
@@ -144,14 +134,11 @@ fn allow_or_forbid(
         return Outcome::forward(request, "allowed-by-rule");
     }
     let who = if claims.name.is_empty() {
-        "this account"
+        NAMELESS
     } else {
         claims.name.as_str()
     };
-    let message = format!(
-        "You are signed in as {who}, but this page is only open to members of: {}.",
-        groups.join(", ")
-    );
+    let message = forbidden_message(who, groups);
     // Sign out here and at the provider's form, then back to this page.
     let switch = format!(
         "{}?{}",
@@ -163,10 +150,10 @@ fn allow_or_forbid(
     );
     let sign_out = Action {
         href: &switch,
-        label: "Sign in as someone else",
+        label: SWITCH_USER_LABEL,
     };
     Outcome::respond(
-        pages::html_page(403, "Access denied", &message, Some(sign_out), vec![]),
+        pages::html_page(403, FORBIDDEN_TITLE, &message, Some(sign_out), vec![]),
         "forbidden",
     )
     .with_detail(format!("rule {}", pattern.as_str()))
@@ -199,7 +186,7 @@ pub fn can_navigate(request: &CloudFrontRequest) -> bool {
     }
 }
 
-fn script_401(error: &'static str) -> Outcome {
+pub(crate) fn script_401(error: &'static str) -> Outcome {
     let body =
         json!({ "error": error, "message": "Sign in again by loading a page of this site." });
     let mut response = pages::json(401, &body, vec![]);
@@ -209,7 +196,23 @@ fn script_401(error: &'static str) -> Outcome {
     Outcome::respond(response, "script-unauthenticated").with_detail(error)
 }
 
-fn home() -> Option<Action<'static>> {
+// The pages' words, shared with the CloudFront Function's rendering.
+pub(crate) const BAD_PATH: (&str, &str) = ("Bad request", "This address cannot be served.");
+pub(crate) const AUTH_PATH_NOT_FOUND: (&str, &str) =
+    ("Not found", "There is no page at this address.");
+pub(crate) const FORBIDDEN_TITLE: &str = "Access denied";
+/// Who a nameless session is, on the 403 page.
+pub(crate) const NAMELESS: &str = "this account";
+pub(crate) const SWITCH_USER_LABEL: &str = "Sign in as someone else";
+
+pub(crate) fn forbidden_message(who: &str, groups: &[String]) -> String {
+    format!(
+        "You are signed in as {who}, but this page is only open to members of: {}.",
+        groups.join(", ")
+    )
+}
+
+pub(crate) fn home() -> Option<Action<'static>> {
     Some(Action {
         href: "/",
         label: "Go to the home page",

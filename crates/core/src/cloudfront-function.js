@@ -1,6 +1,7 @@
 // edge-auth: the per-request check as a CloudFront Function (cloudfront-js-2.0).
-// Rendered by edge-auth-core (cloudfront_function.rs) from config.json; held to
-// core::authorize by a differential test. Session keys come from the
+// Rendered by edge-auth-core (cloudfront_function.rs) from config.json, with
+// the core's own pages, headers and words as data; held to core::authorize
+// and core::index_path by a differential test. Session keys come from the
 // KeyValueStore as "key:<kid>" (32 bytes, base64url).
 import cf from 'cloudfront';
 var crypto = require('crypto');
@@ -22,12 +23,13 @@ function globMatch(p, t) {
 // once when the function loads, the path once per request.
 var PUBLIC = CONFIG.public.map(function (p) { return Buffer.from(p, 'utf8'); });
 var RULES = CONFIG.rules.map(function (r) { return [Buffer.from(r[0], 'utf8'), r[1]]; });
+var CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 
 function canonicalPath(uri) {
   if (uri.indexOf('%') >= 0 && !/^([^%]|%[0-9A-Fa-f]{2})*$/.test(uri)) return null;
   var decoded;
   try { decoded = decodeURIComponent(uri); } catch (e) { return null; }
-  if (/[\u0000-\u001f\u007f-\u009f\\]/.test(decoded)) return null;
+  if (CONTROL.test(decoded) || decoded.indexOf('\\') >= 0) return null;
   var out = '';
   var segments = decoded.split('/');
   for (var i = 0; i < segments.length; i++) {
@@ -55,11 +57,20 @@ function canNavigate(request) {
   return accept === undefined || accept.toLowerCase().indexOf('text/html') >= 0;
 }
 
-function cookieValues(request, name) {
-  var c = request.cookies[name];
-  if (!c) return [];
-  if (c.multiValue) return c.multiValue.map(function (m) { return m.value; });
-  return [c.value];
+function values(entry) {
+  if (!entry) return [];
+  if (entry.multiValue) return entry.multiValue.map(function (m) { return m.value; });
+  return [entry.value];
+}
+
+// The query as `name=value` pairs joined by `&`, from CloudFront's object
+// (which groups a repeated name's values together).
+function queryString(q) {
+  var parts = [];
+  for (var name in q) {
+    values(q[name]).forEach(function (v) { parts.push(name + '=' + v); });
+  }
+  return parts.join('&');
 }
 
 function b64json(part) {
@@ -107,70 +118,108 @@ function formEncode(s) {
   });
 }
 
-var SECURITY = {
-  'cache-control': { value: 'no-store' },
-  'strict-transport-security': { value: 'max-age=31536000; includeSubDomains' },
-  'x-content-type-options': { value: 'nosniff' },
-  'referrer-policy': { value: 'no-referrer' }
-};
-
-function respond(status, description, extra) {
-  var headers = {};
-  for (var k in SECURITY) headers[k] = SECURITY[k];
-  for (var e in extra) headers[e] = extra[e];
-  return { statusCode: status, statusDescription: description, headers: headers };
+// Bytes outside visible ASCII, and "<>`{}|^, as %XX (pages::location_value).
+function locationValue(s) {
+  var b = Buffer.from(s, 'utf8'), out = '';
+  for (var i = 0; i < b.length; i++) {
+    var ch = String.fromCharCode(b[i]);
+    if (b[i] > 32 && b[i] < 127 && '"<>`{}|^'.indexOf(ch) < 0) out += ch;
+    else out += '%' + (b[i] < 16 ? '0' : '') + b[i].toString(16).toUpperCase();
+  }
+  return out;
 }
 
-function redirect(location) {
-  return respond(302, 'Found', { location: { value: location } });
+var ENTITIES = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+function escapeHtml(s) {
+  return s.replace(new RegExp(CONTROL.source, 'g'), '').replace(/[&<>"']/g, function (c) { return ENTITIES[c]; });
 }
 
-function page(status, description, error) {
-  var r = respond(status, description, { 'content-type': { value: 'text/html; charset=utf-8' } });
-  r.body = { encoding: 'text', data: '<!doctype html><title>' + description + '</title><p>' + error };
+// A generated answer: the headers all share, its own (a Location filled in).
+function answer(status, own, location, body) {
+  var h = {}, name;
+  for (name in CONFIG.headers) h[name] = { value: CONFIG.headers[name] };
+  for (name in own) h[name] = { value: own[name] === '@@L@@' ? location : own[name] };
+  var r = { statusCode: status, statusDescription: CONFIG.reasons[status], headers: h };
+  if (body !== undefined) r.body = { encoding: 'text', data: body };
   return r;
 }
 
-function unauthenticated(error) {
-  var r = respond(401, 'Unauthorized', {
-    'content-type': { value: 'application/json' },
-    'www-authenticate': { value: 'Cookie realm="edge-auth"' }
-  });
-  r.body = { encoding: 'text', data: JSON.stringify({ error: error, message: 'Sign in again by loading a page of this site.' }) };
-  return r;
+function page(status, title, message, action) {
+  var parts = { S: String(status), T: title, M: message, A: action };
+  return answer(status, CONFIG.html.headers, '', CONFIG.html.body.replace(/@@([STMA])@@/g, function (m, k) { return parts[k]; }));
+}
+
+function redirect(target) { return answer(302, CONFIG.redirect, locationValue(target)); }
+
+// If a return path could send the browser to another host, or is damaged
+// (return_path::safe_return_path), null.
+var UNSAFE = /[\u0000-\u0020\u007f-\u00a0\\\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufffd]/;
+function acceptable(p) {
+  return p.charAt(0) === '/' && p.split(/[?#]/)[0].slice(0, 2) !== '//' && !UNSAFE.test(p);
+}
+function safeReturn(candidate) {
+  if (candidate === '' || Buffer.from(candidate, 'utf8').length > 2048 || !acceptable(candidate)) return false;
+  var current = candidate;
+  for (var i = 0; i < 3; i++) {
+    var decoded;
+    try { decoded = decodeURIComponent(current.replace(/%(?![0-9A-Fa-f]{2})/g, '%25')); } catch (e) { return false; }
+    if (!acceptable(decoded)) return false;
+    if (decoded === current) break;
+    current = decoded;
+  }
+  return true;
+}
+
+// index-path, folded in: S3 has no directory index (index_path.rs).
+function indexPath(request, query) {
+  var uri = request.uri;
+  if (uri.charAt(uri.length - 1) === '/') { request.uri = uri + CONFIG.index; return request; }
+  var last = uri.slice(uri.lastIndexOf('/') + 1);
+  if (last === '' || last.indexOf('.') >= 0) return request;
+  var target = uri + '/' + (query === '' ? '' : '?' + query);
+  if (!safeReturn(target)) return request;
+  return answer(301, CONFIG.moved, locationValue(target));
 }
 
 async function handler(event) {
   var request = event.request;
   var now = Math.floor(Date.now() / 1000);
   var path = canonicalPath(request.uri);
-  if (path === null) return page(400, 'Bad Request', 'This address cannot be served.');
+  if (path === null) return page(400, CONFIG.badPath[0], CONFIG.badPath[1], CONFIG.home);
+  var query = queryString(request.querystring);
   var pathBytes = Buffer.from(path, 'utf8');
   for (var i = 0; i < PUBLIC.length; i++) {
-    if (globMatch(PUBLIC[i], pathBytes)) return request;
+    if (globMatch(PUBLIC[i], pathBytes)) return indexPath(request, query);
   }
-  if (path.indexOf(CONFIG.authPrefix) === 0) return page(404, 'Not Found', 'There is no page at this address.');
-  var candidates = cookieValues(request, CONFIG.sessionCookie).slice(0, 4);
+  if (path.indexOf(CONFIG.authPrefix) === 0) return page(404, CONFIG.authPath[0], CONFIG.authPath[1], CONFIG.home);
+  var candidates = values(request.cookies[CONFIG.sessionCookie]).slice(0, 4);
   var expired = false, session = null;
   for (var j = 0; j < candidates.length && !session; j++) {
     var v = await verify(candidates[j], now);
     if (v === 'expired') expired = true;
     else if (v !== 'invalid') session = v.claims;
   }
-  var returnTo = request.uri;
+  var returnTo = query === '' ? request.uri : request.uri + '?' + query;
+  var back = formEncode('return') + '=' + formEncode(returnTo);
   var navigate = canNavigate(request);
   if (session) {
     for (var r = 0; r < RULES.length; r++) {
       var rule = RULES[r];
       if (!globMatch(rule[0], pathBytes)) continue;
-      var ok = session.groups.some(function (g) { return rule[1].indexOf(g) >= 0; });
-      return ok ? request : page(403, 'Forbidden', 'Access denied.');
+      if (session.groups.some(function (g) { return rule[1].indexOf(g) >= 0; })) return indexPath(request, query);
+      var fill = {
+        W: escapeHtml(session.name === '' ? CONFIG.nameless : session.name),
+        G: escapeHtml(rule[1].join(', ')),
+        H: escapeHtml(CONFIG.signout + '?' + back)
+      };
+      var by = function (m, k) { return fill[k]; };
+      return page(403, CONFIG.forbidden[0], CONFIG.forbidden[1].replace(/@@([WG])@@/g, by), CONFIG.switchUser.replace(/@@(H)@@/, by));
     }
-    return request;
+    return indexPath(request, query);
   }
-  var lost = candidates.length === 0 && cookieValues(request, CONFIG.userCookie).length > 0;
-  if ((expired || lost) && navigate) return redirect(CONFIG.refresh + '?' + formEncode('return') + '=' + formEncode(returnTo));
-  if (expired && !navigate) return unauthenticated('session_expired');
-  if (navigate) return redirect(CONFIG.start + '?' + formEncode('return') + '=' + formEncode(returnTo));
-  return unauthenticated('unauthenticated');
+  var lost = candidates.length === 0 && values(request.cookies[CONFIG.userCookie]).length > 0;
+  if ((expired || lost) && navigate) return redirect(CONFIG.refresh + '?' + back);
+  if (navigate) return redirect(CONFIG.start + '?' + back);
+  var script = expired ? CONFIG.expired : CONFIG.unauthenticated;
+  return answer(401, script.headers, '', script.body);
 }

@@ -7,37 +7,322 @@
 //!
 //! What differs from `authorize` by design: a sign-in cannot start here (a
 //! CloudFront Function has no secure random source for `state`, `nonce` and
-//! the PKCE verifier), so it redirects to `<auth_prefix>start?return=..`,
-//! an endpoint of the regional functions; session keys are read from the
+//! the PKCE verifier), so it redirects to `paths.start` (`?return=..`),
+//! served by signin ([`crate::signin::signin_start`]); session keys are read from the
 //! function's KeyValueStore (`key:<kid>`), so a key rotation changes no
 //! function.
 
-use serde_json::json;
+use serde_json::{Map, Value, json};
 
-use crate::Config;
+use crate::authorize::{
+    AUTH_PATH_NOT_FOUND, BAD_PATH, FORBIDDEN_TITLE, NAMELESS, SWITCH_USER_LABEL, forbidden_message,
+    home,
+};
+use crate::event::Headers;
+use crate::pages::{self, Action, action_html, escape, page_body};
+use crate::{CloudFrontResponse, Config, HandlerOutput};
 
 /// CloudFront's limit on a function's code.
 pub const MAX_FUNCTION_BYTES: usize = 10 * 1024;
 const TEMPLATE: &str = include_str!("cloudfront-function.js");
+/// Where a generated answer's one variable part goes (a `Location`).
+const LOCATION: &str = "@@L@@";
 
 /// Where the function sends a visitor without a session to start a sign-in.
 pub fn start_path(config: &Config) -> String {
-    format!("{}start", config.paths().auth_prefix)
+    config.paths().start.clone()
 }
 
-/// The function's source for `config`.
+/// A configuration whose function CloudFront would refuse.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "the CloudFront Function for these settings is {bytes} bytes, over CloudFront's limit of {MAX_FUNCTION_BYTES}: use fewer or shorter rules and public paths, or authorizer = \"lambda-edge\""
+)]
+pub struct FunctionTooLarge {
+    pub bytes: usize,
+}
+
+/// [`render`], refused when CloudFront would refuse it.
+pub fn render_checked(config: &Config) -> Result<String, FunctionTooLarge> {
+    let function = render(config);
+    if function.len() > MAX_FUNCTION_BYTES {
+        return Err(FunctionTooLarge {
+            bytes: function.len(),
+        });
+    }
+    Ok(function)
+}
+
+/// The function's source for `config`: the template with the settings and
+/// the core's own pages, headers and words written in as data, and its
+/// whole-line comments dropped (CloudFront counts every byte of the 10 KB).
 pub fn render(config: &Config) -> String {
+    let paths = config.paths();
+    // The HTML page shell with its parts as placeholders, and every page's
+    // parts as the core writes them (escaped here, once).
+    let parts = |(title, message): (&str, &str)| json!([escape(title), escape(message)]);
+    let rules: Vec<Value> = config
+        .rules
+        .iter()
+        .map(|(pattern, groups)| json!([pattern.as_str(), groups]))
+        .collect();
+    // The 403 page's words with the user (escaped by the function) and the
+    // rule's groups (joined and escaped by the function) as placeholders;
+    // escaping is character by character, so the parts escape alone.
+    let forbidden_message = escape(&forbidden_message("@@W@@", &["@@G@@".to_owned()]));
+    // Every generated answer's headers: those all share once, then each
+    // answer's own.
+    let answers = [
+        ("html", pages::html_headers()),
+        ("redirect", pages::redirect(LOCATION, vec![]).headers),
+        ("moved", crate::index_path::moved(LOCATION).headers),
+        ("unauthenticated", script_401("unauthenticated").headers),
+        ("expired", script_401("session_expired").headers),
+    ]
+    .map(|(name, headers)| (name, header_map(&headers)));
+    let shared: Map<String, Value> = answers[0]
+        .1
+        .iter()
+        .filter(|(name, value)| answers.iter().all(|(_, h)| h.get(*name) == Some(value)))
+        .map(|(n, v)| (n.clone(), v.clone()))
+        .collect();
+    let own = |i: usize| -> Value {
+        let (_, headers) = &answers[i];
+        Value::Object(
+            headers
+                .iter()
+                .filter(|(name, _)| !shared.contains_key(*name))
+                .map(|(n, v)| (n.clone(), v.clone()))
+                .collect(),
+        )
+    };
+    let reasons: Map<String, Value> = [301, 302, 400, 401, 403, 404]
+        .into_iter()
+        .map(|s| (s.to_string(), json!(pages::reason_phrase(s))))
+        .collect();
     let data = json!({
         "public": config.public.iter().map(|p| p.as_str()).collect::<Vec<_>>(),
-        "rules": config.rules.iter().map(|(p, groups)| json!([p.as_str(), groups])).collect::<Vec<_>>(),
-        "authPrefix": config.paths().auth_prefix,
-        "refresh": config.paths().refresh,
+        "rules": rules,
+        "authPrefix": paths.auth_prefix,
+        "refresh": paths.refresh,
         "start": start_path(config),
+        "signout": paths.signout,
         "sessionCookie": config.cookie_names.session,
         "userCookie": config.cookie_names.user,
         "leeway": config.provider().clock_skew_seconds,
+        "index": crate::index_path::INDEX_DOCUMENT,
+        "reasons": reasons,
+        "headers": shared,
+        "html": {"headers": own(0), "body": page_body("@@S@@", "@@T@@", "@@M@@", "@@A@@")},
+        "badPath": parts(BAD_PATH),
+        "authPath": parts(AUTH_PATH_NOT_FOUND),
+        "home": action_html(home()),
+        "forbidden": [escape(FORBIDDEN_TITLE), forbidden_message],
+        "nameless": NAMELESS,
+        "switchUser": action_html(Some(Action { href: "@@H@@", label: SWITCH_USER_LABEL })),
+        "redirect": own(1),
+        "moved": own(2),
+        "unauthenticated": {"headers": own(3), "body": script_401("unauthenticated").body},
+        "expired": {"headers": own(4), "body": script_401("session_expired").body},
     });
-    TEMPLATE.replacen("__CONFIG__", &data.to_string(), 1)
+    // The import stays a line of its own, as CloudFront documents it.
+    let (import, code) = TEMPLATE
+        .split_once(KVS_IMPORT)
+        .expect("the template imports the cloudfront module");
+    assert!(
+        minify(import).trim().is_empty(),
+        "only comments before the import"
+    );
+    format!(
+        "{KVS_IMPORT}\n{}",
+        minify(&code.replacen("__CONFIG__", &data.to_string(), 1))
+    )
+}
+
+/// The function's one import: the key value store.
+pub const KVS_IMPORT: &str = "import cf from 'cloudfront';";
+
+/// Drops the comments and the whitespace JavaScript does not need, and
+/// gives the names the template declares (`var`, `function`, parameters,
+/// `catch`) short ones: the template is written to be read, CloudFront
+/// counts every byte of its 10 KB. Line breaks stay where a statement could
+/// end, so no automatic semicolon changes meaning. Enough for the template,
+/// whose rendered form the differential test runs: not a general minifier.
+fn minify(source: &str) -> String {
+    let tokens = tokenize(source);
+    let names = short_names(&tokens);
+    let ident = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b == b'$';
+    let mut out = String::with_capacity(source.len());
+    for (k, token) in tokens.iter().enumerate() {
+        let text = match names.get(token.text) {
+            Some(short) if is_reference(&tokens, k) => short.as_str(),
+            _ => token.text,
+        };
+        if let Some(&prev) = out.as_bytes().last() {
+            let first = text.as_bytes()[0];
+            if token.newline_before && !b"{;,([=+-*&|?:!<>".contains(&prev) {
+                out.push('\n');
+            } else if token.space_before
+                && ((ident(prev) && ident(first)) || (prev == first && b"+-".contains(&prev)))
+            {
+                out.push(' ');
+            }
+        }
+        out.push_str(text);
+    }
+    out.push('\n');
+    out
+}
+
+struct Token<'a> {
+    text: &'a str,
+    space_before: bool,
+    newline_before: bool,
+}
+
+fn tokenize(source: &str) -> Vec<Token<'_>> {
+    let bytes = source.as_bytes();
+    let ident = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b == b'$';
+    let mut tokens: Vec<Token> = Vec::new();
+    let (mut space, mut newline) = (false, false);
+    let mut i = 0;
+    while i < bytes.len() {
+        let c = bytes[i];
+        if c.is_ascii_whitespace() {
+            newline |= c == b'\n';
+            space = true;
+            i += 1;
+            continue;
+        }
+        if bytes[i..].starts_with(b"//") {
+            while i < bytes.len() && bytes[i] != b'\n' {
+                i += 1;
+            }
+            continue;
+        }
+        if bytes[i..].starts_with(b"/*") {
+            i += 2;
+            while i + 1 < bytes.len() && !bytes[i..].starts_with(b"*/") {
+                i += 1;
+            }
+            i += 2;
+            continue;
+        }
+        let start = i;
+        // A regular expression can follow an operator or one of these
+        // words; after an operand, `/` divides.
+        let after_operand = tokens.last().is_some_and(|t| {
+            let last = t.text.as_bytes()[t.text.len() - 1];
+            (ident(last) || b")]}".contains(&last))
+                && !matches!(t.text, "return" | "typeof" | "in" | "of" | "case")
+        });
+        if c == b'\'' || c == b'"' {
+            i += 1;
+            while i < bytes.len() && bytes[i] != c {
+                i += if bytes[i] == b'\\' { 2 } else { 1 };
+            }
+            i += 1;
+        } else if c == b'/' && !after_operand {
+            let mut class = false;
+            i += 1;
+            while i < bytes.len() && (class || bytes[i] != b'/') {
+                match bytes[i] {
+                    b'\\' => i += 1,
+                    b'[' => class = true,
+                    b']' => class = false,
+                    _ => {}
+                }
+                i += 1;
+            }
+            i += 1;
+            while i < bytes.len() && bytes[i].is_ascii_alphabetic() {
+                i += 1;
+            }
+        } else if ident(c) {
+            while i < bytes.len() && ident(bytes[i]) {
+                i += 1;
+            }
+        } else {
+            i += 1;
+        }
+        tokens.push(Token {
+            text: &source[start..i.min(bytes.len())],
+            space_before: space,
+            newline_before: newline,
+        });
+        space = false;
+        newline = false;
+    }
+    tokens
+}
+
+/// Short names for what the template declares. `handler` keeps its name:
+/// CloudFront calls it.
+fn short_names(tokens: &[Token<'_>]) -> std::collections::HashMap<String, String> {
+    let mut declared: Vec<&str> = Vec::new();
+    let mut in_parameters = false;
+    for (k, token) in tokens.iter().enumerate() {
+        let previous = k.checked_sub(1).map(|p| tokens[p].text);
+        let is_name = token.text.as_bytes()[0].is_ascii_alphabetic();
+        if is_name
+            && (matches!(previous, Some("var" | "function")) || in_parameters)
+            && token.text != "handler"
+            && !declared.contains(&token.text)
+        {
+            declared.push(token.text);
+        }
+        // `function name(a, b)`, `function (a)`, `catch (e)`.
+        if token.text == "(" {
+            let opener = tokens[..k].iter().rev().take(2).map(|t| t.text);
+            in_parameters = opener.clone().any(|t| t == "function") || previous == Some("catch");
+        } else if token.text == ")" {
+            in_parameters = false;
+        }
+    }
+    declared
+        .into_iter()
+        .enumerate()
+        .map(|(n, name)| {
+            const LETTERS: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+            let mut short = String::from("$");
+            let mut n = n;
+            loop {
+                short.push(LETTERS[n % LETTERS.len()] as char);
+                n /= LETTERS.len();
+                if n == 0 {
+                    break;
+                }
+            }
+            (name.to_owned(), short)
+        })
+        .collect()
+}
+
+/// Whether the name at `k` refers to a variable, rather than naming a
+/// property (`a.name`, `{ name: .. }`).
+fn is_reference(tokens: &[Token<'_>], k: usize) -> bool {
+    let previous = k.checked_sub(1).map(|p| tokens[p].text);
+    let next = tokens.get(k + 1).map(|t| t.text);
+    previous != Some(".") && !(matches!(previous, Some("{" | ",")) && next == Some(":"))
+}
+
+/// CloudFront Functions' header object: lower-case names, one value each
+/// (no generated answer repeats a header).
+fn header_map(headers: &Headers) -> Map<String, Value> {
+    let mut map = Map::new();
+    for (name, entries) in &headers.0 {
+        assert!(entries.len() == 1, "{name} repeated");
+        map.insert(name.to_ascii_lowercase(), json!(entries[0].value));
+    }
+    map
+}
+
+/// A generated answer of `authorize` (they all are, for these two).
+fn script_401(error: &'static str) -> CloudFrontResponse {
+    match crate::authorize::script_401(error).output {
+        HandlerOutput::Respond(r) => r,
+        HandlerOutput::Forward(_) => unreachable!("a 401 is an answer"),
+    }
 }
 
 #[cfg(test)]

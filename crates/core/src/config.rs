@@ -119,7 +119,12 @@ pub enum ClientAuth {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct PathSettings {
+    /// The provider's redirect back (the callback).
     pub signin: String,
+    /// Where the CloudFront Function sends a visitor without a session: a
+    /// sign-in starts here (it needs random `state`, `nonce` and PKCE
+    /// verifier, which a CloudFront Function cannot make). Served by signin.
+    pub start: String,
     pub refresh: String,
     pub signout: String,
     pub signed_out: String,
@@ -134,6 +139,7 @@ impl Default for PathSettings {
     fn default() -> Self {
         Self {
             signin: "/_edge-auth/callback".into(),
+            start: "/_edge-auth/start".into(),
             refresh: "/_edge-auth/refresh".into(),
             signout: "/_edge-auth/signout".into(),
             signed_out: "/signed-out.html".into(),
@@ -358,6 +364,7 @@ impl Config {
         let paths = &file.paths;
         for (field, value) in [
             ("paths.signin", &paths.signin),
+            ("paths.start", &paths.start),
             ("paths.refresh", &paths.refresh),
             ("paths.signout", &paths.signout),
             ("paths.signed_out", &paths.signed_out),
@@ -380,6 +387,7 @@ impl Config {
             ));
         }
         for (field, value) in [
+            ("paths.start", &paths.start),
             ("paths.refresh", &paths.refresh),
             ("paths.signout", &paths.signout),
         ] {
@@ -387,6 +395,18 @@ impl Config {
                 return Err(invalid(
                     field,
                     format!("must lie below paths.auth_prefix `{}`", paths.auth_prefix),
+                ));
+            }
+        }
+        // Each endpoint is a behaviour of its own at CloudFront.
+        let endpoints = [&paths.signin, &paths.start, &paths.refresh, &paths.signout];
+        for (i, a) in endpoints.iter().enumerate() {
+            if endpoints[..i].contains(a) {
+                return Err(invalid(
+                    "paths",
+                    format!(
+                        "`{a}` names two endpoints (signin, start, refresh and signout each need their own path)"
+                    ),
                 ));
             }
         }

@@ -28,11 +28,16 @@ pub fn index_path(mut request: CloudFrontRequest) -> Outcome {
     if safe_return_path(&target).is_none() {
         return Outcome::forward(request, "file");
     }
-    let mut response = pages::redirect(&target, vec![]);
+    Outcome::respond(moved(&target), "directory-redirect")
+}
+
+/// `301` to the directory's address.
+pub(crate) fn moved(target: &str) -> crate::CloudFrontResponse {
+    let mut response = pages::redirect(target, vec![]);
     response.status = "301".into();
     response.status_description = Some(pages::reason_phrase(301).into());
     // Deterministic, so it may be cached, but not for ever: a later upload
     // of a file with that exact name should win within the hour.
     response.headers.set("Cache-Control", "max-age=3600");
-    Outcome::respond(response, "directory-redirect")
+    response
 }

@@ -108,7 +108,28 @@ pub fn html_page(
     cookies: Vec<String>,
 ) -> CloudFrontResponse {
     let mut response = base_response(status, cookies);
-    let action = action
+    set_html_headers(&mut response.headers);
+    response.body = Some(page_body(
+        &status.to_string(),
+        &escape(title),
+        &escape(message),
+        &action_html(action),
+    ));
+    response.body_encoding = Some(BodyEncoding::Text);
+    response
+}
+
+/// The headers every HTML page carries beyond [`base_response`]'s.
+fn set_html_headers(headers: &mut Headers) {
+    headers.set("Content-Type", "text/html; charset=utf-8");
+    for (name, value) in HTML_SECURITY_HEADERS {
+        headers.set(name, *value);
+    }
+}
+
+/// A page's link, as HTML (empty without one).
+pub(crate) fn action_html(action: Option<Action<'_>>) -> String {
+    action
         .map(|a| {
             format!(
                 r#"<p><a class="button" href="{}">{}</a></p>"#,
@@ -116,26 +137,27 @@ pub fn html_page(
                 escape(a.label)
             )
         })
-        .unwrap_or_default();
-    let body = format!(
+        .unwrap_or_default()
+}
+
+/// A page's HTML from its parts, already escaped (the CloudFront Function
+/// fills the same shell: `cloudfront_function.rs`).
+pub(crate) fn page_body(status: &str, title: &str, message: &str, action: &str) -> String {
+    format!(
         r#"<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{title} — {status}</title>
 <style>body{{font:16px/1.5 system-ui,sans-serif;margin:0;display:grid;place-items:center;min-height:100vh;background:#f4f5f7;color:#1d2330}}main{{max-width:32rem;padding:2rem;background:#fff;border-radius:12px;box-shadow:0 2px 12px #0002}}h1{{font-size:1.4rem;margin-top:0}}.status{{color:#6b7280;font-size:.9rem}}.button{{display:inline-block;padding:.5rem 1rem;background:#2952cc;color:#fff;border-radius:6px;text-decoration:none}}</style>
 </head><body><main><p class="status">Error {status}</p><h1>{title}</h1><p>{message}</p>{action}</main></body></html>
-"#,
-        title = escape(title),
-        message = escape(message),
-    );
-    response
-        .headers
-        .set("Content-Type", "text/html; charset=utf-8");
-    for (name, value) in HTML_SECURITY_HEADERS {
-        response.headers.set(name, *value);
-    }
-    response.body = Some(body);
-    response.body_encoding = Some(BodyEncoding::Text);
-    response
+"#
+    )
+}
+
+/// The headers of an HTML page (any status), for the CloudFront Function.
+pub(crate) fn html_headers() -> Headers {
+    let mut response = base_response(200, vec![]);
+    set_html_headers(&mut response.headers);
+    response.headers
 }
 
 /// A JSON answer for scripts (`fetch`, XHR) that cannot follow a redirect to a login page.

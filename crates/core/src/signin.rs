@@ -11,10 +11,41 @@ use crate::provider::{
     CallPurpose, ProviderCall, ProviderOutcome, TokenAnswer, classify_token_answer,
 };
 use crate::query::{parse_query, single};
-use crate::return_path::safe_return_path;
+use crate::return_path::{return_parameter, safe_return_path};
 use crate::session::{self, SessionSigner};
 use crate::token::TokenVerifier;
 use crate::{Entropy, Outcome, Step};
+
+/// `paths.start?return=/page`: where the CloudFront Function sends a page
+/// load without a session. A sign-in starts here, as `authorize` starts one
+/// itself at Lambda@Edge: the flow's `state`, `nonce` and PKCE verifier
+/// need a secure random source, which a CloudFront Function lacks.
+pub fn signin_start(
+    request: &CloudFrontRequest,
+    distribution: &DistributionConfig,
+    config: &Config,
+    now: u64,
+    entropy: &mut dyn Entropy,
+) -> Outcome {
+    // A script cannot follow a sign-in, and a prefetch must not start one
+    // (each start sets a flow cookie and may push an older flow out).
+    if !crate::authorize::can_navigate(request) || is_speculative(request) {
+        return crate::authorize::script_401("unauthenticated");
+    }
+    let Some(base) = site_base(config, &distribution.distribution_domain_name) else {
+        return crate::flow::no_host_page();
+    };
+    let return_to = return_parameter(&request.querystring).unwrap_or_else(|| "/".into());
+    let response =
+        crate::flow::start_signin(config, request, &base, now, entropy, &return_to, vec![]);
+    Outcome::respond(response, "signin-started").routine()
+}
+
+/// Whether `request` is for the start endpoint rather than the callback
+/// (both are served by signin).
+pub fn is_start(request: &CloudFrontRequest, config: &Config) -> bool {
+    request.uri == config.paths().start
+}
 
 /// What the callback knows while the code is being exchanged.
 #[derive(Debug, Clone)]

@@ -15,9 +15,13 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use edge_auth_core::authorize::authorize;
-use edge_auth_core::cloudfront_function::{MAX_FUNCTION_BYTES, render, start_path};
+use edge_auth_core::cloudfront_function::{MAX_FUNCTION_BYTES, render, render_checked, start_path};
+use edge_auth_core::index_path::index_path;
+use edge_auth_core::pages;
+use edge_auth_core::query::encode_form;
+use edge_auth_core::return_path::path_and_query;
 use edge_auth_core::session::{SessionClaims, SessionKeyFile, SessionSigner};
-use edge_auth_core::{Config, HandlerOutput, Outcome};
+use edge_auth_core::{Config, HandlerOutput};
 use edge_auth_testkit::{self as kit, CountingEntropy, NOW};
 use serde_json::{Value, json};
 
@@ -164,7 +168,15 @@ fn random_session(rng: &mut Rng, provider_token: &str) -> String {
     let offset = |rng: &mut Rng| rng.below(7200) as i64 - 3600;
     let mut claims = SessionClaims {
         sub: "user-1".into(),
-        name: "alice".into(),
+        // The 403 page names the user: escaped, control characters dropped.
+        name: (*rng.pick(&[
+            "alice",
+            "",
+            "<b>Bob & \"Eve\"</b> O'Neil",
+            "a\u{1}b\u{7f}c\u{85}",
+            "é $& @@G@@",
+        ]))
+        .to_owned(),
         groups,
         sid: format!("sid-{}", rng.below(1000)),
         iat: NOW - 60,
@@ -244,6 +256,9 @@ fn random_session(rng: &mut Rng, provider_token: &str) -> String {
 struct Case {
     method: String,
     uri: String,
+    /// `name=value` pairs with distinct names: what survives CloudFront
+    /// Functions' query object unchanged.
+    query: Vec<(String, String)>,
     headers: Vec<(&'static str, String)>,
     cookies: Vec<(String, String)>,
     now: u64,
@@ -303,34 +318,73 @@ fn random_case(rng: &mut Rng, provider_token: &str) -> Case {
         cookies.swap(i, j);
     }
     let now = NOW.saturating_add_signed(rng.below(120) as i64 - 60);
+    let mut query = Vec::new();
+    if rng.chance(30) {
+        // In byte order: CloudFront's query object keeps the order sent,
+        // the JSON the cases travel in sorts names.
+        for name in ["a", "q", "return", "x%20y"] {
+            if rng.chance(50) {
+                let value: &&str = rng.pick(&[
+                    "1", "", "%2F", "a%20b", "%C3%A9", "..%2F..", "%0D%0A", "b+c",
+                ]);
+                query.push((name.to_owned(), (*value).to_owned()));
+            }
+        }
+    }
     Case {
         method,
         uri: random_uri(rng),
+        query,
         headers,
         cookies,
         now,
     }
 }
 
-/// The decision as a comparable string.
-fn class_of_rust(outcome: &Outcome, config: &Config) -> String {
-    match &outcome.output {
-        HandlerOutput::Forward(_) => "forward".into(),
-        HandlerOutput::Respond(r) => match r.status.as_str() {
-            "302" => {
-                let location = r.headers.first("location").unwrap_or_default();
-                if location.starts_with(&config.paths().refresh) {
-                    format!("refresh {location}")
-                } else {
-                    "signin".into()
-                }
-            }
-            "401" => {
-                let body: Value = serde_json::from_str(r.body.as_deref().unwrap_or("{}")).unwrap();
-                format!("401 {}", body["error"].as_str().unwrap_or(""))
-            }
-            other => other.to_owned(),
-        },
+/// The answer as the function's driver reports it: the forwarded URI, or
+/// the whole generated response (status, reason, every header, body).
+fn answer_of_rust(output: &HandlerOutput) -> Value {
+    match output {
+        HandlerOutput::Forward(r) => json!({"forward": r.uri}),
+        HandlerOutput::Respond(r) => {
+            let headers: serde_json::Map<String, Value> = r
+                .headers
+                .0
+                .iter()
+                .map(|(name, entries)| {
+                    let values: Vec<&str> = entries.iter().map(|e| e.value.as_str()).collect();
+                    (name.to_ascii_lowercase(), json!(values.join("\n")))
+                })
+                .collect();
+            json!({
+                "status": r.status.parse::<u16>().unwrap(),
+                "description": r.status_description,
+                "headers": headers,
+                "body": r.body.as_ref().map(|body| {
+                    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, body.as_bytes());
+                    digest.as_ref().iter().map(|b| format!("{b:02x}")).collect::<String>()
+                }),
+            })
+        }
+    }
+}
+
+/// A short name for an answer, for the coverage check.
+fn class_of(answer: &Value, config: &Config, detail: &str) -> String {
+    if let Some(uri) = answer["forward"].as_str() {
+        return if uri.ends_with("/index.html") {
+            "forward index".into()
+        } else {
+            "forward".into()
+        };
+    }
+    let status = answer["status"].as_u64().unwrap();
+    let location = answer["headers"]["location"].as_str().unwrap_or("");
+    match status {
+        302 if location.starts_with(&config.paths().refresh) => "refresh".into(),
+        302 if location.starts_with(&start_path(config)) => "signin".into(),
+        401 => format!("401 {detail}"),
+        other => other.to_string(),
     }
 }
 
@@ -363,15 +417,22 @@ fn event_of(case: &Case) -> Value {
         }
         cookies.insert(name.clone(), entry);
     }
+    let query: serde_json::Map<String, Value> = case
+        .query
+        .iter()
+        .map(|(n, v)| (n.clone(), json!({"value": v})))
+        .collect();
     json!({
         "version": "1.0",
         "context": {"eventType": "viewer-request"},
         "viewer": {"ip": "203.0.113.9"},
-        "request": {"method": case.method, "uri": case.uri, "querystring": {}, "headers": headers, "cookies": cookies},
+        "request": {"method": case.method, "uri": case.uri, "querystring": query, "headers": headers, "cookies": cookies},
     })
 }
 
-fn rust_decision(case: &Case, config: &Config) -> String {
+/// `authorize`, then (when it forwards) `index_path`: the two Lambda@Edge
+/// functions the CloudFront Function folds into one.
+fn rust_decision(case: &Case, config: &Config) -> (Value, String) {
     let cookie_header: Vec<String> = case
         .cookies
         .iter()
@@ -382,7 +443,8 @@ fn rust_decision(case: &Case, config: &Config) -> String {
     } else {
         vec![cookie_header.join("; ")]
     };
-    let (mut request, dist) = kit::viewer_request("/", "", &cookie);
+    let query: Vec<String> = case.query.iter().map(|(n, v)| format!("{n}={v}")).collect();
+    let (mut request, dist) = kit::viewer_request("/", &query.join("&"), &cookie);
     request.uri = case.uri.clone();
     request.method = case.method.clone();
     for name in ["accept", "sec-fetch-mode", "x-requested-with"] {
@@ -391,13 +453,33 @@ fn rust_decision(case: &Case, config: &Config) -> String {
     for (name, value) in &case.headers {
         request.headers.set(name, value.clone());
     }
+    let return_to = path_and_query(&request.uri, &request.querystring);
     let outcome = authorize(request, &dist, config, case.now, &mut CountingEntropy(1));
-    class_of_rust(&outcome, config)
+    if outcome.event == "signin-started" {
+        // The function cannot start a sign-in (no random source): it sends
+        // the browser to signin's start endpoint with the same return path,
+        // which starts the very sign-in authorize does (flows.rs
+        // `the_start_endpoint_starts_the_sign_in_authorize_would`).
+        let location = format!(
+            "{}?{}",
+            start_path(config),
+            encode_form([("return", return_to.as_str())])
+        );
+        let answer = answer_of_rust(&HandlerOutput::Respond(pages::redirect(&location, vec![])));
+        return (answer, "signin".into());
+    }
+    let detail = outcome.detail.clone().unwrap_or_default();
+    let answer = match outcome.output {
+        HandlerOutput::Forward(request) => answer_of_rust(&index_path(request).output),
+        respond => answer_of_rust(&respond),
+    };
+    let class = class_of(&answer, config, &detail);
+    (answer, class)
 }
 
 /// The driver both engines run: the rendered function (its `cloudfront`
 /// import replaced by the key value store shim), then the cases.
-fn driver(function: &str, cases: &Path, results: &Path, config: &Config) -> String {
+fn driver(function: &str, cases: &Path, results: &Path) -> String {
     let kvs = json!({
         format!("key:{}", kit::SESSION_KID): kit::SESSION_KEY,
         format!("key:{OTHER_KID}"): OTHER_KEY,
@@ -410,21 +492,22 @@ var cf = {{ kvs: function () {{ return {{ get: function (k) {{
 }} }}; }} }};
 {body}
 var fs = require('fs');
-var REFRESH = {refresh};
-var START = {start};
-function classify(out) {{
-  if (out && out.statusCode === undefined && typeof out.uri === 'string') return 'forward';
+// What the function answered, in the shape answer_of_rust gives the core's
+// (a body as its SHA-256: 100,000 pages would make a large file to parse).
+var BODY_HASH = require('crypto');
+function normalize(out) {{
+  if (out && out.statusCode === undefined && typeof out.uri === 'string') return {{ forward: out.uri }};
+  var headers = {{}};
   for (var h in out.headers) {{
-    if (/[\r\n]/.test(out.headers[h].value)) return 'CRLF in ' + h;
+    if (out.headers[h].multiValue) throw new Error('a generated answer repeats ' + h);
+    headers[h] = out.headers[h].value;
   }}
-  if (out.statusCode === 302) {{
-    var location = out.headers.location.value;
-    if (location.indexOf(REFRESH) === 0) return 'refresh ' + location;
-    if (location.indexOf(START + '?return=') === 0) return 'signin';
-    return 'redirect ' + location;
-  }}
-  if (out.statusCode === 401) return '401 ' + JSON.parse(out.body.data).error;
-  return String(out.statusCode);
+  return {{
+    status: out.statusCode,
+    description: out.statusDescription === undefined ? null : out.statusDescription,
+    headers: headers,
+    body: out.body === undefined ? null : BODY_HASH.createHash('sha256').update(out.body.data).digest('hex')
+  }};
 }}
 var cases = JSON.parse(fs.readFileSync({cases}).toString());
 var results = [];
@@ -437,13 +520,11 @@ var results = [];
     // once a rejected promise has been caught further down (the key value
     // store's "key not found"). A handler that throws fails the run.
     var out = await handler(cases[i].event);
-    results.push(classify(out));
+    results.push(normalize(out));
   }}
   fs.writeFileSync({results}, JSON.stringify(results));
 }})();
 "#,
-        refresh = json!(config.paths().refresh),
-        start = json!(start_path(config)),
         cases = json!(cases.display().to_string()),
         results = json!(results.display().to_string()),
     )
@@ -519,6 +600,7 @@ fn the_function_decides_as_authorize_does() {
                 method: "GET".into(),
                 uri: uri.into(),
                 headers: vec![("accept", "text/html".into())],
+                query: vec![],
                 cookies: session
                     .map(|s| vec![("__Host-edge-auth-session".to_owned(), s)])
                     .unwrap_or_default(),
@@ -526,7 +608,8 @@ fn the_function_decides_as_authorize_does() {
             });
         }
     }
-    let expected: Vec<String> = cases.iter().map(|c| rust_decision(c, &config)).collect();
+    let (expected, classes): (Vec<Value>, Vec<String>) =
+        cases.iter().map(|c| rust_decision(c, &config)).unzip();
     let dir = std::env::temp_dir().join(format!("edge-auth-cf-diff-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let cases_path = dir.join("cases.json");
@@ -550,7 +633,10 @@ fn the_function_decides_as_authorize_does() {
     // Every class of decision is reached, so none is compared vacuously.
     for class in [
         "forward",
+        "forward index",
         "signin",
+        "refresh",
+        "301",
         "400",
         "403",
         "404",
@@ -558,11 +644,10 @@ fn the_function_decides_as_authorize_does() {
         "401 session_expired",
     ] {
         assert!(
-            expected.iter().any(|e| e == class),
+            classes.iter().any(|e| e == class),
             "no case decides {class}"
         );
     }
-    assert!(expected.iter().any(|e| e.starts_with("refresh ")));
     for runtime in runtimes() {
         let results_path: PathBuf = dir.join(format!("results-{runtime}.json"));
         let script = dir.join(format!("driver-{runtime}.js"));
@@ -571,12 +656,24 @@ fn the_function_decides_as_authorize_does() {
         } else {
             (&cases_path, (0..cases.len()).collect())
         };
-        std::fs::write(&script, driver(&function, path, &results_path, &config)).unwrap();
+        std::fs::write(&script, driver(&function, path, &results_path)).unwrap();
         let started = std::time::Instant::now();
         run(&runtime, &script);
-        let got: Vec<String> =
+        let got: Vec<Value> =
             serde_json::from_slice(&std::fs::read(&results_path).unwrap()).unwrap();
         assert_eq!(got.len(), index.len(), "{runtime}: every case answered");
+        // Whatever it answers, no header value can split the response.
+        for answer in &got {
+            if let Some(headers) = answer["headers"].as_object() {
+                for (name, value) in headers {
+                    let value = value.as_str().unwrap_or_default();
+                    assert!(
+                        !value.contains(['\r', '\n']),
+                        "{runtime}: CR or LF in {name}: {value:?}"
+                    );
+                }
+            }
+        }
         let differences: Vec<String> = index
             .iter()
             .zip(&got)
@@ -589,9 +686,15 @@ fn the_function_decides_as_authorize_does() {
                     .iter()
                     .map(|(n, v)| format!("{n}={}", v.chars().take(120).collect::<String>()))
                     .collect();
+                // Where the two first differ, with some context.
+                let (e, g) = (e.to_string(), g.to_string());
+                let at = e.bytes().zip(g.bytes()).take_while(|(a, b)| a == b).count();
+                let from = e.floor_char_boundary(at.saturating_sub(60));
+                let context = |s: &str| s[from..s.ceil_char_boundary((at + 100).min(s.len()))].to_owned();
                 format!(
-                    "{} {} headers {:?} cookies {cookies:?} now {}: authorize {e}, function {g}",
-                    cases[i].method, cases[i].uri, cases[i].headers, cases[i].now
+                    "{} {} query {:?} headers {:?} cookies {cookies:?} now {}:\n  core     …{}\n  function …{}",
+                    cases[i].method, cases[i].uri, cases[i].query, cases[i].headers, cases[i].now,
+                    context(&e), context(&g)
                 )
             })
             .collect();
@@ -649,8 +752,36 @@ fn the_function_uses_only_what_cloudfront_functions_offer() {
             "the function uses {forbidden}"
         );
     }
-    assert!(function.contains("async function handler(event)"));
+    // CloudFront calls `handler`; the renderer shortens every other name.
+    assert!(function.contains("async function handler("));
     // The rules are the configuration's, written in as data.
     assert!(function.contains(r#"["/admin/*",["admins"]]"#));
     assert!(!function.contains("__CONFIG__"));
+}
+
+/// The rules are data in the function, so they spend its 10 KB: how many
+/// typical rules fit, and a clear refusal beyond.
+#[test]
+fn rules_spend_the_functions_bytes_and_too_many_are_refused() {
+    let with_rules = |n: usize| {
+        let mut value = kit::config_value("https://auth.example.com");
+        value["rules"] = json!(
+            (0..n)
+                .map(|i| json!({"pattern": format!("/teams/team-{i:03}/*"), "groups": [format!("team-{i:03}")]}))
+                .collect::<Vec<_>>()
+        );
+        kit::config_from(value)
+    };
+    let fitting = (0..200)
+        .take_while(|&n| render_checked(&with_rules(n)).is_ok())
+        .count();
+    eprintln!(
+        "the function: {} bytes with no rule, {} with 1; {fitting} rules of the form /teams/team-NNN/* fit",
+        render(&with_rules(0)).len(),
+        render(&with_rules(1)).len()
+    );
+    assert!(fitting >= 30, "only {fitting} rules fit");
+    let error = render_checked(&with_rules(fitting)).unwrap_err();
+    assert!(error.bytes > MAX_FUNCTION_BYTES);
+    assert!(error.to_string().contains("lambda-edge"), "{error}");
 }

@@ -866,3 +866,89 @@ fn a_prefetched_callback_does_not_exchange_the_code() {
         Step::Call { .. }
     ));
 }
+
+/// `paths.start`, where the CloudFront Function sends a page load without a
+/// session: the same sign-in `authorize` starts at Lambda@Edge, back to
+/// the `return` page.
+#[test]
+fn the_start_endpoint_starts_the_sign_in_authorize_would() {
+    let config = kit::config();
+    let (request, dist) =
+        kit::viewer_request("/_edge-auth/start", "return=%2Fdocs%2Fa%3Fx%3D1", &[]);
+    assert!(edge_auth_core::signin::is_start(&request, &config));
+    let started = edge_auth_core::signin::signin_start(
+        &request,
+        &dist,
+        &config,
+        NOW,
+        &mut CountingEntropy(1),
+    );
+    let (direct, dist) = kit::viewer_request("/docs/a", "x=1", &[]);
+    let by_authorize = authorize(direct, &dist, &config, NOW, &mut CountingEntropy(1));
+    assert_eq!(started.event, "signin-started");
+    assert_eq!(location(&started), location(&by_authorize));
+    assert_eq!(
+        set_cookies(response(&started)),
+        set_cookies(response(&by_authorize))
+    );
+    let flow = set_cookies(response(&started))
+        .into_iter()
+        .find(|(n, _)| n.starts_with("__Host-edge-auth-flow-"))
+        .expect("a flow cookie");
+    assert_eq!(
+        FlowCookie::decode(&flow.1).unwrap().return_to,
+        "/docs/a?x=1"
+    );
+}
+
+#[test]
+fn the_start_endpoint_refuses_scripts_prefetches_and_foreign_returns() {
+    let config = kit::config();
+    // A script or a prefetch starts nothing: no cookie, a 401.
+    for (name, value) in [
+        ("sec-fetch-mode", "cors"),
+        ("sec-purpose", "prefetch"),
+        ("x-requested-with", "XMLHttpRequest"),
+    ] {
+        let (mut request, dist) = kit::viewer_request("/_edge-auth/start", "return=%2F", &[]);
+        request.headers.set(name, value.to_owned());
+        let out = edge_auth_core::signin::signin_start(
+            &request,
+            &dist,
+            &config,
+            NOW,
+            &mut CountingEntropy(1),
+        );
+        assert_eq!(out.status(), Some("401"), "{name}: {value}");
+        assert!(set_cookies(response(&out)).is_empty(), "{name}: {value}");
+    }
+    // Another host, a missing or repeated `return`: back to `/`.
+    for query in [
+        "return=https%3A%2F%2Fevil.example",
+        "return=%2F%2Fevil.example",
+        "",
+        "return=%2Fa&return=%2Fb",
+        "return=%zz",
+    ] {
+        let (request, dist) = kit::viewer_request("/_edge-auth/start", query, &[]);
+        let out = edge_auth_core::signin::signin_start(
+            &request,
+            &dist,
+            &config,
+            NOW,
+            &mut CountingEntropy(1),
+        );
+        let flow = set_cookies(response(&out))
+            .into_iter()
+            .find(|(n, _)| n.starts_with("__Host-edge-auth-flow-"))
+            .unwrap_or_else(|| panic!("{query}: a flow cookie"));
+        assert_eq!(
+            FlowCookie::decode(&flow.1).unwrap().return_to,
+            "/",
+            "{query}"
+        );
+    }
+    // The callback is not the start.
+    let (request, _) = kit::viewer_request("/_edge-auth/callback", "return=%2F", &[]);
+    assert!(!edge_auth_core::signin::is_start(&request, &config));
+}

@@ -446,6 +446,7 @@ impl Plan {
         // defaults.
         let paths = edge_auth_core::config::PathSettings::default();
         dist_parameters.push(base("SigninPath", &paths.signin));
+        dist_parameters.push(base("SigninStartPath", &paths.start));
         dist_parameters.push(base("RefreshPath", &paths.refresh));
         dist_parameters.push(base("SignoutPath", &paths.signout));
         steps.push(Step::DeployStack {

@@ -234,6 +234,12 @@ fn the_distribution_gets_the_paths_the_functions_serve() {
         };
         let paths = config.paths();
         assert_eq!(passed("SigninPath"), paths.signin);
+        assert_eq!(passed("SigninStartPath"), paths.start);
+        assert_eq!(
+            paths.start,
+            edge_auth_core::cloudfront_function::start_path(&config),
+            "the behaviour is where the function sends a page load without a session"
+        );
         assert_eq!(passed("RefreshPath"), paths.refresh);
         assert_eq!(passed("SignoutPath"), paths.signout);
 

@@ -47,7 +47,8 @@ pub struct Distribution {
     pub signin: HandlerState,
     pub refresh: HandlerState,
     pub signout: HandlerState,
-    pub paths: (String, String, String),
+    /// signin, start (served by signin), refresh, signout.
+    pub paths: (String, String, String, String),
     pub domain: String,
     /// Sign-in, refresh and sign-out as regional functions behind the
     /// distribution (a function URL origin), rather than Lambda@Edge
@@ -83,9 +84,10 @@ impl Distribution {
     }
 
     async fn route(&self, viewer: ViewerRequest) -> Answer {
-        let (signin, refresh, signout) = &self.paths;
+        let (signin, start, refresh, signout) = &self.paths;
         let auth = [
             (signin, &self.signin),
+            (start, &self.signin),
             (refresh, &self.refresh),
             (signout, &self.signout),
         ];

@@ -487,6 +487,7 @@ async fn run() -> Result<(), String> {
         signout: handler_state(HandlerKind::Signout, &config),
         paths: (
             paths.signin.clone(),
+            paths.start.clone(),
             paths.refresh.clone(),
             paths.signout.clone(),
         ),

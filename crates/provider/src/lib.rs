@@ -47,7 +47,8 @@ impl ProviderGateway {
         &self.config
     }
 
-    /// The provider's callback: check state, exchange the code, set the session.
+    /// The provider's callback: check state, exchange the code, set the
+    /// session; and the start of a sign-in (`paths.start`).
     pub async fn signin(
         &self,
         payload: &CloudFrontPayload,
@@ -55,6 +56,15 @@ impl ProviderGateway {
         entropy: &mut (dyn Entropy + Send),
         deadline: Option<Instant>,
     ) -> Outcome {
+        if signin::is_start(&payload.request, &self.config) {
+            return signin::signin_start(
+                &payload.request,
+                &payload.config,
+                &self.config,
+                now,
+                entropy,
+            );
+        }
         match signin::signin_begin(&payload.request, &payload.config, &self.config, now) {
             Step::Done(outcome) => outcome,
             Step::Call { call, pending } => {
