@@ -42,7 +42,10 @@ target_dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import js
 step "build the local edge" cargo build --locked -p edge-auth-emulator
 export EDGE_AUTH_DEV_BIN="$target_dir/debug/edge-auth-dev"
 step "browser tests (Chromium)" node --test --test-concurrency=1 tests/browser/
-step "browser tests, auth endpoints at the edge (Chromium)" env EDGE_AUTH_AUTH_ENDPOINTS=edge node --test --test-concurrency=1 tests/browser/local-edge.test.mjs
+# The default arrangement above (the CloudFront Function, regional auth
+# endpoints); here the other one end to end: Lambda@Edge authorize and
+# index-path, sign-in, refresh and sign-out as origin-request functions.
+step "browser tests, Lambda@Edge authorizer and auth endpoints (Chromium)" env EDGE_AUTH_AUTHORIZER=lambda-edge EDGE_AUTH_AUTH_ENDPOINTS=edge node --test --test-concurrency=1 tests/browser/local-edge.test.mjs
 step "fuzz every target (30 s each)" scripts/fuzz.sh 30
 step "cfn-lint" cfn-lint sam/user-pool/template.yaml sam/edge-functions/template.yaml sam/auth-endpoints/template.yaml sam/distribution/template.yaml
 step "template checks" python3 -m pytest -q tests/templates

@@ -10,6 +10,8 @@ export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const ARTIFACTS = join(ROOT, 'tests', 'artifacts');
 export const EMULATOR = process.env.EDGE_AUTH_DEV_BIN || join(ROOT, 'target', 'debug', 'edge-auth-dev');
 export const CLIENT_SECRET = 'browser-test-client-secret';
+/** What checks each request: `cloudfront-function` (default) or `lambda-edge`. */
+export const AUTHORIZER = process.env.EDGE_AUTH_AUTHORIZER || 'cloudfront-function';
 export const USERS = {
   alice: { username: 'alice', password: 'alice-dev-password' },
   admin: { username: 'admin', password: 'admin-dev-password' },
@@ -21,7 +23,11 @@ export async function startEdge(extraArgs = [], timeoutMs = 30000) {
   // sign-out as Lambda@Edge origin-request functions (the default is the
   // deployed default: regional functions behind function URL origins).
   const arrangement = process.env.EDGE_AUTH_AUTH_ENDPOINTS ? ['--auth-endpoints', process.env.EDGE_AUTH_AUTH_ENDPOINTS] : [];
-  const proc = spawn(EMULATOR, ['--port', '0', '--idp-port', '0', '--client-secret', CLIENT_SECRET, ...arrangement, ...extraArgs], {
+  // EDGE_AUTH_AUTHORIZER=lambda-edge: the per-request check as the
+  // Lambda@Edge authorize and index-path (the default is the deployed
+  // default: the CloudFront Function).
+  const authorizer = process.env.EDGE_AUTH_AUTHORIZER ? ['--authorizer', process.env.EDGE_AUTH_AUTHORIZER] : [];
+  const proc = spawn(EMULATOR, ['--port', '0', '--idp-port', '0', '--client-secret', CLIENT_SECRET, ...arrangement, ...authorizer, ...extraArgs], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -45,6 +51,10 @@ export async function startEdge(extraArgs = [], timeoutMs = 30000) {
   if (urls.auth_endpoints !== expected) {
     proc.kill('SIGINT');
     throw new Error(`edge-auth-dev runs the auth paths as ${urls.auth_endpoints}, expected ${expected}`);
+  }
+  if (urls.authorizer !== AUTHORIZER) {
+    proc.kill('SIGINT');
+    throw new Error(`edge-auth-dev checks each request with ${urls.authorizer}, expected ${AUTHORIZER}`);
   }
   return { ...urls, logs, stop: () => proc.kill('SIGINT') };
 }

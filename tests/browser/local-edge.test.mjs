@@ -6,7 +6,7 @@ import { createHmac, createPrivateKey, sign } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CLIENT_SECRET, ROOT, USERS, edgeCookies, launch, loopbackContext, screenshot, signIn, startEdge } from './harness.mjs';
+import { AUTHORIZER, CLIENT_SECRET, ROOT, USERS, edgeCookies, launch, loopbackContext, screenshot, signIn, startEdge } from './harness.mjs';
 
 let edge;
 let browser;
@@ -39,6 +39,32 @@ test('a deep link with a query string survives the sign-in', async () => {
   const refresh = (await context.cookies()).find((c) => c.name === '__Secure-edge-auth-refresh');
   assert.equal(refresh.path, '/_edge-auth/');
   assert.ok(refresh.httpOnly && refresh.secure);
+  await context.close();
+});
+
+test('a first visit goes through the arrangement under test: the start endpoint after the CloudFront Function, straight to the provider from Lambda@Edge', async () => {
+  const context = await loopbackContext(browser);
+  const page = await context.newPage();
+  const hops = [];
+  page.on('request', (request) => { if (request.isNavigationRequest()) hops.push(request.url()); });
+  await page.goto(`${edge.site}/docs/guide.html?a=1`);
+  assert.ok(page.url().startsWith(`${edge.idp}/oauth2/authorize?`), page.url());
+  const start = `${edge.site}/_edge-auth/start?return=%2Fdocs%2Fguide.html%3Fa%3D1`;
+  if (AUTHORIZER === 'cloudfront-function') assert.deepEqual(hops.slice(0, 2), [`${edge.site}/docs/guide.html?a=1`, start]);
+  else assert.ok(!hops.includes(start), hops.join('\n'));
+  // A script without a session, on a public page of the site: a 401 in
+  // JSON, no redirect, whichever checks the request.
+  await page.goto(`${edge.site}/signed-out.html`);
+  const script = await page.evaluate(async () => {
+    const r = await fetch('/docs/guide.html');
+    return { status: r.status, body: await r.json(), authenticate: r.headers.get('www-authenticate'), cache: r.headers.get('cache-control') };
+  });
+  assert.deepEqual(script, {
+    status: 401,
+    body: { error: 'unauthenticated', message: 'Sign in again by loading a page of this site.' },
+    authenticate: 'Cookie realm="edge-auth"',
+    cache: 'no-store',
+  });
   await context.close();
 });
 

@@ -33,6 +33,18 @@ pub fn start_path(config: &Config) -> String {
     config.paths().start.clone()
 }
 
+/// The key value store's entries for `config`: each verify key as
+/// `key:<kid>` (base64url, as in config.json). Names only are ever shown.
+pub fn key_value_store(config: &Config) -> std::collections::BTreeMap<String, String> {
+    config
+        .file
+        .session
+        .keys
+        .iter()
+        .map(|k| (format!("key:{}", k.kid), k.key.clone()))
+        .collect()
+}
+
 /// A configuration whose function CloudFront would refuse.
 #[derive(Debug, thiserror::Error)]
 #[error(

@@ -11,6 +11,8 @@ use edge_auth_core::event::{CloudFrontResponse, HeaderEntry, Headers};
 use edge_auth_lambda::{HandlerKind, HandlerState};
 use serde_json::{Value, json};
 
+use crate::viewer_function::FunctionResult;
+
 /// Lambda@Edge limits on generated responses (CloudFront quotas).
 pub const VIEWER_BODY_LIMIT: usize = 40 * 1024;
 pub const ORIGIN_BODY_LIMIT: usize = 1024 * 1024;
@@ -54,6 +56,9 @@ pub struct Distribution {
     /// distribution (a function URL origin), rather than Lambda@Edge
     /// origin-request functions.
     pub regional: bool,
+    /// `authorizer = "cloudfront-function"`: the CloudFront Function on the
+    /// default behaviour instead of authorize and index-path.
+    pub viewer_function: Option<crate::viewer_function::ViewerFunction>,
 }
 
 /// The function URL origin's own name, which it sees as Host: the
@@ -102,6 +107,35 @@ impl Distribution {
                 Ok(HandlerOutput::Respond(r)) => to_answer(r),
                 Ok(HandlerOutput::Forward(r)) => self.origin_fetch(&r.uri),
                 Err(e) => e,
+            };
+        }
+        if let Some(function) = &self.viewer_function {
+            // Viewer request: the function decides and (index-path folded
+            // in) names the object; there is no origin-request trigger.
+            let event = crate::viewer_function::event(
+                &viewer.method,
+                &viewer.path,
+                &viewer.query,
+                &viewer.headers,
+                &viewer.peer.ip().to_string(),
+                &self.domain,
+            );
+            let result = function
+                .run(&event)
+                .await
+                .and_then(|v| crate::viewer_function::result(&v));
+            return match result {
+                Ok(FunctionResult::Forward { uri }) => self.origin_fetch(&uri),
+                Ok(FunctionResult::Respond {
+                    status,
+                    headers,
+                    body,
+                }) => Answer {
+                    status,
+                    headers,
+                    body,
+                },
+                Err(reason) => function_error(&reason),
             };
         }
         let viewer_request = self.request_json(&viewer, true);
@@ -325,6 +359,17 @@ fn validate_response(response: &CloudFrontResponse, event_type: &str) -> Result<
         }
     }
     Ok(())
+}
+
+/// CloudFront's answer when a CloudFront Function throws or returns what
+/// it cannot use (FunctionExecutionError / FunctionValidationError).
+fn function_error(reason: &str) -> Answer {
+    tracing::error!(reason, "FunctionExecutionError");
+    Answer {
+        status: 503,
+        headers: vec![("content-type".into(), "text/plain".into())],
+        body: format!("503 ERROR\nThe CloudFront function associated with the CloudFront distribution is invalid or could not run.\n(emulator: {reason})\n").into_bytes(),
+    }
 }
 
 /// CloudFront's own answer to a function that failed or broke the rules.

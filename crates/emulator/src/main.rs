@@ -7,6 +7,7 @@
 
 mod cloudfront;
 mod idp;
+mod viewer_function;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -46,6 +47,10 @@ options:
                            (default: a new random key; a restart with the next
                            set of a rotation keeps the browser signed in)
   --log-format human|json  log lines for people (default) or as Lambda writes them
+  --authorizer cloudfront-function|lambda-edge  the per-request check as the
+                           CloudFront Function the deploy tool publishes, run
+                           by Node.js (default), or as the Lambda@Edge
+                           authorize and index-path functions
   --auth-endpoints regional|edge  sign-in, refresh and sign-out as regional
                            functions behind function URL origins (default, as
                            the deploy tool deploys them) or as Lambda@Edge
@@ -68,6 +73,8 @@ struct Options {
     rules: Vec<(String, Vec<String>)>,
     json_logs: bool,
     regional: bool,
+    /// The CloudFront Function rather than authorize + index-path.
+    cloudfront_function: bool,
     /// A session key set (`{"signing_kid", "keys"}`); a new random one when absent.
     session_keys: Option<PathBuf>,
 }
@@ -89,6 +96,7 @@ fn parse_options() -> Result<Options, String> {
         rules: Vec::new(),
         json_logs: false,
         regional: true,
+        cloudfront_function: true,
         session_keys: None,
     };
     let mut args = std::env::args().skip(1);
@@ -138,6 +146,17 @@ fn parse_options() -> Result<Options, String> {
                     other => {
                         return Err(format!(
                             "--auth-endpoints: `{other}` is not edge or regional"
+                        ));
+                    }
+                }
+            }
+            "--authorizer" => {
+                o.cloudfront_function = match value.as_str() {
+                    "cloudfront-function" => true,
+                    "lambda-edge" => false,
+                    other => {
+                        return Err(format!(
+                            "--authorizer: `{other}` is not cloudfront-function or lambda-edge"
                         ));
                     }
                 }
@@ -478,6 +497,27 @@ async fn run() -> Result<(), String> {
     .map_err(|e| e.to_string())?;
     let config = Arc::new(Config::from_json(&config_value.to_string()).map_err(|e| e.to_string())?);
     let paths = config.paths();
+    let viewer_function = if o.cloudfront_function {
+        let function = edge_auth_core::cloudfront_function::render_checked(&config)
+            .map_err(|e| e.to_string())?;
+        // The key value store as the deploy tool writes it.
+        let store = edge_auth_core::cloudfront_function::key_value_store(&config);
+        Some(
+            viewer_function::ViewerFunction::start(&workdir, &function, &store)
+                .await
+                .map_err(|e| e.to_string())?,
+        )
+    } else {
+        None
+    };
+    let authorizer = match &viewer_function {
+        Some(f) => format!(
+            "CloudFront Function ({} bytes, {})",
+            f.bytes,
+            f.function_file.display()
+        ),
+        None => "Lambda@Edge authorize and index-path".into(),
+    };
     let distribution = Arc::new(Distribution {
         site_dir: o.site.clone(),
         authorize: handler_state(HandlerKind::Authorize, &config),
@@ -493,6 +533,7 @@ async fn run() -> Result<(), String> {
         ),
         domain: site.trim_start_matches("http://").to_owned(),
         regional: o.regional,
+        viewer_function,
     });
     serve(site_listener, move |peer, req| {
         let distribution = distribution.clone();
@@ -546,11 +587,13 @@ async fn run() -> Result<(), String> {
             "Lambda@Edge origin-request functions"
         }
     );
+    println!("  per request: {authorizer}");
     println!("  config:    {}", config_path.display());
     let ready = json!({
         "site": site,
         "idp": idp.as_ref().map(|i| i.settings().issuer.clone()),
         "auth_endpoints": arrangement,
+        "authorizer": if o.cloudfront_function { "cloudfront-function" } else { "lambda-edge" },
     });
     // Listening before READY: a signal sent as soon as READY is read must
     // find the handlers in place, not the default action (which would end
