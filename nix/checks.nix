@@ -126,7 +126,7 @@ in
         export CHROMIUM_PATH=${lib.getExe pkgs.chromium}
         export EDGE_AUTH_DEV_BIN=${lib.getExe emulator}
         node --test --test-concurrency=1 tests/browser/
-        EDGE_AUTH_AUTH_ENDPOINTS=edge node --test --test-concurrency=1 tests/browser/local-edge.test.mjs
+        EDGE_AUTH_AUTHORIZER=lambda-edge EDGE_AUTH_AUTH_ENDPOINTS=edge node --test --test-concurrency=1 tests/browser/local-edge.test.mjs
         touch $out
       '';
 }

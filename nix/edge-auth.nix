@@ -173,6 +173,8 @@ in
   apps.dev = {
     type = "app";
     program = "${pkgs.writeShellScript "edge-auth-dev" ''
+      # Node.js runs the CloudFront Function (the default --authorizer).
+      export EDGE_AUTH_NODE=''${EDGE_AUTH_NODE:-${lib.getExe pkgs.nodejs_22}}
       exec ${lib.getExe emulator} --site ${site} --users ${src + "/dev/users.json"} "$@"
     ''}";
     meta.description = "The protected example site on 127.0.0.1 with the development identity provider";
