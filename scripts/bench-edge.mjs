@@ -16,9 +16,16 @@
 //        COLD_TRIPLES alternating triples, with the paired differences'
 //        median and its 95 % bootstrap interval.
 // rss:   peak resident memory of a process that ran one variant's warm loop.
+// function: the CloudFront Function the core renders for the same settings
+//        (the default per-request check), on the same requests in CloudFront
+//        Functions' event shape: in Node.js in the warm table, and in Debian's
+//        njs (the engine whose dialect CloudFront Functions share) as a mean
+//        per call beside the same loop's mean in Node.js.
 // Needs dist/authorize.zip (scripts/package.py) and the peer's locked
-// packages (npm ci in scripts/bench; done on first use).
+// packages (npm ci in scripts/bench; done on first use); cargo renders the
+// function (examples/render-cloudfront-function.rs); njs is optional.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import * as nodeCrypto from 'node:crypto';
 import { createPublicKey, verify } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -60,6 +67,91 @@ function floorHandler() {
     const claims = JSON.parse(Buffer.from(p, 'base64url'));
     return ok && claims.exp > Date.now() / 1000 ? event.Records[0].cf.request : { status: '302' };
   };
+}
+
+// The CloudFront Function for these settings, as the core renders it.
+function renderFunction() {
+  const dir = mkdtempSync(join(tmpdir(), 'edge-cf-'));
+  const configFile = join(dir, 'config.json');
+  writeFileSync(configFile, JSON.stringify(lambda.config(PROVIDER)));
+  const source = execFileSync('cargo', ['run', '-q', '--release', '-p', 'edge-auth-core', '--example', 'render-cloudfront-function', '--', configFile], { encoding: 'utf8', cwd: join(here, '..', '..') });
+  writeFileSync(join(dir, 'function.js'), source);
+  return join(dir, 'function.js');
+}
+const IMPORT = "import cf from 'cloudfront';";
+// Its key value store: the session verify keys, as the deploy tool writes them.
+const STORE = Object.fromEntries(lambda.config(PROVIDER).session.keys.map((k) => [`key:${k.kid}`, k.key]));
+
+/** The function in Node.js: a context with what cloudfront-js-2.0 offers. */
+async function functionHandler(file) {
+  const { runInContext, createContext } = await import('node:vm');
+  const cf = { kvs: () => ({ get: (k) => (k in STORE ? Promise.resolve(STORE[k]) : Promise.reject(new Error('not found'))) }) };
+  const context = createContext({ cf, Buffer, require: () => ({ createHmac: nodeCrypto.createHmac, createHash: nodeCrypto.createHash }) });
+  const fn = runInContext(`${readFileSync(file, 'utf8').slice(IMPORT.length)}\n;handler`, context);
+  // Events are converted once, outside the timed call.
+  const converted = new WeakMap();
+  return (event) => {
+    let e = converted.get(event);
+    if (!e) converted.set(event, (e = toFunctionEvent(event)));
+    // The cases name a file, which the function does not rewrite, so one
+    // event object serves every call.
+    return fn(e);
+  };
+}
+
+/** A Lambda@Edge viewer-request event as CloudFront Functions receive it. */
+function toFunctionEvent(event) {
+  const request = event.Records[0].cf.request;
+  const headers = {};
+  const cookies = {};
+  for (const [name, entries] of Object.entries(request.headers)) {
+    for (const { value } of entries) {
+      if (name === 'cookie') {
+        for (const pair of value.split(';')) {
+          const at = pair.indexOf('=');
+          const key = pair.slice(0, at).trim();
+          if (key) cookies[key] = { value: pair.slice(at + 1).trim() };
+        }
+      } else headers[name] = { value };
+    }
+  }
+  const querystring = {};
+  for (const pair of request.querystring.split('&').filter(Boolean)) {
+    const [k, v = ''] = pair.split('=');
+    querystring[k] = { value: v };
+  }
+  return { version: '1.0', context: { eventType: 'viewer-request' }, viewer: { ip: '203.0.113.9' }, request: { method: request.method, uri: request.uri, querystring, headers, cookies } };
+}
+
+/** Mean µs per call of the function over `calls` calls of each event, in
+ * njs and in Node.js, the same loop in both. */
+function functionMeans(file, events, calls) {
+  const dir = mkdtempSync(join(tmpdir(), 'edge-cf-njs-'));
+  const body = readFileSync(file, 'utf8').slice(IMPORT.length);
+  const script = `var STORE = ${JSON.stringify(STORE)};
+var cf = { kvs: function () { return { get: function (k) { return STORE[k] !== undefined ? Promise.resolve(STORE[k]) : Promise.reject(new Error('not found')); } }; } };
+${body}
+var EVENTS = ${JSON.stringify(events)};
+var out = [];
+(async function () {
+  for (var e = 0; e < EVENTS.length; e++) {
+    for (var w = 0; w < ${calls >> 2}; w++) { var a = await handler(EVENTS[e]); }
+    var t = Date.now();
+    for (var i = 0; i < ${calls}; i++) { var r = await handler(EVENTS[e]); }
+    out.push((Date.now() - t) * 1000 / ${calls});
+  }
+  console.log(JSON.stringify(out));
+})();
+`;
+  const njsFile = join(dir, 'bench.js');
+  writeFileSync(njsFile, script);
+  const nodeFile = join(dir, 'bench.cjs');
+  writeFileSync(nodeFile, script);
+  const run = (cmd, args) => {
+    const r = spawnSync(cmd, args, { encoding: 'utf8' });
+    return r.status === 0 ? JSON.parse(r.stdout.trim().split('\n').pop()) : null;
+  };
+  return { njs: run('njs', ['-q', njsFile]), node: run(process.execPath, [nodeFile]) };
 }
 
 // Imported only where it runs, so that a cold start of the other variants
@@ -133,12 +225,13 @@ const CASES = ['valid, AWS sample event (5 headers)', 'valid, browser request (1
 async function handlerFor(variant, dir) {
   if (variant === 'authorize') return lambda.load(dir).handler;
   if (variant === 'peer') return peerHandler();
+  if (variant === 'function') return functionHandler(process.env.EDGE_AUTH_CF_FUNCTION_FILE);
   return floorHandler();
 }
 
 async function check(variant, handler, ctx, { event, forward }) {
   const answer = await handler(event, ctx);
-  const forwarded = !answer.status;
+  const forwarded = !answer.status && !answer.statusCode;
   if (forwarded !== forward && !(variant === 'floor' && !forward)) {
     throw new Error(`${variant}: expected ${forward ? 'the request' : 'a redirect'}, got ${answer.status ?? 'the request'}`);
   }
@@ -147,7 +240,7 @@ async function check(variant, handler, ctx, { event, forward }) {
 const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 
 async function warm(dir) {
-  const variants = ['authorize', 'peer', 'floor'];
+  const variants = ['authorize', 'function', 'peer', 'floor'];
   const handlers = Object.fromEntries(await Promise.all(variants.map(async (v) => [v, await handlerFor(v, dir)])));
   const ctx = lambda.context();
   const results = {};
@@ -227,14 +320,25 @@ async function main() {
   console.log(`node ${process.version}; warm: ${ROUNDS} alternating rounds of ${ROUND_CALLS} calls per variant after ${WARMUP} warm-up; cold: median of ${COLD_RUNS}`);
   console.log("authorize: the deployment's HS256 session; peer: aws-jwt-verify (JWKS preloaded) on the provider's RS256 ID token + cookie parsing; floor: one node:crypto RS256 verify\n");
 
+  process.env.EDGE_AUTH_CF_FUNCTION_FILE = renderFunction();
+  console.log(`function: ${process.env.EDGE_AUTH_CF_FUNCTION_FILE} (${readFileSync(process.env.EDGE_AUTH_CF_FUNCTION_FILE).length} bytes; CloudFront's limit 10,240)`);
   const results = await runChild(['warm-all', '-', dir]);
-  console.log('case                                    authorize p50 (p99)     peer p50 (p99)        floor p50   authorize/peer');
+  console.log('case                                    authorize p50 (p99)     function p50 (p99)    peer p50 (p99)        floor p50   authorize/peer  function/peer');
   for (const name of CASES) {
     const r = results[name];
     const floor = r.floor ? us(r.floor.p50) : '     -   ';
     const ratio = (r.authorize.p50 / r.peer.p50).toFixed(2);
-    console.log(`${name.padEnd(38)} ${us(r.authorize.p50)} (${us(r.authorize.p99)})  ${us(r.peer.p50)} (${us(r.peer.p99)})  ${floor}   ${ratio}`);
+    const fratio = (r.function.p50 / r.peer.p50).toFixed(2);
+    console.log(`${name.padEnd(38)} ${us(r.authorize.p50)} (${us(r.authorize.p99)})  ${us(r.function.p50)} (${us(r.function.p99)})  ${us(r.peer.p50)} (${us(r.peer.p99)})  ${floor}   ${ratio}            ${fratio}`);
   }
+  // The function in njs beside the same loop in Node.js: a mean per call
+  // (njs has no sub-millisecond clock), 20,000 calls a case.
+  const means = functionMeans(process.env.EDGE_AUTH_CF_FUNCTION_FILE, CASES.map((name) => toFunctionEvent(caseEvent(name).event)), 20000);
+  console.log('\nthe CloudFront Function, mean per call (20,000 calls a case, after 5,000):  njs 0.7.9        Node.js        njs/Node');
+  CASES.forEach((name, i) => {
+    const njs = means.njs ? means.njs[i] : NaN;
+    console.log(`${name.padEnd(38)}                                     ${means.njs ? us(njs) : '  (no njs)'}   ${us(means.node[i])}   ${means.njs ? (njs / means.node[i]).toFixed(2) : '-'}`);
+  });
 
   // A cold start with nothing but the package: `node -e` requiring the
   // handler module and answering one valid browser request (event inlined),
