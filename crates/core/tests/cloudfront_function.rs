@@ -662,8 +662,26 @@ fn the_function_decides_as_authorize_does() {
         let got: Vec<Value> =
             serde_json::from_slice(&std::fs::read(&results_path).unwrap()).unwrap();
         assert_eq!(got.len(), index.len(), "{runtime}: every case answered");
-        // Whatever it answers, no header value can split the response.
-        for answer in &got {
+        // Whatever it answers, no header value can split the response, and
+        // it never lets a request through to a protected path without a
+        // session the deployment's keys verify (checked here on their own,
+        // not through authorize).
+        for (answer, &i) in got.iter().zip(&index) {
+            if answer.get("forward").is_some() {
+                let case = &cases[i];
+                let public = edge_auth_core::paths::canonical_path(&case.uri)
+                    .is_ok_and(|path| config.public.iter().any(|p| p.matches(&path)));
+                let session = case.cookies.iter().any(|(name, value)| {
+                    name == "__Host-edge-auth-session"
+                        && config.sessions.verify(value, case.now).is_ok()
+                });
+                assert!(
+                    public || session,
+                    "{runtime}: {} {} forwarded without a session",
+                    case.method,
+                    case.uri
+                );
+            }
             if let Some(headers) = answer["headers"].as_object() {
                 for (name, value) in headers {
                     let value = value.as_str().unwrap_or_default();
