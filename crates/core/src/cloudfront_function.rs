@@ -163,7 +163,6 @@ pub const KVS_IMPORT: &str = "import cf from 'cloudfront';";
 fn minify(source: &str) -> String {
     let tokens = tokenize(source);
     let names = short_names(&tokens);
-    let ident = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b == b'$';
     let mut out = String::with_capacity(source.len());
     for (k, token) in tokens.iter().enumerate() {
         let text = match names.get(token.text) {
@@ -192,9 +191,13 @@ struct Token<'a> {
     newline_before: bool,
 }
 
+/// A byte of a JavaScript name (the template's names are ASCII).
+fn ident(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_' || b == b'$'
+}
+
 fn tokenize(source: &str) -> Vec<Token<'_>> {
     let bytes = source.as_bytes();
-    let ident = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b == b'$';
     let mut tokens: Vec<Token> = Vec::new();
     let (mut space, mut newline) = (false, false);
     let mut i = 0;

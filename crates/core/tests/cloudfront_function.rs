@@ -15,7 +15,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use edge_auth_core::authorize::authorize;
-use edge_auth_core::cloudfront_function::{MAX_FUNCTION_BYTES, render, render_checked, start_path};
+use edge_auth_core::cloudfront_function::{
+    MAX_FUNCTION_BYTES, key_value_store, render, render_checked, start_path,
+};
 use edge_auth_core::index_path::index_path;
 use edge_auth_core::pages;
 use edge_auth_core::query::encode_form;
@@ -479,11 +481,9 @@ fn rust_decision(case: &Case, config: &Config) -> (Value, String) {
 
 /// The driver both engines run: the rendered function (its `cloudfront`
 /// import replaced by the key value store shim), then the cases.
-fn driver(function: &str, cases: &Path, results: &Path) -> String {
-    let kvs = json!({
-        format!("key:{}", kit::SESSION_KID): kit::SESSION_KEY,
-        format!("key:{OTHER_KID}"): OTHER_KEY,
-    });
+fn driver(function: &str, cases: &Path, results: &Path, config: &Config) -> String {
+    // What the deploy tool writes into the store for these settings.
+    let kvs = json!(key_value_store(config));
     let body = function.replacen("import cf from 'cloudfront';", "", 1);
     format!(
         r#"var KVS = {kvs};
@@ -656,7 +656,7 @@ fn the_function_decides_as_authorize_does() {
         } else {
             (&cases_path, (0..cases.len()).collect())
         };
-        std::fs::write(&script, driver(&function, path, &results_path)).unwrap();
+        std::fs::write(&script, driver(&function, path, &results_path, &config)).unwrap();
         let started = std::time::Instant::now();
         run(&runtime, &script);
         let got: Vec<Value> =

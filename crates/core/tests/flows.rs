@@ -39,6 +39,15 @@ fn session_with(change: impl FnOnce(&mut SessionClaims)) -> String {
     kit::signer().sign(&claims)
 }
 
+/// Where the sign-in flow the response starts returns to (its flow cookie).
+fn flow_return_to(response: &CloudFrontResponse) -> String {
+    let flow = set_cookies(response)
+        .into_iter()
+        .find(|(n, _)| n.starts_with("__Host-edge-auth-flow-"))
+        .expect("a flow cookie");
+    FlowCookie::decode(&flow.1).unwrap().return_to
+}
+
 fn query_of(url: &str) -> Vec<(String, String)> {
     parse_query(url.split_once('?').map_or("", |(_, q)| q)).unwrap()
 }
@@ -449,11 +458,7 @@ fn refresh_without_cookie_or_with_revoked_token_starts_signin() {
     let r = response(&out);
     assert!(cleared_cookies(r).contains(&"__Secure-edge-auth-refresh".to_owned()));
     assert!(cleared_cookies(r).contains(&"__Host-edge-auth-session".to_owned()));
-    let flow = set_cookies(r)
-        .into_iter()
-        .find(|(n, _)| n.starts_with("__Host-edge-auth-flow-"))
-        .unwrap();
-    assert_eq!(FlowCookie::decode(&flow.1).unwrap().return_to, "/x");
+    assert_eq!(flow_return_to(r), "/x");
 }
 
 #[test]
@@ -644,14 +649,7 @@ fn signing_in_as_someone_else_returns_to_the_page() {
     let cleared = cleared_cookies(response(&out));
     assert!(cleared.contains(&"__Host-edge-auth-session".to_owned()));
     assert!(cleared.contains(&"__Secure-edge-auth-refresh".to_owned()));
-    let flow = set_cookies(response(&out))
-        .into_iter()
-        .find(|(n, _)| n.starts_with("__Host-edge-auth-flow-"))
-        .expect("a new flow");
-    assert_eq!(
-        FlowCookie::decode(&flow.1).unwrap().return_to,
-        "/admin/report.html?y=2"
-    );
+    assert_eq!(flow_return_to(response(&out)), "/admin/report.html?y=2");
     // A planted return path is replaced, as everywhere else.
     let (request, dist) =
         kit::viewer_request("/_edge-auth/signout", "return=%2F%2Fevil.example", &[]);
@@ -659,11 +657,7 @@ fn signing_in_as_someone_else_returns_to_the_page() {
     else {
         panic!()
     };
-    let flow = set_cookies(response(&out))
-        .into_iter()
-        .find(|(n, _)| n.starts_with("__Host-edge-auth-flow-"))
-        .unwrap();
-    assert_eq!(FlowCookie::decode(&flow.1).unwrap().return_to, "/");
+    assert_eq!(flow_return_to(response(&out)), "/");
 }
 
 /// A lost session cookie with the display-name cookie still there: refresh
@@ -891,14 +885,7 @@ fn the_start_endpoint_starts_the_sign_in_authorize_would() {
         set_cookies(response(&started)),
         set_cookies(response(&by_authorize))
     );
-    let flow = set_cookies(response(&started))
-        .into_iter()
-        .find(|(n, _)| n.starts_with("__Host-edge-auth-flow-"))
-        .expect("a flow cookie");
-    assert_eq!(
-        FlowCookie::decode(&flow.1).unwrap().return_to,
-        "/docs/a?x=1"
-    );
+    assert_eq!(flow_return_to(response(&started)), "/docs/a?x=1");
 }
 
 #[test]
@@ -938,15 +925,7 @@ fn the_start_endpoint_refuses_scripts_prefetches_and_foreign_returns() {
             NOW,
             &mut CountingEntropy(1),
         );
-        let flow = set_cookies(response(&out))
-            .into_iter()
-            .find(|(n, _)| n.starts_with("__Host-edge-auth-flow-"))
-            .unwrap_or_else(|| panic!("{query}: a flow cookie"));
-        assert_eq!(
-            FlowCookie::decode(&flow.1).unwrap().return_to,
-            "/",
-            "{query}"
-        );
+        assert_eq!(flow_return_to(response(&out)), "/", "{query}");
     }
     // The callback is not the start.
     let (request, _) = kit::viewer_request("/_edge-auth/callback", "return=%2F", &[]);

@@ -3,7 +3,7 @@
 // what cloudfront-js-2.0 offers (the language, Buffer, require('crypto'),
 // the `cloudfront` module's key value store) and nothing of Node's (no
 // process, timers, fs or network). The key value store is a JSON file the
-// local edge writes ({"key": "value"}), read again when it changes.
+// local edge writes ({"key": "value"}) before it starts this runtime.
 //
 // Protocol (stdin/stdout, one JSON object per line):
 //   in  {"id": n, "event": {...}}     out {"id": n, "result": {...}} or {"id": n, "error": "..."}
@@ -16,27 +16,18 @@ const crypto = require('node:crypto');
 const [functionFile, storeFile] = process.argv.slice(2);
 const IMPORT = "import cf from 'cloudfront';";
 
-let store = {};
-let storeStamp = 0;
-function readStore() {
-  const stamp = fs.statSync(storeFile).mtimeMs;
-  if (stamp !== storeStamp) {
-    store = JSON.parse(fs.readFileSync(storeFile, 'utf8'));
-    storeStamp = stamp;
-  }
-}
+// Written by the local edge before it starts this runtime.
+const store = JSON.parse(fs.readFileSync(storeFile, 'utf8'));
 
 const cf = {
   kvs() {
     return {
       get(key) {
-        readStore();
         return Object.prototype.hasOwnProperty.call(store, key)
           ? Promise.resolve(store[key])
           : Promise.reject(new Error(`key not found: ${key}`));
       },
       exists(key) {
-        readStore();
         return Promise.resolve(Object.prototype.hasOwnProperty.call(store, key));
       },
     };

@@ -126,15 +126,7 @@ impl Distribution {
                 .and_then(|v| crate::viewer_function::result(&v));
             return match result {
                 Ok(FunctionResult::Forward { uri }) => self.origin_fetch(&uri),
-                Ok(FunctionResult::Respond {
-                    status,
-                    headers,
-                    body,
-                }) => Answer {
-                    status,
-                    headers,
-                    body,
-                },
+                Ok(FunctionResult::Respond(answer)) => answer,
                 Err(reason) => function_error(&reason),
             };
         }
@@ -364,21 +356,31 @@ fn validate_response(response: &CloudFrontResponse, event_type: &str) -> Result<
 /// CloudFront's answer when a CloudFront Function throws or returns what
 /// it cannot use (FunctionExecutionError / FunctionValidationError).
 fn function_error(reason: &str) -> Answer {
-    tracing::error!(reason, "FunctionExecutionError");
-    Answer {
-        status: 503,
-        headers: vec![("content-type".into(), "text/plain".into())],
-        body: format!("503 ERROR\nThe CloudFront function associated with the CloudFront distribution is invalid or could not run.\n(emulator: {reason})\n").into_bytes(),
-    }
+    cloudfront_error(
+        503,
+        "FunctionExecutionError",
+        "The CloudFront function associated with the CloudFront distribution is invalid or could not run.",
+        reason,
+    )
 }
 
 /// CloudFront's own answer to a function that failed or broke the rules.
 fn lambda_error(reason: &str) -> Answer {
-    tracing::error!(reason, "LambdaValidationError");
+    cloudfront_error(
+        502,
+        "LambdaValidationError",
+        "The Lambda function associated with the CloudFront distribution is invalid or doesn't have the required permissions.",
+        reason,
+    )
+}
+
+/// CloudFront's plain-text error page, with the emulator's reason added.
+fn cloudfront_error(status: u16, kind: &str, text: &str, reason: &str) -> Answer {
+    tracing::error!(reason, "{kind}");
     Answer {
-        status: 502,
+        status,
         headers: vec![("content-type".into(), "text/plain".into())],
-        body: format!("502 ERROR\nThe Lambda function associated with the CloudFront distribution is invalid or doesn't have the required permissions.\n(emulator: {reason})\n").into_bytes(),
+        body: format!("{status} ERROR\n{text}\n(emulator: {reason})\n").into_bytes(),
     }
 }
 

@@ -79,6 +79,16 @@ struct Options {
     session_keys: Option<PathBuf>,
 }
 
+/// A two-way option: `true` for `yes`, `false` for `no`, else an error
+/// naming both.
+fn one_of(flag: &str, value: &str, yes: &str, no: &str) -> Result<bool, String> {
+    match value {
+        v if v == yes => Ok(true),
+        v if v == no => Ok(false),
+        other => Err(format!("{flag}: `{other}` is not {yes} or {no}")),
+    }
+}
+
 fn parse_options() -> Result<Options, String> {
     let mut o = Options {
         port: 8080,
@@ -132,34 +142,10 @@ fn parse_options() -> Result<Options, String> {
             "--groups-claim" => o.groups_claim = value,
             "--cognito-domain" => o.cognito_domain = Some(value),
             "--session-keys" => o.session_keys = Some(value.into()),
-            "--log-format" => {
-                o.json_logs = match value.as_str() {
-                    "json" => true,
-                    "human" => false,
-                    other => return Err(format!("--log-format: `{other}` is not human or json")),
-                }
-            }
-            "--auth-endpoints" => {
-                o.regional = match value.as_str() {
-                    "regional" => true,
-                    "edge" => false,
-                    other => {
-                        return Err(format!(
-                            "--auth-endpoints: `{other}` is not edge or regional"
-                        ));
-                    }
-                }
-            }
+            "--log-format" => o.json_logs = one_of(&flag, &value, "json", "human")?,
+            "--auth-endpoints" => o.regional = one_of(&flag, &value, "regional", "edge")?,
             "--authorizer" => {
-                o.cloudfront_function = match value.as_str() {
-                    "cloudfront-function" => true,
-                    "lambda-edge" => false,
-                    other => {
-                        return Err(format!(
-                            "--authorizer: `{other}` is not cloudfront-function or lambda-edge"
-                        ));
-                    }
-                }
+                o.cloudfront_function = one_of(&flag, &value, "cloudfront-function", "lambda-edge")?
             }
             "--rule" => {
                 let (pattern, groups) = value

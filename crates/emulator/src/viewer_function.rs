@@ -12,6 +12,8 @@ use std::process::Stdio;
 use std::sync::{Arc, Mutex as StdMutex};
 
 use serde_json::{Value, json};
+
+use crate::cloudfront::Answer;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::Command;
 use tokio::sync::{mpsc, oneshot};
@@ -210,14 +212,8 @@ pub fn event(
 /// no `statusCode`) goes on to the origin; a response goes back to the
 /// viewer, checked as CloudFront checks it.
 pub enum FunctionResult {
-    Forward {
-        uri: String,
-    },
-    Respond {
-        status: u16,
-        headers: Vec<(String, String)>,
-        body: Vec<u8>,
-    },
+    Forward { uri: String },
+    Respond(Answer),
 }
 
 pub fn result(value: &Value) -> Result<FunctionResult, String> {
@@ -278,9 +274,9 @@ pub fn result(value: &Value) -> Result<FunctionResult, String> {
     if body.len() > BODY_LIMIT {
         return Err(format!("a body of {} bytes, over {BODY_LIMIT}", body.len()));
     }
-    Ok(FunctionResult::Respond {
+    Ok(FunctionResult::Respond(Answer {
         status,
         headers,
         body,
-    })
+    }))
 }
