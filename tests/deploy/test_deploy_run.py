@@ -15,6 +15,14 @@ each `<stack.Output>` the output the run then found; the stacks carry the
 parameters the plan gave them (the auth endpoints end up granted to the
 distribution); a re-run executes the same commands again and skips the
 unchanged second auth-endpoints deployment; the site is in the bucket.
+
+The default arrangement has no Lambda@Edge: the distribution template the
+tool deploys carries the CloudFront Function the core renders from the
+deployed config.json, and the tool writes the session verify keys into the
+key value store. moto has no key value store data plane, and AWS's is not
+reachable from here: `key_value_store` below stands in for it on 127.0.0.1
+(DescribeKeyValueStore, ListKeys, UpdateKeys with If-Match, the store's
+limits), and requires the SigV4A signature the real one requires.
 """
 
 import http.server
@@ -25,6 +33,7 @@ import shlex
 import shutil
 import subprocess
 import threading
+import urllib.parse
 import zipfile
 from pathlib import Path
 
@@ -67,6 +76,88 @@ def provider():
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def key_value_store():
+    """A stand-in for the CloudFront KeyValueStore data plane (restJson, as
+    the SDK speaks it) on 127.0.0.1: stores by ARN, created on first use."""
+    stores, signatures = {}, []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def answer(self, status, body, etag=None, error=None):
+            data = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("content-type", "application/json")
+            if etag:
+                self.send_header("ETag", etag)
+            if error:
+                self.send_header("x-amzn-errortype", error)
+            self.send_header("content-length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def store(self):
+            signatures.append(self.headers.get("authorization", "").split(" ")[0])
+            path = urllib.parse.urlsplit(self.path).path
+            match = re.fullmatch(r"/key-value-stores/([^/]+)(/keys)?", path)
+            arn = urllib.parse.unquote(match.group(1)) if match else ""
+            if not re.fullmatch(r"arn:aws:cloudfront::\d{12}:key-value-store/[0-9a-f-]{36}", arn):
+                self.answer(404, {"message": f"no store {arn}"}, error="ResourceNotFoundException")
+                return None, None
+            store = stores.setdefault(arn, {"items": {}, "version": 1})
+            return store, bool(match.group(2))
+
+        def summary(self, store):
+            size = sum(len(k) + len(v) for k, v in store["items"].items())
+            return {"ItemCount": len(store["items"]), "TotalSizeInBytes": size}
+
+        def do_GET(self):
+            store, keys = self.store()
+            if store is None:
+                return
+            etag = f"E{store['version']}"
+            if keys:
+                items = [{"Key": k, "Value": v} for k, v in sorted(store["items"].items())]
+                self.answer(200, {"Items": items})
+            else:
+                self.answer(200, dict(self.summary(store), KvsARN="x", Created=1764633600, Status="READY"), etag=etag)
+
+        def do_POST(self):
+            store, keys = self.store()
+            if store is None:
+                return
+            body = json.loads(self.rfile.read(int(self.headers.get("content-length", 0))) or b"{}")
+            if self.headers.get("if-match") != f"E{store['version']}":
+                self.answer(409, {"message": "the store changed"}, error="ConflictException")
+                return
+            items = dict(store["items"])
+            for put in body.get("Puts", []):
+                if len(put["Key"].encode()) > 512 or len(put["Value"].encode()) > 1024:
+                    self.answer(400, {"message": "key or value too long"}, error="ValidationException")
+                    return
+                items[put["Key"]] = put["Value"]
+            for delete in body.get("Deletes", []):
+                items.pop(delete["Key"], None)
+            store["items"], store["version"] = items, store["version"] + 1
+            self.answer(200, self.summary(store), etag=f"E{store['version']}")
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", stores, signatures
+    server.shutdown()
+
+
+def render_function(config_json):
+    """The core's CloudFront Function for a config.json (the example the
+    bench uses too)."""
+    return subprocess.run(
+        ["cargo", "run", "-q", "--locked", "-p", "edge-auth-core", "--example", "render-cloudfront-function", "--", str(config_json)],
+        cwd=ROOT, check=True, capture_output=True, text=True, timeout=600,
+    ).stdout
 
 
 def settings_for(tmp_path, provider, secret_arn, environment):
@@ -121,23 +212,26 @@ def logged(path):
     return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
 
-def test_the_run_executes_what_the_dry_run_prints_against_moto(tmp_path, moto, provider):
+def test_the_run_executes_what_the_dry_run_prints_against_moto(tmp_path, moto, provider, key_value_store):
     assert (ROOT / "dist/authorize.zip").exists() and (ROOT / "dist/regional/signin.zip").exists(), (
         "run scripts/package.py and scripts/package.py --regional first")
     url, env = moto
+    kvs_url, stores, signatures = key_value_store
     tool = deploy_tool()
     secret = client("secretsmanager", REGION, url).create_secret(
         Name="edge-auth/moto/oidc-client", SecretString='{"client_id":"moto-client","client_secret":"s3cret"}')["ARN"]
     settings = settings_for(tmp_path, provider, secret, "moto")
     log = tmp_path / "sam-commands.jsonl"
     env = dict(env, PATH=f"{STANDIN}{os.pathsep}{env['PATH']}", EDGE_AUTH_SAM_LOG=str(log),
-               EDGE_AUTH_SAM_STATE=str(tmp_path / "standin-state"))
+               EDGE_AUTH_SAM_STATE=str(tmp_path / "standin-state"), EDGE_AUTH_KEY_VALUE_STORE_ENDPOINT=kvs_url)
     work = tmp_path / "work"
 
     dry = run_tool(tool, settings, work, env, "--dry-run")
     assert dry.returncode == 0, dry.stderr
     planned = commands(dry.stdout)
-    assert len(planned) == 4, dry.stdout  # edge functions, auth endpoints twice, distribution
+    # The default: no edge functions; auth endpoints twice, distribution.
+    assert len(planned) == 3, dry.stdout
+    assert "write the session verify keys into the key value store <edge-auth-moto-distribution.KeyValueStoreArn>" in dry.stdout
 
     first = run_tool(tool, settings, work, env)
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
@@ -164,6 +258,28 @@ def test_the_run_executes_what_the_dry_run_prints_against_moto(tmp_path, moto, p
     assert "index.html" in keys
     assert f"done: {distribution['SiteUrl']}" in first.stdout
 
+    # No stack in us-east-1: nothing of Lambda@Edge was deployed.
+    assert not any(a[a.index("--region") + 1] == "us-east-1" for a in executed), executed
+    assert "none: nothing to retire" in first.stdout
+    # The function CloudFormation was given (read back through SAM's YAML
+    # parser by the stand-in) is the core's rendering of the config.json the
+    # regional functions were deployed with.
+    with zipfile.ZipFile(work / "moto" / "dist" / "configured/regional/signin.zip") as z:
+        (tmp_path / "config.json").write_bytes(z.read("config.json"))
+        deployed_config = json.loads(z.read("config.json"))
+    deployed_function = (tmp_path / "standin-state" / "edge-auth-moto-distribution.ViewerRequestFunction.js").read_text()
+    assert deployed_function == render_function(tmp_path / "config.json")
+    assert deployed_function.startswith("import cf from 'cloudfront';") and len(deployed_function.encode()) <= 10240
+    # The store holds each session key under key:<kid>, written with SigV4A.
+    def store_items():
+        (arn,) = [a for a in stores if a == distribution["KeyValueStoreArn"]]
+        return stores[arn]["items"]
+    assert store_items() == {f"key:{k['kid']}": k["key"] for k in deployed_config["session"]["keys"]}
+    assert signatures and set(signatures) == {"AWS4-ECDSA-P256-SHA256"}, set(signatures)
+    key_names = sorted(store_items())
+    assert f"put {', '.join(key_names)}; deleted none" in first.stdout
+    assert deployed_config["session"]["keys"][0]["key"] not in first.stdout, "a key value printed"
+
     # A re-run: the same stacks, the second auth-endpoints deployment skipped
     # (its parameters are known from the start), and again what it prints
     # is what it runs and what the dry run showed.
@@ -175,14 +291,14 @@ def test_the_run_executes_what_the_dry_run_prints_against_moto(tmp_path, moto, p
     assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
     executed = logged(log)
     assert commands(second.stdout) == executed
-    assert len(executed) == 3, [a[a.index("--stack-name") + 1] for a in executed]
+    assert len(executed) == 2, [a[a.index("--stack-name") + 1] for a in executed]
     assert "same parameters as its deployment earlier in this run" in second.stdout
-    # (The edge functions' versions are new: on a re-run their config.json
-    # has the site's URL, unknown on the first deploy.)
     outputs = outputs_of(url, stacks)
     rerun_planned = [filled_in(a, outputs) for a in commands(dry.stdout)]
     # The dry run lists the second auth-endpoints deployment; the run skips it.
-    assert rerun_planned[:3] == executed and rerun_planned[3] == rerun_planned[1]
+    assert rerun_planned[:2] == executed and rerun_planned[2] == rerun_planned[0]
+    # The store already holds the keys: nothing is written again.
+    assert "put none; deleted none" in second.stdout
 
     # A session-key rotation against the same deployment: the dry run shows
     # the three phases and key ids, never a key; the run adds the key,
@@ -214,11 +330,13 @@ def test_the_run_executes_what_the_dry_run_prints_against_moto(tmp_path, moto, p
     assert list(after["retire_after"]) == [before["signing_kid"]], "the old key retires later"
     # Every verifier got both keys before the new one signed.
     assert logged(log), "the rotation deployed the stacks"
-    for package in ("configured/authorize.zip", "configured/regional/signin.zip", "configured/regional/refresh.zip"):
+    for package in ("configured/regional/signin.zip", "configured/regional/refresh.zip"):
         with zipfile.ZipFile(work / "moto" / "dist" / package) as z:
             config = json.loads(z.read("config.json"))
         assert [k["kid"] for k in config["session"]["keys"]] == kids, package
         assert config["session"]["signing_keys"]["secret_id"] == "edge-auth/moto/session-keys"
+    # ... and so does the function's store, before the new key signs.
+    assert store_items() == {f"key:{k['kid']}": k["key"] for k in after["keys"]}
 
 
 def test_sam_would_refuse_it_so_the_stand_in_refuses_it(tmp_path, moto):

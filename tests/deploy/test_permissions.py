@@ -33,12 +33,16 @@ OWN_SERVICE = {"Lambda": "lambda", "IAM": "iam", "CloudFront": "cloudfront", "S3
 
 
 @pytest.fixture(scope="module")
-def explained():
+def explained(tmp_path_factory):
     tool = deploy_tool()
     out = {}
-    for name in ("prod", "preview"):
+    for name in ("prod", "preview", "prod-lambda-edge"):
+        settings = ROOT / f"deploy/{name}.toml"
+        if name == "prod-lambda-edge":
+            settings = tmp_path_factory.mktemp("settings") / "prod-lambda-edge.toml"
+            settings.write_text('authorizer = "lambda-edge"\n' + (ROOT / "deploy/prod.toml").read_text())
         run = subprocess.run(
-            [str(tool), "policy", "--settings", str(ROOT / f"deploy/{name}.toml"), "--explain"],
+            [str(tool), "policy", "--settings", str(settings), "--explain"],
             cwd=ROOT, capture_output=True, text=True, check=True,
         )
         out[name] = json.loads(run.stdout)
@@ -92,11 +96,24 @@ def allowed(policy):
     return found
 
 
+# Only the default deploys the CloudFront Function and its store.
+FUNCTION_TYPES = {"AWS::CloudFront::Function", "AWS::CloudFront::KeyValueStore"}
+
+
 def test_every_handler_action_is_allowed_or_explained(explained):
-    report = explained["prod"]
+    for name in ("prod", "prod-lambda-edge"):
+        if name in explained:
+            handler_actions_allowed_or_explained(explained[name], name)
+
+
+def handler_actions_allowed_or_explained(report, name):
     grants = allowed(report["policy"])
     not_needed = report["not_needed"]
     types = template_types()
+    if name == "prod-lambda-edge":
+        types -= FUNCTION_TYPES
+    else:
+        assert FUNCTION_TYPES <= types
     assert {"AWS::Lambda::Function", "AWS::Lambda::Version", "AWS::Lambda::Alias", "AWS::Lambda::Url",
             "AWS::CloudFront::Distribution", "AWS::Cognito::UserPool", "AWS::SecretsManager::Secret"} <= types
     listed = set()
@@ -112,7 +129,9 @@ def test_every_handler_action_is_allowed_or_explained(explained):
         for action in sorted(permissions - own_actions):
             assert action in grants or action in not_needed, f"{resource_type}: {action} neither allowed nor explained"
     # The table names no type the templates do not have.
-    assert set(report["handler_actions"]) <= types
+    assert set(report["handler_actions"]) <= types | FUNCTION_TYPES
+    for resource_type in FUNCTION_TYPES - types:
+        listed |= schema_permissions(resource_type)
     for action, why in not_needed.items():
         assert action in listed, f"{action} is explained but no handler lists it"
         assert action not in grants, f"{action} is both allowed and explained away"

@@ -1,6 +1,8 @@
 """Every `sam deploy` command line the deploy tool builds, handed to the real
 SAM CLI's option parser (tests/deploy/sam_cli.py), for the example settings
-with and without a custom domain, in both auth-endpoint arrangements, on a
+with and without a custom domain, in the three arrangements (the default
+CloudFront Function with regional auth endpoints, Lambda@Edge authorize
+with regional endpoints, Lambda@Edge throughout), on a
 first deploy (`--dry-run --offline`) and on a re-run (`--dry-run` against
 moto_server on 127.0.0.1 holding the stacks a first deploy left).
 
@@ -56,10 +58,14 @@ def tool():
 
 
 def settings_file(tmp_path, example, arrangement):
-    """The example settings, or the same with the auth endpoints at the edge."""
+    """The example settings (the default authorizer, a CloudFront
+    Function), or the same with Lambda@Edge authorize, or with everything
+    at the edge."""
     text = EXAMPLES[example].read_text()
+    if arrangement == "lambda-edge":
+        text = 'authorizer = "lambda-edge"\n' + text
     if arrangement == "edge":
-        text = 'auth_endpoints = "edge"\n' + text
+        text = 'authorizer = "lambda-edge"\nauth_endpoints = "edge"\n' + text
     path = tmp_path / f"{example}-{arrangement}.toml"
     path.write_text(text)
     return path
@@ -142,7 +148,7 @@ def check_commands(found, work, environment, expect_placeholders):
     return found
 
 
-ARRANGEMENTS = [(e, a) for e in EXAMPLES for a in ("regional", "edge")]
+ARRANGEMENTS = [(e, a) for e in EXAMPLES for a in ("function", "lambda-edge", "edge")]
 
 
 @pytest.mark.parametrize("example,arrangement", ARRANGEMENTS)
@@ -152,7 +158,9 @@ def test_first_deploy_commands_pass_sams_parser(tool, tmp_path, example, arrange
     found = check_commands(commands(out), tmp_path / "work", "prod" if example == "domain" else "preview", True)
     names = [parse_deploy(a)["stack_name"] for a in found]
     auth = [n for n in names if n.endswith("-auth-endpoints")]
-    assert len(auth) == (2 if arrangement == "regional" else 0), names
+    assert len(auth) == (0 if arrangement == "edge" else 2), names
+    edge = [n for n in names if n.endswith("-edge-functions")]
+    assert len(edge) == (0 if arrangement == "function" else 1), names
     # A first deploy: the auth endpoints are created with no distribution
     # (empty, quoted as SAM takes it) and deployed again with its ARN.
     if auth:
@@ -161,6 +169,9 @@ def test_first_deploy_commands_pass_sams_parser(tool, tmp_path, example, arrange
         assert second["DistributionArn"] == "<edge-auth-%s-distribution.DistributionArn>" % names[0].split("-")[2]
     dist = [parse_deploy(a)["parameter_overrides"] for a in found if a[a.index("--stack-name") + 1].endswith("-distribution")]
     assert len(dist) == 1
+    assert dist[0]["Authorizer"] == ("cloudfront-function" if arrangement == "function" else "lambda-edge")
+    if arrangement == "function":
+        assert dist[0]["AuthorizeVersionArn"] == dist[0]["IndexPathVersionArn"] == ""
     if example == "no-domain":
         # Passed, empty: nothing keeps a domain an earlier deploy had.
         assert dist[0]["DomainName"] == dist[0]["CertificateArn"] == dist[0]["HostedZoneId"] == ""
@@ -274,7 +285,7 @@ def test_rerun_commands_pass_sams_parser(tool, tmp_path, moto, example, arrangem
     assert f"{name}: exists, will be updated" in out, out
     found = check_commands(commands(out), tmp_path / "work", environment, True)
     auth = [parse_deploy(a)["parameter_overrides"] for a in found if a[a.index("--stack-name") + 1].endswith("-auth-endpoints")]
-    if arrangement == "regional":
+    if arrangement != "edge":
         # A re-run gives the auth endpoints the existing distribution from
         # the start: both deployments carry the same ARN and site URL.
         assert [p["DistributionArn"] for p in auth] == [outputs["DistributionArn"], "<%s.DistributionArn>" % name]

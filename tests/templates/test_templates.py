@@ -317,8 +317,15 @@ def test_only_provider_functions_read_the_secret(templates):
 def test_triggers_and_auth_behaviours(templates):
     config, all_behaviours = behaviours(templates["distribution"])
     default = config["DefaultCacheBehavior"]
-    events = {a["EventType"]: a["LambdaFunctionARN"]["Ref"] for a in default["LambdaFunctionAssociations"]}
+    # Authorizer=lambda-edge: authorize and index-path; the default: the
+    # CloudFront Function alone, index-path folded into it.
+    condition, no_lambda, lambdas = default["LambdaFunctionAssociations"]["Fn::If"]
+    assert condition == "ViewerFunction" and no_lambda == {"Ref": "AWS::NoValue"}
+    events = {a["EventType"]: a["LambdaFunctionARN"]["Ref"] for a in lambdas}
     assert events == {"viewer-request": "AuthorizeVersionArn", "origin-request": "IndexPathVersionArn"}
+    condition, (function,), no_function = default["FunctionAssociations"]["Fn::If"]
+    assert condition == "ViewerFunction" and no_function == {"Ref": "AWS::NoValue"}
+    assert function == {"EventType": "viewer-request", "FunctionARN": {"Fn::GetAtt": ["ViewerRequestFunction", "FunctionARN"]}}
     caching_disabled = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
     auth = {b["PathPattern"]["Ref"]: b for b in config["CacheBehaviors"]}
     assert set(auth) == {"SigninPath", "SigninStartPath", "RefreshPath", "SignoutPath"}
@@ -344,6 +351,27 @@ def test_user_pool_client_is_code_flow_with_secret(templates):
     assert "${AppClient.ClientSecret}" in secret["Properties"]["SecretString"]["Fn::Sub"]
 
 
+def test_the_viewer_function_reads_its_own_key_value_store(templates):
+    dist = templates["distribution"]
+    resources_ = dist["Resources"]
+    function = resources_["ViewerRequestFunction"]
+    store = resources_["SessionKeyStore"]
+    assert function["Condition"] == store["Condition"] == "ViewerFunction"
+    assert dist["Conditions"]["ViewerFunction"] == {"Fn::Equals": [{"Ref": "Authorizer"}, "cloudfront-function"]}
+    props = function["Properties"]
+    assert props["AutoPublish"] is True
+    assert props["FunctionConfig"]["Runtime"] == "cloudfront-js-2.0"
+    assert props["FunctionConfig"]["KeyValueStoreAssociations"] == [{"KeyValueStoreARN": {"Fn::GetAtt": ["SessionKeyStore", "Arn"]}}]
+    # The placeholder edge-auth-deploy replaces (template.rs's marker).
+    assert props["FunctionCode"].endswith("// EDGE_AUTH_VIEWER_REQUEST_FUNCTION")
+    assert "statusCode: 503" in props["FunctionCode"]
+    assert dist["Outputs"]["KeyValueStoreArn"]["Value"] == {"Fn::GetAtt": ["SessionKeyStore", "Arn"]}
+    # The default is the function, and it goes with regional endpoints only.
+    assert dist["Parameters"]["Authorizer"]["Default"] == "cloudfront-function"
+    rule = dist["Rules"]["FunctionNeedsRegionalEndpoints"]
+    assert rule["Assertions"][0]["Assert"] == {"Fn::Equals": [{"Ref": "AuthEndpoints"}, "regional"]}
+
+
 def viewer_packages(templates):
     """distribution viewer-request trigger -> edge-functions output -> function -> zip."""
     config, all_behaviours = behaviours(templates["distribution"])
@@ -352,8 +380,9 @@ def viewer_packages(templates):
     zips = []
     for behaviour in all_behaviours:
         assocs = behaviour.get("LambdaFunctionAssociations", [])
-        if isinstance(assocs, dict):  # Fn::If: the edge arrangement's
-            assocs = assocs["Fn::If"][1]
+        if isinstance(assocs, dict):  # Fn::If: the Lambda@Edge branch
+            condition, yes, no = assocs["Fn::If"]
+            assocs = no if condition == "ViewerFunction" else yes
         for assoc in assocs:
             if assoc["EventType"].startswith("viewer-"):
                 function = outputs[assoc["LambdaFunctionARN"]["Ref"]]["Value"]["Ref"].split(".")[0]

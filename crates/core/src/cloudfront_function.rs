@@ -45,6 +45,54 @@ pub fn key_value_store(config: &Config) -> std::collections::BTreeMap<String, St
         .collect()
 }
 
+/// CloudFront KeyValueStore's limits: a key at most 512 bytes, a value at
+/// most 1 KB, the whole store (keys and values) at most 5 MB.
+pub const MAX_STORE_KEY_BYTES: usize = 512;
+pub const MAX_STORE_VALUE_BYTES: usize = 1024;
+pub const MAX_STORE_BYTES: usize = 5 * 1024 * 1024;
+
+/// Entries the key value store would refuse.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum StoreTooLarge {
+    #[error(
+        "key value store entry {key}: the key is {bytes} bytes, over the store's {MAX_STORE_KEY_BYTES}"
+    )]
+    Key { key: String, bytes: usize },
+    #[error(
+        "key value store entry {key}: the value is {bytes} bytes, over the store's {MAX_STORE_VALUE_BYTES}"
+    )]
+    Value { key: String, bytes: usize },
+    #[error("the key value store's entries are {bytes} bytes, over the store's {MAX_STORE_BYTES}")]
+    Total { bytes: usize },
+}
+
+/// `entries` held to the store's limits before anything is written: a
+/// write the store refuses halfway would leave some verifiers without a key.
+pub fn check_store_limits(
+    entries: &std::collections::BTreeMap<String, String>,
+) -> Result<(), StoreTooLarge> {
+    let mut total = 0;
+    for (key, value) in entries {
+        if key.len() > MAX_STORE_KEY_BYTES {
+            return Err(StoreTooLarge::Key {
+                key: key.chars().take(40).collect(),
+                bytes: key.len(),
+            });
+        }
+        if value.len() > MAX_STORE_VALUE_BYTES {
+            return Err(StoreTooLarge::Value {
+                key: key.clone(),
+                bytes: value.len(),
+            });
+        }
+        total += key.len() + value.len();
+    }
+    if total > MAX_STORE_BYTES {
+        return Err(StoreTooLarge::Total { bytes: total });
+    }
+    Ok(())
+}
+
 /// A configuration whose function CloudFront would refuse.
 #[derive(Debug, thiserror::Error)]
 #[error(
@@ -345,5 +393,38 @@ mod tests {
     #[test]
     fn the_template_has_one_placeholder() {
         assert_eq!(super::TEMPLATE.matches("__CONFIG__").count(), 1);
+    }
+
+    #[test]
+    fn entries_over_the_stores_limits_are_refused_before_any_write() {
+        use super::*;
+        let entries = |pairs: &[(String, String)]| pairs.iter().cloned().collect();
+        let kid = "key:k1796186865".to_owned();
+        let key = "A".repeat(43);
+        assert_eq!(check_store_limits(&entries(&[(kid.clone(), key)])), Ok(()));
+        let long_key = format!("key:{}", "k".repeat(MAX_STORE_KEY_BYTES));
+        assert!(matches!(
+            check_store_limits(&entries(&[(long_key, "v".into())])),
+            Err(StoreTooLarge::Key { bytes: 516, .. })
+        ));
+        let at_limit = "v".repeat(MAX_STORE_VALUE_BYTES);
+        assert_eq!(
+            check_store_limits(&entries(&[(kid.clone(), at_limit.clone())])),
+            Ok(())
+        );
+        let error = check_store_limits(&entries(&[(kid.clone(), at_limit + "v")])).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "key value store entry key:k1796186865: the value is 1025 bytes, over the store's 1024"
+        );
+        // 5,200 full entries pass 5 MB.
+        let many: Vec<_> = (0..5200)
+            .map(|i| (format!("key:k{i:05}"), "v".repeat(1000)))
+            .collect();
+        assert!(matches!(
+            check_store_limits(&entries(&many)),
+            Err(StoreTooLarge::Total { .. })
+        ));
+        assert_eq!(check_store_limits(&entries(&many[..5000])), Ok(()));
     }
 }

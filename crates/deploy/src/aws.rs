@@ -156,6 +156,153 @@ pub fn cloudfront(config: &SdkConfig) -> aws_sdk_cloudfront::Client {
     )
 }
 
+/// Where the key value store's data plane is reached instead of AWS's
+/// `<account>.cloudfront-kvs.global.api.aws`: the tests' stand-in on
+/// 127.0.0.1 (AWS's endpoint rules put the account id in front of any
+/// `AWS_ENDPOINT_URL` host, which no local server answers).
+pub const KEY_VALUE_STORE_ENDPOINT_VARIABLE: &str = "EDGE_AUTH_KEY_VALUE_STORE_ENDPOINT";
+
+/// AWS's endpoint for every key value store call, at another address: the
+/// rules' own answer (with its SigV4A auth scheme) and only the URL
+/// replaced.
+#[derive(Debug)]
+struct OtherAddress(String);
+
+impl aws_sdk_cloudfrontkeyvaluestore::config::endpoint::ResolveEndpoint for OtherAddress {
+    fn resolve_endpoint<'a>(
+        &'a self,
+        params: &'a aws_sdk_cloudfrontkeyvaluestore::config::endpoint::Params,
+    ) -> aws_smithy_runtime_api::client::endpoint::EndpointFuture<'a> {
+        use aws_sdk_cloudfrontkeyvaluestore::config::endpoint::DefaultResolver;
+        let url = self.0.clone();
+        aws_smithy_runtime_api::client::endpoint::EndpointFuture::new(async move {
+            let aws = DefaultResolver::new().resolve_endpoint(params).await?;
+            Ok(aws.into_builder().url(url).build())
+        })
+    }
+}
+
+pub fn key_value_store(config: &SdkConfig) -> aws_sdk_cloudfrontkeyvaluestore::Client {
+    let mut builder =
+        aws_sdk_cloudfrontkeyvaluestore::config::Builder::from(config).interceptor(RecordCalls);
+    if let Ok(url) = std::env::var(KEY_VALUE_STORE_ENDPOINT_VARIABLE) {
+        builder = builder.endpoint_resolver(OtherAddress(url));
+    }
+    aws_sdk_cloudfrontkeyvaluestore::Client::from_conf(builder.build())
+}
+
+/// What a key value store write changed.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct StoreChanges {
+    pub put: Vec<String>,
+    pub deleted: Vec<String>,
+    pub items: i64,
+    pub bytes: i64,
+}
+
+impl std::fmt::Display for StoreChanges {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names = |v: &[String]| {
+            if v.is_empty() {
+                "none".to_owned()
+            } else {
+                v.join(", ")
+            }
+        };
+        write!(
+            f,
+            "put {}; deleted {}; the store holds {} entries, {} bytes",
+            names(&self.put),
+            names(&self.deleted),
+            self.items,
+            self.bytes
+        )
+    }
+}
+
+/// The store `arn` made to hold `wanted` among its entries named with
+/// `prefix`: entries missing or different are put, `prefix` entries not
+/// wanted are deleted, in one `UpdateKeys` (all or nothing) per 50 changes,
+/// each conditional on the store's ETag. Entries of other prefixes are left
+/// alone. Nothing is sent when nothing differs.
+pub async fn write_key_value_store(
+    client: &aws_sdk_cloudfrontkeyvaluestore::Client,
+    arn: &str,
+    prefix: &str,
+    wanted: &BTreeMap<String, String>,
+) -> Result<StoreChanges, AwsError> {
+    use aws_sdk_cloudfrontkeyvaluestore::types::{DeleteKeyRequestListItem, PutKeyRequestListItem};
+    let described = client
+        .describe_key_value_store()
+        .kvs_arn(arn)
+        .send()
+        .await
+        .map_err(call_error)?;
+    let mut etag = described.e_tag().to_owned();
+    let mut changes = StoreChanges {
+        items: i64::from(described.item_count()),
+        bytes: described.total_size_in_bytes(),
+        ..StoreChanges::default()
+    };
+    let mut present = BTreeMap::new();
+    let mut next: Option<String> = None;
+    loop {
+        let page = client
+            .list_keys()
+            .kvs_arn(arn)
+            .set_next_token(next.take())
+            .send()
+            .await
+            .map_err(call_error)?;
+        for item in page.items() {
+            present.insert(item.key().to_owned(), item.value().to_owned());
+        }
+        match page.next_token() {
+            Some(token) if !token.is_empty() => next = Some(token.to_owned()),
+            _ => break,
+        }
+    }
+    let puts: Vec<(&String, &String)> = wanted
+        .iter()
+        .filter(|(k, v)| present.get(*k) != Some(*v))
+        .collect();
+    let deletes: Vec<&String> = present
+        .keys()
+        .filter(|k| k.starts_with(prefix) && !wanted.contains_key(*k))
+        .collect();
+    // Puts first: a key is never missing while its successor is written.
+    let mut work: Vec<(&String, Option<&String>)> =
+        puts.iter().map(|(k, v)| (*k, Some(*v))).collect();
+    work.extend(deletes.iter().map(|k| (*k, None)));
+    for batch in work.chunks(50) {
+        let mut request = client.update_keys().kvs_arn(arn).if_match(&etag);
+        for (key, value) in batch {
+            request = match value {
+                Some(value) => request.puts(
+                    PutKeyRequestListItem::builder()
+                        .key(key.as_str())
+                        .value(value.as_str())
+                        .build()
+                        .map_err(call_error)?,
+                ),
+                None => request.deletes(
+                    DeleteKeyRequestListItem::builder()
+                        .key(key.as_str())
+                        .build()
+                        .map_err(call_error)?,
+                ),
+            };
+        }
+        let updated = request.send().await.map_err(call_error)?;
+        etag = updated.e_tag().to_owned();
+        changes.items = i64::from(updated.item_count());
+        changes.bytes = updated.total_size_in_bytes();
+    }
+    changes.put = puts.iter().map(|(k, _)| (*k).clone()).collect();
+    changes.deleted = deletes.iter().map(|k| (*k).clone()).collect();
+    Ok(changes)
+}
+
 pub async fn sdk_config(region: &str, endpoint: Option<&str>) -> SdkConfig {
     let mut loader =
         aws_config::defaults(BehaviorVersion::latest()).region(Region::new(region.to_owned()));

@@ -2,14 +2,18 @@
 //! as a plan first (so `--dry-run` shows it) and then run.
 //!
 //! 1. The distribution stack: CloudFront disables, then deletes the
-//!    distribution (minutes). Its bucket is retained.
+//!    distribution (minutes). Its bucket is retained. With the default
+//!    authorizer the CloudFront Function and its key value store go with
+//!    it, at once: nothing is replicated.
 //! 2. The bucket, only with `--empty-bucket`: every version, then the bucket.
 //! 3. The auth-endpoints stack (regional functions, the default
 //!    arrangement): deleted at once, nothing is replicated.
-//! 4. The edge-functions stack: Lambda refuses to delete a function while
-//!    CloudFront still holds replicas of it ("replicated function"); they go
-//!    within hours of the distribution's deletion, so the deletion is retried
-//!    until they are gone.
+//! 4. The edge-functions stack (`authorizer = "lambda-edge"`, or left by
+//!    such a deployment before a switch to the default): Lambda refuses to
+//!    delete a function while CloudFront still holds replicas of it
+//!    ("replicated function"); they go within hours of the distribution's
+//!    deletion, so the deletion is retried until they are gone. A
+//!    deployment that never had the stack skips it without waiting.
 //! 5. The user-pool stack: its pool is retained (deletion protection), so
 //!    the users survive a mistaken teardown; the report says how to remove it.
 
@@ -18,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use crate::aws;
 use crate::plan::{EDGE_REGION, Outputs, Value, resolve};
-use crate::settings::{AuthEndpoints, Provider, Settings};
+use crate::settings::{AuthEndpoints, Authorizer, Provider, Settings};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TeardownStep {
@@ -27,6 +31,9 @@ pub enum TeardownStep {
         region: String,
         /// Retry while Lambda@Edge replicas remain.
         replicated: bool,
+        /// Only there if an earlier deployment with another arrangement
+        /// left it (the edge functions, after a switch to the default).
+        leftover: bool,
     },
     DeleteBucket {
         bucket: Value,
@@ -62,10 +69,12 @@ impl Teardown {
         let pool_region = settings.regions.user_pool.clone();
         let bucket = output(&distribution, "BucketName");
         let mut reads = vec![(distribution.clone(), dist_region.clone())];
+        let function = settings.authorizer == Authorizer::CloudfrontFunction;
         let mut steps = vec![TeardownStep::DeleteStack {
             stack: distribution,
             region: dist_region.clone(),
             replicated: false,
+            leftover: false,
         }];
         if empty_bucket {
             steps.push(TeardownStep::DeleteBucket {
@@ -79,12 +88,14 @@ impl Teardown {
                 stack: settings.stack_name("auth-endpoints"),
                 region: pool_region.clone(),
                 replicated: false,
+                leftover: false,
             });
         }
         steps.push(TeardownStep::DeleteStack {
             stack: edge,
             region: EDGE_REGION.into(),
             replicated: true,
+            leftover: function,
         });
         if let Provider::Cognito { .. } = settings.provider {
             reads.push((user_pool.clone(), pool_region.clone()));
@@ -92,6 +103,7 @@ impl Teardown {
                 stack: user_pool.clone(),
                 region: pool_region.clone(),
                 replicated: false,
+                leftover: false,
             });
             steps.push(TeardownStep::Retained {
                 what: output(&user_pool, "UserPoolId"),
@@ -108,13 +120,15 @@ impl Teardown {
                 ),
             });
         }
-        steps.push(TeardownStep::Retained {
-            what: Value::Known(format!(
-                "/aws/lambda/us-east-1.{}-{}-*",
-                settings.application, settings.environment
-            )),
-            how: "log groups, in every region where a replica ran: Lambda creates them, not the stacks; delete them with aws logs delete-log-group per region if you do not want them".into(),
-        });
+        if !function {
+            steps.push(TeardownStep::Retained {
+                what: Value::Known(format!(
+                    "/aws/lambda/us-east-1.{}-{}-*",
+                    settings.application, settings.environment
+                )),
+                how: "log groups, in every region where a replica ran: Lambda creates them, not the stacks; delete them with aws logs delete-log-group per region if you do not want them".into(),
+            });
+        }
         if settings.auth_endpoints == AuthEndpoints::Regional {
             steps.push(TeardownStep::Retained {
                 what: Value::Known(format!(
@@ -157,7 +171,17 @@ impl fmt::Display for TeardownStep {
             TeardownStep::DeleteStack {
                 stack,
                 region,
+                leftover: true,
+                ..
+            } => writeln!(
+                f,
+                "delete stack {stack} ({region}) only if an earlier deployment with authorizer = \"lambda-edge\" left it (then retried while CloudFront removes its replicas); this deployment has no Lambda@Edge, so without that stack nothing waits"
+            ),
+            TeardownStep::DeleteStack {
+                stack,
+                region,
                 replicated,
+                ..
             } => {
                 writeln!(f, "delete stack {stack} ({region})")?;
                 if *replicated {
@@ -260,6 +284,7 @@ pub async fn run(
                 stack,
                 region,
                 replicated,
+                ..
             } => {
                 let config = aws::sdk_config(region, endpoint).await;
                 if aws::stack_status(&config, stack).await?.is_none() {

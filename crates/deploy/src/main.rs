@@ -17,9 +17,10 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use edge_auth_core::cloudfront_function;
 use edge_auth_deploy::plan::{self, Outputs, Plan, Step, resolve};
 use edge_auth_deploy::settings::{Provider, Settings};
-use edge_auth_deploy::{aws, destroy, package, policy, sam, session_keys};
+use edge_auth_deploy::{aws, destroy, package, policy, sam, session_keys, template};
 
 struct Args {
     destroy: bool,
@@ -540,6 +541,17 @@ fn config_for_handlers(
     Ok(config)
 }
 
+/// The core's view of the config.json this run wrote into the packages.
+fn core_config(
+    handlers_config: &Option<serde_json::Value>,
+) -> Result<edge_auth_core::Config, String> {
+    let value = handlers_config
+        .as_ref()
+        .ok_or("config.json was not written yet")?;
+    edge_auth_core::Config::from_json(&value.to_string())
+        .map_err(|err| format!("config.json: {err}"))
+}
+
 /// The three phases of a session-key rotation, as `rotate` runs them.
 fn rotation_text(
     settings: &Settings,
@@ -793,6 +805,46 @@ async fn run(args: &Args, settings: &Settings, plan: &Plan) -> Result<String, St
                     .map_err(|err| e(&err))?
                 {
                     println!("    {}: {size} bytes", path.display());
+                }
+            }
+            Step::RenderViewerFunction { template: path } => {
+                let config = core_config(&handlers_config)?;
+                let code = cloudfront_function::render_checked(&config).map_err(|err| e(&err))?;
+                let text = std::fs::read_to_string(path)
+                    .map_err(|err| format!("{}: {err}", path.display()))?;
+                let rendered = template::with_viewer_function(&text, &code)
+                    .map_err(|err| format!("{}: {err}", path.display()))?;
+                std::fs::write(path, rendered)
+                    .map_err(|err| format!("{}: {err}", path.display()))?;
+                println!(
+                    "    {} bytes (CloudFront takes {})",
+                    code.len(),
+                    cloudfront_function::MAX_FUNCTION_BYTES
+                );
+            }
+            Step::WriteKeyValueStore { store } => {
+                let config = core_config(&handlers_config)?;
+                let entries = cloudfront_function::key_value_store(&config);
+                cloudfront_function::check_store_limits(&entries).map_err(|err| e(&err))?;
+                let arn = resolve(store, &outputs, &existing)?;
+                // The store is global; its data plane signs with SigV4A.
+                let sdk = aws::sdk_config(&settings.regions.distribution, None).await;
+                let changes =
+                    aws::write_key_value_store(&aws::key_value_store(&sdk), &arn, "key:", &entries)
+                        .await
+                        .map_err(|err| e(&err))?;
+                println!("    {changes}");
+            }
+            Step::RetiredStack { stack, region } => {
+                let config = aws::sdk_config(region, None).await;
+                match aws::stack_status(&config, stack)
+                    .await
+                    .map_err(|err| e(&err))?
+                {
+                    None => println!("    none: nothing to retire"),
+                    Some(_) => println!(
+                        "    {stack} is there, unused since this deployment: CloudFront removes its Lambda@Edge replicas within hours; then delete it with\n      aws cloudformation delete-stack --region {region} --stack-name {stack}\n    (edge-auth-deploy destroy deletes it too, retrying while replicas remain)"
+                    ),
                 }
             }
             Step::WritePlaceholders { packages } => {

@@ -5,10 +5,10 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use crate::settings::{AuthEndpoints, Provider, Settings};
+use crate::settings::{AuthEndpoints, Authorizer, Provider, Settings};
 
 pub const EDGE_REGION: &str = "us-east-1";
-/// The Lambda@Edge packages in every arrangement.
+/// The Lambda@Edge packages with `authorizer = "lambda-edge"`.
 pub const EDGE_PACKAGES: [&str; 2] = ["authorize", "index-path"];
 /// The provider-facing handlers: regional `bootstrap` zips by default,
 /// Lambda@Edge packages with `auth_endpoints = "edge"`.
@@ -172,6 +172,27 @@ pub enum Step {
         packages: Vec<PathBuf>,
         into: PathBuf,
     },
+    /// The CloudFront Function rendered by the core from config.json (its
+    /// rules, paths and pages) into the staged distribution template, in
+    /// place of the template's placeholder (`template::with_viewer_function`).
+    RenderViewerFunction {
+        template: PathBuf,
+    },
+    /// The session verify keys into the distribution's key value store,
+    /// `key:<kid>` for each key of the set; `key:` entries of keys no longer
+    /// in the set are deleted (`aws::write_key_value_store`).
+    WriteKeyValueStore {
+        store: Value,
+    },
+    /// The edge-functions stack an earlier `authorizer = "lambda-edge"`
+    /// deployment left: not deleted by a deploy (Lambda refuses while
+    /// CloudFront still holds replicas, for hours after the distribution
+    /// stops using them); the run says whether it is there and how to
+    /// delete it.
+    RetiredStack {
+        stack: String,
+        region: String,
+    },
     /// Empty packages where a template names code for a function its
     /// conditions switch off: SAM CLI packages every function of a
     /// template, whatever its Condition, and stops at a missing file.
@@ -227,6 +248,8 @@ impl Plan {
         let auth = settings.stack_name("auth-endpoints");
         let distribution = settings.stack_name("distribution");
         let regional = settings.auth_endpoints == AuthEndpoints::Regional;
+        // The default: no Lambda@Edge and no us-east-1 stack at all.
+        let function = settings.authorizer == Authorizer::CloudfrontFunction;
         let base = |k: &str, v: &str| (k.to_owned(), Value::Known(v.to_owned()));
         let names = vec![
             base("AppName", &settings.application),
@@ -330,35 +353,45 @@ impl Plan {
         let zips = |dir: &Path, names: &[&str]| -> Vec<PathBuf> {
             names.iter().map(|p| dir.join(format!("{p}.zip"))).collect()
         };
-        let mut edge_zips = zips(packages, &EDGE_PACKAGES);
-        if !regional {
-            edge_zips.extend(zips(packages, &AUTH_PACKAGES));
+        if !function {
+            let mut edge_zips = zips(packages, &EDGE_PACKAGES);
+            if !regional {
+                edge_zips.extend(zips(packages, &AUTH_PACKAGES));
+            }
+            steps.push(Step::WriteConfig {
+                packages: edge_zips,
+                into: configured.clone(),
+            });
         }
-        steps.push(Step::WriteConfig {
-            packages: edge_zips,
-            into: configured.clone(),
-        });
         if regional {
             steps.push(Step::WriteConfig {
                 packages: zips(regional_packages, &AUTH_PACKAGES),
                 into: configured.clone().join("regional"),
             });
-            // The edge-functions template's origin-request functions, off
-            // in this arrangement (AuthAtEdge false).
-            steps.push(Step::WritePlaceholders {
-                packages: zips(&configured, &AUTH_PACKAGES),
+        }
+        if function {
+            steps.push(Step::RenderViewerFunction {
+                template: templates.join("distribution/template.yaml"),
+            });
+        } else {
+            if regional {
+                // The edge-functions template's origin-request functions,
+                // off in this arrangement (AuthAtEdge false).
+                steps.push(Step::WritePlaceholders {
+                    packages: zips(&configured, &AUTH_PACKAGES),
+                });
+            }
+            let mut edge_parameters = names.clone();
+            edge_parameters.push(base("AuthEndpoints", settings.auth_endpoints.as_str()));
+            edge_parameters.push(("ClientSecretArn".into(), secret_arn.clone()));
+            steps.push(Step::DeployStack {
+                stack: edge.clone(),
+                template: templates.join("edge-functions/template.yaml"),
+                region: EDGE_REGION.into(),
+                parameters: edge_parameters,
+                tags: tags.clone(),
             });
         }
-        let mut edge_parameters = names.clone();
-        edge_parameters.push(base("AuthEndpoints", settings.auth_endpoints.as_str()));
-        edge_parameters.push(("ClientSecretArn".into(), secret_arn.clone()));
-        steps.push(Step::DeployStack {
-            stack: edge.clone(),
-            template: templates.join("edge-functions/template.yaml"),
-            region: EDGE_REGION.into(),
-            parameters: edge_parameters,
-            tags: tags.clone(),
-        });
         // The regional functions are told the site's address and the one
         // distribution that may call them. Both exist only after the
         // distribution stack: a first deploy creates the functions with
@@ -383,9 +416,17 @@ impl Plan {
             });
         }
         let mut dist_parameters = names.clone();
+        dist_parameters.push(base("Authorizer", settings.authorizer.as_str()));
         // Each of these parameters is the output of the same name.
         for key in ["AuthorizeVersionArn", "IndexPathVersionArn"] {
-            dist_parameters.push((key.into(), output(&edge, key)));
+            dist_parameters.push((
+                key.into(),
+                if function {
+                    Value::Known(String::new())
+                } else {
+                    output(&edge, key)
+                },
+            ));
         }
         dist_parameters.push(base("AuthEndpoints", settings.auth_endpoints.as_str()));
         let (auth_outputs, from) = if regional {
@@ -456,6 +497,15 @@ impl Plan {
             parameters: dist_parameters,
             tags: tags.clone(),
         });
+        if function {
+            steps.push(Step::WriteKeyValueStore {
+                store: output(&distribution, "KeyValueStoreArn"),
+            });
+            steps.push(Step::RetiredStack {
+                stack: edge,
+                region: EDGE_REGION.into(),
+            });
+        }
         if regional {
             steps.push(Step::DeployStack {
                 stack: auth,
@@ -543,6 +593,7 @@ pub fn setting_of(parameter: &str) -> Option<&'static str> {
         "AppName" => "application",
         "Environment" => "environment",
         "AuthEndpoints" => "auth_endpoints",
+        "Authorizer" => "authorizer",
         "HostedDomainPrefix" => "provider.hosted_domain_prefix",
         "AdminGroupName" => "provider.admin_group",
         "IdTokenValidityMinutes" => "provider.id_token_validity_minutes",
@@ -702,6 +753,20 @@ impl fmt::Display for Step {
                 }
                 Ok(())
             }
+            Step::RenderViewerFunction { template } => writeln!(
+                f,
+                "render the CloudFront Function (viewer request: sessions, rules, index paths) from config.json into {}; refused if over CloudFront's {} bytes",
+                template.display(),
+                edge_auth_core::cloudfront_function::MAX_FUNCTION_BYTES
+            ),
+            Step::RetiredStack { stack, region } => writeln!(
+                f,
+                "if {stack} ({region}) is left by an earlier deployment with authorizer = \"lambda-edge\": the distribution no longer uses it; say how to delete it once CloudFront has removed its replicas (a deploy does not wait hours for them)"
+            ),
+            Step::WriteKeyValueStore { store } => writeln!(
+                f,
+                "write the session verify keys into the key value store {store}: key:<kid> for each key of the set, key: entries of dropped keys deleted (names are shown, values never)"
+            ),
             Step::SyncSite {
                 bucket,
                 directory,

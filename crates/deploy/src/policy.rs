@@ -18,7 +18,7 @@ use std::collections::BTreeSet;
 use serde_json::{Value, json};
 
 use crate::plan::EDGE_REGION;
-use crate::settings::Settings;
+use crate::settings::{Authorizer, Provider, Settings};
 
 /// Each template resource type (after SAM's transform) with the actions of
 /// its own service its CloudFormation handlers list (cfn-lint 1.58's
@@ -41,6 +41,34 @@ pub const HANDLER_ACTIONS: &[(&str, &[&str])] = &[
             "cloudfront:UntagResource",
             "cloudfront:UpdateDistribution",
             "cloudfront:UpdateDistributionWithStagingConfig",
+        ],
+    ),
+    (
+        "AWS::CloudFront::Function",
+        &[
+            "cloudfront:CreateFunction",
+            "cloudfront:DeleteFunction",
+            "cloudfront:DescribeFunction",
+            "cloudfront:GetFunction",
+            "cloudfront:ListFunctions",
+            "cloudfront:ListTagsForResource",
+            "cloudfront:PublishFunction",
+            "cloudfront:TagResource",
+            "cloudfront:UntagResource",
+            "cloudfront:UpdateFunction",
+        ],
+    ),
+    (
+        "AWS::CloudFront::KeyValueStore",
+        &[
+            "cloudfront:CreateKeyValueStore",
+            "cloudfront:DeleteKeyValueStore",
+            "cloudfront:DescribeKeyValueStore",
+            "cloudfront:ListKeyValueStores",
+            "cloudfront:ListTagsForResource",
+            "cloudfront:TagResource",
+            "cloudfront:UntagResource",
+            "cloudfront:UpdateKeyValueStore",
         ],
     ),
     (
@@ -320,12 +348,16 @@ pub const ON_ANY_RESOURCE: &[&str] = &[
     "cloudfront:CreateConnectionGroup",
     "cloudfront:CreateDistribution",
     "cloudfront:CreateDistributionWithTags",
+    "cloudfront:CreateFunction",
+    "cloudfront:CreateKeyValueStore",
     "cloudfront:CreateOriginAccessControl",
     "cloudfront:CreateOriginRequestPolicy",
     "cloudfront:CreateResponseHeadersPolicy",
     "cloudfront:GetConnectionGroup",
     "cloudfront:GetVpcOrigin",
     "cloudfront:ListDistributions",
+    "cloudfront:ListFunctions",
+    "cloudfront:ListKeyValueStores",
     "cloudfront:ListOriginAccessControls",
     "cloudfront:ListOriginRequestPolicies",
     "cloudfront:ListResponseHeadersPolicies",
@@ -415,6 +447,10 @@ pub const NOT_NEEDED: &[(&str, &str)] = &[
         "AWS::Lambda::Function: no file system is mounted",
     ),
     (
+        "s3:HeadObject",
+        "AWS::CloudFront::KeyValueStore: no ImportSource; the tool writes the store's entries through its API",
+    ),
+    (
         "s3tables:CreateNamespace",
         "AWS::S3::Bucket: no metadata table configuration on the site bucket",
     ),
@@ -483,11 +519,13 @@ fn handler_actions(service: &str) -> BTreeSet<String> {
 pub fn document(settings: &Settings) -> Value {
     let prefix = format!("{}-{}", settings.application, settings.environment);
     let pool_region = &settings.regions.user_pool;
-    let mut regions: Vec<&str> = vec![
-        pool_region.as_str(),
-        settings.regions.distribution.as_str(),
-        EDGE_REGION,
-    ];
+    // Lambda@Edge only with authorizer = "lambda-edge": the default
+    // deploys nothing in us-east-1 (unless a region of the settings is).
+    let lambda_edge = settings.authorizer == Authorizer::LambdaEdge;
+    let mut regions: Vec<&str> = vec![pool_region.as_str(), settings.regions.distribution.as_str()];
+    if lambda_edge {
+        regions.push(EDGE_REGION);
+    }
     regions.sort();
     regions.dedup();
     let mut statements = Vec::new();
@@ -574,18 +612,22 @@ pub fn document(settings: &Settings) -> Value {
     }
 
     let mut functions = vec![format!(
-        "arn:aws:lambda:{EDGE_REGION}:*:function:{prefix}-*"
-    )];
-    functions.push(format!(
         "arn:aws:lambda:{pool_region}:*:function:{prefix}-auth-*"
-    ));
+    )];
     let mut lambda = handler_actions("lambda");
-    // CloudFront itself, associating the edge versions with the
-    // distribution as the deployer (Lambda@Edge's documented permissions).
-    lambda.extend(set(&[
-        "lambda:DisableReplication",
-        "lambda:EnableReplication",
-    ]));
+    if lambda_edge {
+        functions.insert(
+            0,
+            format!("arn:aws:lambda:{EDGE_REGION}:*:function:{prefix}-*"),
+        );
+        // CloudFront itself, associating the edge versions with the
+        // distribution as the deployer (Lambda@Edge's documented
+        // permissions).
+        lambda.extend(set(&[
+            "lambda:DisableReplication",
+            "lambda:EnableReplication",
+        ]));
+    }
     // SAM compares the functions' tags on an update.
     lambda.insert("lambda:ListTags".into());
     statements.push(statement("Functions", &lambda, json!(functions)));
@@ -595,23 +637,46 @@ pub fn document(settings: &Settings) -> Value {
         &handler_actions("iam"),
         json!(format!("arn:aws:iam::*:role/{prefix}-*")),
     ));
+    let mut passed_to = vec!["lambda.amazonaws.com"];
+    if lambda_edge {
+        passed_to.push("edgelambda.amazonaws.com");
+    }
     statements.push(json!({
         "Sid": "PassRolesToLambdaOnly",
         "Effect": "Allow",
         "Action": "iam:PassRole",
         "Resource": format!("arn:aws:iam::*:role/{prefix}-*"),
-        "Condition": {"StringEquals": {"iam:PassedToService": ["lambda.amazonaws.com", "edgelambda.amazonaws.com"]}},
+        "Condition": {"StringEquals": {"iam:PassedToService": passed_to}},
     }));
-    statements.push(json!({
-        "Sid": "LambdaEdgeServiceLinkedRoles",
-        "Effect": "Allow",
-        "Action": "iam:CreateServiceLinkedRole",
-        "Resource": [
-            "arn:aws:iam::*:role/aws-service-role/replicator.lambda.amazonaws.com/AWSServiceRoleForLambdaReplicator",
-            "arn:aws:iam::*:role/aws-service-role/logger.cloudfront.amazonaws.com/AWSServiceRoleForCloudFrontLogger"
-        ],
-        "Condition": {"StringLike": {"iam:AWSServiceName": ["replicator.lambda.amazonaws.com", "logger.cloudfront.amazonaws.com"]}},
-    }));
+    // The service-linked roles the deployment's services create on first
+    // use: Lambda@Edge's replicator and CloudFront's logger, and Cognito's
+    // for sending through SES (provider.email).
+    let mut linked: Vec<(&str, &str)> = Vec::new();
+    if lambda_edge {
+        linked.push((
+            "replicator.lambda.amazonaws.com",
+            "AWSServiceRoleForLambdaReplicator",
+        ));
+        linked.push((
+            "logger.cloudfront.amazonaws.com",
+            "AWSServiceRoleForCloudFrontLogger",
+        ));
+    }
+    if uses_ses(settings) {
+        linked.push((
+            "email.cognito-idp.amazonaws.com",
+            "AWSServiceRoleForAmazonCognitoIdpEmailService",
+        ));
+    }
+    if !linked.is_empty() {
+        statements.push(json!({
+            "Sid": "ServiceLinkedRoles",
+            "Effect": "Allow",
+            "Action": "iam:CreateServiceLinkedRole",
+            "Resource": linked.iter().map(|(service, role)| format!("arn:aws:iam::*:role/aws-service-role/{service}/{role}")).collect::<Vec<_>>(),
+            "Condition": {"StringLike": {"iam:AWSServiceName": linked.iter().map(|(service, _)| *service).collect::<Vec<_>>()}},
+        }));
+    }
 
     // CloudFront: each action on the resource type it applies to.
     let cloudfront = handler_actions("cloudfront");
@@ -628,6 +693,8 @@ pub fn document(settings: &Settings) -> Value {
             !a.contains("OriginAccessControl")
                 && !a.contains("OriginRequestPolic")
                 && !a.contains("ResponseHeadersPolic")
+                && !a.contains("Function")
+                && !a.contains("KeyValueStore")
         })
         .cloned()
         .collect();
@@ -656,6 +723,35 @@ pub fn document(settings: &Settings) -> Value {
         &of("ResponseHeadersPolic"),
         json!("arn:aws:cloudfront::*:response-headers-policy/*"),
     ));
+    if !lambda_edge {
+        // Stack tags reach the function and the store too.
+        let tags = set(&[
+            "cloudfront:ListTagsForResource",
+            "cloudfront:TagResource",
+            "cloudfront:UntagResource",
+        ]);
+        let mut function = of("Function");
+        function.extend(tags.iter().cloned());
+        statements.push(statement(
+            "ViewerFunction",
+            &function,
+            json!(format!("arn:aws:cloudfront::*:function/{prefix}-*")),
+        ));
+        let mut store = of("KeyValueStore");
+        store.extend(tags);
+        // The tool's own: the session verify keys into the store (its data
+        // plane, a service of its own).
+        store.extend(set(&[
+            "cloudfront-keyvaluestore:DescribeKeyValueStore",
+            "cloudfront-keyvaluestore:ListKeys",
+            "cloudfront-keyvaluestore:UpdateKeys",
+        ]));
+        statements.push(statement(
+            "SessionKeyStore",
+            &store,
+            json!("arn:aws:cloudfront::*:key-value-store/*"),
+        ));
+    }
 
     if settings.site.domain.is_some() {
         // CloudFront reads the certificate for the alias.
@@ -709,12 +805,41 @@ pub fn document(settings: &Settings) -> Value {
             settings.application, settings.environment
         )),
     ));
+    // The function's and the store's only with the default authorizer.
+    let on_any: Vec<&str> = ON_ANY_RESOURCE
+        .iter()
+        .copied()
+        .filter(|a| {
+            !lambda_edge
+                || !(a.starts_with("cloudfront:")
+                    && (a.contains("Function") || a.contains("KeyValueStore")))
+        })
+        .collect();
     statements.push(statement(
         "ActionsWithoutResourceLevelPermissions",
-        &set(ON_ANY_RESOURCE),
+        &set(&on_any),
         json!("*"),
     ));
     json!({"Version": "2012-10-17", "Statement": statements})
+}
+
+/// Whether the user pool sends its e-mail through SES.
+fn uses_ses(settings: &Settings) -> bool {
+    matches!(&settings.provider, Provider::Cognito { email: Some(_), .. })
+}
+
+/// Actions a handler lists that these settings never need, with why
+/// ([`NOT_NEEDED`], and what depends on the settings).
+pub fn not_needed(settings: &Settings) -> Vec<(&'static str, &'static str)> {
+    let mut list = NOT_NEEDED.to_vec();
+    if settings.authorizer != Authorizer::LambdaEdge && !uses_ses(settings) {
+        list.push((
+            "iam:CreateServiceLinkedRole",
+            "AWS::Cognito::UserPool: Cognito creates a service-linked role to send through SES, used only with provider.email (unset here); with no Lambda@Edge no replicator or CloudFront logger role is needed either",
+        ));
+    }
+    list.sort();
+    list
 }
 
 /// The document as the `policy` command prints it and the docs keep it.
@@ -729,6 +854,6 @@ pub fn explanation(settings: &Settings) -> Value {
         "policy": document(settings),
         "handler_actions": HANDLER_ACTIONS.iter().map(|(t, a)| (t.to_string(), json!(a))).collect::<serde_json::Map<_, _>>(),
         "on_any_resource": ON_ANY_RESOURCE,
-        "not_needed": NOT_NEEDED.iter().map(|(a, why)| (a.to_string(), json!(why))).collect::<serde_json::Map<_, _>>(),
+        "not_needed": not_needed(settings).iter().map(|(a, why)| (a.to_string(), json!(why))).collect::<serde_json::Map<_, _>>(),
     })
 }

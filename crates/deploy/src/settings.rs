@@ -23,6 +23,33 @@ pub struct Settings {
     /// Where sign-in, refresh and sign-out run.
     #[serde(default)]
     pub auth_endpoints: AuthEndpoints,
+    /// What checks every page view.
+    #[serde(default)]
+    pub authorizer: Authorizer,
+}
+
+/// What runs on every viewer request.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Authorizer {
+    /// A CloudFront Function rendered by the core from the settings, with
+    /// the session verify keys in a CloudFront KeyValueStore: no
+    /// Lambda@Edge, no us-east-1 stack (the default).
+    #[default]
+    CloudfrontFunction,
+    /// `authorize` and `index-path` on Lambda@Edge (the edge-functions
+    /// stack in us-east-1).
+    LambdaEdge,
+}
+
+impl Authorizer {
+    /// The distribution template's `Authorizer` parameter value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Authorizer::CloudfrontFunction => "cloudfront-function",
+            Authorizer::LambdaEdge => "lambda-edge",
+        }
+    }
 }
 
 /// Where the three provider-facing handlers run. `authorize` and
@@ -261,9 +288,17 @@ impl Settings {
             return Err((
                 "regions.user_pool",
                 format!(
-                    "{}: Lambda function URLs are not offered in this region, and the regional auth endpoints (the default) are function URLs in the user pool's region; choose a region that has them (the nearest: {nearest}), or set auth_endpoints = \"edge\"",
+                    "{}: Lambda function URLs are not offered in this region, and the regional auth endpoints (the default) are function URLs in the user pool's region; choose a region that has them (the nearest: {nearest}), or set authorizer = \"lambda-edge\" and auth_endpoints = \"edge\"",
                     self.regions.user_pool
                 ),
+            ));
+        }
+        if self.authorizer == Authorizer::CloudfrontFunction
+            && self.auth_endpoints == AuthEndpoints::Edge
+        {
+            return Err((
+                "auth_endpoints",
+                "\"edge\" runs sign-in, refresh and sign-out on Lambda@Edge, which the default authorizer (a CloudFront Function) exists to avoid; set authorizer = \"lambda-edge\" with it, or leave auth_endpoints at \"regional\"".into(),
             ));
         }
         if self.site.hosted_zone_id.is_some() && self.site.domain.is_none() {

@@ -33,6 +33,60 @@ pub enum TemplateError {
     },
 }
 
+/// What marks the distribution template's placeholder for the CloudFront
+/// Function's code (a function that answers 503, for a template deployed
+/// by hand).
+pub const VIEWER_FUNCTION_MARKER: &str = "// EDGE_AUTH_VIEWER_REQUEST_FUNCTION";
+
+/// The distribution template with the rendered function `code` as its
+/// `FunctionCode`: the one line `FunctionCode: "… MARKER"` becomes
+/// `FunctionCode: "<code>"`, a double-quoted YAML scalar with everything
+/// outside printable ASCII escaped (`yaml_quoted`).
+pub fn with_viewer_function(template: &str, code: &str) -> Result<String, String> {
+    let is_placeholder = |line: &str| {
+        line.trim_start().starts_with("FunctionCode:") && line.contains(VIEWER_FUNCTION_MARKER)
+    };
+    let found = template.lines().filter(|l| is_placeholder(l)).count();
+    if found != 1 {
+        return Err(format!(
+            "the distribution template has {found} FunctionCode placeholders ({VIEWER_FUNCTION_MARKER}); it needs exactly one"
+        ));
+    }
+    let quoted = yaml_quoted(code);
+    let mut out = String::with_capacity(template.len() + quoted.len());
+    for line in template.split_inclusive('\n') {
+        if is_placeholder(line) {
+            let indent = &line[..line.len() - line.trim_start().len()];
+            out.push_str(&format!("{indent}FunctionCode: {quoted}\n"));
+        } else {
+            out.push_str(line);
+        }
+    }
+    Ok(out)
+}
+
+/// `text` as a double-quoted YAML scalar that any YAML reader gives back
+/// unchanged: `"` and `\` escaped, and every character outside printable
+/// ASCII as `\uXXXX` or `\UXXXXXXXX` (YAML 1.1 readers fold
+/// U+2028, U+2029 and U+0085 as line breaks, and refuse some others).
+pub fn yaml_quoted(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            ' '..='~' => out.push(c),
+            c if (c as u32) < 0x10000 => out.push_str(&format!("\\u{:04X}", c as u32)),
+            c => out.push_str(&format!("\\U{:08X}", c as u32)),
+        }
+    }
+    out.push('"');
+    out
+}
+
 /// A YAML scalar as written in the Parameters section: plain, single- or
 /// double-quoted (with the escapes the templates use: `\\`, `\"`).
 fn scalar(text: &str) -> Result<String, String> {
@@ -229,6 +283,29 @@ mod tests {
         assert!(p["L"].refuses("a,b").is_none());
         assert!(p["L"].refuses("a,c").is_some());
         assert_eq!(p.len(), 3);
+    }
+
+    #[test]
+    fn the_function_code_replaces_the_placeholder_as_a_yaml_string() {
+        let template = format!(
+            "Resources:\n  F:\n    Properties:\n      FunctionCode: \"x {VIEWER_FUNCTION_MARKER}\"\n      AutoPublish: true\n"
+        );
+        let code = "import cf from 'cloudfront';\nconst a = \"<p>\\\\ \u{2028} é\";\tfunction handler(e) {}";
+        let out = with_viewer_function(&template, code).unwrap();
+        assert!(!out.contains(VIEWER_FUNCTION_MARKER));
+        assert!(out.ends_with("      AutoPublish: true\n"));
+        let line = out.lines().find(|l| l.contains("FunctionCode")).unwrap();
+        let value = line.trim_start().strip_prefix("FunctionCode: ").unwrap();
+        // JSON reads these escapes as YAML does (\\U aside).
+        assert_eq!(serde_json::from_str::<String>(value).unwrap(), code);
+        assert!(
+            value.contains("\\u2028") && value.contains("\\u00E9"),
+            "{value}"
+        );
+        assert_eq!(yaml_quoted("\u{1F600}\u{7f}"), "\"\\U0001F600\\u007F\"");
+        // No placeholder, or two: refused, not guessed.
+        assert!(with_viewer_function("Resources: {}\n", code).is_err());
+        assert!(with_viewer_function(&format!("{template}{template}"), code).is_err());
     }
 
     #[test]

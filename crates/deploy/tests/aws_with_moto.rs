@@ -545,6 +545,15 @@ async fn teardown_against_moto(url: &str, environment: &str, empty_bucket: bool)
     let teardown = Teardown::new(&settings, empty_bucket);
     let outputs = destroy::read_outputs(&teardown, Some(url)).await.unwrap();
     let plan = destroy::describe(&teardown, &outputs);
+    // The default authorizer has no Lambda@Edge: the edge-functions stack
+    // (here, as one left by an earlier lambda-edge deployment) is deleted
+    // if it is there, and nothing waits for replicas otherwise; no replica
+    // log groups to mention.
+    assert!(
+        plan.contains("-edge-functions (us-east-1) only if an earlier deployment with authorizer = \"lambda-edge\" left it"),
+        "{plan}"
+    );
+    assert!(!plan.contains("/aws/lambda/us-east-1."), "{plan}");
     // What stays is named with the real values.
     assert!(
         plan.contains(&format!("stays: eu-north-1_{environment}")),

@@ -9,7 +9,7 @@ use std::path::Path;
 mod policy {
     include!("permissions/policy.rs");
 }
-use policy::{allowed_actions, iam_actions};
+use policy::{DOCUMENTED, allowed_actions_in, iam_actions};
 
 /// What `sam deploy --resolve-s3` calls itself: the change set, and its
 /// managed artifact bucket (the aws-sam-cli-managed-default stack).
@@ -67,8 +67,6 @@ fn actions_for(resource_type: &str) -> Option<&'static [&'static str]> {
             "cloudfront:UpdateOriginRequestPolicy",
             "cloudfront:DeleteOriginRequestPolicy",
         ],
-        // Associating Lambda@Edge versions replicates them (the service-
-        // linked roles are created on first use).
         "AWS::CloudFront::Distribution" => &[
             "cloudfront:CreateDistribution",
             "cloudfront:CreateDistributionWithTags",
@@ -78,12 +76,34 @@ fn actions_for(resource_type: &str) -> Option<&'static [&'static str]> {
             "cloudfront:DeleteDistribution",
             "cloudfront:TagResource",
             "cloudfront:ListTagsForResource",
+            "acm:DescribeCertificate",
+            "acm:ListCertificates",
+        ],
+        // A distribution that associates Lambda@Edge versions replicates
+        // them (the service-linked roles are created on first use).
+        LAMBDA_EDGE_ASSOCIATION => &[
             "lambda:GetFunction",
             "lambda:EnableReplication",
             "lambda:DisableReplication",
             "iam:CreateServiceLinkedRole",
-            "acm:DescribeCertificate",
-            "acm:ListCertificates",
+        ],
+        "AWS::CloudFront::Function" => &[
+            "cloudfront:CreateFunction",
+            "cloudfront:DescribeFunction",
+            "cloudfront:GetFunction",
+            "cloudfront:UpdateFunction",
+            "cloudfront:PublishFunction",
+            "cloudfront:DeleteFunction",
+            "cloudfront:TagResource",
+            "cloudfront:ListTagsForResource",
+        ],
+        "AWS::CloudFront::KeyValueStore" => &[
+            "cloudfront:CreateKeyValueStore",
+            "cloudfront:DescribeKeyValueStore",
+            "cloudfront:UpdateKeyValueStore",
+            "cloudfront:DeleteKeyValueStore",
+            "cloudfront:TagResource",
+            "cloudfront:ListTagsForResource",
         ],
         "AWS::Route53::RecordSetGroup" => &[
             "route53:ChangeResourceRecordSets",
@@ -172,8 +192,29 @@ fn actions_for(resource_type: &str) -> Option<&'static [&'static str]> {
     })
 }
 
-fn template_resource_types() -> BTreeSet<String> {
-    let sam = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../sam");
+/// The distribution's Lambda@Edge associations, as a resource type of
+/// their own: only `authorizer = "lambda-edge"` has them.
+const LAMBDA_EDGE_ASSOCIATION: &str = "Lambda@Edge association";
+
+/// The resource types an authorizer's deployment creates: the default has
+/// no edge-functions stack and no Lambda@Edge association, and only it has
+/// the CloudFront Function and its key value store.
+fn template_resource_types(authorizer: &str) -> BTreeSet<String> {
+    let mut types = all_template_resource_types();
+    if authorizer == "lambda-edge" {
+        types.remove("AWS::CloudFront::Function");
+        types.remove("AWS::CloudFront::KeyValueStore");
+        types.insert(LAMBDA_EDGE_ASSOCIATION.into());
+    } else {
+        types = BTreeSet::new();
+        for template in ["user-pool", "auth-endpoints", "distribution"] {
+            types.extend(resource_types_of(template));
+        }
+    }
+    types
+}
+
+fn all_template_resource_types() -> BTreeSet<String> {
     let mut types = BTreeSet::new();
     for template in [
         "user-pool",
@@ -181,52 +222,83 @@ fn template_resource_types() -> BTreeSet<String> {
         "auth-endpoints",
         "distribution",
     ] {
-        let text = std::fs::read_to_string(sam.join(template).join("template.yaml")).unwrap();
-        types.extend(
-            text.lines()
-                .filter_map(|l| l.trim().strip_prefix("Type: AWS::"))
-                .map(|t| format!("AWS::{}", t.trim())),
-        );
-        // SAM makes an AWS::Lambda::Url of a function's FunctionUrlConfig.
-        if text.contains("FunctionUrlConfig:") {
-            types.insert("AWS::Lambda::Url".into());
-        }
+        types.extend(resource_types_of(template));
+    }
+    types
+}
+
+fn resource_types_of(template: &str) -> BTreeSet<String> {
+    let sam = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../sam");
+    let text = std::fs::read_to_string(sam.join(template).join("template.yaml")).unwrap();
+    let mut types: BTreeSet<String> = text
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("Type: AWS::"))
+        .map(|t| format!("AWS::{}", t.trim()))
+        .collect();
+    // SAM makes an AWS::Lambda::Url of a function's FunctionUrlConfig.
+    if text.contains("FunctionUrlConfig:") {
+        types.insert("AWS::Lambda::Url".into());
     }
     types
 }
 
 #[test]
 fn sam_deploy_is_allowed() {
-    let allowed = allowed_actions();
-    for action in SAM_DEPLOY {
-        assert!(allowed.contains(*action), "sam deploy needs {action}");
-    }
-}
-
-#[test]
-fn every_resource_in_the_templates_can_be_created_updated_and_deleted() {
-    let allowed = allowed_actions();
-    let types = template_resource_types();
-    assert!(types.len() >= 10, "{types:?}");
-    for resource_type in &types {
-        let needed = actions_for(resource_type).unwrap_or_else(|| {
-            panic!("{resource_type}: new in a template; list the actions CloudFormation needs for it here and in docs/deploy-permissions.json")
-        });
-        for action in needed {
+    for (_, file) in DOCUMENTED {
+        let allowed = allowed_actions_in(file);
+        for action in SAM_DEPLOY {
             assert!(
                 allowed.contains(*action),
-                "{resource_type} needs {action}, which docs/deploy-permissions.json does not allow"
+                "sam deploy needs {action} ({file})"
             );
         }
     }
 }
 
 #[test]
+fn every_resource_in_the_templates_can_be_created_updated_and_deleted() {
+    for (authorizer, file) in DOCUMENTED {
+        let allowed = allowed_actions_in(file);
+        let types = template_resource_types(authorizer);
+        assert!(types.len() >= 10, "{types:?}");
+        for resource_type in &types {
+            let needed = actions_for(resource_type).unwrap_or_else(|| {
+                panic!("{resource_type}: new in a template; list the actions CloudFormation needs for it here and in {file}")
+            });
+            for action in needed {
+                assert!(
+                    allowed.contains(*action),
+                    "{resource_type} needs {action}, which {file} does not allow"
+                );
+            }
+        }
+    }
+    // The default's policy has nothing of Lambda@Edge's.
+    let default = allowed_actions_in(DOCUMENTED[0].1);
+    for action in [
+        "lambda:EnableReplication",
+        "lambda:DisableReplication",
+        "iam:CreateServiceLinkedRole",
+    ] {
+        assert!(
+            !default.contains(action),
+            "{action} in the default's policy"
+        );
+    }
+}
+
+#[test]
 fn the_policy_has_nothing_that_no_step_needs() {
+    for (authorizer, file) in DOCUMENTED {
+        nothing_that_no_step_needs(authorizer, file);
+    }
+}
+
+fn nothing_that_no_step_needs(authorizer: &str, file: &str) {
     // Least privilege both ways: an action no call, SAM step or resource
     // needs is one too many.
     let mut needed: BTreeSet<String> = SAM_DEPLOY.iter().map(|a| a.to_string()).collect();
-    for resource_type in template_resource_types() {
+    for resource_type in template_resource_types(authorizer) {
         needed.extend(
             actions_for(&resource_type)
                 .unwrap_or(&[])
@@ -250,6 +322,9 @@ fn the_policy_has_nothing_that_no_step_needs() {
         "Cognito Identity Provider:AdminAddUserToGroup",
         "Secrets Manager:DescribeSecret",
         "Secrets Manager:DeleteSecret",
+        "CloudFront KeyValueStore:DescribeKeyValueStore",
+        "CloudFront KeyValueStore:ListKeys",
+        "CloudFront KeyValueStore:UpdateKeys",
     ] {
         needed.extend(iam_actions(call));
     }
@@ -276,8 +351,14 @@ fn the_policy_has_nothing_that_no_step_needs() {
     for (_, actions) in edge_auth_deploy::policy::HANDLER_ACTIONS {
         needed.extend(actions.iter().map(|a| a.to_string()));
     }
-    let extra: Vec<_> = allowed_actions().difference(&needed).cloned().collect();
-    assert!(extra.is_empty(), "allowed but never needed: {extra:?}");
+    let extra: Vec<_> = allowed_actions_in(file)
+        .difference(&needed)
+        .cloned()
+        .collect();
+    assert!(
+        extra.is_empty(),
+        "{file}: allowed but never needed: {extra:?}"
+    );
 }
 
 /// docs/deploy-permissions.json is what `edge-auth-deploy policy --settings
@@ -285,18 +366,32 @@ fn the_policy_has_nothing_that_no_step_needs() {
 #[test]
 fn the_documented_policy_is_the_tools_output_for_the_example() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let settings =
-        edge_auth_deploy::settings::Settings::load(&root.join("deploy/prod.toml")).unwrap();
-    let documented = std::fs::read_to_string(root.join("docs/deploy-permissions.json")).unwrap();
-    assert_eq!(
-        documented,
-        edge_auth_deploy::policy::document_text(&settings),
-        "regenerate it: cargo run -p edge-auth-deploy -- policy --settings deploy/prod.toml > docs/deploy-permissions.json"
-    );
-    // IAM's limit for the inline policies of one role (a customer managed
-    // policy takes at most 6,144 characters: this one is attached inline).
-    let compact = serde_json::to_string(&edge_auth_deploy::policy::document(&settings)).unwrap();
-    assert!(compact.len() <= 10_240, "{} characters", compact.len());
+    let prod = edge_auth_deploy::settings::Settings::load(&root.join("deploy/prod.toml")).unwrap();
+    for (authorizer, file) in DOCUMENTED {
+        let mut settings = prod.clone();
+        settings.authorizer = match authorizer {
+            "lambda-edge" => edge_auth_deploy::settings::Authorizer::LambdaEdge,
+            _ => edge_auth_deploy::settings::Authorizer::CloudfrontFunction,
+        };
+        assert_eq!(settings.authorizer.as_str(), authorizer);
+        let documented = std::fs::read_to_string(root.join(file)).unwrap();
+        assert_eq!(
+            documented,
+            edge_auth_deploy::policy::document_text(&settings),
+            "regenerate it: cargo run -p edge-auth-deploy -- policy --settings deploy/prod.toml (with authorizer = \"{authorizer}\") > {file}"
+        );
+        // IAM's limit for the inline policies of one role (a customer
+        // managed policy takes at most 6,144 characters: this one is
+        // attached inline).
+        let compact =
+            serde_json::to_string(&edge_auth_deploy::policy::document(&settings)).unwrap();
+        eprintln!("{file}: {} characters", compact.len());
+        assert!(
+            compact.len() <= 10_240,
+            "{file}: {} characters",
+            compact.len()
+        );
+    }
 }
 
 /// The policy follows the settings: the hosted zone's records only, the

@@ -24,11 +24,50 @@ fn prod() -> Settings {
     Settings::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/prod.toml")).unwrap()
 }
 
+/// The default authorizer: the CloudFront Function rendered into the
+/// distribution template, its key value store written after the
+/// distribution, and nothing in us-east-1.
 #[test]
-fn the_prod_plan_wires_outputs_into_parameters() {
+fn the_default_plan_has_no_lambda_at_edge() {
     let plan = Plan::new(&prod(), Path::new("dist"), Path::new("work/prod"));
     let text = plan.dry_run_text(&Default::default()).unwrap();
     assert_eq!(plan.steps.len(), 14, "{text}");
+    assert!(!text.contains("(us-east-1) from"), "{text}");
+    assert!(!text.contains("--region us-east-1"), "{text}");
+    // An edge-functions stack of an earlier lambda-edge deployment is
+    // named, not deployed.
+    assert!(text.contains("if edge-auth-prod-edge-functions (us-east-1) is left by an earlier deployment with authorizer = \"lambda-edge\""), "{text}");
+    assert!(!text.contains("authorize.zip") && !text.contains("index-path.zip"));
+    let position = |needle: &str| {
+        text.find(needle)
+            .unwrap_or_else(|| panic!("{needle}: {text}"))
+    };
+    let render = position(
+        "render the CloudFront Function (viewer request: sessions, rules, index paths) from config.json into work/prod/sam/distribution/template.yaml; refused if over CloudFront's 10240 bytes",
+    );
+    let distribution = position("deploy stack edge-auth-prod-distribution (eu-north-1)");
+    let store = position(
+        "write the session verify keys into the key value store <edge-auth-prod-distribution.KeyValueStoreArn>: key:<kid> for each key of the set",
+    );
+    let regional_config = position(
+        "write config.json into copies of the packages, in work/prod/dist/configured/regional\n",
+    );
+    assert!(regional_config < render && render < distribution && distribution < store);
+    assert!(text.contains("'Authorizer=\"cloudfront-function\"'"));
+    assert!(text.contains("'AuthorizeVersionArn=\"\"'"));
+    assert!(text.contains("'IndexPathVersionArn=\"\"'"));
+    assert!(text.contains("'AuthEndpoints=\"regional\"'"));
+}
+
+#[test]
+fn the_prod_plan_wires_outputs_into_parameters() {
+    let mut settings = prod();
+    settings.authorizer = edge_auth_deploy::settings::Authorizer::LambdaEdge;
+    let plan = Plan::new(&settings, Path::new("dist"), Path::new("work/prod"));
+    let text = plan.dry_run_text(&Default::default()).unwrap();
+    assert_eq!(plan.steps.len(), 14, "{text}");
+    assert!(text.contains("'Authorizer=\"lambda-edge\"'"));
+    assert!(!text.contains("CloudFront Function") && !text.contains("key value store"));
     assert!(text.contains("session keys: secret edge-auth/prod/session-keys (eu-north-1)"));
     assert!(text.contains("deploy stack edge-auth-prod-user-pool (eu-north-1) from work/prod/sam/user-pool/template.yaml"));
     assert!(text.contains("'CallbackUrls=\"https://docs.example.com/_edge-auth/callback\"'"));
@@ -329,7 +368,9 @@ fn the_tool_passes_the_tags_of_the_samconfig_files() {
         assert_eq!(&from_samconfig, tags, "{template}");
         checked += 1;
     }
-    assert_eq!(checked, 5);
+    // user pool, auth endpoints twice, distribution: no edge functions
+    // with the default authorizer.
+    assert_eq!(checked, 4);
     let text = plan.dry_run_text(&Default::default()).unwrap();
     assert!(text.contains("--tags project=edge-auth \\\n            environment=prod\n"));
 }
@@ -367,6 +408,7 @@ fn the_edge_arrangement_keeps_all_five_functions_at_the_edge() {
         r#"
 application = "docs"
 environment = "edge"
+authorizer = "lambda-edge"
 auth_endpoints = "edge"
 [regions]
 user_pool = "eu-west-1"
@@ -390,6 +432,15 @@ hosted_domain_prefix = "docs-edge"
         assert!(text.contains(&format!("    dist/{name}.zip\n")), "{text}");
     }
     assert!(text.contains("'SignoutVersionArn=\"<docs-edge-edge-functions.SignoutVersionArn>\"'"));
+    // The edge endpoints with the default authorizer: refused, with what
+    // to set instead.
+    let path = std::env::temp_dir().join(format!("deploy-edge-fn-{}.toml", std::process::id()));
+    std::fs::write(&path, "application = \"a\"\nenvironment = \"b\"\nauth_endpoints = \"edge\"\n[regions]\nuser_pool = \"eu-west-1\"\ndistribution = \"eu-west-1\"\n[site]\ndirectory = \"site\"\n[provider]\nkind = \"cognito\"\nhosted_domain_prefix = \"a-b\"\n").unwrap();
+    let err = Settings::load(&path).unwrap_err().to_string();
+    assert!(
+        err.contains("auth_endpoints") && err.contains("authorizer = \"lambda-edge\""),
+        "{err}"
+    );
     let unknown = "application = \"a\"\nenvironment = \"b\"\nauth_endpoints = \"origin\"\n";
     let path = std::env::temp_dir().join(format!("deploy-bad-{}.toml", std::process::id()));
     std::fs::write(&path, unknown).unwrap();
@@ -444,10 +495,17 @@ fn a_region_without_function_urls_is_refused_for_the_regional_endpoints() {
             err.contains("regions.user_pool")
                 && err.contains("function URLs are not offered")
                 && err.contains(nearest)
-                && err.contains("auth_endpoints = \"edge\""),
+                && err.contains("authorizer = \"lambda-edge\" and auth_endpoints = \"edge\""),
             "{err}"
         );
-        std::fs::write(&path, base(region, "auth_endpoints = \"edge\"\n")).unwrap();
+        std::fs::write(
+            &path,
+            base(
+                region,
+                "authorizer = \"lambda-edge\"\nauth_endpoints = \"edge\"\n",
+            ),
+        )
+        .unwrap();
         assert!(Settings::load(&path).is_ok(), "{region} at the edge");
     }
     std::fs::write(&path, base("eu-central-1", "")).unwrap();
@@ -477,7 +535,9 @@ fn the_examples_placeholders_are_named() {
 #[test]
 fn a_missing_package_names_the_command_that_builds_it() {
     let dir = std::env::temp_dir().join(format!("no-packages-{}", std::process::id()));
-    let plan = Plan::new(&prod(), &dir, Path::new("w"));
+    let mut settings = prod();
+    settings.authorizer = edge_auth_deploy::settings::Authorizer::LambdaEdge;
+    let plan = Plan::new(&settings, &dir, Path::new("w"));
     let missing = plan.missing_packages();
     assert_eq!(missing.len(), 5, "{missing:?}");
     assert!(missing[0].contains("authorize.zip is missing: build it with `scripts/package.py`"));
@@ -485,6 +545,10 @@ fn a_missing_package_names_the_command_that_builds_it() {
         missing[4]
             .contains("signout.zip is missing: build it with `scripts/package.py --regional`")
     );
+    // The default needs the regional zips only.
+    let missing = Plan::new(&prod(), &dir, Path::new("w")).missing_packages();
+    assert_eq!(missing.len(), 3, "{missing:?}");
+    assert!(missing.iter().all(|m| m.contains("--regional")));
 }
 
 /// The example pool's discovery document, key set and client secret.

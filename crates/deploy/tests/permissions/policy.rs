@@ -3,9 +3,24 @@
 
 use std::collections::BTreeSet;
 
-/// Every action the policy allows (its statements are all `Allow`).
+/// The documented policies: deploy/prod.toml's (the default authorizer, a
+/// CloudFront Function) and the same settings with authorizer =
+/// "lambda-edge".
+#[allow(dead_code)]
+pub const DOCUMENTED: [(&str, &str); 2] = [
+    ("cloudfront-function", "docs/deploy-permissions.json"),
+    ("lambda-edge", "docs/deploy-permissions-lambda-edge.json"),
+];
+
+/// Every action docs/deploy-permissions.json allows.
+#[allow(dead_code)]
 pub fn allowed_actions() -> BTreeSet<String> {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/deploy-permissions.json");
+    allowed_actions_in("docs/deploy-permissions.json")
+}
+
+/// Every action a documented policy allows (its statements are all `Allow`).
+pub fn allowed_actions_in(file: &str) -> BTreeSet<String> {
+    let path = format!("{}/../../{file}", env!("CARGO_MANIFEST_DIR"));
     let policy: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     let mut actions = BTreeSet::new();
@@ -38,6 +53,7 @@ pub fn iam_actions(call: &str) -> Vec<String> {
         "s3" => "s3",
         "cognitoidentityprovider" => "cognito-idp",
         "secretsmanager" => "secretsmanager",
+        "cloudfrontkeyvaluestore" => "cloudfront-keyvaluestore",
         other => panic!("{call}: a service the policy does not know ({other}); add it"),
     };
     let actions: &[&str] = match (prefix, operation) {
