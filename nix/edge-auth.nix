@@ -193,7 +193,7 @@ in
       }:$PATH
       exec ${lib.getExe deploy} --settings deploy/prod.toml --packages ${edgeZips} --regional-packages ${regionalZips} --templates ${templates} "$@"
     ''}";
-    meta.description = "Deploy the prod environment (deploy/prod.toml): user pool, edge functions, regional auth endpoints (arm64), distribution, site";
+    meta.description = "Deploy the prod environment (deploy/prod.toml): user pool, regional auth endpoints (arm64), distribution with its CloudFront Function and key value store, site";
   };
 
   # `nix run .#destroy-prod -- --dry-run` shows the teardown plan first.
