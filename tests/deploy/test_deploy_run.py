@@ -33,6 +33,7 @@ import shlex
 import shutil
 import subprocess
 import threading
+import time
 import urllib.parse
 import zipfile
 from pathlib import Path
@@ -337,6 +338,33 @@ def test_the_run_executes_what_the_dry_run_prints_against_moto(tmp_path, moto, p
         assert config["session"]["signing_keys"]["secret_id"] == "edge-auth/moto/session-keys"
     # ... and so does the function's store, before the new key signs.
     assert store_items() == {f"key:{k['kid']}": k["key"] for k in after["keys"]}
+
+    # `revoke --user`: the dry run writes nothing; the run puts
+    # revoked:<sub> with the time, which the function compares with a
+    # session's iat; a deploy leaves it; an unknown option is refused.
+    revoke = lambda *extra: subprocess.run(
+        [str(tool), "revoke", "--settings", str(settings), *extra],
+        cwd=ROOT, capture_output=True, text=True, env=env, timeout=600)
+    before = dict(store_items())
+    dry = revoke("--user", "user-7", "--dry-run")
+    assert dry.returncode == 0 and "put revoked:user-7" in dry.stdout, dry.stdout + dry.stderr
+    assert store_items() == before
+    started = int(time.time())
+    # A revocation older than any session it could refuse, and a recent one.
+    store_items()["revoked:gone"] = str(started - 3 * 86400)
+    store_items()["revoked:recent"] = str(started - 60)
+    done = revoke("--user", "user-7")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "put revoked:user-7; deleted revoked:gone;" in done.stdout, done.stdout
+    assert "revoked:recent" in store_items() and "revoked:gone" not in store_items()
+    assert started <= int(store_items()["revoked:user-7"]) <= int(time.time())
+    assert {k: v for k, v in store_items().items() if k.startswith("key:")} == {
+        k: v for k, v in before.items() if k.startswith("key:")}
+    print(done.stdout)
+    assert revoke("--user", "").returncode == 2
+    again = run_tool(tool, settings, work, env)
+    assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
+    assert "revoked:user-7" in store_items(), "a deploy keeps the revocations"
 
 
 def test_sam_would_refuse_it_so_the_stand_in_refuses_it(tmp_path, moto):

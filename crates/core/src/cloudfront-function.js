@@ -106,6 +106,10 @@ async function verify(token, now) {
       || typeof c.sid !== 'string' || c.sid === '' || !Array.isArray(c.groups)
       || !c.groups.every(function (g) { return typeof g === 'string'; })
       || !isCount(c.iat) || !isCount(c.exp)) return 'invalid';
+  // edge-auth-deploy revoke: sessions of this user issued up to then.
+  var cut = null;
+  try { cut = await cf.kvs().get('revoked:' + c.sub); } catch (e) { cut = null; }
+  if (cut !== null && c.iat <= Number(cut)) return 'invalid';
   if (c.iat > now + CONFIG.leeway) return 'invalid';
   if (now >= c.exp) return 'expired';
   return { claims: c };

@@ -34,15 +34,25 @@ pub fn start_path(config: &Config) -> String {
 }
 
 /// The key value store's entries for `config`: each verify key as
-/// `key:<kid>` (base64url, as in config.json). Names only are ever shown.
+/// `key:<kid>` (base64url, as in config.json), and each revocation as
+/// `revoked:<sub>` (seconds, decimal). Names only are ever shown.
 pub fn key_value_store(config: &Config) -> std::collections::BTreeMap<String, String> {
-    config
+    let mut entries: std::collections::BTreeMap<String, String> = config
         .file
         .session
         .keys
         .iter()
         .map(|k| (format!("key:{}", k.kid), k.key.clone()))
-        .collect()
+        .collect();
+    for (sub, up_to) in config.sessions.revocations() {
+        entries.insert(revocation_key(sub), up_to.to_string());
+    }
+    entries
+}
+
+/// The store's entry naming a user's revocation.
+pub fn revocation_key(sub: &str) -> String {
+    format!("revoked:{sub}")
 }
 
 /// CloudFront KeyValueStore's limits: a key at most 512 bytes, a value at

@@ -101,6 +101,11 @@ impl SessionKey {
 pub struct SessionVerifier {
     keys: Vec<SessionKey>,
     leeway: u64,
+    /// `sub` -> every session of that user issued at or before this time is
+    /// refused (`edge-auth-deploy revoke`). The CloudFront Function reads
+    /// the same from its key value store (`revoked:<sub>`); Lambda@Edge has
+    /// no store, so there this stays empty.
+    revoked: std::collections::BTreeMap<String, u64>,
 }
 
 impl std::fmt::Debug for SessionVerifier {
@@ -164,6 +169,8 @@ pub enum SessionError {
     NotYetValid,
     #[error("expired")]
     Expired,
+    #[error("revoked: the user's sessions up to a time were revoked")]
+    Revoked,
 }
 
 impl SessionVerifier {
@@ -182,7 +189,18 @@ impl SessionVerifier {
         Ok(Self {
             keys: parsed,
             leeway,
+            revoked: Default::default(),
         })
+    }
+
+    /// Refuses every session of `sub` issued at or before `issued_up_to`.
+    pub fn revoke(&mut self, sub: &str, issued_up_to: u64) {
+        self.revoked.insert(sub.to_owned(), issued_up_to);
+    }
+
+    /// The revocations, `sub` -> issued up to.
+    pub fn revocations(&self) -> &std::collections::BTreeMap<String, u64> {
+        &self.revoked
     }
 
     /// The key ids this verifier accepts.
@@ -194,6 +212,15 @@ impl SessionVerifier {
     /// that passed every other check, so a caller may treat it as "refresh".
     pub fn verify(&self, token: &str, now: u64) -> Result<SessionClaims, SessionError> {
         let claims = self.verify_untimed(token)?;
+        // Before the clock: a revoked session is never "expired" (which
+        // would send it to refresh).
+        if self
+            .revoked
+            .get(&claims.sub)
+            .is_some_and(|&up_to| claims.iat <= up_to)
+        {
+            return Err(SessionError::Revoked);
+        }
         if claims.iat > now.saturating_add(self.leeway) {
             return Err(SessionError::NotYetValid);
         }

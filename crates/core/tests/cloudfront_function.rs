@@ -22,7 +22,7 @@ use edge_auth_core::index_path::index_path;
 use edge_auth_core::pages;
 use edge_auth_core::query::encode_form;
 use edge_auth_core::return_path::path_and_query;
-use edge_auth_core::session::{SessionClaims, SessionKeyFile, SessionSigner};
+use edge_auth_core::session::{SessionClaims, SessionError, SessionKeyFile, SessionSigner};
 use edge_auth_core::{Config, HandlerOutput};
 use edge_auth_testkit::{self as kit, CountingEntropy, NOW};
 use serde_json::{Value, json};
@@ -44,8 +44,20 @@ fn config() -> Config {
     ]);
     value["paths"] =
         json!({"public": ["/signed-out.html", "/favicon.ico", "/assets/*", "/*.css", "/pub?ic/*"]});
-    kit::config_from(value)
+    let mut config = kit::config_from(value);
+    // `edge-auth-deploy revoke`: user-2's sessions (issued at NOW - 60
+    // below) are revoked, user-3's were revoked before they were issued.
+    config.sessions.revoke(REVOKED, NOW - 30);
+    config.sessions.revoke(REVOKED_EARLIER, NOW - 90);
+    // The boundary: revoked at the very second the session was issued.
+    config.sessions.revoke(REVOKED_AT_ISSUE, NOW - 60);
+    config
 }
+
+const REVOKED_AT_ISSUE: &str = "user-4";
+
+const REVOKED: &str = "user-2";
+const REVOKED_EARLIER: &str = "user-3";
 
 /// xorshift64*: the same cases on every machine for a given seed.
 struct Rng(u64);
@@ -168,8 +180,16 @@ fn random_session(rng: &mut Rng, provider_token: &str) -> String {
         .map(|g| g.to_string())
         .collect();
     let offset = |rng: &mut Rng| rng.below(7200) as i64 - 3600;
+    let sub = (*rng.pick(&[
+        "user-1",
+        "user-1",
+        REVOKED,
+        REVOKED_EARLIER,
+        REVOKED_AT_ISSUE,
+    ]))
+    .to_owned();
     let mut claims = SessionClaims {
-        sub: "user-1".into(),
+        sub,
         // The 403 page names the user: escaped, control characters dropped.
         name: (*rng.pick(&[
             "alice",
@@ -648,6 +668,28 @@ fn the_function_decides_as_authorize_does() {
             "no case decides {class}"
         );
     }
+    // Revoked sessions are among them (refused before the clock), and so
+    // are sessions of a user revoked before they were issued (valid).
+    let verdicts = |sub: &str| -> Vec<(u64, Result<(), SessionError>)> {
+        cases
+            .iter()
+            .flat_map(|c| &c.cookies)
+            .filter_map(|(_, value)| {
+                let claims = config.sessions.verify_untimed(value).ok()?;
+                (claims.sub == sub)
+                    .then(|| (claims.iat, config.sessions.verify(value, NOW).map(|_| ())))
+            })
+            .collect()
+    };
+    let revoked = verdicts(REVOKED);
+    let refused = revoked
+        .iter()
+        .filter(|(_, v)| *v == Err(SessionError::Revoked))
+        .count();
+    assert!(refused > 100, "{refused} revoked sessions");
+    assert!(revoked.iter().all(|(iat, v)| *iat > NOW - 30 || v.is_err()));
+    let earlier = verdicts(REVOKED_EARLIER);
+    assert!(earlier.iter().filter(|(_, v)| v.is_ok()).count() > 100);
     for runtime in runtimes() {
         let results_path: PathBuf = dir.join(format!("results-{runtime}.json"));
         let script = dir.join(format!("driver-{runtime}.js"));

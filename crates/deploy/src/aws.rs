@@ -231,19 +231,61 @@ pub async fn write_key_value_store(
     prefix: &str,
     wanted: &BTreeMap<String, String>,
 ) -> Result<StoreChanges, AwsError> {
-    use aws_sdk_cloudfrontkeyvaluestore::types::{DeleteKeyRequestListItem, PutKeyRequestListItem};
+    let (etag, present, (items, bytes)) = read_store(client, arn).await?;
+    let puts: Vec<(String, String)> = wanted
+        .iter()
+        .filter(|(k, v)| present.get(*k) != Some(*v))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let deletes: Vec<String> = present
+        .keys()
+        .filter(|k| k.starts_with(prefix) && !wanted.contains_key(*k))
+        .cloned()
+        .collect();
+    if puts.is_empty() && deletes.is_empty() {
+        return Ok(StoreChanges {
+            items,
+            bytes,
+            ..StoreChanges::default()
+        });
+    }
+    update_store(client, arn, etag, &puts, &deletes).await
+}
+
+/// `revoke`: `key` put with `now`, and `revoked:` entries from before
+/// `keep_after` deleted, in one conditional `UpdateKeys`.
+pub async fn revoke_in_store(
+    client: &aws_sdk_cloudfrontkeyvaluestore::Client,
+    arn: &str,
+    key: &str,
+    now: u64,
+    keep_after: u64,
+) -> Result<StoreChanges, AwsError> {
+    let (etag, present, _) = read_store(client, arn).await?;
+    let stale: Vec<String> = present
+        .iter()
+        .filter(|(k, v)| {
+            k.starts_with("revoked:")
+                && k.as_str() != key
+                && v.parse::<u64>().is_ok_and(|t| t < keep_after)
+        })
+        .map(|(k, _)| k.clone())
+        .collect();
+    let puts = vec![(key.to_owned(), now.to_string())];
+    update_store(client, arn, etag, &puts, &stale).await
+}
+
+/// The store's ETag, its entries, and (items, bytes).
+async fn read_store(
+    client: &aws_sdk_cloudfrontkeyvaluestore::Client,
+    arn: &str,
+) -> Result<(String, BTreeMap<String, String>, (i64, i64)), AwsError> {
     let described = client
         .describe_key_value_store()
         .kvs_arn(arn)
         .send()
         .await
         .map_err(call_error)?;
-    let mut etag = described.e_tag().to_owned();
-    let mut changes = StoreChanges {
-        items: i64::from(described.item_count()),
-        bytes: described.total_size_in_bytes(),
-        ..StoreChanges::default()
-    };
     let mut present = BTreeMap::new();
     let mut next: Option<String> = None;
     loop {
@@ -262,18 +304,35 @@ pub async fn write_key_value_store(
             _ => break,
         }
     }
-    let puts: Vec<(&String, &String)> = wanted
-        .iter()
-        .filter(|(k, v)| present.get(*k) != Some(*v))
-        .collect();
-    let deletes: Vec<&String> = present
-        .keys()
-        .filter(|k| k.starts_with(prefix) && !wanted.contains_key(*k))
-        .collect();
-    // Puts first: a key is never missing while its successor is written.
+    Ok((
+        described.e_tag().to_owned(),
+        present,
+        (
+            i64::from(described.item_count()),
+            described.total_size_in_bytes(),
+        ),
+    ))
+}
+
+/// `puts` first (a key is never missing while its successor is written),
+/// then `deletes`, 50 changes to an `UpdateKeys`, each conditional on the
+/// ETag the last one returned.
+async fn update_store(
+    client: &aws_sdk_cloudfrontkeyvaluestore::Client,
+    arn: &str,
+    mut etag: String,
+    puts: &[(String, String)],
+    deletes: &[String],
+) -> Result<StoreChanges, AwsError> {
+    use aws_sdk_cloudfrontkeyvaluestore::types::{DeleteKeyRequestListItem, PutKeyRequestListItem};
+    let mut changes = StoreChanges {
+        put: puts.iter().map(|(k, _)| k.clone()).collect(),
+        deleted: deletes.to_vec(),
+        ..StoreChanges::default()
+    };
     let mut work: Vec<(&String, Option<&String>)> =
-        puts.iter().map(|(k, v)| (*k, Some(*v))).collect();
-    work.extend(deletes.iter().map(|k| (*k, None)));
+        puts.iter().map(|(k, v)| (k, Some(v))).collect();
+    work.extend(deletes.iter().map(|k| (k, None)));
     for batch in work.chunks(50) {
         let mut request = client.update_keys().kvs_arn(arn).if_match(&etag);
         for (key, value) in batch {
@@ -298,8 +357,6 @@ pub async fn write_key_value_store(
         changes.items = i64::from(updated.item_count());
         changes.bytes = updated.total_size_in_bytes();
     }
-    changes.put = puts.iter().map(|(k, _)| (*k).clone()).collect();
-    changes.deleted = deletes.iter().map(|k| (*k).clone()).collect();
     Ok(changes)
 }
 

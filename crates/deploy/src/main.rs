@@ -31,6 +31,8 @@ struct Args {
     policy: Option<bool>,
     /// `user add`: the address to invite, and the group to put it in.
     user_add: Option<(String, Option<String>)>,
+    /// `revoke --user SUB`: the provider's `sub` whose sessions end.
+    revoke: Option<String>,
     settings: PathBuf,
     dry_run: bool,
     offline: bool,
@@ -47,6 +49,7 @@ fn parse_args() -> Result<Args, String> {
         rotate: false,
         policy: None,
         user_add: None,
+        revoke: None,
         settings: PathBuf::new(),
         dry_run: false,
         offline: false,
@@ -70,6 +73,11 @@ fn parse_args() -> Result<Args, String> {
             it.next();
             false
         }
+        Some("revoke") => {
+            it.next();
+            args.revoke = Some(String::new());
+            false
+        }
         Some("policy") => {
             it.next();
             args.policy = Some(false);
@@ -90,6 +98,7 @@ fn parse_args() -> Result<Args, String> {
             "--explain" if args.policy.is_some() => args.policy = Some(true),
             "--email" if user_add => email = Some(value("--email")?),
             "--group" if user_add => group = Some(value("--group")?),
+            "--user" if args.revoke.is_some() => args.revoke = Some(value("--user")?),
             "--settings" => args.settings = value("--settings")?.into(),
             "--dry-run" => args.dry_run = true,
             "--offline" => args.offline = true,
@@ -106,6 +115,7 @@ fn parse_args() -> Result<Args, String> {
                      edge-auth-deploy destroy --settings deploy/<env>.toml [--dry-run [--offline]] [--empty-bucket]\n\
                      edge-auth-deploy rotate-session-key --settings deploy/<env>.toml [--dry-run [--offline]]   (new session key; nobody is signed out)\n\
                      edge-auth-deploy user add --settings deploy/<env>.toml --email ADDRESS [--group GROUP] [--dry-run]\n\
+                     edge-auth-deploy revoke --settings deploy/<env>.toml --user SUB [--dry-run]   (end the user's sessions at the edge)\n\
                      edge-auth-deploy policy --settings deploy/<env>.toml [--explain]   (the deployer's IAM policy)\n\n\
                      --dry-run   print the plan and change nothing (reads the stacks and the bucket when credentials are found)\n\
                      --offline   with --dry-run: make no AWS call at all"
@@ -120,6 +130,15 @@ fn parse_args() -> Result<Args, String> {
     }
     if args.offline && !args.dry_run {
         return Err("--offline only goes with --dry-run".into());
+    }
+    match args.revoke.as_deref() {
+        Some("") => return Err("revoke needs --user SUB (the provider's `sub` claim)".into()),
+        Some(sub) if sub.len() > 400 || sub.chars().any(char::is_control) => {
+            return Err(
+                "--user: a provider's `sub`, at most 400 bytes, no control characters".into(),
+            );
+        }
+        _ => {}
     }
     if user_add {
         let email = email.ok_or("user add needs --email ADDRESS")?;
@@ -170,6 +189,15 @@ async fn main() -> ExitCode {
     }
     if args.destroy {
         return destroy_main(&args, &settings).await;
+    }
+    if let Some(sub) = &args.revoke {
+        return match revoke(&args, &settings, sub).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("edge-auth-deploy: {e}");
+                ExitCode::FAILURE
+            }
+        };
     }
     if let Some((email, group)) = &args.user_add {
         return match user_add(&args, &settings, email, group.as_deref()).await {
@@ -298,6 +326,56 @@ async fn user_add(
             group.map_or(String::new(), |g| format!("; member of {g}"))
         ),
     }
+    Ok(())
+}
+
+/// `revoke --user SUB`: every session of that user issued up to now is
+/// refused by the CloudFront Function once the store's entry has reached
+/// the edge (seconds). Entries whose sessions have all expired are dropped
+/// in the same write.
+async fn revoke(args: &Args, settings: &Settings, sub: &str) -> Result<(), String> {
+    if settings.authorizer != edge_auth_deploy::settings::Authorizer::CloudfrontFunction {
+        return Err(
+            "revoke needs the CloudFront Function's key value store; authorizer = \"lambda-edge\" has none (Lambda@Edge cannot read one): disable the user at the provider instead"
+                .into(),
+        );
+    }
+    let distribution = settings.stack_name("distribution");
+    let key = cloudfront_function::revocation_key(sub);
+    let now = now_seconds();
+    // A revocation outlives every session it could refuse by the longest
+    // session plus the clock skew the verifiers allow.
+    let keep_after =
+        now.saturating_sub(settings.longest_session_seconds() + settings.clock_skew_seconds);
+    println!(
+        "revoke the sessions of {sub} issued up to {} in {distribution}'s key value store: put {key}; drop revoked: entries older than {}",
+        plan::utc(now),
+        plan::utc(keep_after)
+    );
+    if args.dry_run {
+        println!("(dry run: nothing written)");
+        return Ok(());
+    }
+    let e = |e: &dyn std::fmt::Display| e.to_string();
+    let config = aws::sdk_config(&settings.regions.distribution, None).await;
+    aws::check_credentials(&config)
+        .await
+        .map_err(|err| e(&err))?;
+    let outputs = aws::existing_outputs(&config, &distribution)
+        .await
+        .map_err(|err| e(&err))?
+        .ok_or(format!("{distribution} does not exist: deploy first"))?;
+    let arn = outputs.get("KeyValueStoreArn").ok_or(format!(
+        "{distribution} has no key value store: deploy with the default authorizer first"
+    ))?;
+    let client = aws::key_value_store(&config);
+    let changes = aws::revoke_in_store(&client, arn, &key, now, keep_after)
+        .await
+        .map_err(|err| e(&err))?;
+    println!("    {changes}");
+    println!(
+        "done: within seconds the edge refuses those sessions; the user signs in again at the provider, so disable them there too to keep them out (Cognito: admin-disable-user and admin-user-global-sign-out, which also ends their refresh tokens)"
+    );
     Ok(())
 }
 
@@ -824,7 +902,13 @@ async fn run(args: &Args, settings: &Settings, plan: &Plan) -> Result<String, St
             }
             Step::WriteKeyValueStore { store } => {
                 let config = core_config(&handlers_config)?;
-                let entries = cloudfront_function::key_value_store(&config);
+                // The session verify keys; `revoked:` entries are
+                // `revoke`'s and stay as they are.
+                let entries: std::collections::BTreeMap<String, String> =
+                    cloudfront_function::key_value_store(&config)
+                        .into_iter()
+                        .filter(|(k, _)| k.starts_with("key:"))
+                        .collect();
                 cloudfront_function::check_store_limits(&entries).map_err(|err| e(&err))?;
                 let arn = resolve(store, &outputs, &existing)?;
                 // The store is global; its data plane signs with SigV4A.
