@@ -367,6 +367,43 @@ def test_the_run_executes_what_the_dry_run_prints_against_moto(tmp_path, moto, p
     assert "revoked:user-7" in store_items(), "a deploy keeps the revocations"
 
 
+def test_the_lambda_edge_arrangement_still_runs_against_moto(tmp_path, moto, provider, key_value_store):
+    """authorizer = "lambda-edge": the edge functions in us-east-1, their
+    versions in the distribution, no function or store written."""
+    url, env = moto
+    _, stores, _ = key_value_store
+    tool = deploy_tool()
+    secret = client("secretsmanager", REGION, url).create_secret(
+        Name="edge-auth/lambdaedge/oidc-client", SecretString='{"client_id":"moto-client","client_secret":"s3cret"}')["ARN"]
+    settings = settings_for(tmp_path, provider, secret, "lambdaedge")
+    settings.write_text('authorizer = "lambda-edge"\n' + settings.read_text())
+    log = tmp_path / "sam-commands.jsonl"
+    env = dict(env, PATH=f"{STANDIN}{os.pathsep}{env['PATH']}", EDGE_AUTH_SAM_LOG=str(log),
+               EDGE_AUTH_SAM_STATE=str(tmp_path / "standin-state"))
+    work = tmp_path / "work"
+    stores_before = {arn: dict(store["items"]) for arn, store in stores.items()}
+    run = run_tool(tool, settings, work, env)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    executed = logged(log)
+    stacks = [a[a.index("--stack-name") + 1] for a in executed]
+    assert stacks == ["edge-auth-lambdaedge-edge-functions", "edge-auth-lambdaedge-auth-endpoints",
+                      "edge-auth-lambdaedge-distribution", "edge-auth-lambdaedge-auth-endpoints"], stacks
+    outputs = outputs_of(url, stacks)
+    edge = outputs["edge-auth-lambdaedge-edge-functions"]
+    distribution = client("cloudformation", REGION, url).describe_stacks(StackName="edge-auth-lambdaedge-distribution")["Stacks"][0]
+    parameters = {p["ParameterKey"]: p["ParameterValue"] for p in distribution["Parameters"]}
+    assert parameters["Authorizer"] == "lambda-edge"
+    assert parameters["AuthorizeVersionArn"] == edge["AuthorizeVersionArn"] != ""
+    assert "KeyValueStoreArn" not in outputs["edge-auth-lambdaedge-distribution"]
+    assert not list((tmp_path / "standin-state").glob("*.js")), "no CloudFront Function deployed"
+    assert {arn: dict(store["items"]) for arn, store in stores.items()} == stores_before
+    with zipfile.ZipFile(work / "lambdaedge" / "dist" / "configured/authorize.zip") as z:
+        assert json.loads(z.read("config.json"))["session"]["keys"]
+    revoke = subprocess.run([str(tool), "revoke", "--settings", str(settings), "--user", "u"],
+                            cwd=ROOT, capture_output=True, text=True, env=env, timeout=120)
+    assert revoke.returncode == 1 and "has none (Lambda@Edge cannot read one)" in revoke.stderr, revoke.stderr
+
+
 def test_sam_would_refuse_it_so_the_stand_in_refuses_it(tmp_path, moto):
     url, env = moto
     shutil.copytree(ROOT / "sam", tmp_path / "sam")
