@@ -209,6 +209,20 @@ def filled_in(argv, outputs):
     return [re.sub(r"<([a-z0-9-]+)\.([A-Za-z]+)>", value, word) for word in argv]
 
 
+def deployment(tmp_path, url, env, provider, environment, extra_settings="", **extra_env):
+    """An OIDC client secret in moto, settings for `environment`, and the
+    environment that puts the `sam` stand-in first on PATH: (settings, sam
+    command log, env)."""
+    secret = client("secretsmanager", REGION, url).create_secret(
+        Name=f"edge-auth/{environment}/oidc-client", SecretString='{"client_id":"moto-client","client_secret":"s3cret"}')["ARN"]
+    settings = settings_for(tmp_path, provider, secret, environment)
+    settings.write_text(extra_settings + settings.read_text())
+    log = tmp_path / "sam-commands.jsonl"
+    env = dict(env, PATH=f"{STANDIN}{os.pathsep}{env['PATH']}", EDGE_AUTH_SAM_LOG=str(log),
+               EDGE_AUTH_SAM_STATE=str(tmp_path / "standin-state"), **extra_env)
+    return settings, log, env
+
+
 def logged(path):
     return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
@@ -219,12 +233,7 @@ def test_the_run_executes_what_the_dry_run_prints_against_moto(tmp_path, moto, p
     url, env = moto
     kvs_url, stores, signatures = key_value_store
     tool = deploy_tool()
-    secret = client("secretsmanager", REGION, url).create_secret(
-        Name="edge-auth/moto/oidc-client", SecretString='{"client_id":"moto-client","client_secret":"s3cret"}')["ARN"]
-    settings = settings_for(tmp_path, provider, secret, "moto")
-    log = tmp_path / "sam-commands.jsonl"
-    env = dict(env, PATH=f"{STANDIN}{os.pathsep}{env['PATH']}", EDGE_AUTH_SAM_LOG=str(log),
-               EDGE_AUTH_SAM_STATE=str(tmp_path / "standin-state"), EDGE_AUTH_KEY_VALUE_STORE_ENDPOINT=kvs_url)
+    settings, log, env = deployment(tmp_path, url, env, provider, "moto", EDGE_AUTH_KEY_VALUE_STORE_ENDPOINT=kvs_url)
     work = tmp_path / "work"
 
     dry = run_tool(tool, settings, work, env, "--dry-run")
@@ -373,13 +382,7 @@ def test_the_lambda_edge_arrangement_still_runs_against_moto(tmp_path, moto, pro
     url, env = moto
     _, stores, _ = key_value_store
     tool = deploy_tool()
-    secret = client("secretsmanager", REGION, url).create_secret(
-        Name="edge-auth/lambdaedge/oidc-client", SecretString='{"client_id":"moto-client","client_secret":"s3cret"}')["ARN"]
-    settings = settings_for(tmp_path, provider, secret, "lambdaedge")
-    settings.write_text('authorizer = "lambda-edge"\n' + settings.read_text())
-    log = tmp_path / "sam-commands.jsonl"
-    env = dict(env, PATH=f"{STANDIN}{os.pathsep}{env['PATH']}", EDGE_AUTH_SAM_LOG=str(log),
-               EDGE_AUTH_SAM_STATE=str(tmp_path / "standin-state"))
+    settings, log, env = deployment(tmp_path, url, env, provider, "lambdaedge", 'authorizer = "lambda-edge"\n')
     work = tmp_path / "work"
     stores_before = {arn: dict(store["items"]) for arn, store in stores.items()}
     run = run_tool(tool, settings, work, env)
