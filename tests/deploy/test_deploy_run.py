@@ -242,6 +242,7 @@ def test_the_run_executes_what_the_dry_run_prints_against_moto(tmp_path, moto, p
     # The default: no edge functions; auth endpoints twice, distribution.
     assert len(planned) == 3, dry.stdout
     assert "write the session verify keys into the key value store <edge-auth-moto-distribution.KeyValueStoreArn>" in dry.stdout
+    assert "key value store: the run writes key:<the new key's id> (the set is created by the run); it holds no store yet (first deploy)" in dry.stdout
 
     first = run_tool(tool, settings, work, env)
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
@@ -297,6 +298,10 @@ def test_the_run_executes_what_the_dry_run_prints_against_moto(tmp_path, moto, p
     dry = run_tool(tool, settings, work, env, "--dry-run")
     assert dry.returncode == 0, dry.stderr
     assert "edge-auth-moto-distribution: exists, will be updated" in dry.stdout
+    # The store's entries by name, what the run writes and what is there.
+    names = ", ".join(key_names)
+    assert f"key value store: the run writes {names}; it holds {names} (names only" in dry.stdout, dry.stdout
+    assert deployed_config["session"]["keys"][0]["key"] not in dry.stdout
     second = run_tool(tool, settings, work, env)
     assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
     executed = logged(log)

@@ -275,6 +275,15 @@ pub async fn revoke_in_store(
     update_store(client, arn, etag, &puts, &stale).await
 }
 
+/// The names of the store's entries (never their values).
+pub async fn store_names(
+    client: &aws_sdk_cloudfrontkeyvaluestore::Client,
+    arn: &str,
+) -> Result<Vec<String>, AwsError> {
+    let (_, present, _) = read_store(client, arn).await?;
+    Ok(present.into_keys().collect())
+}
+
 /// The store's ETag, its entries, and (items, bytes).
 async fn read_store(
     client: &aws_sdk_cloudfrontkeyvaluestore::Client,

@@ -509,8 +509,51 @@ async fn account_reads(plan: &Plan) -> Result<(Outputs, String), String> {
     let existing = existing_outputs(plan).await?;
     let mut report = String::from("read from the account (nothing changed):\n");
     let mut seen = std::collections::BTreeSet::new();
+    // The session key set as the run would find it (names only).
+    let mut kids: Option<Vec<String>> = None;
     for step in &plan.steps {
         match step {
+            Step::SessionKeys { name, region } => {
+                let config = aws::sdk_config(region, None).await;
+                kids = match aws::read_session_keys(&config, name)
+                    .await
+                    .map_err(|e| e.to_string())?
+                {
+                    Some(mut set) => {
+                        session_keys::drop_retired(&mut set, now_seconds());
+                        Some(set.keys.iter().map(|k| k.kid.clone()).collect())
+                    }
+                    None => None,
+                };
+            }
+            Step::WriteKeyValueStore { store } => {
+                let wanted = match &kids {
+                    Some(kids) => kids
+                        .iter()
+                        .map(|kid| format!("key:{kid}"))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    None => "key:<the new key's id> (the set is created by the run)".into(),
+                };
+                let now_there = match resolve(store, &existing, &existing) {
+                    Ok(arn) => {
+                        let config = aws::sdk_config(plan::EDGE_REGION, None).await;
+                        let names = aws::store_names(&aws::key_value_store(&config), &arn)
+                            .await
+                            .map_err(|e| e.to_string())?;
+                        if names.is_empty() {
+                            "nothing".to_owned()
+                        } else {
+                            names.join(", ")
+                        }
+                    }
+                    Err(_) => "no store yet (first deploy)".to_owned(),
+                };
+                let _ = writeln!(
+                    report,
+                    "    key value store: the run writes {wanted}; it holds {now_there} (names only, values never shown)"
+                );
+            }
             Step::DeployStack { stack, .. } if seen.insert(stack.clone()) => {
                 let _ = writeln!(
                     report,
