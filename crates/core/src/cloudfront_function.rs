@@ -33,26 +33,44 @@ pub fn start_path(config: &Config) -> String {
     config.paths().start.clone()
 }
 
-/// The key value store's entries for `config`: each verify key as
-/// `key:<kid>` (base64url, as in config.json), and each revocation as
-/// `revoked:<sub>` (seconds, decimal). Names only are ever shown.
-pub fn key_value_store(config: &Config) -> std::collections::BTreeMap<String, String> {
-    let mut entries: std::collections::BTreeMap<String, String> = config
-        .file
-        .session
-        .keys
-        .iter()
-        .map(|k| (format!("key:{}", k.kid), k.key.clone()))
-        .collect();
-    for (sub, up_to) in config.sessions.revocations() {
-        entries.insert(revocation_key(sub), up_to.to_string());
-    }
-    entries
+/// The store's two kinds of entry, by the prefix of their names (the
+/// function's template reads the same names; the differential test holds
+/// the two to each other through [`key_value_store`]): a session verify
+/// key, `key:<kid>`, which the deploy tool owns, and a revocation,
+/// `revoked:<sub>`, which `edge-auth-deploy revoke` owns.
+pub const SESSION_KEY_PREFIX: &str = "key:";
+pub const REVOCATION_PREFIX: &str = "revoked:";
+
+/// The store's entry for session key `kid`.
+pub fn session_key_entry(kid: &str) -> String {
+    format!("{SESSION_KEY_PREFIX}{kid}")
 }
 
 /// The store's entry naming a user's revocation.
 pub fn revocation_key(sub: &str) -> String {
-    format!("revoked:{sub}")
+    format!("{REVOCATION_PREFIX}{sub}")
+}
+
+/// The session verify keys of `config` as store entries (base64url, as in
+/// config.json): what a deploy writes. Names only are ever shown.
+pub fn session_key_entries(config: &Config) -> std::collections::BTreeMap<String, String> {
+    config
+        .file
+        .session
+        .keys
+        .iter()
+        .map(|k| (session_key_entry(&k.kid), k.key.clone()))
+        .collect()
+}
+
+/// The key value store's entries for `config`: its session keys and each
+/// of its revocations (seconds, decimal).
+pub fn key_value_store(config: &Config) -> std::collections::BTreeMap<String, String> {
+    let mut entries = session_key_entries(config);
+    for (sub, up_to) in config.sessions.revocations() {
+        entries.insert(revocation_key(sub), up_to.to_string());
+    }
+    entries
 }
 
 /// CloudFront KeyValueStore's limits: a key at most 512 bytes, a value at

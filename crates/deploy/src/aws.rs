@@ -265,7 +265,7 @@ pub async fn revoke_in_store(
     let stale: Vec<String> = present
         .iter()
         .filter(|(k, v)| {
-            k.starts_with("revoked:")
+            k.starts_with(edge_auth_core::cloudfront_function::REVOCATION_PREFIX)
                 && k.as_str() != key
                 && v.parse::<u64>().is_ok_and(|t| t < keep_after)
         })

@@ -530,7 +530,7 @@ async fn account_reads(plan: &Plan) -> Result<(Outputs, String), String> {
                 let wanted = match &kids {
                     Some(kids) => kids
                         .iter()
-                        .map(|kid| format!("key:{kid}"))
+                        .map(|kid| cloudfront_function::session_key_entry(kid))
                         .collect::<Vec<_>>()
                         .join(", "),
                     None => "key:<the new key's id> (the set is created by the run)".into(),
@@ -660,17 +660,6 @@ fn config_for_handlers(
     )
     .map_err(|err| e(&err))?;
     Ok(config)
-}
-
-/// The core's view of the config.json this run wrote into the packages.
-fn core_config(
-    handlers_config: &Option<serde_json::Value>,
-) -> Result<edge_auth_core::Config, String> {
-    let value = handlers_config
-        .as_ref()
-        .ok_or("config.json was not written yet")?;
-    edge_auth_core::Config::from_json(&value.to_string())
-        .map_err(|err| format!("config.json: {err}"))
 }
 
 /// The three phases of a session-key rotation, as `rotate` runs them.
@@ -827,6 +816,7 @@ async fn run(args: &Args, settings: &Settings, plan: &Plan) -> Result<String, St
     let mut provider: Option<(serde_json::Value, serde_json::Value)> = None;
     let mut session: Option<package::SessionKeysLocation> = None;
     let mut handlers_config: Option<serde_json::Value> = None;
+    let mut parsed_config: Option<edge_auth_core::Config> = None;
     let mut url = String::new();
     let total = plan.steps.len();
     let mut changed_files = 0;
@@ -917,9 +907,15 @@ async fn run(args: &Args, settings: &Settings, plan: &Plan) -> Result<String, St
                 // One config.json for every package: computed at the first
                 // of these steps, written by each.
                 if handlers_config.is_none() {
-                    handlers_config = Some(config_for_handlers(
-                        settings, &provider, &session, &outputs, &existing,
-                    )?);
+                    let value =
+                        config_for_handlers(settings, &provider, &session, &outputs, &existing)?;
+                    // The core's own reading of it, for the function and
+                    // its store.
+                    parsed_config = Some(
+                        edge_auth_core::Config::from_json(&value.to_string())
+                            .map_err(|err| format!("config.json: {err}"))?,
+                    );
+                    handlers_config = Some(value);
                 }
                 let config = handlers_config.as_ref().ok_or("no config.json")?;
                 for (path, size) in package::write_configured_packages(packages, into, config)
@@ -929,8 +925,10 @@ async fn run(args: &Args, settings: &Settings, plan: &Plan) -> Result<String, St
                 }
             }
             Step::RenderViewerFunction { template: path } => {
-                let config = core_config(&handlers_config)?;
-                let code = cloudfront_function::render_checked(&config).map_err(|err| e(&err))?;
+                let config = parsed_config
+                    .as_ref()
+                    .ok_or("config.json was not written yet")?;
+                let code = cloudfront_function::render_checked(config).map_err(|err| e(&err))?;
                 let text = std::fs::read_to_string(path)
                     .map_err(|err| format!("{}: {err}", path.display()))?;
                 let rendered = template::with_viewer_function(&text, &code)
@@ -944,22 +942,24 @@ async fn run(args: &Args, settings: &Settings, plan: &Plan) -> Result<String, St
                 );
             }
             Step::WriteKeyValueStore { store } => {
-                let config = core_config(&handlers_config)?;
-                // The session verify keys; `revoked:` entries are
-                // `revoke`'s and stay as they are.
-                let entries: std::collections::BTreeMap<String, String> =
-                    cloudfront_function::key_value_store(&config)
-                        .into_iter()
-                        .filter(|(k, _)| k.starts_with("key:"))
-                        .collect();
+                let config = parsed_config
+                    .as_ref()
+                    .ok_or("config.json was not written yet")?;
+                // The session verify keys; revocations are `revoke`'s and
+                // stay as they are.
+                let entries = cloudfront_function::session_key_entries(config);
                 cloudfront_function::check_store_limits(&entries).map_err(|err| e(&err))?;
                 let arn = resolve(store, &outputs, &existing)?;
                 // The store is global; its data plane signs with SigV4A.
                 let sdk = aws::sdk_config(&settings.regions.distribution, None).await;
-                let changes =
-                    aws::write_key_value_store(&aws::key_value_store(&sdk), &arn, "key:", &entries)
-                        .await
-                        .map_err(|err| e(&err))?;
+                let changes = aws::write_key_value_store(
+                    &aws::key_value_store(&sdk),
+                    &arn,
+                    cloudfront_function::SESSION_KEY_PREFIX,
+                    &entries,
+                )
+                .await
+                .map_err(|err| e(&err))?;
                 println!("    {changes}");
             }
             Step::RetiredStack { stack, region } => {

@@ -693,8 +693,7 @@ pub fn document(settings: &Settings) -> Value {
             !a.contains("OriginAccessControl")
                 && !a.contains("OriginRequestPolic")
                 && !a.contains("ResponseHeadersPolic")
-                && !a.contains("Function")
-                && !a.contains("KeyValueStore")
+                && !of_function_or_store(a)
         })
         .cloned()
         .collect();
@@ -809,11 +808,7 @@ pub fn document(settings: &Settings) -> Value {
     let on_any: Vec<&str> = ON_ANY_RESOURCE
         .iter()
         .copied()
-        .filter(|a| {
-            !lambda_edge
-                || !(a.starts_with("cloudfront:")
-                    && (a.contains("Function") || a.contains("KeyValueStore")))
-        })
+        .filter(|a| !lambda_edge || !of_function_or_store(a))
         .collect();
     statements.push(statement(
         "ActionsWithoutResourceLevelPermissions",
@@ -821,6 +816,13 @@ pub fn document(settings: &Settings) -> Value {
         json!("*"),
     ));
     json!({"Version": "2012-10-17", "Statement": statements})
+}
+
+/// Whether a CloudFront action is the viewer function's or its key value
+/// store's (only the default authorizer has them).
+fn of_function_or_store(action: &str) -> bool {
+    action.starts_with("cloudfront:")
+        && (action.contains("Function") || action.contains("KeyValueStore"))
 }
 
 /// Whether the user pool sends its e-mail through SES.
