@@ -16,4 +16,9 @@ if ! command -v "${EDGE_AUTH_NODE:-node}" >/dev/null && [[ " $* " != *" lambda-e
   echo "edge-auth-dev runs the CloudFront Function with Node.js, which is not on the PATH: install Node.js 20 or later (or set EDGE_AUTH_NODE), or pass --authorizer lambda-edge" >&2
   exit 1
 fi
+# The local site opens what the deployed one would: the path rules and
+# [site] public of deploy/prod.toml, unless other settings are named.
+if [[ " $* " != *" --settings "* ]]; then
+  set -- --settings deploy/prod.toml "$@"
+fi
 exec "$target_dir/debug/edge-auth-dev" "$@"

@@ -441,6 +441,52 @@ def test_checks_catch_broken_templates(templates):
     assert len(regional_origin_problems(dist)) == 3
 
 
+# The error codes CloudFront caches even when the answer says no-store (it
+# honours no-store on 404, 410, 414 and 501 only): Developer Guide, "How
+# CloudFront processes HTTP 4xx and 5xx status codes from your origin".
+CACHED_DESPITE_NO_STORE = {400, 403, 405, 500, 502, 503, 504}
+
+
+def auth_answer_problems(template):
+    """No generated answer of an auth path can be cached by CloudFront, and
+    the auth behaviours' headers policy overrides none of the answers' own
+    (Referrer-Policy: no-referrer keeps code and state out of Referer)."""
+    problems = []
+    res = template["Resources"]
+    config = res["Distribution"]["Properties"]["DistributionConfig"]
+    errors = {e["ErrorCode"]: e for e in config.get("CustomErrorResponses", [])}
+    for code in sorted(CACHED_DESPITE_NO_STORE):
+        entry = errors.get(code, {})
+        if entry.get("ErrorCachingMinTTL") != 0:
+            problems.append(f"error {code} cached for {entry.get('ErrorCachingMinTTL', 10)} s")
+        if "ResponsePagePath" in entry:
+            problems.append(f"error {code} answered with {entry['ResponsePagePath']} instead of the endpoint's page")
+    for behaviour in config["CacheBehaviors"]:
+        where = behaviour["PathPattern"]["Ref"]
+        if behaviour["CachePolicyId"] != CACHING_DISABLED:
+            problems.append(f"{where}: cached")
+        name = behaviour["ResponseHeadersPolicyId"]["Ref"]
+        headers = res[name]["Properties"]["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"]
+        for header, setting in headers.items():
+            if setting.get("Override") is not False:
+                problems.append(f"{where}: {name} overrides the answer's {header}")
+        if headers.get("ReferrerPolicy", {}).get("ReferrerPolicy") != "no-referrer":
+            problems.append(f"{where}: {name} does not fill in no-referrer")
+    return problems
+
+
+def test_no_auth_answer_is_cached_or_loses_its_headers(templates):
+    assert auth_answer_problems(templates["distribution"]) == []
+    broken = copy.deepcopy(templates["distribution"])
+    config = broken["Resources"]["Distribution"]["Properties"]["DistributionConfig"]
+    config["CustomErrorResponses"] = [e for e in config["CustomErrorResponses"] if e["ErrorCode"] != 400]
+    config["CacheBehaviors"][0]["ResponseHeadersPolicyId"] = {"Ref": "SecurityHeaders"}
+    problems = auth_answer_problems(broken)
+    # 400 cached 10 s; the site's policy overrides five headers and sets
+    # another Referrer-Policy.
+    assert len(problems) == 7, problems
+
+
 def optional_settings_problems(templates):
     """SES e-mail for the pool and access logs: on only when their
     parameters are set, and the logs never carry cookies (the sessions)."""

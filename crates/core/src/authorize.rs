@@ -8,7 +8,7 @@ use crate::cookies::{cookie_values, request_cookies};
 use crate::event::{CloudFrontRequest, DistributionConfig};
 use crate::flow::{site_base, start_signin};
 use crate::pages::{self, Action};
-use crate::paths::canonical_path;
+use crate::paths::{canonical_path, match_subjects};
 use crate::query::encode_form;
 use crate::return_path::path_and_query;
 use crate::session::{SessionClaims, SessionError};
@@ -35,7 +35,13 @@ pub fn authorize(
             return Outcome::respond(page, "bad-path").with_detail(e.to_string());
         }
     };
-    if config.public.iter().any(|p| p.matches(&path)) {
+    let subjects = match_subjects(&request.uri, &path);
+    // Rules win over public patterns: a public `/assets/*` must not open a
+    // ruled `/assets/internal/*`, nor a ruled object by another spelling.
+    let ruled = subjects
+        .iter()
+        .any(|s| config.rules.iter().any(|(p, _)| p.matches(s)));
+    if !ruled && config.public.iter().any(|p| p.matches(&path)) {
         return Outcome::forward(request, "public-path");
     }
     // The auth endpoints have behaviours of their own, so nothing under the
@@ -52,9 +58,9 @@ pub fn authorize(
     let session = check_session(&request, config, now);
     let return_to = path_and_query(&request.uri, &request.querystring);
     match session {
-        Session::Valid(claims) => allow_or_forbid(request, config, &path, &claims),
+        Session::Valid(claims) => allow_or_forbid(request, config, &subjects, &claims),
         Session::Expired if can_navigate(&request) => refresh_redirect(config, &return_to),
-        Session::Expired => script_401("session_expired"),
+        Session::Expired => script_401(SESSION_EXPIRED),
         // No session, but the display-name cookie set with it says this
         // browser was signed in: the session cookie was lost (deleted, or
         // dropped by the browser, or an older release's ID-token cookie) while the refresh token, which this function cannot
@@ -74,7 +80,7 @@ pub fn authorize(
                 None => outcome.routine(),
             }
         }
-        Session::None(_) | Session::Lost => script_401("unauthenticated"),
+        Session::None(_) | Session::Lost => script_401(UNAUTHENTICATED),
     }
 }
 
@@ -123,16 +129,34 @@ fn check_session(request: &CloudFrontRequest, config: &Config, now: u64) -> Sess
 fn allow_or_forbid(
     request: CloudFrontRequest,
     config: &Config,
-    path: &str,
+    subjects: &[String],
     claims: &SessionClaims,
 ) -> Outcome {
-    // The first rule whose pattern matches decides, as CloudFront's own behaviours do.
-    let Some((pattern, groups)) = config.rules.iter().find(|(p, _)| p.matches(path)) else {
-        return Outcome::forward(request, "allowed");
-    };
-    if claims.groups.iter().any(|g| groups.contains(g)) {
-        return Outcome::forward(request, "allowed-by-rule");
+    // For each key the request can reach, the first rule whose pattern
+    // matches decides, as CloudFront's own behaviours do; every one of
+    // those rules must be met.
+    let mut ruled = false;
+    for subject in subjects {
+        let Some((pattern, groups)) = config.rules.iter().find(|(p, _)| p.matches(subject)) else {
+            continue;
+        };
+        if claims.groups.iter().any(|g| groups.contains(g)) {
+            ruled = true;
+            continue;
+        }
+        return forbidden(&request, config, pattern, groups, claims);
     }
+    let event = if ruled { "allowed-by-rule" } else { "allowed" };
+    Outcome::forward(request, event)
+}
+
+fn forbidden(
+    request: &CloudFrontRequest,
+    config: &Config,
+    pattern: &crate::paths::PathPattern,
+    groups: &[String],
+    claims: &SessionClaims,
+) -> Outcome {
     let who = if claims.name.is_empty() {
         NAMELESS
     } else {
@@ -197,6 +221,9 @@ pub(crate) fn script_401(error: &'static str) -> Outcome {
 }
 
 // The pages' words, shared with the CloudFront Function's rendering.
+/// A script's 401: no session, or one that has expired (`error` in its JSON).
+pub(crate) const UNAUTHENTICATED: &str = "unauthenticated";
+pub(crate) const SESSION_EXPIRED: &str = "session_expired";
 pub(crate) const BAD_PATH: (&str, &str) = ("Bad request", "This address cannot be served.");
 pub(crate) const AUTH_PATH_NOT_FOUND: (&str, &str) =
     ("Not found", "There is no page at this address.");

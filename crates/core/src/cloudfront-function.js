@@ -26,7 +26,9 @@ var RULES = CONFIG.rules.map(function (r) { return [Buffer.from(r[0], 'utf8'), r
 var CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 
 function canonicalPath(uri) {
-  if (uri.indexOf('%') >= 0 && !/^([^%]|%[0-9A-Fa-f]{2})*$/.test(uri)) return null;
+  // decodeURIComponent refuses a `%` without two hex digits after it and
+  // escapes that are not UTF-8 (ECMA-262 Decode), in one linear pass: no
+  // regular expression over the whole URI.
   var decoded;
   try { decoded = decodeURIComponent(uri); } catch (e) { return null; }
   if (CONTROL.test(decoded) || decoded.indexOf('\\') >= 0) return null;
@@ -40,6 +42,26 @@ function canonicalPath(uri) {
   }
   if (out === '' || decoded.charAt(decoded.length - 1) === '/') out += '/';
   return out;
+}
+
+// Every key the request can reach, as paths::match_subjects lists them:
+// the path, the key S3 resolves (a raw `+` is a space to S3), and for a
+// directory the index object the rewrite fetches; as UTF-8 bytes.
+function subjects(uri, path) {
+  var s = [path];
+  if (uri.indexOf('+') >= 0) {
+    var p = canonicalPath(uri.replace(/\+/g, '%20'));
+    if (p !== null && p !== path) s.push(p);
+  }
+  for (var i = 0, n = s.length; i < n; i++) {
+    if (s[i].charAt(s[i].length - 1) === '/') s.push(s[i] + CONFIG.index);
+  }
+  return s.map(function (x) { return Buffer.from(x, 'utf8'); });
+}
+
+// The first rule matching `subject`, or undefined.
+function ruleFor(subject) {
+  for (var r = 0; r < RULES.length; r++) if (globMatch(RULES[r][0], subject)) return RULES[r];
 }
 
 function header(request, name) {
@@ -95,8 +117,10 @@ async function verify(token, now) {
   if (typeof head.kid !== 'string') return 'invalid';
   var key = null;
   try { key = await cf.kvs().get('key:' + head.kid); } catch (e) { key = null; }
-  if (!key) return 'invalid';
-  var mac = crypto.createHmac('sha256', Buffer.from(key, 'base64url')).update(parts[0] + '.' + parts[1]).digest('base64url');
+  // A short key would let anyone forge sessions: 32 bytes, as the core's.
+  key = key ? Buffer.from(key, 'base64url') : null;
+  if (!key || key.length < 32) return 'invalid';
+  var mac = crypto.createHmac('sha256', key).update(parts[0] + '.' + parts[1]).digest('base64url');
   if (mac.length !== parts[2].length) return 'invalid';
   var diff = 0;
   for (var i = 0; i < mac.length; i++) diff |= mac.charCodeAt(i) ^ parts[2].charCodeAt(i);
@@ -106,6 +130,8 @@ async function verify(token, now) {
       || typeof c.sid !== 'string' || c.sid === '' || !Array.isArray(c.groups)
       || !c.groups.every(function (g) { return typeof g === 'string'; })
       || !isCount(c.iat) || !isCount(c.exp)) return 'invalid';
+  // Longer than this site's signers issue: not theirs, whatever the MAC.
+  if (c.exp - c.iat > CONFIG.maxSession) return 'invalid';
   // edge-auth-deploy revoke: sessions of this user issued up to then.
   var cut = null;
   try { cut = await cf.kvs().get('revoked:' + c.sub); } catch (e) { cut = null; }
@@ -193,10 +219,9 @@ async function handler(event) {
   var path = canonicalPath(request.uri);
   if (path === null) return page(400, CONFIG.badPath[0], CONFIG.badPath[1], CONFIG.home);
   var query = queryString(request.querystring);
-  var pathBytes = Buffer.from(path, 'utf8');
-  for (var i = 0; i < PUBLIC.length; i++) {
-    if (globMatch(PUBLIC[i], pathBytes)) return indexPath(request, query);
-  }
+  var keys = subjects(request.uri, path);
+  // Rules win over public patterns.
+  if (!keys.some(ruleFor) && PUBLIC.some(function (p) { return globMatch(p, keys[0]); })) return indexPath(request, query);
   if (path.indexOf(CONFIG.authPrefix) === 0) return page(404, CONFIG.authPath[0], CONFIG.authPath[1], CONFIG.home);
   var candidates = values(request.cookies[CONFIG.sessionCookie]).slice(0, 4);
   var expired = false, session = null;
@@ -209,10 +234,10 @@ async function handler(event) {
   var back = formEncode('return') + '=' + formEncode(returnTo);
   var navigate = canNavigate(request);
   if (session) {
-    for (var r = 0; r < RULES.length; r++) {
-      var rule = RULES[r];
-      if (!globMatch(rule[0], pathBytes)) continue;
-      if (session.groups.some(function (g) { return rule[1].indexOf(g) >= 0; })) return indexPath(request, query);
+    // Every key's first rule must be met (authorize::allow_or_forbid).
+    for (var x = 0; x < keys.length; x++) {
+      var rule = ruleFor(keys[x]);
+      if (!rule || session.groups.some(function (g) { return rule[1].indexOf(g) >= 0; })) continue;
       var fill = {
         W: escapeHtml(session.name === '' ? CONFIG.nameless : session.name),
         G: escapeHtml(rule[1].join(', ')),
@@ -226,6 +251,6 @@ async function handler(event) {
   var lost = candidates.length === 0 && values(request.cookies[CONFIG.userCookie]).length > 0;
   if ((expired || lost) && navigate) return redirect(CONFIG.refresh + '?' + back);
   if (navigate) return redirect(CONFIG.start + '?' + back);
-  var script = expired ? CONFIG.expired : CONFIG.unauthenticated;
-  return answer(401, script.headers, '', script.body);
+  var script = CONFIG.script;
+  return answer(401, script.headers, '', script.body.replace('@@E@@', script.errors[expired ? 1 : 0]));
 }

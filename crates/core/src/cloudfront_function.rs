@@ -15,8 +15,8 @@
 use serde_json::{Map, Value, json};
 
 use crate::authorize::{
-    AUTH_PATH_NOT_FOUND, BAD_PATH, FORBIDDEN_TITLE, NAMELESS, SWITCH_USER_LABEL, forbidden_message,
-    home,
+    AUTH_PATH_NOT_FOUND, BAD_PATH, FORBIDDEN_TITLE, NAMELESS, SESSION_EXPIRED, SWITCH_USER_LABEL,
+    UNAUTHENTICATED, forbidden_message, home,
 };
 use crate::event::Headers;
 use crate::pages::{self, Action, action_html, escape, page_body};
@@ -27,6 +27,8 @@ pub const MAX_FUNCTION_BYTES: usize = 10 * 1024;
 const TEMPLATE: &str = include_str!("cloudfront-function.js");
 /// Where a generated answer's one variable part goes (a `Location`).
 const LOCATION: &str = "@@L@@";
+/// Where a script's 401 names its error (the same headers either way).
+const ERROR: &str = "@@E@@";
 
 /// Where the function sends a visitor without a session to start a sign-in.
 pub fn start_path(config: &Config) -> String {
@@ -92,6 +94,13 @@ pub enum StoreTooLarge {
     Value { key: String, bytes: usize },
     #[error("the key value store's entries are {bytes} bytes, over the store's {MAX_STORE_BYTES}")]
     Total { bytes: usize },
+    /// A session key anyone could guess: the function refuses keys under
+    /// 32 bytes too, so writing one would sign everyone out.
+    #[error(
+        "key value store entry {key}: not a session key of at least {} bytes (base64url)",
+        crate::session::SESSION_KEY_BYTES
+    )]
+    ShortKey { key: String },
 }
 
 /// `entries` held to the store's limits before anything is written: a
@@ -112,6 +121,13 @@ pub fn check_store_limits(
                 key: key.clone(),
                 bytes: value.len(),
             });
+        }
+        if key.starts_with(SESSION_KEY_PREFIX) {
+            use base64::Engine;
+            let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(value);
+            if bytes.map_or(true, |b| b.len() < crate::session::SESSION_KEY_BYTES) {
+                return Err(StoreTooLarge::ShortKey { key: key.clone() });
+            }
         }
         total += key.len() + value.len();
     }
@@ -164,8 +180,7 @@ pub fn render(config: &Config) -> String {
         ("html", pages::html_headers()),
         ("redirect", pages::redirect(LOCATION, vec![]).headers),
         ("moved", crate::index_path::moved(LOCATION).headers),
-        ("unauthenticated", script_401("unauthenticated").headers),
-        ("expired", script_401("session_expired").headers),
+        ("script", script_401(ERROR).headers),
     ]
     .map(|(name, headers)| (name, header_map(&headers)));
     let shared: Map<String, Value> = answers[0]
@@ -198,6 +213,7 @@ pub fn render(config: &Config) -> String {
         "sessionCookie": config.cookie_names.session,
         "userCookie": config.cookie_names.user,
         "leeway": config.provider().clock_skew_seconds,
+        "maxSession": config.sessions.max_lifetime(),
         "index": crate::index_path::INDEX_DOCUMENT,
         "reasons": reasons,
         "headers": shared,
@@ -210,8 +226,8 @@ pub fn render(config: &Config) -> String {
         "switchUser": action_html(Some(Action { href: "@@H@@", label: SWITCH_USER_LABEL })),
         "redirect": own(1),
         "moved": own(2),
-        "unauthenticated": {"headers": own(3), "body": script_401("unauthenticated").body},
-        "expired": {"headers": own(4), "body": script_401("session_expired").body},
+        // A script's 401, its `error` filled in: [none, expired].
+        "script": {"headers": own(3), "body": script_401(ERROR).body, "errors": [UNAUTHENTICATED, SESSION_EXPIRED]},
     });
     // The import stays a line of its own, as CloudFront documents it.
     let (import, code) = TEMPLATE
@@ -352,11 +368,28 @@ fn tokenize(source: &str) -> Vec<Token<'_>> {
 fn short_names(tokens: &[Token<'_>]) -> std::collections::HashMap<String, String> {
     let mut declared: Vec<&str> = Vec::new();
     let mut in_parameters = false;
+    // Bracket depth, and the depth of the `var` statement being read
+    // (`var a = f(x, y), b;` declares `b` too, but not `y`).
+    let mut depth = 0usize;
+    let mut var_depth: Option<usize> = None;
     for (k, token) in tokens.iter().enumerate() {
         let previous = k.checked_sub(1).map(|p| tokens[p].text);
+        match token.text {
+            "(" | "[" | "{" => depth += 1,
+            ")" | "]" | "}" => {
+                depth = depth.saturating_sub(1);
+                if var_depth.is_some_and(|d| depth < d) {
+                    var_depth = None;
+                }
+            }
+            ";" if var_depth == Some(depth) => var_depth = None,
+            "var" => var_depth = Some(depth),
+            _ => {}
+        }
         let is_name = token.text.as_bytes()[0].is_ascii_alphabetic();
+        let listed = previous == Some(",") && var_depth == Some(depth);
         if is_name
-            && (matches!(previous, Some("var" | "function")) || in_parameters)
+            && (matches!(previous, Some("var" | "function")) || in_parameters || listed)
             && token.text != "handler"
             && !declared.contains(&token.text)
         {

@@ -144,9 +144,19 @@ impl Default for PathSettings {
             signout: "/_edge-auth/signout".into(),
             signed_out: "/signed-out.html".into(),
             auth_prefix: "/_edge-auth/".into(),
-            public: vec!["/signed-out.html".into(), "/favicon.ico".into()],
+            public: default_public(),
         }
     }
+}
+
+/// What anyone may read without signing in, unless the settings say
+/// otherwise: the signed-out page and the site's icon. Nothing more: a
+/// docs generator's `/assets/*` carries every page's content (VitePress,
+/// Docusaurus), so opening it would open the site.
+pub fn default_public() -> Vec<String> {
+    ["/signed-out.html", "/favicon.ico", "/favicon.svg"]
+        .map(String::from)
+        .to_vec()
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -497,7 +507,8 @@ impl Config {
             ));
         }
         let sessions = SessionVerifier::new(&file.session.keys, p.clock_skew_seconds)
-            .map_err(|e| invalid("session.keys", e.to_string()))?;
+            .map_err(|e| invalid("session.keys", e.to_string()))?
+            .with_max_lifetime(file.max_session_seconds());
         check_secret_source("session.signing_keys", &file.session.signing_keys)?;
         if let Some(lifetime) = file.session.lifetime_seconds
             && !(60..=c.session_max_age_seconds).contains(&lifetime)
@@ -534,7 +545,20 @@ impl Config {
     }
 }
 
+/// The longest session when `session.lifetime_seconds` is not set (the
+/// session then ends with the provider's ID token): a day, the longest ID
+/// token validity Cognito allows. A session the signers could not have
+/// issued is refused by every verifier, whatever its MAC.
+pub const DEFAULT_MAX_SESSION_SECONDS: u64 = 24 * 3600;
+
 impl ConfigFile {
+    /// The longest session the signers issue and the verifiers accept.
+    pub fn max_session_seconds(&self) -> u64 {
+        self.session
+            .lifetime_seconds
+            .unwrap_or(DEFAULT_MAX_SESSION_SECONDS)
+    }
+
     pub fn secret_needed(&self) -> bool {
         self.provider.client_auth != ClientAuth::None
     }

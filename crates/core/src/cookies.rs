@@ -71,12 +71,16 @@ pub fn request_cookies(headers: &Headers) -> Vec<(&str, &str)> {
             if out.len() >= MAX_COOKIES {
                 return out;
             }
-            let pair = pair.trim_matches([' ', '\t']);
+            // Only SP and HTAB are white space around a name or a value
+            // (RFC 6265bis 5.6, WSP), and names compare byte for byte: a
+            // name with U+2000 or U+3000 around it is another cookie (a
+            // sibling subdomain could set one), never ours.
+            let pair = pair.trim_matches(WSP);
             let Some((name, value)) = pair.split_once('=') else {
                 continue;
             };
-            let name = name.trim();
-            let value = value.trim().trim_matches('"');
+            let name = name.trim_matches(WSP);
+            let value = value.trim_matches(WSP).trim_matches('"');
             if name.is_empty() || !name.bytes().all(is_token_byte) {
                 continue;
             }
@@ -85,6 +89,9 @@ pub fn request_cookies(headers: &Headers) -> Vec<(&str, &str)> {
     }
     out
 }
+
+/// RFC 6265bis's WSP: the only white space a Cookie header's pairs shed.
+pub const WSP: [char; 2] = [' ', '\t'];
 
 fn floor_char_boundary(s: &str, mut index: usize) -> usize {
     while !s.is_char_boundary(index) {
@@ -234,6 +241,31 @@ mod tests {
         let c = request_cookies(&h);
         assert_eq!(c, vec![("a", "1"), ("b", "2"), ("a", "3")]);
         assert_eq!(cookie_values(&c, "a"), vec!["1", "3"]);
+    }
+
+    #[test]
+    fn names_compare_byte_for_byte() {
+        // Unicode white space is part of the name (and so not a token):
+        // a planted `\u{2000}__Host-x` is not `__Host-x`.
+        for planted in [
+            "\u{2000}__Host-x=evil",
+            "__Host-x\u{3000}=evil",
+            "\u{a0}__Host-x=evil",
+            "\u{85}__Host-x=evil",
+            "\u{feff}__Host-x=evil",
+        ] {
+            let h = headers(&[&format!("{planted}; __Host-x=ours")]);
+            let c = request_cookies(&h);
+            assert_eq!(cookie_values(&c, "__Host-x"), vec!["ours"], "{planted:?}");
+        }
+        // SP and HTAB around names and values are shed.
+        let h = headers(&["\t a = 1 \t;b=\"2\""]);
+        let c = request_cookies(&h);
+        assert_eq!(c, vec![("a", "1"), ("b", "2")]);
+        // A value keeps Unicode white space (it is not ours to trim).
+        let h = headers(&["a=\u{2000}1"]);
+        let c = request_cookies(&h);
+        assert_eq!(c, vec![("a", "\u{2000}1")]);
     }
 
     #[test]

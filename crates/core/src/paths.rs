@@ -93,6 +93,35 @@ pub fn canonical_path(uri: &str) -> Result<String, PathError> {
     Ok(out)
 }
 
+/// What path rules and public patterns are matched against: the path asked
+/// (`canonical_path`), the key S3 will resolve for it, and the object the
+/// index rewrite fetches. A rule on any of them applies to the request, so
+/// no other spelling of an object (`/reports/` for `/reports/index.html`,
+/// `/a+b` for `/a b`) dodges it. The CloudFront Function builds the same
+/// list in the same order (`subjects` in `cloudfront-function.js`).
+///
+/// S3's REST API reads a raw `+` in the request path as a space, and `%2B`
+/// as a plus: `GET /v1+x` answers `NoSuchKey` for the key `v1 x`, a
+/// long-standing S3 behaviour from form encoding (seen in servo/rust-url
+/// issue 882 and in the AWS SDKs, which send `+` as `%2B` for that reason).
+/// So a path with a raw `+` is also matched as S3 reads it.
+pub fn match_subjects(uri: &str, path: &str) -> Vec<String> {
+    let mut subjects = vec![path.to_owned()];
+    if uri.contains('+')
+        && let Ok(as_s3) = canonical_path(&uri.replace('+', "%20"))
+        && as_s3 != path
+    {
+        subjects.push(as_s3);
+    }
+    for i in 0..subjects.len() {
+        if subjects[i].ends_with('/') {
+            let object = format!("{}{}", subjects[i], crate::index_path::INDEX_DOCUMENT);
+            subjects.push(object);
+        }
+    }
+    subjects
+}
+
 /// Every `%` is followed by two hex digits.
 pub(crate) fn valid_escapes(s: &str) -> bool {
     let b = s.as_bytes();
@@ -132,6 +161,20 @@ mod tests {
     fn pathological_patterns_stay_fast() {
         let p = PathPattern::new(&format!("/{}b", "*a".repeat(50))).unwrap();
         assert!(!p.matches(&format!("/{}", "a".repeat(5000))));
+    }
+
+    #[test]
+    fn subjects_are_every_key_the_request_can_reach() {
+        let subjects = |uri: &str| match_subjects(uri, &canonical_path(uri).unwrap());
+        assert_eq!(subjects("/docs/a.html"), ["/docs/a.html"]);
+        assert_eq!(subjects("/reports/"), ["/reports/", "/reports/index.html"]);
+        assert_eq!(subjects("/a+b.html"), ["/a+b.html", "/a b.html"]);
+        assert_eq!(
+            subjects("/q+r/"),
+            ["/q+r/", "/q r/", "/q+r/index.html", "/q r/index.html"]
+        );
+        // `%2B` is a plus to S3 as well: nothing to add.
+        assert_eq!(subjects("/a%2Bb"), ["/a+b"]);
     }
 
     #[test]

@@ -106,6 +106,11 @@ pub struct SessionVerifier {
     /// the same from its key value store (`revoked:<sub>`); Lambda@Edge has
     /// no store, so there this stays empty.
     revoked: std::collections::BTreeMap<String, u64>,
+    /// The longest session this site issues: a session whose `exp - iat` is
+    /// longer was not signed by this deployment's signers, whatever its MAC
+    /// says. With `iat` at most `now + leeway` (checked too), `exp - now`
+    /// is then at most this plus the leeway.
+    max_lifetime: u64,
 }
 
 impl std::fmt::Debug for SessionVerifier {
@@ -171,6 +176,8 @@ pub enum SessionError {
     Expired,
     #[error("revoked: the user's sessions up to a time were revoked")]
     Revoked,
+    #[error("lasts longer than this site's longest session")]
+    TooLong,
 }
 
 impl SessionVerifier {
@@ -190,7 +197,20 @@ impl SessionVerifier {
             keys: parsed,
             leeway,
             revoked: Default::default(),
+            max_lifetime: u64::MAX,
         })
+    }
+
+    /// Refuses sessions longer than `seconds` (`Config` sets the site's
+    /// longest, `ConfigFile::max_session_seconds`).
+    pub fn with_max_lifetime(mut self, seconds: u64) -> Self {
+        self.max_lifetime = seconds;
+        self
+    }
+
+    /// The longest session accepted.
+    pub fn max_lifetime(&self) -> u64 {
+        self.max_lifetime
     }
 
     /// Refuses every session of `sub` issued at or before `issued_up_to`.
@@ -274,6 +294,9 @@ impl SessionVerifier {
             serde_json::from_slice(&claims).map_err(|_| SessionError::BadClaims)?;
         if claims.sub.is_empty() || claims.sid.is_empty() {
             return Err(SessionError::BadClaims);
+        }
+        if claims.exp.saturating_sub(claims.iat) > self.max_lifetime {
+            return Err(SessionError::TooLong);
         }
         Ok(claims)
     }
@@ -363,7 +386,10 @@ pub fn session_for(
     entropy.fill(&mut sid);
     let exp = match config.file.session.lifetime_seconds {
         Some(lifetime) => now.saturating_add(lifetime),
-        None => id.expires_at,
+        // Never longer than the verifiers accept.
+        None => id
+            .expires_at
+            .min(now.saturating_add(config.file.max_session_seconds())),
     };
     SessionClaims {
         sub: id.subject.clone(),
@@ -436,6 +462,43 @@ mod tests {
         assert_eq!(only_new.verify(&token, 2000), Err(SessionError::UnknownKey));
         assert_eq!(both.verify(&token, 4600), Err(SessionError::Expired));
         assert_eq!(both.verify(&token, 999), Err(SessionError::NotYetValid));
+    }
+
+    #[test]
+    fn sessions_longer_than_the_site_issues_are_refused() {
+        let signer = SessionSigner::new(&[key("k1", 1)], "k1").unwrap();
+        let verifier = SessionVerifier::new(&[key("k1", 1)], 30)
+            .unwrap()
+            .with_max_lifetime(3600);
+        // iat 1000, exp 4600: exactly the longest.
+        assert_eq!(verifier.verify(&signer.sign(&claims()), 2000), Ok(claims()));
+        let long = SessionClaims {
+            exp: 4601,
+            ..claims()
+        };
+        assert_eq!(
+            verifier.verify(&signer.sign(&long), 2000),
+            Err(SessionError::TooLong)
+        );
+        assert_eq!(
+            verifier.verify_untimed(&signer.sign(&long)),
+            Err(SessionError::TooLong)
+        );
+        // exp - iat within the bound, iat ahead of the clock by the most
+        // the leeway allows: exp - now is at most the bound plus the leeway.
+        let ahead = SessionClaims {
+            iat: 2030,
+            exp: 5630,
+            ..claims()
+        };
+        assert_eq!(
+            verifier.verify(&signer.sign(&ahead), 2000),
+            Ok(ahead.clone())
+        );
+        assert_eq!(
+            verifier.verify(&signer.sign(&ahead), 1999),
+            Err(SessionError::NotYetValid)
+        );
     }
 
     #[test]

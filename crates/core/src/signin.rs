@@ -30,7 +30,7 @@ pub fn signin_start(
     // A script cannot follow a sign-in, and a prefetch must not start one
     // (each start sets a flow cookie and may push an older flow out).
     if !crate::authorize::can_navigate(request) || is_speculative(request) {
-        return crate::authorize::script_401("unauthenticated");
+        return crate::authorize::script_401(crate::authorize::UNAUTHENTICATED);
     }
     let Some(base) = site_base(config, &distribution.distribution_domain_name) else {
         return crate::flow::no_host_page();

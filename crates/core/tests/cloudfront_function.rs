@@ -18,6 +18,7 @@ use edge_auth_core::authorize::authorize;
 use edge_auth_core::cloudfront_function::{
     MAX_FUNCTION_BYTES, key_value_store, render, render_checked, start_path,
 };
+use edge_auth_core::config::DEFAULT_MAX_SESSION_SECONDS;
 use edge_auth_core::index_path::index_path;
 use edge_auth_core::pages;
 use edge_auth_core::query::encode_form;
@@ -41,6 +42,11 @@ fn config() -> Config {
         {"pattern": "/docs/private/?*", "groups": ["readers", "admins"]},
         {"pattern": "*.secret", "groups": ["auditors"]},
         {"pattern": "/é/*", "groups": ["admins"]},
+        // Rules that a public pattern, the index rewrite or S3's reading
+        // of `+` could dodge.
+        {"pattern": "/assets/internal/*", "groups": ["admins"]},
+        {"pattern": "/reports/index.html", "groups": ["auditors"]},
+        {"pattern": "*/x y*", "groups": ["readers"]},
     ]);
     value["paths"] =
         json!({"public": ["/signed-out.html", "/favicon.ico", "/assets/*", "/*.css", "/pub?ic/*"]});
@@ -131,6 +137,12 @@ const SEGMENTS: &[&str] = &[
     "a;b",
     "a+b",
     "%2B",
+    "reports",
+    "internal",
+    "x+y",
+    "x y",
+    "x%20y.css",
+    "x+y.css",
 ];
 
 fn random_uri(rng: &mut Rng) -> String {
@@ -206,7 +218,7 @@ fn random_session(rng: &mut Rng, provider_token: &str) -> String {
     };
     let ours = [0x5eu8; 32];
     let header = json!({"alg": "HS256", "kid": kit::SESSION_KID, "typ": "edge-auth-session"});
-    match rng.below(22) {
+    match rng.below(23) {
         0..=5 => sign(&claims, kit::SESSION_KID, kit::SESSION_KEY),
         6 => sign(&claims, OTHER_KID, OTHER_KEY),
         7 => {
@@ -215,6 +227,12 @@ fn random_session(rng: &mut Rng, provider_token: &str) -> String {
         }
         8 => {
             claims.exp = NOW + rng.below(3) as u64 - 1;
+            sign(&claims, kit::SESSION_KID, kit::SESSION_KEY)
+        }
+        // Longer than the site issues (a day without session.lifetime_seconds):
+        // at the bound and one second over.
+        21 => {
+            claims.exp = claims.iat + DEFAULT_MAX_SESSION_SECONDS + rng.below(2) as u64;
             sign(&claims, kit::SESSION_KID, kit::SESSION_KEY)
         }
         9 => {
@@ -333,6 +351,25 @@ fn random_case(rng: &mut Rng, provider_token: &str) -> Case {
     }
     if rng.chance(20) {
         cookies.push(("other".to_owned(), "1".to_owned()));
+    }
+    // A valid session planted under our name with Unicode white space
+    // around it (a sibling subdomain can set such a cookie): another
+    // cookie to both, never ours.
+    if rng.chance(10) {
+        let name = rng.pick(&[
+            "\u{2000}__Host-edge-auth-session",
+            "__Host-edge-auth-session\u{3000}",
+            "\u{a0}__Host-edge-auth-session",
+            "\u{85}__Host-edge-auth-session",
+        ]);
+        let planted = SessionClaims {
+            groups: vec!["admins".into(), "readers".into(), "auditors".into()],
+            ..kit::session_claims()
+        };
+        cookies.push((
+            (*name).to_owned(),
+            sign(&planted, kit::SESSION_KID, kit::SESSION_KEY),
+        ));
     }
     // Shuffle, so that a valid session is not always first.
     for i in (1..cookies.len()).rev() {
@@ -501,9 +538,13 @@ fn rust_decision(case: &Case, config: &Config) -> (Value, String) {
 
 /// The driver both engines run: the rendered function (its `cloudfront`
 /// import replaced by the key value store shim), then the cases.
-fn driver(function: &str, cases: &Path, results: &Path, config: &Config) -> String {
-    // What the deploy tool writes into the store for these settings.
-    let kvs = json!(key_value_store(config));
+fn driver(
+    function: &str,
+    cases: &Path,
+    results: &Path,
+    store: &std::collections::BTreeMap<String, String>,
+) -> String {
+    let kvs = json!(store);
     let body = function.replacen("import cf from 'cloudfront';", "", 1);
     format!(
         r#"var KVS = {kvs};
@@ -698,7 +739,9 @@ fn the_function_decides_as_authorize_does() {
         } else {
             (&cases_path, (0..cases.len()).collect())
         };
-        std::fs::write(&script, driver(&function, path, &results_path, &config)).unwrap();
+        // What the deploy tool writes into the store for these settings.
+        let store = key_value_store(&config);
+        std::fs::write(&script, driver(&function, path, &results_path, &store)).unwrap();
         let started = std::time::Instant::now();
         run(&runtime, &script);
         let got: Vec<Value> =
@@ -709,20 +752,43 @@ fn the_function_decides_as_authorize_does() {
         // session the deployment's keys verify (checked here on their own,
         // not through authorize).
         for (answer, &i) in got.iter().zip(&index) {
-            if answer.get("forward").is_some() {
+            if let Some(forwarded) = answer["forward"].as_str() {
                 let case = &cases[i];
-                let public = edge_auth_core::paths::canonical_path(&case.uri)
-                    .is_ok_and(|path| config.public.iter().any(|p| p.matches(&path)));
-                let session = case.cookies.iter().any(|(name, value)| {
-                    name == "__Host-edge-auth-session"
-                        && config.sessions.verify(value, case.now).is_ok()
+                // The keys the request reaches: the path asked and the
+                // object forwarded, each also as S3 reads a raw `+`.
+                let mut keys: Vec<String> = [case.uri.as_str(), forwarded]
+                    .iter()
+                    .flat_map(|u| [u.to_string(), u.replace('+', "%20")])
+                    .filter_map(|u| edge_auth_core::paths::canonical_path(&u).ok())
+                    .collect();
+                keys.dedup();
+                let first_rule = |key: &String| config.rules.iter().find(|(p, _)| p.matches(key));
+                let public = keys.iter().all(|k| first_rule(k).is_none())
+                    && config.public.iter().any(|p| p.matches(&keys[0]));
+                let session = case.cookies.iter().find_map(|(name, value)| {
+                    (name == "__Host-edge-auth-session")
+                        .then(|| config.sessions.verify(value, case.now).ok())
+                        .flatten()
                 });
                 assert!(
-                    public || session,
+                    public || session.is_some(),
                     "{runtime}: {} {} forwarded without a session",
                     case.method,
                     case.uri
                 );
+                // Every key's first rule is met, whichever way it was asked.
+                if let Some(claims) = session.filter(|_| !public) {
+                    for key in &keys {
+                        if let Some((pattern, groups)) = first_rule(key) {
+                            assert!(
+                                claims.groups.iter().any(|g| groups.contains(g)),
+                                "{runtime}: {} forwarded to {forwarded} without the groups of {}",
+                                case.uri,
+                                pattern.as_str()
+                            );
+                        }
+                    }
+                }
             }
             if let Some(headers) = answer["headers"].as_object() {
                 for (name, value) in headers {
@@ -844,4 +910,105 @@ fn rules_spend_the_functions_bytes_and_too_many_are_refused() {
     let error = render_checked(&with_rules(fitting)).unwrap_err();
     assert!(error.bytes > MAX_FUNCTION_BYTES);
     assert!(error.to_string().contains("lambda-edge"), "{error}");
+}
+
+/// A key under 32 bytes in the store (an empty value, a typo, a test key
+/// left behind) must not verify anything: the function refuses it as the
+/// core does, and `check_store_limits` refuses to write it.
+#[test]
+fn short_keys_in_the_store_verify_nothing() {
+    use base64::Engine;
+    let b64 = |b: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b);
+    let config = config();
+    let function = render(&config);
+    let mut store = key_value_store(&config);
+    let shorts: [(&str, Vec<u8>); 3] = [
+        ("empty", vec![]),
+        ("short", vec![7; 16]),
+        ("almost", vec![7; 31]),
+    ];
+    for (kid, key) in &shorts {
+        store.insert(format!("key:{kid}"), b64(key));
+    }
+    let claims = SessionClaims {
+        groups: vec!["admins".into()],
+        ..kit::session_claims()
+    };
+    let header = |kid: &str| json!({"alg": "HS256", "kid": kid, "typ": "edge-auth-session"});
+    let claims_json = serde_json::to_string(&claims).unwrap();
+    let mut cases: Vec<Case> = shorts
+        .iter()
+        .map(|(kid, key)| Case {
+            method: "GET".into(),
+            uri: "/admin/".into(),
+            query: vec![],
+            headers: vec![("accept", "text/html".into())],
+            cookies: vec![(
+                "__Host-edge-auth-session".into(),
+                signed_raw(&header(kid), &claims_json, key),
+            )],
+            now: NOW,
+        })
+        .collect();
+    // The control: the same claims under the deployment's key go through.
+    cases.push(Case {
+        cookies: vec![(
+            "__Host-edge-auth-session".into(),
+            sign(&claims, kit::SESSION_KID, kit::SESSION_KEY),
+        )],
+        ..Case {
+            method: "GET".into(),
+            uri: "/admin/".into(),
+            query: vec![],
+            headers: vec![("accept", "text/html".into())],
+            cookies: vec![],
+            now: NOW,
+        }
+    });
+    let dir = std::env::temp_dir().join(format!("edge-auth-cf-short-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cases_path = dir.join("cases.json");
+    let events: Vec<Value> = cases
+        .iter()
+        .map(|c| json!({"now": c.now, "event": event_of(c)}))
+        .collect();
+    std::fs::write(&cases_path, serde_json::to_vec(&events).unwrap()).unwrap();
+    for runtime in runtimes() {
+        let results_path = dir.join(format!("results-{runtime}.json"));
+        let script = dir.join(format!("driver-{runtime}.js"));
+        std::fs::write(
+            &script,
+            driver(&function, &cases_path, &results_path, &store),
+        )
+        .unwrap();
+        run(&runtime, &script);
+        let got: Vec<Value> =
+            serde_json::from_slice(&std::fs::read(&results_path).unwrap()).unwrap();
+        let start = start_path(&config);
+        for (answer, (kid, _)) in got.iter().zip(&shorts) {
+            let location = answer["headers"]["location"].as_str().unwrap_or_default();
+            assert!(
+                location.starts_with(&start),
+                "{runtime}: a session under the {kid} key: {answer}"
+            );
+        }
+        assert_eq!(
+            got[3]["forward"], "/admin/index.html",
+            "{runtime}: the control"
+        );
+    }
+    for (kid, key) in &shorts {
+        let mut entries = key_value_store(&config);
+        entries.insert(format!("key:{kid}"), b64(key));
+        assert!(
+            edge_auth_core::cloudfront_function::check_store_limits(&entries).is_err(),
+            "check_store_limits wrote a {}-byte key",
+            key.len()
+        );
+    }
+    assert_eq!(
+        edge_auth_core::cloudfront_function::check_store_limits(&key_value_store(&config)),
+        Ok(())
+    );
+    std::fs::remove_dir_all(&dir).ok();
 }

@@ -132,7 +132,7 @@ pub fn config_json(
             "signing_keys": {"kind": "secrets_manager", "secret_id": session.name, "region": session.region},
         },
         "provider": provider,
-        "paths": {"public": ["/signed-out.html", "/favicon.svg", "/favicon.ico", "/assets/*", "/404.html"]},
+        "paths": {"public": settings.site.public_paths()},
         "rules": settings.rules.iter().map(|r| json!({"pattern": r.pattern, "groups": r.groups})).collect::<Vec<_>>(),
         "secret": {"kind": "secrets_manager", "secret_id": secret.arn, "region": secret.region},
     });

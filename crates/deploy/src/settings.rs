@@ -100,6 +100,20 @@ pub struct Site {
     /// CloudFront standard logging (access logs), off unless set.
     #[serde(default)]
     pub logs: Option<AccessLogs>,
+    /// Paths anyone may read without signing in (CloudFront path-pattern
+    /// syntax); absent: `edge_auth_core::config::default_public`, the
+    /// signed-out page and the icon. A rule's pattern wins over these.
+    #[serde(default)]
+    pub public: Option<Vec<String>>,
+}
+
+impl Site {
+    /// The public paths config.json gets.
+    pub fn public_paths(&self) -> Vec<String> {
+        self.public
+            .clone()
+            .unwrap_or_else(edge_auth_core::config::default_public)
+    }
 }
 
 /// `[site.logs]`: where CloudFront writes the access logs.
@@ -279,6 +293,20 @@ impl Settings {
                 ));
             }
             _ => {}
+        }
+        for pattern in self.site.public_paths() {
+            if let Err(e) = edge_auth_core::paths::PathPattern::new(&pattern) {
+                return Err(("site.public", e));
+            }
+            // A pattern that opens every path turns the sign-in off.
+            if pattern.bytes().all(|b| b == b'/' || b == b'*') {
+                return Err((
+                    "site.public",
+                    format!(
+                        "`{pattern}` makes every page public; name the paths the signed-out page needs"
+                    ),
+                ));
+            }
         }
         if self.auth_endpoints == AuthEndpoints::Regional
             && let Some((_, nearest)) = NO_FUNCTION_URLS

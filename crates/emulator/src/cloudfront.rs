@@ -83,8 +83,12 @@ pub struct Answer {
 
 impl Distribution {
     pub async fn serve(&self, viewer: ViewerRequest) -> Answer {
+        let (signin, start, refresh, signout) = &self.paths;
+        // The auth behaviours' policy overrides nothing (AuthSecurityHeaders):
+        // their answers keep `Referrer-Policy: no-referrer`.
+        let auth = [signin, start, refresh, signout].contains(&&viewer.path);
         let mut answer = self.route(viewer).await;
-        add_security_headers(&mut answer);
+        add_security_headers(&mut answer, !auth);
         answer
     }
 
@@ -443,9 +447,12 @@ fn function_url_answer(answer: &Value) -> Answer {
     }
 }
 
-/// The distribution's response headers policy (HSTS is left out on plain HTTP).
-fn add_security_headers(answer: &mut Answer) {
-    for (name, value) in [
+/// The distribution's response headers policies (HSTS is left out on plain
+/// HTTP): on the site's behaviour they override (`SecurityHeaders`), on
+/// the auth behaviours they only fill in what an answer lacks
+/// (`AuthSecurityHeaders`).
+fn add_security_headers(answer: &mut Answer, overriding: bool) {
+    let site = [
         (
             "content-security-policy",
             "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'",
@@ -453,14 +460,35 @@ fn add_security_headers(answer: &mut Answer) {
         ("x-content-type-options", "nosniff"),
         ("x-frame-options", "DENY"),
         ("referrer-policy", "strict-origin-when-cross-origin"),
-    ] {
-        answer.headers.retain(|(n, _)| n != name);
-        answer.headers.push((name.into(), value.into()));
+    ];
+    let auth = [
+        (
+            "content-security-policy",
+            "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+        ),
+        ("x-content-type-options", "nosniff"),
+        ("x-frame-options", "DENY"),
+        ("referrer-policy", "no-referrer"),
+    ];
+    for (name, value) in if overriding { site } else { auth } {
+        let present = answer
+            .headers
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case(name));
+        if overriding || !present {
+            answer
+                .headers
+                .retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+            answer.headers.push((name.into(), value.into()));
+        }
     }
 }
 
 fn read_object(site: &Path, uri: &str) -> Option<(Vec<u8>, String, &'static str)> {
-    let key = percent_encoding::percent_decode_str(uri)
+    // As S3's REST API reads a path: a raw `+` is a space, `%2B` a plus
+    // (see `edge_auth_core::paths::match_subjects`).
+    let uri = uri.replace('+', "%20");
+    let key = percent_encoding::percent_decode_str(&uri)
         .decode_utf8()
         .ok()?;
     let key = key.trim_start_matches('/');

@@ -42,7 +42,11 @@ options:
   --client-id ID           with --provider-discovery: the app client
   --groups-claim NAME      with --provider-discovery: groups claim (default cognito:groups)
   --cognito-domain URL     with a Cognito discovery URL: the hosted domain, for /logout
-  --rule PATTERN=GROUP[,GROUP]  a path rule (default /admin/*=admins)
+  --settings FILE          a deploy settings file (deploy/prod.toml): its path
+                           rules and [site] public, as the deployed site has them
+  --rule PATTERN=GROUP[,GROUP]  a path rule (default: the settings', else /admin/*=admins)
+  --public PATTERN         a path served without sign-in (repeatable; default:
+                           the settings', else /signed-out.html, /favicon.ico, /favicon.svg)
   --session-keys FILE      the session key set, {\"signing_kid\": .., \"keys\": [..]}
                            (default: a new random key; a restart with the next
                            set of a rotation keeps the browser signed in)
@@ -71,6 +75,8 @@ struct Options {
     groups_claim: String,
     cognito_domain: Option<String>,
     rules: Vec<(String, Vec<String>)>,
+    /// Paths served without a session; absent: the settings' or the core's default.
+    public: Option<Vec<String>>,
     json_logs: bool,
     regional: bool,
     /// The CloudFront Function rather than authorize + index-path.
@@ -104,11 +110,13 @@ fn parse_options() -> Result<Options, String> {
         groups_claim: "cognito:groups".into(),
         cognito_domain: None,
         rules: Vec::new(),
+        public: None,
         json_logs: false,
         regional: true,
         cloudfront_function: true,
         session_keys: None,
     };
+    let mut settings: Option<PathBuf> = None;
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
         if flag == "--help" || flag == "-h" {
@@ -147,6 +155,8 @@ fn parse_options() -> Result<Options, String> {
             "--authorizer" => {
                 o.cloudfront_function = one_of(&flag, &value, "cloudfront-function", "lambda-edge")?
             }
+            "--settings" => settings = Some(value.into()),
+            "--public" => o.public.get_or_insert_with(Vec::new).push(value),
             "--rule" => {
                 let (pattern, groups) = value
                     .split_once('=')
@@ -159,6 +169,21 @@ fn parse_options() -> Result<Options, String> {
             other => return Err(format!("unknown option {other} (see --help)")),
         }
     }
+    // The deploy settings' rules and public paths, so that the local site
+    // opens exactly what the deployed one would; options given win.
+    if let Some(path) = settings {
+        let file = SettingsFile::read(&path)?;
+        if o.rules.is_empty() {
+            o.rules = file
+                .rules
+                .into_iter()
+                .map(|r| (r.pattern, r.groups))
+                .collect();
+        }
+        if o.public.is_none() {
+            o.public = file.site.public;
+        }
+    }
     if o.rules.is_empty() {
         o.rules.push(("/admin/*".into(), vec!["admins".into()]));
     }
@@ -166,6 +191,36 @@ fn parse_options() -> Result<Options, String> {
         return Err("--provider-discovery needs --client-id (and --client-secret for a confidential client)".into());
     }
     Ok(o)
+}
+
+/// What the local edge reads of a deploy settings file (`deploy/*.toml`):
+/// the path rules and the public paths; the rest is for AWS.
+#[derive(serde::Deserialize)]
+struct SettingsFile {
+    #[serde(default)]
+    site: SettingsSite,
+    #[serde(default)]
+    rules: Vec<SettingsRule>,
+}
+
+#[derive(serde::Deserialize, Default)]
+struct SettingsSite {
+    public: Option<Vec<String>>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SettingsRule {
+    pattern: String,
+    groups: Vec<String>,
+}
+
+impl SettingsFile {
+    fn read(path: &std::path::Path) -> Result<Self, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("--settings {}: {e}", path.display()))?;
+        toml::from_str(&text).map_err(|e| format!("--settings {}: {e}", path.display()))
+    }
 }
 
 fn random_secret() -> String {
@@ -226,7 +281,7 @@ fn handler_config(
         },
         "provider": provider_settings,
         "site": {"base_url": site},
-        "paths": {"public": ["/signed-out.html", "/favicon.svg", "/assets/*", "/404.html"]},
+        "paths": {"public": o.public.clone().unwrap_or_else(edge_auth_core::config::default_public)},
         "rules": o.rules.iter().map(|(p, g)| json!({"pattern": p, "groups": g})).collect::<Vec<_>>(),
         "secret": match secret_file { Some(path) => json!({"kind": "file", "path": path}), None => json!({"kind": "none"}) },
         "http": {"timeout_ms": 5000, "retries": 1},

@@ -176,9 +176,20 @@ pub fn event(
     for (name, value) in headers {
         let name = name.to_ascii_lowercase();
         if name == "cookie" {
-            for pair in value.split(';').map(str::trim).filter(|p| !p.is_empty()) {
+            // Only SP and HTAB are shed (RFC 6265bis), so a name with
+            // Unicode white space around it stays another name, as the
+            // core reads it (`cookies::request_cookies`).
+            use edge_auth_core::cookies::WSP;
+            for pair in value.split(';').map(|p| p.trim_matches(WSP)) {
+                if pair.is_empty() {
+                    continue;
+                }
                 let (n, v) = pair.split_once('=').unwrap_or((pair, ""));
-                add(&mut cookies, n.to_owned(), v.to_owned());
+                add(
+                    &mut cookies,
+                    n.trim_matches(WSP).to_owned(),
+                    v.trim_matches(WSP).to_owned(),
+                );
             }
         } else {
             add(&mut header_map, name, value.clone());
