@@ -53,22 +53,21 @@ pub fn revocation_key(sub: &str) -> String {
     format!("{REVOCATION_PREFIX}{sub}")
 }
 
-/// The session verify keys of `config` as store entries (base64url, as in
-/// config.json): what a deploy writes. Names only are ever shown.
-pub fn session_key_entries(config: &Config) -> std::collections::BTreeMap<String, String> {
-    config
-        .file
-        .session
-        .keys
-        .iter()
+/// Session verify keys as store entries (base64url, as the key set holds
+/// them): what a deploy writes. Names only are ever shown.
+pub fn session_key_entries(
+    keys: &[crate::session::SessionKeyFile],
+) -> std::collections::BTreeMap<String, String> {
+    keys.iter()
         .map(|k| (session_key_entry(&k.kid), k.key.clone()))
         .collect()
 }
 
-/// The key value store's entries for `config`: its session keys and each
-/// of its revocations (seconds, decimal).
+/// The key value store's entries for `config` (one that carries its key
+/// material): its session keys and each of its revocations (seconds,
+/// decimal).
 pub fn key_value_store(config: &Config) -> std::collections::BTreeMap<String, String> {
-    let mut entries = session_key_entries(config);
+    let mut entries = session_key_entries(&config.file.session.keys);
     for (sub, up_to) in config.sessions.revocations() {
         entries.insert(revocation_key(sub), up_to.to_string());
     }

@@ -81,8 +81,17 @@ pub struct ProviderSettings {
 #[serde(deny_unknown_fields)]
 pub struct SessionSettings {
     /// The keys a session may be signed with: the signing key and, during a
-    /// rotation, the one before or after it. Every verifier reads these.
+    /// rotation, the one before or after it. Only a package that verifies
+    /// without reaching Secrets Manager carries them (Lambda@Edge's
+    /// `authorize`, the local edge); HS256 has no public half, so a package
+    /// with these can mint sessions.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub keys: Vec<SessionKeyFile>,
+    /// Instead of `keys`: the key ids the verifiers accept, the key
+    /// material read from `signing_keys` at run time
+    /// ([`Config::with_session_keys`]). What the regional packages carry.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub kids: Vec<String>,
     /// Where signin and refresh read the key set and which key signs
     /// (`{"signing_kid": .., "keys": [..]}`); `none` in packages that only verify.
     #[serde(default)]
@@ -506,9 +515,30 @@ impl Config {
                 "one of error, warn, info, debug, trace",
             ));
         }
-        let sessions = SessionVerifier::new(&file.session.keys, p.clock_skew_seconds)
-            .map_err(|e| invalid("session.keys", e.to_string()))?
-            .with_max_lifetime(file.max_session_seconds());
+        let sessions = match (file.session.keys.is_empty(), file.session.kids.is_empty()) {
+            (false, true) => SessionVerifier::new(&file.session.keys, p.clock_skew_seconds)
+                .map_err(|e| invalid("session.keys", e.to_string()))?,
+            (true, false) => {
+                for (i, kid) in file.session.kids.iter().enumerate() {
+                    if !crate::session::is_valid_kid(kid) || file.session.kids[..i].contains(kid) {
+                        return Err(invalid(
+                            "session.kids",
+                            format!("`{kid}` is not a key id (1 to 32 of A-Z a-z 0-9 _ -) or appears twice"),
+                        ));
+                    }
+                }
+                // Verifies nothing until the key set is read.
+                SessionVerifier::without_keys(p.clock_skew_seconds)
+            }
+            (false, false) => {
+                return Err(invalid(
+                    "session",
+                    "name either `keys` (the key material) or `kids` (key ids, the material read from signing_keys), not both",
+                ));
+            }
+            (true, true) => return Err(invalid("session.keys", "the key set is empty")),
+        }
+        .with_max_lifetime(file.max_session_seconds());
         check_secret_source("session.signing_keys", &file.session.signing_keys)?;
         if let Some(lifetime) = file.session.lifetime_seconds
             && !(60..=c.session_max_age_seconds).contains(&lifetime)
@@ -532,6 +562,43 @@ impl Config {
             cookie_names,
             file,
         })
+    }
+
+    /// The key ids every verifier of this deployment accepts.
+    pub fn session_kids(&self) -> Vec<&str> {
+        if self.file.session.kids.is_empty() {
+            self.sessions.kids().collect()
+        } else {
+            self.file.session.kids.iter().map(String::as_str).collect()
+        }
+    }
+
+    /// This configuration with the session key material from `set` (what
+    /// `session.signing_keys` holds): the keys `session.kids` names, each
+    /// of which the set must have. A configuration that carries its keys
+    /// keeps them.
+    pub fn with_session_keys(
+        &self,
+        set: &crate::session::SessionKeySet,
+    ) -> Result<Config, ConfigError> {
+        if self.file.session.kids.is_empty() {
+            return Ok(self.clone());
+        }
+        let mut keys = Vec::with_capacity(self.file.session.kids.len());
+        for kid in &self.file.session.kids {
+            let key = set.keys.iter().find(|k| &k.kid == kid).ok_or_else(|| {
+                invalid(
+                    "session.kids",
+                    format!("`{kid}` is not in the session key set read from signing_keys"),
+                )
+            })?;
+            keys.push(key.clone());
+        }
+        let mut config = self.clone();
+        config.sessions = SessionVerifier::new(&keys, self.provider().clock_skew_seconds)
+            .map_err(|e| invalid("session.keys", e.to_string()))?
+            .with_max_lifetime(self.file.max_session_seconds());
+        Ok(config)
     }
 
     pub fn provider(&self) -> &ProviderSettings {

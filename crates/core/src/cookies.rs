@@ -25,6 +25,9 @@ pub struct CookieNames {
     /// The signed-in user's display name, readable by the site's scripts
     /// (the only cookie that is not HttpOnly; it holds no credential).
     pub user: String,
+    /// A sign-out confirmation's token (double submit: the confirmation
+    /// page's link carries the same value, which another site cannot read).
+    pub signout_confirm: String,
     pub secure: bool,
 }
 
@@ -41,6 +44,7 @@ impl CookieNames {
             refresh: format!("{secure}{base}-refresh"),
             flow_prefix: format!("{host}{base}-flow-"),
             user: format!("{host}{base}-user"),
+            signout_confirm: format!("{host}{base}-signout"),
             secure: settings.secure,
         }
     }
@@ -165,6 +169,57 @@ pub(crate) fn is_cookie_alphabet(value: &str) -> bool {
             .all(|b| b.is_ascii_graphic() && !b"\",;\\".contains(&b))
 }
 
+/// The refresh cookie's value binds the provider's refresh token to the
+/// sign-in it came with: `<sid>.<a|n>.<token>`, the session id of that
+/// sign-in's sessions (kept across refreshes), whether its ID token named
+/// an `azp`, then the token. A sibling subdomain can plant a `__Secure-`
+/// cookie for our auth paths (with a `Domain`), but cannot know the sid of
+/// the victim's session (an HttpOnly `__Host-` cookie): refresh uses a
+/// token only with the session it is bound to, so a planted one never
+/// signs the victim into another account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BoundRefresh<'a> {
+    pub sid: &'a str,
+    /// The original ID token named an `azp` (OIDC Core 12.2: a refreshed
+    /// one must match it).
+    pub had_azp: bool,
+    pub token: &'a str,
+}
+
+impl<'a> BoundRefresh<'a> {
+    /// The cookie value; `None` when the token cannot go into a cookie.
+    pub fn encode(&self) -> Option<String> {
+        let value = format!(
+            "{}.{}.{}",
+            self.sid,
+            if self.had_azp { 'a' } else { 'n' },
+            self.token
+        );
+        is_cookie_safe(&value).then_some(value)
+    }
+
+    /// A cookie value of ours; `None` for anything else (an older
+    /// release's bare token, a damaged or planted value).
+    pub fn parse(value: &'a str) -> Option<Self> {
+        let (sid, rest) = value.split_once('.')?;
+        let (flag, token) = rest.split_once('.')?;
+        let sid_ok = (16..=43).contains(&sid.len())
+            && sid
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        let had_azp = match flag {
+            "a" => true,
+            "n" => false,
+            _ => return None,
+        };
+        (sid_ok && is_cookie_safe(token)).then_some(Self {
+            sid,
+            had_azp,
+            token,
+        })
+    }
+}
+
 /// Browsers keep a cookie only when its name and value together are at most
 /// this many bytes (RFC 6265bis §5.6; Chrome, Firefox and Safari enforce
 /// it) and silently drop a larger one.
@@ -184,7 +239,7 @@ pub(crate) fn session_cookies(
     config: &Config,
     session: &str,
     display_name: &str,
-    refresh_token: Option<&str>,
+    refresh: Option<BoundRefresh<'_>>,
 ) -> Result<Vec<String>, TooLargeForCookie> {
     let names = &config.cookie_names;
     let bytes = names.session.len() + session.len();
@@ -196,17 +251,54 @@ pub(crate) fn session_cookies(
         set_cookie(names, &names.session, session, "/", max_age),
         set_display_cookie(names, display_name, max_age),
     ];
-    if let Some(refresh) = refresh_token.filter(|t| is_cookie_safe(t)) {
+    if let Some(refresh) = refresh.and_then(|r| r.encode()) {
         let auth_prefix = &config.paths().auth_prefix;
         set.push(set_cookie(
             names,
             &names.refresh,
-            refresh,
+            &refresh,
             auth_prefix,
             max_age,
         ));
     }
     Ok(set)
+}
+
+/// Removes copies of a cookie that another host set with a `Domain`
+/// attribute (a sibling or child subdomain): one `Set-Cookie` per domain
+/// `host` could have been given (itself and each parent of two labels or
+/// more) and per path. A host-only cookie of ours is another cookie and
+/// stays. Nothing for an IP address or a single-label host.
+pub fn clear_domain_copies(
+    names: &CookieNames,
+    name: &str,
+    host: &str,
+    paths: &[&str],
+) -> Vec<String> {
+    let host = host.split(':').next().unwrap_or("");
+    if !host.contains('.') || host.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+        return Vec::new();
+    }
+    let labels: Vec<&str> = host.split('.').collect();
+    let mut out = Vec::new();
+    for start in 0..labels.len().saturating_sub(1) {
+        let domain = labels[start..].join(".");
+        for path in paths {
+            out.push(
+                Cookie::build((name, ""))
+                    .domain(domain.clone())
+                    .path(*path)
+                    .secure(names.secure)
+                    .http_only(true)
+                    .same_site(SameSite::Lax)
+                    .max_age(cookie::time::Duration::ZERO)
+                    .expires(cookie::time::OffsetDateTime::UNIX_EPOCH)
+                    .build()
+                    .to_string(),
+            );
+        }
+    }
+    out
 }
 
 /// A `Set-Cookie` value that removes a cookie: same name, path and flags,

@@ -19,17 +19,23 @@ pub struct FlowCookie {
     pub verifier: String,
     pub nonce: String,
     pub return_to: String,
+    /// Started by a request from another site (`Sec-Fetch-Site` other than
+    /// `same-origin` or `none`): such a start never pushes out another
+    /// flow (see [`start_signin_with_prompt`]).
+    pub forced: bool,
 }
 
 impl FlowCookie {
-    /// `issued_at.verifier.nonce.base64url(return_to)`: cookie-safe characters only.
+    /// `issued_at.verifier.nonce.base64url(return_to)`, then `.x` for a
+    /// forced start: cookie-safe characters only.
     pub fn encode(&self) -> String {
         format!(
-            "{}.{}.{}.{}",
+            "{}.{}.{}.{}{}",
             self.issued_at,
             self.verifier,
             self.nonce,
-            B64.encode(&self.return_to)
+            B64.encode(&self.return_to),
+            if self.forced { ".x" } else { "" }
         )
     }
 
@@ -43,6 +49,11 @@ impl FlowCookie {
         let verifier = parts.next().filter(|v| is_random_token(v))?.to_owned();
         let nonce = parts.next().filter(|v| is_random_token(v))?.to_owned();
         let return_to = String::from_utf8(B64.decode(parts.next()?).ok()?).ok()?;
+        let forced = match parts.next() {
+            None => false,
+            Some("x") => true,
+            Some(_) => return None,
+        };
         if parts.next().is_some() {
             return None;
         }
@@ -54,6 +65,7 @@ impl FlowCookie {
             verifier,
             nonce,
             return_to,
+            forced,
         })
     }
 }
@@ -200,15 +212,14 @@ pub fn start_signin_with_prompt(
 ) -> crate::event::CloudFrontResponse {
     let names = &config.cookie_names;
     let settings = config.cookies();
-    let [state, verifier, nonce] = random_tokens(entropy);
-    let flow = FlowCookie {
-        issued_at: now,
-        verifier,
-        nonce,
-        return_to: crate::return_path::safe_return_path(return_to)
-            .unwrap_or("/")
-            .to_owned(),
-    };
+    let return_to = crate::return_path::safe_return_path(return_to).unwrap_or("/");
+    // A page another site sent here (a link, a redirect, a form) may be
+    // the user's own first visit, or a page forcing visits to push the
+    // user's sign-in in progress out. Such a start never evicts a flow.
+    let forced = request
+        .headers
+        .first("sec-fetch-site")
+        .is_some_and(|s| !s.eq_ignore_ascii_case("same-origin") && !s.eq_ignore_ascii_case("none"));
 
     // Flows already running in this browser, oldest first; keep room for this one.
     let cookies = request_cookies(&request.headers);
@@ -220,9 +231,21 @@ pub fn start_signin_with_prompt(
     running.sort();
     running.dedup_by(|a, b| a.1 == b.1);
     let excess = (running.len() + 1).saturating_sub(settings.max_parallel_signins);
+    if forced && excess > 0 {
+        // Full: one same-origin click starts it, and may evict.
+        return continue_page(config, return_to, extra_cookies);
+    }
     for (_, name) in running.iter().take(excess) {
         extra_cookies.push(cookies::clear_cookie(names, name, "/"));
     }
+    let [state, verifier, nonce] = random_tokens(entropy);
+    let flow = FlowCookie {
+        issued_at: now,
+        verifier,
+        nonce,
+        return_to: return_to.to_owned(),
+        forced,
+    };
     extra_cookies.push(cookies::set_cookie(
         names,
         &format!("{}{state}", names.flow_prefix),
@@ -260,6 +283,31 @@ pub fn start_signin_with_prompt(
     )
 }
 
+/// The answer to a forced start when this browser already has as many
+/// sign-ins in progress as it may: a button that starts it from this
+/// site, which may then push the oldest out.
+fn continue_page(
+    config: &Config,
+    return_to: &str,
+    cookies: Vec<String>,
+) -> crate::event::CloudFrontResponse {
+    let href = format!(
+        "{}?{}",
+        config.paths().start,
+        encode_form([("return", return_to)])
+    );
+    pages::html_page(
+        200,
+        "Continue to sign in",
+        "Several sign-ins to this site are already in progress in this browser, some started from other websites. To sign in, continue here.",
+        Some(pages::Action {
+            href: &href,
+            label: "Continue to sign in",
+        }),
+        cookies,
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -271,8 +319,15 @@ mod tests {
             verifier: "a".repeat(43),
             nonce: "b".repeat(43),
             return_to: "/docs/?q=ü&x=1".into(),
+            forced: false,
         };
         assert_eq!(FlowCookie::decode(&flow.encode()), Some(flow.clone()));
+        let forced = FlowCookie {
+            forced: true,
+            ..flow.clone()
+        };
+        assert_eq!(FlowCookie::decode(&forced.encode()), Some(forced.clone()));
+        assert_eq!(FlowCookie::decode(&format!("{}.y", flow.encode())), None);
         for planted in ["javascript:alert(1)", "//evil.example", "/\\evil.example"] {
             let forged = FlowCookie {
                 return_to: planted.into(),

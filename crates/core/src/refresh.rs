@@ -4,9 +4,7 @@
 //! redirects back to a page with a token that would send it here again.
 
 use crate::config::Config;
-use crate::cookies::{
-    self, TooLargeForCookie, cookie_values, is_cookie_alphabet, is_cookie_safe, request_cookies,
-};
+use crate::cookies::{self, TooLargeForCookie, cookie_values, is_cookie_alphabet, request_cookies};
 use crate::event::{CloudFrontRequest, DistributionConfig};
 use crate::flow::{site_base, start_signin};
 use crate::pages::{self, Action};
@@ -25,7 +23,13 @@ pub struct RefreshPending {
     return_to: String,
     /// The `sub` of the session being renewed (a valid signature, expired or
     /// not): the new ID token must be for the same user (OIDC Core §12.2).
-    subject: Option<String>,
+    subject: String,
+    /// Its session id, which the renewal keeps (the refresh cookie is
+    /// bound to it).
+    sid: String,
+    /// Whether the original ID token named an `azp`: the new one must too,
+    /// or must not (OIDC Core §12.2).
+    had_azp: bool,
 }
 
 pub fn refresh_begin(
@@ -49,13 +53,23 @@ pub fn refresh_begin(
         // account. There is no telling which, so neither is used: a fresh
         // sign-in, with both paths the planted one is likely to use cleared.
         let mut clear = clear_session(config);
-        for path in [&config.paths().refresh, &config.paths().signout] {
+        let paths = config.paths();
+        for path in [&paths.refresh, &paths.signout] {
             clear.push(cookies::clear_cookie(
                 &config.cookie_names,
                 &config.cookie_names.refresh,
                 path,
             ));
         }
+        // And a copy set with a `Domain` (the planted one, most likely),
+        // which a host-only clearing does not reach.
+        let host = base.split_once("://").map_or("", |(_, host)| host);
+        clear.extend(cookies::clear_domain_copies(
+            &config.cookie_names,
+            &config.cookie_names.refresh,
+            host,
+            &[&paths.refresh, &paths.signout, &paths.auth_prefix],
+        ));
         let response = start_signin(config, request, &base, now, entropy, &return_to, clear);
         return Step::Done(
             Outcome::respond(response, "signin-started").with_detail(format!(
@@ -64,12 +78,7 @@ pub fn refresh_begin(
             )),
         );
     }
-    let refresh_token = refresh_tokens.into_iter().find(|t| is_cookie_safe(t));
-    let subject = cookie_values(&cookies, &config.cookie_names.session)
-        .into_iter()
-        .find_map(|s| config.sessions.verify_untimed(s).ok())
-        .map(|claims| claims.sub);
-    let Some(refresh_token) = refresh_token else {
+    let fresh_signin = |entropy: &mut dyn Entropy, detail: &'static str| {
         let response = start_signin(
             config,
             request,
@@ -79,10 +88,28 @@ pub fn refresh_begin(
             &return_to,
             clear_session(config),
         );
-        return Step::Done(
-            Outcome::respond(response, "signin-started").with_detail("no refresh token"),
+        Step::Done(Outcome::respond(response, "signin-started").with_detail(detail))
+    };
+    let Some(value) = refresh_tokens.into_iter().next() else {
+        return fresh_signin(entropy, "no refresh token");
+    };
+    let Some(bound) = cookies::BoundRefresh::parse(value) else {
+        return fresh_signin(
+            entropy,
+            "the refresh cookie is not bound to a session (an older release's, or not ours)",
         );
     };
+    // Only with the session it is bound to (its signature valid, expired
+    // or not): a refresh cookie alone, or beside another session, is not
+    // this browser's sign-in.
+    let Some(session) = cookie_values(&cookies, &config.cookie_names.session)
+        .into_iter()
+        .filter_map(|s| config.sessions.verify_untimed(s).ok())
+        .find(|claims| crate::flow::constant_time_eq(&claims.sid, bound.sid))
+    else {
+        return fresh_signin(entropy, "the refresh cookie is not bound to this session");
+    };
+    let refresh_token = bound.token;
     let call = ProviderCall {
         purpose: CallPurpose::RefreshTokens,
         endpoint: config.provider().token_endpoint.clone(),
@@ -97,7 +124,9 @@ pub fn refresh_begin(
             request: request.clone(),
             base,
             return_to,
-            subject,
+            subject: session.sub,
+            sid: session.sid,
+            had_azp: bound.had_azp,
         },
     }
 }
@@ -156,11 +185,7 @@ pub fn refresh_complete(
             return refused_page(&pending, config, "refresh-refused", detail);
         }
     };
-    if pending
-        .subject
-        .as_ref()
-        .is_some_and(|s| *s != claims.subject)
-    {
+    if pending.subject != claims.subject {
         // OIDC Core §12.2: a refreshed ID token names the same user. One
         // that does not is not this session's renewal, whatever its origin.
         return refused_page(
@@ -168,6 +193,15 @@ pub fn refresh_complete(
             config,
             "refresh-other-subject",
             "the new ID token's sub is not the session's".into(),
+        );
+    }
+    if pending.had_azp != claims.has_azp {
+        // §12.2 again: its claims match the original's, `azp` included.
+        return refused_page(
+            &pending,
+            config,
+            "refresh-claims-changed",
+            "the new ID token's azp is not as the original's".into(),
         );
     }
     let Some(signer) = keys.signer else {
@@ -189,6 +223,7 @@ pub fn refresh_complete(
         now,
         entropy,
         tokens.refresh_token.as_deref(),
+        Some(&pending.sid),
     ) {
         Ok(set) => Outcome::respond(pages::redirect(&pending.return_to, set), "refreshed"),
         Err(too_large) => token_too_large_page(too_large, clear_session(config)),

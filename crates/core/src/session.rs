@@ -213,6 +213,17 @@ impl SessionVerifier {
         self.max_lifetime
     }
 
+    /// A verifier that holds no key yet (a package whose key material is
+    /// read at run time): every session is `UnknownKey`.
+    pub fn without_keys(leeway: u64) -> Self {
+        Self {
+            keys: Vec::new(),
+            leeway,
+            revoked: Default::default(),
+            max_lifetime: u64::MAX,
+        }
+    }
+
     /// Refuses every session of `sub` issued at or before `issued_up_to`.
     pub fn revoke(&mut self, sub: &str, issued_up_to: u64) {
         self.revoked.insert(sub.to_owned(), issued_up_to);
@@ -370,11 +381,16 @@ impl SessionKeySet {
 /// only the groups a rule names, a fresh session id, and an expiry no later
 /// than the ID token's, or `session.lifetime_seconds` from now when set
 /// (the config checks it is no longer than the refresh token's cookie).
+///
+/// `renewing`: the session id of the sign-in being refreshed, which a
+/// renewal keeps (the refresh cookie is bound to it); a new sign-in gets a
+/// new one.
 pub fn session_for(
     config: &crate::Config,
     id: &crate::token::IdClaims,
     now: u64,
     entropy: &mut dyn crate::Entropy,
+    renewing: Option<&str>,
 ) -> SessionClaims {
     let mut groups: Vec<String> = Vec::new();
     for group in &id.groups {
@@ -382,8 +398,14 @@ pub fn session_for(
             groups.push(group.clone());
         }
     }
-    let mut sid = [0u8; 16];
-    entropy.fill(&mut sid);
+    let sid = match renewing {
+        Some(sid) => sid.to_owned(),
+        None => {
+            let mut sid = [0u8; 16];
+            entropy.fill(&mut sid);
+            URL_SAFE_NO_PAD.encode(sid)
+        }
+    };
     let exp = match config.file.session.lifetime_seconds {
         Some(lifetime) => now.saturating_add(lifetime),
         // Never longer than the verifiers accept.
@@ -396,7 +418,7 @@ pub fn session_for(
         // Display only; bounded so that a long name cannot grow the cookie.
         name: id.display_name().chars().take(128).collect(),
         groups,
-        sid: URL_SAFE_NO_PAD.encode(sid),
+        sid,
         iat: now,
         exp,
     }
@@ -404,7 +426,8 @@ pub fn session_for(
 
 /// The cookies signin and refresh set for a user whose ID token passed
 /// every check: the session signed now, the display name (the session's
-/// own), and the refresh token when the provider sent one.
+/// own), and the refresh token, bound to the session id, when the provider
+/// sent one. `renewing`: the session id a refresh keeps.
 pub(crate) fn issue(
     config: &crate::Config,
     signer: &SessionSigner,
@@ -412,9 +435,15 @@ pub(crate) fn issue(
     now: u64,
     entropy: &mut dyn crate::Entropy,
     refresh_token: Option<&str>,
+    renewing: Option<&str>,
 ) -> Result<Vec<String>, crate::cookies::TooLargeForCookie> {
-    let claims = session_for(config, id, now, entropy);
-    crate::cookies::session_cookies(config, &signer.sign(&claims), &claims.name, refresh_token)
+    let claims = session_for(config, id, now, entropy, renewing);
+    let refresh = refresh_token.map(|token| crate::cookies::BoundRefresh {
+        sid: &claims.sid,
+        had_azp: id.has_azp,
+        token,
+    });
+    crate::cookies::session_cookies(config, &signer.sign(&claims), &claims.name, refresh)
 }
 
 /// A new key: 32 bytes from `entropy`, base64url.

@@ -315,6 +315,7 @@ pub fn signin_complete(
         now,
         entropy,
         tokens.refresh_token.as_deref(),
+        None,
     ) {
         Ok(session) => {
             let mut set = vec![clear_flow];

@@ -19,11 +19,20 @@ use crate::refresh::clear_session;
 use crate::return_path::return_parameter;
 use crate::{Entropy, Outcome, Step};
 
-/// The answer is decided before the revocation; the call's outcome only goes to the log.
+/// The answer is decided before the revocations; their outcomes only go
+/// to the log.
 #[derive(Debug, Clone)]
 pub struct SignoutPending {
     outcome: Outcome,
+    /// Refresh tokens still to revoke after the one being revoked.
+    remaining: Vec<String>,
+    /// What became of each revocation so far.
+    done: Vec<String>,
 }
+
+/// At most this many refresh tokens are revoked by one sign-out (a
+/// browser holds one; a planted copy or two may come along).
+pub const MAX_REVOCATIONS: usize = 4;
 
 /// Tells the browser to drop what it cached of this site, so Back after
 /// sign-out does not show a protected page from the cache. Only `"cache"`:
@@ -41,24 +50,17 @@ pub fn signout_begin(
 ) -> Step<SignoutPending> {
     // Another site must not be able to sign the user out (a link, a
     // redirect or an image pointing here). Fetch Metadata says where the
-    // request came from; a typed URL (`none`), our own pages
-    // (`same-origin`) and browsers that send no Fetch Metadata go through.
-    if request
-        .headers
-        .first("sec-fetch-site")
-        .is_some_and(|site| site.eq_ignore_ascii_case("cross-site"))
-    {
-        let page = pages::html_page(
-            403,
-            "Sign out?",
-            "Another website sent you here to sign you out of this site. You are still signed in. To sign out, use the button below.",
-            Some(pages::Action {
-                href: &config.paths().signout,
-                label: "Sign out",
-            }),
-            vec![],
-        );
-        return Step::Done(Outcome::respond(page, "signout-refused-cross-site"));
+    // request came from: a typed URL or bookmark (`none`) and our own
+    // pages (`same-origin`) act. Anything else, a sibling subdomain
+    // (`same-site`) and a browser that sends no Fetch Metadata included,
+    // gets a confirmation page whose link carries a token that must match
+    // a `__Host-` cookie set with it (double submit: no other site can
+    // read the one or set the other).
+    let site = request.headers.first("sec-fetch-site");
+    let trusted = site
+        .is_some_and(|s| s.eq_ignore_ascii_case("same-origin") || s.eq_ignore_ascii_case("none"));
+    if !trusted && !confirmed(request, config) {
+        return Step::Done(confirmation_page(request, config, entropy, site));
     }
     let names = &config.cookie_names;
     let cookies = request_cookies(&request.headers);
@@ -75,6 +77,9 @@ pub fn signout_begin(
             .into_iter()
             .map(|name| cookies::clear_cookie(names, name, "/")),
     );
+    if !cookie_values(&cookies, &names.signout_confirm).is_empty() {
+        clear.push(cookies::clear_cookie(names, &names.signout_confirm, "/"));
+    }
 
     let Some(base) = site_base(config, &distribution.distribution_domain_name) else {
         return Step::Done(crate::flow::no_host_page());
@@ -121,38 +126,139 @@ pub fn signout_begin(
     revoke_then(Outcome::respond(response, "signed-out"), &cookies, config)
 }
 
-/// The answer, after revoking the refresh token the request carries (when
-/// there is one and the provider has a revocation endpoint).
+/// Whether the request carries a sign-out confirmation: `confirm` in the
+/// query equal to the confirmation cookie.
+fn confirmed(request: &CloudFrontRequest, config: &Config) -> bool {
+    let Ok(query) = crate::query::parse_query(&request.querystring) else {
+        return false;
+    };
+    let Some((_, token)) = query.iter().find(|(k, _)| k == "confirm") else {
+        return false;
+    };
+    let cookies = request_cookies(&request.headers);
+    crate::flow::is_random_token(token)
+        && cookie_values(&cookies, &config.cookie_names.signout_confirm)
+            .iter()
+            .any(|c| crate::flow::constant_time_eq(c, token))
+}
+
+/// How long a confirmation page's link works.
+const CONFIRM_MAX_AGE: u64 = 300;
+
+/// "Sign out?" with a button that signs out: a link to this endpoint with
+/// a fresh confirmation token, set beside it as a cookie.
+fn confirmation_page(
+    request: &CloudFrontRequest,
+    config: &Config,
+    entropy: &mut dyn Entropy,
+    site: Option<&str>,
+) -> Outcome {
+    let token = crate::flow::random_token(entropy);
+    let names = &config.cookie_names;
+    let mut query = vec![("confirm", token.clone())];
+    if let Some(return_to) = return_parameter(&request.querystring) {
+        query.push(("return", return_to));
+    }
+    let href = format!(
+        "{}?{}",
+        config.paths().signout,
+        encode_form(query.iter().map(|(k, v)| (*k, v.as_str())))
+    );
+    let message = if site.is_some_and(|s| s.eq_ignore_ascii_case("cross-site")) {
+        "Another website sent you here to sign you out of this site. You are still signed in. To sign out, use the button below."
+    } else {
+        "You are still signed in. To sign out of this site, use the button below."
+    };
+    let cookie = cookies::set_cookie(names, &names.signout_confirm, &token, "/", CONFIRM_MAX_AGE);
+    let page = pages::html_page(
+        403,
+        "Sign out?",
+        message,
+        Some(pages::Action {
+            href: &href,
+            label: "Sign out",
+        }),
+        vec![cookie],
+    );
+    let event = match site {
+        Some(s) if s.eq_ignore_ascii_case("cross-site") => "signout-refused-cross-site",
+        Some(_) => "signout-confirm-same-site",
+        None => "signout-confirm-no-fetch-metadata",
+    };
+    Outcome::respond(page, event)
+}
+
+/// The answer, after revoking every refresh token the request carries
+/// (ours and any planted beside it: each is somebody's sign-in, and none
+/// should outlive a sign-out here), when the provider has a revocation
+/// endpoint.
 fn revoke_then(
     outcome: Outcome,
     cookies: &[(&str, &str)],
     config: &Config,
 ) -> Step<SignoutPending> {
     let names = &config.cookie_names;
-    let provider = config.provider();
-    let refresh_token = cookie_values(cookies, &names.refresh)
-        .into_iter()
-        .find(|t| is_cookie_safe(t));
-    match (refresh_token, &provider.revocation_endpoint) {
+    let mut tokens: Vec<String> = Vec::new();
+    for value in cookie_values(cookies, &names.refresh) {
+        // Ours are bound to a session (`<sid>.<a|n>.<token>`); an older
+        // release's cookie holds the bare token.
+        let token = match cookies::BoundRefresh::parse(value) {
+            Some(bound) => bound.token,
+            None if is_cookie_safe(value) => value,
+            None => continue,
+        };
+        if !tokens.iter().any(|t| t == token) && tokens.len() < MAX_REVOCATIONS {
+            tokens.push(token.to_owned());
+        }
+    }
+    if tokens.is_empty() {
+        return Step::Done(outcome.with_detail("no refresh token to revoke"));
+    }
+    if config.provider().revocation_endpoint.is_none() {
+        return Step::Done(outcome.with_detail("no revocation endpoint configured"));
+    }
+    // Popped from the end: revoke in the order the cookies came.
+    tokens.reverse();
+    next_revocation(
+        SignoutPending {
+            outcome,
+            remaining: tokens,
+            done: Vec::new(),
+        },
+        config,
+    )
+}
+
+/// The next revocation call, or the answer when none is left.
+fn next_revocation(mut pending: SignoutPending, config: &Config) -> Step<SignoutPending> {
+    let endpoint = config.provider().revocation_endpoint.clone();
+    match (pending.remaining.pop(), endpoint) {
         (Some(token), Some(endpoint)) => Step::Call {
             call: ProviderCall {
                 purpose: CallPurpose::RevokeRefreshToken,
-                endpoint: endpoint.clone(),
+                endpoint,
                 form: vec![
-                    ("token", token.to_owned()),
+                    ("token", token),
                     ("token_type_hint", "refresh_token".into()),
                 ],
             },
-            pending: SignoutPending { outcome },
+            pending,
         },
-        (Some(_), None) => Step::Done(outcome.with_detail("no revocation endpoint configured")),
-        (None, _) => Step::Done(outcome.with_detail("no refresh token to revoke")),
+        _ => {
+            let detail = pending.done.join("; ");
+            Step::Done(pending.outcome.with_detail(detail))
+        }
     }
 }
 
 /// Sign-out always completes: a failed revocation must not leave the user
-/// signed in in this browser. The detail says what became of it.
-pub fn signout_complete(pending: SignoutPending, outcome: &ProviderOutcome) -> Outcome {
+/// signed in in this browser. The detail says what became of each; another
+/// token still to revoke is another call.
+pub fn signout_complete(
+    pending: SignoutPending,
+    config: &Config,
+    outcome: &ProviderOutcome,
+) -> Step<SignoutPending> {
     let detail = match outcome {
         ProviderOutcome::Answered { status: 200, .. } => "refresh token revoked".to_owned(),
         ProviderOutcome::Answered { status, .. } => format!("revocation answered {status}"),
@@ -162,7 +268,9 @@ pub fn signout_complete(pending: SignoutPending, outcome: &ProviderOutcome) -> O
             "revocation skipped: client secret unavailable".to_owned()
         }
     };
-    pending.outcome.with_detail(detail)
+    let mut pending = pending;
+    pending.done.push(detail);
+    next_revocation(pending, config)
 }
 
 fn with_query(url: &str, pairs: &[(&str, &str)]) -> String {

@@ -90,7 +90,13 @@ pub struct IdClaims {
     pub email: Option<String>,
     pub groups: Vec<String>,
     pub expires_at: u64,
+    /// `iat`, which OIDC Core 2 makes required.
+    pub issued_at: u64,
     pub nonce: Option<String>,
+    /// Whether the token names an authorized party (`azp`, which is then
+    /// this client): a refreshed ID token must match the original here too
+    /// (OIDC Core 12.2).
+    pub has_azp: bool,
 }
 
 /// A token that passed every check but the clock ([`TokenVerifier::verify_untimed`]).
@@ -283,6 +289,11 @@ impl TokenVerifier {
         {
             return Err(TokenError::NotYetValid);
         }
+        // Issued further ahead than the clocks can disagree: not yet valid
+        // (OIDC Core 3.1.3.7 lets a client refuse such a token).
+        if verified.claims.issued_at > now.saturating_add(self.leeway) {
+            return Err(TokenError::NotYetValid);
+        }
         if now >= verified.claims.expires_at.saturating_add(self.leeway) {
             return Err(TokenError::Expired);
         }
@@ -342,6 +353,8 @@ impl TokenVerifier {
             None => None,
         };
         let expires_at = number("exp").ok_or(TokenError::MissingClaim("exp"))?;
+        // OIDC Core 2: `iat` is required in an ID token.
+        let issued_at = number("iat").ok_or(TokenError::MissingClaim("iat"))?;
         let groups = match claims.get(&self.groups_claim) {
             Some(Value::Array(items)) => items
                 .iter()
@@ -360,7 +373,9 @@ impl TokenVerifier {
             email: string("email").map(str::to_owned),
             groups,
             expires_at,
+            issued_at,
             nonce,
+            has_azp: azp.is_some(),
         };
         Ok(VerifiedToken { claims, not_before })
     }

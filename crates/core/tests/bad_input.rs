@@ -104,11 +104,24 @@ fn refresh_answered(answer: ProviderOutcome) -> Outcome {
 
 /// A refresh at `query` whose token request the provider answers with `answer`.
 fn refresh_answered_at(query: &str, answer: ProviderOutcome) -> Outcome {
+    refresh_answered_with(query, &kit::refresh_cookie("rt"), answer)
+}
+
+/// A refresh whose first ID token named an `azp` (the refresh cookie says so).
+fn refresh_of_azp_signin(answer: ProviderOutcome) -> Outcome {
+    let cookie = kit::refresh_cookie("rt").replace(".n.rt", ".a.rt");
+    refresh_answered_with("return=%2Fdocs%2F", &cookie, answer)
+}
+
+fn refresh_answered_with(query: &str, refresh_cookie: &str, answer: ProviderOutcome) -> Outcome {
     let config = kit::config();
     let (request, dist) = kit::viewer_request(
         "/_edge-auth/refresh",
         query,
-        &["__Secure-edge-auth-refresh=rt".into()],
+        &[
+            refresh_cookie.to_owned(),
+            format!("__Host-edge-auth-session={}", kit::session()),
+        ],
     );
     let Step::Call { pending, .. } =
         refresh_begin(&request, &dist, &config, NOW, &mut CountingEntropy(0))
@@ -131,6 +144,7 @@ fn flow_cookie(return_to: &str) -> String {
         verifier: "v".repeat(43),
         nonce: "n".repeat(43),
         return_to: return_to.into(),
+        forced: false,
     };
     format!("__Host-edge-auth-flow-{STATE}={}", f.encode())
 }
@@ -347,7 +361,7 @@ fn rows() -> Vec<Row> {
         ),
         Row {
             name: "aud list with azp of ours",
-            outcome: refresh_answered(ok_answer_with(
+            outcome: refresh_of_azp_signin(ok_answer_with(
                 kit::id_token()
                     .claim("aud", serde_json::json!([kit::CLIENT_ID, "x"]))
                     .claim("azp", kit::CLIENT_ID)
@@ -357,6 +371,40 @@ fn rows() -> Vec<Row> {
             expect: "/docs/",
             detail: None,
         },
+        // OIDC Core 12.2: a refreshed ID token's claims match the
+        // original's, `azp` included.
+        Row {
+            name: "refreshed ID token gains an azp",
+            outcome: refresh_answered(ok_answer_with(
+                kit::id_token().claim("azp", kit::CLIENT_ID).sign(),
+            )),
+            status: "401",
+            expect: "could not be renewed",
+            detail: Some("the new ID token's azp is not as the original's"),
+        },
+        Row {
+            name: "refreshed ID token loses its azp",
+            outcome: refresh_of_azp_signin(ok_answer_with(kit::id_token().sign())),
+            status: "401",
+            expect: "could not be renewed",
+            detail: Some("the new ID token's azp is not as the original's"),
+        },
+        // OIDC Core 2: `iat` is required; one from the future is refused.
+        token_row(
+            "ID token without iat",
+            kit::id_token().without("iat").sign(),
+            "claim `iat` is missing or has the wrong type",
+        ),
+        token_row(
+            "ID token issued in the future",
+            kit::id_token().claim("iat", NOW + 31).sign(),
+            "not valid yet",
+        ),
+        token_row(
+            "ID token with iat as a string",
+            kit::id_token().claim("iat", (NOW - 60).to_string()).sign(),
+            "claim `iat` is missing or has the wrong type",
+        ),
         Row {
             name: "X-Requested-With without Fetch Metadata",
             outcome: {
@@ -640,6 +688,7 @@ fn rows() -> Vec<Row> {
                     verifier: "v".repeat(43),
                     nonce: "n".repeat(43),
                     return_to: "/".into(),
+                    forced: false,
                 };
                 callback_done(
                     &format!("code={CODE}&state={STATE}"),
@@ -910,6 +959,7 @@ fn planted_return_paths_never_become_links() {
                 verifier: "v".repeat(43),
                 nonce: "n".repeat(43),
                 return_to: evil.into(),
+                forced: false,
             };
             callback_done(
                 &format!("code={CODE}&state={STATE}"),
@@ -960,7 +1010,10 @@ fn a_user_in_200_groups_signs_in_and_a_session_too_large_is_a_page() {
     let (request, dist) = kit::viewer_request(
         "/_edge-auth/refresh",
         "return=%2Fdocs%2F",
-        &["__Secure-edge-auth-refresh=rt".into()],
+        &[
+            kit::refresh_cookie("rt"),
+            format!("__Host-edge-auth-session={}", kit::session()),
+        ],
     );
     let Step::Call { pending, .. } =
         refresh_begin(&request, &dist, &config, NOW, &mut CountingEntropy(0))
@@ -1013,15 +1066,30 @@ fn the_host_header_never_builds_a_redirect_uri() {
 /// Another site cannot sign the user out; our own pages, typed URLs and
 /// browsers without Fetch Metadata can.
 #[test]
-fn cross_site_signout_is_refused() {
+fn only_a_same_origin_or_confirmed_signout_acts() {
     use edge_auth_core::signout::signout_begin;
     let config = kit::config();
+    let done = |outcome: Step<edge_auth_core::signout::SignoutPending>| match outcome {
+        Step::Done(o) => o,
+        Step::Call { pending, .. } => match edge_auth_core::signout::signout_complete(
+            pending,
+            &config,
+            &ProviderOutcome::Answered {
+                status: 200,
+                body: vec![],
+            },
+        ) {
+            Step::Done(o) => o,
+            Step::Call { .. } => panic!("one token, one call"),
+        },
+    };
     for (site, status) in [
         (Some("cross-site"), "403"),
         (Some("same-origin"), "302"),
         (Some("none"), "302"),
-        (Some("same-site"), "302"),
-        (None, "302"),
+        (Some("same-site"), "403"),
+        (Some("SAME-ORIGIN"), "302"),
+        (None, "403"),
     ] {
         let (mut request, dist) = kit::viewer_request(
             "/_edge-auth/signout",
@@ -1031,27 +1099,70 @@ fn cross_site_signout_is_refused() {
         if let Some(site) = site {
             request.headers.set("Sec-Fetch-Site", site);
         }
-        let outcome = match signout_begin(&request, &dist, &config, NOW, &mut CountingEntropy(0)) {
-            Step::Done(o) => o,
-            Step::Call { pending, .. } => edge_auth_core::signout::signout_complete(
-                pending,
-                &ProviderOutcome::Answered {
-                    status: 200,
-                    body: vec![],
-                },
-            ),
-        };
+        let outcome = done(signout_begin(
+            &request,
+            &dist,
+            &config,
+            NOW,
+            &mut CountingEntropy(0),
+        ));
         assert_eq!(outcome.status(), Some(status), "{site:?}");
-        if let HandlerOutput::Respond(r) = &outcome.output
-            && status == "403"
-        {
-            assert!(kit::cleared_cookies(r).is_empty(), "nothing is cleared");
-            assert!(
-                r.body
-                    .as_deref()
-                    .unwrap()
-                    .contains(r#"href="/_edge-auth/signout""#)
-            );
+        let HandlerOutput::Respond(r) = &outcome.output else {
+            panic!()
+        };
+        if status != "403" {
+            continue;
+        }
+        // Nothing cleared; a confirmation token set, and in the button.
+        assert!(kit::cleared_cookies(r).is_empty(), "nothing is cleared");
+        let set = kit::set_cookies(r);
+        assert_eq!(set.len(), 1, "{set:?}");
+        assert_eq!(set[0].0, "__Host-edge-auth-signout");
+        let token = &set[0].1;
+        let body = r.body.as_deref().unwrap();
+        let href = format!(r#"href="/_edge-auth/signout?confirm={token}""#);
+        assert!(body.contains(&href), "{body}");
+        // The button (with the cookie) signs out, even without Fetch
+        // Metadata or from a sibling subdomain.
+        let (mut request, dist) = kit::viewer_request(
+            "/_edge-auth/signout",
+            &format!("confirm={token}"),
+            &[format!("__Host-edge-auth-signout={token}")],
+        );
+        if let Some(site) = site {
+            request.headers.set("Sec-Fetch-Site", site);
+        }
+        let outcome = done(signout_begin(
+            &request,
+            &dist,
+            &config,
+            NOW,
+            &mut CountingEntropy(5),
+        ));
+        assert_eq!(outcome.status(), Some("302"), "{site:?} confirmed");
+        // The token without its cookie (another site's link), or another
+        // token, is refused.
+        for (query, cookie) in [
+            (format!("confirm={token}"), None),
+            (format!("confirm={}", "A".repeat(43)), Some(token.clone())),
+            ("confirm=".to_owned(), Some(String::new())),
+        ] {
+            let cookies: Vec<String> = cookie
+                .map(|c| format!("__Host-edge-auth-signout={c}"))
+                .into_iter()
+                .collect();
+            let (mut request, dist) = kit::viewer_request("/_edge-auth/signout", &query, &cookies);
+            if let Some(site) = site {
+                request.headers.set("Sec-Fetch-Site", site);
+            }
+            let outcome = done(signout_begin(
+                &request,
+                &dist,
+                &config,
+                NOW,
+                &mut CountingEntropy(7),
+            ));
+            assert_eq!(outcome.status(), Some("403"), "{site:?} {query}");
         }
     }
 }

@@ -29,6 +29,20 @@ fn location(outcome: &Outcome) -> String {
         .to_owned()
 }
 
+/// A sign-out from one of the site's own pages (the only kind that acts
+/// without a confirmation).
+fn signout_request(
+    query: &str,
+    cookies: &[String],
+) -> (
+    edge_auth_core::event::CloudFrontRequest,
+    edge_auth_core::event::DistributionConfig,
+) {
+    let (mut request, dist) = kit::viewer_request("/_edge-auth/signout", query, cookies);
+    request.headers.set("Sec-Fetch-Site", "same-origin");
+    (request, dist)
+}
+
 fn session_cookie(token: &str) -> String {
     format!("__Host-edge-auth-session={token}")
 }
@@ -126,6 +140,7 @@ fn parallel_signins_are_bounded() {
                 verifier: "v".repeat(43),
                 nonce: "n".repeat(43),
                 return_to: "/".into(),
+                forced: false,
             };
             format!("__Host-edge-auth-flow-{}{i}={}", "s".repeat(42), f.encode())
         })
@@ -329,7 +344,11 @@ fn signin_exchanges_code_and_returns_to_the_deep_link() {
     assert_eq!(claims.name, "alice");
     assert!(claims.groups.is_empty(), "`readers` is named by no rule");
     assert_eq!((claims.iat, claims.exp), (NOW + 6, NOW + 3600));
-    assert!(set.contains(&("__Secure-edge-auth-refresh".into(), "rt.part.two".into())));
+    // The refresh token, bound to the session it came with.
+    assert!(set.contains(&(
+        "__Secure-edge-auth-refresh".into(),
+        format!("{}.n.rt.part.two", claims.sid)
+    )));
     assert_eq!(
         cleared_cookies(r),
         vec![format!("__Host-edge-auth-flow-{state}")]
@@ -386,7 +405,10 @@ fn refresh_swaps_tokens_and_goes_back() {
     let (request, dist) = kit::viewer_request(
         "/_edge-auth/refresh",
         "return=%2Fdocs%2F%3Fa%3D1",
-        &["__Secure-edge-auth-refresh=old.rt".into()],
+        &[
+            kit::refresh_cookie("old.rt"),
+            session_cookie(&kit::session()),
+        ],
     );
     let Step::Call { call, pending } =
         refresh_begin(&request, &dist, &config, NOW, &mut CountingEntropy(0))
@@ -411,10 +433,10 @@ fn refresh_swaps_tokens_and_goes_back() {
     let set = set_cookies(response(&out));
     assert_eq!(set.len(), 2, "{set:?}");
     assert_eq!(set[0].0, "__Host-edge-auth-session");
-    assert_eq!(
-        config.sessions.verify(&set[0].1, NOW).unwrap().sub,
-        "3b7a1f5e-0000-4000-8000-000000000001"
-    );
+    let renewed = config.sessions.verify(&set[0].1, NOW).unwrap();
+    assert_eq!(renewed.sub, "3b7a1f5e-0000-4000-8000-000000000001");
+    // The same sign-in: the session id the refresh cookie is bound to stays.
+    assert_eq!(renewed.sid, kit::session_claims().sid);
     assert_ne!(set[0].1, id);
     assert_eq!(
         set[1],
@@ -436,7 +458,7 @@ fn refresh_without_cookie_or_with_revoked_token_starts_signin() {
     let (request, dist) = kit::viewer_request(
         "/_edge-auth/refresh",
         "return=/x",
-        &["__Secure-edge-auth-refresh=dead".into()],
+        &[kit::refresh_cookie("dead"), session_cookie(&kit::session())],
     );
     let Step::Call { pending, .. } =
         refresh_begin(&request, &dist, &config, NOW, &mut CountingEntropy(0))
@@ -467,7 +489,7 @@ fn refresh_never_loops_on_an_already_expired_new_token() {
     let (request, dist) = kit::viewer_request(
         "/_edge-auth/refresh",
         "return=/x",
-        &["__Secure-edge-auth-refresh=rt".into()],
+        &[kit::refresh_cookie("rt"), session_cookie(&kit::session())],
     );
     let Step::Call { pending, .. } =
         refresh_begin(&request, &dist, &config, NOW, &mut CountingEntropy(0))
@@ -498,11 +520,11 @@ fn signout_clears_everything_revokes_and_logs_out_at_the_provider() {
     let config = kit::config();
     let cookies = vec![
         session_cookie(&kit::session()),
-        "__Secure-edge-auth-refresh=rt.1".into(),
+        kit::refresh_cookie("rt.1"),
         format!("__Host-edge-auth-flow-{}=x", "a".repeat(43)),
         "unrelated=1".into(),
     ];
-    let (request, dist) = kit::viewer_request("/_edge-auth/signout", "", &cookies);
+    let (request, dist) = signout_request("", &cookies);
     let Step::Call { call, pending } =
         signout_begin(&request, &dist, &config, NOW, &mut CountingEntropy(0))
     else {
@@ -511,7 +533,9 @@ fn signout_clears_everything_revokes_and_logs_out_at_the_provider() {
     assert_eq!(call.purpose, CallPurpose::RevokeRefreshToken);
     assert_eq!(call.endpoint, "https://auth.example.com/oauth2/revoke");
     assert_eq!(call.form[0], ("token", "rt.1".to_owned()));
-    let out = signout_complete(pending, &ProviderOutcome::TimedOut);
+    let Step::Done(out) = signout_complete(pending, &config, &ProviderOutcome::TimedOut) else {
+        panic!("one token, one call")
+    };
     assert_eq!(out.detail.as_deref(), Some("revocation timed out"));
     let r = response(&out);
     let headers: Vec<&str> = r.headers.values("set-cookie").collect();
@@ -552,7 +576,7 @@ fn signout_clears_everything_revokes_and_logs_out_at_the_provider() {
 #[test]
 fn signout_without_refresh_token_still_signs_out() {
     let config = kit::config();
-    let (request, dist) = kit::viewer_request("/_edge-auth/signout", "", &[]);
+    let (request, dist) = signout_request("", &[]);
     let Step::Done(out) = signout_begin(&request, &dist, &config, NOW, &mut CountingEntropy(0))
     else {
         panic!()
@@ -574,7 +598,7 @@ fn oidc_logout_and_base_url_are_honoured() {
         serde_json::json!({"kind": "oidc", "url": "https://op.example.com/session/end"});
     v["site"] = serde_json::json!({"base_url": "https://docs.example.com"});
     let config = kit::config_from(v);
-    let (request, dist) = kit::viewer_request("/_edge-auth/signout", "", &[]);
+    let (request, dist) = signout_request("", &[]);
     let Step::Done(out) = signout_begin(&request, &dist, &config, NOW, &mut CountingEntropy(0))
     else {
         panic!()
@@ -589,7 +613,7 @@ fn oidc_logout_and_base_url_are_honoured() {
 #[test]
 fn signout_tells_the_browser_to_drop_its_cache() {
     let config = kit::config();
-    let (request, dist) = kit::viewer_request("/_edge-auth/signout", "", &[]);
+    let (request, dist) = signout_request("", &[]);
     let Step::Done(out) = signout_begin(&request, &dist, &config, NOW, &mut CountingEntropy(0))
     else {
         panic!("no refresh token, no call")
@@ -618,13 +642,10 @@ fn signing_in_as_someone_else_returns_to_the_page() {
     assert!(body.contains(&format!(r#"href="{href}""#)), "{body}");
 
     let (path, query) = href.split_once('?').unwrap();
-    let (request, dist) = kit::viewer_request(
-        path,
+    assert_eq!(path, "/_edge-auth/signout");
+    let (request, dist) = signout_request(
         query,
-        &[
-            session_cookie(&kit::session()),
-            "__Secure-edge-auth-refresh=rt.1".into(),
-        ],
+        &[session_cookie(&kit::session()), kit::refresh_cookie("rt.1")],
     );
     let Step::Call { call, pending } =
         signout_begin(&request, &dist, &config, NOW, &mut CountingEntropy(0))
@@ -632,13 +653,16 @@ fn signing_in_as_someone_else_returns_to_the_page() {
         panic!("the refresh token is revoked first")
     };
     assert_eq!(call.purpose, CallPurpose::RevokeRefreshToken);
-    let out = signout_complete(
+    let Step::Done(out) = signout_complete(
         pending,
+        &config,
         &ProviderOutcome::Answered {
             status: 200,
             body: vec![],
         },
-    );
+    ) else {
+        panic!("one token, one call")
+    };
     assert_eq!(out.event, "signed-out-switching-user");
     let location = location(&out);
     assert!(
@@ -651,8 +675,7 @@ fn signing_in_as_someone_else_returns_to_the_page() {
     assert!(cleared.contains(&"__Secure-edge-auth-refresh".to_owned()));
     assert_eq!(flow_return_to(response(&out)), "/admin/report.html?y=2");
     // A planted return path is replaced, as everywhere else.
-    let (request, dist) =
-        kit::viewer_request("/_edge-auth/signout", "return=%2F%2Fevil.example", &[]);
+    let (request, dist) = signout_request("return=%2F%2Fevil.example", &[]);
     let Step::Done(out) = signout_begin(&request, &dist, &config, NOW, &mut CountingEntropy(0))
     else {
         panic!()
@@ -710,7 +733,7 @@ fn a_refresh_for_another_user_is_refused() {
         "/_edge-auth/refresh",
         "return=/x",
         &[
-            "__Secure-edge-auth-refresh=rt".into(),
+            kit::refresh_cookie("rt"),
             session_cookie(&session_with(|c| c.exp = NOW - 10)),
         ],
     );
@@ -779,15 +802,28 @@ fn two_refresh_tokens_are_ambiguous() {
         "Path=/_edge-auth/signout;",
     ] {
         assert!(
-            clears.iter().any(|c| c.contains(path)),
+            clears
+                .iter()
+                .any(|c| c.contains(path) && !c.contains("Domain=")),
             "{path}: {clears:?}"
         );
+        // And the copies set with a Domain (the planted one, most likely),
+        // for the host and its parent.
+        for domain in ["d111111abcdef8.cloudfront.net", "cloudfront.net"] {
+            assert!(
+                clears
+                    .iter()
+                    .any(|c| c.contains(path) && c.contains(&format!("Domain={domain}"))),
+                "{path} {domain}: {clears:?}"
+            );
+        }
     }
     // The same token twice (two paths of ours) is not ambiguous.
+    let ours = kit::refresh_cookie("ours");
     let (request, dist) = kit::viewer_request(
         "/_edge-auth/refresh",
         "return=/x",
-        &["__Secure-edge-auth-refresh=ours; __Secure-edge-auth-refresh=ours".into()],
+        &[format!("{ours}; {ours}"), session_cookie(&kit::session())],
     );
     assert!(matches!(
         refresh_begin(&request, &dist, &config, NOW, &mut CountingEntropy(0)),
@@ -802,7 +838,7 @@ fn locations_are_ascii() {
     let (request, dist) = kit::viewer_request(
         "/_edge-auth/refresh",
         "return=%2Fcaf%C3%A9%2F%3Fq%3D%C3%BC",
-        &["__Secure-edge-auth-refresh=rt".into()],
+        &[kit::refresh_cookie("rt"), session_cookie(&kit::session())],
     );
     let Step::Call { pending, .. } =
         refresh_begin(&request, &dist, &config, NOW, &mut CountingEntropy(0))
@@ -930,4 +966,225 @@ fn the_start_endpoint_refuses_scripts_prefetches_and_foreign_returns() {
     // The callback is not the start.
     let (request, _) = kit::viewer_request("/_edge-auth/callback", "return=%2F", &[]);
     assert!(!edge_auth_core::signin::is_start(&request, &config));
+}
+
+/// A forced visit (another site sending the browser to a sign-in) never
+/// pushes out a sign-in in progress: with room, it starts one (marked as
+/// forced); when full, it answers a page whose button, a same-origin
+/// request, starts it and may evict the oldest.
+#[test]
+fn forced_visits_never_push_out_a_sign_in_in_progress() {
+    let config = kit::config();
+    let flow = |i: u64, forced: bool| {
+        let f = FlowCookie {
+            issued_at: NOW - 100 + i,
+            verifier: "v".repeat(43),
+            nonce: "n".repeat(43),
+            return_to: "/".into(),
+            forced,
+        };
+        format!("__Host-edge-auth-flow-{}{i}={}", "s".repeat(42), f.encode())
+    };
+    let start = |cookies: &[String], site: &str| {
+        let (mut request, dist) =
+            kit::viewer_request("/_edge-auth/start", "return=%2Fdocs%2F", cookies);
+        request.headers.set("Sec-Fetch-Site", site);
+        request.headers.set("Sec-Fetch-Mode", "navigate");
+        request.headers.set("Accept", "text/html");
+        edge_auth_core::signin::signin_start(&request, &dist, &config, NOW, &mut CountingEntropy(0))
+    };
+    // Room for one more: a forced start starts, marked as forced.
+    let four: Vec<String> = (0..4).map(|i| flow(i, false)).collect();
+    let out = start(&four, "cross-site");
+    assert!(location(&out).starts_with("https://auth.example.com/oauth2/authorize?"));
+    let r = response(&out);
+    assert!(cleared_cookies(r).is_empty());
+    let (_, value) = set_cookies(r)
+        .into_iter()
+        .find(|(n, _)| n.starts_with("__Host-edge-auth-flow-"))
+        .unwrap();
+    assert!(FlowCookie::decode(&value).unwrap().forced);
+    // Full: no flow is evicted, none is added; a page with a button.
+    let five: Vec<String> = (0..5).map(|i| flow(i, i % 2 == 0)).collect();
+    for site in ["cross-site", "same-site"] {
+        let out = start(&five, site);
+        let r = response(&out);
+        assert_eq!(r.status, "200", "{site}");
+        assert!(
+            set_cookies(r).is_empty() && cleared_cookies(r).is_empty(),
+            "{site}"
+        );
+        let body = r.body.as_deref().unwrap();
+        assert!(
+            body.contains(r#"href="/_edge-auth/start?return=%2Fdocs%2F""#),
+            "{body}"
+        );
+    }
+    // The button (same-origin), or a typed address: the oldest goes.
+    for site in ["same-origin", "none"] {
+        let out = start(&five, site);
+        assert!(location(&out).starts_with("https://auth.example.com/oauth2/authorize?"));
+        assert_eq!(
+            cleared_cookies(response(&out)),
+            vec![format!("__Host-edge-auth-flow-{}0", "s".repeat(42))],
+            "{site}"
+        );
+    }
+}
+
+/// The refresh cookie is bound to the session it came with (security
+/// review, items 7 and 14): a planted one, one without the session, one
+/// of an older release, or one bound to another session never reaches the
+/// provider; a fresh sign-in starts instead.
+#[test]
+fn a_refresh_cookie_works_only_with_its_own_session() {
+    let config = kit::config();
+    let ours = session_cookie(&kit::session());
+    let other_session =
+        session_cookie(&session_with(|c| c.sid = "b3RoZXItc2Vzc2lvbi0wMDAx".into()));
+    for (what, cookies) in [
+        ("the refresh cookie alone", vec![kit::refresh_cookie("rt")]),
+        (
+            "beside another session",
+            vec![kit::refresh_cookie("rt"), other_session.clone()],
+        ),
+        (
+            "an older release's bare token",
+            vec!["__Secure-edge-auth-refresh=rt".into(), ours.clone()],
+        ),
+        (
+            "bound to a session id it does not have",
+            vec![
+                format!("__Secure-edge-auth-refresh={}.n.rt", "A".repeat(22)),
+                ours.clone(),
+            ],
+        ),
+        (
+            "a damaged flag",
+            vec![
+                kit::refresh_cookie("rt").replace(".n.", ".z."),
+                ours.clone(),
+            ],
+        ),
+        (
+            "a forged session beside it",
+            vec![
+                kit::refresh_cookie("rt"),
+                session_cookie("eyJhbGciOiJIUzI1NiJ9.e30.AAAA"),
+            ],
+        ),
+    ] {
+        let (request, dist) = kit::viewer_request("/_edge-auth/refresh", "return=/x", &cookies);
+        let Step::Done(out) = refresh_begin(&request, &dist, &config, NOW, &mut CountingEntropy(0))
+        else {
+            panic!("{what}: the provider was called")
+        };
+        assert!(
+            location(&out).starts_with("https://auth.example.com/oauth2/authorize?"),
+            "{what}"
+        );
+        assert!(
+            cleared_cookies(response(&out)).contains(&"__Secure-edge-auth-refresh".to_owned()),
+            "{what}"
+        );
+    }
+    // With its own session (expired, as when refresh is needed): the call.
+    let expired = session_cookie(&session_with(|c| c.exp = NOW - 10));
+    for cookies in [
+        vec![kit::refresh_cookie("rt"), expired.clone()],
+        vec![other_session, kit::refresh_cookie("rt"), expired],
+    ] {
+        let (request, dist) = kit::viewer_request("/_edge-auth/refresh", "return=/x", &cookies);
+        let Step::Call { call, .. } =
+            refresh_begin(&request, &dist, &config, NOW, &mut CountingEntropy(0))
+        else {
+            panic!("no call")
+        };
+        assert_eq!(call.form[1], ("refresh_token", "rt".to_owned()));
+    }
+}
+
+/// A provider that rotates refresh tokens: the new one is bound to the
+/// same session id, so the next refresh works too.
+#[test]
+fn a_rotated_refresh_token_stays_bound_to_the_sign_in() {
+    let config = kit::config();
+    let (request, dist) = kit::viewer_request(
+        "/_edge-auth/refresh",
+        "return=/x",
+        &[kit::refresh_cookie("rt-1"), session_cookie(&kit::session())],
+    );
+    let Step::Call { pending, .. } =
+        refresh_begin(&request, &dist, &config, NOW, &mut CountingEntropy(0))
+    else {
+        panic!()
+    };
+    let body = serde_json::json!({ "id_token": kit::id_token().sign(), "refresh_token": "rt-2" })
+        .to_string()
+        .into_bytes();
+    let out = refresh_complete(
+        pending,
+        &config,
+        kit::keys(&config),
+        NOW,
+        &mut CountingEntropy(9),
+        &ProviderOutcome::Answered { status: 200, body },
+    );
+    let set = set_cookies(response(&out));
+    let session = &set
+        .iter()
+        .find(|(n, _)| n == "__Host-edge-auth-session")
+        .unwrap()
+        .1;
+    let refresh = &set
+        .iter()
+        .find(|(n, _)| n == "__Secure-edge-auth-refresh")
+        .unwrap()
+        .1;
+    let sid = config.sessions.verify(session, NOW).unwrap().sid;
+    assert_eq!(sid, kit::session_claims().sid);
+    assert_eq!(refresh, &format!("{sid}.n.rt-2"));
+}
+
+/// Sign-out revokes every refresh token it is shown (a planted one too),
+/// one call each, and signs out whatever the calls answer.
+#[test]
+fn signout_revokes_every_refresh_token_it_is_shown() {
+    let config = kit::config();
+    let cookies = vec![
+        session_cookie(&kit::session()),
+        format!(
+            "{}; __Secure-edge-auth-refresh=legacy-token; {}",
+            kit::refresh_cookie("rt-ours"),
+            kit::refresh_cookie("rt-ours")
+        ),
+        format!("__Secure-edge-auth-refresh={}.n.rt-planted", "B".repeat(22)),
+    ];
+    let (request, dist) = signout_request("", &cookies);
+    let mut step = signout_begin(&request, &dist, &config, NOW, &mut CountingEntropy(0));
+    let mut revoked = Vec::new();
+    let out = loop {
+        match step {
+            Step::Done(out) => break out,
+            Step::Call { call, pending } => {
+                assert_eq!(call.purpose, CallPurpose::RevokeRefreshToken);
+                revoked.push(call.form[0].1.clone());
+                let answer = if revoked.len() == 2 {
+                    ProviderOutcome::TimedOut
+                } else {
+                    ProviderOutcome::Answered {
+                        status: 200,
+                        body: vec![],
+                    }
+                };
+                step = signout_complete(pending, &config, &answer);
+            }
+        }
+    };
+    assert_eq!(revoked, ["rt-ours", "legacy-token", "rt-planted"]);
+    assert_eq!(out.status(), Some("302"));
+    assert_eq!(
+        out.detail.as_deref(),
+        Some("refresh token revoked; revocation timed out; refresh token revoked")
+    );
 }

@@ -918,8 +918,10 @@ async fn run(args: &Args, settings: &Settings, plan: &Plan) -> Result<String, St
                     handlers_config = Some(value);
                 }
                 let config = handlers_config.as_ref().ok_or("no config.json")?;
-                for (path, size) in package::write_configured_packages(packages, into, config)
-                    .map_err(|err| e(&err))?
+                let keys = session.as_ref().ok_or("the session keys were not read")?;
+                for (path, size) in
+                    package::write_configured_packages(packages, into, config, &keys.keys.keys)
+                        .map_err(|err| e(&err))?
                 {
                     println!("    {}: {size} bytes", path.display());
                 }
@@ -942,12 +944,10 @@ async fn run(args: &Args, settings: &Settings, plan: &Plan) -> Result<String, St
                 );
             }
             Step::WriteKeyValueStore { store } => {
-                let config = parsed_config
-                    .as_ref()
-                    .ok_or("config.json was not written yet")?;
+                let keys = session.as_ref().ok_or("the session keys were not read")?;
                 // The session verify keys; revocations are `revoke`'s and
                 // stay as they are.
-                let entries = cloudfront_function::session_key_entries(config);
+                let entries = cloudfront_function::session_key_entries(&keys.keys.keys);
                 cloudfront_function::check_store_limits(&entries).map_err(|err| e(&err))?;
                 let arn = resolve(store, &outputs, &existing)?;
                 // The store is global; its data plane signs with SigV4A.

@@ -127,8 +127,13 @@ pub fn config_json(
     }
     let mut config = json!({
         "version": edge_auth_core::config::SCHEMA_VERSION,
+        // Key ids only: HS256 has no public half, so key material in a
+        // package would let whoever reads it (the artifact bucket,
+        // lambda:GetFunction) mint sessions. The functions that sign or
+        // verify read it from the key set; see `write_configured_packages`
+        // for the one package that cannot.
         "session": {
-            "keys": session.keys.keys,
+            "kids": session.keys.keys.iter().map(|k| k.kid.as_str()).collect::<Vec<_>>(),
             "signing_keys": {"kind": "secrets_manager", "secret_id": session.name, "region": session.region},
         },
         "provider": provider,
@@ -204,10 +209,17 @@ pub fn write_configured_zip(
 
 /// Writes `config` into a copy of each package in `into`, holding the
 /// viewer-request packages to the limit; returns each copy and its size.
+///
+/// Only Lambda@Edge's `authorize` gets the session keys' material
+/// (`session_keys`): a viewer-request function has no environment, a
+/// 5-second budget and no Secrets Manager in its path, so it verifies with
+/// keys from its own config.json (README says so). Every other package
+/// names key ids only.
 pub fn write_configured_packages(
     sources: &[std::path::PathBuf],
     into: &Path,
     config: &Value,
+    session_keys: &[edge_auth_core::session::SessionKeyFile],
 ) -> Result<Vec<(std::path::PathBuf, u64)>, PackageError> {
     let mut written = Vec::new();
     for source in sources {
@@ -228,6 +240,12 @@ pub fn write_configured_packages(
             let mut viewer = config.clone();
             if let Some(provider) = viewer.get_mut("provider").and_then(Value::as_object_mut) {
                 provider.remove("jwks");
+            }
+            if one_of(&["authorize"]) {
+                viewer["session"]["keys"] = json!(session_keys);
+                if let Some(session) = viewer["session"].as_object_mut() {
+                    session.remove("kids");
+                }
             }
             write_configured_zip(source, &target, &viewer)?;
         } else {

@@ -586,11 +586,14 @@ fn session_keys() -> SessionKeysLocation {
     }
 }
 
-/// No provider key goes to the per-request check: authorize's and
-/// index-path's config.json carry no `provider.jwks` (and still load), the
-/// provider-facing packages keep it.
+/// No package carries a key it does not need. No provider key goes to the
+/// per-request check: authorize's and index-path's config.json carry no
+/// `provider.jwks` (and still load), the provider-facing packages keep it.
+/// No session key material goes anywhere but Lambda@Edge's authorize (it
+/// cannot read Secrets Manager): the others name key ids, and signin,
+/// refresh and sign-out read the material from the key set.
 #[test]
-fn the_edge_packages_get_no_provider_key() {
+fn the_packages_get_no_key_they_do_not_need() {
     let dir = std::env::temp_dir().join(format!("deploy-no-jwks-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let (_, discovery, jwks, secret) = example_provider();
@@ -605,21 +608,31 @@ fn the_edge_packages_get_no_provider_key() {
         None,
     )
     .unwrap();
-    let sources: Vec<std::path::PathBuf> = ["authorize", "index-path", "signin"]
-        .iter()
-        .map(|name| {
-            let path = dir.join(format!("src/{name}.zip"));
-            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-            sample_zip(&path);
-            path
-        })
-        .collect();
-    edge_auth_deploy::package::write_configured_packages(&sources, &dir.join("out"), &config)
-        .unwrap();
-    for (name, has_keys) in [
-        ("authorize", false),
-        ("index-path", false),
-        ("signin", true),
+    let sources: Vec<std::path::PathBuf> =
+        ["authorize", "index-path", "signin", "refresh", "signout"]
+            .iter()
+            .map(|name| {
+                let path = dir.join(format!("src/{name}.zip"));
+                std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+                sample_zip(&path);
+                path
+            })
+            .collect();
+    let keys = session_keys().keys.keys;
+    edge_auth_deploy::package::write_configured_packages(
+        &sources,
+        &dir.join("out"),
+        &config,
+        &keys,
+    )
+    .unwrap();
+    let material = &keys[0].key;
+    for (name, has_keys, has_session_keys) in [
+        ("authorize", false, true),
+        ("index-path", false, false),
+        ("signin", true, false),
+        ("refresh", true, false),
+        ("signout", true, false),
     ] {
         let files = entries(&dir.join(format!("out/{name}.zip")));
         let text = &files.iter().find(|(n, _)| n == "config.json").unwrap().1;
@@ -628,5 +641,33 @@ fn the_edge_packages_get_no_provider_key() {
         let parsed = edge_auth_core::Config::from_json(text).expect("the handlers accept it");
         assert_eq!(parsed.verifier.is_empty(), !has_keys, "{name}");
         assert!(parsed.provider().jwks_uri.is_some());
+        // Nowhere in the package, in any form, but where it must be.
+        let anywhere = files
+            .iter()
+            .any(|(_, body)| body.contains(material.as_str()));
+        assert_eq!(anywhere, has_session_keys, "{name}: session key material");
+        assert_eq!(
+            parsed.session_kids(),
+            [edge_auth_testkit::SESSION_KID],
+            "{name}"
+        );
+        let token = edge_auth_testkit::session();
+        let verifies = parsed
+            .sessions
+            .verify(&token, edge_auth_testkit::NOW)
+            .is_ok();
+        assert_eq!(verifies, has_session_keys, "{name}");
+        if !has_session_keys {
+            // With the material read from the key set, it verifies.
+            let set = session_keys().keys;
+            let keyed = parsed.with_session_keys(&set).unwrap();
+            assert!(
+                keyed
+                    .sessions
+                    .verify(&token, edge_auth_testkit::NOW)
+                    .is_ok(),
+                "{name}"
+            );
+        }
     }
 }

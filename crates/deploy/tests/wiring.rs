@@ -531,9 +531,10 @@ fn a_viewer_package_over_1_mib_with_its_config_is_refused() {
     package_with(&signin, package::VIEWER_PACKAGE_LIMIT as usize - 700);
     assert!(std::fs::metadata(&authorize).unwrap().len() <= package::VIEWER_PACKAGE_LIMIT);
     let into = dir.join("configured");
-    let err = package::write_configured_packages(std::slice::from_ref(&authorize), &into, &config)
-        .unwrap_err()
-        .to_string();
+    let err =
+        package::write_configured_packages(std::slice::from_ref(&authorize), &into, &config, &[])
+            .unwrap_err()
+            .to_string();
     assert!(
         err.contains("over Lambda@Edge's 1048576-byte limit"),
         "{err}"
@@ -543,11 +544,11 @@ fn a_viewer_package_over_1_mib_with_its_config_is_refused() {
         "nothing oversized left to deploy"
     );
     // An origin-request package may be larger (50 MB).
-    let written = package::write_configured_packages(&[signin], &into, &config).unwrap();
+    let written = package::write_configured_packages(&[signin], &into, &config, &[]).unwrap();
     assert!(written[0].1 > package::VIEWER_PACKAGE_LIMIT);
     // A viewer package with room to spare passes, and its size is reported.
     package_with(&authorize, 500_000);
-    let written = package::write_configured_packages(&[authorize], &into, &config).unwrap();
+    let written = package::write_configured_packages(&[authorize], &into, &config, &[]).unwrap();
     assert!(written[0].1 > 500_000 && written[0].1 < package::VIEWER_PACKAGE_LIMIT);
     std::fs::remove_dir_all(&dir).unwrap();
 }
@@ -953,11 +954,11 @@ fn the_session_key_secret_the_config_names_is_the_one_the_roles_may_read() {
         // The client secret's region: the pool's stack region for Cognito.
         assert_eq!(region, &settings.session_keys_region());
         assert_eq!(region, &settings.regions.user_pool);
+        // Key ids only: the material is read from the secret.
+        assert_eq!(config.session_kids(), [edge_auth_testkit::SESSION_KID]);
         assert!(
-            config
-                .sessions
-                .kids()
-                .any(|k| k == edge_auth_testkit::SESSION_KID)
+            config.file.session.keys.is_empty(),
+            "{file}: key material in config.json"
         );
         let arn = format!("arn:aws:secretsmanager:{region}:111122223333:secret:{secret_id}-AbCdEf");
         // The region the templates grant: the one in ClientSecretArn, which

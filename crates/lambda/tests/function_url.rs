@@ -80,7 +80,8 @@ async fn the_callback_as_a_function_url_signs_in_with_cookies_in_the_list() {
     assert!(
         cookies
             .iter()
-            .any(|c| c.starts_with("__Secure-edge-auth-refresh=rt.value")),
+            // Bound to the new session's id: `<sid>.n.<token>`.
+            .any(|c| c.starts_with("__Secure-edge-auth-refresh=") && c.contains(".n.rt.value;")),
         "{cookies:?}"
     );
     assert!(
@@ -112,7 +113,10 @@ async fn sign_out_and_refresh_answer_as_function_urls() {
     ])
     .await;
     let config = regional_config(&server, "fu-b", Some(SITE));
-    let refresh = vec!["__Secure-edge-auth-refresh=rt.value".to_owned()];
+    let refresh = vec![
+        edge_auth_testkit::refresh_cookie("rt.value"),
+        format!("__Host-edge-auth-session={}", edge_auth_testkit::session()),
+    ];
     let out = run_regional(
         HandlerKind::Signout,
         &config,

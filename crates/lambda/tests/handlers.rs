@@ -43,7 +43,8 @@ async fn full_signin_against_a_real_http_provider() {
     assert!(
         cookies
             .iter()
-            .any(|c| c.starts_with("__Secure-edge-auth-refresh=rt.secret.value;"))
+            .any(|c| c.starts_with("__Secure-edge-auth-refresh=")
+                && c.contains(".n.rt.secret.value;"))
     );
 
     let sent = server.requests();
@@ -96,7 +97,7 @@ async fn a_revocation_is_retried_after_a_5xx() {
         kit::VIEWER_REQUEST,
         "/_edge-auth/signout",
         "",
-        &["__Secure-edge-auth-refresh=rt.1".into()],
+        &[kit::refresh_cookie("rt.1")],
     );
     let answer = run(HandlerKind::Signout, &config, signout).await;
     assert_eq!(answer["status"], "302");
@@ -208,7 +209,7 @@ async fn missing_secret_is_a_503_page_and_signout_still_works() {
             kit::VIEWER_REQUEST,
             "/_edge-auth/signout",
             "",
-            &["__Secure-edge-auth-refresh=rt".into()],
+            &[kit::refresh_cookie("rt")],
         ),
     )
     .await;
@@ -229,7 +230,10 @@ async fn refresh_and_signout_call_the_provider() {
     ])
     .await;
     let config = config_for(&server, "refresh");
-    let cookie = vec!["__Secure-edge-auth-refresh=rt.1".to_owned()];
+    let cookie = vec![
+        kit::refresh_cookie("rt.1"),
+        format!("__Host-edge-auth-session={}", kit::session()),
+    ];
     let ok = run(
         HandlerKind::Refresh,
         &config,

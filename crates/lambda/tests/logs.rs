@@ -34,7 +34,10 @@ async fn logs_are_json_and_hold_no_secrets() {
     let config = config_for(&server, "logs");
     let answer = run(HandlerKind::Signin, &config, callback).await;
     assert_eq!(answer["status"], "302");
-    let rt = vec!["__Secure-edge-auth-refresh=rt.secret.value".to_owned()];
+    let rt = vec![
+        kit::refresh_cookie("rt.secret.value"),
+        format!("__Host-edge-auth-session={}", kit::session()),
+    ];
     run(
         HandlerKind::Refresh,
         &config,

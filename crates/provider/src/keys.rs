@@ -15,7 +15,7 @@ use edge_auth_core::session::SessionSigner;
 use edge_auth_core::token::{TokenVerifier, header_kid};
 
 use crate::http::ProviderClient;
-use crate::secret::load_session_signer;
+use crate::secret::load_session_keys;
 
 /// A key id that was looked for and not found is looked for again only
 /// after this long, so tokens with made-up key ids cannot make every
@@ -127,30 +127,42 @@ impl ProviderKeys {
     }
 }
 
-/// The session signer, read from `session.signing_keys` and read again
-/// when older than [`SIGNER_MAX_AGE`]; a failed re-read keeps the old one.
-#[derive(Default)]
-pub struct SignerCache {
-    held: tokio::sync::Mutex<Option<(Instant, Arc<SessionSigner>)>>,
+/// What the session key set gives a handler: the signer, and the
+/// configuration with the verify keys' material (config.json names key ids
+/// only: no package holds a key that could mint sessions).
+#[derive(Clone)]
+pub struct SessionKeys {
+    pub signer: Arc<SessionSigner>,
+    pub config: Arc<Config>,
 }
 
-impl SignerCache {
-    pub async fn get(&self, config: &Config, now: Instant) -> Option<Arc<SessionSigner>> {
+/// The session key set, read from `session.signing_keys` and read again
+/// when older than [`SIGNER_MAX_AGE`]; a failed re-read keeps the old one.
+#[derive(Default)]
+pub struct SessionKeyCache {
+    held: tokio::sync::Mutex<Option<(Instant, SessionKeys)>>,
+}
+
+impl SessionKeyCache {
+    pub async fn get(&self, config: &Config, now: Instant) -> Option<SessionKeys> {
         let mut held = self.held.lock().await;
-        if let Some((read_at, signer)) = held.as_ref()
+        if let Some((read_at, keys)) = held.as_ref()
             && now.duration_since(*read_at) < SIGNER_MAX_AGE
         {
-            return Some(signer.clone());
+            return Some(keys.clone());
         }
-        match load_session_signer(config).await {
-            Ok(signer) => {
-                let signer = Arc::new(signer);
-                *held = Some((now, signer.clone()));
-                Some(signer)
+        match load_session_keys(config).await {
+            Ok((signer, keyed)) => {
+                let keys = SessionKeys {
+                    signer: Arc::new(signer),
+                    config: Arc::new(keyed),
+                };
+                *held = Some((now, keys.clone()));
+                Some(keys)
             }
             Err(e) => {
-                tracing::error!(error = %e, "session signing key unavailable");
-                held.as_ref().map(|(_, signer)| signer.clone())
+                tracing::error!(error = %e, "session keys unavailable");
+                held.as_ref().map(|(_, keys)| keys.clone())
             }
         }
     }
@@ -181,33 +193,33 @@ mod tests {
             "signing_keys": {"kind": "file", "path": path.display().to_string()},
         });
         let config = edge_auth_testkit::config_from(value);
-        let cache = SignerCache::default();
+        let cache = SessionKeyCache::default();
         let t0 = Instant::now();
         write("key-a");
-        assert_eq!(cache.get(&config, t0).await.unwrap().kid(), "key-a");
+        assert_eq!(cache.get(&config, t0).await.unwrap().signer.kid(), "key-a");
         write("key-b");
         let soon = t0 + Duration::from_secs(1);
         assert_eq!(
-            cache.get(&config, soon).await.unwrap().kid(),
+            cache.get(&config, soon).await.unwrap().signer.kid(),
             "key-a",
             "held"
         );
         let later = t0 + SIGNER_MAX_AGE;
         assert_eq!(
-            cache.get(&config, later).await.unwrap().kid(),
+            cache.get(&config, later).await.unwrap().signer.kid(),
             "key-b",
             "read again"
         );
         std::fs::write(&path, "not a key set").unwrap();
         let much_later = later + SIGNER_MAX_AGE;
         assert_eq!(
-            cache.get(&config, much_later).await.unwrap().kid(),
+            cache.get(&config, much_later).await.unwrap().signer.kid(),
             "key-b",
             "kept"
         );
         std::fs::remove_file(&path).unwrap();
         // A signing key the verifiers do not hold is refused.
-        let fresh = SignerCache::default();
+        let fresh = SessionKeyCache::default();
         let set = serde_json::json!({"signing_kid": "key-c", "keys": [a, b, key("key-c", 3)]});
         std::fs::write(&path, set.to_string()).unwrap();
         assert!(fresh.get(&config, t0).await.is_none());

@@ -17,8 +17,8 @@ use edge_auth_core::{Config, Entropy, Outcome, Step, refresh, signin, signout};
 use tokio::sync::OnceCell;
 
 pub use http::{ProviderClient, Retry};
-use keys::{ProviderKeys, SignerCache};
-pub use secret::{CredentialsError, load_credentials, load_session_signer};
+use keys::{ProviderKeys, SessionKeyCache};
+pub use secret::{CredentialsError, load_credentials, load_session_keys};
 
 /// Everything the provider-facing handlers keep between invocations.
 pub struct ProviderGateway {
@@ -28,7 +28,7 @@ pub struct ProviderGateway {
     /// request tries again.
     credentials: OnceCell<ClientCredentials>,
     provider_keys: ProviderKeys,
-    signer: SignerCache,
+    session_keys: SessionKeyCache,
 }
 
 impl ProviderGateway {
@@ -39,7 +39,7 @@ impl ProviderGateway {
             config,
             client,
             credentials: OnceCell::new(),
-            signer: SignerCache::default(),
+            session_keys: SessionKeyCache::default(),
         }
     }
 
@@ -56,25 +56,20 @@ impl ProviderGateway {
         entropy: &mut (dyn Entropy + Send),
         deadline: Option<Instant>,
     ) -> Outcome {
-        if signin::is_start(&payload.request, &self.config) {
-            return signin::signin_start(
-                &payload.request,
-                &payload.config,
-                &self.config,
-                now,
-                entropy,
-            );
+        let (config, signer) = self.session_keys().await;
+        if signin::is_start(&payload.request, &config) {
+            return signin::signin_start(&payload.request, &payload.config, &config, now, entropy);
         }
-        match signin::signin_begin(&payload.request, &payload.config, &self.config, now) {
+        match signin::signin_begin(&payload.request, &payload.config, &config, now) {
             Step::Done(outcome) => outcome,
             Step::Call { call, pending } => {
                 let outcome = self.call(&call, deadline).await;
-                let (provider, signer) = self.keys_for(&outcome).await;
+                let provider = self.provider_keys_for(&outcome).await;
                 let keys = Keys {
                     provider: &provider,
                     signer: signer.as_deref(),
                 };
-                signin::signin_complete(pending, &self.config, keys, now, entropy, &outcome)
+                signin::signin_complete(pending, &config, keys, now, entropy, &outcome)
             }
         }
     }
@@ -86,22 +81,17 @@ impl ProviderGateway {
         entropy: &mut (dyn Entropy + Send),
         deadline: Option<Instant>,
     ) -> Outcome {
-        match refresh::refresh_begin(
-            &payload.request,
-            &payload.config,
-            &self.config,
-            now,
-            entropy,
-        ) {
+        let (config, signer) = self.session_keys().await;
+        match refresh::refresh_begin(&payload.request, &payload.config, &config, now, entropy) {
             Step::Done(outcome) => outcome,
             Step::Call { call, pending } => {
                 let outcome = self.call(&call, deadline).await;
-                let (provider, signer) = self.keys_for(&outcome).await;
+                let provider = self.provider_keys_for(&outcome).await;
                 let keys = Keys {
                     provider: &provider,
                     signer: signer.as_deref(),
                 };
-                refresh::refresh_complete(pending, &self.config, keys, now, entropy, &outcome)
+                refresh::refresh_complete(pending, &config, keys, now, entropy, &outcome)
             }
         }
     }
@@ -113,17 +103,21 @@ impl ProviderGateway {
         entropy: &mut (dyn Entropy + Send),
         deadline: Option<Instant>,
     ) -> Outcome {
-        match signout::signout_begin(
+        let mut step = signout::signout_begin(
             &payload.request,
             &payload.config,
             &self.config,
             now,
             entropy,
-        ) {
-            Step::Done(outcome) => outcome,
-            Step::Call { call, pending } => {
-                let outcome = self.call(&call, deadline).await;
-                signout::signout_complete(pending, &outcome)
+        );
+        // One revocation per refresh token the browser sent.
+        loop {
+            match step {
+                Step::Done(outcome) => return outcome,
+                Step::Call { call, pending } => {
+                    let outcome = self.call(&call, deadline).await;
+                    step = signout::signout_complete(pending, &self.config, &outcome);
+                }
             }
         }
     }
@@ -146,25 +140,33 @@ impl ProviderGateway {
         outcome
     }
 
-    /// The provider's keys (fetched again first when the answer's ID token
-    /// names a key the set lacks) and the session signer, for completing a
-    /// sign-in or refresh.
-    async fn keys_for(
+    /// The provider's keys, fetched again first when the answer's ID token
+    /// names a key the set lacks, for completing a sign-in or refresh.
+    async fn provider_keys_for(
         &self,
         outcome: &ProviderOutcome,
+    ) -> Arc<edge_auth_core::token::TokenVerifier> {
+        self.provider_keys
+            .renew_for(outcome, &self.config, &self.client, Instant::now())
+            .await;
+        self.provider_keys.current()
+    }
+
+    /// The configuration with the session keys' material, and the signer:
+    /// read (and read again every 10 minutes) from the session key set,
+    /// since config.json names key ids only. Unreadable: the configuration
+    /// as it is (with ids only, it verifies nothing) and no signer, which
+    /// the core answers with its "try again" page.
+    async fn session_keys(
+        &self,
     ) -> (
-        Arc<edge_auth_core::token::TokenVerifier>,
+        Arc<Config>,
         Option<Arc<edge_auth_core::session::SessionSigner>>,
     ) {
-        let now = Instant::now();
-        self.provider_keys
-            .renew_for(outcome, &self.config, &self.client, now)
-            .await;
-        let signer = match outcome {
-            ProviderOutcome::Answered { .. } => self.signer.get(&self.config, now).await,
-            _ => None,
-        };
-        (self.provider_keys.current(), signer)
+        match self.session_keys.get(&self.config, Instant::now()).await {
+            Some(keys) => (keys.config, Some(keys.signer)),
+            None => (self.config.clone(), None),
+        }
     }
 
     async fn credentials(&self) -> Result<&ClientCredentials, CredentialsError> {

@@ -29,8 +29,12 @@ pub async fn load_credentials(config: &Config) -> Result<ClientCredentials, Cred
     }
 }
 
-/// The session key set (`session.signing_keys`) and the signer it names.
-pub async fn load_session_signer(config: &Config) -> Result<SessionSigner, CredentialsError> {
+/// The session key set (`session.signing_keys`): the signer it names, and
+/// `config` with the key material of the ids it names (the regional
+/// packages carry key ids only).
+pub async fn load_session_keys(
+    config: &Config,
+) -> Result<(SessionSigner, Config), CredentialsError> {
     let text = read_source(&config.file.session.signing_keys)
         .await?
         .ok_or(CredentialsError::NoSessionKeys)?;
@@ -38,14 +42,19 @@ pub async fn load_session_signer(config: &Config) -> Result<SessionSigner, Crede
     // A signer whose key the verifiers do not hold would sign sessions that
     // are refused on the next page: the deploy tool adds a key to every
     // verifier before it signs, and this holds it to that.
-    if !config.sessions.kids().any(|k| k == set.signing_kid) {
+    if !config.session_kids().contains(&set.signing_kid.as_str()) {
         return Err(CredentialsError::SessionKeys(format!(
             "the signing key `{}` is not among the keys in config.json",
             set.signing_kid
         )));
     }
-    set.signer()
-        .map_err(|e| CredentialsError::SessionKeys(e.to_string()))
+    let keyed = config
+        .with_session_keys(&set)
+        .map_err(|e| CredentialsError::SessionKeys(e.to_string()))?;
+    let signer = set
+        .signer()
+        .map_err(|e| CredentialsError::SessionKeys(e.to_string()))?;
+    Ok((signer, keyed))
 }
 
 /// The text of a secret, or `None` for `SecretSource::None`.

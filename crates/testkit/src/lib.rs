@@ -104,6 +104,15 @@ pub fn session_claims() -> edge_auth_core::session::SessionClaims {
     }
 }
 
+/// A refresh cookie bound to [`session_claims`]'s session (its `sid`, an
+/// ID token without `azp`), as signin sets it: `name=value`.
+pub fn refresh_cookie(token: &str) -> String {
+    format!(
+        "__Secure-edge-auth-refresh={}.n.{token}",
+        session_claims().sid
+    )
+}
+
 /// A valid session cookie value for [`session_claims`].
 pub fn session() -> String {
     signer().sign(&session_claims())

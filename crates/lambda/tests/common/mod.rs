@@ -86,6 +86,11 @@ pub fn event(json_sample: &str, uri: &str, query: &str, cookies: &[String]) -> L
     if !cookies.is_empty() {
         request["headers"]["cookie"] = json!([{"key": "Cookie", "value": cookies.join("; ")}]);
     }
+    if uri.ends_with("/signout") {
+        // A sign-out from one of the site's own pages: the kind that acts.
+        request["headers"]["sec-fetch-site"] =
+            json!([{"key": "Sec-Fetch-Site", "value": "same-origin"}]);
+    }
     let mut context = Context::default();
     context.request_id = "req-1".into();
     LambdaEvent::new(v, context)
@@ -160,6 +165,7 @@ pub fn function_url_event(path: &str, query: &str, cookies: &[String]) -> Lambda
             "accept": "text/html",
             "host": "abcdefgh.lambda-url.eu-west-1.on.aws",
             "sec-fetch-mode": "navigate",
+            "sec-fetch-site": "same-origin",
             "user-agent": "Mozilla/5.0",
             "x-forwarded-proto": "https",
             "via": "2.0 abc.cloudfront.net (CloudFront)"
