@@ -59,6 +59,15 @@ export const SESSION_KEY = Buffer.alloc(32, 0x5e);
 const SESSION_KEYS_FILE = join(mkdtempSync(join(tmpdir(), 'edge-auth-keys-')), 'session-keys.json');
 writeFileSync(SESSION_KEYS_FILE, JSON.stringify({ signing_kid: SESSION_KID, keys: [{ kid: SESSION_KID, key: SESSION_KEY.toString('base64url') }] }));
 
+/**
+ * A session the test deployment signed and a refresh cookie bound to it,
+ * as signin sets them (`<sid>.n.<token>`): what a browser brings to refresh.
+ */
+export function boundRefresh(token) {
+  const sid = 'c2Vzc2lvbi1pZC0wMDAx';
+  return [`__Host-edge-auth-session=${session({ sid })}`, `__Secure-edge-auth-refresh=${sid}.n.${token}`];
+}
+
 export function config(providerBase, overrides = {}) {
   return {
     version: 2,

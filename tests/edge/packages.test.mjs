@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as lambda from './lambda.mjs';
 
-const { unpack, load, context, viewerEvent, originEvent, config, idToken, session, header, param } = lambda;
+const { unpack, load, context, viewerEvent, originEvent, config, idToken, session, header, param, boundRefresh } = lambda;
 
 /** An OAuth provider on 127.0.0.1 answering from a script, recording requests. */
 async function provider(answers) {
@@ -178,18 +178,21 @@ test('signin → refresh → signout against a provider on 127.0.0.1', async () 
     // The session it issued opens the site at the edge.
     const page = await authorize.handler(viewerEvent({ uri: '/deep/page.html', cookies: [`__Host-edge-auth-session=${issued}`] }), context());
     assert.equal(page.uri, '/deep/page.html');
-    assert.ok(set.some((c) => c.startsWith('__Secure-edge-auth-refresh=rt.value;') && c.includes('Path=/_edge-auth/')));
+    // The refresh token, bound to the session's id.
+    const refreshCookie = set.find((c) => c.startsWith('__Secure-edge-auth-refresh=')).split(';')[0];
+    assert.equal(refreshCookie, `__Secure-edge-auth-refresh=${claims.sid}.n.rt.value`);
+    assert.ok(set.some((c) => c.startsWith(`${refreshCookie};`) && c.includes('Path=/_edge-auth/')));
     const form = new URLSearchParams(op.received[0].body);
     assert.equal(form.get('code'), 'the-code');
     assert.equal(form.get('grant_type'), 'authorization_code');
     assert.equal(form.get('code_verifier').length, 43);
 
     const refresh = load(unpack('refresh', conf));
-    const revoked = await refresh.handler(viewerEvent({ uri: '/_edge-auth/refresh', querystring: 'return=%2Fx', cookies: ['__Secure-edge-auth-refresh=rt.value'] }), context());
+    const revoked = await refresh.handler(viewerEvent({ uri: '/_edge-auth/refresh', querystring: 'return=%2Fx', cookies: [refreshCookie, `__Host-edge-auth-session=${issued}`] }), context());
     assert.match(header(revoked, 'location')[0], /\/oauth2\/authorize\?/, 'a refused refresh token starts a sign-in');
 
     const signout = load(unpack('signout', conf));
-    const out = await signout.handler(viewerEvent({ uri: '/_edge-auth/signout', cookies: ['__Secure-edge-auth-refresh=rt.value'] }), context());
+    const out = await signout.handler(viewerEvent({ uri: '/_edge-auth/signout', cookies: [refreshCookie], headers: { 'Sec-Fetch-Site': 'same-origin' } }), context());
     assert.match(header(out, 'location')[0], /\/logout\?client_id=test-client-id&logout_uri=/);
     assert.equal(op.received[2].path, '/oauth2/revoke');
     assert.match(op.received[2].body, /^token=rt\.value&/);
@@ -203,7 +206,7 @@ test('provider down or slower than the Lambda deadline: a page, not a function e
   try {
     const conf = config(op.base);
     const refresh = load(unpack('refresh', conf));
-    const event = viewerEvent({ uri: '/_edge-auth/refresh', querystring: 'return=/', cookies: ['__Secure-edge-auth-refresh=rt'] });
+    const event = viewerEvent({ uri: '/_edge-auth/refresh', querystring: 'return=/', cookies: boundRefresh('rt') });
     const began = Date.now();
     const slow = await refresh.handler(event, context(800));
     assert.equal(slow.status, '504');
@@ -212,7 +215,7 @@ test('provider down or slower than the Lambda deadline: a page, not a function e
     op.close();
   }
   const conf = config('http://127.0.0.1:9');
-  const down = await load(unpack('refresh', conf)).handler(viewerEvent({ uri: '/_edge-auth/refresh', cookies: ['__Secure-edge-auth-refresh=rt'] }), context());
+  const down = await load(unpack('refresh', conf)).handler(viewerEvent({ uri: '/_edge-auth/refresh', cookies: boundRefresh('rt') }), context());
   assert.equal(down.status, '503');
   assert.match(down.body, /cannot be reached/);
 });

@@ -117,12 +117,15 @@ async fn client_secret_from_secrets_manager() {
         serde_json::from_str::<serde_json::Value>(kit::JWKS).unwrap()["keys"][0].clone(),
         serde_json::from_str::<serde_json::Value>(include_str!("../../testkit/keys/other-key.jwk.json")).unwrap(),
     ]});
-    let with_keys = |provider: &str| {
+    let with_keys_value = |provider: &str| {
         let mut v = kit::config_value(provider);
         v["secret"] = json!({"kind": "secrets_manager", "secret_id": arn, "region": "eu-north-1", "endpoint_url": moto.url});
         v["session"]["signing_keys"] = json!({"kind": "secrets_manager", "secret_id": session_keys, "region": "eu-north-1", "endpoint_url": moto.url});
         v["provider"]["jwks_uri"] = json!(format!("{provider}/.well-known/jwks.json"));
-        Arc::new(Config::from_json(&v.to_string()).unwrap())
+        v
+    };
+    let with_keys = |provider: &str| {
+        Arc::new(Config::from_json(&with_keys_value(provider).to_string()).unwrap())
     };
     let id_token = |kid: &str, callback: &edge_auth_core::event::CloudFrontPayload| {
         let cookie = callback.request.headers.first("cookie").unwrap();
@@ -167,6 +170,69 @@ async fn client_secret_from_secrets_manager() {
         .unwrap();
     assert_eq!(claims.sub, "3b7a1f5e-0000-4000-8000-000000000001");
 
+    // config.json as the deploy tool writes it: key ids, no key material.
+    // The gateway reads the material from the key set in Secrets Manager:
+    // the session it signs verifies, and a refresh finds the session it
+    // renews (a refreshed ID token for another user is refused as such,
+    // which only a verified old session can tell).
+    let ids_only = |provider: &str| {
+        let mut v = with_keys_value(provider);
+        v["session"].as_object_mut().unwrap().remove("keys");
+        v["session"]["kids"] = json!([kit::SESSION_KID]);
+        Arc::new(Config::from_json(&v.to_string()).unwrap())
+    };
+    let server = ProviderServer::start(vec![]).await;
+    let gateway = ProviderGateway::new(ids_only(&server.base_url()));
+    assert!(
+        gateway
+            .config()
+            .sessions
+            .verify(&kit::session(), kit::NOW)
+            .is_err(),
+        "config.json alone verifies nothing"
+    );
+    let callback = callback_for_config(&with_keys(&server.base_url()));
+    server.push(Answer::Json(
+        200,
+        json!({"id_token": id_token("test-key-2", &callback), "refresh_token": "rt"}).to_string(),
+    ));
+    server.push(Answer::Json(200, rotated_jwks.to_string()));
+    let outcome = gateway
+        .signin(&callback, kit::NOW, &mut kit::CountingEntropy(1), None)
+        .await;
+    assert_eq!(outcome.event, "signed-in", "{:?}", outcome.detail);
+    let edge_auth_core::HandlerOutput::Respond(r) = &outcome.output else {
+        panic!()
+    };
+    let set = kit::set_cookies(r);
+    let cookie = |name: &str| {
+        let value = &set.iter().find(|(n, _)| n == name).unwrap().1;
+        format!("{name}={value}")
+    };
+    let mut refresh = kit::payload(kit::VIEWER_REQUEST);
+    refresh.request.uri = "/_edge-auth/refresh".into();
+    refresh.request.querystring = "return=%2F".into();
+    refresh.request.headers.append(
+        "Cookie",
+        format!(
+            "{}; {}",
+            cookie("__Host-edge-auth-session"),
+            cookie("__Secure-edge-auth-refresh")
+        ),
+    );
+    server.push(Answer::Json(
+        200,
+        json!({"id_token": kit::id_token().attacker_key().kid(Some("test-key-2")).claim("sub", "someone-else").sign()}).to_string(),
+    ));
+    let outcome = gateway
+        .refresh(&refresh, kit::NOW, &mut kit::CountingEntropy(1), None)
+        .await;
+    assert_eq!(
+        outcome.event, "refresh-other-subject",
+        "{:?}",
+        outcome.detail
+    );
+
     // Made-up key ids: the key set is fetched for the first, not for every
     // one (at most one fetch per 10 s, and per key id per 5 minutes).
     let server = ProviderServer::start(vec![]).await;
@@ -198,12 +264,16 @@ async fn client_secret_from_secrets_manager() {
 
 /// A callback event for a flow started by authorize at the test clock.
 fn callback_for(gateway: &ProviderGateway) -> edge_auth_core::event::CloudFrontPayload {
+    callback_for_config(gateway.config())
+}
+
+fn callback_for_config(config: &Config) -> edge_auth_core::event::CloudFrontPayload {
     use edge_auth_core::authorize::authorize;
     let (request, dist) = kit::viewer_request("/", "", &[]);
     let out = authorize(
         request,
         &dist,
-        gateway.config(),
+        config,
         kit::NOW,
         &mut kit::CountingEntropy(3),
     );
