@@ -167,6 +167,14 @@ def regional_function_problems(template):
         site = props.get("Environment", {}).get("Variables", {}).get("EDGE_AUTH_SITE_URL")
         if site != {"Ref": "SiteUrl"}:
             problems.append(f"{name}: EDGE_AUTH_SITE_URL is {site}")
+        # A flood of auth requests may use only the reserved executions
+        # (the deploy setting auth_concurrency; 0 reserves none).
+        reserved = props.get("ReservedConcurrentExecutions")
+        if reserved != {"Fn::If": ["HasAuthConcurrency", {"Ref": "AuthConcurrency"}, {"Ref": "AWS::NoValue"}]}:
+            problems.append(f"{name}: reserved concurrency {reserved}")
+    condition = template.get("Conditions", {}).get("HasAuthConcurrency")
+    if condition != {"Fn::Not": [{"Fn::Equals": [{"Ref": "AuthConcurrency"}, "0"]}]}:
+        problems.append(f"HasAuthConcurrency is {condition}")
     return problems
 
 
@@ -424,6 +432,7 @@ def test_checks_catch_broken_templates(templates):
     res = auth["Resources"]
     res["SigninFunction"]["Properties"]["FunctionUrlConfig"]["AuthType"] = "NONE"
     res["RefreshFunction"]["Properties"]["Architectures"] = ["x86_64"]
+    del res["SignoutFunction"]["Properties"]["ReservedConcurrentExecutions"]
     res["SignoutInvokedByCloudFront"]["Properties"]["Principal"] = "*"
     del res["RefreshInvokedByCloudFront"]
     res["SigninUrlCalledByCloudFront"]["Properties"]["SourceArn"] = "arn:aws:cloudfront::111122223333:distribution/EOTHER"
@@ -431,7 +440,7 @@ def test_checks_catch_broken_templates(templates):
     del res["SigninInvokedByCloudFront"]["DependsOn"]
     problems = function_url_problems(auth)
     assert len(problems) == 6, problems
-    assert len(regional_function_problems(auth)) == 1
+    assert len(regional_function_problems(auth)) == 2
 
     dist = copy.deepcopy(templates["distribution"])
     config = dist["Resources"]["Distribution"]["Properties"]["DistributionConfig"]

@@ -39,12 +39,40 @@ impl FlowCookie {
         )
     }
 
-    /// Reads a flow cookie back. The cookie comes from the browser, so
+    /// The cookie value for the flow named `state`: [`Self::encode`], then
+    /// `~<kid>~<tag>`, a MAC with the session keys over the state and the
+    /// rest, so that only a flow this site started reaches the provider's
+    /// token endpoint (a script cannot make one up). Unsealed when no key
+    /// is at hand; the callback then refuses it, as any unsealed one.
+    pub fn seal(&self, state: &str, config: &Config) -> String {
+        let payload = self.encode();
+        match config.sessions.mac(&mac_input(state, &payload)) {
+            Some((kid, tag)) => format!("{payload}~{kid}~{tag}"),
+            None => payload,
+        }
+    }
+
+    /// A sealed flow cookie for `state`, read back when its MAC holds.
+    pub fn open(value: &str, state: &str, config: &Config) -> Option<Self> {
+        let (rest, tag) = value.rsplit_once('~')?;
+        let (payload, kid) = rest.rsplit_once('~')?;
+        if !config
+            .sessions
+            .check_mac(kid, &mac_input(state, payload), tag)
+        {
+            return None;
+        }
+        Self::decode(payload)
+    }
+
+    /// Reads a flow cookie back, sealed or not, without checking its MAC
+    /// (for ordering flows; the callback uses [`Self::open`]). The cookie comes from the browser, so
     /// anything in it may have been planted: the return path is checked here,
     /// once for every use of it (the success redirect and the links on the
     /// callback's error pages alike), and an unsafe one becomes `/`.
     pub fn decode(value: &str) -> Option<Self> {
-        let mut parts = value.split('.');
+        let payload = value.split('~').next().unwrap_or(value);
+        let mut parts = payload.split('.');
         let issued_at = parts.next()?.parse().ok()?;
         let verifier = parts.next().filter(|v| is_random_token(v))?.to_owned();
         let nonce = parts.next().filter(|v| is_random_token(v))?.to_owned();
@@ -68,6 +96,19 @@ impl FlowCookie {
             forced,
         })
     }
+}
+
+/// What a flow cookie's MAC covers: a context no session MAC input can
+/// start with (it has a NUL byte), the flow's state (its cookie's name),
+/// and the value.
+fn mac_input(state: &str, payload: &str) -> Vec<u8> {
+    [
+        b"edge-auth-flow\0".as_slice(),
+        state.as_bytes(),
+        b"\0",
+        payload.as_bytes(),
+    ]
+    .concat()
 }
 
 /// 32 random bytes, base64url: 43 characters, as RFC 7636 wants for a verifier.
@@ -249,7 +290,7 @@ pub fn start_signin_with_prompt(
     extra_cookies.push(cookies::set_cookie(
         names,
         &format!("{}{state}", names.flow_prefix),
-        &flow.encode(),
+        &flow.seal(&state, config),
         "/",
         settings.flow_max_age_seconds,
     ));

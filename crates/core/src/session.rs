@@ -234,6 +234,29 @@ impl SessionVerifier {
         &self.revoked
     }
 
+    /// HMAC-SHA-256 of `data` with the newest key of the set, for a value
+    /// the site sets and reads back itself (the flow cookie): the key id
+    /// and the tag, base64url. `data` must start with a context of its own
+    /// that no session's `header.claims` can (a NUL byte does), so that no
+    /// tag made here is ever a session's.
+    pub fn mac(&self, data: &[u8]) -> Option<(&str, String)> {
+        let key = self.keys.last()?;
+        let tag = hmac::sign(&key.key, data);
+        Some((&key.kid, URL_SAFE_NO_PAD.encode(tag.as_ref())))
+    }
+
+    /// Whether `tag` is [`Self::mac`]'s for `data` under key `kid`
+    /// (constant time).
+    pub fn check_mac(&self, kid: &str, data: &[u8], tag: &str) -> bool {
+        let Some(key) = self.keys.iter().find(|k| k.kid == kid) else {
+            return false;
+        };
+        let Ok(tag) = URL_SAFE_NO_PAD.decode(tag) else {
+            return false;
+        };
+        hmac::verify(&key.key, data, &tag).is_ok()
+    }
+
     /// The key ids this verifier accepts.
     pub fn kids(&self) -> impl Iterator<Item = &str> {
         self.keys.iter().map(|k| k.kid.as_str())

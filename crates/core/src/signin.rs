@@ -122,7 +122,13 @@ pub fn signin_begin(
     let flow_values = state
         .map(|s| flow_cookie_values(&cookies, &names.flow_prefix, s))
         .unwrap_or_default();
-    let flow = flow_values.iter().copied().find_map(FlowCookie::decode);
+    // Only a flow this site sealed: one made up by a script never reaches
+    // the provider's token endpoint.
+    let flow = state.and_then(|state| {
+        flow_values
+            .iter()
+            .find_map(|value| FlowCookie::open(value, state, config))
+    });
     let clear_flow: Vec<String> = flow_cookie_name
         .iter()
         .filter(|_| !flow_values.is_empty())

@@ -146,7 +146,10 @@ fn flow_cookie(return_to: &str) -> String {
         return_to: return_to.into(),
         forced: false,
     };
-    format!("__Host-edge-auth-flow-{STATE}={}", f.encode())
+    format!(
+        "__Host-edge-auth-flow-{STATE}={}",
+        f.seal(STATE, &kit::config())
+    )
 }
 
 fn callback(query: &str, cookies: &[String]) -> Step<edge_auth_core::signin::SigninPending> {
@@ -692,7 +695,10 @@ fn rows() -> Vec<Row> {
                 };
                 callback_done(
                     &format!("code={CODE}&state={STATE}"),
-                    &[format!("__Host-edge-auth-flow-{STATE}={}", f.encode())],
+                    &[format!(
+                        "__Host-edge-auth-flow-{STATE}={}",
+                        f.seal(STATE, &kit::config())
+                    )],
                 )
             },
             status: "400",
@@ -963,7 +969,10 @@ fn planted_return_paths_never_become_links() {
             };
             callback_done(
                 &format!("code={CODE}&state={STATE}"),
-                &[format!("__Host-edge-auth-flow-{STATE}={}", f.encode())],
+                &[format!(
+                    "__Host-edge-auth-flow-{STATE}={}",
+                    f.seal(STATE, &kit::config())
+                )],
             )
         };
         for outcome in [provider_error, expired] {

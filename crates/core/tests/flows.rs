@@ -1188,3 +1188,65 @@ fn signout_revokes_every_refresh_token_it_is_shown() {
         Some("refresh token revoked; revocation timed out; refresh token revoked")
     );
 }
+
+/// Only a flow this site sealed reaches the provider's token endpoint
+/// (security review, item 6): a script that makes up a well-formed flow
+/// cookie, moves a sealed one to another state, or edits one, gets the
+/// "could not be matched" page and causes no provider call.
+#[test]
+fn a_made_up_flow_cookie_never_reaches_the_token_endpoint() {
+    let config = kit::config();
+    let state = "s".repeat(43);
+    let other_state = "t".repeat(43);
+    let flow = FlowCookie {
+        issued_at: NOW,
+        verifier: "v".repeat(43),
+        nonce: "n".repeat(43),
+        return_to: "/docs/".into(),
+        forced: false,
+    };
+    let sealed = flow.seal(&state, &config);
+    assert!(
+        sealed.starts_with(&format!("{}~{}~", flow.encode(), kit::SESSION_KID)),
+        "{sealed}"
+    );
+    let callback = |value: &str| {
+        let (request, dist) = kit::viewer_request(
+            "/_edge-auth/callback",
+            &format!("code=c&state={state}"),
+            &[format!("__Host-edge-auth-flow-{state}={value}")],
+        );
+        signin_begin(&request, &dist, &config, NOW)
+    };
+    assert!(
+        matches!(callback(&sealed), Step::Call { .. }),
+        "the control"
+    );
+    let edited = sealed.replacen("/docs/", "/doc/", 1).replacen(
+        &kit::b64(b"/docs/"),
+        &kit::b64(b"/admin/"),
+        1,
+    );
+    let other_key = {
+        let mut v = kit::config_value("https://auth.example.com");
+        v["session"]["keys"] =
+            serde_json::json!([{"kid": kit::SESSION_KID, "key": kit::b64(&[7u8; 32])}]);
+        flow.seal(&state, &kit::config_from(v))
+    };
+    for (what, value) in [
+        ("unsealed", flow.encode()),
+        ("sealed for another state", flow.seal(&other_state, &config)),
+        ("edited", edited),
+        ("sealed with another key", other_key),
+        (
+            "an unknown key id",
+            sealed.replacen(&format!("~{}~", kit::SESSION_KID), "~k0~", 1),
+        ),
+        ("no tag", format!("{}~{}~", flow.encode(), kit::SESSION_KID)),
+    ] {
+        let Step::Done(out) = callback(&value) else {
+            panic!("{what}: the code was sent to the provider")
+        };
+        assert_eq!(out.event, "state-mismatch", "{what}");
+    }
+}

@@ -882,9 +882,9 @@ async fn run(args: &Args, settings: &Settings, plan: &Plan) -> Result<String, St
             }
             Step::FetchProvider { discovery_url } => {
                 let client = edge_auth_provider::ProviderClient::new(&Default::default());
-                let discovery = client
-                    .get_json(&resolve(discovery_url, &outputs, &existing)?)
-                    .await?;
+                let discovery_url = resolve(discovery_url, &outputs, &existing)?;
+                let discovery = client.get_json(&discovery_url).await?;
+                package::check_discovery_issuer(&discovery_url, &discovery)?;
                 let jwks_uri = discovery["jwks_uri"]
                     .as_str()
                     .ok_or("the discovery document has no jwks_uri")?

@@ -46,6 +46,31 @@ pub fn check_viewer_package(path: &Path) -> Result<u64, PackageError> {
     Ok(size)
 }
 
+/// The suffix every OpenID Connect discovery URL has.
+pub const DISCOVERY_SUFFIX: &str = "/.well-known/openid-configuration";
+
+/// OpenID Connect Discovery 1.0 §4.3: the `issuer` a discovery document
+/// names must be identical to the URL it was fetched from, less
+/// `/.well-known/openid-configuration`; otherwise the document may be
+/// another provider's (a typo, a proxy, an attacker's mirror), and every
+/// token would be checked against the wrong issuer.
+pub fn check_discovery_issuer(discovery_url: &str, discovery: &Value) -> Result<(), String> {
+    let expected = discovery_url
+        .strip_suffix(DISCOVERY_SUFFIX)
+        .ok_or_else(|| {
+            format!("the discovery URL {discovery_url} does not end with {DISCOVERY_SUFFIX}")
+        })?;
+    match discovery.get("issuer").and_then(Value::as_str) {
+        Some(issuer) if issuer == expected => Ok(()),
+        Some(issuer) => Err(format!(
+            "the discovery document at {discovery_url} names the issuer {issuer}, not {expected} (OpenID Connect Discovery 4.3: they must be identical)"
+        )),
+        None => Err(format!(
+            "the discovery document at {discovery_url} names no issuer"
+        )),
+    }
+}
+
 /// Where the client secret lives, from the user-pool stack or the settings.
 pub struct SecretLocation {
     pub arn: String,

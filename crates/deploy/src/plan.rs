@@ -404,6 +404,10 @@ impl Plan {
             p.push(("ClientSecretArn".into(), secret_arn.clone()));
             p.push(("SiteUrl".into(), site));
             p.push(("DistributionArn".into(), distribution_arn));
+            p.push(base(
+                "AuthConcurrency",
+                &settings.auth_concurrency.to_string(),
+            ));
             p
         };
         if regional {

@@ -26,6 +26,16 @@ pub struct Settings {
     /// What checks every page view.
     #[serde(default)]
     pub authorizer: Authorizer,
+    /// The reserved concurrency of each regional auth function (signin,
+    /// refresh, sign-out): a flood of requests to the auth paths can use
+    /// at most this many of the region's Lambda executions, and each
+    /// function keeps this many for real sign-ins. 0: none reserved.
+    #[serde(default = "default_auth_concurrency")]
+    pub auth_concurrency: u32,
+}
+
+fn default_auth_concurrency() -> u32 {
+    25
 }
 
 /// What runs on every viewer request.
@@ -293,6 +303,14 @@ impl Settings {
                 ));
             }
             _ => {}
+        }
+        // Lambda keeps 100 of an account's executions unreserved; a
+        // reservation larger than this is a typo.
+        if self.auth_concurrency > 1000 {
+            return Err((
+                "auth_concurrency",
+                "at most 1000 for each auth function (0: none reserved)".into(),
+            ));
         }
         for pattern in self.site.public_paths() {
             if let Err(e) = edge_auth_core::paths::PathPattern::new(&pattern) {

@@ -671,3 +671,48 @@ fn the_packages_get_no_key_they_do_not_need() {
         }
     }
 }
+
+/// OpenID Connect Discovery 4.3: the document's `issuer` is the URL it was
+/// fetched from, less the well-known suffix, to the byte.
+#[test]
+fn a_discovery_document_must_name_the_issuer_it_was_fetched_for() {
+    use edge_auth_deploy::package::check_discovery_issuer;
+    let url = "https://id.example.org/tenant-1/.well-known/openid-configuration";
+    let doc = |issuer: serde_json::Value| serde_json::json!({"issuer": issuer, "jwks_uri": "https://id.example.org/keys"});
+    assert_eq!(
+        check_discovery_issuer(url, &doc("https://id.example.org/tenant-1".into())),
+        Ok(())
+    );
+    for (issuer, says) in [
+        (
+            serde_json::json!("https://id.example.org/tenant-1/"),
+            "names the issuer https://id.example.org/tenant-1/",
+        ),
+        (
+            serde_json::json!("https://id.example.org/tenant-2"),
+            "not https://id.example.org/tenant-1",
+        ),
+        (
+            serde_json::json!("https://ID.example.org/tenant-1"),
+            "must be identical",
+        ),
+        (
+            serde_json::json!("http://id.example.org/tenant-1"),
+            "must be identical",
+        ),
+        (serde_json::json!(7), "names no issuer"),
+        (serde_json::Value::Null, "names no issuer"),
+    ] {
+        let error = check_discovery_issuer(url, &doc(issuer.clone())).unwrap_err();
+        assert!(error.contains(says), "{issuer}: {error}");
+    }
+    let error = check_discovery_issuer(
+        "https://id.example.org/tenant-1",
+        &doc("https://id.example.org/tenant-1".into()),
+    )
+    .unwrap_err();
+    assert!(
+        error.contains("does not end with /.well-known/openid-configuration"),
+        "{error}"
+    );
+}
