@@ -285,11 +285,27 @@ def test_the_run_executes_what_the_dry_run_prints_against_moto(tmp_path, moto, p
     def store_items():
         (arn,) = [a for a in stores if a == distribution["KeyValueStoreArn"]]
         return stores[arn]["items"]
-    assert store_items() == {f"key:{k['kid']}": k["key"] for k in deployed_config["session"]["keys"]}
+    secrets = client("secretsmanager", REGION, url)
+    def key_set():
+        return json.loads(secrets.get_secret_value(SecretId="edge-auth/moto/session-keys")["SecretString"])
+    def store_keys(kset):
+        # A retiring key's entry carries its deadline: "<key>.<not_after>".
+        return {f"key:{k['kid']}": k["key"] + (f".{kset['retire_after'][k['kid']]}" if k["kid"] in kset.get("retire_after", {}) else "")
+                for k in kset["keys"]}
+    material = key_set()["keys"][0]["key"]
+    assert store_items() == store_keys(key_set())
     assert signatures and set(signatures) == {"AWS4-ECDSA-P256-SHA256"}, set(signatures)
     key_names = sorted(store_items())
     assert f"put {', '.join(key_names)}; deleted none" in first.stdout
-    assert deployed_config["session"]["keys"][0]["key"] not in first.stdout, "a key value printed"
+    assert material not in first.stdout, "a key value printed"
+    # No session key material in anything SAM uploads (security review,
+    # item 2): every configured package names key ids only.
+    def packages_with(secret):
+        return [str(p.relative_to(work)) for p in (work / "moto" / "dist").rglob("*.zip")
+                if any(secret.encode() in zipfile.ZipFile(p).read(n) for n in zipfile.ZipFile(p).namelist())]
+    assert packages_with(material) == [], "session key material in a package"
+    assert deployed_config["session"]["kids"] == [key_set()["keys"][0]["kid"]]
+    assert "keys" not in deployed_config["session"]
 
     # A re-run: the same stacks, the second auth-endpoints deployment skipped
     # (its parameters are known from the start), and again what it prints
@@ -301,7 +317,7 @@ def test_the_run_executes_what_the_dry_run_prints_against_moto(tmp_path, moto, p
     # The store's entries by name, what the run writes and what is there.
     names = ", ".join(key_names)
     assert f"key value store: the run writes {names}; it holds {names} (names only" in dry.stdout, dry.stdout
-    assert deployed_config["session"]["keys"][0]["key"] not in dry.stdout
+    assert material not in dry.stdout
     second = run_tool(tool, settings, work, env)
     assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
     executed = logged(log)
@@ -318,9 +334,6 @@ def test_the_run_executes_what_the_dry_run_prints_against_moto(tmp_path, moto, p
     # A session-key rotation against the same deployment: the dry run shows
     # the three phases and key ids, never a key; the run adds the key,
     # deploys every package with both keys, then makes the new one sign.
-    secrets = client("secretsmanager", REGION, url)
-    def key_set():
-        return json.loads(secrets.get_secret_value(SecretId="edge-auth/moto/session-keys")["SecretString"])
     before = key_set()
     assert len(before["keys"]) == 1 and before["signing_kid"] == before["keys"][0]["kid"]
     rotate = lambda *extra: subprocess.run(
@@ -348,10 +361,14 @@ def test_the_run_executes_what_the_dry_run_prints_against_moto(tmp_path, moto, p
     for package in ("configured/regional/signin.zip", "configured/regional/refresh.zip"):
         with zipfile.ZipFile(work / "moto" / "dist" / package) as z:
             config = json.loads(z.read("config.json"))
-        assert [k["kid"] for k in config["session"]["keys"]] == kids, package
+        assert config["session"]["kids"] == kids and "keys" not in config["session"], package
         assert config["session"]["signing_keys"]["secret_id"] == "edge-auth/moto/session-keys"
     # ... and so does the function's store, before the new key signs.
-    assert store_items() == {f"key:{k['kid']}": k["key"] for k in after["keys"]}
+    # The retiring key's entry carries its deadline from the rotation on:
+    # the function verifies nothing with it that expires later.
+    assert store_items() == store_keys(after)
+    assert store_items()[f"key:{before['signing_kid']}"].endswith(f".{after['retire_after'][before['signing_kid']]}")
+    assert packages_with(after["keys"][1]["key"]) == []
 
     # `revoke --user`: the dry run writes nothing; the run puts
     # revoked:<sub> with the time, which the function compares with a
@@ -379,6 +396,27 @@ def test_the_run_executes_what_the_dry_run_prints_against_moto(tmp_path, moto, p
     again = run_tool(tool, settings, work, env)
     assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
     assert "revoked:user-7" in store_items(), "a deploy keeps the revocations"
+    # A deploy after the rotation writes the same.
+    assert {k: v for k, v in store_items().items() if k.startswith("key:")} == store_keys(key_set())
+
+    # `rotate-session-key --now` (a leaked key): one command, one new key,
+    # every old key gone from the set, the store and every package.
+    leaked = key_set()
+    dry = rotate("--now", "--dry-run")
+    assert dry.returncode == 0 and "replace every session key" in dry.stdout, dry.stdout + dry.stderr
+    assert key_set() == leaked
+    now = rotate("--now")
+    assert now.returncode == 0, now.stdout[-3000:] + now.stderr[-3000:]
+    fresh = key_set()
+    assert len(fresh["keys"]) == 1 and fresh["signing_kid"] == fresh["keys"][0]["kid"] and not fresh.get("retire_after")
+    assert fresh["keys"][0]["kid"] not in [k["kid"] for k in leaked["keys"]]
+    assert {k: v for k, v in store_items().items() if k.startswith("key:")} == store_keys(fresh)
+    assert "revoked:user-7" in store_items(), "revocations stay"
+    for old_key in leaked["keys"]:
+        assert packages_with(old_key["key"]) == [] and old_key["key"] not in now.stdout
+    for package in ("configured/regional/signin.zip", "configured/regional/refresh.zip"):
+        with zipfile.ZipFile(work / "moto" / "dist" / package) as z:
+            assert json.loads(z.read("config.json"))["session"]["kids"] == [fresh["signing_kid"]], package
 
 
 def test_the_lambda_edge_arrangement_still_runs_against_moto(tmp_path, moto, provider, key_value_store):

@@ -32,15 +32,18 @@ function canonicalPath(uri) {
   var decoded;
   try { decoded = decodeURIComponent(uri); } catch (e) { return null; }
   if (CONTROL.test(decoded) || decoded.indexOf('\\') >= 0) return null;
-  var out = '';
+  // Kept segments joined once: njs frees nothing until the request ends,
+  // so a string grown piece by piece costs the square of its length.
+  var kept = [];
   var segments = decoded.split('/');
   for (var i = 0; i < segments.length; i++) {
     var s = segments[i];
     if (s === '') continue;
     if (s === '.' || s === '..') return null;
-    out += '/' + s;
+    kept.push(s);
   }
-  if (out === '' || decoded.charAt(decoded.length - 1) === '/') out += '/';
+  var out = '/' + kept.join('/');
+  if (kept.length > 0 && decoded.charAt(decoded.length - 1) === '/') out += '/';
   return out;
 }
 
@@ -117,9 +120,11 @@ async function verify(token, now) {
   if (typeof head.kid !== 'string') return 'invalid';
   var key = null;
   try { key = await cf.kvs().get('key:' + head.kid); } catch (e) { key = null; }
-  // A short key would let anyone forge sessions: 32 bytes, as the core's.
-  key = key ? Buffer.from(key, 'base64url') : null;
-  if (!key || key.length < 32) return 'invalid';
+  // "<key>" or, for a retiring key, "<key>.<deadline>". A short key would
+  // let anyone forge sessions: 32 bytes, as the core's.
+  var entry = key ? key.split('.') : [''];
+  key = Buffer.from(entry[0], 'base64url');
+  if (key.length < 32) return 'invalid';
   var mac = crypto.createHmac('sha256', key).update(parts[0] + '.' + parts[1]).digest('base64url');
   if (mac.length !== parts[2].length) return 'invalid';
   var diff = 0;
@@ -132,6 +137,8 @@ async function verify(token, now) {
       || !isCount(c.iat) || !isCount(c.exp)) return 'invalid';
   // Longer than this site's signers issue: not theirs, whatever the MAC.
   if (c.exp - c.iat > CONFIG.maxSession) return 'invalid';
+  // A retiring key signed nothing that expires after its deadline.
+  if (entry.length > 1 && c.exp > Number(entry[1])) return 'invalid';
   // edge-auth-deploy revoke: sessions of this user issued up to then.
   var cut = null;
   try { cut = await cf.kvs().get('revoked:' + c.sub); } catch (e) { cut = null; }
@@ -148,15 +155,15 @@ function formEncode(s) {
   });
 }
 
-// Bytes outside visible ASCII, and "<>`{}|^, as %XX (pages::location_value).
+// Bytes outside visible ASCII, and "<>`{}|^, as %XX (pages::location_value):
+// one replace over the string (encodeURIComponent writes a character's
+// UTF-8 bytes as upper-case %XX), not a string grown byte by byte, which
+// in njs costs memory by the square of the length.
+var LOCATION_ESCAPE = /[\ud800-\udbff][\udc00-\udfff]|[^\u0021-\u007e]|["<>`{}|^]/g;
 function locationValue(s) {
-  var b = Buffer.from(s, 'utf8'), out = '';
-  for (var i = 0; i < b.length; i++) {
-    var ch = String.fromCharCode(b[i]);
-    if (b[i] > 32 && b[i] < 127 && '"<>`{}|^'.indexOf(ch) < 0) out += ch;
-    else out += '%' + (b[i] < 16 ? '0' : '') + b[i].toString(16).toUpperCase();
-  }
-  return out;
+  return s.replace(LOCATION_ESCAPE, function (c) {
+    try { return encodeURIComponent(c); } catch (e) { return '%EF%BF%BD'; }
+  });
 }
 
 var ENTITIES = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };

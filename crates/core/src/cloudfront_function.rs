@@ -53,13 +53,22 @@ pub fn revocation_key(sub: &str) -> String {
     format!("{REVOCATION_PREFIX}{sub}")
 }
 
-/// Session verify keys as store entries (base64url, as the key set holds
-/// them): what a deploy writes. Names only are ever shown.
+/// Session verify keys as store entries: what a deploy writes. The value
+/// is the key (base64url, as the key set holds it), and for a retiring
+/// key `.` and its deadline (`not_after`, seconds), which the function
+/// holds every session it verifies with that key to. Names only are ever
+/// shown.
 pub fn session_key_entries(
     keys: &[crate::session::SessionKeyFile],
 ) -> std::collections::BTreeMap<String, String> {
     keys.iter()
-        .map(|k| (session_key_entry(&k.kid), k.key.clone()))
+        .map(|k| {
+            let value = match k.not_after {
+                Some(deadline) => format!("{}.{deadline}", k.key),
+                None => k.key.clone(),
+            };
+            (session_key_entry(&k.kid), value)
+        })
         .collect()
 }
 
@@ -123,7 +132,8 @@ pub fn check_store_limits(
         }
         if key.starts_with(SESSION_KEY_PREFIX) {
             use base64::Engine;
-            let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(value);
+            let material = value.split('.').next().unwrap_or("");
+            let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(material);
             if bytes.map_or(true, |b| b.len() < crate::session::SESSION_KEY_BYTES) {
                 return Err(StoreTooLarge::ShortKey { key: key.clone() });
             }

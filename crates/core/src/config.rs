@@ -585,8 +585,9 @@ impl Config {
             return Ok(self.clone());
         }
         let mut keys = Vec::with_capacity(self.file.session.kids.len());
+        let held = set.verify_keys();
         for kid in &self.file.session.kids {
-            let key = set.keys.iter().find(|k| &k.kid == kid).ok_or_else(|| {
+            let key = held.iter().find(|k| &k.kid == kid).ok_or_else(|| {
                 invalid(
                     "session.kids",
                     format!("`{kid}` is not in the session key set read from signing_keys"),

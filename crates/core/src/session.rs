@@ -39,6 +39,13 @@ pub struct SessionKeyFile {
     pub kid: String,
     /// 32 random bytes, base64url without padding.
     pub key: String,
+    /// A retiring key's deadline (seconds since the epoch): it stopped
+    /// signing, and every session it signed expires by then, so one that
+    /// expires later was not signed by this deployment (a leaked retired
+    /// key). After the deadline nothing verifies with it, whether or not a
+    /// deploy has dropped it yet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_after: Option<u64>,
 }
 
 impl std::fmt::Debug for SessionKeyFile {
@@ -76,6 +83,7 @@ pub fn is_valid_kid(kid: &str) -> bool {
 struct SessionKey {
     kid: String,
     key: hmac::Key,
+    not_after: Option<u64>,
 }
 
 impl SessionKey {
@@ -91,6 +99,7 @@ impl SessionKey {
         Ok(Self {
             kid: file.kid.clone(),
             key: hmac::Key::new(hmac::HMAC_SHA256, &bytes),
+            not_after: file.not_after,
         })
     }
 }
@@ -178,6 +187,8 @@ pub enum SessionError {
     Revoked,
     #[error("lasts longer than this site's longest session")]
     TooLong,
+    #[error("signed with a retiring key, and expires after the key's deadline")]
+    AfterKeyDeadline,
 }
 
 impl SessionVerifier {
@@ -332,6 +343,9 @@ impl SessionVerifier {
         if claims.exp.saturating_sub(claims.iat) > self.max_lifetime {
             return Err(SessionError::TooLong);
         }
+        if key.not_after.is_some_and(|deadline| claims.exp > deadline) {
+            return Err(SessionError::AfterKeyDeadline);
+        }
         Ok(claims)
     }
 }
@@ -390,6 +404,18 @@ pub struct SessionKeySet {
 }
 
 impl SessionKeySet {
+    /// The keys as every verifier holds them: a retiring key with its
+    /// deadline (`retire_after`) as `not_after`.
+    pub fn verify_keys(&self) -> Vec<SessionKeyFile> {
+        self.keys
+            .iter()
+            .map(|k| SessionKeyFile {
+                not_after: self.retire_after.get(&k.kid).copied(),
+                ..k.clone()
+            })
+            .collect()
+    }
+
     pub fn parse(text: &str) -> Result<Self, String> {
         let set: Self = serde_json::from_str(text).map_err(|e| e.to_string())?;
         set.signer().map_err(|e| e.to_string())?;
@@ -476,6 +502,7 @@ pub fn new_session_key(kid: &str, entropy: &mut dyn crate::Entropy) -> SessionKe
     SessionKeyFile {
         kid: kid.to_owned(),
         key: URL_SAFE_NO_PAD.encode(bytes),
+        not_after: None,
     }
 }
 
@@ -487,6 +514,7 @@ mod tests {
         SessionKeyFile {
             kid: kid.into(),
             key: URL_SAFE_NO_PAD.encode([byte; 32]),
+            not_after: None,
         }
     }
 
@@ -554,6 +582,35 @@ mod tests {
     }
 
     #[test]
+    fn a_retiring_key_verifies_nothing_that_outlives_its_deadline() {
+        let retiring = SessionKeyFile {
+            not_after: Some(4600),
+            ..key("k1", 1)
+        };
+        let signer = SessionSigner::new(&[key("k1", 1)], "k1").unwrap();
+        let verifier = SessionVerifier::new(&[retiring], 0).unwrap();
+        // exp 4600: signed before it retired.
+        assert_eq!(verifier.verify(&signer.sign(&claims()), 2000), Ok(claims()));
+        let later = SessionClaims {
+            exp: 4601,
+            ..claims()
+        };
+        assert_eq!(
+            verifier.verify(&signer.sign(&later), 2000),
+            Err(SessionError::AfterKeyDeadline)
+        );
+        assert_eq!(
+            verifier.verify_untimed(&signer.sign(&later)),
+            Err(SessionError::AfterKeyDeadline)
+        );
+        // After the deadline every session it signed has expired.
+        assert_eq!(
+            verifier.verify(&signer.sign(&claims()), 4600),
+            Err(SessionError::Expired)
+        );
+    }
+
+    #[test]
     fn same_kid_other_key_is_a_bad_signature() {
         let token = SessionSigner::new(&[key("k1", 1)], "k1")
             .unwrap()
@@ -574,6 +631,7 @@ mod tests {
         let short = SessionKeyFile {
             kid: "k".into(),
             key: "AAAA".into(),
+            not_after: None,
         };
         assert!(matches!(
             SessionVerifier::new(&[short], 0),

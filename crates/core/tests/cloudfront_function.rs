@@ -35,7 +35,8 @@ fn config() -> Config {
     let mut value = kit::config_value("https://auth.example.com");
     value["session"]["keys"] = json!([
         {"kid": kit::SESSION_KID, "key": kit::SESSION_KEY},
-        {"kid": OTHER_KID, "key": OTHER_KEY},
+        // Retiring: every session it signed expires by NOW + 300.
+        {"kid": OTHER_KID, "key": OTHER_KEY, "not_after": NOW + 300},
     ]);
     value["rules"] = json!([
         {"pattern": "/admin/*", "groups": ["admins"]},
@@ -165,6 +166,7 @@ fn sign(claims: &SessionClaims, kid: &str, key: &str) -> String {
     let file = SessionKeyFile {
         kid: kid.into(),
         key: key.into(),
+        not_after: None,
     };
     SessionSigner::new(&[file], kid).unwrap().sign(claims)
 }
@@ -220,7 +222,11 @@ fn random_session(rng: &mut Rng, provider_token: &str) -> String {
     let header = json!({"alg": "HS256", "kid": kit::SESSION_KID, "typ": "edge-auth-session"});
     match rng.below(23) {
         0..=5 => sign(&claims, kit::SESSION_KID, kit::SESSION_KEY),
-        6 => sign(&claims, OTHER_KID, OTHER_KEY),
+        // The retiring key, its deadline and a second either side.
+        6 => {
+            claims.exp = *rng.pick(&[NOW + 299, NOW + 300, NOW + 301, NOW + 600]);
+            sign(&claims, OTHER_KID, OTHER_KEY)
+        }
         7 => {
             claims.exp = NOW.saturating_add_signed(offset(rng));
             sign(&claims, kit::SESSION_KID, kit::SESSION_KEY)
@@ -1010,5 +1016,169 @@ fn short_keys_in_the_store_verify_nothing() {
         edge_auth_core::cloudfront_function::check_store_limits(&key_value_store(&config)),
         Ok(())
     );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// What one request may add to the function's memory: CloudFront Functions
+/// get 2 MB in all, and the function's code and the event take some of it.
+const MAX_REQUEST_MEMORY: usize = 1024 * 1024;
+
+/// Every request fits CloudFront Functions' memory with room (security
+/// review, item 15). njs frees nothing until a request ends, so a string
+/// grown piece by piece costs the square of its length; the function
+/// builds none. Each case runs in a fresh njs VM: the function loaded,
+/// then one request, `njs.memoryStats.size` before and after it. Ordinary,
+/// the longest legitimate, and hostile requests within CloudFront's own
+/// limits (a URL of 8,192 bytes, a request of 20,480). Under njs only
+/// (Node.js has no such figure): the njs step of `scripts/test.sh`.
+#[test]
+fn every_request_fits_in_cloudfront_functions_memory() {
+    if !runtimes().iter().any(|r| r == "njs") {
+        eprintln!("njs is not in EDGE_AUTH_CF_RUNTIMES: measured in the njs step");
+        return;
+    }
+    let config = config();
+    let function = render(&config);
+    let store = key_value_store(&config);
+    let admin = sign(
+        &SessionClaims {
+            groups: vec!["admins".into()],
+            ..kit::session_claims()
+        },
+        kit::SESSION_KID,
+        kit::SESSION_KEY,
+    );
+    let session = || vec![("__Host-edge-auth-session".to_owned(), admin.clone())];
+    let case = |uri: String, query: Vec<(String, String)>, cookies: Vec<(String, String)>| Case {
+        method: "GET".into(),
+        uri,
+        query,
+        headers: vec![
+            ("accept", "text/html".into()),
+            ("sec-fetch-mode", "navigate".into()),
+        ],
+        cookies,
+        now: NOW,
+    };
+    let long_path = format!(
+        "/docs/{}/page.html",
+        (0..640)
+            .map(|i| format!("part-{i:03}"))
+            .collect::<Vec<_>>()
+            .join("/")
+    );
+    let params = |n: usize| {
+        (0..n)
+            .map(|i| (format!("p{i}"), "v".to_owned()))
+            .collect::<Vec<_>>()
+    };
+    let escapes = format!("/{}", "%41".repeat(2700));
+    let cases = [
+        (
+            "ordinary page, session",
+            case("/docs/guide.html".into(), params(1), session()),
+        ),
+        (
+            "ordinary page, no session",
+            case("/docs/guide.html".into(), params(1), vec![]),
+        ),
+        (
+            "longest legitimate path (8 KB), session",
+            case(long_path.clone(), params(20), session()),
+        ),
+        (
+            "longest legitimate path (8 KB), no session",
+            case(long_path, params(20), vec![]),
+        ),
+        (
+            "8 KB of %XX escapes, session",
+            case(escapes.clone(), vec![], session()),
+        ),
+        (
+            "8 KB of %XX escapes, no session",
+            case(escapes, vec![], vec![]),
+        ),
+        (
+            "8 KB of non-ASCII escapes, no session",
+            case(format!("/{}", "%C3%A9".repeat(1350)), vec![], vec![]),
+        ),
+        (
+            "4,000 slashes, no session",
+            case("/a".repeat(4000), vec![], vec![]),
+        ),
+        (
+            "1,000 query parameters, session",
+            case("/docs/".into(), params(1000), session()),
+        ),
+        (
+            "1,000 query parameters, no session",
+            case("/docs/".into(), params(1000), vec![]),
+        ),
+        (
+            "four 4 KB session cookies, none valid",
+            case(
+                "/docs/guide.html".into(),
+                vec![],
+                (0..4)
+                    .map(|i| {
+                        (
+                            "__Host-edge-auth-session".to_owned(),
+                            format!("{}.{i}", "e".repeat(4090)),
+                        )
+                    })
+                    .collect(),
+            ),
+        ),
+    ];
+    let dir = std::env::temp_dir().join(format!("edge-auth-cf-memory-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let body = function.replacen("import cf from 'cloudfront';", "", 1);
+    let mut worst = 0;
+    eprintln!("per-request memory of the CloudFront Function in njs (njs.memoryStats.size):");
+    for (name, case) in &cases {
+        let script = dir.join("memory.js");
+        std::fs::write(
+            &script,
+            format!(
+                r#"var KVS = {kvs};
+var cf = {{ kvs: function () {{ return {{ get: function (k) {{
+  return Object.prototype.hasOwnProperty.call(KVS, k) ? Promise.resolve(KVS[k]) : Promise.reject(new Error('key not found: ' + k));
+}} }}; }} }};
+{body}
+var EVENT = {event};
+Date.now = function () {{ return {now} * 1000; }};
+var before = njs.memoryStats.size;
+(async function () {{
+  var out = await handler(EVENT);
+  console.log((njs.memoryStats.size - before) + ' ' + (out.statusCode || 'forward'));
+}})();
+"#,
+                kvs = json!(store),
+                event = event_of(case),
+                now = case.now,
+            ),
+        )
+        .unwrap();
+        let output = Command::new("njs")
+            .arg("-q")
+            .arg(&script)
+            .output()
+            .expect("njs runs");
+        let text = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            output.status.success(),
+            "{name}: {text}{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let (bytes, answer) = text.trim().split_once(' ').unwrap();
+        let bytes: usize = bytes.parse().unwrap();
+        eprintln!("  {name:<45} {:>9} bytes  ({answer})", bytes);
+        worst = worst.max(bytes);
+        assert!(
+            bytes <= MAX_REQUEST_MEMORY,
+            "{name}: {bytes} bytes for one request, over {MAX_REQUEST_MEMORY}"
+        );
+    }
+    eprintln!("  the most: {worst} bytes of CloudFront's 2 MB");
     std::fs::remove_dir_all(&dir).ok();
 }

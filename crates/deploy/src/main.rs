@@ -19,13 +19,15 @@ use std::process::ExitCode;
 
 use edge_auth_core::cloudfront_function;
 use edge_auth_deploy::plan::{self, Outputs, Plan, Step, resolve};
-use edge_auth_deploy::settings::{Provider, Settings};
+use edge_auth_deploy::settings::{self, Provider, Settings};
 use edge_auth_deploy::{aws, destroy, package, policy, sam, session_keys, template};
 
 struct Args {
     destroy: bool,
     /// `rotate-session-key`.
     rotate: bool,
+    /// `rotate-session-key --now`: every key out at once (a leaked key).
+    now: bool,
     /// `policy`: print the deployer's IAM policy (`--explain`: with what it
     /// is built from and what it leaves out).
     policy: Option<bool>,
@@ -47,6 +49,7 @@ fn parse_args() -> Result<Args, String> {
     let mut args = Args {
         destroy: false,
         rotate: false,
+        now: false,
         policy: None,
         user_add: None,
         revoke: None,
@@ -96,6 +99,7 @@ fn parse_args() -> Result<Args, String> {
         let mut value = |name: &str| it.next().ok_or(format!("{name} needs a value"));
         match flag.as_str() {
             "--explain" if args.policy.is_some() => args.policy = Some(true),
+            "--now" if args.rotate => args.now = true,
             "--email" if user_add => email = Some(value("--email")?),
             "--group" if user_add => group = Some(value("--group")?),
             "--user" if args.revoke.is_some() => args.revoke = Some(value("--user")?),
@@ -113,7 +117,7 @@ fn parse_args() -> Result<Args, String> {
                 println!(
                     "edge-auth-deploy --settings deploy/<env>.toml [--dry-run [--offline]] [--packages dist] [--regional-packages dist/regional] [--templates sam] [--work DIR]\n\
                      edge-auth-deploy destroy --settings deploy/<env>.toml [--dry-run [--offline]] [--empty-bucket]\n\
-                     edge-auth-deploy rotate-session-key --settings deploy/<env>.toml [--dry-run [--offline]]   (new session key; nobody is signed out)\n\
+                     edge-auth-deploy rotate-session-key --settings deploy/<env>.toml [--now] [--dry-run [--offline]]   (new session key; nobody is signed out; --now: a leaked key, every key out at once, everyone signed out)\n\
                      edge-auth-deploy user add --settings deploy/<env>.toml --email ADDRESS [--group GROUP] [--dry-run]\n\
                      edge-auth-deploy revoke --settings deploy/<env>.toml --user SUB [--dry-run]   (end the user's sessions at the edge)\n\
                      edge-auth-deploy policy --settings deploy/<env>.toml [--explain]   (the deployer's IAM policy)\n\n\
@@ -683,7 +687,7 @@ fn rotation_text(
          1. add a new key {new_kid} to the set, not signing yet, and deploy every package with the set, so that every verifier holds it before anything signs with it:\n\
          {plan}\n\
          2. make {new_kid} the signing key in {name}: signin and refresh sign with it from their next start, or within {signer} minutes\n\
-         3. retire {signing}: it stays in every verifier until every session it signed has expired ({minutes} minutes, the longest session, plus the signers' {signer}-minute re-read), and the first deploy or rotation after {when} drops it from the set and from every config.json\n\
+         3. retire {signing}: it stays in every verifier until every session it signed has expired ({minutes} minutes, the longest session, plus the signers' {signer}-minute re-read); from {when} it verifies nothing (its deadline goes to every verifier with the next deploy), and the first deploy or rotation after then drops it from the set and from the key value store\n\
          nobody is signed out; the keys themselves are never printed\n",
         app = settings.application,
         env = settings.environment,
@@ -696,6 +700,33 @@ fn rotation_text(
         signer = edge_auth_provider::keys::SIGNER_MAX_AGE.as_secs() / 60,
         minutes = longest / 60,
         when = plan::utc(retire_at),
+    )
+}
+
+/// `rotate-session-key --now`, said before it is done.
+fn rotation_now_text(
+    settings: &Settings,
+    current: Option<&edge_auth_core::session::SessionKeySet>,
+    new_kid: &str,
+    deploy_plan: &str,
+) -> String {
+    let name = settings.session_keys_secret_name();
+    let keys = current.map_or("<read from the secret>".to_owned(), session_keys::describe);
+    format!(
+        "replace every session key of {app}-{env} at once (a key has leaked); keys now: {keys}\n\
+         1. the set in {name} becomes one new key, {new_kid}, signing at once; every other key leaves it\n\
+         2. deploy every package and the key value store with the new set: every verifier drops the old keys (the store's key:<kid> entries are deleted), and every session they signed is refused:\n\
+         {plan}\n\
+         everyone is signed out and signs in again; until the deploy finishes a sign-in may be refused (the new key is not everywhere yet)\n\
+         the keys themselves are never printed\n",
+        app = settings.application,
+        env = settings.environment,
+        plan = deploy_plan
+            .trim_end()
+            .lines()
+            .map(|l| format!("     {l}"))
+            .collect::<Vec<_>>()
+            .join("\n"),
     )
 }
 
@@ -727,10 +758,18 @@ async fn rotate_dry_run(args: &Args, settings: &Settings, plan: &Plan) -> ExitCo
             return ExitCode::FAILURE;
         }
     };
-    print!(
-        "{}",
-        rotation_text(settings, current.as_ref(), &format!("k{now}"), now, &text)
-    );
+    let new_kid = format!("k{now}");
+    if args.now {
+        print!(
+            "{}",
+            rotation_now_text(settings, current.as_ref(), &new_kid, &text)
+        );
+    } else {
+        print!(
+            "{}",
+            rotation_text(settings, current.as_ref(), &new_kid, now, &text)
+        );
+    }
     ExitCode::SUCCESS
 }
 
@@ -744,6 +783,24 @@ async fn rotate(args: &Args, settings: &Settings, plan: &Plan) -> Result<(), Str
         .map_err(|err| e(&err))?
         .ok_or(format!("{name} does not exist: deploy first"))?;
     let now = now_seconds();
+    if args.now {
+        let (new_kid, dropped) =
+            session_keys::replace_all(&mut set, now, &mut edge_auth_core::SystemEntropy);
+        print!(
+            "{}",
+            rotation_now_text(settings, None, &new_kid, "(the deploy below)")
+        );
+        aws::put_session_keys(&config, &name, &set)
+            .await
+            .map_err(|err| e(&err))?;
+        println!(
+            "1. {name} holds {new_kid} alone, signing; {} left it",
+            dropped.join(", ")
+        );
+        let url = run(args, settings, plan).await?;
+        println!("2. deployed: {url}; every session signed before now is refused");
+        return Ok(());
+    }
     session_keys::drop_retired(&mut set, now);
     let new_kid = session_keys::add_next(&mut set, now, &mut edge_auth_core::SystemEntropy);
     print!(
@@ -776,7 +833,41 @@ async fn rotate(args: &Args, settings: &Settings, plan: &Plan) -> Result<(), Str
         .map_err(|err| e(&err))?;
     println!("2. {new_kid} signs from now on");
     println!("3. {}", session_keys::describe(&set));
+    // The retiring key's deadline reaches the function now, not at the
+    // next deploy (signin and refresh read it from the set).
+    if settings.authorizer == settings::Authorizer::CloudfrontFunction {
+        println!("   {}", write_store_keys(settings, &set).await?);
+    }
     Ok(())
+}
+
+/// Writes the set's `key:<kid>` entries (with a retiring key's deadline)
+/// into the distribution's key value store; other entries stay.
+async fn write_store_keys(
+    settings: &Settings,
+    set: &edge_auth_core::session::SessionKeySet,
+) -> Result<String, String> {
+    let e = |e: &dyn std::fmt::Display| e.to_string();
+    let distribution = settings.stack_name("distribution");
+    let config = aws::sdk_config(&settings.regions.distribution, None).await;
+    let outputs = aws::existing_outputs(&config, &distribution)
+        .await
+        .map_err(|err| e(&err))?
+        .ok_or(format!("{distribution} does not exist: deploy first"))?;
+    let arn = outputs
+        .get("KeyValueStoreArn")
+        .ok_or(format!("{distribution} has no key value store"))?;
+    let entries = cloudfront_function::session_key_entries(&set.verify_keys());
+    cloudfront_function::check_store_limits(&entries).map_err(|err| e(&err))?;
+    aws::write_key_value_store(
+        &aws::key_value_store(&config),
+        arn,
+        cloudfront_function::SESSION_KEY_PREFIX,
+        &entries,
+    )
+    .await
+    .map(|changes| format!("key value store: {changes}"))
+    .map_err(|err| e(&err))
 }
 
 fn now_seconds() -> u64 {
@@ -919,9 +1010,13 @@ async fn run(args: &Args, settings: &Settings, plan: &Plan) -> Result<String, St
                 }
                 let config = handlers_config.as_ref().ok_or("no config.json")?;
                 let keys = session.as_ref().ok_or("the session keys were not read")?;
-                for (path, size) in
-                    package::write_configured_packages(packages, into, config, &keys.keys.keys)
-                        .map_err(|err| e(&err))?
+                for (path, size) in package::write_configured_packages(
+                    packages,
+                    into,
+                    config,
+                    &keys.keys.verify_keys(),
+                )
+                .map_err(|err| e(&err))?
                 {
                     println!("    {}: {size} bytes", path.display());
                 }
@@ -947,7 +1042,7 @@ async fn run(args: &Args, settings: &Settings, plan: &Plan) -> Result<String, St
                 let keys = session.as_ref().ok_or("the session keys were not read")?;
                 // The session verify keys; revocations are `revoke`'s and
                 // stay as they are.
-                let entries = cloudfront_function::session_key_entries(&keys.keys.keys);
+                let entries = cloudfront_function::session_key_entries(&keys.keys.verify_keys());
                 cloudfront_function::check_store_limits(&entries).map_err(|err| e(&err))?;
                 let arn = resolve(store, &outputs, &existing)?;
                 // The store is global; its data plane signs with SigV4A.

@@ -169,6 +169,12 @@ pub fn config_json(
     if let Some(url) = site_url {
         config["site"] = json!({"base_url": url});
     }
+    // With Cognito the longest session is known (the ID token's validity):
+    // every verifier then refuses a session longer than that, not only
+    // one longer than a day.
+    if let Provider::Cognito { .. } = &settings.provider {
+        config["session"]["lifetime_seconds"] = json!(settings.longest_session_seconds());
+    }
     edge_auth_core::Config::from_json(&config.to_string())
         .map_err(|e| PackageError::Config(e.to_string()))?;
     Ok(config)

@@ -76,6 +76,25 @@ pub fn promote(set: &mut SessionKeySet, kid: &str, now: u64, longest_session_sec
     }
 }
 
+/// `rotate-session-key --now`, for a key that has leaked: the set becomes
+/// one new key, signing at once, and every other key leaves it (and, with
+/// the deploy that follows, the key value store and every verifier).
+/// Everyone is signed out. Returns the new key's id and the ids dropped.
+pub fn replace_all(
+    set: &mut SessionKeySet,
+    now: u64,
+    entropy: &mut dyn Entropy,
+) -> (String, Vec<String>) {
+    let kid = next_kid(Some(set), now);
+    let dropped = set.keys.iter().map(|k| k.kid.clone()).collect();
+    *set = SessionKeySet {
+        keys: vec![new_session_key(&kid, entropy)],
+        signing_kid: kid.clone(),
+        retire_after: Default::default(),
+    };
+    (kid, dropped)
+}
+
 /// The ids, never the keys: what the dry run and the log may show.
 pub fn describe(set: &SessionKeySet) -> String {
     set.keys
@@ -85,7 +104,7 @@ pub fn describe(set: &SessionKeySet) -> String {
                 " (signing)".to_owned()
             } else if let Some(after) = set.retire_after.get(&k.kid) {
                 format!(
-                    " (retiring: dropped at the first deploy after {})",
+                    " (retiring: verifies nothing after {}, dropped at the first deploy after it)",
                     crate::plan::utc(*after)
                 )
             } else {
@@ -149,6 +168,30 @@ mod tests {
             iat: now,
             exp: now + 3600,
         }
+    }
+
+    /// A leaked key leaves the set at once: only the new key is left, it
+    /// signs, and nothing the old keys signed verifies with the new set.
+    #[test]
+    fn replacing_every_key_leaves_only_the_new_one() {
+        let t0 = 1_800_000_000;
+        let mut set = new_set(t0, &mut Counter(0));
+        let next = add_next(&mut set, t0 + 10, &mut Counter(5));
+        promote(&mut set, &next, t0 + 20, 3600);
+        let old = set.signer().unwrap().sign(&claims(t0 + 30));
+        let (kid, dropped) = replace_all(&mut set, t0 + 40, &mut Counter(9));
+        assert_eq!(dropped.len(), 2);
+        assert_eq!(set.keys.len(), 1);
+        assert_eq!(
+            (set.signing_kid.as_str(), set.keys[0].kid.as_str()),
+            (kid.as_str(), kid.as_str())
+        );
+        assert!(set.retire_after.is_empty());
+        assert!(!dropped.contains(&kid));
+        let verifier = SessionVerifier::new(&set.keys, 0).unwrap();
+        assert!(verifier.verify(&old, t0 + 50).is_err());
+        let fresh = set.signer().unwrap().sign(&claims(t0 + 50));
+        assert!(verifier.verify(&fresh, t0 + 60).is_ok());
     }
 
     /// Through a whole rotation, a session signed at any phase verifies

@@ -79,6 +79,7 @@ pub fn session_key_file() -> edge_auth_core::session::SessionKeyFile {
     edge_auth_core::session::SessionKeyFile {
         kid: SESSION_KID.into(),
         key: SESSION_KEY.into(),
+        not_after: None,
     }
 }
 
