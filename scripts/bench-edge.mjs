@@ -340,6 +340,31 @@ async function main() {
     console.log(`${name.padEnd(38)}                                     ${means.njs ? us(njs) : '  (no njs)'}   ${us(means.node[i])}   ${means.njs ? (njs / means.node[i]).toFixed(2) : '-'}`);
   });
 
+  // The worst the function meets: hostile but valid requests within
+  // CloudFront's own limits (a URL of 8,192 bytes). The percent-escape
+  // check is decodeURIComponent's single pass, and nothing grows a string
+  // piece by piece (njs frees nothing within a request; the per-request
+  // memory of each is in cargo test's njs step,
+  // every_request_fits_in_cloudfront_functions_memory).
+  const hostileEvent = (uri, querystring, cookie) =>
+    toFunctionEvent(lambda.viewerEvent({ uri, querystring, cookies: cookie ? [cookie] : [], headers: BROWSER_HEADERS }));
+  const params = Array.from({ length: 1000 }, (_, i) => `p${i}=v`).join('&');
+  const segments = Array.from({ length: 640 }, (_, i) => `part-${String(i).padStart(3, '0')}`).join('/');
+  const HOSTILE = [
+    ['ordinary page, session (for scale)', hostileEvent('/docs/guide.html', 'q=1', cookiesOf())],
+    ['8 KB of %XX escapes, no session', hostileEvent(`/${'%41'.repeat(2700)}`, '', null)],
+    ['8 KB of %XX escapes, session', hostileEvent(`/${'%41'.repeat(2700)}`, '', cookiesOf())],
+    ['8 KB path of 640 segments, session', hostileEvent(`/docs/${segments}/page.html`, '', cookiesOf())],
+    ['4,000 slashes, no session', hostileEvent('/a'.repeat(4000), '', null)],
+    ['1,000 query parameters, no session', hostileEvent('/docs/', params, null)],
+  ];
+  const hostile = functionMeans(process.env.EDGE_AUTH_CF_FUNCTION_FILE, HOSTILE.map(([, e]) => e), 2000);
+  console.log('\nthe CloudFront Function, hostile requests, mean per call (2,000 calls a case, after 500):  njs 0.7.9        Node.js        njs/Node');
+  HOSTILE.forEach(([name], i) => {
+    const njs = hostile.njs ? hostile.njs[i] : NaN;
+    console.log(`${name.padEnd(38)}                                     ${hostile.njs ? us(njs) : '  (no njs)'}   ${us(hostile.node[i])}   ${hostile.njs ? (njs / hostile.node[i]).toFixed(2) : '-'}`);
+  });
+
   // A cold start with nothing but the package: `node -e` requiring the
   // handler module and answering one valid browser request (event inlined),
   // alternating with a bare `node -e`; the harness' own cold starts below

@@ -10,7 +10,7 @@ const HOST = 'abcdefgh.lambda-url.eu-west-1.on.aws';
 export function functionUrlEvent(path, query, cookies = [], requestId = 'req-1') {
   return {
     version: '2.0', rawPath: path, rawQueryString: query, cookies,
-    headers: { accept: 'text/html', host: HOST, 'sec-fetch-mode': 'navigate' },
+    headers: { accept: 'text/html', host: HOST, 'sec-fetch-mode': 'navigate', 'sec-fetch-site': 'same-origin' },
     requestContext: {
       accountId: '123456789012', apiId: 'abcdefgh', domainName: HOST, domainPrefix: 'abcdefgh',
       http: { method: 'GET', path, protocol: 'HTTP/1.1', sourceIp: '203.0.113.9', userAgent: 'Mozilla/5.0' },

@@ -344,6 +344,14 @@ def test_triggers_and_auth_behaviours(templates):
     policy = templates["distribution"]["Resources"]["AuthRequestPolicy"]["Properties"]["OriginRequestPolicyConfig"]
     assert policy["CookiesConfig"]["CookieBehavior"] == "all"
     assert policy["QueryStringsConfig"]["QueryStringBehavior"] == "all"
+    # Every header the core reads on these paths reaches the functions at
+    # the edge, and the local edge forwards the same (emulator's
+    # AUTH_POLICY_HEADERS).
+    forwarded = {h.lower() for h in policy["HeadersConfig"]["Headers"]}
+    assert {"host", "accept", "sec-fetch-mode", "sec-fetch-site", "sec-purpose", "purpose", "x-requested-with"} <= forwarded
+    emulator = (ROOT / "crates/emulator/src/cloudfront.rs").read_text()
+    listed = re.search(r"AUTH_POLICY_HEADERS: &\[&str\] = &\[(.*?)\];", emulator, re.S).group(1)
+    assert set(re.findall(r'"([a-z-]+)"', listed)) == forwarded
     for behaviour in auth.values():
         assert behaviour["CachePolicyId"] == caching_disabled
         condition, (assoc,), regional = behaviour["LambdaFunctionAssociations"]["Fn::If"]

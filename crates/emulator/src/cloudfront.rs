@@ -61,6 +61,19 @@ pub struct Distribution {
     pub viewer_function: Option<crate::viewer_function::ViewerFunction>,
 }
 
+/// The headers the distribution template's `AuthRequestPolicy` forwards
+/// to the auth paths at the edge (tests/templates holds the two equal).
+pub const AUTH_POLICY_HEADERS: &[&str] = &[
+    "host",
+    "accept",
+    "sec-fetch-mode",
+    "sec-fetch-site",
+    "sec-purpose",
+    "purpose",
+    "x-moz",
+    "x-requested-with",
+];
+
 /// The function URL origin's own name, which it sees as Host: the
 /// distribution does not forward the viewer's (AllViewerExceptHostHeader).
 const FUNCTION_URL_HOST: &str = "auth0000emulator.lambda-url.eu-north-1.on.aws";
@@ -105,8 +118,15 @@ impl Distribution {
             if self.regional {
                 return self.invoke_function_url(state, &viewer).await;
             }
-            // Auth behaviours: CachingDisabled, cookies, query and Host forwarded.
-            let request = self.request_json(&viewer, true);
+            // Auth behaviours: CachingDisabled; cookies, the query and the
+            // headers of the template's AuthRequestPolicy, no others (an
+            // origin-request function sees what the policy forwards).
+            let mut request = self.request_json(&viewer, true);
+            if let Some(headers) = request["headers"].as_object_mut() {
+                headers.retain(|name, _| {
+                    name == "cookie" || AUTH_POLICY_HEADERS.contains(&name.as_str())
+                });
+            }
             return match self.invoke(state, "origin-request", request).await {
                 Ok(HandlerOutput::Respond(r)) => to_answer(r),
                 Ok(HandlerOutput::Forward(r)) => self.origin_fetch(&r.uri),
