@@ -426,3 +426,35 @@ test("a provider's validly signed ID token in the session cookie is refused", as
   assert.ok(page.url().startsWith(`${edge.idp}/oauth2/authorize?`), page.url());
   await context.close();
 });
+
+test('only the settings\' public paths are open, and a rule on a directory\'s index object holds when the directory is asked for', async () => {
+  // The deploy settings' [site] public and rules, as scripts/dev.sh runs
+  // the local edge, plus a rule on one index object.
+  const own = await startEdge(['--settings', 'deploy/prod.toml', '--rule', '/docs/index.html=admins', '--rule', '/admin/*=admins']);
+  try {
+    const context = await loopbackContext(browser);
+    const page = await context.newPage();
+    // Without a session: the signed-out page and what it needs, nothing more.
+    for (const path of ['/signed-out.html', '/assets/style.css', '/favicon.svg']) {
+      const answer = await page.goto(`${own.site}${path}`);
+      assert.equal(answer.status(), 200, path);
+      assert.equal(page.url(), `${own.site}${path}`, path);
+    }
+    for (const path of ['/assets/user.js', '/404.html', '/docs/guide.html']) {
+      await page.goto(`${own.site}${path}`);
+      assert.ok(page.url().startsWith(`${own.idp}/oauth2/authorize?`), `${path}: ${page.url()}`);
+    }
+    // Signed in without `admins`: the directory is its index object.
+    await page.goto(`${own.site}/docs/guide.html`);
+    await signIn(page, own.site, USERS.alice);
+    assert.equal(await page.textContent('[data-user]'), 'alice');
+    for (const path of ['/docs/', '/docs/index.html', '//docs//']) {
+      const answer = await page.goto(`${own.site}${path}`);
+      assert.equal(answer.status(), 403, path);
+    }
+    assert.equal((await page.goto(`${own.site}/docs/guide.html`)).status(), 200);
+    await context.close();
+  } finally {
+    own.stop();
+  }
+});
