@@ -59,8 +59,12 @@ fuzz_target!(|input: Input| {
             verifier: "v".repeat(43),
             nonce: nonce.clone(),
             return_to: unmarked(input.return_to.clone()),
+            forced: false,
         };
-        cookies.push(format!("__Host-edge-auth-flow-{STATE}={}", flow.encode()));
+        cookies.push(format!(
+            "__Host-edge-auth-flow-{STATE}={}",
+            flow.seal(STATE, config())
+        ));
         let params =
             edge_auth_core::query::encode_form([("code", code.as_str()), ("state", STATE)]);
         query = format!("{params}&{query}");
