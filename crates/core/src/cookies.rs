@@ -284,18 +284,7 @@ pub fn clear_domain_copies(
     for start in 0..labels.len().saturating_sub(1) {
         let domain = labels[start..].join(".");
         for path in paths {
-            out.push(
-                Cookie::build((name, ""))
-                    .domain(domain.clone())
-                    .path(*path)
-                    .secure(names.secure)
-                    .http_only(true)
-                    .same_site(SameSite::Lax)
-                    .max_age(cookie::time::Duration::ZERO)
-                    .expires(cookie::time::OffsetDateTime::UNIX_EPOCH)
-                    .build()
-                    .to_string(),
-            );
+            out.push(clear_cookie_in(names, name, path, Some(&domain)));
         }
     }
     out
@@ -304,15 +293,23 @@ pub fn clear_domain_copies(
 /// A `Set-Cookie` value that removes a cookie: same name, path and flags,
 /// empty value, `Max-Age=0` and an expiry in the past for old browsers.
 pub fn clear_cookie(names: &CookieNames, name: &str, path: &str) -> String {
-    Cookie::build((name, ""))
+    clear_cookie_in(names, name, path, None)
+}
+
+/// [`clear_cookie`] for a copy set with a `Domain` (another cookie to the
+/// browser than a host-only one of the same name and path).
+fn clear_cookie_in(names: &CookieNames, name: &str, path: &str, domain: Option<&str>) -> String {
+    let mut cookie = Cookie::build((name, ""))
         .path(path)
         .secure(names.secure)
         .http_only(true)
         .same_site(SameSite::Lax)
         .max_age(cookie::time::Duration::ZERO)
-        .expires(cookie::time::OffsetDateTime::UNIX_EPOCH)
-        .build()
-        .to_string()
+        .expires(cookie::time::OffsetDateTime::UNIX_EPOCH);
+    if let Some(domain) = domain {
+        cookie = cookie.domain(domain.to_owned());
+    }
+    cookie.build().to_string()
 }
 
 #[cfg(test)]

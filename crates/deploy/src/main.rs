@@ -687,20 +687,25 @@ fn rotation_text(
          1. add a new key {new_kid} to the set, not signing yet, and deploy every package with the set, so that every verifier holds it before anything signs with it:\n\
          {plan}\n\
          2. make {new_kid} the signing key in {name}: signin and refresh sign with it from their next start, or within {signer} minutes\n\
-         3. retire {signing}: it stays in every verifier until every session it signed has expired ({minutes} minutes, the longest session, plus the signers' {signer}-minute re-read); from {when} it verifies nothing (its deadline goes to every verifier with the next deploy), and the first deploy or rotation after then drops it from the set and from the key value store\n\
+         3. retire {signing}: it stays in every verifier until every session it signed has expired ({minutes} minutes, the longest session, plus the signers' {signer}-minute re-read); from {when} it verifies nothing (its deadline is written into the key value store at once, and signin and refresh read it with the set), and the first deploy or rotation after then drops it from the set and from the key value store\n\
          nobody is signed out; the keys themselves are never printed\n",
         app = settings.application,
         env = settings.environment,
-        plan = deploy_plan
-            .trim_end()
-            .lines()
-            .map(|l| format!("     {l}"))
-            .collect::<Vec<_>>()
-            .join("\n"),
+        plan = indented(deploy_plan),
         signer = edge_auth_provider::keys::SIGNER_MAX_AGE.as_secs() / 60,
         minutes = longest / 60,
         when = plan::utc(retire_at),
     )
+}
+
+/// The deploy plan's lines, indented under a rotation's step.
+fn indented(deploy_plan: &str) -> String {
+    deploy_plan
+        .trim_end()
+        .lines()
+        .map(|l| format!("     {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// `rotate-session-key --now`, said before it is done.
@@ -721,12 +726,7 @@ fn rotation_now_text(
          the keys themselves are never printed\n",
         app = settings.application,
         env = settings.environment,
-        plan = deploy_plan
-            .trim_end()
-            .lines()
-            .map(|l| format!("     {l}"))
-            .collect::<Vec<_>>()
-            .join("\n"),
+        plan = indented(deploy_plan),
     )
 }
 

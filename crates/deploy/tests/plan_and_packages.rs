@@ -651,12 +651,27 @@ fn the_packages_get_no_key_they_do_not_need() {
             [edge_auth_testkit::SESSION_KID],
             "{name}"
         );
-        let token = edge_auth_testkit::session();
+        // A session as signin issues it under this config.json: no longer
+        // than the ID token's validity, which the tool writes as
+        // session.lifetime_seconds with Cognito (a longer one is refused).
+        assert_eq!(parsed.file.session.lifetime_seconds, Some(3600), "{name}");
+        let token = edge_auth_testkit::signer().sign(&edge_auth_core::session::SessionClaims {
+            exp: edge_auth_testkit::NOW + 3000,
+            ..edge_auth_testkit::session_claims()
+        });
+        let too_long = edge_auth_testkit::session();
         let verifies = parsed
             .sessions
             .verify(&token, edge_auth_testkit::NOW)
             .is_ok();
         assert_eq!(verifies, has_session_keys, "{name}");
+        assert!(
+            parsed
+                .sessions
+                .verify(&too_long, edge_auth_testkit::NOW)
+                .is_err(),
+            "{name}: 3,660 s"
+        );
         if !has_session_keys {
             // With the material read from the key set, it verifies.
             let set = session_keys().keys;
