@@ -458,3 +458,17 @@ test('only the settings\' public paths are open, and a rule on a directory\'s in
     own.stop();
   }
 });
+
+test('the local site opened as localhost goes to its own address first, so the sign-in comes back to the page', async () => {
+  // Cookies belong to one host: a sign-in started on localhost would come
+  // back to 127.0.0.1, where its flow cookie is not.
+  const context = await browser.newContext();
+  await context.route((url) => !/^(127\.\d+\.\d+\.\d+|localhost)$/.test(url.hostname), (route) => route.abort('blockedbyclient'));
+  const page = await context.newPage();
+  const { port } = new URL(edge.site);
+  await page.goto(`http://localhost:${port}/docs/guide.html?a=1&b=2`);
+  await signIn(page, edge.site, USERS.alice);
+  assert.equal(page.url(), `${edge.site}/docs/guide.html?a=1&b=2`);
+  assert.equal(await page.textContent('[data-user]'), 'alice');
+  await context.close();
+});

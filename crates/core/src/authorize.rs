@@ -176,8 +176,10 @@ fn forbidden(
         href: &switch,
         label: SWITCH_USER_LABEL,
     };
+    // And a way back to the site's start page, which the user may read.
+    let actions = [sign_out, home().expect("the home page action")];
     Outcome::respond(
-        pages::html_page(403, FORBIDDEN_TITLE, &message, Some(sign_out), vec![]),
+        pages::html_page_with(403, FORBIDDEN_TITLE, &message, &actions, vec![]),
         "forbidden",
     )
     .with_detail(format!("rule {}", pattern.as_str()))

@@ -251,7 +251,8 @@ async function handler(event) {
         H: escapeHtml(CONFIG.signout + '?' + back)
       };
       var by = function (m, k) { return fill[k]; };
-      return page(403, CONFIG.forbidden[0], CONFIG.forbidden[1].replace(/@@([WG])@@/g, by), CONFIG.switchUser.replace(/@@(H)@@/, by));
+      // Two buttons: sign in as someone else, and the site's start page.
+      return page(403, CONFIG.forbidden[0], CONFIG.forbidden[1].replace(/@@([WG])@@/g, by), CONFIG.switchUser.replace(/@@(H)@@/, by) + CONFIG.home);
     }
     return indexPath(request, query);
   }

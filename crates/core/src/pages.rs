@@ -93,6 +93,7 @@ pub fn location_value(location: &str) -> String {
 }
 
 /// A link on an error page: where to go next.
+#[derive(Debug, Clone, Copy)]
 pub struct Action<'a> {
     pub href: &'a str,
     pub label: &'a str,
@@ -107,13 +108,25 @@ pub fn html_page(
     action: Option<Action<'_>>,
     cookies: Vec<String>,
 ) -> CloudFrontResponse {
+    html_page_with(status, title, message, action.as_slice(), cookies)
+}
+
+/// [`html_page`] with several actions, one button each, in order.
+pub fn html_page_with(
+    status: u16,
+    title: &str,
+    message: &str,
+    actions: &[Action<'_>],
+    cookies: Vec<String>,
+) -> CloudFrontResponse {
     let mut response = base_response(status, cookies);
     set_html_headers(&mut response.headers);
+    let buttons: String = actions.iter().map(|a| action_html(Some(*a))).collect();
     response.body = Some(page_body(
         &status.to_string(),
         &escape(title),
         &escape(message),
-        &action_html(action),
+        &buttons,
     ));
     response.body_encoding = Some(BodyEncoding::Text);
     response

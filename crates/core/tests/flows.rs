@@ -640,6 +640,12 @@ fn signing_in_as_someone_else_returns_to_the_page() {
     let body = response(&denied).body.clone().unwrap();
     let href = "/_edge-auth/signout?return=%2Fadmin%2Freport.html%3Fy%3D2";
     assert!(body.contains(&format!(r#"href="{href}""#)), "{body}");
+    // And, after it, a way back to the site's start page.
+    let switch_at = body.find(href).unwrap();
+    let home_at = body
+        .find(r#"href="/">Go to the home page</a>"#)
+        .expect("a home link");
+    assert!(switch_at < home_at, "{body}");
 
     let (path, query) = href.split_once('?').unwrap();
     assert_eq!(path, "/_edge-auth/signout");

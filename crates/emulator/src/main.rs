@@ -193,6 +193,42 @@ fn parse_options() -> Result<Options, String> {
     Ok(o)
 }
 
+/// A redirect to the same path on the site's own address, for a request
+/// that names another host for this server (`localhost`, `[::1]`).
+fn to_site_address(
+    site: &str,
+    headers: &[(String, String)],
+    path: &str,
+    query: &str,
+) -> Option<Answer> {
+    let host = headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case("host"))
+        .map(|(_, v)| v.as_str())?;
+    let own = site.split("://").nth(1).unwrap_or("");
+    if host.eq_ignore_ascii_case(own) {
+        return None;
+    }
+    // Only the path and query the request sent, and only a path: nothing
+    // else of the request goes into the Location.
+    if !path.starts_with('/') || path.starts_with("//") {
+        return None;
+    }
+    let location = if query.is_empty() {
+        format!("{site}{path}")
+    } else {
+        format!("{site}{path}?{query}")
+    };
+    Some(Answer {
+        status: 307,
+        headers: vec![
+            ("location".into(), location),
+            ("cache-control".into(), "no-store".into()),
+        ],
+        body: Vec::new(),
+    })
+}
+
 /// What the local edge reads of a deploy settings file (`deploy/*.toml`):
 /// the path rules and the public paths; the rest is for AWS.
 #[derive(serde::Deserialize)]
@@ -576,10 +612,19 @@ async fn run() -> Result<(), String> {
         regional: o.regional,
         viewer_function,
     });
+    let site_address = site.clone();
     serve(site_listener, move |peer, req| {
         let distribution = distribution.clone();
+        let site_address = site_address.clone();
         async move {
             let (method, path, query, headers, _) = collect_request(req).await;
+            // The site's cookies and its sign-in belong to one address:
+            // `localhost` would end in "Sign-in could not be matched"
+            // (the provider sends the browser back to 127.0.0.1, where its
+            // flow cookie is not), so it is sent there first.
+            if let Some(answer) = to_site_address(&site_address, &headers, &path, &query) {
+                return answer;
+            }
             distribution
                 .serve(ViewerRequest {
                     method,
