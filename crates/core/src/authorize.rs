@@ -38,10 +38,12 @@ pub fn authorize(
     let subjects = match_subjects(&request.uri, &path);
     // Rules win over public patterns: a public `/assets/*` must not open a
     // ruled `/assets/internal/*`, nor a ruled object by another spelling.
-    let ruled = subjects
-        .iter()
-        .any(|s| config.rules.iter().any(|(p, _)| p.matches(s)));
-    if !ruled && config.public.iter().any(|p| p.matches(&path)) {
+    let ruled = || {
+        subjects
+            .iter()
+            .any(|s| config.rules.iter().any(|(p, _)| p.matches(s)))
+    };
+    if config.public.iter().any(|p| p.matches(&path)) && !ruled() {
         return Outcome::forward(request, "public-path");
     }
     // The auth endpoints have behaviours of their own, so nothing under the
@@ -183,6 +185,19 @@ fn forbidden(
         "forbidden",
     )
     .with_detail(format!("rule {}", pattern.as_str()))
+}
+
+/// Where the request came from, by Fetch Metadata: `Some(false)` from this
+/// site's own pages (`Sec-Fetch-Site: same-origin`) or a typed address or
+/// bookmark (`none`), `Some(true)` from anywhere else (another site, a
+/// sibling subdomain), `None` from a browser that sends no Fetch Metadata.
+/// Sign-out acts only on `Some(false)`; a sign-in started on `Some(true)`
+/// never evicts another.
+pub(crate) fn sent_from_elsewhere(request: &CloudFrontRequest) -> Option<bool> {
+    request
+        .headers
+        .first("sec-fetch-site")
+        .map(|site| !site.eq_ignore_ascii_case("same-origin") && !site.eq_ignore_ascii_case("none"))
 }
 
 /// Whether the request is a page load that can follow a redirect to a login

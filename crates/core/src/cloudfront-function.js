@@ -227,8 +227,8 @@ async function handler(event) {
   if (path === null) return page(400, CONFIG.badPath[0], CONFIG.badPath[1], CONFIG.home);
   var query = queryString(request.querystring);
   var keys = subjects(request.uri, path);
-  // Rules win over public patterns.
-  if (!keys.some(ruleFor) && PUBLIC.some(function (p) { return globMatch(p, keys[0]); })) return indexPath(request, query);
+  // Rules win over public patterns (looked for only when one matches).
+  if (PUBLIC.some(function (p) { return globMatch(p, keys[0]); }) && !keys.some(ruleFor)) return indexPath(request, query);
   if (path.indexOf(CONFIG.authPrefix) === 0) return page(404, CONFIG.authPath[0], CONFIG.authPath[1], CONFIG.home);
   var candidates = values(request.cookies[CONFIG.sessionCookie]).slice(0, 4);
   var expired = false, session = null;

@@ -257,10 +257,7 @@ pub fn start_signin_with_prompt(
     // A page another site sent here (a link, a redirect, a form) may be
     // the user's own first visit, or a page forcing visits to push the
     // user's sign-in in progress out. Such a start never evicts a flow.
-    let forced = request
-        .headers
-        .first("sec-fetch-site")
-        .is_some_and(|s| !s.eq_ignore_ascii_case("same-origin") && !s.eq_ignore_ascii_case("none"));
+    let forced = crate::authorize::sent_from_elsewhere(request) == Some(true);
 
     // Flows already running in this browser, oldest first; keep room for this one.
     let cookies = request_cookies(&request.headers);

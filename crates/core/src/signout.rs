@@ -57,8 +57,7 @@ pub fn signout_begin(
     // a `__Host-` cookie set with it (double submit: no other site can
     // read the one or set the other).
     let site = request.headers.first("sec-fetch-site");
-    let trusted = site
-        .is_some_and(|s| s.eq_ignore_ascii_case("same-origin") || s.eq_ignore_ascii_case("none"));
+    let trusted = crate::authorize::sent_from_elsewhere(request) == Some(false);
     if !trusted && !confirmed(request, config) {
         return Step::Done(confirmation_page(request, config, entropy, site));
     }

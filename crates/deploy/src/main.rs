@@ -365,15 +365,9 @@ async fn revoke(args: &Args, settings: &Settings, sub: &str) -> Result<(), Strin
     aws::check_credentials(&config)
         .await
         .map_err(|err| e(&err))?;
-    let outputs = aws::existing_outputs(&config, &distribution)
-        .await
-        .map_err(|err| e(&err))?
-        .ok_or(format!("{distribution} does not exist: deploy first"))?;
-    let arn = outputs.get("KeyValueStoreArn").ok_or(format!(
-        "{distribution} has no key value store: deploy with the default authorizer first"
-    ))?;
+    let arn = store_arn(&config, settings).await?;
     let client = aws::key_value_store(&config);
-    let changes = aws::revoke_in_store(&client, arn, &key, now, keep_after)
+    let changes = aws::revoke_in_store(&client, &arn, &key, now, keep_after)
         .await
         .map_err(|err| e(&err))?;
     println!("    {changes}");
@@ -841,6 +835,18 @@ async fn rotate(args: &Args, settings: &Settings, plan: &Plan) -> Result<(), Str
     Ok(())
 }
 
+/// The deployed distribution's key value store (its stack's output).
+async fn store_arn(config: &aws_config::SdkConfig, settings: &Settings) -> Result<String, String> {
+    let distribution = settings.stack_name("distribution");
+    let outputs = aws::existing_outputs(config, &distribution)
+        .await
+        .map_err(|err| err.to_string())?
+        .ok_or(format!("{distribution} does not exist: deploy first"))?;
+    outputs.get("KeyValueStoreArn").cloned().ok_or(format!(
+        "{distribution} has no key value store: deploy with the default authorizer first"
+    ))
+}
+
 /// Writes the set's `key:<kid>` entries (with a retiring key's deadline)
 /// into the distribution's key value store; other entries stay.
 async fn write_store_keys(
@@ -848,20 +854,13 @@ async fn write_store_keys(
     set: &edge_auth_core::session::SessionKeySet,
 ) -> Result<String, String> {
     let e = |e: &dyn std::fmt::Display| e.to_string();
-    let distribution = settings.stack_name("distribution");
     let config = aws::sdk_config(&settings.regions.distribution, None).await;
-    let outputs = aws::existing_outputs(&config, &distribution)
-        .await
-        .map_err(|err| e(&err))?
-        .ok_or(format!("{distribution} does not exist: deploy first"))?;
-    let arn = outputs
-        .get("KeyValueStoreArn")
-        .ok_or(format!("{distribution} has no key value store"))?;
+    let arn = store_arn(&config, settings).await?;
     let entries = cloudfront_function::session_key_entries(&set.verify_keys());
     cloudfront_function::check_store_limits(&entries).map_err(|err| e(&err))?;
     aws::write_key_value_store(
         &aws::key_value_store(&config),
-        arn,
+        &arn,
         cloudfront_function::SESSION_KEY_PREFIX,
         &entries,
     )
