@@ -249,6 +249,15 @@ def test_the_run_executes_what_the_dry_run_prints_against_moto(tmp_path, moto, p
     executed = logged(log)
     # What the run printed before each command is what it executed.
     assert commands(first.stdout) == executed
+    # It ends with what each step changed: every stack created, the site
+    # uploaded, the store written.
+    summary = first.stdout[first.stdout.index("\nstep "):]
+    for row in [r"stack edge-auth-moto-auth-endpoints +\S+ +created \(CREATE_COMPLETE\)",
+                r"stack edge-auth-moto-distribution +\S+ +created \(CREATE_COMPLETE\)",
+                r"key value store +\S+ +1 put, 0 deleted",
+                r"site sync +\S+ +\d+ uploaded, 0 deleted, 0 unchanged",
+                r"\ntotal +\S+\n"]:
+        assert re.search(row, summary), summary
     stacks = {a[a.index("--stack-name") + 1] for a in executed}
     outputs = outputs_of(url, stacks)
     # The dry run showed the same commands, outputs filled in.
@@ -447,7 +456,7 @@ def test_the_lambda_edge_arrangement_still_runs_against_moto(tmp_path, moto, pro
         assert json.loads(z.read("config.json"))["session"]["keys"]
     revoke = subprocess.run([str(tool), "revoke", "--settings", str(settings), "--user", "u"],
                             cwd=ROOT, capture_output=True, text=True, env=env, timeout=120)
-    assert revoke.returncode == 1 and "has none (Lambda@Edge cannot read one)" in revoke.stderr, revoke.stderr
+    assert revoke.returncode == 2 and "has none (Lambda@Edge cannot read one)" in revoke.stderr, revoke.stderr
 
 
 def test_sam_would_refuse_it_so_the_stand_in_refuses_it(tmp_path, moto):

@@ -1,9 +1,12 @@
-//! The deploy tool's parts: settings, the plan, the `sam deploy` command
+//! The deploy tool's parts: the command line (`cli`) and one module per
+//! command (`commands`), over settings, the plan, the `sam deploy` command
 //! lines, the templates' parameters, the packages' config.json, the AWS
-//! calls, the deployer's policy, and the teardown. `src/main.rs` runs them
-//! in order.
+//! calls, the deployer's policy, and the teardown. `src/main.rs` only
+//! dispatches.
 
 pub mod aws;
+pub mod cli;
+pub mod commands;
 pub mod destroy;
 pub mod package;
 pub mod plan;

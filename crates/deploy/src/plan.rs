@@ -705,6 +705,26 @@ impl Step {
     }
 }
 
+impl Step {
+    /// A few words naming the step, for the run's summary table.
+    pub fn label(&self) -> String {
+        match self {
+            Step::DeployStack { stack, .. } => format!("stack {stack}"),
+            Step::FreeSecretName { name, .. } => format!("secret name {name}"),
+            Step::FetchProvider { .. } => "provider documents".into(),
+            Step::SessionKeys { .. } => "session keys".into(),
+            Step::WriteConfig { into, .. } => format!("config.json ({})", into.display()),
+            Step::RenderViewerFunction { .. } => "CloudFront Function".into(),
+            Step::WriteKeyValueStore { .. } => "key value store".into(),
+            Step::RetiredStack { stack, .. } => format!("retired {stack}"),
+            Step::WritePlaceholders { .. } => "placeholder packages".into(),
+            Step::SyncSite { .. } => "site sync".into(),
+            Step::Invalidate { .. } => "invalidation".into(),
+            Step::Announce { .. } => "site URL".into(),
+        }
+    }
+}
+
 impl fmt::Display for Step {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

@@ -5,6 +5,9 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+/// The Cognito domain prefixes of the example settings (deploy/*.toml).
+pub const EXAMPLE_DOMAIN_PREFIXES: [&str; 2] = ["edge-auth-prod-docs", "edge-auth-preview-docs"];
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Settings {
@@ -385,7 +388,7 @@ impl Settings {
         Ok(())
     }
 
-    /// The example values (deploy/prod.toml's) still in these settings, as
+    /// The example values (deploy/prod.toml's and preview.toml's) still in these settings, as
     /// `setting = value`: a domain under example.com, AWS's documentation
     /// account 111122223333, the example hosted zone. The dry run lists them;
     /// a run refuses to start with them, before anything is created.
@@ -409,6 +412,18 @@ impl Settings {
             && zone.contains("EXAMPLE")
         {
             found.push(format!("site.hosted_zone_id = {zone}"));
+        }
+        // Cognito domain prefixes are unique per region: the example's is
+        // taken by whoever deployed it first.
+        if let Provider::Cognito {
+            hosted_domain_prefix,
+            ..
+        } = &self.provider
+            && EXAMPLE_DOMAIN_PREFIXES.contains(&hosted_domain_prefix.as_str())
+        {
+            found.push(format!(
+                "provider.hosted_domain_prefix = {hosted_domain_prefix} (unique per region: choose your own)"
+            ));
         }
         if let Provider::Oidc {
             discovery_url,

@@ -522,12 +522,18 @@ fn the_examples_placeholders_are_named() {
             "site.domain = docs.example.com",
             "site.certificate_arn = arn:aws:acm:us-east-1:111122223333:certificate/00000000-0000-0000-0000-000000000000",
             "site.hosted_zone_id = Z0000000000EXAMPLE",
+            "provider.hosted_domain_prefix = edge-auth-prod-docs (unique per region: choose your own)",
         ]
     );
     let preview =
         Settings::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/preview.toml"))
             .unwrap();
-    assert!(preview.example_placeholders().is_empty());
+    assert_eq!(
+        preview.example_placeholders(),
+        [
+            "provider.hosted_domain_prefix = edge-auth-preview-docs (unique per region: choose your own)"
+        ]
+    );
 }
 
 /// A package the plan needs and nobody built is named with the command that

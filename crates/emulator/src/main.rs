@@ -5,6 +5,7 @@
 //! provider on a second port (or an external OpenID provider by its
 //! discovery URL). `edge-auth-dev --help` lists the options.
 
+mod cli;
 mod cloudfront;
 mod idp;
 mod viewer_function;
@@ -23,175 +24,9 @@ use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 
+use cli::Options;
 use cloudfront::{Answer, Distribution, ViewerRequest, handler_state};
 use idp::{DevIdp, IdpRequest, IdpSettings, User};
-
-const HELP: &str = "edge-auth-dev: the protected site locally, with a development identity provider
-
-options:
-  --port N                 site port on 127.0.0.1 (default 8080; 0 = any free port)
-  --idp-port N             development provider port (default 8081; 0 = any)
-  --site DIR               the static site (default site)
-  --users FILE             development users (default dev/users.json)
-  --id-token-ttl SECONDS   ID/access token lifetime (default 3600)
-  --refresh-token-ttl SECONDS  refresh token lifetime (default 2592000)
-  --clock-skew SECONDS     leeway for exp/nbf (default 30)
-  --client-secret S        the development client's secret (default: random)
-  --provider-discovery URL use an external OpenID provider instead, e.g.
-                           https://cognito-idp.<region>.amazonaws.com/<pool>/.well-known/openid-configuration
-  --client-id ID           with --provider-discovery: the app client
-  --groups-claim NAME      with --provider-discovery: groups claim (default cognito:groups)
-  --cognito-domain URL     with a Cognito discovery URL: the hosted domain, for /logout
-  --settings FILE          a deploy settings file (deploy/prod.toml): its path
-                           rules and [site] public, as the deployed site has them
-  --rule PATTERN=GROUP[,GROUP]  a path rule (default: the settings', else /admin/*=admins)
-  --public PATTERN         a path served without sign-in (repeatable; default:
-                           the settings', else /signed-out.html, /favicon.ico, /favicon.svg)
-  --session-keys FILE      the session key set, {\"signing_kid\": .., \"keys\": [..]}
-                           (default: a new random key; a restart with the next
-                           set of a rotation keeps the browser signed in)
-  --log-format human|json  log lines for people (default) or as Lambda writes them
-  --authorizer cloudfront-function|lambda-edge  the per-request check as the
-                           CloudFront Function the deploy tool publishes, run
-                           by Node.js (default), or as the Lambda@Edge
-                           authorize and index-path functions
-  --auth-endpoints regional|edge  sign-in, refresh and sign-out as regional
-                           functions behind function URL origins (default, as
-                           the deploy tool deploys them) or as Lambda@Edge
-                           origin-request functions (auth_endpoints = \"edge\")
-";
-
-struct Options {
-    port: u16,
-    idp_port: u16,
-    site: PathBuf,
-    users: PathBuf,
-    id_ttl: u64,
-    refresh_ttl: u64,
-    skew: u64,
-    client_secret: Option<String>,
-    discovery: Option<String>,
-    client_id: Option<String>,
-    groups_claim: String,
-    cognito_domain: Option<String>,
-    rules: Vec<(String, Vec<String>)>,
-    /// Paths served without a session; absent: the settings' or the core's default.
-    public: Option<Vec<String>>,
-    json_logs: bool,
-    regional: bool,
-    /// The CloudFront Function rather than authorize + index-path.
-    cloudfront_function: bool,
-    /// A session key set (`{"signing_kid", "keys"}`); a new random one when absent.
-    session_keys: Option<PathBuf>,
-}
-
-/// A two-way option: `true` for `yes`, `false` for `no`, else an error
-/// naming both.
-fn one_of(flag: &str, value: &str, yes: &str, no: &str) -> Result<bool, String> {
-    match value {
-        v if v == yes => Ok(true),
-        v if v == no => Ok(false),
-        other => Err(format!("{flag}: `{other}` is not {yes} or {no}")),
-    }
-}
-
-fn parse_options() -> Result<Options, String> {
-    let mut o = Options {
-        port: 8080,
-        idp_port: 8081,
-        site: "site".into(),
-        users: "dev/users.json".into(),
-        id_ttl: 3600,
-        refresh_ttl: 30 * 24 * 3600,
-        skew: 30,
-        client_secret: None,
-        discovery: None,
-        client_id: None,
-        groups_claim: "cognito:groups".into(),
-        cognito_domain: None,
-        rules: Vec::new(),
-        public: None,
-        json_logs: false,
-        regional: true,
-        cloudfront_function: true,
-        session_keys: None,
-    };
-    let mut settings: Option<PathBuf> = None;
-    let mut args = std::env::args().skip(1);
-    while let Some(flag) = args.next() {
-        if flag == "--help" || flag == "-h" {
-            print!("{HELP}");
-            std::process::exit(0);
-        }
-        let value = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
-        let number = |v: &str| {
-            v.parse::<u64>()
-                .map_err(|_| format!("{flag}: `{v}` is not a number"))
-        };
-        match flag.as_str() {
-            "--port" => {
-                o.port = number(&value)?
-                    .try_into()
-                    .map_err(|_| "--port: too large")?
-            }
-            "--idp-port" => {
-                o.idp_port = number(&value)?
-                    .try_into()
-                    .map_err(|_| "--idp-port: too large")?
-            }
-            "--site" => o.site = value.into(),
-            "--users" => o.users = value.into(),
-            "--id-token-ttl" => o.id_ttl = number(&value)?,
-            "--refresh-token-ttl" => o.refresh_ttl = number(&value)?,
-            "--clock-skew" => o.skew = number(&value)?,
-            "--client-secret" => o.client_secret = Some(value),
-            "--provider-discovery" => o.discovery = Some(value),
-            "--client-id" => o.client_id = Some(value),
-            "--groups-claim" => o.groups_claim = value,
-            "--cognito-domain" => o.cognito_domain = Some(value),
-            "--session-keys" => o.session_keys = Some(value.into()),
-            "--log-format" => o.json_logs = one_of(&flag, &value, "json", "human")?,
-            "--auth-endpoints" => o.regional = one_of(&flag, &value, "regional", "edge")?,
-            "--authorizer" => {
-                o.cloudfront_function = one_of(&flag, &value, "cloudfront-function", "lambda-edge")?
-            }
-            "--settings" => settings = Some(value.into()),
-            "--public" => o.public.get_or_insert_with(Vec::new).push(value),
-            "--rule" => {
-                let (pattern, groups) = value
-                    .split_once('=')
-                    .ok_or("--rule: PATTERN=GROUP[,GROUP]")?;
-                o.rules.push((
-                    pattern.into(),
-                    groups.split(',').map(str::to_owned).collect(),
-                ));
-            }
-            other => return Err(format!("unknown option {other} (see --help)")),
-        }
-    }
-    // The deploy settings' rules and public paths, so that the local site
-    // opens exactly what the deployed one would; options given win.
-    if let Some(path) = settings {
-        let file = SettingsFile::read(&path)?;
-        if o.rules.is_empty() {
-            o.rules = file
-                .rules
-                .into_iter()
-                .map(|r| (r.pattern, r.groups))
-                .collect();
-        }
-        if o.public.is_none() {
-            o.public = file.site.public;
-        }
-    }
-    if o.rules.is_empty() {
-        o.rules.push(("/admin/*".into(), vec!["admins".into()]));
-    }
-    if o.discovery.is_some() && o.client_id.is_none() {
-        return Err("--provider-discovery needs --client-id (and --client-secret for a confidential client)".into());
-    }
-    Ok(o)
-}
 
 /// A redirect to the same path on the site's own address, for a request
 /// that names another host for this server (`localhost`, `[::1]`).
@@ -227,36 +62,6 @@ fn to_site_address(
         ],
         body: Vec::new(),
     })
-}
-
-/// What the local edge reads of a deploy settings file (`deploy/*.toml`):
-/// the path rules and the public paths; the rest is for AWS.
-#[derive(serde::Deserialize)]
-struct SettingsFile {
-    #[serde(default)]
-    site: SettingsSite,
-    #[serde(default)]
-    rules: Vec<SettingsRule>,
-}
-
-#[derive(serde::Deserialize, Default)]
-struct SettingsSite {
-    public: Option<Vec<String>>,
-}
-
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SettingsRule {
-    pattern: String,
-    groups: Vec<String>,
-}
-
-impl SettingsFile {
-    fn read(path: &std::path::Path) -> Result<Self, String> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("--settings {}: {e}", path.display()))?;
-        toml::from_str(&text).map_err(|e| format!("--settings {}: {e}", path.display()))
-    }
 }
 
 fn random_secret() -> String {
@@ -436,7 +241,9 @@ impl Drop for WorkDir {
 }
 
 async fn run() -> Result<(), String> {
-    let o = parse_options()?;
+    let Some(o) = cli::options()? else {
+        return Ok(());
+    };
     if o.json_logs {
         edge_auth_lambda::init_logging("info");
     } else {

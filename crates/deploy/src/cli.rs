@@ -1,0 +1,441 @@
+//! The command line, declared once with clap: per-command help with
+//! examples, suggestions for typos, completions, and the exit codes below.
+//! `src/main.rs` parses with [`parse_from`] and hands each command to its
+//! module under `commands/`; tests parse README's command lines with the
+//! same function, so the documentation cannot drift from the tool.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// What the exit status means, for scripts and CI jobs that run the tool.
+pub const EXIT_CODES: &str = "\
+Exit status:
+  0  done (a dry run: the plan was printed)
+  1  a call to AWS, sam or the provider failed; what ran before it stays
+     (a re-run picks up from there)
+  2  refused before anything changed: the command line, the settings, a
+     value the templates would refuse, or a missing package";
+
+/// Exit status 1: something failed partway.
+pub const EXIT_FAILED: u8 = 1;
+/// Exit status 2: refused before anything ran.
+pub const EXIT_REFUSED: u8 = 2;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "edge-auth-deploy",
+    version,
+    about = "Deploy and run a sign-in in front of a static site on CloudFront",
+    long_about = "Deploy and run a sign-in in front of a static site on CloudFront: the \
+                  user pool, the auth endpoints, the distribution with its CloudFront \
+                  Function, and the site, from one settings file.\n\n\
+                  `edge-auth-deploy --settings F` (no command) is `edge-auth-deploy deploy --settings F`.",
+    after_help = EXIT_CODES,
+    propagate_version = true,
+    subcommand_required = true,
+    arg_required_else_help = true,
+    // A later option wins, as with the first releases' parser (a wrapper's
+    // defaults can be overridden by what follows them).
+    args_override_self = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Deploy the stacks, the packages and the site, in order
+    #[command(after_help = concat!(
+        "Examples:\n",
+        "  edge-auth-deploy deploy --settings deploy/prod.toml\n",
+        "  edge-auth-deploy deploy --settings deploy/prod.toml --dry-run\n",
+        "  edge-auth-deploy deploy --settings deploy/preview.toml --packages result/dist\n\n",
+        "Each `sam deploy` line is printed before it runs; a re-run after a failure\n",
+        "resumes (stacks that are done are updated in place, unchanged)."
+    ))]
+    Deploy(DeployArgs),
+    /// Print the deploy's plan and change nothing (the same as `deploy --dry-run`)
+    #[command(after_help = concat!(
+        "Examples:\n",
+        "  edge-auth-deploy plan --settings deploy/prod.toml\n",
+        "  edge-auth-deploy plan --settings deploy/prod.toml --offline\n\n",
+        "With credentials it reads which stacks exist (so a re-run's commands carry\n",
+        "their real values) and what the site sync would upload and delete."
+    ))]
+    Plan(PlanArgs),
+    /// Check the settings and the packages without calling AWS
+    #[command(after_help = concat!(
+        "Examples:\n",
+        "  edge-auth-deploy check --settings deploy/prod.toml\n\n",
+        "Exit status 0 when a deploy could start; 2 with every finding listed otherwise."
+    ))]
+    Check(CheckArgs),
+    /// Delete the deployment's stacks, in the order AWS requires
+    #[command(after_help = concat!(
+        "Examples:\n",
+        "  edge-auth-deploy destroy --settings deploy/prod.toml --dry-run\n",
+        "  edge-auth-deploy destroy --settings deploy/prod.toml --empty-bucket\n\n",
+        "The user pool (and its users) stays; the plan says how to remove it."
+    ))]
+    Destroy(DestroyArgs),
+    /// Add a new session key and retire the old one; nobody is signed out
+    #[command(after_help = concat!(
+        "Examples:\n",
+        "  edge-auth-deploy rotate-session-key --settings deploy/prod.toml --dry-run\n",
+        "  edge-auth-deploy rotate-session-key --settings deploy/prod.toml\n",
+        "  edge-auth-deploy rotate-session-key --settings deploy/prod.toml --now   # a leaked key"
+    ))]
+    RotateSessionKey(RotateArgs),
+    /// End a user's sessions at the edge (the CloudFront Function's store)
+    #[command(after_help = concat!(
+        "Examples:\n",
+        "  edge-auth-deploy revoke --settings deploy/prod.toml --user 0f1e2d3c-example --dry-run\n\n",
+        "Disable the user at the provider too: this ends the sessions the site issued,\n",
+        "not the account."
+    ))]
+    Revoke(RevokeArgs),
+    /// Users of the deployment's Cognito user pool
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Print the deployer's IAM policy for these settings
+    #[command(after_help = concat!(
+        "Examples:\n",
+        "  edge-auth-deploy policy --settings deploy/prod.toml > policy.json\n",
+        "  edge-auth-deploy policy --settings deploy/prod.toml --explain"
+    ))]
+    Policy(PolicyArgs),
+    /// Print a shell completion script
+    #[command(after_help = concat!(
+        "Examples:\n",
+        "  edge-auth-deploy completions bash > ~/.local/share/bash-completion/completions/edge-auth-deploy\n",
+        "  edge-auth-deploy completions zsh > ~/.zfunc/_edge-auth-deploy"
+    ))]
+    Completions {
+        /// The shell to complete for
+        shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Invite a user to the pool (Cognito e-mails a temporary password)
+    #[command(after_help = concat!(
+        "Examples:\n",
+        "  edge-auth-deploy user add --settings deploy/prod.toml --email you@example.org --group admins"
+    ))]
+    Add(UserAddArgs),
+}
+
+/// The settings file every command reads.
+#[derive(Debug, Args)]
+pub struct SettingsArg {
+    /// The environment's settings (deploy/<env>.toml)
+    #[arg(long, value_name = "FILE")]
+    pub settings: PathBuf,
+}
+
+/// Where the packages and templates come from, and where the run stages
+/// its copies.
+#[derive(Debug, Args, Clone)]
+pub struct Artifacts {
+    /// The edge packages (scripts/package.py)
+    #[arg(long, value_name = "DIR", default_value = "dist")]
+    pub packages: PathBuf,
+    /// The regional packages (scripts/package.py --regional) [default: PACKAGES/regional]
+    #[arg(long, value_name = "DIR")]
+    pub regional_packages: Option<PathBuf>,
+    /// The SAM templates
+    #[arg(long, value_name = "DIR", default_value = "sam")]
+    pub templates: PathBuf,
+    /// Where the run stages templates and configured packages
+    #[arg(long, value_name = "DIR", default_value = ".edge-auth-deploy")]
+    pub work: PathBuf,
+}
+
+impl Artifacts {
+    pub fn regional_packages(&self) -> PathBuf {
+        self.regional_packages
+            .clone()
+            .unwrap_or_else(|| self.packages.join("regional"))
+    }
+}
+
+/// `--dry-run [--offline]`.
+#[derive(Debug, Args, Clone, Copy)]
+pub struct DryRun {
+    /// Print what would be done and change nothing (reads the account when credentials are found)
+    #[arg(long)]
+    pub dry_run: bool,
+    /// With --dry-run: make no AWS call at all
+    #[arg(long, requires = "dry_run")]
+    pub offline: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DeployArgs {
+    #[command(flatten)]
+    pub settings: SettingsArg,
+    #[command(flatten)]
+    pub dry_run: DryRun,
+    #[command(flatten)]
+    pub artifacts: Artifacts,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub settings: SettingsArg,
+    /// Make no AWS call at all: the commands are a first deploy's
+    #[arg(long)]
+    pub offline: bool,
+    #[command(flatten)]
+    pub artifacts: Artifacts,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub settings: SettingsArg,
+    #[command(flatten)]
+    pub artifacts: Artifacts,
+}
+
+#[derive(Debug, Args)]
+pub struct DestroyArgs {
+    #[command(flatten)]
+    pub settings: SettingsArg,
+    #[command(flatten)]
+    pub dry_run: DryRun,
+    /// Also delete every version in the site bucket, then the bucket
+    #[arg(long)]
+    pub empty_bucket: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RotateArgs {
+    #[command(flatten)]
+    pub settings: SettingsArg,
+    /// A leaked key: one new key replaces every key at once; everyone signs in again
+    #[arg(long)]
+    pub now: bool,
+    #[command(flatten)]
+    pub dry_run: DryRun,
+    #[command(flatten)]
+    pub artifacts: Artifacts,
+}
+
+#[derive(Debug, Args)]
+pub struct RevokeArgs {
+    #[command(flatten)]
+    pub settings: SettingsArg,
+    /// The provider's `sub` claim of the user whose sessions end
+    #[arg(long, value_name = "SUB", value_parser = parse_sub)]
+    pub user: String,
+    /// Print what would be written and write nothing
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct UserAddArgs {
+    #[command(flatten)]
+    pub settings: SettingsArg,
+    /// The address Cognito sends the invitation to
+    #[arg(long, value_name = "ADDRESS", value_parser = parse_email)]
+    pub email: String,
+    /// A group of the pool to put the user in (e.g. the admin group)
+    #[arg(long, value_name = "GROUP")]
+    pub group: Option<String>,
+    #[command(flatten)]
+    pub dry_run: DryRun,
+}
+
+#[derive(Debug, Args)]
+pub struct PolicyArgs {
+    #[command(flatten)]
+    pub settings: SettingsArg,
+    /// Print, as JSON, the policy with what it is built from and what it leaves out
+    #[arg(long)]
+    pub explain: bool,
+}
+
+/// A provider's `sub`: what the store's key has room for (its keys are at
+/// most 512 bytes), and nothing a log line could be forged with.
+fn parse_sub(value: &str) -> Result<String, String> {
+    if value.is_empty() {
+        Err("empty: the provider's `sub` claim of the user".into())
+    } else if value.len() > 400 || value.chars().any(char::is_control) {
+        Err("a provider's `sub`, at most 400 bytes, no control characters".into())
+    } else {
+        Ok(value.to_owned())
+    }
+}
+
+/// Cognito's own check is stricter; this catches a mistyped option before
+/// any call.
+fn parse_email(value: &str) -> Result<String, String> {
+    let (local, domain) = value.split_once('@').unwrap_or(("", ""));
+    if local.is_empty() || !domain.contains('.') || value.contains(char::is_whitespace) {
+        Err("not an e-mail address".into())
+    } else {
+        Ok(value.to_owned())
+    }
+}
+
+/// The first argument names the command; an option there instead (the
+/// tool's first releases took `--settings F [--dry-run]` alone) means
+/// `deploy`, so scripts written for them keep working.
+pub fn with_default_command(args: impl IntoIterator<Item = OsString>) -> Vec<OsString> {
+    let mut args: Vec<OsString> = args.into_iter().collect();
+    let first = args.get(1).and_then(|a| a.to_str()).unwrap_or("");
+    let asks_the_tool = matches!(first, "-h" | "--help" | "-V" | "--version");
+    if first.starts_with('-') && !asks_the_tool {
+        args.insert(1, "deploy".into());
+    }
+    args
+}
+
+/// Parses a whole command line (program name first).
+pub fn parse_from<I, T>(args: I) -> Result<Cli, clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString>,
+{
+    Cli::try_parse_from(with_default_command(args.into_iter().map(Into::into)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+    use clap::error::ErrorKind;
+
+    fn parse(line: &str) -> Result<Cli, clap::Error> {
+        parse_from(line.split_whitespace())
+    }
+
+    #[test]
+    fn the_declaration_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn options_alone_mean_deploy() {
+        let cli = parse("edge-auth-deploy --settings s.toml --dry-run --offline").unwrap();
+        let Command::Deploy(args) = cli.command else {
+            panic!("not deploy: {cli:?}")
+        };
+        assert!(args.dry_run.dry_run && args.dry_run.offline);
+        assert_eq!(args.artifacts.packages, PathBuf::from("dist"));
+        assert_eq!(
+            args.artifacts.regional_packages(),
+            PathBuf::from("dist/regional")
+        );
+    }
+
+    #[test]
+    fn refusals_are_usage_errors() {
+        for (line, kind) in [
+            (
+                "edge-auth-deploy deploy",
+                ErrorKind::MissingRequiredArgument,
+            ),
+            (
+                "edge-auth-deploy deploy --settings s --offline",
+                ErrorKind::MissingRequiredArgument,
+            ),
+            (
+                "edge-auth-deploy revoke --settings s",
+                ErrorKind::MissingRequiredArgument,
+            ),
+            (
+                "edge-auth-deploy destory --settings s",
+                ErrorKind::InvalidSubcommand,
+            ),
+            (
+                "edge-auth-deploy policy --settings s --empty-bucket",
+                ErrorKind::UnknownArgument,
+            ),
+            (
+                "edge-auth-deploy user add --settings s --email nobody",
+                ErrorKind::ValueValidation,
+            ),
+            (
+                "edge-auth-deploy user remove --settings s",
+                ErrorKind::InvalidSubcommand,
+            ),
+            ("edge-auth-deploy completions tcsh", ErrorKind::InvalidValue),
+        ] {
+            let err = parse(line).expect_err(line);
+            assert_eq!(err.kind(), kind, "{line}: {err}");
+            assert_eq!(err.exit_code(), i32::from(EXIT_REFUSED), "{line}");
+        }
+        let long = format!(
+            "edge-auth-deploy revoke --settings s --user {}",
+            "x".repeat(401)
+        );
+        assert_eq!(parse(&long).unwrap_err().kind(), ErrorKind::ValueValidation);
+        let control = [
+            "edge-auth-deploy",
+            "revoke",
+            "--settings",
+            "s",
+            "--user",
+            "a\nb",
+        ];
+        assert_eq!(
+            parse_from(control).unwrap_err().kind(),
+            ErrorKind::ValueValidation
+        );
+    }
+
+    #[test]
+    fn a_typo_gets_a_suggestion() {
+        let err = parse("edge-auth-deploy destory --settings s").unwrap_err();
+        assert!(err.to_string().contains("destroy"), "{err}");
+        let err = parse("edge-auth-deploy deploy --settings s --dryrun").unwrap_err();
+        assert!(err.to_string().contains("--dry-run"), "{err}");
+    }
+
+    /// Every command's help shows examples, and each example parses.
+    #[test]
+    fn every_example_parses() {
+        let mut seen = 0;
+        let mut cli = Cli::command();
+        cli.build();
+        let mut commands: Vec<clap::Command> = cli.get_subcommands().cloned().collect();
+        while let Some(command) = commands.pop() {
+            // clap's own `help` lists every command again, without examples.
+            if command.get_name() == "help" {
+                continue;
+            }
+            commands.extend(command.get_subcommands().cloned());
+            if command.has_subcommands() {
+                continue;
+            }
+            let help = command
+                .get_after_help()
+                .map(ToString::to_string)
+                .unwrap_or_default();
+            let examples: Vec<&str> = help
+                .lines()
+                .filter_map(|l| l.trim().strip_prefix("edge-auth-deploy "))
+                .collect();
+            assert!(
+                !examples.is_empty(),
+                "{} has no examples",
+                command.get_name()
+            );
+            for example in examples {
+                let line = example.split(['#', '>']).next().unwrap_or_default();
+                parse(&format!("edge-auth-deploy {line}"))
+                    .unwrap_or_else(|e| panic!("`{line}` in {}'s help: {e}", command.get_name()));
+                seen += 1;
+            }
+        }
+        assert!(seen >= 12, "{seen} examples");
+    }
+}

@@ -1,0 +1,23 @@
+//! `edge-auth-deploy check`: what a deploy would refuse before its first
+//! call, found without calling anything: the settings, the values the
+//! templates would refuse, the example's values, missing packages.
+
+use super::{CommandError, Outcome, findings, load_settings, plan_for};
+use crate::cli::CheckArgs;
+
+pub fn main(args: &CheckArgs) -> Outcome {
+    let settings = load_settings(&args.settings)?;
+    let plan = plan_for(&settings, &args.settings, &args.artifacts)?;
+    let found = findings(&settings, &args.settings, &plan);
+    if !found.is_empty() {
+        return Err(CommandError::Refused(found.join("\n")));
+    }
+    println!(
+        "{}: ready to deploy {} {} ({} steps; `plan` shows them)",
+        args.settings.settings.display(),
+        settings.application,
+        settings.environment,
+        plan.steps.len()
+    );
+    Ok(())
+}

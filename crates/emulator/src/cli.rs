@@ -1,0 +1,359 @@
+//! `edge-auth-dev`'s command line, declared with clap, and the options it
+//! resolves to: the given options first, then a deploy settings file's
+//! rules and public paths, then the defaults.
+
+use std::path::PathBuf;
+
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "edge-auth-dev",
+    version,
+    about = "The protected site on 127.0.0.1, with a development identity provider",
+    long_about = "The protected site on 127.0.0.1: site/ served through the real handlers, \
+                  arranged as the deployed distribution arranges them, with a development \
+                  OpenID provider on a second port (or an external one by its discovery URL). \
+                  No AWS account is needed.",
+    after_help = concat!(
+        "Examples:\n",
+        "  edge-auth-dev\n",
+        "  edge-auth-dev --settings deploy/prod.toml --port 0 --idp-port 0\n",
+        "  edge-auth-dev --authorizer lambda-edge --auth-endpoints edge\n",
+        "  edge-auth-dev --provider-discovery https://idp.example.org/.well-known/openid-configuration --client-id local\n",
+        "  edge-auth-dev completions bash > ~/.local/share/bash-completion/completions/edge-auth-dev\n\n",
+        "Exit status: 0 when stopped with Ctrl-C, 1 when it could not start, 2 for a wrong option."
+    ),
+    args_conflicts_with_subcommands = true,
+    // A later option wins, so a wrapper's defaults can be overridden by
+    // what follows them (the tests' harness does that with --port).
+    args_override_self = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<DevCommand>,
+    #[command(flatten)]
+    pub options: Args,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DevCommand {
+    /// Print a shell completion script
+    Completions {
+        /// The shell to complete for
+        shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// One line per event, for people
+    Human,
+    /// JSON lines, as the deployed functions write them
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Authorizer {
+    /// The CloudFront Function the deploy tool publishes, run by Node.js
+    CloudfrontFunction,
+    /// The Lambda@Edge authorize and index-path functions
+    LambdaEdge,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AuthEndpoints {
+    /// Regional functions behind function URL origins, as deployed by default
+    Regional,
+    /// Lambda@Edge origin-request functions (auth_endpoints = "edge")
+    Edge,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The site's port on 127.0.0.1 (0: any free port)
+    #[arg(long, value_name = "N", default_value_t = 8080)]
+    pub port: u16,
+    /// The development provider's port (0: any free port)
+    #[arg(long, value_name = "N", default_value_t = 8081)]
+    pub idp_port: u16,
+    /// The static site
+    #[arg(long, value_name = "DIR", default_value = "site")]
+    pub site: PathBuf,
+    /// The development provider's users
+    #[arg(long, value_name = "FILE", default_value = "dev/users.json")]
+    pub users: PathBuf,
+    /// ID and access tokens' lifetime
+    #[arg(long, value_name = "SECONDS", default_value_t = 3600)]
+    pub id_token_ttl: u64,
+    /// Refresh tokens' lifetime
+    #[arg(long, value_name = "SECONDS", default_value_t = 30 * 24 * 3600)]
+    pub refresh_token_ttl: u64,
+    /// Leeway for exp and nbf
+    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+    pub clock_skew: u64,
+    /// The development client's secret [default: random]
+    #[arg(long, value_name = "SECRET")]
+    pub client_secret: Option<String>,
+    /// An external OpenID provider instead of the development one, by its discovery URL
+    #[arg(long, value_name = "URL", requires = "client_id")]
+    pub provider_discovery: Option<String>,
+    /// With --provider-discovery: the app client
+    #[arg(long, value_name = "ID")]
+    pub client_id: Option<String>,
+    /// With --provider-discovery: the claim that lists the user's groups
+    #[arg(long, value_name = "NAME", default_value = "cognito:groups")]
+    pub groups_claim: String,
+    /// With a Cognito discovery URL: the hosted domain, for /logout
+    #[arg(long, value_name = "URL")]
+    pub cognito_domain: Option<String>,
+    /// A deploy settings file (deploy/prod.toml): its path rules and [site] public, as the deployed site has them
+    #[arg(long, value_name = "FILE")]
+    pub settings: Option<PathBuf>,
+    /// A path rule, repeatable [default: the settings', else /admin/*=admins]
+    #[arg(long, value_name = "PATTERN=GROUP[,GROUP]", value_parser = parse_rule)]
+    pub rule: Vec<(String, Vec<String>)>,
+    /// A path served without sign-in, repeatable [default: the settings', else /signed-out.html, /favicon.ico, /favicon.svg]
+    #[arg(long, value_name = "PATTERN")]
+    pub public: Vec<String>,
+    /// The session key set, {"signing_kid": .., "keys": [..]} [default: a new random key; a restart with the next set of a rotation keeps the browser signed in]
+    #[arg(long, value_name = "FILE")]
+    pub session_keys: Option<PathBuf>,
+    /// Log lines for people or as Lambda writes them
+    #[arg(long, value_enum, default_value_t = LogFormat::Human)]
+    pub log_format: LogFormat,
+    /// The per-request check
+    #[arg(long, value_enum, default_value_t = Authorizer::CloudfrontFunction)]
+    pub authorizer: Authorizer,
+    /// Sign-in, refresh and sign-out
+    #[arg(long, value_enum, default_value_t = AuthEndpoints::Regional)]
+    pub auth_endpoints: AuthEndpoints,
+}
+
+fn parse_rule(value: &str) -> Result<(String, Vec<String>), String> {
+    let (pattern, groups) = value
+        .split_once('=')
+        .ok_or("PATTERN=GROUP[,GROUP], e.g. /admin/*=admins")?;
+    if pattern.is_empty() || groups.split(',').any(str::is_empty) {
+        return Err("PATTERN=GROUP[,GROUP]: a pattern and at least one group, none empty".into());
+    }
+    Ok((
+        pattern.into(),
+        groups.split(',').map(str::to_owned).collect(),
+    ))
+}
+
+/// The options `run` starts the local edge with.
+pub struct Options {
+    pub port: u16,
+    pub idp_port: u16,
+    pub site: PathBuf,
+    pub users: PathBuf,
+    pub id_ttl: u64,
+    pub refresh_ttl: u64,
+    pub skew: u64,
+    pub client_secret: Option<String>,
+    pub discovery: Option<String>,
+    pub client_id: Option<String>,
+    pub groups_claim: String,
+    pub cognito_domain: Option<String>,
+    pub rules: Vec<(String, Vec<String>)>,
+    /// Paths served without a session; absent: the settings' or the core's default.
+    pub public: Option<Vec<String>>,
+    pub json_logs: bool,
+    pub regional: bool,
+    /// The CloudFront Function rather than authorize + index-path.
+    pub cloudfront_function: bool,
+    /// A session key set (`{"signing_kid", "keys"}`); a new random one when absent.
+    pub session_keys: Option<PathBuf>,
+}
+
+/// The process's options; None when a subcommand ran instead (it printed
+/// what it was asked for). A wrong option ends the process with clap's
+/// message and exit status 2.
+pub fn options() -> Result<Option<Options>, String> {
+    let cli = Cli::parse();
+    if let Some(DevCommand::Completions { shell }) = cli.command {
+        let mut command = Cli::command();
+        clap_complete::generate(shell, &mut command, "edge-auth-dev", &mut std::io::stdout());
+        return Ok(None);
+    }
+    resolve(cli.options).map(Some)
+}
+
+/// The given options, then the settings file's rules and public paths,
+/// then the defaults: the local site opens exactly what the deployed one
+/// would.
+fn resolve(a: Args) -> Result<Options, String> {
+    let mut rules = a.rule;
+    let mut public = (!a.public.is_empty()).then_some(a.public);
+    if let Some(path) = &a.settings {
+        let file = SettingsFile::read(path)?;
+        if rules.is_empty() {
+            rules = file
+                .rules
+                .into_iter()
+                .map(|r| (r.pattern, r.groups))
+                .collect();
+        }
+        if public.is_none() {
+            public = file.site.public;
+        }
+    }
+    if rules.is_empty() {
+        rules.push(("/admin/*".into(), vec!["admins".into()]));
+    }
+    Ok(Options {
+        port: a.port,
+        idp_port: a.idp_port,
+        site: a.site,
+        users: a.users,
+        id_ttl: a.id_token_ttl,
+        refresh_ttl: a.refresh_token_ttl,
+        skew: a.clock_skew,
+        client_secret: a.client_secret,
+        discovery: a.provider_discovery,
+        client_id: a.client_id,
+        groups_claim: a.groups_claim,
+        cognito_domain: a.cognito_domain,
+        rules,
+        public,
+        json_logs: a.log_format == LogFormat::Json,
+        regional: a.auth_endpoints == AuthEndpoints::Regional,
+        cloudfront_function: a.authorizer == Authorizer::CloudfrontFunction,
+        session_keys: a.session_keys,
+    })
+}
+
+/// What the local edge reads of a deploy settings file (`deploy/*.toml`):
+/// the path rules and the public paths; the rest is for AWS.
+#[derive(serde::Deserialize)]
+struct SettingsFile {
+    #[serde(default)]
+    site: SettingsSite,
+    #[serde(default)]
+    rules: Vec<SettingsRule>,
+}
+
+#[derive(serde::Deserialize, Default)]
+struct SettingsSite {
+    public: Option<Vec<String>>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SettingsRule {
+    pattern: String,
+    groups: Vec<String>,
+}
+
+impl SettingsFile {
+    fn read(path: &std::path::Path) -> Result<Self, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("--settings {}: {e}", path.display()))?;
+        toml::from_str(&text).map_err(|e| format!("--settings {}: {e}", path.display()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::error::ErrorKind;
+
+    fn parse(line: &str) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(line.split_whitespace())
+    }
+
+    #[test]
+    fn the_declaration_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn defaults_are_the_deployed_arrangement() {
+        let o = resolve(parse("edge-auth-dev").unwrap().options).unwrap();
+        assert!(o.cloudfront_function && o.regional && !o.json_logs);
+        assert_eq!((o.port, o.idp_port), (8080, 8081));
+        assert_eq!(
+            o.rules,
+            [("/admin/*".to_owned(), vec!["admins".to_owned()])]
+        );
+        assert_eq!(o.public, None);
+    }
+
+    #[test]
+    fn a_later_option_wins_and_repeated_ones_add_up() {
+        let line =
+            "edge-auth-dev --port 1 --port 2 --rule /a/*=x --rule /b/*=y --public /p --public /q";
+        let o = resolve(parse(line).unwrap().options).unwrap();
+        assert_eq!(o.port, 2);
+        assert_eq!(o.rules.len(), 2);
+        assert_eq!(o.public, Some(vec!["/p".to_owned(), "/q".to_owned()]));
+    }
+
+    #[test]
+    fn options_win_over_the_settings_file() {
+        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+        let line =
+            format!("edge-auth-dev --settings {root}/deploy/prod.toml --rule /x/*=a,b --public /p");
+        let o = resolve(parse(&line).unwrap().options).unwrap();
+        assert_eq!(o.rules, [("/x/*".to_owned(), vec!["a".into(), "b".into()])]);
+        assert_eq!(o.public, Some(vec!["/p".to_owned()]));
+        let o = resolve(
+            parse(&format!("edge-auth-dev --settings {root}/deploy/prod.toml"))
+                .unwrap()
+                .options,
+        )
+        .unwrap();
+        assert!(o.public.unwrap().contains(&"/assets/style.css".to_owned()));
+    }
+
+    #[test]
+    fn wrong_options_are_usage_errors() {
+        for (line, kind) in [
+            ("edge-auth-dev --port 70000", ErrorKind::ValueValidation),
+            ("edge-auth-dev --port", ErrorKind::InvalidValue),
+            ("edge-auth-dev --authorizer lambda", ErrorKind::InvalidValue),
+            ("edge-auth-dev --rule /admin/*", ErrorKind::ValueValidation),
+            ("edge-auth-dev --rule /admin/*=", ErrorKind::ValueValidation),
+            (
+                "edge-auth-dev --provider-discovery https://x/.well-known/openid-configuration",
+                ErrorKind::MissingRequiredArgument,
+            ),
+            ("edge-auth-dev --prot 1", ErrorKind::UnknownArgument),
+            (
+                "edge-auth-dev completions bash --port 1",
+                ErrorKind::UnknownArgument,
+            ),
+        ] {
+            let err = parse(line).expect_err(line);
+            assert_eq!(err.kind(), kind, "{line}: {err}");
+            assert_eq!(err.exit_code(), 2);
+        }
+        let err = resolve(
+            parse("edge-auth-dev --settings /nonexistent.toml")
+                .unwrap()
+                .options,
+        )
+        .err()
+        .unwrap();
+        assert!(err.starts_with("--settings /nonexistent.toml: "), "{err}");
+    }
+
+    #[test]
+    fn every_example_parses() {
+        let help = Cli::command()
+            .get_after_help()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        let examples: Vec<&str> = help
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("edge-auth-dev"))
+            .collect();
+        assert!(examples.len() >= 4, "{help}");
+        for example in examples {
+            let line = format!("edge-auth-dev {}", example.split('>').next().unwrap_or(""));
+            parse(&line).unwrap_or_else(|e| panic!("`{line}`: {e}"));
+        }
+    }
+}
