@@ -430,20 +430,42 @@ def test_the_run_executes_what_the_dry_run_prints_against_moto(tmp_path, moto, p
 
 def test_the_lambda_edge_arrangement_still_runs_against_moto(tmp_path, moto, provider, key_value_store):
     """authorizer = "lambda-edge": the edge functions in us-east-1, their
-    versions in the distribution, no function or store written."""
+    versions in the distribution, no function or store written. With the
+    optional rate limit: its web ACL in us-east-1 (made in moto's WAF),
+    named by the distribution."""
     url, env = moto
     _, stores, _ = key_value_store
     tool = deploy_tool()
-    settings, log, env = deployment(tmp_path, url, env, provider, "lambdaedge", 'authorizer = "lambda-edge"\n')
+    settings, log, env = deployment(tmp_path, url, env, provider, "lambdaedge",
+                                    'authorizer = "lambda-edge"\nrate_limit = { auth_requests = 120, window_seconds = 60 }\n')
     work = tmp_path / "work"
     stores_before = {arn: dict(store["items"]) for arn, store in stores.items()}
     run = run_tool(tool, settings, work, env)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     executed = logged(log)
     stacks = [a[a.index("--stack-name") + 1] for a in executed]
-    assert stacks == ["edge-auth-lambdaedge-edge-functions", "edge-auth-lambdaedge-auth-endpoints",
+    assert stacks == ["edge-auth-lambdaedge-edge-functions", "edge-auth-lambdaedge-auth-endpoints", "edge-auth-lambdaedge-waf",
                       "edge-auth-lambdaedge-distribution", "edge-auth-lambdaedge-auth-endpoints"], stacks
+    assert executed[2][executed[2].index("--region") + 1] == "us-east-1"
     outputs = outputs_of(url, stacks)
+    # The web ACL as WAF holds it: one rule, blocking an address over the
+    # limit on the auth paths only; the distribution names it.
+    web_acl_arn = outputs["edge-auth-lambdaedge-waf"]["WebAclArn"]
+    name, acl_id = web_acl_arn.split("/")[-2:]
+    acl = client("wafv2", "us-east-1", url).get_web_acl(Name=name, Scope="CLOUDFRONT", Id=acl_id)["WebACL"]
+    (rule,) = acl["Rules"]
+    rate = rule["Statement"]["RateBasedStatement"]
+    assert (rate["Limit"], rate["EvaluationWindowSec"], rate["AggregateKeyType"]) == (120, 60, "IP")
+    match = rate["ScopeDownStatement"]["ByteMatchStatement"]
+    assert (match["SearchString"], match["PositionalConstraint"]) in {("/_edge-auth/", "STARTS_WITH"), (b"/_edge-auth/", "STARTS_WITH")}
+    assert "Block" in rule["Action"] and "Allow" in acl["DefaultAction"]
+    dist_params = {p["ParameterKey"]: p["ParameterValue"] for p in client("cloudformation", REGION, url).describe_stacks(
+        StackName="edge-auth-lambdaedge-distribution")["Stacks"][0]["Parameters"]}
+    assert dist_params["WebAclArn"] == web_acl_arn
+    cloudfront = client("cloudfront", "us-east-1", url)
+    (dist,) = [d for d in cloudfront.list_distributions()["DistributionList"]["Items"]
+               if d["Id"] == outputs["edge-auth-lambdaedge-distribution"]["DistributionId"]]
+    assert cloudfront.get_distribution_config(Id=dist["Id"])["DistributionConfig"]["WebACLId"] == web_acl_arn
     edge = outputs["edge-auth-lambdaedge-edge-functions"]
     distribution = client("cloudformation", REGION, url).describe_stacks(StackName="edge-auth-lambdaedge-distribution")["Stacks"][0]
     parameters = {p["ParameterKey"]: p["ParameterValue"] for p in distribution["Parameters"]}

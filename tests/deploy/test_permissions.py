@@ -29,18 +29,24 @@ from test_sam_commands import deploy_tool
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = Path(cfnlint.data.__file__).parent
-OWN_SERVICE = {"Lambda": "lambda", "IAM": "iam", "CloudFront": "cloudfront", "S3": "s3", "Route53": "route53", "Cognito": "cognito-idp", "SecretsManager": "secretsmanager"}
+OWN_SERVICE = {"Lambda": "lambda", "IAM": "iam", "CloudFront": "cloudfront", "S3": "s3", "Route53": "route53", "Cognito": "cognito-idp",
+               "SecretsManager": "secretsmanager", "WAFv2": "wafv2"}
+
+
+# prod.toml with one more top-level setting.
+VARIANTS = {"prod-lambda-edge": 'authorizer = "lambda-edge"\n',
+            "prod-rate-limit": "rate_limit = { auth_requests = 300 }\n"}
 
 
 @pytest.fixture(scope="module")
 def explained(tmp_path_factory):
     tool = deploy_tool()
     out = {}
-    for name in ("prod", "preview", "prod-lambda-edge"):
+    for name in ("prod", "preview", "prod-lambda-edge", "prod-rate-limit"):
         settings = ROOT / f"deploy/{name}.toml"
-        if name == "prod-lambda-edge":
-            settings = tmp_path_factory.mktemp("settings") / "prod-lambda-edge.toml"
-            settings.write_text('authorizer = "lambda-edge"\n' + (ROOT / "deploy/prod.toml").read_text())
+        if name in VARIANTS:
+            settings = tmp_path_factory.mktemp("settings") / f"{name}.toml"
+            settings.write_text(VARIANTS[name] + (ROOT / "deploy/prod.toml").read_text())
         run = subprocess.run(
             [str(tool), "policy", "--settings", str(settings), "--explain"],
             cwd=ROOT, capture_output=True, text=True, check=True,
@@ -60,7 +66,7 @@ def template_types():
             return {}
 
     types = set()
-    for name in ("user-pool", "edge-functions", "auth-endpoints", "distribution"):
+    for name in ("user-pool", "edge-functions", "auth-endpoints", "distribution", "waf"):
         template, matches = decode(str(ROOT / "sam" / name / "template.yaml"))
         assert not matches, matches
         template = copy.deepcopy(template)
@@ -96,12 +102,14 @@ def allowed(policy):
     return found
 
 
-# Only the default deploys the CloudFront Function and its store.
+# Only the default deploys the CloudFront Function and its store; only a
+# rate limit the web ACL.
 FUNCTION_TYPES = {"AWS::CloudFront::Function", "AWS::CloudFront::KeyValueStore"}
+WAF_TYPES = {"AWS::WAFv2::WebACL"}
 
 
 def test_every_handler_action_is_allowed_or_explained(explained):
-    for name in ("prod", "prod-lambda-edge"):
+    for name in ("prod", "prod-lambda-edge", "prod-rate-limit"):
         if name in explained:
             handler_actions_allowed_or_explained(explained[name], name)
 
@@ -114,6 +122,8 @@ def handler_actions_allowed_or_explained(report, name):
         types -= FUNCTION_TYPES
     else:
         assert FUNCTION_TYPES <= types
+    if name != "prod-rate-limit":
+        types -= WAF_TYPES
     assert {"AWS::Lambda::Function", "AWS::Lambda::Version", "AWS::Lambda::Alias", "AWS::Lambda::Url",
             "AWS::CloudFront::Distribution", "AWS::Cognito::UserPool", "AWS::SecretsManager::Secret"} <= types
     listed = set()
@@ -129,8 +139,8 @@ def handler_actions_allowed_or_explained(report, name):
         for action in sorted(permissions - own_actions):
             assert action in grants or action in not_needed, f"{resource_type}: {action} neither allowed nor explained"
     # The table names no type the templates do not have.
-    assert set(report["handler_actions"]) <= types | FUNCTION_TYPES
-    for resource_type in FUNCTION_TYPES - types:
+    assert set(report["handler_actions"]) <= types | FUNCTION_TYPES | WAF_TYPES
+    for resource_type in (FUNCTION_TYPES | WAF_TYPES) - types:
         listed |= schema_permissions(resource_type)
     for action, why in not_needed.items():
         assert action in listed, f"{action} is explained but no handler lists it"
@@ -217,3 +227,18 @@ def test_the_policy_checks_catch_a_broken_policy(explained):
     report["policy"]["Statement"].append({"Sid": "Wrong", "Effect": "Allow", "Action": ["cognito-idp:CreateGroup"], "Resource": "arn:aws:s3:::x"})
     with pytest.raises(AssertionError, match="does not apply"):
         test_every_action_is_granted_where_it_applies({"prod": report})
+
+
+def test_the_rate_limit_adds_its_web_acl_and_nothing_else(explained):
+    """Only `[rate_limit]` brings AWS WAF into the policy: its own web ACLs,
+    in us-east-1, and its stack there."""
+    plain = allowed(explained["prod"]["policy"])
+    limited = allowed(explained["prod-rate-limit"]["policy"])
+    assert not any(a.startswith("wafv2:") for a in plain)
+    added = set(limited) - set(plain)
+    assert added == {a for a in explained["prod-rate-limit"]["handler_actions"]["AWS::WAFv2::WebACL"]}, added
+    assert limited["wafv2:CreateWebACL"] == [["arn:aws:wafv2:us-east-1:*:global/webacl/edge-auth-prod-*/*"]]
+    assert limited["wafv2:listWebACLs"] == [["*"]]
+    assert any("arn:aws:cloudformation:us-east-1:*:stack/edge-auth-prod-*/*" in r for r in limited["cloudformation:CreateChangeSet"])
+    assert not any("us-east-1" in r for rs in plain["cloudformation:CreateChangeSet"] for r in rs)
+    assert len(json.dumps(explained["prod-rate-limit"]["policy"], separators=(",", ":"))) <= 10240

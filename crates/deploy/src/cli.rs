@@ -104,7 +104,8 @@ pub enum Command {
     #[command(after_help = concat!(
         "Examples:\n",
         "  edge-auth-deploy policy --settings deploy/prod.toml > policy.json\n",
-        "  edge-auth-deploy policy --settings deploy/prod.toml --explain"
+        "  edge-auth-deploy policy --settings deploy/prod.toml --explain\n",
+        "  edge-auth-deploy policy --settings deploy/prod.toml --split"
     ))]
     Policy(PolicyArgs),
     /// Print a shell completion script
@@ -258,8 +259,11 @@ pub struct PolicyArgs {
     #[command(flatten)]
     pub settings: SettingsArg,
     /// Print, as JSON, the policy with what it is built from and what it leaves out
-    #[arg(long)]
+    #[arg(long, conflicts_with = "split")]
     pub explain: bool,
+    /// Print the policy as a JSON list of documents of at most 6,144 characters each, to attach as customer managed policies (for settings whose policy is over IAM's 10,240 for a role's inline policies)
+    #[arg(long)]
+    pub split: bool,
 }
 
 /// A provider's `sub`: what the store's key has room for (its keys are at

@@ -31,9 +31,10 @@ pub enum TeardownStep {
         region: String,
         /// Retry while Lambda@Edge replicas remain.
         replicated: bool,
-        /// Only there if an earlier deployment with another arrangement
-        /// left it (the edge functions, after a switch to the default).
-        leftover: bool,
+        /// Only there if an earlier deployment with other settings left it
+        /// (the edge functions after a switch to the default, the rate
+        /// limit's web ACL after `[rate_limit]` was removed): which.
+        leftover: Option<&'static str>,
     },
     DeleteBucket {
         bucket: Value,
@@ -74,7 +75,7 @@ impl Teardown {
             stack: distribution,
             region: dist_region.clone(),
             replicated: false,
-            leftover: false,
+            leftover: None,
         }];
         if empty_bucket {
             steps.push(TeardownStep::DeleteBucket {
@@ -88,14 +89,25 @@ impl Teardown {
                 stack: settings.stack_name("auth-endpoints"),
                 region: pool_region.clone(),
                 replicated: false,
-                leftover: false,
+                leftover: None,
             });
         }
+        // The rate limit's web ACL: free to go once the distribution that
+        // used it is gone.
+        steps.push(TeardownStep::DeleteStack {
+            stack: settings.stack_name("waf"),
+            region: EDGE_REGION.into(),
+            replicated: false,
+            leftover: settings
+                .rate_limit
+                .is_none()
+                .then_some("an earlier deployment with [rate_limit]"),
+        });
         steps.push(TeardownStep::DeleteStack {
             stack: edge,
             region: EDGE_REGION.into(),
             replicated: true,
-            leftover: function,
+            leftover: function.then_some("an earlier deployment with authorizer = \"lambda-edge\""),
         });
         if let Provider::Cognito { .. } = settings.provider {
             reads.push((user_pool.clone(), pool_region.clone()));
@@ -103,7 +115,7 @@ impl Teardown {
                 stack: user_pool.clone(),
                 region: pool_region.clone(),
                 replicated: false,
-                leftover: false,
+                leftover: None,
             });
             steps.push(TeardownStep::Retained {
                 what: output(&user_pool, "UserPoolId"),
@@ -171,12 +183,18 @@ impl fmt::Display for TeardownStep {
             TeardownStep::DeleteStack {
                 stack,
                 region,
-                leftover: true,
-                ..
-            } => writeln!(
-                f,
-                "delete stack {stack} ({region}) only if an earlier deployment with authorizer = \"lambda-edge\" left it (then retried while CloudFront removes its replicas); this deployment has no Lambda@Edge, so without that stack nothing waits"
-            ),
+                leftover: Some(by),
+                replicated,
+            } => {
+                writeln!(f, "delete stack {stack} ({region}) only if {by} left it")?;
+                if *replicated {
+                    writeln!(
+                        f,
+                        "    then retried while CloudFront removes its replicas; this deployment has no Lambda@Edge, so without that stack nothing waits"
+                    )?;
+                }
+                Ok(())
+            }
             TeardownStep::DeleteStack {
                 stack,
                 region,

@@ -494,6 +494,28 @@ impl Plan {
         dist_parameters.push(base("SigninStartPath", &paths.start));
         dist_parameters.push(base("RefreshPath", &paths.refresh));
         dist_parameters.push(base("SignoutPath", &paths.signout));
+        // The optional rate limit: a web ACL CloudFront takes only from
+        // us-east-1, deployed before the distribution that names it.
+        let waf = settings.stack_name("waf");
+        if let Some(limit) = &settings.rate_limit {
+            let mut waf_parameters = names.clone();
+            waf_parameters.push(base("AuthPathPrefix", &auth_path_prefix(&paths)));
+            waf_parameters.push(base("AuthRateLimit", &limit.auth_requests.to_string()));
+            waf_parameters.push(base(
+                "AuthRateWindowSeconds",
+                &limit.window_seconds.to_string(),
+            ));
+            steps.push(Step::DeployStack {
+                stack: waf.clone(),
+                template: templates.join("waf/template.yaml"),
+                region: EDGE_REGION.into(),
+                parameters: waf_parameters,
+                tags: tags.clone(),
+            });
+            dist_parameters.push(("WebAclArn".into(), output(&waf, "WebAclArn")));
+        } else {
+            dist_parameters.push(base("WebAclArn", ""));
+        }
         steps.push(Step::DeployStack {
             stack: distribution.clone(),
             template: templates.join("distribution/template.yaml"),
@@ -538,6 +560,21 @@ impl Plan {
         });
         steps.push(Step::Announce { url: site });
         Self { steps }
+    }
+}
+
+/// What every auth path begins with, up to its last `/` in common: the
+/// rate limit's scope (`/_edge-auth/` with the core's paths).
+pub fn auth_path_prefix(paths: &edge_auth_core::config::PathSettings) -> String {
+    let all = [&paths.signin, &paths.start, &paths.refresh, &paths.signout];
+    let first = all[0].as_bytes();
+    let common = (0..first.len())
+        .take_while(|&i| all.iter().all(|p| p.as_bytes().get(i) == Some(&first[i])))
+        .count();
+    // A `/` is one byte in UTF-8, so the slice ends on a character.
+    match first[..common].iter().rposition(|&b| b == b'/') {
+        Some(slash) => all[0][..=slash].to_owned(),
+        None => "/".to_owned(),
     }
 }
 
@@ -611,6 +648,8 @@ pub fn setting_of(parameter: &str) -> Option<&'static str> {
         "LogPrefix" => "site.logs.prefix",
         "EmailFrom" => "provider.email.from",
         "EmailSourceArn" => "provider.email.ses_identity_arn",
+        "AuthRateLimit" => "rate_limit.auth_requests",
+        "AuthRateWindowSeconds" => "rate_limit.window_seconds",
         _ => return None,
     })
 }

@@ -338,6 +338,19 @@ pub const HANDLER_ACTIONS: &[(&str, &[&str])] = &[
             "secretsmanager:UpdateSecret",
         ],
     ),
+    (
+        "AWS::WAFv2::WebACL",
+        &[
+            "wafv2:CreateWebACL",
+            "wafv2:DeleteWebACL",
+            "wafv2:GetWebACL",
+            "wafv2:ListTagsForResource",
+            "wafv2:TagResource",
+            "wafv2:UntagResource",
+            "wafv2:UpdateWebACL",
+            "wafv2:listWebACLs",
+        ],
+    ),
 ];
 
 /// Actions IAM grants only on `*` (no resource-level permissions), or only
@@ -381,6 +394,7 @@ pub const ON_ANY_RESOURCE: &[&str] = &[
     "s3:PutObjectLockConfiguration",
     "secretsmanager:GetRandomPassword",
     "secretsmanager:ListSecrets",
+    "wafv2:listWebACLs",
 ];
 
 /// Actions of other services that the handlers of these resource types
@@ -449,6 +463,10 @@ pub const NOT_NEEDED: &[(&str, &str)] = &[
     (
         "s3:HeadObject",
         "AWS::CloudFront::KeyValueStore: no ImportSource; the tool writes the store's entries through its API",
+    ),
+    (
+        "payments:GetConnectedAccount",
+        "AWS::WAFv2::WebACL: no paid managed rule group (AWS Marketplace); the rate limit's web ACL has one rule of its own",
     ),
     (
         "s3tables:CreateNamespace",
@@ -523,7 +541,8 @@ pub fn document(settings: &Settings) -> Value {
     // deploys nothing in us-east-1 (unless a region of the settings is).
     let lambda_edge = settings.authorizer == Authorizer::LambdaEdge;
     let mut regions: Vec<&str> = vec![pool_region.as_str(), settings.regions.distribution.as_str()];
-    if lambda_edge {
+    // The rate limit's web ACL lives in us-east-1 too.
+    if lambda_edge || settings.rate_limit.is_some() {
         regions.push(EDGE_REGION);
     }
     regions.sort();
@@ -550,13 +569,9 @@ pub fn document(settings: &Settings) -> Value {
             "arn:aws:cloudformation:{region}:*:stack/aws-sam-cli-managed-default/*"
         ));
     }
+    statements.push(statement("Stacks", &stack_actions, json!(stacks)));
     statements.push(statement(
-        "StacksOfThisDeployment",
-        &stack_actions,
-        json!(stacks),
-    ));
-    statements.push(statement(
-        "SamTransformAndTemplateChecks",
+        "SamChecks",
         &set(&[
             "cloudformation:CreateChangeSet",
             "cloudformation:GetTemplateSummary",
@@ -565,7 +580,7 @@ pub fn document(settings: &Settings) -> Value {
         json!("*"),
     ));
     statements.push(statement(
-        "SamArtifactBucket",
+        "SamBucket",
         &set(&[
             "s3:CreateBucket",
             "s3:GetObject",
@@ -642,7 +657,7 @@ pub fn document(settings: &Settings) -> Value {
         passed_to.push("edgelambda.amazonaws.com");
     }
     statements.push(json!({
-        "Sid": "PassRolesToLambdaOnly",
+        "Sid": "PassRoles",
         "Effect": "Allow",
         "Action": "iam:PassRole",
         "Resource": format!("arn:aws:iam::*:role/{prefix}-*"),
@@ -746,9 +761,21 @@ pub fn document(settings: &Settings) -> Value {
             "cloudfront-keyvaluestore:UpdateKeys",
         ]));
         statements.push(statement(
-            "SessionKeyStore",
+            "KeyStore",
             &store,
             json!("arn:aws:cloudfront::*:key-value-store/*"),
+        ));
+    }
+
+    if settings.rate_limit.is_some() {
+        // The web ACL's stack, and CloudFront reading it when the
+        // distribution names it.
+        statements.push(statement(
+            "WebAcl",
+            &handler_actions("wafv2"),
+            json!(format!(
+                "arn:aws:wafv2:{EDGE_REGION}:*:global/webacl/{prefix}-*/*"
+            )),
         ));
     }
 
@@ -767,7 +794,7 @@ pub fn document(settings: &Settings) -> Value {
     }
     if let Some(zone) = &settings.site.hosted_zone_id {
         statements.push(statement(
-            "DnsRecordsInTheZone",
+            "DnsRecords",
             &set(&[
                 "route53:ChangeResourceRecordSets",
                 "route53:GetHostedZone",
@@ -776,7 +803,7 @@ pub fn document(settings: &Settings) -> Value {
             json!(format!("arn:aws:route53:::hostedzone/{zone}")),
         ));
         statements.push(statement(
-            "DnsChangeStatus",
+            "DnsChange",
             &set(&["route53:GetChange"]),
             json!("arn:aws:route53:::change/*"),
         ));
@@ -805,16 +832,17 @@ pub fn document(settings: &Settings) -> Value {
         )),
     ));
     // The function's and the store's only with the default authorizer.
+    // ... and the web ACL's only with a rate limit.
     let on_any: Vec<&str> = ON_ANY_RESOURCE
         .iter()
         .copied()
         .filter(|a| !lambda_edge || !of_function_or_store(a))
+        .filter(|a| settings.rate_limit.is_some() || !a.starts_with("wafv2:"))
         .collect();
-    statements.push(statement(
-        "ActionsWithoutResourceLevelPermissions",
-        &set(&on_any),
-        json!("*"),
-    ));
+    statements.push(statement("AnyResource", &set(&on_any), json!("*")));
+    // Statement ids are short: IAM counts them against a role's 10,240
+    // characters of inline policy, and the policy with every option is
+    // close to that.
     json!({"Version": "2012-10-17", "Statement": statements})
 }
 
@@ -842,6 +870,55 @@ pub fn not_needed(settings: &Settings) -> Vec<(&'static str, &'static str)> {
     }
     list.sort();
     list
+}
+
+/// IAM's limit for all inline policies of one role, in characters (white
+/// space not counted: the compact JSON's length).
+pub const INLINE_LIMIT: usize = 10_240;
+/// IAM's limit for one customer managed policy.
+pub const MANAGED_LIMIT: usize = 6_144;
+
+/// The compact length IAM counts.
+pub fn characters(document: &Value) -> usize {
+    serde_json::to_string(document).map_or(usize::MAX, |s| s.len())
+}
+
+/// The document's statements in as few documents of at most `limit`
+/// characters each as a first-fit packing finds, in their order: for
+/// settings whose policy is over `INLINE_LIMIT` (every option on), to be
+/// attached as customer managed policies (`MANAGED_LIMIT` each, ten to a
+/// role by default). A statement over the limit alone is an error.
+pub fn split(document: &Value, limit: usize) -> Result<Vec<Value>, String> {
+    let empty = || json!({"Version": "2012-10-17", "Statement": []});
+    let mut parts: Vec<Value> = Vec::new();
+    for statement in document["Statement"].as_array().into_iter().flatten() {
+        let fits = |part: &Value| {
+            let mut with = part.clone();
+            if let Some(list) = with["Statement"].as_array_mut() {
+                list.push(statement.clone());
+            }
+            characters(&with) <= limit
+        };
+        match parts.iter_mut().find(|part| fits(part)) {
+            Some(part) => {
+                if let Some(list) = part["Statement"].as_array_mut() {
+                    list.push(statement.clone());
+                }
+            }
+            None => {
+                let mut part = empty();
+                part["Statement"] = json!([statement]);
+                if characters(&part) > limit {
+                    return Err(format!(
+                        "statement {} alone is over {limit} characters",
+                        statement["Sid"]
+                    ));
+                }
+                parts.push(part);
+            }
+        }
+    }
+    Ok(parts)
 }
 
 /// The document as the `policy` command prints it and the docs keep it.

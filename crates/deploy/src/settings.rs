@@ -35,10 +35,29 @@ pub struct Settings {
     /// function keeps this many for real sign-ins. 0: none reserved.
     #[serde(default = "default_auth_concurrency")]
     pub auth_concurrency: u32,
+    /// An AWS WAF rate-based rule on the auth paths (off when absent): a
+    /// stack in us-east-1, priced in README.
+    #[serde(default)]
+    pub rate_limit: Option<RateLimit>,
 }
 
 fn default_auth_concurrency() -> u32 {
     25
+}
+
+/// `[rate_limit]`: how many requests to the auth paths one IP address may
+/// send in a window before AWS WAF blocks it for the rest of the window.
+/// The bounds are the template's (AWS WAF's own), checked before a deploy.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimit {
+    pub auth_requests: u64,
+    #[serde(default = "default_rate_window")]
+    pub window_seconds: u64,
+}
+
+fn default_rate_window() -> u64 {
+    300
 }
 
 /// What runs on every viewer request.

@@ -421,3 +421,51 @@ fn the_policy_is_narrowed_to_the_settings() {
     let text = edge_auth_deploy::policy::document_text(&logged);
     assert!(text.contains("\"arn:aws:s3:::docs-logs\""));
 }
+
+/// With every option on (access logs, SES, the rate limit) the policy is
+/// over IAM's limit for a role's inline policies; `policy --split` gives
+/// the same statements as customer managed policies, each within theirs.
+#[test]
+fn a_policy_over_the_inline_limit_splits_into_managed_policies() {
+    use edge_auth_deploy::policy::{INLINE_LIMIT, MANAGED_LIMIT, characters, document, split};
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let mut every =
+        edge_auth_deploy::settings::Settings::load(&root.join("deploy/prod.toml")).unwrap();
+    every.site.logs = Some(edge_auth_deploy::settings::AccessLogs {
+        bucket: "docs-logs".into(),
+        prefix: "edge-auth/prod/".into(),
+    });
+    every.rate_limit = Some(edge_auth_deploy::settings::RateLimit {
+        auth_requests: 300,
+        window_seconds: 300,
+    });
+    if let edge_auth_deploy::settings::Provider::Cognito { email, .. } = &mut every.provider {
+        *email = Some(edge_auth_deploy::settings::PoolEmail {
+            from: "Docs <no-reply@docs.example.com>".into(),
+            ses_identity_arn: "arn:aws:ses:eu-north-1:111122223333:identity/docs.example.com"
+                .into(),
+        });
+    }
+    let whole = document(&every);
+    eprintln!("every option: {} characters", characters(&whole));
+    assert!(characters(&whole) > INLINE_LIMIT);
+    let parts = split(&whole, MANAGED_LIMIT).unwrap();
+    assert!(
+        parts.len() >= 2 && parts.len() <= 10,
+        "{} parts",
+        parts.len()
+    );
+    let mut statements = Vec::new();
+    for part in &parts {
+        assert!(characters(part) <= MANAGED_LIMIT, "{}", characters(part));
+        assert_eq!(part["Version"], "2012-10-17");
+        statements.extend(part["Statement"].as_array().unwrap().iter().cloned());
+    }
+    let mut expected = whole["Statement"].as_array().unwrap().clone();
+    let key = |s: &serde_json::Value| s["Sid"].as_str().unwrap_or_default().to_owned();
+    statements.sort_by_key(key);
+    expected.sort_by_key(key);
+    assert_eq!(statements, expected);
+    // A statement that fits nowhere is an error, not a policy IAM refuses.
+    assert!(split(&whole, 500).is_err());
+}

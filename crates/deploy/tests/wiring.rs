@@ -291,15 +291,24 @@ fn template_parameters(
     .unwrap()
 }
 
-const TEMPLATES: [&str; 4] = [
+const TEMPLATES: [&str; 5] = [
     "user-pool",
     "edge-functions",
     "auth-endpoints",
     "distribution",
+    "waf",
 ];
 
-/// The example settings, and the same with the sign-in, refresh and
-/// sign-out functions at the edge.
+fn with_rate_limit(mut s: Settings) -> Settings {
+    s.rate_limit = Some(edge_auth_deploy::settings::RateLimit {
+        auth_requests: 300,
+        window_seconds: 120,
+    });
+    s
+}
+
+/// The example settings, the same with the sign-in, refresh and sign-out
+/// functions at the edge, and with the rate limit.
 fn every_arrangement() -> Vec<Settings> {
     let lambda_edge = |mut s: Settings| {
         s.authorizer = Authorizer::LambdaEdge;
@@ -317,12 +326,96 @@ fn every_arrangement() -> Vec<Settings> {
         lambda_edge(without_domain()),
         edge(with_domain()),
         edge(without_domain()),
+        with_rate_limit(with_domain()),
+        with_rate_limit(edge(without_domain())),
     ]
 }
 
 /// SAM sends `UsePreviousValue` for a parameter it is not given, so every
 /// deployment passes every parameter of its template: a setting removed
 /// (a custom domain, say) must reach CloudFormation as its empty value.
+/// A stack the plan deploys: its name, region and parameters as shown.
+type Deployed = (String, String, Vec<(String, String)>);
+
+/// The rate limit's web ACL: its stack in us-east-1 before the
+/// distribution, scoped to the paths the core serves, its ARN the
+/// distribution's; without the setting, no stack and an empty ARN.
+#[test]
+fn the_rate_limit_reaches_the_distribution() {
+    let stacks = |plan: &Plan| -> Vec<Deployed> {
+        plan.steps
+            .iter()
+            .filter_map(|step| match step {
+                Step::DeployStack {
+                    stack,
+                    region,
+                    parameters,
+                    ..
+                } => Some((
+                    stack.clone(),
+                    region.clone(),
+                    parameters
+                        .iter()
+                        .map(|(k, v)| (k.clone(), v.to_string()))
+                        .collect(),
+                )),
+                _ => None,
+            })
+            .collect()
+    };
+    let plain = stacks(&Plan::new(
+        &with_domain(),
+        Path::new("dist"),
+        Path::new("w"),
+    ));
+    assert!(!plain.iter().any(|(s, _, _)| s.ends_with("-waf")));
+    let distribution = |all: &[Deployed]| {
+        all.iter()
+            .find(|(s, _, _)| s.ends_with("-distribution"))
+            .unwrap()
+            .2
+            .clone()
+    };
+    let value = |params: &[(String, String)], key: &str| {
+        params.iter().find(|(k, _)| k == key).unwrap().1.clone()
+    };
+    assert_eq!(value(&distribution(&plain), "WebAclArn"), "");
+    let limited = stacks(&Plan::new(
+        &with_rate_limit(with_domain()),
+        Path::new("dist"),
+        Path::new("w"),
+    ));
+    let waf = limited
+        .iter()
+        .position(|(s, _, _)| s.ends_with("-waf"))
+        .unwrap();
+    let dist = limited
+        .iter()
+        .position(|(s, _, _)| s.ends_with("-distribution"))
+        .unwrap();
+    assert!(waf < dist);
+    let (stack, region, params) = &limited[waf];
+    assert_eq!(region, "us-east-1");
+    assert_eq!(value(params, "AuthRateLimit"), "300");
+    assert_eq!(value(params, "AuthRateWindowSeconds"), "120");
+    // Every auth path the distribution routes begins with the prefix.
+    let prefix = value(params, "AuthPathPrefix");
+    assert_eq!(prefix, "/_edge-auth/");
+    let dist_params = distribution(&limited);
+    for key in [
+        "SigninPath",
+        "SigninStartPath",
+        "RefreshPath",
+        "SignoutPath",
+    ] {
+        assert!(value(&dist_params, key).starts_with(&prefix), "{key}");
+    }
+    assert_eq!(
+        value(&dist_params, "WebAclArn"),
+        format!("<{stack}.WebAclArn>")
+    );
+}
+
 #[test]
 fn every_deployment_passes_exactly_its_templates_parameters() {
     let mut required = 0;
@@ -443,6 +536,18 @@ fn settings_the_templates_refuse_are_refused_by_name() {
         ("CertificateArn", "site.certificate_arn", |s| {
             s.site.certificate_arn = Some("arn:aws:acm:us-east-1:1:certificate/x".into())
         }),
+        ("AuthRateLimit", "rate_limit.auth_requests", |s| {
+            *s = with_rate_limit(s.clone());
+            if let Some(limit) = &mut s.rate_limit {
+                limit.auth_requests = 9;
+            }
+        }),
+        ("AuthRateWindowSeconds", "rate_limit.window_seconds", |s| {
+            *s = with_rate_limit(s.clone());
+            if let Some(limit) = &mut s.rate_limit {
+                limit.window_seconds = 240;
+            }
+        }),
     ];
     // Every constrained parameter a setting feeds has a row.
     let mut constrained = std::collections::BTreeSet::new();
@@ -474,13 +579,15 @@ fn settings_the_templates_refuse_are_refused_by_name() {
         rows.iter().map(|(p, _, _)| p.to_string()).collect();
     assert_eq!(covered, constrained);
     let templates = root().join("sam");
-    assert_eq!(
-        check_parameters(
-            &Plan::new(&with_domain(), Path::new("dist"), Path::new("w")),
-            &templates
-        ),
-        Ok(())
-    );
+    for fine in [with_domain(), with_rate_limit(with_domain())] {
+        assert_eq!(
+            check_parameters(
+                &Plan::new(&fine, Path::new("dist"), Path::new("w")),
+                &templates
+            ),
+            Ok(())
+        );
+    }
     for (parameter, setting, spoil) in rows {
         let mut settings = with_domain();
         spoil(&mut settings);

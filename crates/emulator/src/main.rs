@@ -8,6 +8,7 @@
 mod cli;
 mod cloudfront;
 mod idp;
+mod request_log;
 mod viewer_function;
 
 use std::collections::HashMap;
@@ -420,9 +421,16 @@ async fn run() -> Result<(), String> {
         viewer_function,
     });
     let site_address = site.clone();
+    let auth_paths = Arc::new((
+        paths.start.clone(),
+        paths.refresh.clone(),
+        paths.signin.clone(),
+        paths.signout.clone(),
+    ));
     serve(site_listener, move |peer, req| {
         let distribution = distribution.clone();
         let site_address = site_address.clone();
+        let auth_paths = auth_paths.clone();
         async move {
             let (method, path, query, headers, _) = collect_request(req).await;
             // The site's cookies and its sign-in belong to one address:
@@ -432,15 +440,30 @@ async fn run() -> Result<(), String> {
             if let Some(answer) = to_site_address(&site_address, &headers, &path, &query) {
                 return answer;
             }
-            distribution
+            let answer = distribution
                 .serve(ViewerRequest {
-                    method,
-                    path,
+                    method: method.clone(),
+                    path: path.clone(),
                     query,
                     headers,
                     peer,
                 })
-                .await
+                .await;
+            let (start, refresh, signin, signout) = &*auth_paths;
+            let paths = request_log::AuthPaths {
+                start,
+                refresh,
+                signin,
+                signout,
+            };
+            let (decision, _) = request_log::describe(&path, &answer, &paths);
+            tracing::info!(
+                decision,
+                status = answer.status,
+                "{}",
+                request_log::line(&method, &path, &answer, &paths)
+            );
+            answer
         }
     });
 
