@@ -198,7 +198,8 @@ function acceptable(p) {
 }
 function safeReturn(candidate) {
   if (candidate === '' || Buffer.from(candidate, 'utf8').length > 2048 || !acceptable(candidate)) return false;
-  var current = candidate;
+  // Only the path is decoded: a decoded query cannot name another host.
+  var current = candidate.split(/[?#]/)[0];
   for (var i = 0; i < 3; i++) {
     var decoded;
     try { decoded = decodeURIComponent(current.replace(/%(?![0-9A-Fa-f]{2})/g, '%25')); } catch (e) { return false; }

@@ -17,9 +17,13 @@ pub fn safe_return_path(candidate: &str) -> Option<&str> {
     if !acceptable(candidate) {
         return None;
     }
-    // Decode repeatedly (bounded) so double-encoded forms are judged by what
-    // they finally mean to somebody who decodes them.
-    let mut current = candidate.to_owned();
+    // Decode the path repeatedly (bounded) so double-encoded forms are
+    // judged by what they finally mean to somebody who decodes them. Only
+    // the path: what a query or fragment holds once decoded (`q=a%20b`, a
+    // space) cannot name another host, and refusing it would lose the
+    // visitor's search on the way back.
+    let path = candidate.split(['?', '#']).next().unwrap_or("");
+    let mut current = path.to_owned();
     for _ in 0..3 {
         let decoded = percent_encoding::percent_decode_str(&current)
             .decode_utf8_lossy()
@@ -75,6 +79,10 @@ mod tests {
             "/a?b=c&d=%2F",
             "/a/b?next=//x",
             "/caf%C3%A9",
+            "/guide/?q=a%20b",
+            "/docs?section=limits&lang=en&flag",
+            "/a?x=%0D%0A&y=%5C&z=%ff",
+            "/a#section%20two",
         ] {
             assert_eq!(safe_return_path(ok), Some(ok), "{ok}");
         }
@@ -98,6 +106,10 @@ mod tests {
             "",
             "/a b",
             "/%ff%fe",
+            // Raw white space or a raw backslash anywhere still is.
+            "/a?q=a b",
+            "/a?q=\\",
+            "/a?q=\n",
         ] {
             assert_eq!(safe_return_path(bad), None, "{bad:?}");
         }

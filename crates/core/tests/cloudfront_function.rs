@@ -385,15 +385,21 @@ fn random_case(rng: &mut Rng, provider_token: &str) -> Case {
     let now = NOW.saturating_add_signed(rng.below(120) as i64 - 60);
     let mut query = Vec::new();
     if rng.chance(30) {
-        // In byte order: CloudFront's query object keeps the order sent,
-        // the JSON the cases travel in sorts names.
-        for name in ["a", "q", "return", "x%20y"] {
+        // Each name once (CloudFront groups a repeated name's values, which
+        // README documents), in any order: CloudFront's query object keeps
+        // the order sent. No name that reads as an array index: a
+        // JavaScript object lists those first.
+        for name in ["a", "q", "return", "x%20y", "flag", "Section"] {
             if rng.chance(50) {
                 let value: &&str = rng.pick(&[
                     "1", "", "%2F", "a%20b", "%C3%A9", "..%2F..", "%0D%0A", "b+c",
                 ]);
                 query.push((name.to_owned(), (*value).to_owned()));
             }
+        }
+        for i in (1..query.len()).rev() {
+            let j = rng.below(i + 1);
+            query.swap(i, j);
         }
     }
     Case {
@@ -482,11 +488,10 @@ fn event_of(case: &Case) -> Value {
         }
         cookies.insert(name.clone(), entry);
     }
-    let query: serde_json::Map<String, Value> = case
-        .query
-        .iter()
-        .map(|(n, v)| (n.clone(), json!({"value": v})))
-        .collect();
+    // The query as sent: the driver takes it apart as CloudFront does, in
+    // the order sent (a JSON object would carry the names sorted).
+    let query: Vec<String> = case.query.iter().map(|(n, v)| format!("{n}={v}")).collect();
+    let query = query.join("&");
     json!({
         "version": "1.0",
         "context": {"eventType": "viewer-request"},
@@ -576,7 +581,9 @@ function normalize(out) {{
     body: out.body === undefined ? null : BODY_HASH.createHash('sha256').update(out.body.data).digest('hex')
   }};
 }}
+{query_js}
 var cases = JSON.parse(fs.readFileSync({cases}).toString());
+cases.forEach(function (c) {{ c.event.request.querystring = cloudFrontQuery(c.event.request.querystring); }});
 var results = [];
 (async function () {{
   for (var i = 0; i < cases.length; i++) {{
@@ -594,8 +601,26 @@ var results = [];
 "#,
         cases = json!(cases.display().to_string()),
         results = json!(results.display().to_string()),
+        query_js = CLOUDFRONT_QUERY_JS,
     )
 }
+
+/// CloudFront's query object, made of the query as sent (the cases carry it
+/// so): each name once, in the order it first appears, values as sent, a
+/// repeated name's values in `multiValue`. Both drivers run it before the
+/// function, as CloudFront does.
+const CLOUDFRONT_QUERY_JS: &str = r#"function cloudFrontQuery(raw) {
+  var query = Object.create(null);
+  raw.split('&').forEach(function (pair) {
+    if (pair === '') return;
+    var at = pair.indexOf('=');
+    var name = at < 0 ? pair : pair.slice(0, at), value = at < 0 ? '' : pair.slice(at + 1);
+    var entry = query[name];
+    if (entry === undefined) query[name] = { value: value };
+    else (entry.multiValue = entry.multiValue || [{ value: entry.value }]).push({ value: value });
+  });
+  return query;
+}"#;
 
 fn runtimes() -> Vec<String> {
     std::env::var("EDGE_AUTH_CF_RUNTIMES")
@@ -1145,7 +1170,9 @@ var cf = {{ kvs: function () {{ return {{ get: function (k) {{
   return Object.prototype.hasOwnProperty.call(KVS, k) ? Promise.resolve(KVS[k]) : Promise.reject(new Error('key not found: ' + k));
 }} }}; }} }};
 {body}
+{query_js}
 var EVENT = {event};
+EVENT.request.querystring = cloudFrontQuery(EVENT.request.querystring);
 Date.now = function () {{ return {now} * 1000; }};
 var before = njs.memoryStats.size;
 (async function () {{
@@ -1156,6 +1183,7 @@ var before = njs.memoryStats.size;
                 kvs = json!(store),
                 event = event_of(case),
                 now = case.now,
+                query_js = CLOUDFRONT_QUERY_JS,
             ),
         )
         .unwrap();

@@ -46,13 +46,34 @@ const context = vm.createContext({
 });
 const handler = vm.runInContext(`${source.slice(IMPORT.length)}\n;handler`, context, { filename: functionFile });
 
+// The query object as CloudFront hands it to a function: each name once,
+// in the order it first appears; values as sent; a repeated name's values
+// in `multiValue` (the first also in `value`); a name without `=` has the
+// value "" (documented in CloudFront's event structure).
+function cloudFrontQuery(raw) {
+  // No prototype: `constructor` or `__proto__` is a name like any other.
+  const query = Object.create(null);
+  for (const pair of raw.split('&')) {
+    if (pair === '') continue;
+    const at = pair.indexOf('=');
+    const name = at < 0 ? pair : pair.slice(0, at);
+    const value = at < 0 ? '' : pair.slice(at + 1);
+    const entry = query[name];
+    if (entry === undefined) query[name] = { value };
+    else (entry.multiValue = entry.multiValue || [{ value: entry.value }]).push({ value });
+  }
+  return query;
+}
+
 const lines = readline.createInterface({ input: process.stdin });
 lines.on('line', async (line) => {
   let id = null;
   try {
     const message = JSON.parse(line);
     id = message.id;
-    const result = await handler(message.event);
+    const event = message.event;
+    if (typeof event.request.querystring === 'string') event.request.querystring = cloudFrontQuery(event.request.querystring);
+    const result = await handler(event);
     process.stdout.write(`${JSON.stringify({ id, result })}\n`);
   } catch (e) {
     process.stdout.write(`${JSON.stringify({ id, error: String(e && e.stack ? e.stack : e) })}\n`);

@@ -145,8 +145,10 @@ impl ViewerFunction {
 }
 
 /// A viewer request in CloudFront Functions' event shape: lower-case header
-/// names, the Cookie header taken apart into `cookies`, the query string
-/// into `querystring` (values as sent), repeated names as `multiValue`.
+/// names, the Cookie header taken apart into `cookies`; the query string as
+/// sent, which `cloudfront-functions-host.js` takes apart into
+/// `querystring` as CloudFront does (names in the order they first appear,
+/// values as sent, a repeated name's values as `multiValue`).
 pub fn event(
     method: &str,
     path: &str,
@@ -195,11 +197,6 @@ pub fn event(
             add(&mut header_map, name, value.clone());
         }
     }
-    let mut querystring = serde_json::Map::new();
-    for pair in query.split('&').filter(|p| !p.is_empty()) {
-        let (n, v) = pair.split_once('=').unwrap_or((pair, ""));
-        add(&mut querystring, n.to_owned(), v.to_owned());
-    }
     json!({
         "version": "1.0",
         "context": {
@@ -212,7 +209,10 @@ pub fn event(
         "request": {
             "method": method,
             "uri": path,
-            "querystring": querystring,
+            // The query as sent: the runtime host makes CloudFront's object
+            // of it in the viewer's order (a JSON object here would arrive
+            // with its names sorted).
+            "querystring": query,
             "headers": header_map,
             "cookies": cookies,
         },
