@@ -122,6 +122,12 @@ let
       pkgs.deadnix
     ];
   };
+  # The edge zips only with authorizer = "lambda-edge": the default deploys
+  # the regional ones alone, and `nix run .#deploy-prod` builds no more.
+  prodSettings = builtins.fromTOML (builtins.readFile (src + "/deploy/prod.toml"));
+  edgePackages = lib.optionalString (
+    (prodSettings.authorizer or "cloudfront-function") == "lambda-edge"
+  ) "--packages ${edgeZips}";
 in
 {
   packages = {
@@ -181,7 +187,8 @@ in
   };
 
   # Run from the repository root: settings and the site directory are read
-  # from there; the packages and templates are the ones this flake built.
+  # from there; the packages and templates are the ones this flake built,
+  # and only those the settings deploy (prodSettings, edgePackages).
   apps.deploy-prod = {
     type = "app";
     program = "${pkgs.writeShellScript "edge-auth-deploy-prod" ''
@@ -191,7 +198,7 @@ in
           pkgs.awscli2
         ]
       }:$PATH
-      exec ${lib.getExe deploy} --settings deploy/prod.toml --packages ${edgeZips} --regional-packages ${regionalZips} --templates ${templates} "$@"
+      exec ${lib.getExe deploy} deploy --settings deploy/prod.toml ${edgePackages} --regional-packages ${regionalZips} --templates ${templates} "$@"
     ''}";
     meta.description = "Deploy the prod environment (deploy/prod.toml): user pool, regional auth endpoints (arm64), distribution with its CloudFront Function and key value store, site";
   };

@@ -583,29 +583,61 @@ impl Plan {
     /// command that builds it (`scripts/package.py`, or `--regional` for the
     /// arm64 `bootstrap` zips; the flake's `edge-zips` and `regional-zips`).
     pub fn missing_packages(&self) -> Vec<String> {
-        let mut missing = Vec::new();
+        self.builds()
+            .into_iter()
+            .flat_map(|build| {
+                build
+                    .packages
+                    .iter()
+                    .filter(|p| !p.is_file())
+                    .map(|p| {
+                        format!(
+                            "{} is missing: build it with `{}` (or `nix build .#{}`)",
+                            p.display(),
+                            build.command,
+                            build.nix
+                        )
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    }
+
+    /// The packages these settings deploy, grouped by the command that
+    /// builds them: only the regional zips for the default arrangement,
+    /// the edge zips only with Lambda@Edge.
+    pub fn builds(&self) -> Vec<Build> {
+        let mut builds: Vec<Build> = Vec::new();
         for step in &self.steps {
             let Step::WriteConfig { packages, into } = step else {
                 continue;
             };
             let regional = into.ends_with("regional");
-            for package in packages {
-                if !package.is_file() {
-                    missing.push(format!(
-                        "{} is missing: build it with `scripts/package.py{}` (or `nix build .#{}`)",
-                        package.display(),
-                        if regional { " --regional" } else { "" },
-                        if regional {
-                            "regional-zips"
-                        } else {
-                            "edge-zips"
-                        },
-                    ));
-                }
+            let (command, nix) = if regional {
+                ("scripts/package.py --regional", "regional-zips")
+            } else {
+                ("scripts/package.py", "edge-zips")
+            };
+            match builds.iter_mut().find(|b| b.command == command) {
+                Some(build) => build.packages.extend(packages.iter().cloned()),
+                None => builds.push(Build {
+                    command,
+                    nix,
+                    packages: packages.clone(),
+                }),
             }
         }
-        missing
+        builds
     }
+}
+
+/// One packaging command and the packages of the plan it builds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Build {
+    pub command: &'static str,
+    /// The flake's output that builds the same.
+    pub nix: &'static str,
+    pub packages: Vec<PathBuf>,
 }
 
 impl Plan {

@@ -8,6 +8,20 @@ use crate::cli::CheckArgs;
 pub fn main(args: &CheckArgs) -> Outcome {
     let settings = load_settings(&args.settings)?;
     let plan = plan_for(&settings, &args.settings, &args.artifacts)?;
+    // What to build for these settings, and nothing more.
+    for build in plan.builds() {
+        let names: Vec<String> = build
+            .packages
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
+        println!(
+            "packages: `{}` (or `nix build .#{}`) builds {}",
+            build.command,
+            build.nix,
+            names.join(", ")
+        );
+    }
     let found = findings(&settings, &args.settings, &plan);
     if !found.is_empty() {
         return Err(CommandError::Refused(found.join("\n")));

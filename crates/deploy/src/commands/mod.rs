@@ -86,8 +86,16 @@ pub fn findings(settings: &Settings, arg: &SettingsArg, plan: &Plan) -> Vec<Stri
     let mut found = Vec::new();
     let placeholders = settings.example_placeholders();
     if !placeholders.is_empty() {
+        let certificate = if placeholders
+            .iter()
+            .any(|p| p.starts_with("site.certificate_arn"))
+        {
+            " (the certificate must be an ACM certificate in us-east-1)"
+        } else {
+            ""
+        };
         found.push(format!(
-            "{} still has the example's values; edit them first (the certificate must be an ACM certificate in us-east-1):\n    {}",
+            "{} still has the example's values; edit them first{certificate}:\n    {}",
             arg.settings.display(),
             placeholders.join("\n    ")
         ));
