@@ -223,6 +223,14 @@ def deployment(tmp_path, url, env, provider, environment, extra_settings="", **e
     return settings, log, env
 
 
+def status(tool, settings, env):
+    """`edge-auth-deploy status --json`, parsed."""
+    run = subprocess.run([str(tool), "status", "--settings", str(settings), "--json"], cwd=ROOT,
+                         capture_output=True, text=True, env=env, timeout=300)
+    assert run.returncode == 0, run.stdout + run.stderr
+    return json.loads(run.stdout)
+
+
 def logged(path):
     return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
@@ -290,6 +298,40 @@ def test_the_run_executes_what_the_dry_run_prints_against_moto(tmp_path, moto, p
     deployed_function = (tmp_path / "standin-state" / "edge-auth-moto-distribution.ViewerRequestFunction.js").read_text()
     assert deployed_function == render_function(tmp_path / "config.json")
     assert deployed_function.startswith("import cf from 'cloudfront';") and len(deployed_function.encode()) <= 10240
+    # `status` reads it all back: the stacks with the commit the deploy
+    # tagged them with, the live function (what the settings render), the
+    # store, the keys; nothing out of step, and no key's value anywhere.
+    report = status(tool, settings, env)
+    print(json.dumps(report, indent=1))
+    assert report["out_of_step"] == [], report["out_of_step"]
+    assert [s["stack"] for s in report["stacks"]] == [
+        "edge-auth-moto-auth-endpoints", "edge-auth-moto-distribution"]
+    assert all(s["status"] == "UPDATE_COMPLETE" or s["status"] == "CREATE_COMPLETE" for s in report["stacks"])
+    commit = subprocess.run(["git", "describe", "--always", "--dirty", "--abbrev=12"], cwd=ROOT,
+                            capture_output=True, text=True).stdout.strip() or "unknown"
+    assert report["last_deploy"]["commit"] == commit and report["last_deploy"]["version"] == "0.1.0"
+    assert report["function"]["in_step"] is True and report["function"]["bytes"] == len(deployed_function.encode())
+    assert report["key_value_store"]["session_keys"] == [json.loads(
+        client("secretsmanager", REGION, url).get_secret_value(SecretId="edge-auth/moto/session-keys")["SecretString"])["signing_kid"]]
+    assert report["site"] == outputs["edge-auth-moto-distribution"]["SiteUrl"]
+    key_material = json.loads(client("secretsmanager", REGION, url).get_secret_value(
+        SecretId="edge-auth/moto/session-keys")["SecretString"])["keys"][0]["key"]
+    text_report = subprocess.run([str(tool), "status", "--settings", str(settings)], cwd=ROOT,
+                                 capture_output=True, text=True, env=env, timeout=300)
+    assert text_report.returncode == 0 and "in step:" in text_report.stdout, text_report.stdout + text_report.stderr
+    assert key_material not in text_report.stdout + json.dumps(report)
+    # A function that is not what the settings render is out of step.
+    cloudfront = client("cloudfront", "us-east-1", url)
+    name = report["function"]["name"]
+    cloudfront.delete_function(Name=name, IfMatch=cloudfront.describe_function(Name=name)["ETag"])
+    cloudfront.create_function(Name=name, FunctionCode=(deployed_function + "// changed by hand\n").encode(),
+                               FunctionConfig={"Comment": "", "Runtime": "cloudfront-js-2.0"})
+    drifted = status(tool, settings, env)
+    assert drifted["function"]["in_step"] is False
+    assert any("differs from what these settings render" in line for line in drifted["out_of_step"]), drifted
+    cloudfront.delete_function(Name=name, IfMatch=cloudfront.describe_function(Name=name)["ETag"])
+    cloudfront.create_function(Name=name, FunctionCode=deployed_function.encode(),
+                               FunctionConfig={"Comment": "", "Runtime": "cloudfront-js-2.0"})
     # The store holds each session key under key:<kid>, written with SigV4A.
     def store_items():
         (arn,) = [a for a in stores if a == distribution["KeyValueStoreArn"]]
@@ -398,6 +440,9 @@ def test_the_run_executes_what_the_dry_run_prints_against_moto(tmp_path, moto, p
     assert "put revoked:user-7; deleted revoked:gone;" in done.stdout, done.stdout
     assert "revoked:recent" in store_items() and "revoked:gone" not in store_items()
     assert started <= int(store_items()["revoked:user-7"]) <= int(time.time())
+    # `status` counts the revocations in force, not the stale one.
+    revoked = status(tool, settings, env)["key_value_store"]
+    assert (revoked["revocations"], revoked["revocations_in_force"]) == (2, 2), revoked
     assert {k: v for k, v in store_items().items() if k.startswith("key:")} == {
         k: v for k, v in before.items() if k.startswith("key:")}
     print(done.stdout)

@@ -284,6 +284,16 @@ pub async fn store_names(
     Ok(present.into_keys().collect())
 }
 
+/// The store's entries and (items, bytes), for `status` (which shows the
+/// names only).
+pub(crate) async fn read_store_entries(
+    client: &aws_sdk_cloudfrontkeyvaluestore::Client,
+    arn: &str,
+) -> Result<(BTreeMap<String, String>, i64, i64), AwsError> {
+    let (_, present, (items, bytes)) = read_store(client, arn).await?;
+    Ok((present, items, bytes))
+}
+
 /// The store's ETag, its entries, and (items, bytes).
 async fn read_store(
     client: &aws_sdk_cloudfrontkeyvaluestore::Client,
@@ -390,7 +400,7 @@ pub async fn check_credentials(config: &SdkConfig) -> Result<(), AwsError> {
 }
 
 /// The stack as DescribeStacks gives it, or `None` when it does not exist.
-async fn describe_stack(
+pub(crate) async fn describe_stack(
     config: &SdkConfig,
     stack: &str,
 ) -> Result<Option<aws_sdk_cloudformation::types::Stack>, AwsError> {

@@ -73,6 +73,16 @@ pub enum Command {
         "Exit status 0 when a deploy could start; 2 with every finding listed otherwise."
     ))]
     Check(CheckArgs),
+    /// Show what the deployment is now: stacks, last deploy, function, store, keys (read-only)
+    #[command(after_help = concat!(
+        "Examples:\n",
+        "  edge-auth-deploy status --settings deploy/prod.toml\n",
+        "  edge-auth-deploy status --settings deploy/prod.toml --json\n\n",
+        "Never shows a key's value. Lists anything out of step: a stack missing or\n",
+        "failed, one left by other settings, a live function that differs from what\n",
+        "the settings render, session keys missing from the store."
+    ))]
+    Status(StatusArgs),
     /// Delete the deployment's stacks, in the order AWS requires
     #[command(after_help = concat!(
         "Examples:\n",
@@ -202,6 +212,15 @@ pub struct CheckArgs {
     pub settings: SettingsArg,
     #[command(flatten)]
     pub artifacts: Artifacts,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub settings: SettingsArg,
+    /// Print the report as JSON
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -5,12 +5,14 @@
 //! dispatches.
 
 pub mod aws;
+pub mod aws_status;
 pub mod cli;
 pub mod commands;
 pub mod destroy;
 pub mod package;
 pub mod plan;
 pub mod policy;
+pub mod release;
 pub mod sam;
 pub mod session_keys;
 pub mod settings;

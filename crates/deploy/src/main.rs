@@ -26,6 +26,7 @@ async fn main() -> ExitCode {
         Command::Deploy(args) => commands::deploy::main(args).await,
         Command::Plan(args) => commands::plan::main(args).await,
         Command::Check(args) => commands::check::main(args),
+        Command::Status(args) => commands::status::main(args).await,
         Command::Destroy(args) => commands::destroy::main(args).await,
         Command::RotateSessionKey(args) => commands::rotate::main(args).await,
         Command::Revoke(args) => commands::revoke::main(args).await,

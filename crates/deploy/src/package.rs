@@ -321,3 +321,40 @@ pub fn write_placeholder_zip(target: &Path) -> Result<u64, PackageError> {
         .map(|m| m.len())
         .map_err(|e| err(&e))
 }
+
+/// The core's configuration these settings give, with the provider's
+/// documents, the client and the secrets stood in for. The CloudFront
+/// Function is rendered from what the settings decide (rules, public paths,
+/// the core's paths and pages, cookie names, leeway, the session bound),
+/// none of which the provider gives, so `check` and `status` render the
+/// very function a deploy of these settings would.
+pub fn settings_config(settings: &Settings) -> Result<edge_auth_core::Config, String> {
+    let issuer = "https://provider.invalid";
+    let discovery = json!({
+        "issuer": issuer,
+        "authorization_endpoint": format!("{issuer}/authorize"),
+        "token_endpoint": format!("{issuer}/token"),
+        "jwks_uri": format!("{issuer}/jwks"),
+    });
+    let secret = SecretLocation {
+        arn: "arn:aws:secretsmanager:us-east-1:000000000000:secret:stand-in".into(),
+        region: "us-east-1".into(),
+    };
+    let session = SessionKeysLocation {
+        name: settings.session_keys_secret_name(),
+        region: settings.session_keys_region(),
+        keys: crate::session_keys::new_set(0, &mut edge_auth_core::SystemEntropy),
+    };
+    let value = config_json(
+        settings,
+        &discovery,
+        &json!({"keys": []}),
+        "stand-in",
+        &secret,
+        &session,
+        Some("https://stand-in.invalid"),
+        settings.site_url().as_deref(),
+    )
+    .map_err(|e| e.to_string())?;
+    edge_auth_core::Config::from_json(&value.to_string()).map_err(|e| e.to_string())
+}

@@ -257,7 +257,10 @@ impl Plan {
         ];
         let mut steps = Vec::new();
 
-        let tags = settings.tags();
+        // The settings' tags, then the tool's version and commit, which
+        // `status` reads back.
+        let mut tags = settings.tags();
+        tags.extend(crate::release::tags());
         // Without a custom domain the CloudFront name is only known after the
         // distribution exists. A re-run takes it from the existing
         // distribution stack; only a first deploy registers a placeholder,

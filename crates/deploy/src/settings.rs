@@ -389,6 +389,12 @@ impl Settings {
                     format!("{key}: set by the tool from application and environment"),
                 ));
             }
+            if crate::release::TAGS.contains(&key.as_str()) {
+                return Err((
+                    "tags",
+                    format!("{key}: set by the tool on every deploy (its version and commit)"),
+                ));
+            }
             // `sam deploy --tags key=value ...` splits on these.
             let bad = |s: &str| s.contains(['=', '"', '\'']) || s.contains(char::is_whitespace);
             if bad(key) || bad(value) {

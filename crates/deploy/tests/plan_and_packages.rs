@@ -365,14 +365,22 @@ fn the_tool_passes_the_tags_of_the_samconfig_files() {
                 (k.to_owned(), v.trim_matches('"').to_owned())
             })
             .collect();
-        assert_eq!(&from_samconfig, tags, "{template}");
+        // The tool's own version and commit come after the settings' tags.
+        let (own, release): (Vec<_>, Vec<_>) = tags
+            .iter()
+            .cloned()
+            .partition(|(k, _)| !edge_auth_deploy::release::TAGS.contains(&k.as_str()));
+        assert_eq!(from_samconfig, own, "{template}");
+        assert_eq!(release, edge_auth_deploy::release::tags(), "{template}");
         checked += 1;
     }
     // user pool, auth endpoints twice, distribution: no edge functions
     // with the default authorizer.
     assert_eq!(checked, 4);
     let text = plan.dry_run_text(&Default::default()).unwrap();
-    assert!(text.contains("--tags project=edge-auth \\\n            environment=prod\n"));
+    assert!(text.contains(
+        "--tags project=edge-auth \\\n            environment=prod \\\n            edge-auth-version=0.1.0 \\\n            edge-auth-commit="
+    ));
 }
 
 #[test]
@@ -735,5 +743,48 @@ fn a_discovery_document_must_name_the_issuer_it_was_fetched_for() {
     assert!(
         error.contains("does not end with /.well-known/openid-configuration"),
         "{error}"
+    );
+}
+
+/// `check` and `status` render the function from the settings alone,
+/// with the provider stood in for: the same function a deploy renders from
+/// the provider's real documents, for both examples.
+#[test]
+fn the_function_rendered_from_the_settings_alone_is_the_deployed_one() {
+    use edge_auth_core::cloudfront_function::render;
+    let preview =
+        Settings::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/preview.toml"))
+            .unwrap();
+    for settings in [prod(), preview] {
+        let (_, discovery, jwks, secret) = example_provider();
+        let deployed = config_json(
+            &settings,
+            &discovery,
+            &jwks,
+            "client123",
+            &secret,
+            &session_keys(),
+            Some("https://docs.auth.eu-north-1.amazoncognito.com"),
+            settings.site_url().as_deref(),
+        )
+        .unwrap();
+        let deployed = edge_auth_core::Config::from_json(&deployed.to_string()).unwrap();
+        let alone = edge_auth_deploy::package::settings_config(&settings).unwrap();
+        assert_eq!(
+            render(&alone),
+            render(&deployed),
+            "{}",
+            settings.environment
+        );
+    }
+    // A setting the function holds changes it.
+    let mut more = prod();
+    more.rules.push(edge_auth_deploy::settings::Rule {
+        pattern: "/finance/*".into(),
+        groups: vec!["finance".into()],
+    });
+    assert_ne!(
+        render(&edge_auth_deploy::package::settings_config(&more).unwrap()),
+        render(&edge_auth_deploy::package::settings_config(&prod()).unwrap())
     );
 }

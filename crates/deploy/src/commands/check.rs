@@ -22,7 +22,21 @@ pub fn main(args: &CheckArgs) -> Outcome {
             names.join(", ")
         );
     }
-    let found = findings(&settings, &args.settings, &plan);
+    let mut found = findings(&settings, &args.settings, &plan);
+    if settings.authorizer == crate::settings::Authorizer::CloudfrontFunction {
+        // The function these settings render, held to CloudFront's limit
+        // here rather than when the distribution changes.
+        match crate::package::settings_config(&settings).and_then(|config| {
+            edge_auth_core::cloudfront_function::render_checked(&config).map_err(|e| e.to_string())
+        }) {
+            Ok(code) => println!(
+                "the CloudFront Function these settings render: {} of {} bytes",
+                code.len(),
+                edge_auth_core::cloudfront_function::MAX_FUNCTION_BYTES
+            ),
+            Err(e) => found.push(format!("the CloudFront Function: {e}")),
+        }
+    }
     if !found.is_empty() {
         return Err(CommandError::Refused(found.join("\n")));
     }

@@ -9,6 +9,7 @@ pub mod plan;
 pub mod policy;
 pub mod revoke;
 pub mod rotate;
+pub mod status;
 pub mod user;
 
 use crate::aws;
