@@ -129,6 +129,12 @@ def key_value_store():
             if store is None:
                 return
             body = json.loads(self.rfile.read(int(self.headers.get("content-length", 0))) or b"{}")
+            if store.get("writers", 0) > 0:
+                # Another writer (a test sets how many) got in between this
+                # writer's read and its write.
+                store["writers"] -= 1
+                store["items"] = dict(store["items"], **{"other:writer": str(store["version"])})
+                store["version"] += 1
             if self.headers.get("if-match") != f"E{store['version']}":
                 self.answer(409, {"message": "the store changed"}, error="ConflictException")
                 return
@@ -435,11 +441,20 @@ def test_the_run_executes_what_the_dry_run_prints_against_moto(tmp_path, moto, p
     # A revocation older than any session it could refuse, and a recent one.
     store_items()["revoked:gone"] = str(started - 3 * 86400)
     store_items()["revoked:recent"] = str(started - 60)
+    # Another writer changes the store between the revoke's read and its
+    # write: the revoke reads it again and writes, keeping the other's entry.
+    (store_arn,) = [a for a in stores if a == distribution["KeyValueStoreArn"]]
+    stores[store_arn]["writers"] = 1
     done = revoke("--user", "user-7")
     assert done.returncode == 0, done.stdout + done.stderr
+    assert "changed since it was read (another writer): reading it again" in done.stdout, done.stdout
+    assert "other:writer" in store_items()
     assert "put revoked:user-7; deleted revoked:gone;" in done.stdout, done.stdout
     assert "revoked:recent" in store_items() and "revoked:gone" not in store_items()
-    assert started <= int(store_items()["revoked:user-7"]) <= int(time.time())
+    # The cut-off is AWS's time (the store's Date, whole seconds) plus the
+    # verifiers' 30 s skew, not this machine's clock.
+    assert started - 1 + 30 <= int(store_items()["revoked:user-7"]) <= int(time.time()) + 30
+    assert "(AWS's clock, plus the 30 s skew)" in done.stdout, done.stdout
     # `status` counts the revocations in force, not the stale one.
     revoked = status(tool, settings, env)["key_value_store"]
     assert (revoked["revocations"], revoked["revocations_in_force"]) == (2, 2), revoked

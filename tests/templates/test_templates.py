@@ -197,9 +197,12 @@ def function_url_problems(template):
         target = props["FunctionName"].get("Ref") if isinstance(props["FunctionName"], dict) else None
         if props.get("Principal") != "cloudfront.amazonaws.com":
             problems.append(f"{name}: principal {props.get('Principal')}")
-        narrowed = {"Fn::If": ["HasDistribution", {"Ref": "DistributionArn"}, {"Ref": "AWS::NoValue"}]}
+        # This account's distributions by a SourceArn (as Lambda documents
+        # it for CloudFront) until the distribution exists, then that one.
+        narrowed = {"Fn::If": ["HasDistribution", {"Ref": "DistributionArn"},
+                               {"Fn::Sub": "arn:${AWS::Partition}:cloudfront::${AWS::AccountId}:distribution/*"}]}
         if props.get("SourceArn") != narrowed or "Condition" in perm:
-            problems.append(f"{name}: not narrowed to the distribution once it exists")
+            problems.append(f"{name}: not narrowed to this account's distributions, then to the distribution once it exists")
         if props.get("SourceAccount") != {"Ref": "AWS::AccountId"} or "PrincipalOrgID" in props:
             problems.append(f"{name}: not limited to this account")
         action = props.get("Action")

@@ -182,9 +182,52 @@ impl aws_sdk_cloudfrontkeyvaluestore::config::endpoint::ResolveEndpoint for Othe
     }
 }
 
+/// The time AWS last stated (its `Date` header), seconds since the epoch:
+/// `revoke` takes its cut-off from AWS's clock, not the operator's.
+static SERVER_DATE: std::sync::Mutex<Option<u64>> = std::sync::Mutex::new(None);
+
+pub fn server_date() -> Option<u64> {
+    SERVER_DATE.lock().ok().and_then(|d| *d)
+}
+
+/// Keeps the `Date` header of each answer (HTTP dates, RFC 9110).
+#[derive(Debug)]
+struct ServerDate;
+
+impl aws_smithy_runtime_api::client::interceptors::Intercept for ServerDate {
+    fn name(&self) -> &'static str {
+        "ServerDate"
+    }
+
+    fn read_after_transmit(
+        &self,
+        context: &aws_smithy_runtime_api::client::interceptors::context::BeforeDeserializationInterceptorContextRef<'_>,
+        _components: &aws_smithy_runtime_api::client::runtime_components::RuntimeComponents,
+        _cfg: &mut aws_smithy_types::config_bag::ConfigBag,
+    ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
+        let date = context
+            .response()
+            .headers()
+            .get("date")
+            .and_then(|d| {
+                aws_smithy_types::DateTime::from_str(
+                    d,
+                    aws_smithy_types::date_time::Format::HttpDate,
+                )
+                .ok()
+            })
+            .and_then(|d| u64::try_from(d.secs()).ok());
+        if let (Some(date), Ok(mut kept)) = (date, SERVER_DATE.lock()) {
+            *kept = Some(date);
+        }
+        Ok(())
+    }
+}
+
 pub fn key_value_store(config: &SdkConfig) -> aws_sdk_cloudfrontkeyvaluestore::Client {
-    let mut builder =
-        aws_sdk_cloudfrontkeyvaluestore::config::Builder::from(config).interceptor(RecordCalls);
+    let mut builder = aws_sdk_cloudfrontkeyvaluestore::config::Builder::from(config)
+        .interceptor(RecordCalls)
+        .interceptor(ServerDate);
     if let Ok(url) = std::env::var(KEY_VALUE_STORE_ENDPOINT_VARIABLE) {
         builder = builder.endpoint_resolver(OtherAddress(url));
     }
@@ -198,6 +241,9 @@ pub struct StoreChanges {
     pub deleted: Vec<String>,
     pub items: i64,
     pub bytes: i64,
+    /// How many read-and-write attempts it took (another writer in
+    /// between makes it more than one).
+    pub attempts: u32,
 }
 
 impl std::fmt::Display for StoreChanges {
@@ -231,6 +277,54 @@ pub async fn write_key_value_store(
     prefix: &str,
     wanted: &BTreeMap<String, String>,
 ) -> Result<StoreChanges, AwsError> {
+    with_retries(|| write_once(client, arn, prefix, wanted)).await
+}
+
+/// How often a store write is tried when another writer (a `revoke`, a
+/// second deploy) changed the store between its read and its write.
+pub const STORE_ATTEMPTS: u32 = 5;
+
+/// Runs `attempt` again, after a growing pause, while it fails on the
+/// store's ETag (`ConflictException`): each attempt reads the store afresh
+/// and computes its changes from what it finds. Another error, or the last
+/// conflict, is returned as it is, with how often it was tried.
+async fn with_retries<F, Fut>(mut attempt: F) -> Result<StoreChanges, AwsError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<StoreChanges, AwsError>>,
+{
+    let mut pause = std::time::Duration::from_millis(200);
+    for tried in 1..=STORE_ATTEMPTS {
+        match attempt().await {
+            Err(AwsError::Call(text)) if text.contains("ConflictException") => {
+                if tried == STORE_ATTEMPTS {
+                    return Err(AwsError::Call(format!(
+                        "the key value store changed under each of {STORE_ATTEMPTS} attempts to write it (another deploy or revoke running?): run again once it is done ({text})"
+                    )));
+                }
+                println!(
+                    "    the key value store changed since it was read (another writer): reading it again in {} ms",
+                    pause.as_millis()
+                );
+                tokio::time::sleep(pause).await;
+                pause *= 2;
+            }
+            Ok(mut changes) => {
+                changes.attempts = tried;
+                return Ok(changes);
+            }
+            other => return other,
+        }
+    }
+    unreachable!("the loop returns on its last attempt")
+}
+
+async fn write_once(
+    client: &aws_sdk_cloudfrontkeyvaluestore::Client,
+    arn: &str,
+    prefix: &str,
+    wanted: &BTreeMap<String, String>,
+) -> Result<StoreChanges, AwsError> {
     let (etag, present, (items, bytes)) = read_store(client, arn).await?;
     let puts: Vec<(String, String)> = wanted
         .iter()
@@ -258,10 +352,21 @@ pub async fn revoke_in_store(
     client: &aws_sdk_cloudfrontkeyvaluestore::Client,
     arn: &str,
     key: &str,
-    now: u64,
-    keep_after: u64,
+    cut_off: impl Fn() -> (u64, u64),
+) -> Result<StoreChanges, AwsError> {
+    let cut_off = &cut_off;
+    with_retries(|| revoke_once(client, arn, key, cut_off)).await
+}
+
+async fn revoke_once(
+    client: &aws_sdk_cloudfrontkeyvaluestore::Client,
+    arn: &str,
+    key: &str,
+    cut_off: &impl Fn() -> (u64, u64),
 ) -> Result<StoreChanges, AwsError> {
     let (etag, present, _) = read_store(client, arn).await?;
+    // The times from the clock of the answer just read (AWS's).
+    let (now, keep_after) = cut_off();
     let stale: Vec<String> = present
         .iter()
         .filter(|(k, v)| {
@@ -273,6 +378,49 @@ pub async fn revoke_in_store(
         .collect();
     let puts = vec![(key.to_owned(), now.to_string())];
     update_store(client, arn, etag, &puts, &stale).await
+}
+
+/// Whether an error of the key value store's data plane is the caller's
+/// authentication failing (rather than the store or the permission): the
+/// data plane signs with SigV4A, which refuses session tokens from STS's
+/// global endpoint that every other call here accepts.
+pub fn is_authentication_error(text: &str) -> bool {
+    [
+        "security token",
+        "InvalidSignature",
+        "SignatureDoesNotMatch",
+        "IncompleteSignature",
+        "UnrecognizedClient",
+        "InvalidClientTokenId",
+        "ExpiredToken",
+    ]
+    .iter()
+    .any(|needle| text.contains(needle))
+}
+
+/// One call to the key value store's data plane before anything changes,
+/// so that credentials it refuses stop a deploy before the first stack
+/// does, not after the distribution is live with an empty store. `arn`:
+/// the deployment's store, or on a first deploy any store's address (a
+/// store that is not there, or not this account's, answers with an error
+/// after it has checked the signature, which is all this asks).
+pub async fn check_store_credentials(
+    client: &aws_sdk_cloudfrontkeyvaluestore::Client,
+    arn: &str,
+) -> Result<(), AwsError> {
+    match client.describe_key_value_store().kvs_arn(arn).send().await {
+        Ok(_) => Ok(()),
+        Err(e) => {
+            let text = aws_sdk_s3::error::DisplayErrorContext(&e).to_string();
+            if is_authentication_error(&text) {
+                Err(AwsError::Credentials(format!(
+                    "the CloudFront key value store's API refused these credentials ({text}). It signs with SigV4A, which takes no session token from STS's global endpoint: get the session from a regional STS endpoint (AWS_STS_REGIONAL_ENDPOINTS=regional, or sts_regional_endpoints = regional in the profile), or make the account's global endpoint issue version 2 tokens (IAM, account settings, Security Token Service). Nothing was changed"
+                )))
+            } else {
+                Ok(())
+            }
+        }
+    }
 }
 
 /// The names of the store's entries (never their values).
@@ -1212,4 +1360,74 @@ pub async fn clear_deleted_secret(config: &SdkConfig, name: &str) -> Result<Secr
     Err(AwsError::Call(format!(
         "the secret {name} scheduled for deletion was deleted, but its name is still taken after a minute; run the deploy again shortly"
     )))
+}
+
+#[cfg(test)]
+mod retry_tests {
+    use super::*;
+
+    #[test]
+    fn authentication_errors_are_told_from_the_rest() {
+        for yes in [
+            "UnrecognizedClientException: The security token included in the request is invalid",
+            "InvalidSignatureException: Signature expired",
+            "ExpiredTokenException: The security token included in the request is expired",
+        ] {
+            assert!(is_authentication_error(yes), "{yes}");
+        }
+        for no in [
+            "ResourceNotFoundException: no store",
+            "AccessDeniedException: not authorized to perform cloudfront-keyvaluestore:DescribeKeyValueStore",
+            "ValidationException: bad ARN",
+        ] {
+            assert!(!is_authentication_error(no), "{no}");
+        }
+    }
+
+    fn conflict() -> AwsError {
+        AwsError::Call("ConflictException: the store changed".into())
+    }
+
+    #[tokio::test]
+    async fn a_conflict_is_tried_again_and_then_given_up_with_a_reason() {
+        let tries = std::cell::Cell::new(0);
+        let done = with_retries(|| {
+            tries.set(tries.get() + 1);
+            let n = tries.get();
+            async move {
+                if n < 3 {
+                    Err(conflict())
+                } else {
+                    Ok(StoreChanges::default())
+                }
+            }
+        })
+        .await
+        .unwrap();
+        assert_eq!(done.attempts, 3);
+
+        tries.set(0);
+        let err = with_retries(|| {
+            tries.set(tries.get() + 1);
+            async { Err(conflict()) }
+        })
+        .await
+        .unwrap_err();
+        assert_eq!(tries.get(), STORE_ATTEMPTS);
+        assert!(
+            err.to_string().contains("changed under each of 5 attempts"),
+            "{err}"
+        );
+
+        // Anything else is not tried again.
+        tries.set(0);
+        let err = with_retries(|| {
+            tries.set(tries.get() + 1);
+            async { Err(AwsError::Call("AccessDeniedException".into())) }
+        })
+        .await
+        .unwrap_err();
+        assert_eq!(tries.get(), 1);
+        assert!(err.to_string().contains("AccessDenied"));
+    }
 }

@@ -965,7 +965,8 @@ fn every_code_uri_of_a_deployed_template_is_written_first() {
 /// No 403 window on a first deploy: the auth endpoints' first deployment
 /// has no distribution ARN yet, so the grants it makes must not depend on
 /// one. They are unconditional, limited to this account's distributions
-/// (SourceAccount) until the second deployment names the distribution.
+/// (SourceAccount, and a SourceArn of this account's distributions) until
+/// the second deployment names the distribution.
 #[test]
 fn the_first_auth_endpoints_deployment_already_admits_cloudfront() {
     let text = std::fs::read_to_string(root().join("sam/auth-endpoints/template.yaml")).unwrap();
@@ -996,7 +997,7 @@ fn the_first_auth_endpoints_deployment_already_admits_cloudfront() {
         );
         assert!(
             grant.contains(
-                "SourceArn: !If [HasDistribution, !Ref DistributionArn, !Ref AWS::NoValue]"
+                "SourceArn: !If [HasDistribution, !Ref DistributionArn, !Sub \"arn:${AWS::Partition}:cloudfront::${AWS::AccountId}:distribution/*\"]"
             ),
             "{grant}"
         );

@@ -80,9 +80,13 @@ pub async fn run(
     aws::check_credentials(&first).await.map_err(failed)?;
     // The stacks an earlier run left: a re-run without a custom domain
     // registers and configures the distribution's real URL from the start.
+    let existing = existing_outputs(plan).await?;
+    if settings.authorizer == crate::settings::Authorizer::CloudfrontFunction {
+        check_store_credentials(settings, &existing).await?;
+    }
     let mut run = Run {
         settings,
-        existing: existing_outputs(plan).await?,
+        existing,
         outputs: Outputs::new(),
         provider: None,
         session: None,
@@ -108,6 +112,30 @@ pub async fn run(
     }
     print!("{}", summary_table(&summary));
     Ok(run.url)
+}
+
+/// The key value store's data plane takes these credentials (SigV4A), or
+/// the run stops before its first stack changes.
+async fn check_store_credentials(
+    settings: &Settings,
+    existing: &Outputs,
+) -> Result<(), CommandError> {
+    // The deployment's store, or on a first deploy an address of the
+    // right form that no store has.
+    let arn = existing
+        .get(&settings.stack_name("distribution"))
+        .and_then(|o| o.get("KeyValueStoreArn"))
+        .cloned()
+        .unwrap_or_else(|| {
+            "arn:aws:cloudfront::000000000000:key-value-store/00000000-0000-0000-0000-000000000000"
+                .into()
+        });
+    let config = aws::sdk_config(&settings.regions.distribution, None).await;
+    aws::check_store_credentials(&aws::key_value_store(&config), &arn)
+        .await
+        .map_err(|e| CommandError::Refused(e.to_string()))?;
+    println!("the key value store's API (SigV4A) takes these credentials");
+    Ok(())
 }
 
 /// What the steps learn and hand on to the later ones.
