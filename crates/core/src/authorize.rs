@@ -146,10 +146,18 @@ fn allow_or_forbid(
             ruled = true;
             continue;
         }
-        return forbidden(&request, config, pattern, groups, claims);
+        return forbidden(&request, config, pattern, groups, claims)
+            .for_session(subject_of(claims));
     }
     let event = if ruled { "allowed-by-rule" } else { "allowed" };
-    Outcome::forward(request, event)
+    Outcome::forward(request, event).for_session(subject_of(claims))
+}
+
+fn subject_of(claims: &SessionClaims) -> crate::Subject {
+    crate::Subject {
+        sub: claims.sub.clone(),
+        sid: claims.sid.clone(),
+    }
 }
 
 fn forbidden(

@@ -62,6 +62,16 @@ pub struct Outcome {
     /// to sign in): logged at debug, since CloudFront's access logs see them
     /// all and a line each would fill CloudWatch.
     pub routine: bool,
+    /// The session the decision was about, where one was known: its
+    /// pseudonymous ids for an audit line, never a cookie or a name.
+    pub session: Option<Subject>,
+}
+
+/// A session's `sub` (the provider's id for the user) and `sid`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Subject {
+    pub sub: String,
+    pub sid: String,
 }
 
 impl Outcome {
@@ -71,6 +81,7 @@ impl Outcome {
             event,
             detail: None,
             routine: false,
+            session: None,
         }
     }
     pub fn forward(request: CloudFrontRequest, event: &'static str) -> Self {
@@ -79,6 +90,7 @@ impl Outcome {
             event,
             detail: None,
             routine: true,
+            session: None,
         }
     }
     /// Marks a generated answer as routine (see [`Outcome::routine`]).
@@ -88,6 +100,10 @@ impl Outcome {
     }
     pub fn with_detail(mut self, detail: impl Into<String>) -> Self {
         self.detail = Some(detail.into());
+        self
+    }
+    pub fn for_session(mut self, subject: Subject) -> Self {
+        self.session = Some(subject);
         self
     }
     /// The HTTP status of a generated response, or `None` when forwarding.

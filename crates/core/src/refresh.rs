@@ -225,7 +225,10 @@ pub fn refresh_complete(
         tokens.refresh_token.as_deref(),
         Some(&pending.sid),
     ) {
-        Ok(set) => Outcome::respond(pages::redirect(&pending.return_to, set), "refreshed"),
+        Ok((set, subject)) => {
+            Outcome::respond(pages::redirect(&pending.return_to, set), "refreshed")
+                .for_session(subject)
+        }
         Err(too_large) => token_too_large_page(too_large, clear_session(config)),
     }
 }

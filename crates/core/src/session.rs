@@ -485,14 +485,22 @@ pub(crate) fn issue(
     entropy: &mut dyn crate::Entropy,
     refresh_token: Option<&str>,
     renewing: Option<&str>,
-) -> Result<Vec<String>, crate::cookies::TooLargeForCookie> {
+) -> Result<(Vec<String>, crate::Subject), crate::cookies::TooLargeForCookie> {
     let claims = session_for(config, id, now, entropy, renewing);
     let refresh = refresh_token.map(|token| crate::cookies::BoundRefresh {
         sid: &claims.sid,
         had_azp: id.has_azp,
         token,
     });
-    crate::cookies::session_cookies(config, &signer.sign(&claims), &claims.name, refresh)
+    let cookies =
+        crate::cookies::session_cookies(config, &signer.sign(&claims), &claims.name, refresh)?;
+    Ok((
+        cookies,
+        crate::Subject {
+            sub: claims.sub,
+            sid: claims.sid,
+        },
+    ))
 }
 
 /// A new key: 32 bytes from `entropy`, base64url.

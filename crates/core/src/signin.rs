@@ -323,10 +323,10 @@ pub fn signin_complete(
         tokens.refresh_token.as_deref(),
         None,
     ) {
-        Ok(session) => {
+        Ok((session, subject)) => {
             let mut set = vec![clear_flow];
             set.extend(session);
-            Outcome::respond(pages::redirect(&return_to, set), "signed-in")
+            Outcome::respond(pages::redirect(&return_to, set), "signed-in").for_session(subject)
         }
         Err(too_large) => crate::refresh::token_too_large_page(too_large, vec![clear_flow]),
     }

@@ -338,11 +338,14 @@ fn log_outcome(
                 handler = kind.name(),
                 request_id,
                 cf_request_id = %payload.config.request_id,
+                site = %payload.config.distribution_domain_name,
                 method = %payload.request.method,
                 path = %payload.request.uri,
                 decision = outcome.event,
                 status = outcome.status().unwrap_or("forward"),
                 detail = outcome.detail.as_deref().unwrap_or(""),
+                sub = outcome.session.as_ref().map_or("", |s| s.sub.as_str()),
+                sid = outcome.session.as_ref().map_or("", |s| s.sid.as_str()),
                 "decision"
             )
         };

@@ -84,6 +84,26 @@ async fn logs_are_json_and_hold_no_secrets() {
             "signin-started"
         ]
     );
+    // The audit fields: the site, and the session's pseudonymous ids where
+    // the decision was about one (a new or renewed session), none before.
+    for line in lines.iter().filter(|l| l["decision"].is_string()) {
+        assert!(line["site"].is_string(), "{line}");
+        let (sub, sid) = (line["sub"].as_str().unwrap(), line["sid"].as_str().unwrap());
+        match line["decision"].as_str().unwrap() {
+            "signed-in" | "refreshed" => {
+                assert!(!sub.is_empty() && sid.len() >= 16, "{line}")
+            }
+            "signin-started" => assert!(sub.is_empty() && sid.is_empty(), "{line}"),
+            _ => {}
+        }
+    }
+    let renewed: Vec<&str> = lines
+        .iter()
+        .filter(|l| l["decision"] == "signed-in" || l["decision"] == "refreshed")
+        .map(|l| l["sub"].as_str().unwrap())
+        .collect();
+    assert_eq!(renewed.len(), 2);
+    assert_eq!(renewed[0], renewed[1], "one user throughout");
     // A visit without a session is routine (debug, like a page view); a
     // refused token is worth a line at info.
     let levels: Vec<(&str, &str)> = lines
