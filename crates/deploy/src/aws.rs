@@ -1431,3 +1431,74 @@ mod retry_tests {
         assert!(err.to_string().contains("AccessDenied"));
     }
 }
+
+/// A user of the pool, as `revoke` finds them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PoolUser {
+    pub username: String,
+    pub sub: String,
+}
+
+/// The one user of the pool whose `attribute` (`sub`, `email` or
+/// `username`) is `value` (ListUsers' filter; `value` holds no `"` or `\`,
+/// which the command line refuses), or `None`.
+pub async fn find_pool_user(
+    config: &SdkConfig,
+    pool_id: &str,
+    attribute: &str,
+    value: &str,
+) -> Result<Option<PoolUser>, AwsError> {
+    let answer = cognito(config)
+        .list_users()
+        .user_pool_id(pool_id)
+        .filter(format!("{attribute} = \"{value}\""))
+        .limit(2)
+        .send()
+        .await
+        .map_err(call_error)?;
+    let users = answer.users();
+    if users.len() > 1 {
+        return Err(AwsError::Call(format!(
+            "more than one user of pool {pool_id} has {attribute} {value}: name one by --user SUB"
+        )));
+    }
+    Ok(users.first().and_then(|user| {
+        Some(PoolUser {
+            username: user.username()?.to_owned(),
+            sub: user
+                .attributes()
+                .iter()
+                .find(|a| a.name() == "sub")?
+                .value()?
+                .to_owned(),
+        })
+    }))
+}
+
+/// Ends the user's sessions at Cognito (its refresh tokens, so no silent
+/// sign-in mints a new session), and with `disable` the account too.
+pub async fn end_pool_sessions(
+    config: &SdkConfig,
+    pool_id: &str,
+    username: &str,
+    disable: bool,
+) -> Result<(), AwsError> {
+    let client = cognito(config);
+    client
+        .admin_user_global_sign_out()
+        .user_pool_id(pool_id)
+        .username(username)
+        .send()
+        .await
+        .map_err(call_error)?;
+    if disable {
+        client
+            .admin_disable_user()
+            .user_pool_id(pool_id)
+            .username(username)
+            .send()
+            .await
+            .map_err(call_error)?;
+    }
+    Ok(())
+}

@@ -102,9 +102,11 @@ pub enum Command {
     /// End a user's sessions at the edge (the CloudFront Function's store)
     #[command(after_help = concat!(
         "Examples:\n",
-        "  edge-auth-deploy revoke --settings deploy/prod.toml --user 0f1e2d3c-example --dry-run\n\n",
-        "Disable the user at the provider too: this ends the sessions the site issued,\n",
-        "not the account."
+        "  edge-auth-deploy revoke --settings deploy/prod.toml --user 0f1e2d3c-example --dry-run\n",
+        "  edge-auth-deploy revoke --settings deploy/prod.toml --email alice@example.org --disable\n\n",
+        "With Cognito it also signs the user out there (their refresh tokens end, so no\n",
+        "silent sign-in starts a new session) and, with --disable, disables the account.\n",
+        "With your own provider, end the user's sessions there too."
     ))]
     Revoke(RevokeArgs),
     /// Users of the deployment's Cognito user pool
@@ -248,12 +250,22 @@ pub struct RotateArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("who").required(true).args(["user", "email", "username"])))]
 pub struct RevokeArgs {
     #[command(flatten)]
     pub settings: SettingsArg,
     /// The provider's `sub` claim of the user whose sessions end
     #[arg(long, value_name = "SUB", value_parser = parse_sub)]
-    pub user: String,
+    pub user: Option<String>,
+    /// The user by e-mail address (the Cognito pool; looked up with ListUsers)
+    #[arg(long, value_name = "ADDRESS", value_parser = parse_lookup_email)]
+    pub email: Option<String>,
+    /// The user by the pool's user name (the Cognito pool)
+    #[arg(long, value_name = "NAME", value_parser = parse_lookup)]
+    pub username: Option<String>,
+    /// With Cognito: also disable the account, so that nobody signs in as the user again
+    #[arg(long)]
+    pub disable: bool,
     /// Print what would be written and write nothing
     #[arg(long)]
     pub dry_run: bool,
@@ -295,6 +307,24 @@ fn parse_sub(value: &str) -> Result<String, String> {
     } else {
         Ok(value.to_owned())
     }
+}
+
+/// A value for ListUsers' filter (`attribute = "value"`): no quote or
+/// backslash, which the filter would read as its own.
+fn parse_lookup(value: &str) -> Result<String, String> {
+    if value.is_empty()
+        || value.len() > 256
+        || value.contains(['"', '\\'])
+        || value.chars().any(char::is_control)
+    {
+        Err("at most 256 characters, no quote, backslash or control character".into())
+    } else {
+        Ok(value.to_owned())
+    }
+}
+
+fn parse_lookup_email(value: &str) -> Result<String, String> {
+    parse_lookup(value).and_then(|v| parse_email(&v))
 }
 
 /// Cognito's own check is stricter; this catches a mistyped option before
@@ -391,6 +421,14 @@ mod tests {
                 ErrorKind::InvalidSubcommand,
             ),
             ("edge-auth-deploy completions tcsh", ErrorKind::InvalidValue),
+            (
+                "edge-auth-deploy revoke --settings s --user a --email a@example.org",
+                ErrorKind::ArgumentConflict,
+            ),
+            (
+                "edge-auth-deploy revoke --settings s --username a\"b",
+                ErrorKind::ValueValidation,
+            ),
         ] {
             let err = parse(line).expect_err(line);
             assert_eq!(err.kind(), kind, "{line}: {err}");

@@ -810,10 +810,13 @@ pub fn document(settings: &Settings) -> Value {
     }
 
     let mut pools = handler_actions("cognito-idp");
-    // `user add`.
+    // `user add`, and `revoke` (the user looked up, signed out, disabled).
     pools.extend(set(&[
         "cognito-idp:AdminAddUserToGroup",
         "cognito-idp:AdminCreateUser",
+        "cognito-idp:AdminDisableUser",
+        "cognito-idp:AdminUserGlobalSignOut",
+        "cognito-idp:ListUsers",
     ]));
     statements.push(statement(
         "UserPools",

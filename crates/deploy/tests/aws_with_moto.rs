@@ -419,6 +419,42 @@ async fn users_and_secret_names(url: &str) {
             .is_err()
     );
 
+    // `revoke --email`: the user found by e-mail, by sub and by name alike,
+    // signed out of the pool and disabled; an address nobody has is none.
+    let by_email = aws::find_pool_user(&config, &pool, "email", email)
+        .await
+        .unwrap()
+        .expect("the invited user");
+    assert_eq!(by_email.username, email);
+    assert_eq!(attribute("sub").as_deref(), Some(by_email.sub.as_str()));
+    for (attribute, value) in [("sub", by_email.sub.as_str()), ("username", email)] {
+        assert_eq!(
+            aws::find_pool_user(&config, &pool, attribute, value)
+                .await
+                .unwrap()
+                .as_ref(),
+            Some(&by_email),
+            "{attribute}"
+        );
+    }
+    assert_eq!(
+        aws::find_pool_user(&config, &pool, "email", "nobody@example.org")
+            .await
+            .unwrap(),
+        None
+    );
+    aws::end_pool_sessions(&config, &pool, &by_email.username, true)
+        .await
+        .unwrap();
+    let after = cognito
+        .admin_get_user()
+        .user_pool_id(&pool)
+        .username(email)
+        .send()
+        .await
+        .unwrap();
+    assert!(!after.enabled(), "disabled");
+
     let secrets = aws_sdk_secretsmanager::Client::new(&config);
     let name = "edge-auth/again/app-client";
     assert_eq!(

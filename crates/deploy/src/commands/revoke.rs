@@ -1,24 +1,145 @@
-//! `edge-auth-deploy revoke --user SUB`: every session of that user issued
-//! up to now is refused by the CloudFront Function once the store's entry
-//! has reached the edge (seconds). Entries whose sessions have all expired
-//! are dropped in the same write.
+//! `edge-auth-deploy revoke`: every session of a user issued up to now is
+//! refused by the CloudFront Function once the store's entry has reached
+//! the edge (seconds). Entries whose sessions have all expired are dropped
+//! in the same write. With Cognito the user is found by `sub`, e-mail or
+//! user name, and signed out there too (their refresh tokens end, so a
+//! silent sign-in cannot start a new session), `--disable` disabling the
+//! account.
 
 use edge_auth_core::cloudfront_function;
 
 use super::{CommandError, Outcome, failed, load_settings, now_seconds, store_arn};
 use crate::cli::RevokeArgs;
-use crate::settings::Authorizer;
+use crate::settings::{Authorizer, Provider, Settings};
 use crate::{aws, plan};
+
+/// Whom to revoke, as the command line names them.
+enum Target<'a> {
+    Sub(&'a str),
+    Email(&'a str),
+    Username(&'a str),
+}
+
+impl Target<'_> {
+    /// ListUsers' attribute and value.
+    fn filter(&self) -> (&'static str, &str) {
+        match self {
+            Target::Sub(v) => ("sub", v),
+            Target::Email(v) => ("email", v),
+            Target::Username(v) => ("username", v),
+        }
+    }
+}
 
 pub async fn main(args: &RevokeArgs) -> Outcome {
     let settings = load_settings(&args.settings)?;
-    let sub = &args.user;
     if settings.authorizer != Authorizer::CloudfrontFunction {
         return Err(CommandError::Refused(
             "revoke needs the CloudFront Function's key value store; authorizer = \"lambda-edge\" has none (Lambda@Edge cannot read one): disable the user at the provider instead"
                 .into(),
         ));
     }
+    let target = match (&args.user, &args.email, &args.username) {
+        (Some(sub), _, _) => Target::Sub(sub),
+        (_, Some(email), _) => Target::Email(email),
+        (_, _, Some(name)) => Target::Username(name),
+        _ => {
+            return Err(CommandError::Refused(
+                "name the user: --user, --email or --username".into(),
+            ));
+        }
+    };
+    let cognito = matches!(settings.provider, Provider::Cognito { .. });
+    if !cognito && (!matches!(target, Target::Sub(_)) || args.disable) {
+        return Err(CommandError::Refused(
+            "--email, --username and --disable look the user up in the Cognito pool; with your own provider name them by --user SUB and disable them there".into(),
+        ));
+    }
+    // The pool and the user in it (Cognito), found before anything is
+    // written; a `sub` the pool does not know is still revoked at the edge.
+    let pool = if cognito && !(args.dry_run && matches!(target, Target::Sub(_))) {
+        Some(find_user(&settings, &target).await?)
+    } else {
+        None
+    };
+    let sub = match (&target, &pool) {
+        (Target::Sub(sub), _) => (*sub).to_owned(),
+        (_, Some((_, Some(user)))) => user.sub.clone(),
+        _ => {
+            let (attribute, value) = target.filter();
+            return Err(CommandError::Failed(format!(
+                "no user of the pool has {attribute} {value}"
+            )));
+        }
+    };
+    revoke_at_edge(&settings, &sub, args.dry_run).await?;
+    let Some((pool_id, user)) = pool else {
+        if cognito {
+            println!(
+                "(dry run: the pool was not read; the run also signs the user out of Cognito{})",
+                if args.disable {
+                    " and disables the account"
+                } else {
+                    ""
+                }
+            );
+        } else {
+            println!(
+                "your own provider: end the user's sessions there too (their refresh tokens), or a silent sign-in starts a new session"
+            );
+        }
+        return Ok(());
+    };
+    let Some(user) = user else {
+        println!("no user of pool {pool_id} has sub {sub}: nothing to sign out at Cognito");
+        return Ok(());
+    };
+    let what = format!(
+        "sign {} out of Cognito (pool {pool_id}: their refresh tokens end){}",
+        user.username,
+        if args.disable {
+            ", and disable the account"
+        } else {
+            ""
+        }
+    );
+    if args.dry_run {
+        println!("would {what} (dry run)");
+        return Ok(());
+    }
+    let config = aws::sdk_config(&settings.regions.user_pool, None).await;
+    aws::end_pool_sessions(&config, &pool_id, &user.username, args.disable)
+        .await
+        .map_err(failed)?;
+    println!("done: {what}");
+    Ok(())
+}
+
+/// The pool's id and the user the target names in it, if any.
+async fn find_user(
+    settings: &Settings,
+    target: &Target<'_>,
+) -> Result<(String, Option<aws::PoolUser>), CommandError> {
+    let stack = settings.stack_name("user-pool");
+    let config = aws::sdk_config(&settings.regions.user_pool, None).await;
+    aws::check_credentials(&config).await.map_err(failed)?;
+    let outputs = aws::existing_outputs(&config, &stack)
+        .await
+        .map_err(failed)?
+        .ok_or(format!("{stack} does not exist: deploy first"))?;
+    let pool = outputs
+        .get("UserPoolId")
+        .cloned()
+        .ok_or(format!("{stack} has no output UserPoolId"))?;
+    let (attribute, value) = target.filter();
+    let user = aws::find_pool_user(&config, &pool, attribute, value)
+        .await
+        .map_err(failed)?;
+    Ok((pool, user))
+}
+
+/// `revoked:<sub>` = the cut-off, in the function's key value store.
+async fn revoke_at_edge(settings: &Settings, sub: &str, dry_run: bool) -> Outcome {
     let distribution = settings.stack_name("distribution");
     let key = cloudfront_function::revocation_key(sub);
     // Sessions signed up to the cut-off are refused: AWS's time (the store
@@ -28,7 +149,7 @@ pub async fn main(args: &RevokeArgs) -> Outcome {
     let skew = settings.clock_skew_seconds;
     let longest = settings.longest_session_seconds();
     let cut_off = move |now: u64| (now + skew, now.saturating_sub(longest + skew));
-    if args.dry_run {
+    if dry_run {
         let (until, keep_after) = cut_off(now_seconds());
         println!(
             "revoke the sessions of {sub} issued up to about {} (this machine's clock; the run takes AWS's, plus the {skew} s skew) in {distribution}'s key value store: put {key}; drop revoked: entries older than {}",
@@ -40,7 +161,7 @@ pub async fn main(args: &RevokeArgs) -> Outcome {
     }
     let config = aws::sdk_config(&settings.regions.distribution, None).await;
     aws::check_credentials(&config).await.map_err(failed)?;
-    let arn = store_arn(&config, &settings).await?;
+    let arn = store_arn(&config, settings).await?;
     let client = aws::key_value_store(&config);
     let clock = std::cell::Cell::new("AWS's clock");
     let shown = std::cell::Cell::new((0, 0));
@@ -61,8 +182,6 @@ pub async fn main(args: &RevokeArgs) -> Outcome {
         plan::utc(shown.1)
     );
     println!("    {changes}");
-    println!(
-        "done: within seconds the edge refuses those sessions; the user signs in again at the provider, so disable them there too to keep them out (Cognito: admin-disable-user and admin-user-global-sign-out, which also ends their refresh tokens)"
-    );
+    println!("done: within seconds the edge refuses those sessions");
     Ok(())
 }
