@@ -154,3 +154,22 @@ pub async fn existing_outputs(plan: &Plan) -> Result<crate::plan::Outputs, Comma
     }
     Ok(existing)
 }
+
+/// The deployment's Cognito user pool: the SDK configuration for its
+/// region and its id (the user-pool stack's output).
+pub async fn user_pool(
+    settings: &Settings,
+) -> Result<(aws_config::SdkConfig, String), CommandError> {
+    let stack = settings.stack_name("user-pool");
+    let config = aws::sdk_config(&settings.regions.user_pool, None).await;
+    aws::check_credentials(&config).await.map_err(failed)?;
+    let outputs = aws::existing_outputs(&config, &stack)
+        .await
+        .map_err(failed)?
+        .ok_or(format!("{stack} does not exist: deploy first"))?;
+    let pool = outputs
+        .get("UserPoolId")
+        .cloned()
+        .ok_or(format!("{stack} has no output UserPoolId"))?;
+    Ok((config, pool))
+}

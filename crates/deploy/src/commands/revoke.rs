@@ -120,17 +120,7 @@ async fn find_user(
     settings: &Settings,
     target: &Target<'_>,
 ) -> Result<(String, Option<aws::PoolUser>), CommandError> {
-    let stack = settings.stack_name("user-pool");
-    let config = aws::sdk_config(&settings.regions.user_pool, None).await;
-    aws::check_credentials(&config).await.map_err(failed)?;
-    let outputs = aws::existing_outputs(&config, &stack)
-        .await
-        .map_err(failed)?
-        .ok_or(format!("{stack} does not exist: deploy first"))?;
-    let pool = outputs
-        .get("UserPoolId")
-        .cloned()
-        .ok_or(format!("{stack} has no output UserPoolId"))?;
+    let (config, pool) = super::user_pool(settings).await?;
     let (attribute, value) = target.filter();
     let user = aws::find_pool_user(&config, &pool, attribute, value)
         .await

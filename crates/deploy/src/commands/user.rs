@@ -40,21 +40,13 @@ async fn add(args: &UserAddArgs) -> Outcome {
         println!("would {what} (offline: the pool was not looked up)");
         return Ok(());
     }
-    let config = aws::sdk_config(region, None).await;
-    aws::check_credentials(&config).await.map_err(failed)?;
-    let outputs = aws::existing_outputs(&config, &stack)
-        .await
-        .map_err(failed)?
-        .ok_or(format!("{stack} does not exist: deploy first"))?;
-    let pool = outputs
-        .get("UserPoolId")
-        .ok_or(format!("{stack} has no output UserPoolId"))?;
+    let (config, pool) = super::user_pool(&settings).await?;
     if args.dry_run.dry_run {
         println!("would {what} (pool {pool}; dry run: nothing changed)");
         return Ok(());
     }
     let member = group.map_or(String::new(), |g| format!("; member of {g}"));
-    match aws::add_user(&config, pool, email, group)
+    match aws::add_user(&config, &pool, email, group)
         .await
         .map_err(failed)?
     {
