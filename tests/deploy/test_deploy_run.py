@@ -579,3 +579,26 @@ def test_the_user_pool_stack_through_the_stand_in(tmp_path, moto):
     secret = json.loads(client("secretsmanager", "eu-west-1", url).get_secret_value(SecretId=out["ClientSecretArn"])["SecretString"])
     assert secret["client_id"] == out["ClientId"] and secret["client_secret"]
 
+
+
+def test_a_distribution_of_these_names_in_another_region_stops_the_deploy(tmp_path, moto, provider):
+    """CloudFront's names are account-wide: a distribution stack of these
+    names in another region (regions.distribution changed, or the same
+    application deployed elsewhere) stops a deploy before anything changes,
+    naming the region and the way out; `destroy` names it too."""
+    url, env = moto
+    tool = deploy_tool()
+    settings, log, env = deployment(tmp_path, url, env, provider, "elsewhere")
+    client("cloudformation", "us-west-2", url).create_stack(
+        StackName="edge-auth-elsewhere-distribution",
+        TemplateBody=json.dumps({"Resources": {"Marker": {"Type": "AWS::CloudFormation::WaitConditionHandle"}}}))
+    work = tmp_path / "work"
+    run = run_tool(tool, settings, work, env)
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert "edge-auth-elsewhere-distribution exists in us-west-2" in run.stderr, run.stderr
+    assert "aws cloudformation delete-stack --region us-west-2 --stack-name edge-auth-elsewhere-distribution" in run.stderr
+    assert logged(log) == [], "no stack deployed"
+    teardown = subprocess.run([str(tool), "destroy", "--settings", str(settings), "--dry-run"], cwd=ROOT,
+                              capture_output=True, text=True, env=env, timeout=300)
+    assert teardown.returncode == 0, teardown.stderr
+    assert "also found, not deleted: edge-auth-elsewhere-distribution exists in us-west-2" in teardown.stdout, teardown.stdout

@@ -9,6 +9,7 @@ pub mod aws_status;
 pub mod cli;
 pub mod commands;
 pub mod destroy;
+pub mod elsewhere;
 pub mod package;
 pub mod plan;
 pub mod policy;

@@ -570,6 +570,15 @@ pub fn document(settings: &Settings) -> Value {
         ));
     }
     statements.push(statement("Stacks", &stack_actions, json!(stacks)));
+    // A distribution stack of these names in another region (CloudFront's
+    // names are account-wide): looked for, read-only, before a deploy.
+    statements.push(statement(
+        "StacksElsewhere",
+        &set(&["cloudformation:DescribeStacks"]),
+        json!(format!(
+            "arn:aws:cloudformation:*:*:stack/{prefix}-distribution/*"
+        )),
+    ));
     statements.push(statement(
         "SamChecks",
         &set(&[

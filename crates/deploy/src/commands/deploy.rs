@@ -81,6 +81,16 @@ pub async fn run(
     // The stacks an earlier run left: a re-run without a custom domain
     // registers and configures the distribution's real URL from the start.
     let existing = existing_outputs(plan).await?;
+    // A distribution of these names in another region holds CloudFront's
+    // account-wide names: refused before anything changes.
+    if let Some(region) = crate::elsewhere::distribution_elsewhere(settings)
+        .await
+        .first()
+    {
+        return Err(CommandError::Refused(crate::elsewhere::remedy(
+            settings, region,
+        )));
+    }
     if settings.authorizer == crate::settings::Authorizer::CloudfrontFunction {
         check_store_credentials(settings, &existing).await?;
     }

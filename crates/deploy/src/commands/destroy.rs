@@ -33,6 +33,9 @@ pub async fn main(args: &DestroyArgs) -> Outcome {
             }
         };
         print!("{}", destroy::describe(&teardown, &known));
+        if !args.dry_run.offline {
+            say_elsewhere(&settings).await;
+        }
         return Ok(());
     }
     let outputs = outputs?;
@@ -43,5 +46,17 @@ pub async fn main(args: &DestroyArgs) -> Outcome {
         "destroyed: {} {}",
         settings.application, settings.environment
     );
+    say_elsewhere(&settings).await;
     Ok(())
+}
+
+/// A deployment of the same names in another region is not this
+/// teardown's to delete: it is named, with how to remove it.
+async fn say_elsewhere(settings: &crate::settings::Settings) {
+    for region in crate::elsewhere::distribution_elsewhere(settings).await {
+        println!(
+            "also found, not deleted: {}",
+            crate::elsewhere::remedy(settings, &region)
+        );
+    }
 }
