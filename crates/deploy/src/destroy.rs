@@ -183,32 +183,26 @@ impl fmt::Display for TeardownStep {
             TeardownStep::DeleteStack {
                 stack,
                 region,
-                leftover: Some(by),
+                leftover,
                 replicated,
             } => {
-                writeln!(f, "delete stack {stack} ({region}) only if {by} left it")?;
-                if *replicated {
-                    writeln!(
+                match leftover {
+                    Some(by) => {
+                        writeln!(f, "delete stack {stack} ({region}) only if {by} left it")?
+                    }
+                    None => writeln!(f, "delete stack {stack} ({region})")?,
+                }
+                match (replicated, leftover) {
+                    (false, _) => Ok(()),
+                    (true, Some(_)) => writeln!(
                         f,
                         "    then retried while CloudFront removes its replicas; this deployment has no Lambda@Edge, so without that stack nothing waits"
-                    )?;
-                }
-                Ok(())
-            }
-            TeardownStep::DeleteStack {
-                stack,
-                region,
-                replicated,
-                ..
-            } => {
-                writeln!(f, "delete stack {stack} ({region})")?;
-                if *replicated {
-                    writeln!(
+                    ),
+                    (true, None) => writeln!(
                         f,
                         "    retried while CloudFront removes the Lambda@Edge replicas (\"replicated function\"), which can take hours"
-                    )?;
+                    ),
                 }
-                Ok(())
             }
             TeardownStep::DeleteBucket { bucket, region } => writeln!(
                 f,

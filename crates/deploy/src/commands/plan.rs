@@ -43,16 +43,9 @@ pub async fn dry_run(
         settings.application, settings.environment
     );
     print!("{}", plan.dry_run_text(&existing)?);
-    let placeholders = settings.example_placeholders();
-    if !placeholders.is_empty() {
-        println!(
-            "edit {} first: it still has the example's values (a run refuses them; the certificate must be an ACM certificate in us-east-1):\n    {}",
-            arg.settings.display(),
-            placeholders.join("\n    ")
-        );
-    }
-    for missing in plan.missing_packages() {
-        println!("{missing}");
+    // What a run would refuse, said as the run says it.
+    for finding in super::findings(settings, arg, plan) {
+        println!("{finding}");
     }
     match read {
         None => println!(
