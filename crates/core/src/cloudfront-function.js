@@ -221,16 +221,29 @@ function indexPath(request, query) {
   return answer(301, CONFIG.moved, locationValue(target));
 }
 
+// The decision line (docs/logs.md) for an answer that is not routine, in
+// the regional functions' field names; CloudFront sends it to CloudWatch
+// Logs in us-east-1. `detail` only where it costs the 10 KB little.
+function logged(event, out, decision, detail, s) {
+  var c = event.context, r = event.request;
+  console.log(JSON.stringify({
+    handler: 'function', request_id: c.requestId, site: c.distributionDomainName,
+    method: r.method, path: r.uri, decision: decision, status: String(out.statusCode),
+    detail: detail || '', sub: s ? s.sub : '', sid: s ? s.sid : ''
+  }));
+  return out;
+}
+
 async function handler(event) {
   var request = event.request;
   var now = Math.floor(Date.now() / 1000);
   var path = canonicalPath(request.uri);
-  if (path === null) return page(400, CONFIG.badPath[0], CONFIG.badPath[1], CONFIG.home);
+  if (path === null) return logged(event, page(400, CONFIG.badPath[0], CONFIG.badPath[1], CONFIG.home), 'bad-path');
   var query = queryString(request.querystring);
   var keys = subjects(request.uri, path);
   // Rules win over public patterns (looked for only when one matches).
   if (PUBLIC.some(function (p) { return globMatch(p, keys[0]); }) && !keys.some(ruleFor)) return indexPath(request, query);
-  if (path.indexOf(CONFIG.authPrefix) === 0) return page(404, CONFIG.authPath[0], CONFIG.authPath[1], CONFIG.home);
+  if (path.indexOf(CONFIG.authPrefix) === 0) return logged(event, page(404, CONFIG.authPath[0], CONFIG.authPath[1], CONFIG.home), 'auth-path-not-found', path);
   var candidates = values(request.cookies[CONFIG.sessionCookie]).slice(0, 4);
   var expired = false, session = null;
   for (var j = 0; j < candidates.length && !session; j++) {
@@ -253,13 +266,17 @@ async function handler(event) {
       };
       var by = function (m, k) { return fill[k]; };
       // Two buttons: sign in as someone else, and the site's start page.
-      return page(403, CONFIG.forbidden[0], CONFIG.forbidden[1].replace(/@@([WG])@@/g, by), CONFIG.switchUser.replace(/@@(H)@@/, by) + CONFIG.home);
+      return logged(event, page(403, CONFIG.forbidden[0], CONFIG.forbidden[1].replace(/@@([WG])@@/g, by), CONFIG.switchUser.replace(/@@(H)@@/, by) + CONFIG.home), 'forbidden', 'rule ' + rule[0], session);
     }
     return indexPath(request, query);
   }
   var lost = candidates.length === 0 && values(request.cookies[CONFIG.userCookie]).length > 0;
-  if ((expired || lost) && navigate) return redirect(CONFIG.refresh + '?' + back);
-  if (navigate) return redirect(CONFIG.start + '?' + back);
-  var script = CONFIG.script;
-  return answer(401, script.headers, '', script.body.replace('@@E@@', script.errors[expired ? 1 : 0]));
+  if ((expired || lost) && navigate) return logged(event, redirect(CONFIG.refresh + '?' + back), 'refresh-redirect');
+  if (navigate) {
+    var start = redirect(CONFIG.start + '?' + back);
+    // A first visit is routine; a refused token is not.
+    return candidates.length ? logged(event, start, 'signin-started') : start;
+  }
+  var script = CONFIG.script, error = script.errors[expired ? 1 : 0];
+  return logged(event, answer(401, script.headers, '', script.body.replace('@@E@@', error)), 'script-unauthenticated', error);
 }

@@ -412,24 +412,49 @@ fn short_names(tokens: &[Token<'_>]) -> std::collections::HashMap<String, String
             in_parameters = false;
         }
     }
+    // The names used most get the shortest: one letter, then two.
+    let uses = |name: &str| {
+        (0..tokens.len())
+            .filter(|&k| tokens[k].text == name && is_reference(tokens, k))
+            .count()
+    };
+    let mut declared: Vec<(usize, &str)> = declared.into_iter().map(|n| (uses(n), n)).collect();
+    declared.sort_by_key(|d| std::cmp::Reverse(d.0));
+    // A short name must not be a word of the language, nor any name the
+    // template writes (a global such as `cf`, a property): so no rename can
+    // shadow or capture another.
+    let taken = |name: &str| RESERVED.contains(&name) || tokens.iter().any(|t| t.text == name);
+    const LETTERS: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+    let mut candidates = (0usize..).map(|mut n| {
+        let mut short = String::new();
+        loop {
+            short.push(LETTERS[n % LETTERS.len()] as char);
+            n /= LETTERS.len();
+            if n == 0 {
+                break short;
+            }
+            n -= 1;
+        }
+    });
     declared
         .into_iter()
-        .enumerate()
-        .map(|(n, name)| {
-            const LETTERS: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
-            let mut short = String::from("$");
-            let mut n = n;
-            loop {
-                short.push(LETTERS[n % LETTERS.len()] as char);
-                n /= LETTERS.len();
-                if n == 0 {
-                    break;
-                }
-            }
+        .map(|(_, name)| {
+            let short = candidates
+                .by_ref()
+                .find(|c| !taken(c))
+                .expect("names enough");
             (name.to_owned(), short)
         })
         .collect()
 }
+
+/// JavaScript's reserved words (and `of`, `as`), none of which a short
+/// name may be.
+const RESERVED: &[&str] = &[
+    "as", "do", "if", "in", "of", "for", "let", "new", "try", "var", "case", "else", "enum",
+    "null", "this", "true", "void", "with", "await", "break", "catch", "class", "const", "false",
+    "super", "throw", "while", "yield",
+];
 
 /// Whether the name at `k` refers to a variable, rather than naming a
 /// property (`a.name`, `{ name: .. }`).

@@ -494,15 +494,53 @@ fn event_of(case: &Case) -> Value {
     let query = query.join("&");
     json!({
         "version": "1.0",
-        "context": {"eventType": "viewer-request"},
+        "context": {"eventType": "viewer-request", "distributionDomainName": SITE, "requestId": REQUEST_ID},
         "viewer": {"ip": "203.0.113.9"},
         "request": {"method": case.method, "uri": case.uri, "querystring": query, "headers": headers, "cookies": cookies},
     })
 }
 
+/// The distribution and request every case's event names, as the core's
+/// `kit::viewer_request` does.
+const SITE: &str = "d111111abcdef8.cloudfront.net";
+const REQUEST_ID: &str = "case-request-id";
+
+/// The decision line the core's outcome makes (`edge_auth_lambda`'s
+/// `log_outcome` writes these fields), or null for a routine answer.
+fn core_line(outcome: &edge_auth_core::Outcome, case: &Case) -> Value {
+    if outcome.routine {
+        return Value::Null;
+    }
+    let session = outcome.session.as_ref();
+    json!({
+        "handler": "function", "request_id": REQUEST_ID, "site": SITE,
+        "method": case.method, "path": case.uri, "decision": outcome.event,
+        "status": outcome.status().unwrap_or("forward"),
+        "detail": outcome.detail.as_deref().unwrap_or(""),
+        "sub": session.map_or("", |s| s.sub.as_str()),
+        "sid": session.map_or("", |s| s.sid.as_str()),
+    })
+}
+
+/// The function's line against the core's: every field the same, but the
+/// function leaves `detail` empty where the core's says why a token was
+/// refused, a path is bad or a session seems lost (words that would cost
+/// the function's 10 KB).
+fn same_line(function: &Value, core: &Value) -> bool {
+    if function.is_null() || core.is_null() {
+        return function == core;
+    }
+    let mut core = core.clone();
+    if function["detail"] == "" {
+        core["detail"] = json!("");
+    }
+    *function == core
+}
+
 /// `authorize`, then (when it forwards) `index_path`: the two Lambda@Edge
-/// functions the CloudFront Function folds into one.
-fn rust_decision(case: &Case, config: &Config) -> (Value, String) {
+/// functions the CloudFront Function folds into one. With the answer, its
+/// class and the core's decision line.
+fn rust_decision(case: &Case, config: &Config) -> (Value, (String, Value)) {
     let cookie_header: Vec<String> = case
         .cookies
         .iter()
@@ -524,7 +562,9 @@ fn rust_decision(case: &Case, config: &Config) -> (Value, String) {
         request.headers.set(name, value.clone());
     }
     let return_to = path_and_query(&request.uri, &request.querystring);
+    assert_eq!(dist.distribution_domain_name, SITE);
     let outcome = authorize(request, &dist, config, case.now, &mut CountingEntropy(1));
+    let line = core_line(&outcome, case);
     if outcome.event == "signin-started" {
         // The function cannot start a sign-in (no random source): it sends
         // the browser to signin's start endpoint with the same return path,
@@ -536,7 +576,7 @@ fn rust_decision(case: &Case, config: &Config) -> (Value, String) {
             encode_form([("return", return_to.as_str())])
         );
         let answer = answer_of_rust(&HandlerOutput::Respond(pages::redirect(&location, vec![])));
-        return (answer, "signin".into());
+        return (answer, ("signin".into(), line));
     }
     let detail = outcome.detail.clone().unwrap_or_default();
     let answer = match outcome.output {
@@ -544,7 +584,7 @@ fn rust_decision(case: &Case, config: &Config) -> (Value, String) {
         respond => answer_of_rust(&respond),
     };
     let class = class_of(&answer, config, &detail);
-    (answer, class)
+    (answer, (class, line))
 }
 
 /// The driver both engines run: the rendered function (its `cloudfront`
@@ -564,6 +604,9 @@ var cf = {{ kvs: function () {{ return {{ get: function (k) {{
 }} }}; }} }};
 {body}
 var fs = require('fs');
+// Its log lines, a list per case (CloudFront sends each to CloudWatch Logs).
+var LOGS = [];
+console.log = function (line) {{ LOGS.push(line); }};
 // What the function answered, in the shape answer_of_rust gives the core's
 // (a body as its SHA-256: 100,000 pages would make a large file to parse).
 var BODY_HASH = require('crypto');
@@ -594,7 +637,9 @@ var results = [];
     // once a rejected promise has been caught further down (the key value
     // store's "key not found"). A handler that throws fails the run.
     var out = await handler(cases[i].event);
-    results.push(normalize(out));
+    var answer = normalize(out);
+    answer.logs = LOGS.splice(0);
+    results.push(answer);
   }}
   fs.writeFileSync({results}, JSON.stringify(results));
 }})();
@@ -700,8 +745,9 @@ fn the_function_decides_as_authorize_does() {
             });
         }
     }
-    let (expected, classes): (Vec<Value>, Vec<String>) =
+    let (expected, classes): (Vec<Value>, Vec<(String, Value)>) =
         cases.iter().map(|c| rust_decision(c, &config)).unzip();
+    let (classes, lines): (Vec<String>, Vec<Value>) = classes.into_iter().unzip();
     let dir = std::env::temp_dir().join(format!("edge-auth-cf-diff-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let cases_path = dir.join("cases.json");
@@ -775,9 +821,56 @@ fn the_function_decides_as_authorize_does() {
         std::fs::write(&script, driver(&function, path, &results_path, &store)).unwrap();
         let started = std::time::Instant::now();
         run(&runtime, &script);
-        let got: Vec<Value> =
+        let mut got: Vec<Value> =
             serde_json::from_slice(&std::fs::read(&results_path).unwrap()).unwrap();
         assert_eq!(got.len(), index.len(), "{runtime}: every case answered");
+        // At most one line a request, JSON, and the core's: what it says
+        // and whether it is written at all (routine answers are not).
+        let mut logged = std::collections::BTreeMap::<String, usize>::new();
+        for (answer, &i) in got.iter_mut().zip(&index) {
+            let logs = answer.as_object_mut().unwrap().remove("logs").unwrap();
+            let logs = logs.as_array().unwrap();
+            assert!(
+                logs.len() <= 1,
+                "{runtime}: {} lines for one request",
+                logs.len()
+            );
+            let line = logs
+                .first()
+                .map(|l| serde_json::from_str::<Value>(l.as_str().unwrap()).unwrap())
+                .unwrap_or(Value::Null);
+            assert!(
+                same_line(&line, &lines[i]),
+                "{runtime}: {} {} cookies {:?}: the function logged\n  {line}\nthe core\n  {}",
+                cases[i].method,
+                cases[i].uri,
+                cases[i].cookies,
+                lines[i]
+            );
+            if !line.is_null() {
+                *logged
+                    .entry(line["decision"].as_str().unwrap().to_owned())
+                    .or_default() += 1;
+                if line["detail"] != "" {
+                    *logged.entry("with detail".into()).or_default() += 1;
+                }
+            }
+        }
+        // Every kind of line is compared, none vacuously.
+        for decision in [
+            "bad-path",
+            "auth-path-not-found",
+            "forbidden",
+            "refresh-redirect",
+            "signin-started",
+            "script-unauthenticated",
+            "with detail",
+        ] {
+            assert!(
+                logged.contains_key(decision),
+                "{runtime}: no {decision} line"
+            );
+        }
         // Whatever it answers, no header value can split the response, and
         // it never lets a request through to a protected path without a
         // session the deployment's keys verify (checked here on their own,
@@ -861,7 +954,7 @@ fn the_function_decides_as_authorize_does() {
             differences.join("\n")
         );
         eprintln!(
-            "{runtime}: {} cases, no difference ({:.1} s)",
+            "{runtime}: {} cases, no difference in answers nor log lines ({:.1} s); lines: {logged:?}",
             index.len(),
             started.elapsed().as_secs_f64()
         );
@@ -1198,7 +1291,9 @@ var before = njs.memoryStats.size;
             "{name}: {text}{}",
             String::from_utf8_lossy(&output.stderr)
         );
-        let (bytes, answer) = text.trim().split_once(' ').unwrap();
+        // The last line: the function's own decision line may come first.
+        let last = text.trim().lines().last().unwrap_or_default();
+        let (bytes, answer) = last.split_once(' ').unwrap();
         let bytes: usize = bytes.parse().unwrap();
         eprintln!("  {name:<45} {:>9} bytes  ({answer})", bytes);
         worst = worst.max(bytes);

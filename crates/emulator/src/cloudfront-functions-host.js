@@ -7,6 +7,8 @@
 //
 // Protocol (stdin/stdout, one JSON object per line):
 //   in  {"id": n, "event": {...}}     out {"id": n, "result": {...}} or {"id": n, "error": "..."}
+//                                     and {"log": "..."} for each console.log line
+//                                     (what CloudFront sends to CloudWatch Logs)
 'use strict';
 const fs = require('node:fs');
 const vm = require('node:vm');
@@ -39,6 +41,11 @@ if (!source.startsWith(IMPORT)) throw new Error(`${functionFile} does not start 
 const context = vm.createContext({
   cf,
   Buffer,
+  console: {
+    log(...parts) {
+      process.stdout.write(`${JSON.stringify({ log: parts.map(String).join(' ') })}\n`);
+    },
+  },
   require(name) {
     if (name === 'crypto') return { createHash: crypto.createHash, createHmac: crypto.createHmac };
     throw new Error(`cloudfront-js-2.0 has no module ${name}`);

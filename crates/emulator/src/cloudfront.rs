@@ -338,7 +338,7 @@ impl Distribution {
     }
 }
 
-fn request_id() -> String {
+pub(crate) fn request_id() -> String {
     use base64::Engine;
     let mut bytes = [0u8; 24];
     aws_lc_rs::rand::fill(&mut bytes).unwrap_or_default();

@@ -95,6 +95,12 @@ impl ViewerFunction {
                 let Ok(answer) = serde_json::from_str::<Value>(&line) else {
                     continue;
                 };
+                // The function's own log line (its decision line), as
+                // CloudWatch Logs would hold it.
+                if let Some(log) = answer["log"].as_str() {
+                    tracing::info!(source = "cloudfront-function", "{log}");
+                    continue;
+                }
                 let id = answer["id"].as_u64().unwrap_or(0);
                 let reply = waiting.lock().ok().and_then(|mut p| p.remove(&id));
                 if let Some(reply) = reply {
@@ -203,7 +209,7 @@ pub fn event(
             "distributionDomainName": domain,
             "distributionId": "EDEVEMULATOR",
             "eventType": "viewer-request",
-            "requestId": "emulator",
+            "requestId": crate::cloudfront::request_id(),
         },
         "viewer": {"ip": viewer_ip},
         "request": {

@@ -105,3 +105,69 @@ fn the_secret_folder_is_removed_on_sigterm() {
 fn the_secret_folder_is_removed_when_the_terminal_closes() {
     stopped_by("HUP");
 }
+
+/// The CloudFront Function's own decision line reaches the local edge's
+/// log, as CloudFront sends it to CloudWatch Logs: a request under the auth
+/// prefix that no endpoint serves is refused, and the line says so.
+#[cfg(unix)]
+#[test]
+fn the_functions_decision_line_is_in_the_log() {
+    use std::io::{Read, Write};
+    let mut child = edge_dev()
+        .args(["--port", "0", "--idp-port", "0", "--log-format", "json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let (sender, lines) = std::sync::mpsc::channel::<String>();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if sender.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let next = || lines.recv_timeout(Duration::from_secs(30)).ok();
+    let ready = std::iter::from_fn(next)
+        .find_map(|l| l.strip_prefix("READY ").map(str::to_owned))
+        .expect("edge-auth-dev became ready");
+    let ready: serde_json::Value = serde_json::from_str(&ready).unwrap();
+    let site = ready["site"].as_str().unwrap();
+    let address = site.trim_start_matches("http://").trim_end_matches('/');
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    write!(
+        stream,
+        "GET /_edge-auth/nothing-here HTTP/1.1\r\nHost: {address}\r\nAccept: text/html\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    assert!(response.starts_with("HTTP/1.1 404"), "{response}");
+    let line = std::iter::from_fn(next)
+        .find(|l| {
+            l.contains("auth-path-not-found") && l.contains(r#""source":"cloudfront-function""#)
+        })
+        .expect("the function's line in the log");
+    // The function's line is JSON inside the log's own JSON line.
+    let outer: serde_json::Value = serde_json::from_str(&line).unwrap();
+    let message = outer["message"]
+        .as_str()
+        .or(outer["fields"]["message"].as_str())
+        .unwrap_or_default();
+    let inner: serde_json::Value = serde_json::from_str(message).unwrap();
+    assert_eq!(inner["decision"], "auth-path-not-found");
+    assert_eq!(inner["path"], "/_edge-auth/nothing-here");
+    assert_eq!(inner["status"], "404");
+    assert_eq!(inner["detail"], "/_edge-auth/nothing-here");
+    assert_eq!(inner["handler"], "function");
+    assert!(inner["request_id"].as_str().is_some_and(|r| r.len() > 10));
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+}
