@@ -602,3 +602,183 @@ def test_a_distribution_of_these_names_in_another_region_stops_the_deploy(tmp_pa
                               capture_output=True, text=True, env=env, timeout=300)
     assert teardown.returncode == 0, teardown.stderr
     assert "also found, not deleted: edge-auth-elsewhere-distribution exists in us-west-2" in teardown.stdout, teardown.stdout
+
+
+def filter_matches(pattern, line):
+    """CloudWatch Logs' JSON filter pattern, the subset the monitoring
+    template writes: `{ $.f = "v" }` joined by `||` or `&&` (not both), each
+    comparison optionally in parentheses, a value ending in `*` matching
+    its prefix. Anything else is refused, not guessed at."""
+    body = pattern.strip()
+    assert body.startswith("{") and body.endswith("}"), pattern
+    body = body[1:-1].strip()
+    ors, ands = body.split("||"), body.split("&&")
+    assert len(ors) == 1 or len(ands) == 1, f"both || and && in {pattern}"
+    parts, join = (ors, any) if len(ors) > 1 else (ands, all)
+
+    def holds(part):
+        m = re.fullmatch(r'\s*\(?\s*\$\.([a-z_]+)\s*=\s*"([^"*]*)(\*?)"\s*\)?\s*', part)
+        assert m, f"not understood: {part!r} in {pattern}"
+        field, value, wildcard = m.groups()
+        got = line.get(field)
+        if not isinstance(got, str):
+            return False
+        return got.startswith(value) if wildcard else got == value
+    return join(holds(p) for p in parts)
+
+
+def test_filter_patterns_are_read_as_cloudwatch_reads_them():
+    line = {"decision": "forbidden", "status": "403", "message": "decision"}
+    assert filter_matches('{ $.decision = "forbidden" }', line)
+    assert not filter_matches('{ $.decision = "forbid" }', line)
+    assert filter_matches('{ ($.message = "decision") && ($.status = "4*") }', line)
+    assert not filter_matches('{ ($.message = "decision") && ($.status = "5*") }', line)
+    assert filter_matches('{ ($.decision = "x") || ($.decision = "forbidden") }', line)
+    with pytest.raises(AssertionError):
+        filter_matches('{ $.status >= 400 }', line)
+
+
+def function_lines(code, events):
+    """The decision lines the deployed CloudFront Function writes for
+    `events`, run in Node (its key value store empty)."""
+    body = code.replace("import cf from 'cloudfront';", "", 1)
+    script = f"""var cf = {{ kvs: function () {{ return {{ get: function (k) {{ return Promise.reject(new Error('key not found: ' + k)); }} }}; }} }};
+var LINES = [];
+console.log = function (l) {{ LINES.push(l); }};
+{body}
+(async function () {{
+  var out = [];
+  for (var e of {json.dumps(events)}) {{ LINES = []; await handler(e); out.push(LINES.map(function (l) {{ return JSON.parse(l); }})); }}
+  process.stdout.write(JSON.stringify(out));
+}})();
+"""
+    run = subprocess.run(["node", "-e", script], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    return json.loads(run.stdout)
+
+
+def viewer_event(uri, headers=None, cookies=None):
+    return {"version": "1.0", "context": {"eventType": "viewer-request", "requestId": "r-" + uri,
+                                          "distributionDomainName": "d111111abcdef8.cloudfront.net"},
+            "viewer": {"ip": "203.0.113.9"},
+            "request": {"method": "GET", "uri": uri, "querystring": {}, "headers": {k: {"value": v} for k, v in (headers or {}).items()},
+                        "cookies": {k: {"value": v} for k, v in (cookies or {}).items()}}}
+
+
+def test_monitoring_watches_the_deployment_against_moto(tmp_path, moto, provider, key_value_store):
+    """`[monitoring]` with an e-mail address: the function's log group made in
+    us-east-1 and the auth functions' in their region, kept the days set; the
+    edge stack's alarms on the deployed function's CloudFront metrics and on
+    the distribution, the regional stack's on the auth functions; metric
+    filters on those groups that count the lines the deployed function
+    really writes; the dashboard, the saved queries, a topic and its
+    subscription in each region; `status` lists both stacks, `destroy`
+    deletes them."""
+    url, env = moto
+    kvs_url, _, _ = key_value_store
+    tool = deploy_tool()
+    settings, log, env = deployment(tmp_path, url, env, provider, "watched",
+                                    'monitoring = { email = "ops@example.com", compute_utilization = 60, log_retention_days = 30 }\n',
+                                    EDGE_AUTH_KEY_VALUE_STORE_ENDPOINT=kvs_url)
+    work = tmp_path / "work"
+    run = run_tool(tool, settings, work, env)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    executed = logged(log)
+    stacks = [(a[a.index("--stack-name") + 1], a[a.index("--region") + 1]) for a in executed]
+    assert ("edge-auth-watched-monitoring-edge", "us-east-1") in stacks
+    assert ("edge-auth-watched-monitoring", REGION) in stacks
+    summary = run.stdout[run.stdout.index("\nstep "):]
+    assert re.search(r"log groups \(us-east-1\) +\S+ +1 made, 0 found", summary), summary
+    assert re.search(rf"log groups \({REGION}\) +\S+ +3 made, 0 found", summary), summary
+
+    function_group = "/aws/cloudfront/function/edge-auth-watched-viewer-request"
+    auth_groups = [f"/aws/lambda/edge-auth-watched-auth-{f}" for f in ("signin", "refresh", "signout")]
+    for region, groups in (("us-east-1", [function_group]), (REGION, auth_groups)):
+        found = {g["logGroupName"]: g.get("retentionInDays")
+                 for g in client("logs", region, url).describe_log_groups()["logGroups"]}
+        for group in groups:
+            assert found.get(group) == 30, (group, found)
+
+    # The edge alarms: on the function CloudFront runs (its name in
+    # CloudFront, as the distribution stack made it) and the distribution.
+    cloudfront = client("cloudfront", "us-east-1", url)
+    names = [f["Name"] for f in cloudfront.list_functions()["FunctionList"]["Items"]]
+    assert "edge-auth-watched-viewer-request" in names, names
+    edge_alarms = {a["AlarmName"]: a for a in client("cloudwatch", "us-east-1", url).describe_alarms()["MetricAlarms"]}
+    topic_of = {}
+    for region in ("us-east-1", REGION):
+        (topic,) = [t["TopicArn"] for t in client("sns", region, url).list_topics()["Topics"] if t["TopicArn"].endswith(":edge-auth-watched-alarms")]
+        topic_of[region] = topic
+        subscriptions = client("sns", region, url).list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]
+        assert [(s["Protocol"], s["Endpoint"]) for s in subscriptions] == [("email", "ops@example.com")]
+    for metric in ("FunctionExecutionErrors", "FunctionValidationErrors", "FunctionThrottles", "FunctionComputeUtilization"):
+        (alarm,) = [a for a in edge_alarms.values() if a["MetricName"] == metric]
+        assert alarm["Namespace"] == "AWS/CloudFront"
+        assert {d["Name"]: d["Value"] for d in alarm["Dimensions"]} == {"FunctionName": "edge-auth-watched-viewer-request", "Region": "Global"}
+        assert alarm["AlarmActions"] == [topic_of["us-east-1"]]
+    assert edge_alarms["edge-auth-watched-function-compute"]["Threshold"] == 60
+    distribution_id = outputs_of(url, ["edge-auth-watched-distribution"])["edge-auth-watched-distribution"]["DistributionId"]
+    dist_alarm = edge_alarms["edge-auth-watched-distribution-5xx"]
+    assert {d["Name"]: d["Value"] for d in dist_alarm["Dimensions"]} == {"DistributionId": distribution_id, "Region": "Global"}
+    regional_alarms = {a["AlarmName"]: a for a in client("cloudwatch", REGION, url).describe_alarms()["MetricAlarms"]}
+    for function in ("signin", "refresh", "signout"):
+        for metric in ("errors", "throttles", "duration"):
+            alarm = regional_alarms[f"edge-auth-watched-auth-{function}-{metric}"]
+            assert alarm["Dimensions"] == [{"Name": "FunctionName", "Value": f"edge-auth-watched-auth-{function}"}]
+            assert alarm["AlarmActions"] == [topic_of[REGION]]
+    assert regional_alarms["edge-auth-watched-auth-signin-duration"]["ExtendedStatistic"] == "p99"
+    assert not any(a["Namespace"] == "AWS/CloudFront" for a in regional_alarms.values())
+
+    # The dashboard names the distribution and the auth functions' region.
+    body = json.loads(client("cloudwatch", "us-east-1", url).get_dashboard(DashboardName="edge-auth-watched")["DashboardBody"])
+    regions = {w["properties"]["region"] for w in body["widgets"]}
+    assert regions == {"us-east-1", REGION}
+    assert distribution_id in json.dumps(body)
+
+    # The saved queries read the groups that exist.
+    queries = [json.loads(p.read_text()) for p in (tmp_path / "standin-state").glob("*.query.json")]
+    assert {q["Name"].split("/", 2)[2] for q in queries} >= {"who was refused", "sign-ins by user", "errors by reason",
+                                                                "who was refused at the edge"}
+    for q in queries:
+        assert set(q["LogGroupNames"]) <= {function_group, *auth_groups}
+
+    # The filters on the function's group count what the deployed function
+    # writes: run it (as CloudFormation was given it) on requests it
+    # refuses, and read each line through each filter.
+    filters = client("logs", "us-east-1", url).describe_metric_filters(logGroupName=function_group)["metricFilters"]
+    by_metric = {f["metricTransformations"][0]["metricName"]: f["filterPattern"] for f in filters}
+    assert set(by_metric) == {"RefusedSessions", "EdgeDecisions"}
+    (code,) = [p.read_text() for p in (tmp_path / "standin-state").glob("edge-auth-watched-distribution.*.js")]
+    html = {"accept": "text/html", "sec-fetch-mode": "navigate"}
+    lines = function_lines(code, [
+        viewer_event("/guide/", html),                                             # first visit: routine, no line
+        viewer_event("/guide/", html, {"__Host-edge-auth-session": "forged"}),     # refused: signin-started
+        viewer_event("/guide/", {"accept": "application/json", "sec-fetch-mode": "cors"}),  # script 401
+        viewer_event("/_edge-auth/nothing", html),                                 # auth path 404
+        viewer_event("/a%00b", html),                                              # bad path 400
+    ])
+    assert lines[0] == []
+    decisions = [l[0]["decision"] for l in lines[1:]]
+    assert decisions == ["signin-started", "script-unauthenticated", "auth-path-not-found", "bad-path"]
+    counted = {m: [d for d, l in zip(decisions, lines[1:]) if filter_matches(p, l[0])] for m, p in by_metric.items()}
+    assert counted["RefusedSessions"] == ["signin-started", "script-unauthenticated"], counted
+    assert counted["EdgeDecisions"] == decisions
+    signin_filters = client("logs", REGION, url).describe_metric_filters(logGroupName=auth_groups[0])["metricFilters"]
+    assert {f["metricTransformations"][0]["metricName"] for f in signin_filters} == {"SignIns", "SignInFailures", "ProviderErrors"}
+
+    state = status(tool, settings, env)
+    listed = {s["stack"]: s for s in state["stacks"]}
+    assert listed["edge-auth-watched-monitoring-edge"]["region"] == "us-east-1"
+    assert listed["edge-auth-watched-monitoring"]["region"] == REGION
+    assert not any("monitoring" in o for o in state.get("out_of_step", [])), state.get("out_of_step")
+
+    teardown = subprocess.run([str(tool), "destroy", "--settings", str(settings), "--empty-bucket"], cwd=ROOT,
+                              capture_output=True, text=True, env=env, timeout=300)
+    assert teardown.returncode == 0, teardown.stdout[-3000:] + teardown.stderr[-3000:]
+    for stack, region in (("edge-auth-watched-monitoring-edge", "us-east-1"), ("edge-auth-watched-monitoring", REGION)):
+        cfn = client("cloudformation", region, url)
+        try:
+            left = cfn.describe_stacks(StackName=stack)["Stacks"][0]["StackStatus"]
+        except cfn.exceptions.ClientError:
+            left = "gone"
+        assert left in ("gone", "DELETE_COMPLETE"), (stack, left)

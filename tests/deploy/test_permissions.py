@@ -30,19 +30,20 @@ from test_sam_commands import deploy_tool
 ROOT = Path(__file__).resolve().parents[2]
 DATA = Path(cfnlint.data.__file__).parent
 OWN_SERVICE = {"Lambda": "lambda", "IAM": "iam", "CloudFront": "cloudfront", "S3": "s3", "Route53": "route53", "Cognito": "cognito-idp",
-               "SecretsManager": "secretsmanager", "WAFv2": "wafv2"}
+               "SecretsManager": "secretsmanager", "WAFv2": "wafv2", "Logs": "logs", "CloudWatch": "cloudwatch", "SNS": "sns"}
 
 
 # prod.toml with one more top-level setting.
 VARIANTS = {"prod-lambda-edge": 'authorizer = "lambda-edge"\n',
-            "prod-rate-limit": "rate_limit = { auth_requests = 300 }\n"}
+            "prod-rate-limit": "rate_limit = { auth_requests = 300 }\n",
+            "prod-monitoring": 'monitoring = { email = "ops@example.com" }\n'}
 
 
 @pytest.fixture(scope="module")
 def explained(tmp_path_factory):
     tool = deploy_tool()
     out = {}
-    for name in ("prod", "preview", "prod-lambda-edge", "prod-rate-limit"):
+    for name in ("prod", "preview", "prod-lambda-edge", "prod-rate-limit", "prod-monitoring"):
         settings = ROOT / f"deploy/{name}.toml"
         if name in VARIANTS:
             settings = tmp_path_factory.mktemp("settings") / f"{name}.toml"
@@ -66,7 +67,7 @@ def template_types():
             return {}
 
     types = set()
-    for name in ("user-pool", "edge-functions", "auth-endpoints", "distribution", "waf"):
+    for name in ("user-pool", "edge-functions", "auth-endpoints", "distribution", "waf", "monitoring"):
         template, matches = decode(str(ROOT / "sam" / name / "template.yaml"))
         assert not matches, matches
         template = copy.deepcopy(template)
@@ -78,7 +79,8 @@ def template_types():
         parameters = {"ClientSecretArn": "arn:aws:secretsmanager:eu-north-1:123456789012:secret:x", "HostedDomainPrefix": "x",
                       "CallbackUrls": "https://a/cb", "LogoutUrls": "https://a/so",
                       "AuthorizeVersionArn": "arn:aws:lambda:us-east-1:123456789012:function:a:1",
-                      "IndexPathVersionArn": "arn:aws:lambda:us-east-1:123456789012:function:b:1"}
+                      "IndexPathVersionArn": "arn:aws:lambda:us-east-1:123456789012:function:b:1",
+                      "Part": "edge", "DistributionId": "E123EXAMPLE"}
         transformed = transform(template, parameters, NoManagedPolicies())
         types |= {r["Type"] for r in transformed["Resources"].values()}
     return types
@@ -106,10 +108,13 @@ def allowed(policy):
 # rate limit the web ACL.
 FUNCTION_TYPES = {"AWS::CloudFront::Function", "AWS::CloudFront::KeyValueStore"}
 WAF_TYPES = {"AWS::WAFv2::WebACL"}
+# Only `[monitoring]` the alarms, filters, queries, dashboard and topic.
+MONITORING_TYPES = {"AWS::CloudWatch::Alarm", "AWS::CloudWatch::Dashboard", "AWS::Logs::MetricFilter",
+                    "AWS::Logs::QueryDefinition", "AWS::SNS::Topic", "AWS::SNS::Subscription"}
 
 
 def test_every_handler_action_is_allowed_or_explained(explained):
-    for name in ("prod", "prod-lambda-edge", "prod-rate-limit"):
+    for name in ("prod", "prod-lambda-edge", "prod-rate-limit", "prod-monitoring"):
         if name in explained:
             handler_actions_allowed_or_explained(explained[name], name)
 
@@ -124,6 +129,10 @@ def handler_actions_allowed_or_explained(report, name):
         assert FUNCTION_TYPES <= types
     if name != "prod-rate-limit":
         types -= WAF_TYPES
+    if name != "prod-monitoring":
+        types -= MONITORING_TYPES
+    else:
+        assert MONITORING_TYPES <= types
     assert {"AWS::Lambda::Function", "AWS::Lambda::Version", "AWS::Lambda::Alias", "AWS::Lambda::Url",
             "AWS::CloudFront::Distribution", "AWS::Cognito::UserPool", "AWS::SecretsManager::Secret"} <= types
     listed = set()
@@ -139,8 +148,8 @@ def handler_actions_allowed_or_explained(report, name):
         for action in sorted(permissions - own_actions):
             assert action in grants or action in not_needed, f"{resource_type}: {action} neither allowed nor explained"
     # The table names no type the templates do not have.
-    assert set(report["handler_actions"]) <= types | FUNCTION_TYPES | WAF_TYPES
-    for resource_type in (FUNCTION_TYPES | WAF_TYPES) - types:
+    assert set(report["handler_actions"]) <= types | FUNCTION_TYPES | WAF_TYPES | MONITORING_TYPES
+    for resource_type in (FUNCTION_TYPES | WAF_TYPES | MONITORING_TYPES) - types:
         listed |= schema_permissions(resource_type)
     for action, why in not_needed.items():
         assert action in listed, f"{action} is explained but no handler lists it"
@@ -246,3 +255,24 @@ def test_the_rate_limit_adds_its_web_acl_and_nothing_else(explained):
     # 6,144); crates/deploy/tests/permissions.rs holds the split.
     size = len(json.dumps(explained["prod-rate-limit"]["policy"], separators=(",", ":")))
     assert size <= 10240 + 1024, size
+
+
+def test_monitoring_adds_its_own_resources_and_nothing_else(explained):
+    """Only `[monitoring]` brings CloudWatch, CloudWatch Logs and SNS into the
+    policy: the deployment's log groups, alarms, dashboard and topic, and
+    its stack in us-east-1."""
+    plain = allowed(explained["prod"]["policy"])
+    watched = allowed(explained["prod-monitoring"]["policy"])
+    services = ("logs:", "cloudwatch:", "sns:")
+    assert not any(a.startswith(services) for a in plain)
+    added = {a for a in set(watched) - set(plain) if a.startswith(services)}
+    handlers = explained["prod-monitoring"]["handler_actions"]
+    expected = {a for t in MONITORING_TYPES for a in handlers[t]} | {"logs:CreateLogGroup", "logs:PutRetentionPolicy"}
+    assert added == expected, added ^ expected
+    assert watched["logs:PutMetricFilter"] == [[
+        "arn:aws:logs:eu-north-1:*:log-group:/aws/lambda/edge-auth-prod-auth-*",
+        "arn:aws:logs:us-east-1:*:log-group:/aws/cloudfront/function/edge-auth-prod-*"]]
+    assert watched["cloudwatch:PutMetricAlarm"] == [["arn:aws:cloudwatch:*:*:alarm:edge-auth-prod-*"]]
+    assert watched["cloudwatch:PutDashboard"] == [["arn:aws:cloudwatch::*:dashboard/edge-auth-prod"]]
+    assert watched["sns:CreateTopic"] == [["arn:aws:sns:*:*:edge-auth-prod-alarms*"]]
+    assert any("arn:aws:cloudformation:us-east-1:*:stack/edge-auth-prod-*/*" in r for r in watched["cloudformation:CreateChangeSet"])

@@ -1223,6 +1223,14 @@ mod tests {
     }
 }
 
+pub fn logs(config: &SdkConfig) -> aws_sdk_cloudwatchlogs::Client {
+    aws_sdk_cloudwatchlogs::Client::from_conf(
+        aws_sdk_cloudwatchlogs::config::Builder::from(config)
+            .interceptor(RecordCalls)
+            .build(),
+    )
+}
+
 pub fn cognito(config: &SdkConfig) -> aws_sdk_cognitoidentityprovider::Client {
     aws_sdk_cognitoidentityprovider::Client::from_conf(
         aws_sdk_cognitoidentityprovider::config::Builder::from(config)

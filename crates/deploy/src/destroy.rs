@@ -71,19 +71,39 @@ impl Teardown {
         let bucket = output(&distribution, "BucketName");
         let mut reads = vec![(distribution.clone(), dist_region.clone())];
         let function = settings.authorizer == Authorizer::CloudfrontFunction;
-        let mut steps = vec![TeardownStep::DeleteStack {
-            stack: distribution,
-            region: dist_region.clone(),
-            replicated: false,
-            leftover: None,
-        }];
+        // The alarms, filters, queries and dashboard first: nothing
+        // depends on them.
+        let monitoring = settings.monitoring.is_some();
+        let regional = settings.auth_endpoints == AuthEndpoints::Regional;
+        let mut steps = vec![
+            TeardownStep::DeleteStack {
+                stack: settings.stack_name("monitoring-edge"),
+                region: EDGE_REGION.into(),
+                replicated: false,
+                leftover: (!monitoring).then_some("an earlier deployment with [monitoring]"),
+            },
+            TeardownStep::DeleteStack {
+                stack: settings.stack_name("monitoring"),
+                region: pool_region.clone(),
+                replicated: false,
+                leftover: (!monitoring || !regional).then_some(
+                    "an earlier deployment with [monitoring] and regional auth endpoints",
+                ),
+            },
+            TeardownStep::DeleteStack {
+                stack: distribution,
+                region: dist_region.clone(),
+                replicated: false,
+                leftover: None,
+            },
+        ];
         if empty_bucket {
             steps.push(TeardownStep::DeleteBucket {
                 bucket: bucket.clone(),
                 region: dist_region.clone(),
             });
         }
-        if settings.auth_endpoints == AuthEndpoints::Regional {
+        if regional {
             // Regional functions have no replicas: gone at once.
             steps.push(TeardownStep::DeleteStack {
                 stack: settings.stack_name("auth-endpoints"),

@@ -199,6 +199,15 @@ pub enum Step {
     WritePlaceholders {
         packages: Vec<PathBuf>,
     },
+    /// The log groups the monitoring stack's metric filters read, made
+    /// where missing (Lambda and CloudFront make theirs only at the first
+    /// line, and name them), and their retention set
+    /// (`aws::ensure_log_groups`).
+    EnsureLogGroups {
+        groups: Vec<String>,
+        region: String,
+        retention_days: i32,
+    },
     /// Upload new and changed files, delete objects no longer in the site.
     SyncSite {
         bucket: Value,
@@ -550,8 +559,18 @@ impl Plan {
                 template: templates.join("user-pool/template.yaml"),
                 region: settings.regions.user_pool.clone(),
                 parameters: pool_parameters(&site),
-                tags,
+                tags: tags.clone(),
             });
+        }
+        if let Some(monitoring) = &settings.monitoring {
+            steps.extend(monitoring_steps(
+                settings,
+                monitoring,
+                &names,
+                output(&distribution, "DistributionId"),
+                &templates.join("monitoring/template.yaml"),
+                &tags,
+            ));
         }
         steps.push(Step::SyncSite {
             bucket: output(&distribution, "BucketName"),
@@ -564,6 +583,98 @@ impl Plan {
         steps.push(Step::Announce { url: site });
         Self { steps }
     }
+}
+
+/// `[monitoring]`: the log groups, then the monitoring stack in us-east-1
+/// (the CloudFront Function's metrics and log group are there, and the
+/// dashboard) and, with the regional auth functions, the one in their
+/// region (Lambda's metrics and the functions' log groups). After the
+/// distribution (the 5xx alarm names it) and the auth functions.
+fn monitoring_steps(
+    settings: &Settings,
+    monitoring: &crate::settings::Monitoring,
+    names: &[(String, Value)],
+    distribution_id: Value,
+    template: &Path,
+    tags: &[(String, String)],
+) -> Vec<Step> {
+    let known = |k: &str, v: String| (k.to_owned(), Value::Known(v));
+    let prefix = format!("{}-{}", settings.application, settings.environment);
+    let pool_region = settings.regions.user_pool.clone();
+    let parameters = |part: &str| {
+        let mut p = names.to_vec();
+        p.push(known("Part", part.into()));
+        p.push(known("Authorizer", settings.authorizer.as_str().into()));
+        p.push(known("AuthRegion", pool_region.clone()));
+        p.push(("DistributionId".into(), distribution_id.clone()));
+        p.push(known(
+            "AlarmEmail",
+            monitoring.email.clone().unwrap_or_default(),
+        ));
+        p.push(known(
+            "ComputeUtilization",
+            monitoring.compute_utilization.to_string(),
+        ));
+        p.push(known(
+            "RefusedSessions",
+            monitoring.refused_sessions.to_string(),
+        ));
+        p.push(known(
+            "SigninFailures",
+            monitoring.signin_failures.to_string(),
+        ));
+        p.push(known(
+            "AuthP99Milliseconds",
+            monitoring.auth_p99_ms.to_string(),
+        ));
+        p.push(known(
+            "ErrorRatePercent",
+            monitoring.error_rate_percent.to_string(),
+        ));
+        p
+    };
+    let mut steps = Vec::new();
+    if settings.authorizer == Authorizer::CloudfrontFunction {
+        steps.push(Step::EnsureLogGroups {
+            groups: vec![function_log_group(settings)],
+            region: EDGE_REGION.into(),
+            retention_days: monitoring.log_retention_days,
+        });
+    }
+    steps.push(Step::DeployStack {
+        stack: settings.stack_name("monitoring-edge"),
+        template: template.to_path_buf(),
+        region: EDGE_REGION.into(),
+        parameters: parameters("edge"),
+        tags: tags.to_vec(),
+    });
+    if settings.auth_endpoints == AuthEndpoints::Regional {
+        steps.push(Step::EnsureLogGroups {
+            groups: ["signin", "refresh", "signout"]
+                .iter()
+                .map(|f| format!("/aws/lambda/{prefix}-auth-{f}"))
+                .collect(),
+            region: pool_region.clone(),
+            retention_days: monitoring.log_retention_days,
+        });
+        steps.push(Step::DeployStack {
+            stack: settings.stack_name("monitoring"),
+            template: template.to_path_buf(),
+            region: pool_region.clone(),
+            parameters: parameters("regional"),
+            tags: tags.to_vec(),
+        });
+    }
+    steps
+}
+
+/// Where CloudFront writes the viewer function's lines (us-east-1; the
+/// function is `<app>-<env>-viewer-request` in the distribution template).
+pub fn function_log_group(settings: &Settings) -> String {
+    format!(
+        "/aws/cloudfront/function/{}-{}-viewer-request",
+        settings.application, settings.environment
+    )
 }
 
 /// What every auth path begins with, up to its last `/` in common: the
@@ -685,6 +796,12 @@ pub fn setting_of(parameter: &str) -> Option<&'static str> {
         "EmailSourceArn" => "provider.email.ses_identity_arn",
         "AuthRateLimit" => "rate_limit.auth_requests",
         "AuthRateWindowSeconds" => "rate_limit.window_seconds",
+        "AlarmEmail" => "monitoring.email",
+        "ComputeUtilization" => "monitoring.compute_utilization",
+        "RefusedSessions" => "monitoring.refused_sessions",
+        "SigninFailures" => "monitoring.signin_failures",
+        "AuthP99Milliseconds" => "monitoring.auth_p99_ms",
+        "ErrorRatePercent" => "monitoring.error_rate_percent",
         _ => return None,
     })
 }
@@ -792,6 +909,7 @@ impl Step {
             Step::WriteKeyValueStore { .. } => "key value store".into(),
             Step::RetiredStack { stack, .. } => format!("retired {stack}"),
             Step::WritePlaceholders { .. } => "placeholder packages".into(),
+            Step::EnsureLogGroups { region, .. } => format!("log groups ({region})"),
             Step::SyncSite { .. } => "site sync".into(),
             Step::Invalidate { .. } => "invalidation".into(),
             Step::Announce { .. } => "site URL".into(),
@@ -880,6 +998,20 @@ impl fmt::Display for Step {
                 f,
                 "invalidate /* on distribution {distribution} (only if a file was uploaded or deleted; /* also covers deleted paths)"
             ),
+            Step::EnsureLogGroups {
+                groups,
+                region,
+                retention_days,
+            } => {
+                writeln!(
+                    f,
+                    "log groups in {region}: made where missing, kept {retention_days} days (the monitoring stack's metric filters read them)"
+                )?;
+                for g in groups {
+                    writeln!(f, "    {g}")?;
+                }
+                Ok(())
+            }
             Step::Announce { url } => writeln!(f, "site: {url}"),
         }
     }

@@ -102,6 +102,29 @@ pub const HANDLER_ACTIONS: &[(&str, &[&str])] = &[
         ],
     ),
     (
+        "AWS::CloudWatch::Alarm",
+        &[
+            "cloudwatch:DeleteAlarms",
+            "cloudwatch:DescribeAlarms",
+            "cloudwatch:ListTagsForResource",
+            "cloudwatch:PutMetricAlarm",
+            "cloudwatch:TagResource",
+            "cloudwatch:UntagResource",
+        ],
+    ),
+    (
+        "AWS::CloudWatch::Dashboard",
+        &[
+            "cloudwatch:DeleteDashboards",
+            "cloudwatch:GetDashboard",
+            "cloudwatch:ListDashboards",
+            "cloudwatch:ListTagsForResource",
+            "cloudwatch:PutDashboard",
+            "cloudwatch:TagResource",
+            "cloudwatch:UntagResource",
+        ],
+    ),
+    (
         "AWS::Cognito::UserPool",
         &[
             "cognito-idp:AddCustomAttributes",
@@ -245,6 +268,22 @@ pub const HANDLER_ACTIONS: &[(&str, &[&str])] = &[
             "lambda:PutRuntimeManagementConfig",
         ],
     ),
+    (
+        "AWS::Logs::MetricFilter",
+        &[
+            "logs:DeleteMetricFilter",
+            "logs:DescribeMetricFilters",
+            "logs:PutMetricFilter",
+        ],
+    ),
+    (
+        "AWS::Logs::QueryDefinition",
+        &[
+            "logs:DeleteQueryDefinition",
+            "logs:DescribeQueryDefinitions",
+            "logs:PutQueryDefinition",
+        ],
+    ),
     ("AWS::Route53::RecordSetGroup", &[]),
     (
         "AWS::S3::Bucket",
@@ -339,6 +378,34 @@ pub const HANDLER_ACTIONS: &[(&str, &[&str])] = &[
         ],
     ),
     (
+        "AWS::SNS::Subscription",
+        &[
+            "sns:GetSubscriptionAttributes",
+            "sns:ListSubscriptions",
+            "sns:SetSubscriptionAttributes",
+            "sns:Subscribe",
+            "sns:Unsubscribe",
+        ],
+    ),
+    (
+        "AWS::SNS::Topic",
+        &[
+            "sns:CreateTopic",
+            "sns:DeleteTopic",
+            "sns:GetDataProtectionPolicy",
+            "sns:GetTopicAttributes",
+            "sns:ListSubscriptionsByTopic",
+            "sns:ListTagsForResource",
+            "sns:ListTopics",
+            "sns:PutDataProtectionPolicy",
+            "sns:SetTopicAttributes",
+            "sns:Subscribe",
+            "sns:TagResource",
+            "sns:Unsubscribe",
+            "sns:UntagResource",
+        ],
+    ),
+    (
         "AWS::WAFv2::WebACL",
         &[
             "wafv2:CreateWebACL",
@@ -374,6 +441,7 @@ pub const ON_ANY_RESOURCE: &[&str] = &[
     "cloudfront:ListOriginAccessControls",
     "cloudfront:ListOriginRequestPolicies",
     "cloudfront:ListResponseHeadersPolicies",
+    "cloudwatch:ListDashboards",
     "cognito-idp:CreateUserPool",
     "cognito-idp:DescribeUserPoolDomain",
     "cognito-idp:ListUserPools",
@@ -383,6 +451,9 @@ pub const ON_ANY_RESOURCE: &[&str] = &[
     "lambda:GetLayerVersion",
     "lambda:ListFunctions",
     "lambda:PassCapacityProvider",
+    "logs:DeleteQueryDefinition",
+    "logs:DescribeQueryDefinitions",
+    "logs:PutQueryDefinition",
     "s3:DeleteBucketAnalyticsConfiguration",
     "s3:DeleteBucketCors",
     "s3:DeleteBucketEncryption",
@@ -394,6 +465,8 @@ pub const ON_ANY_RESOURCE: &[&str] = &[
     "s3:PutObjectLockConfiguration",
     "secretsmanager:GetRandomPassword",
     "secretsmanager:ListSecrets",
+    "sns:ListSubscriptions",
+    "sns:ListTopics",
     "wafv2:listWebACLs",
 ];
 
@@ -542,7 +615,9 @@ pub fn document(settings: &Settings) -> Value {
     let lambda_edge = settings.authorizer == Authorizer::LambdaEdge;
     let mut regions: Vec<&str> = vec![pool_region.as_str(), settings.regions.distribution.as_str()];
     // The rate limit's web ACL lives in us-east-1 too.
-    if lambda_edge || settings.rate_limit.is_some() {
+    // ... and the monitoring stack for the edge.
+    let monitoring = settings.monitoring.is_some();
+    if lambda_edge || settings.rate_limit.is_some() || monitoring {
         regions.push(EDGE_REGION);
     }
     regions.sort();
@@ -788,6 +863,48 @@ pub fn document(settings: &Settings) -> Value {
         ));
     }
 
+    if monitoring {
+        // `[monitoring]`: the log groups (made where missing, their
+        // retention set, metric filters put on them), the alarms and the
+        // dashboard of these names, the alarms' topic.
+        let mut groups = handler_actions("logs");
+        groups.extend(set(&["logs:CreateLogGroup", "logs:PutRetentionPolicy"]));
+        statements.push(statement(
+            "LogGroups",
+            &groups,
+            json!([
+                format!("arn:aws:logs:{pool_region}:*:log-group:/aws/lambda/{prefix}-auth-*"),
+                format!(
+                    "arn:aws:logs:{EDGE_REGION}:*:log-group:/aws/cloudfront/function/{prefix}-*"
+                ),
+            ]),
+        ));
+        let (dashboard, alarms): (BTreeSet<String>, BTreeSet<String>) =
+            handler_actions("cloudwatch")
+                .into_iter()
+                .partition(|a| a.contains("Dashboard"));
+        let tags: BTreeSet<String> = alarms
+            .iter()
+            .filter(|a| a.contains("Tag"))
+            .cloned()
+            .collect();
+        statements.push(statement(
+            "Alarms",
+            &alarms,
+            json!(format!("arn:aws:cloudwatch:*:*:alarm:{prefix}-*")),
+        ));
+        statements.push(statement(
+            "Dashboard",
+            &dashboard.union(&tags).cloned().collect(),
+            json!(format!("arn:aws:cloudwatch::*:dashboard/{prefix}")),
+        ));
+        statements.push(statement(
+            "AlarmTopic",
+            &handler_actions("sns"),
+            json!(format!("arn:aws:sns:*:*:{prefix}-alarms*")),
+        ));
+    }
+
     if settings.site.domain.is_some() {
         // CloudFront reads the certificate for the alias.
         statements.push(statement(
@@ -850,6 +967,12 @@ pub fn document(settings: &Settings) -> Value {
         .copied()
         .filter(|a| !lambda_edge || !of_function_or_store(a))
         .filter(|a| settings.rate_limit.is_some() || !a.starts_with("wafv2:"))
+        .filter(|a| {
+            monitoring
+                || !(a.starts_with("logs:")
+                    || a.starts_with("cloudwatch:")
+                    || a.starts_with("sns:"))
+        })
         .collect();
     statements.push(statement("AnyResource", &set(&on_any), json!("*")));
     // Statement ids are short: IAM counts them against a role's 10,240

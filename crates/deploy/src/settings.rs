@@ -39,7 +39,68 @@ pub struct Settings {
     /// stack in us-east-1, priced in README.
     #[serde(default)]
     pub rate_limit: Option<RateLimit>,
+    /// Metrics from the decision lines, alarms, a dashboard and saved
+    /// queries (off when absent): a stack in us-east-1 and one in the
+    /// auth functions' region, priced in README.
+    #[serde(default)]
+    pub monitoring: Option<Monitoring>,
 }
+
+/// `[monitoring]`: where alarms go and when they fire. The bounds are the
+/// monitoring template's, checked before a deploy.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Monitoring {
+    /// Subscribed to an SNS topic the alarms notify, one in each region
+    /// with alarms; none without it (the alarms still show in the console
+    /// and on the dashboard).
+    #[serde(default)]
+    pub email: Option<String>,
+    /// The CloudFront Function's compute utilization (%) that alarms.
+    #[serde(default = "default_compute_utilization")]
+    pub compute_utilization: u64,
+    /// Refused sessions at the edge in 5 minutes that alarm.
+    #[serde(default = "default_refused_sessions")]
+    pub refused_sessions: u64,
+    /// Failed sign-ins in 5 minutes that alarm.
+    #[serde(default = "default_signin_failures")]
+    pub signin_failures: u64,
+    /// An auth function's p99 duration (ms) over 5 minutes that alarms.
+    #[serde(default = "default_auth_p99_ms")]
+    pub auth_p99_ms: u64,
+    /// The share (%) of the distribution's answers that are 5xx that alarms.
+    #[serde(default = "default_error_rate")]
+    pub error_rate_percent: u64,
+    /// Days CloudWatch Logs keeps the decision lines (the groups the tool
+    /// makes or finds: the function's and the auth functions').
+    #[serde(default = "default_log_retention")]
+    pub log_retention_days: i32,
+}
+
+fn default_compute_utilization() -> u64 {
+    70
+}
+fn default_refused_sessions() -> u64 {
+    100
+}
+fn default_signin_failures() -> u64 {
+    20
+}
+fn default_auth_p99_ms() -> u64 {
+    3000
+}
+fn default_error_rate() -> u64 {
+    5
+}
+fn default_log_retention() -> i32 {
+    90
+}
+
+/// The retention periods CloudWatch Logs accepts (PutRetentionPolicy).
+pub const LOG_RETENTION_DAYS: &[i32] = &[
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
+    3288, 3653,
+];
 
 fn default_auth_concurrency() -> u32 {
     25
@@ -332,6 +393,14 @@ impl Settings {
             return Err((
                 "auth_concurrency",
                 "at most 1000 for each auth function (0: none reserved)".into(),
+            ));
+        }
+        if let Some(m) = &self.monitoring
+            && !LOG_RETENTION_DAYS.contains(&m.log_retention_days)
+        {
+            return Err((
+                "monitoring.log_retention_days",
+                format!("one of CloudWatch Logs' periods: {LOG_RETENTION_DAYS:?}"),
             ));
         }
         for pattern in self.site.public_paths() {

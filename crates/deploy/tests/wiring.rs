@@ -291,13 +291,27 @@ fn template_parameters(
     .unwrap()
 }
 
-const TEMPLATES: [&str; 5] = [
+const TEMPLATES: [&str; 6] = [
     "user-pool",
     "edge-functions",
     "auth-endpoints",
     "distribution",
     "waf",
+    "monitoring",
 ];
+
+fn with_monitoring(mut s: Settings) -> Settings {
+    s.monitoring = Some(edge_auth_deploy::settings::Monitoring {
+        email: Some("ops@example.com".into()),
+        compute_utilization: 60,
+        refused_sessions: 50,
+        signin_failures: 10,
+        auth_p99_ms: 2000,
+        error_rate_percent: 3,
+        log_retention_days: 30,
+    });
+    s
+}
 
 fn with_rate_limit(mut s: Settings) -> Settings {
     s.rate_limit = Some(edge_auth_deploy::settings::RateLimit {
@@ -328,6 +342,8 @@ fn every_arrangement() -> Vec<Settings> {
         edge(without_domain()),
         with_rate_limit(with_domain()),
         with_rate_limit(edge(without_domain())),
+        with_monitoring(with_domain()),
+        with_monitoring(edge(without_domain())),
     ]
 }
 
@@ -416,6 +432,148 @@ fn the_rate_limit_reaches_the_distribution() {
     );
 }
 
+/// `[monitoring]`: the function's log group made in us-east-1 before the
+/// edge stack, the auth functions' in their region before the regional
+/// one, both after the distribution (the 5xx alarm names it) and the auth
+/// functions; the settings' thresholds in their parameters; with
+/// Lambda@Edge at the edge, only the edge stack and no function group.
+#[test]
+fn monitoring_watches_what_the_deployment_runs() {
+    let names = |plan: &Plan| -> Vec<String> {
+        plan.steps
+            .iter()
+            .map(|step| match step {
+                Step::DeployStack { stack, region, .. } => format!("stack {stack} {region}"),
+                Step::EnsureLogGroups {
+                    groups,
+                    region,
+                    retention_days,
+                } => {
+                    format!("groups {} {region} {retention_days}", groups.join(","))
+                }
+                other => other.label(),
+            })
+            .collect()
+    };
+    let plain = names(&Plan::new(
+        &with_domain(),
+        Path::new("dist"),
+        Path::new("w"),
+    ));
+    assert!(
+        !plain
+            .iter()
+            .any(|s| s.contains("monitoring") || s.starts_with("groups"))
+    );
+    let watched = names(&Plan::new(
+        &with_monitoring(with_domain()),
+        Path::new("dist"),
+        Path::new("w"),
+    ));
+    let at = |prefix: &str| {
+        watched
+            .iter()
+            .position(|s| s.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no {prefix} in {watched:#?}"))
+    };
+    let app = format!(
+        "{}-{}",
+        with_domain().application,
+        with_domain().environment
+    );
+    let function_groups = at(&format!(
+        "groups /aws/cloudfront/function/{app}-viewer-request us-east-1 30"
+    ));
+    let edge = at(&format!("stack {app}-monitoring-edge us-east-1"));
+    let auth_groups = at(&format!(
+        "groups /aws/lambda/{app}-auth-signin,/aws/lambda/{app}-auth-refresh,/aws/lambda/{app}-auth-signout "
+    ));
+    let regional = at(&format!(
+        "stack {app}-monitoring {}",
+        with_domain().regions.user_pool
+    ));
+    let distribution = at(&format!("stack {app}-distribution"));
+    let auth = watched
+        .iter()
+        .rposition(|s| s.starts_with(&format!("stack {app}-auth-endpoints")))
+        .unwrap();
+    assert!(distribution < function_groups && auth < function_groups);
+    assert!(function_groups < edge && edge < auth_groups && auth_groups < regional);
+    let plan = Plan::new(
+        &with_monitoring(with_domain()),
+        Path::new("dist"),
+        Path::new("w"),
+    );
+    let parameters = |stack: &str| -> Vec<(String, String)> {
+        plan.steps
+            .iter()
+            .find_map(|step| match step {
+                Step::DeployStack {
+                    stack: s,
+                    parameters,
+                    ..
+                } if s == stack => Some(
+                    parameters
+                        .iter()
+                        .map(|(k, v)| (k.clone(), v.to_string()))
+                        .collect(),
+                ),
+                _ => None,
+            })
+            .unwrap()
+    };
+    let value = |params: &[(String, String)], key: &str| {
+        params.iter().find(|(k, _)| k == key).unwrap().1.clone()
+    };
+    let edge_params = parameters(&format!("{app}-monitoring-edge"));
+    assert_eq!(value(&edge_params, "Part"), "edge");
+    assert_eq!(value(&edge_params, "ComputeUtilization"), "60");
+    assert_eq!(value(&edge_params, "RefusedSessions"), "50");
+    assert_eq!(value(&edge_params, "ErrorRatePercent"), "3");
+    assert_eq!(value(&edge_params, "AlarmEmail"), "ops@example.com");
+    assert_eq!(
+        value(&edge_params, "DistributionId"),
+        format!("<{app}-distribution.DistributionId>")
+    );
+    let regional_params = parameters(&format!("{app}-monitoring"));
+    assert_eq!(value(&regional_params, "Part"), "regional");
+    assert_eq!(value(&regional_params, "SigninFailures"), "10");
+    assert_eq!(value(&regional_params, "AuthP99Milliseconds"), "2000");
+    // The function's log group is the name of the function the
+    // distribution template creates.
+    let distribution_template =
+        std::fs::read_to_string(root().join("sam/distribution/template.yaml")).unwrap();
+    assert!(
+        distribution_template.contains(r#"Name: !Sub "${AppName}-${Environment}-viewer-request""#)
+    );
+    let monitoring_template =
+        std::fs::read_to_string(root().join("sam/monitoring/template.yaml")).unwrap();
+    assert!(
+        monitoring_template
+            .contains(r#"/aws/cloudfront/function/${AppName}-${Environment}-viewer-request"#)
+    );
+    // Lambda@Edge everywhere: the edge stack (the distribution's alarm and
+    // the dashboard), no function group, no regional stack.
+    let lambda_edge = {
+        let mut s = with_monitoring(without_domain());
+        s.authorizer = Authorizer::LambdaEdge;
+        s.auth_endpoints = AuthEndpoints::Edge;
+        s
+    };
+    let edge_only = names(&Plan::new(&lambda_edge, Path::new("dist"), Path::new("w")));
+    assert!(
+        edge_only
+            .iter()
+            .any(|s| s.contains("-monitoring-edge us-east-1"))
+    );
+    assert!(!edge_only.iter().any(|s| s.starts_with("groups")));
+    assert!(
+        !edge_only
+            .iter()
+            .any(|s| s.ends_with(&format!("-monitoring {}", lambda_edge.regions.user_pool)))
+    );
+}
+
 #[test]
 fn every_deployment_passes_exactly_its_templates_parameters() {
     let mut required = 0;
@@ -428,7 +586,11 @@ fn every_deployment_passes_exactly_its_templates_parameters() {
             else {
                 continue;
             };
-            let template = TEMPLATES.into_iter().find(|t| stack.ends_with(t)).unwrap();
+            // The monitoring template makes two stacks (`-monitoring-edge`).
+            let template = TEMPLATES
+                .into_iter()
+                .find(|t| stack.ends_with(t) || stack.ends_with(&format!("{t}-edge")))
+                .unwrap();
             let declared = template_parameters(template);
             required += declared.values().filter(|p| p.default.is_none()).count();
             let passed: Vec<&String> = parameters.iter().map(|(k, _)| k).collect();
@@ -548,6 +710,46 @@ fn settings_the_templates_refuse_are_refused_by_name() {
                 limit.window_seconds = 240;
             }
         }),
+        ("AlarmEmail", "monitoring.email", |s| {
+            *s = with_monitoring(s.clone());
+            if let Some(m) = &mut s.monitoring {
+                m.email = Some("ops at example.com".into());
+            }
+        }),
+        (
+            "ComputeUtilization",
+            "monitoring.compute_utilization",
+            |s| {
+                *s = with_monitoring(s.clone());
+                if let Some(m) = &mut s.monitoring {
+                    m.compute_utilization = 101;
+                }
+            },
+        ),
+        ("RefusedSessions", "monitoring.refused_sessions", |s| {
+            *s = with_monitoring(s.clone());
+            if let Some(m) = &mut s.monitoring {
+                m.refused_sessions = 0;
+            }
+        }),
+        ("SigninFailures", "monitoring.signin_failures", |s| {
+            *s = with_monitoring(s.clone());
+            if let Some(m) = &mut s.monitoring {
+                m.signin_failures = 0;
+            }
+        }),
+        ("AuthP99Milliseconds", "monitoring.auth_p99_ms", |s| {
+            *s = with_monitoring(s.clone());
+            if let Some(m) = &mut s.monitoring {
+                m.auth_p99_ms = 20_000;
+            }
+        }),
+        ("ErrorRatePercent", "monitoring.error_rate_percent", |s| {
+            *s = with_monitoring(s.clone());
+            if let Some(m) = &mut s.monitoring {
+                m.error_rate_percent = 0;
+            }
+        }),
     ];
     // Every constrained parameter a setting feeds has a row.
     let mut constrained = std::collections::BTreeSet::new();
@@ -579,7 +781,11 @@ fn settings_the_templates_refuse_are_refused_by_name() {
         rows.iter().map(|(p, _, _)| p.to_string()).collect();
     assert_eq!(covered, constrained);
     let templates = root().join("sam");
-    for fine in [with_domain(), with_rate_limit(with_domain())] {
+    for fine in [
+        with_domain(),
+        with_rate_limit(with_domain()),
+        with_monitoring(with_domain()),
+    ] {
         assert_eq!(
             check_parameters(
                 &Plan::new(&fine, Path::new("dist"), Path::new("w")),
@@ -695,6 +901,7 @@ fn every_output_the_tool_reads_is_declared_by_its_template() {
                 | Step::WriteConfig { .. }
                 | Step::WritePlaceholders { .. }
                 | Step::FreeSecretName { .. }
+                | Step::EnsureLogGroups { .. }
                 | Step::SessionKeys { .. } => vec![],
             };
             for value in values {

@@ -197,6 +197,11 @@ impl Run<'_> {
                 }
                 format!("{} placeholders", packages.len())
             }
+            Step::EnsureLogGroups {
+                groups,
+                region,
+                retention_days,
+            } => ensure_log_groups(groups, region, *retention_days).await?,
             Step::SyncSite {
                 bucket,
                 directory,
@@ -464,6 +469,30 @@ async fn retired_stack(stack: &str, region: &str) -> Result<String, CommandError
 /// What a stack's deployment waits for, so that minutes of silence are
 /// expected: CloudFront's changes reach every edge location before
 /// CloudFormation calls them done.
+/// `[monitoring]`'s log groups: made where missing, their retention set.
+async fn ensure_log_groups(
+    groups: &[String],
+    region: &str,
+    retention_days: i32,
+) -> Result<String, CommandError> {
+    let config = aws::sdk_config(region, None).await;
+    let done = crate::log_groups::ensure(&config, groups, retention_days)
+        .await
+        .map_err(failed)?;
+    let mut made = 0;
+    for (group, what) in &done {
+        let word = match what {
+            crate::log_groups::Ensured::Made => {
+                made += 1;
+                "made"
+            }
+            crate::log_groups::Ensured::Found => "found",
+        };
+        println!("    {group}: {word}, kept {retention_days} days");
+    }
+    Ok(format!("{made} made, {} found", done.len() - made))
+}
+
 fn expected_wait(stack: &str) -> &'static str {
     if stack.ends_with("-distribution") {
         "a new or changed distribution takes 5 to 15 minutes to reach every edge location"

@@ -45,6 +45,8 @@ fn stacks_of(settings: &Settings) -> Vec<(String, String, &'static str, bool)> {
         "endpoints" => "auth endpoints",
         "functions" => "edge functions",
         "waf" => "rate limit (web ACL)",
+        "monitoring" => "monitoring (auth functions)",
+        "edge" => "monitoring (edge, dashboard)",
         "distribution" => "distribution",
         _ => "stack",
     };
@@ -55,10 +57,15 @@ fn stacks_of(settings: &Settings) -> Vec<(String, String, &'static str, bool)> {
             stacks.push((stack.clone(), region.clone(), role(stack), true));
         }
     }
-    for part in ["edge-functions", "waf"] {
+    for (part, region) in [
+        ("edge-functions", EDGE_REGION),
+        ("waf", EDGE_REGION),
+        ("monitoring-edge", EDGE_REGION),
+        ("monitoring", settings.regions.user_pool.as_str()),
+    ] {
         let stack = settings.stack_name(part);
         if seen.insert(stack.clone()) {
-            stacks.push((stack.clone(), EDGE_REGION.into(), role(&stack), false));
+            stacks.push((stack.clone(), region.into(), role(&stack), false));
         }
     }
     stacks
