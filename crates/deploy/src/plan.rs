@@ -37,6 +37,11 @@ pub enum Value {
         suffix: String,
         otherwise: String,
     },
+    /// While the site moves (a custom domain switched on or off): the
+    /// first value and, where the second resolves to another `https://`
+    /// URL, that one too, comma-separated (the provider's callback and
+    /// sign-out URLs keep the old address until the move is done).
+    Both(Box<Value>, Box<Value>),
 }
 
 /// Stack outputs by stack name.
@@ -61,6 +66,15 @@ pub fn resolve(value: &Value, outputs: &Outputs, existing: &Outputs) -> Result<S
             Some(v) => format!("{v}{suffix}"),
             None => format!("{otherwise}{suffix}"),
         }),
+        Value::Both(first, also) => {
+            let first = resolve(first, outputs, existing)?;
+            let also = resolve(also, outputs, existing)?;
+            Ok(if also.starts_with("https://") && also != first {
+                format!("{first},{also}")
+            } else {
+                first
+            })
+        }
     }
 }
 
@@ -85,6 +99,10 @@ impl Value {
                 suffix: format!("{suffix}{more}"),
                 otherwise: otherwise.clone(),
             },
+            Value::Both(first, also) => Value::Both(
+                Box::new(first.with_suffix(more)),
+                Box::new(also.with_suffix(more)),
+            ),
         }
     }
 }
@@ -108,6 +126,7 @@ impl fmt::Display for Value {
                     otherwise
                 }
             ),
+            Value::Both(first, also) => write!(f, "{first}[,{also} while the site moves]"),
         }
     }
 }
@@ -286,10 +305,23 @@ impl Plan {
             suffix: String::new(),
             otherwise: otherwise.into(),
         };
-        // The site's URL before the distribution step.
-        let site_before = |otherwise: &str| match &site {
-            Value::Known(url) => Value::Known(url.clone()),
-            _ => existing_or("SiteUrl", otherwise),
+        // Before the distribution step, the provider takes the site's new
+        // address and, if the existing distribution answers at another
+        // (a custom domain switched on or off), that one too: sign-ins
+        // keep working on both while CloudFront moves. The pool's last
+        // step drops the old one.
+        let moving = match &site {
+            Value::Known(url) => Value::Both(
+                Box::new(Value::Known(url.clone())),
+                Box::new(existing_or("SiteUrl", "")),
+            ),
+            // Without a custom domain the new address is the
+            // distribution's own; the old one, its SiteUrl (a custom
+            // domain being switched off).
+            _ => Value::Both(
+                Box::new(existing_or("SiteUrl", PLACEHOLDER_SITE)),
+                Box::new(existing_or("CloudFrontUrl", "")),
+            ),
         };
         let pool_parameters = |site: &Value| -> Vec<(String, Value)> {
             let mut p = names.clone();
@@ -337,7 +369,7 @@ impl Plan {
                     stack: user_pool.clone(),
                     template: templates.join("user-pool/template.yaml"),
                     region: settings.regions.user_pool.clone(),
-                    parameters: pool_parameters(&site_before(PLACEHOLDER_SITE)),
+                    parameters: pool_parameters(&moving),
                     tags: tags.clone(),
                 });
                 (
@@ -427,7 +459,19 @@ impl Plan {
                 stack: auth.clone(),
                 template: templates.join("auth-endpoints/template.yaml"),
                 region: settings.regions.user_pool.clone(),
-                parameters: auth_parameters(site_before(""), existing_or("DistributionArn", "")),
+                // The address the existing distribution answers at: with a
+                // custom domain just switched on or off, the new one works
+                // only once the distribution step is done.
+                parameters: auth_parameters(
+                    existing_or(
+                        "SiteUrl",
+                        match &site {
+                            Value::Known(url) => url,
+                            _ => "",
+                        },
+                    ),
+                    existing_or("DistributionArn", ""),
+                ),
                 tags: tags.clone(),
             });
         }
@@ -553,7 +597,11 @@ impl Plan {
                 tags: tags.clone(),
             });
         }
-        if settings.site.domain.is_none() && matches!(settings.provider, Provider::Cognito { .. }) {
+        // The pool's URLs, final: the distribution's real address on a
+        // first deploy without a custom domain, and only the new address
+        // after a move. Skipped by the run when they are what the first
+        // pool step already gave.
+        if matches!(settings.provider, Provider::Cognito { .. }) {
             steps.push(Step::DeployStack {
                 stack: user_pool,
                 template: templates.join("user-pool/template.yaml"),

@@ -31,7 +31,7 @@ fn prod() -> Settings {
 fn the_default_plan_has_no_lambda_at_edge() {
     let plan = Plan::new(&prod(), Path::new("dist"), Path::new("work/prod"));
     let text = plan.dry_run_text(&Default::default()).unwrap();
-    assert_eq!(plan.steps.len(), 14, "{text}");
+    assert_eq!(plan.steps.len(), 15, "{text}");
     assert!(!text.contains("(us-east-1) from"), "{text}");
     assert!(!text.contains("--region us-east-1"), "{text}");
     // An edge-functions stack of an earlier lambda-edge deployment is
@@ -65,7 +65,7 @@ fn the_prod_plan_wires_outputs_into_parameters() {
     settings.authorizer = edge_auth_deploy::settings::Authorizer::LambdaEdge;
     let plan = Plan::new(&settings, Path::new("dist"), Path::new("work/prod"));
     let text = plan.dry_run_text(&Default::default()).unwrap();
-    assert_eq!(plan.steps.len(), 14, "{text}");
+    assert_eq!(plan.steps.len(), 15, "{text}");
     assert!(text.contains("'Authorizer=\"lambda-edge\"'"));
     assert!(!text.contains("CloudFront Function") && !text.contains("key value store"));
     assert!(text.contains("session keys: secret edge-auth/prod/session-keys (eu-north-1)"));
@@ -374,9 +374,10 @@ fn the_tool_passes_the_tags_of_the_samconfig_files() {
         assert_eq!(release, edge_auth_deploy::release::tags(), "{template}");
         checked += 1;
     }
-    // user pool, auth endpoints twice, distribution: no edge functions
-    // with the default authorizer.
-    assert_eq!(checked, 4);
+    // user pool twice (its last step drops an address the site moved
+    // from), auth endpoints twice, distribution: no edge functions with
+    // the default authorizer.
+    assert_eq!(checked, 5);
     let text = plan.dry_run_text(&Default::default()).unwrap();
     assert!(text.contains(
         "--tags project=edge-auth \\\n            environment=prod \\\n            edge-auth-version=0.1.0 \\\n            edge-auth-commit="
@@ -432,7 +433,7 @@ hosted_domain_prefix = "docs-edge"
     );
     let plan = Plan::new(&s, Path::new("dist"), Path::new("w"));
     let text = plan.dry_run_text(&Default::default()).unwrap();
-    assert_eq!(plan.steps.len(), 10, "{text}");
+    assert_eq!(plan.steps.len(), 11, "{text}");
     assert!(!text.contains("auth-endpoints"), "{text}");
     assert!(!text.contains("regional/"), "{text}");
     assert!(text.contains("'AuthEndpoints=\"edge\"'"));
@@ -787,4 +788,131 @@ fn the_function_rendered_from_the_settings_alone_is_the_deployed_one() {
         render(&edge_auth_deploy::package::settings_config(&more).unwrap()),
         render(&edge_auth_deploy::package::settings_config(&prod()).unwrap())
     );
+}
+
+/// Switching a custom domain on or off moves the site to another address,
+/// and the distribution takes minutes to answer at it: the pool keeps both
+/// callback and sign-out URLs registered until the distribution step is
+/// done, the auth functions keep sending the provider the old one until
+/// then, and the pool's last step drops the old one.
+#[test]
+fn a_domain_switched_on_or_off_keeps_both_addresses_until_the_move_is_done() {
+    use edge_auth_deploy::plan::{Outputs, resolve};
+    let base = r#"
+application = "docs"
+environment = "move"
+[regions]
+user_pool = "eu-west-1"
+distribution = "eu-west-1"
+[provider]
+kind = "cognito"
+hosted_domain_prefix = "docs-move"
+[site]
+directory = "site"
+"#;
+    let with_domain = settings(&format!(
+        "{base}domain = \"docs.example.com\"\ncertificate_arn = \"arn:aws:acm:us-east-1:111122223333:certificate/x\"\n"
+    ));
+    let without_domain = settings(base);
+    let outputs = |site: &str| -> Outputs {
+        Outputs::from([(
+            "docs-move-distribution".to_owned(),
+            std::collections::BTreeMap::from([
+                ("SiteUrl".to_owned(), site.to_owned()),
+                (
+                    "CloudFrontUrl".to_owned(),
+                    "https://d333.cloudfront.net".to_owned(),
+                ),
+                (
+                    "DistributionArn".to_owned(),
+                    "arn:aws:cloudfront::111122223333:distribution/E333".to_owned(),
+                ),
+            ]),
+        )])
+    };
+    // (settings, what the distribution answered at before, after).
+    for (s, before, after) in [
+        (
+            &with_domain,
+            "https://d333.cloudfront.net",
+            "https://docs.example.com",
+        ),
+        (
+            &without_domain,
+            "https://docs.example.com",
+            "https://d333.cloudfront.net",
+        ),
+    ] {
+        let plan = Plan::new(s, Path::new("dist"), Path::new("w"));
+        let existing = outputs(before);
+        // This run's distribution step ends with the new address.
+        let done = outputs(after);
+        let stacks: Vec<(&str, &Vec<(String, Value)>)> = plan
+            .steps
+            .iter()
+            .filter_map(|step| match step {
+                Step::DeployStack {
+                    stack, parameters, ..
+                } => Some((stack.as_str(), parameters)),
+                _ => None,
+            })
+            .collect();
+        let value = |params: &Vec<(String, Value)>, key: &str, run: &Outputs| {
+            let v = &params.iter().find(|(k, _)| k == key).unwrap().1;
+            resolve(v, run, &existing).unwrap()
+        };
+        let pools: Vec<_> = stacks
+            .iter()
+            .filter(|(n, _)| n.ends_with("-user-pool"))
+            .collect();
+        let auths: Vec<_> = stacks
+            .iter()
+            .filter(|(n, _)| n.ends_with("-auth-endpoints"))
+            .collect();
+        assert_eq!((pools.len(), auths.len()), (2, 2), "{stacks:?}");
+        let none = Outputs::new();
+        let both = |list: String| {
+            let mut urls: Vec<String> = list.split(',').map(str::to_owned).collect();
+            urls.sort();
+            urls
+        };
+        let expected = |path: &str| {
+            let mut urls = vec![format!("{after}{path}"), format!("{before}{path}")];
+            urls.sort();
+            urls
+        };
+        assert_eq!(
+            both(value(pools[0].1, "CallbackUrls", &none)),
+            expected("/_edge-auth/callback")
+        );
+        assert_eq!(
+            both(value(pools[0].1, "LogoutUrls", &none)),
+            expected("/signed-out.html")
+        );
+        assert_eq!(value(auths[0].1, "SiteUrl", &none), before);
+        assert_eq!(value(auths[1].1, "SiteUrl", &done), after);
+        assert_eq!(
+            value(pools[1].1, "CallbackUrls", &done),
+            format!("{after}/_edge-auth/callback")
+        );
+        assert_eq!(
+            value(pools[1].1, "LogoutUrls", &done),
+            format!("{after}/signed-out.html")
+        );
+        // Nothing moves: one address throughout, and the last pool step
+        // has the first one's parameters (the run skips it).
+        let still = outputs(after);
+        let first: Vec<String> = pools[0]
+            .1
+            .iter()
+            .map(|(_, v)| resolve(v, &none, &still).unwrap())
+            .collect();
+        let last: Vec<String> = pools[1]
+            .1
+            .iter()
+            .map(|(_, v)| resolve(v, &still, &still).unwrap())
+            .collect();
+        assert_eq!(first, last);
+        assert!(!first.iter().any(|v| v.contains(',')), "{first:?}");
+    }
 }
