@@ -156,8 +156,14 @@ fn with_a_domain_the_functions_send_what_the_pool_registers() {
     let (redirect_uri, logout_uri) = sent_urls(&config);
     assert_eq!(redirect_uri, "https://docs.example.com/_edge-auth/callback");
     let registered = registrations(&plan, &Outputs::new(), &Outputs::new());
-    assert_eq!(registered.len(), 1, "a known URL is registered once");
-    assert!(registered[0].0.contains(&redirect_uri), "{registered:?}");
+    // Twice with the same URLs (the last step drops an address the site
+    // moved from; here there is none, and the run skips it).
+    assert_eq!(registered.len(), 2);
+    assert_eq!(
+        registered[0], registered[1],
+        "a known URL is registered alone"
+    );
+    assert_eq!(registered[0].0, [redirect_uri.clone()], "{registered:?}");
     assert!(registered[0].1.contains(&logout_uri), "{registered:?}");
 }
 
@@ -904,6 +910,13 @@ fn every_output_the_tool_reads_is_declared_by_its_template() {
                 | Step::EnsureLogGroups { .. }
                 | Step::SessionKeys { .. } => vec![],
             };
+            // A value of two (`Value::Both`) reads both.
+            let mut values = values;
+            while let Some(at) = values.iter().position(|v| matches!(v, Value::Both(..))) {
+                if let Value::Both(first, also) = values.remove(at) {
+                    values.extend([first.as_ref(), also.as_ref()]);
+                }
+            }
             for value in values {
                 let (Value::Output { stack, key, .. } | Value::ExistingOutput { stack, key, .. }) =
                     value
