@@ -9,6 +9,7 @@
   cargoArtifacts,
   edgeZips,
   emulator,
+  deploy,
   src,
 }:
 let
@@ -125,6 +126,7 @@ in
         export HOME="$TMPDIR/home" && mkdir -p "$HOME"
         export CHROMIUM_PATH=${lib.getExe pkgs.chromium}
         export EDGE_AUTH_DEV_BIN=${lib.getExe emulator}
+        export EDGE_AUTH_DEPLOY_BIN=${lib.getExe deploy}
         node --test --test-concurrency=1 tests/browser/
         EDGE_AUTH_AUTHORIZER=lambda-edge EDGE_AUTH_AUTH_ENDPOINTS=edge node --test --test-concurrency=1 tests/browser/local-edge.test.mjs
         touch $out

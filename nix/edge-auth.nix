@@ -172,6 +172,7 @@ in
       cargoArtifacts
       edgeZips
       emulator
+      deploy
       src
       ;
   };

@@ -44,6 +44,8 @@ step "edge packages in Node" node --test tests/edge/
 target_dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
 step "build the local edge" cargo build --locked -p edge-auth-emulator
 export EDGE_AUTH_DEV_BIN="$target_dir/debug/edge-auth-dev"
+# `check --url` against the local edge (built by `cargo test` above).
+export EDGE_AUTH_DEPLOY_BIN="$target_dir/debug/edge-auth-deploy"
 step "browser tests (Chromium)" node --test --test-concurrency=1 tests/browser/
 # The default arrangement above (the CloudFront Function, regional auth
 # endpoints); here the other one end to end: Lambda@Edge authorize and

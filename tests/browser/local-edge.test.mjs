@@ -483,3 +483,28 @@ test('the local site opened as localhost goes to its own address first, so the s
   assert.equal(await page.textContent('[data-user]'), 'alice');
   await context.close();
 });
+
+// `edge-auth-deploy check --url`: the smoke test a deploy runs against the
+// live site, here against the local edge (which serves the same paths):
+// every check passes; a client id the site does not send fails it, with
+// the check named, and exit status 1.
+test('the deploy tool\'s smoke test passes against the local edge, and fails on a wrong expectation', async () => {
+  const { execFile } = await import('node:child_process');
+  const tool = process.env.EDGE_AUTH_DEPLOY_BIN || join(ROOT, 'target', 'debug', 'edge-auth-deploy');
+  const check = (...extra) => new Promise((resolve) => {
+    execFile(tool, ['check', '--settings', join(ROOT, 'deploy', 'prod.toml'), '--url', edge.site,
+      '--discovery', `${edge.idp}/.well-known/openid-configuration`, ...extra],
+      { cwd: ROOT, timeout: 60000 }, (error, stdout, stderr) => resolve({ code: error ? error.code : 0, stdout, stderr }));
+  });
+  const good = await check('--client-id', 'edge-auth-dev-client');
+  assert.equal(good.code, 0, good.stdout + good.stderr);
+  const lines = good.stdout.trim().split('\n');
+  for (const name of ['protected page', 'public page /signed-out.html', 'unknown auth path', 'sign-in start', 'callback with a provider error']) {
+    assert.ok(lines.some((l) => l.startsWith(`ok    ${name}`)), `${name}: ${good.stdout}`);
+  }
+  assert.ok(good.stdout.includes(`to ${edge.idp}/oauth2/authorize with PKCE S256`), good.stdout);
+  const wrong = await check('--client-id', 'someone-else');
+  assert.equal(wrong.code, 1, wrong.stdout + wrong.stderr);
+  assert.match(wrong.stdout, /^FAIL  sign-in start \/_edge-auth\/start: client_id "edge-auth-dev-client", not someone-else$/m);
+  assert.match(wrong.stderr, /[12] check\(s\) of http:\/\/127\.0\.0\.1:\d+ failed/);
+});

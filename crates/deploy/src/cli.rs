@@ -66,11 +66,19 @@ pub enum Command {
         "their real values) and what the site sync would upload and delete."
     ))]
     Plan(PlanArgs),
-    /// Check the settings and the packages without calling AWS
+    /// Check the settings and the packages without calling AWS, or (--live)
+    /// the deployed site from outside
     #[command(after_help = concat!(
         "Examples:\n",
-        "  edge-auth-deploy check --settings deploy/prod.toml\n\n",
-        "Exit status 0 when a deploy could start; 2 with every finding listed otherwise."
+        "  edge-auth-deploy check --settings deploy/prod.toml\n",
+        "  edge-auth-deploy check --settings deploy/prod.toml --live\n",
+        "  edge-auth-deploy check --settings deploy/prod.toml --url http://127.0.0.1:8080\n\n",
+        "Without --live: exit status 0 when a deploy could start; 2 with every finding\n",
+        "listed otherwise. With --live (or --url): one line a check of the site as a\n",
+        "browser meets it (a protected page, a public page, an unknown auth path, the\n",
+        "sign-in start, a callback with a provider error, the security headers, and\n",
+        "with --live direct requests to the bucket and the function URLs); exit\n",
+        "status 1 on any failure."
     ))]
     Check(CheckArgs),
     /// Show what the deployment is now: stacks, last deploy, function, store, keys (read-only)
@@ -214,6 +222,19 @@ pub struct CheckArgs {
     pub settings: SettingsArg,
     #[command(flatten)]
     pub artifacts: Artifacts,
+    /// Check the deployed site from outside (its addresses from the stacks)
+    #[arg(long)]
+    pub live: bool,
+    /// Check the site at this address instead (the local stack's, say)
+    #[arg(long, value_name = "URL", conflicts_with = "live")]
+    pub url: Option<String>,
+    /// With --url: the provider's discovery document, whose authorization
+    /// endpoint the sign-in start must send to
+    #[arg(long, value_name = "URL", requires = "url")]
+    pub discovery: Option<String>,
+    /// With --url: the client id the sign-in start must send
+    #[arg(long, value_name = "ID", requires = "url")]
+    pub client_id: Option<String>,
 }
 
 #[derive(Debug, Args)]

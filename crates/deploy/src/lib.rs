@@ -18,4 +18,5 @@ pub mod release;
 pub mod sam;
 pub mod session_keys;
 pub mod settings;
+pub mod smoke;
 pub mod template;

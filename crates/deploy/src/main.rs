@@ -25,7 +25,7 @@ async fn main() -> ExitCode {
     let outcome = match &cli.command {
         Command::Deploy(args) => commands::deploy::main(args).await,
         Command::Plan(args) => commands::plan::main(args).await,
-        Command::Check(args) => commands::check::main(args),
+        Command::Check(args) => commands::check::main(args).await,
         Command::Status(args) => commands::status::main(args).await,
         Command::Destroy(args) => commands::destroy::main(args).await,
         Command::RotateSessionKey(args) => commands::rotate::main(args).await,

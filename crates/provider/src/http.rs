@@ -131,6 +131,46 @@ impl ProviderClient {
         serde_json::from_slice(&body).map_err(|e| format!("{url}: not JSON: {e}"))
     }
 
+    /// One GET as a browser would send it (no redirect followed): the
+    /// status, the headers (names lower-case) and at most `max_bytes` of
+    /// the body, in one attempt bounded by the client's timeout. For the
+    /// deploy tool's smoke test of a live site.
+    pub async fn get(
+        &self,
+        url: &str,
+        headers: &[(&str, &str)],
+        max_bytes: usize,
+    ) -> Result<(u16, Vec<(String, String)>, Vec<u8>), String> {
+        let mut builder = hyper::Request::get(url);
+        for (name, value) in headers {
+            builder = builder.header(*name, *value);
+        }
+        let request = builder
+            .body(Full::new(Bytes::new()))
+            .map_err(|e| e.to_string())?;
+        let response = tokio::time::timeout(self.timeout, self.client.request(request))
+            .await
+            .map_err(|_| format!("{url}: timed out"))?
+            .map_err(|e| format!("{url}: {e}"))?;
+        let status = response.status().as_u16();
+        let names: Vec<(String, String)> = response
+            .headers()
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_ascii_lowercase(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect();
+        let body = Limited::new(response.into_body(), max_bytes)
+            .collect()
+            .await
+            .map(|b| b.to_bytes().to_vec())
+            .unwrap_or_default();
+        Ok((status, names, body))
+    }
+
     /// One attempt, and whether the request may have reached the provider
     /// (`false` only when no connection could be made: refused, DNS, TLS).
     async fn once(&self, request: &HttpRequest) -> (ProviderOutcome, bool) {

@@ -1,12 +1,146 @@
 //! `edge-auth-deploy check`: what a deploy would refuse before its first
 //! call, found without calling anything: the settings, the values the
-//! templates would refuse, the example's values, missing packages.
+//! templates would refuse, the example's values, missing packages. With
+//! `--live` or `--url`, the site from outside instead (`crate::smoke`).
 
-use super::{CommandError, Outcome, findings, load_settings, plan_for};
+use super::{CommandError, Outcome, failed, findings, load_settings, plan_for};
+use crate::aws;
 use crate::cli::CheckArgs;
+use crate::settings::{Provider, Settings};
+use crate::smoke::{self, Answer, Target};
 
-pub fn main(args: &CheckArgs) -> Outcome {
+pub async fn main(args: &CheckArgs) -> Outcome {
     let settings = load_settings(&args.settings)?;
+    if args.live || args.url.is_some() {
+        let target = match &args.url {
+            Some(url) => {
+                let authorize = match &args.discovery {
+                    Some(d) => Some(authorization_endpoint(d).await?),
+                    None => None,
+                };
+                target(&settings, url, authorize, args.client_id.clone(), vec![])
+            }
+            None => deployed_target(&settings).await?,
+        };
+        return run(&target).await;
+    }
+    offline(args, &settings)
+}
+
+/// The checks against `target`, a line each; failed if any failed.
+pub async fn run(target: &Target) -> Outcome {
+    let client = edge_auth_provider::ProviderClient::new(&Default::default());
+    let nonce = format!("{:x}", super::now_seconds());
+    let mut failures = 0;
+    for probe in smoke::probes(target, &nonce) {
+        let verdict = match client.get(&probe.url, &smoke::BROWSER, 64 * 1024).await {
+            Ok((status, headers, body)) => smoke::judge(
+                target,
+                &probe,
+                &Answer {
+                    status,
+                    headers,
+                    body,
+                },
+            ),
+            Err(e) => Err(e),
+        };
+        match verdict {
+            Ok(what) => println!("ok    {}: {what}", probe.name),
+            Err(why) => {
+                failures += 1;
+                println!("FAIL  {}: {why}", probe.name);
+            }
+        }
+    }
+    if failures > 0 {
+        return Err(failed(format!(
+            "{failures} check(s) of {} failed (above)",
+            target.site
+        )));
+    }
+    println!("{}: every check passed", target.site);
+    Ok(())
+}
+
+fn target(
+    settings: &Settings,
+    site: &str,
+    authorize_endpoint: Option<String>,
+    client_id: Option<String>,
+    direct: Vec<(String, String)>,
+) -> Target {
+    // The first public path that is a page, not a pattern.
+    let public_page = settings
+        .site
+        .public_paths()
+        .into_iter()
+        .find(|p| !p.contains(['*', '?']));
+    Target {
+        site: site.trim_end_matches('/').to_owned(),
+        paths: edge_auth_core::config::PathSettings::default(),
+        public_page,
+        authorize_endpoint,
+        client_id,
+        direct,
+    }
+}
+
+async fn authorization_endpoint(discovery: &str) -> Result<String, CommandError> {
+    let client = edge_auth_provider::ProviderClient::new(&Default::default());
+    let document = client.get_json(discovery).await.map_err(failed)?;
+    document["authorization_endpoint"]
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| failed(format!("{discovery}: no authorization_endpoint")))
+}
+
+/// The deployed site's address, its provider, and the addresses that must
+/// refuse a direct request (the bucket, the function URLs), from the stacks.
+async fn deployed_target(settings: &Settings) -> Result<Target, CommandError> {
+    let outputs = |stack: String, region: String| async move {
+        let config = aws::sdk_config(&region, None).await;
+        aws::existing_outputs(&config, &stack)
+            .await
+            .map_err(failed)?
+            .ok_or_else(|| failed(format!("{stack} ({region}) does not exist: deploy first")))
+    };
+    let dist_region = settings.regions.distribution.clone();
+    let pool_region = settings.regions.user_pool.clone();
+    let distribution = outputs(settings.stack_name("distribution"), dist_region.clone()).await?;
+    let get = |o: &std::collections::BTreeMap<String, String>, k: &str| -> Result<String, CommandError> {
+        o.get(k).cloned().ok_or_else(|| failed(format!("no stack output {k}")))
+    };
+    let site = get(&distribution, "SiteUrl")?;
+    let bucket = get(&distribution, "BucketName")?;
+    let mut direct = vec![(
+        format!("the bucket {bucket}"),
+        format!("https://{bucket}.s3.{dist_region}.amazonaws.com/index.html"),
+    )];
+    if settings.auth_endpoints == crate::settings::AuthEndpoints::Regional {
+        let auth = outputs(settings.stack_name("auth-endpoints"), pool_region.clone()).await?;
+        for key in ["SigninOriginDomain", "RefreshOriginDomain", "SignoutOriginDomain"] {
+            let domain = get(&auth, key)?;
+            direct.push((format!("the function URL {domain}"), format!("https://{domain}/")));
+        }
+    }
+    let (discovery, client_id) = match &settings.provider {
+        Provider::Cognito { .. } => {
+            let pool = outputs(settings.stack_name("user-pool"), pool_region).await?;
+            (get(&pool, "DiscoveryUrl")?, get(&pool, "ClientId")?)
+        }
+        Provider::Oidc {
+            discovery_url,
+            client_id,
+            ..
+        } => (discovery_url.clone(), client_id.clone()),
+    };
+    let authorize = authorization_endpoint(&discovery).await?;
+    Ok(target(settings, &site, Some(authorize), Some(client_id), direct))
+}
+
+fn offline(args: &CheckArgs, settings: &Settings) -> Outcome {
+    let settings = settings.clone();
     let plan = plan_for(&settings, &args.settings, &args.artifacts)?;
     // What to build for these settings, and nothing more.
     for build in plan.builds() {
