@@ -186,9 +186,12 @@ client_secret_arn = "{secret_arn}"
     return path
 
 
-def run_tool(tool, settings, work, env, *extra):
+def run_tool(tool, settings, work, env, *extra, check=False):
+    """A deploy (or `--dry-run`); without `check`, `--no-check`: the live
+    site's address is moto's and no test may send it a request."""
+    own = [] if check else ["--no-check"]
     run = subprocess.run(
-        [str(tool), "--settings", str(settings), "--work", str(work), "--packages", str(ROOT / "dist"), *extra],
+        [str(tool), "--settings", str(settings), "--work", str(work), "--packages", str(ROOT / "dist"), *own, *extra],
         cwd=ROOT, capture_output=True, text=True, env=env, timeout=600,
     )
     return run
@@ -782,3 +785,49 @@ def test_monitoring_watches_the_deployment_against_moto(tmp_path, moto, provider
         except cfn.exceptions.ClientError:
             left = "gone"
         assert left in ("gone", "DELETE_COMPLETE"), (stack, left)
+
+
+def test_a_deploy_ends_with_a_check_of_the_live_site_and_fails_on_an_open_one(tmp_path, moto, provider, key_value_store):
+    """The check that ends every deploy (`check --live`), its addresses from
+    the stacks just deployed, sent to a stand-in (EDGE_AUTH_SITE_ENDPOINT)
+    that answers every request with a page, as a distribution without its
+    viewer-request function would: the deploy fails, names each failed
+    check and what to look at; the requests were the deployed site's."""
+    url, env = moto
+    kvs_url, _, _ = key_value_store
+    seen = []
+
+    class Open(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            seen.append((self.headers.get("Sec-Fetch-Mode"), self.path))
+            body = b"<!doctype html><title>a page</title>"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Open)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        tool = deploy_tool()
+        settings, _, env = deployment(tmp_path, url, env, provider, "checked", EDGE_AUTH_KEY_VALUE_STORE_ENDPOINT=kvs_url,
+                                      EDGE_AUTH_SITE_ENDPOINT=f"http://127.0.0.1:{server.server_address[1]}")
+        run = run_tool(tool, settings, tmp_path / "work", env, check=True)
+    finally:
+        server.shutdown()
+    assert run.returncode == 1, run.stdout[-3000:] + run.stderr[-3000:]
+    assert "checking the live site from outside" in run.stdout
+    assert re.search(r"^FAIL  protected page /edge-auth-check-[0-9a-f]+/: 200: a protected page answered without a sign-in", run.stdout, re.M), run.stdout[-3000:]
+    assert re.search(r"^FAIL  sign-in start /_edge-auth/start: 200", run.stdout, re.M), run.stdout[-3000:]
+    assert re.search(r"^skip  direct request to the bucket ", run.stdout, re.M), run.stdout[-3000:]
+    assert "The deployment is done, but the site does not answer as it should" in run.stderr, run.stderr
+    assert "edge-auth-deploy check --live --settings" in run.stderr
+    paths = [p for _, p in seen]
+    assert any(re.fullmatch(r"/edge-auth-check-[0-9a-f]+/", p) for p in paths), paths
+    assert "/signed-out.html" in paths and "/_edge-auth/start?return=%2F" in paths, paths
+    assert any(p.startswith("/_edge-auth/callback?error=access_denied&error_description=Cancelled+by+the+user") for p in paths), paths
+    assert {mode for mode, _ in seen} == {"navigate"}

@@ -203,6 +203,9 @@ pub struct DeployArgs {
     pub dry_run: DryRun,
     #[command(flatten)]
     pub artifacts: Artifacts,
+    /// Skip the check of the live site that ends every deploy (`check --live`)
+    #[arg(long)]
+    pub no_check: bool,
 }
 
 #[derive(Debug, Args)]

@@ -68,8 +68,7 @@ pub const BROWSER: [(&str, &str); 5] = [
 /// A provider error whose description holds `+` (a space, in a query) and
 /// an escaped parenthesis: CloudFront's signature of a function URL request
 /// must survive both for the site's own error page to answer.
-pub const PROVIDER_ERROR_QUERY: &str =
-    "error=access_denied&error_description=Cancelled+by+the+user+%28a+check%29&state=edge-auth-check";
+pub const PROVIDER_ERROR_QUERY: &str = "error=access_denied&error_description=Cancelled+by+the+user+%28a+check%29&state=edge-auth-check";
 
 /// The requests, in order; `nonce` keeps their paths unlike any real page.
 pub fn probes(target: &Target, nonce: &str) -> Vec<Probe> {
@@ -121,22 +120,30 @@ fn auth_prefix(paths: &PathSettings) -> String {
 
 /// Whether `answer` is what the site must give `probe`: what passed, or why not.
 pub fn judge(target: &Target, probe: &Probe, answer: &Answer) -> Result<String, String> {
+    // What the answer is first; the headers it lacks after.
+    let verdict = behaviour(target, probe, answer);
+    let headers = match probe.kind {
+        Kind::Direct => Ok(()),
+        _ => security_headers(target, answer),
+    };
+    match (verdict, headers) {
+        (Ok(what), Ok(())) => Ok(what),
+        (Ok(_), Err(missing)) => Err(missing),
+        (Err(why), Ok(())) => Err(why),
+        (Err(why), Err(missing)) => Err(format!("{why}; and {missing}")),
+    }
+}
+
+fn behaviour(target: &Target, probe: &Probe, answer: &Answer) -> Result<String, String> {
     let status = answer.status;
     let location = answer.header("location").unwrap_or("");
     let html = answer
         .header("content-type")
         .is_some_and(|t| t.starts_with("text/html"));
-    if probe.kind != Kind::Direct {
-        security_headers(target, answer)?;
-    }
     match probe.kind {
         Kind::Protected => {
             let path = probe.url.trim_start_matches(&target.site);
-            let expected = format!(
-                "{}?{}",
-                target.paths.start,
-                encode_form([("return", path)])
-            );
+            let expected = format!("{}?{}", target.paths.start, encode_form([("return", path)]));
             let relative = location.strip_prefix(&target.site).unwrap_or(location);
             if status == 302 && relative == expected {
                 Ok(format!("302 to {}", target.paths.start))
@@ -149,9 +156,7 @@ pub fn judge(target: &Target, probe: &Probe, answer: &Answer) -> Result<String, 
                     "{status}: a protected page answered without a sign-in (is the viewer-request function associated?)"
                 ))
             } else {
-                Err(format!(
-                    "{status} to {location:?}, not 302 to {expected}"
-                ))
+                Err(format!("{status} to {location:?}, not 302 to {expected}"))
             }
         }
         Kind::Public => {
@@ -285,14 +290,13 @@ fn security_headers(target: &Target, answer: &Answer) -> Result<(), String> {
         missing.push("Referrer-Policy");
     }
     // Browsers take HSTS only over HTTPS (the local stack is plain HTTP).
-    if target.site.starts_with("https://") && answer.header("strict-transport-security").is_none()
-    {
+    if target.site.starts_with("https://") && answer.header("strict-transport-security").is_none() {
         missing.push("Strict-Transport-Security");
     }
     if missing.is_empty() {
         Ok(())
     } else {
-        Err(format!("{}: missing {}", answer.status, missing.join(", ")))
+        Err(format!("missing {}", missing.join(", ")))
     }
 }
 
@@ -342,13 +346,28 @@ mod tests {
     fn a_protected_page_must_send_to_sign_in() {
         let t = target();
         let p = probe(Kind::Protected);
-        let good = secure(302, &[("location", "/_edge-auth/start?return=%2Fedge-auth-check-n%2F")]);
+        let good = secure(
+            302,
+            &[(
+                "location",
+                "/_edge-auth/start?return=%2Fedge-auth-check-n%2F",
+            )],
+        );
         assert!(judge(&t, &p, &good).is_ok());
         let open = secure(200, &[]);
-        assert!(judge(&t, &p, &open).unwrap_err().contains("without a sign-in"));
+        assert!(
+            judge(&t, &p, &open)
+                .unwrap_err()
+                .contains("without a sign-in")
+        );
         let mut bare = good.clone();
-        bare.headers.retain(|(k, _)| k != "strict-transport-security");
-        assert!(judge(&t, &p, &bare).unwrap_err().contains("Strict-Transport-Security"));
+        bare.headers
+            .retain(|(k, _)| k != "strict-transport-security");
+        assert!(
+            judge(&t, &p, &bare)
+                .unwrap_err()
+                .contains("Strict-Transport-Security")
+        );
     }
 
     #[test]
@@ -357,12 +376,29 @@ mod tests {
         let p = probe(Kind::Start);
         let location = "https://id.example.com/authorize?response_type=code&client_id=client&redirect_uri=https%3A%2F%2Fdocs.example.com%2F_edge-auth%2Fcallback&state=s&nonce=n&code_challenge=0123456789012345678901234567890123456789abc&code_challenge_method=S256";
         let cookie = "__Host-edge-auth-flow-s=x; HttpOnly; Secure; Path=/";
-        assert!(judge(&t, &p, &secure(302, &[("location", location), ("set-cookie", cookie)])).is_ok());
+        assert!(
+            judge(
+                &t,
+                &p,
+                &secure(302, &[("location", location), ("set-cookie", cookie)])
+            )
+            .is_ok()
+        );
         let plain = location.replace("S256", "plain");
-        let why = judge(&t, &p, &secure(302, &[("location", &plain), ("set-cookie", cookie)])).unwrap_err();
+        let why = judge(
+            &t,
+            &p,
+            &secure(302, &[("location", &plain), ("set-cookie", cookie)]),
+        )
+        .unwrap_err();
         assert!(why.contains("S256"), "{why}");
         let elsewhere = location.replace("docs.example.com", "evil.example");
-        let why = judge(&t, &p, &secure(302, &[("location", &elsewhere), ("set-cookie", cookie)])).unwrap_err();
+        let why = judge(
+            &t,
+            &p,
+            &secure(302, &[("location", &elsewhere), ("set-cookie", cookie)]),
+        )
+        .unwrap_err();
         assert!(why.contains("redirect_uri"), "{why}");
         let why = judge(&t, &p, &secure(302, &[("location", location)])).unwrap_err();
         assert!(why.contains("cookie"), "{why}");
@@ -375,7 +411,11 @@ mod tests {
         assert!(p.url.contains('+'));
         let mut lambda = secure(403, &[("content-type", "application/json")]);
         lambda.body = br#"{"Message":"Forbidden"}"#.to_vec();
-        assert!(judge(&t, &p, &lambda).unwrap_err().contains("Lambda's own answer"));
+        assert!(
+            judge(&t, &p, &lambda)
+                .unwrap_err()
+                .contains("Lambda's own answer")
+        );
         let mut page = secure(403, &[("content-type", "text/html; charset=utf-8")]);
         page.body = b"<!doctype html><title>Sign-in was not completed</title>".to_vec();
         assert!(judge(&t, &p, &page).is_ok());
@@ -385,7 +425,29 @@ mod tests {
     fn a_direct_request_must_be_refused() {
         let t = target();
         let p = probe(Kind::Direct);
-        assert!(judge(&t, &p, &Answer { status: 403, headers: vec![], body: vec![] }).is_ok());
-        assert!(judge(&t, &p, &Answer { status: 200, headers: vec![], body: vec![] }).is_err());
+        assert!(
+            judge(
+                &t,
+                &p,
+                &Answer {
+                    status: 403,
+                    headers: vec![],
+                    body: vec![]
+                }
+            )
+            .is_ok()
+        );
+        assert!(
+            judge(
+                &t,
+                &p,
+                &Answer {
+                    status: 200,
+                    headers: vec![],
+                    body: vec![]
+                }
+            )
+            .is_err()
+        );
     }
 }

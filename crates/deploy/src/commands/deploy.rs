@@ -27,6 +27,18 @@ pub async fn main(args: &DeployArgs) -> Outcome {
     ready_to_run(&settings, &args.settings, &plan)?;
     let url = run(&settings, &plan, &args.artifacts).await?;
     println!("done: {url}");
+    if !args.no_check {
+        // The site as a visitor meets it: what no test here can reach (the
+        // requests CloudFront signs for the function URLs among them).
+        println!("checking the live site from outside (`check --live`):");
+        let target = super::check::deployed_target(&settings).await?;
+        if let Err(e) = super::check::run(&target).await {
+            return Err(failed(format!(
+                "{e}. The deployment is done, but the site does not answer as it should: look at the distribution's behaviours and its viewer-request function, the function URLs' grants and origin access control, and the provider's registered callback; `edge-auth-deploy check --live --settings {}` checks again",
+                args.settings.settings.display()
+            )));
+        }
+    }
     print!("{}", next_steps(&settings, &args.settings.settings, &url));
     Ok(())
 }
