@@ -100,6 +100,14 @@ pub struct SessionSettings {
     /// expires (Cognito: its ID token validity, 60 minutes by default).
     #[serde(default)]
     pub lifetime_seconds: Option<u64>,
+    /// The idle limit: a session that expired longer ago than this is not
+    /// renewed, and the visitor signs in again (off when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idle_timeout_minutes: Option<u64>,
+    /// The absolute limit: hours after the sign-in at this site past which
+    /// no refresh renews the session (off when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_hours: Option<u64>,
 }
 
 /// Where sign-out sends the browser after clearing cookies.
@@ -547,6 +555,23 @@ impl Config {
                 "session.lifetime_seconds",
                 "between 60 and cookies.session_max_age_seconds (the refresh token's cookie)",
             ));
+        }
+        if file
+            .session
+            .idle_timeout_minutes
+            .is_some_and(|m| !(1..=43_200).contains(&m))
+        {
+            return Err(invalid(
+                "session.idle_timeout_minutes",
+                "between 1 and 43200 (30 days)",
+            ));
+        }
+        if file
+            .session
+            .max_hours
+            .is_some_and(|h| !(1..=8_760).contains(&h))
+        {
+            return Err(invalid("session.max_hours", "between 1 and 8760 (a year)"));
         }
         let rule_groups = rules
             .iter()

@@ -27,6 +27,8 @@ pub struct RefreshPending {
     /// Its session id, which the renewal keeps (the refresh cookie is
     /// bound to it).
     sid: String,
+    /// When its user signed in, which the renewal keeps too.
+    auth_time: u64,
     /// Whether the original ID token named an `azp`: the new one must too,
     /// or must not (OIDC Core §12.2).
     had_azp: bool,
@@ -109,6 +111,17 @@ pub fn refresh_begin(
     else {
         return fresh_signin(entropy, "the refresh cookie is not bound to this session");
     };
+    // The idle and absolute limits: past either, a new sign-in, not a
+    // renewal (and the provider is not asked).
+    if let Some(why) = session::renewal_refused(
+        &config.file.session,
+        &session,
+        now,
+        config.sessions.leeway(),
+    ) {
+        return fresh_signin(entropy, why);
+    }
+    let auth_time = session.auth_time.unwrap_or(session.iat);
     let refresh_token = bound.token;
     let call = ProviderCall {
         purpose: CallPurpose::RefreshTokens,
@@ -126,6 +139,7 @@ pub fn refresh_begin(
             return_to,
             subject: session.sub,
             sid: session.sid,
+            auth_time,
             had_azp: bound.had_azp,
         },
     }
@@ -223,7 +237,7 @@ pub fn refresh_complete(
         now,
         entropy,
         tokens.refresh_token.as_deref(),
-        Some(&pending.sid),
+        Some((&pending.sid, pending.auth_time)),
     ) {
         Ok((set, subject)) => {
             Outcome::respond(pages::redirect(&pending.return_to, set), "refreshed")

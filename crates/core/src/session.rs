@@ -158,6 +158,12 @@ pub struct SessionClaims {
     pub sid: String,
     pub iat: u64,
     pub exp: u64,
+    /// When the user signed in at this site (seconds): a renewal keeps it,
+    /// so the absolute limit (`session.max_hours`) counts from the sign-in,
+    /// not the last refresh. Absent in sessions of earlier releases (their
+    /// `iat` stands in).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_time: Option<u64>,
 }
 
 /// Why a session cookie was refused. None of these carries the cookie.
@@ -266,6 +272,11 @@ impl SessionVerifier {
             return false;
         };
         hmac::verify(&key.key, data, &tag).is_ok()
+    }
+
+    /// The leeway for `iat` and `exp` (the configuration's clock skew).
+    pub fn leeway(&self) -> u64 {
+        self.leeway
     }
 
     /// The key ids this verifier accepts.
@@ -431,15 +442,15 @@ impl SessionKeySet {
 /// than the ID token's, or `session.lifetime_seconds` from now when set
 /// (the config checks it is no longer than the refresh token's cookie).
 ///
-/// `renewing`: the session id of the sign-in being refreshed, which a
-/// renewal keeps (the refresh cookie is bound to it); a new sign-in gets a
-/// new one.
+/// `renewing`: the session id and sign-in time of the sign-in being
+/// refreshed, which a renewal keeps (the refresh cookie is bound to the
+/// id); a new sign-in gets a new id, and signs in now.
 pub fn session_for(
     config: &crate::Config,
     id: &crate::token::IdClaims,
     now: u64,
     entropy: &mut dyn crate::Entropy,
-    renewing: Option<&str>,
+    renewing: Option<(&str, u64)>,
 ) -> SessionClaims {
     let mut groups: Vec<String> = Vec::new();
     for group in &id.groups {
@@ -447,12 +458,12 @@ pub fn session_for(
             groups.push(group.clone());
         }
     }
-    let sid = match renewing {
-        Some(sid) => sid.to_owned(),
+    let (sid, auth_time) = match renewing {
+        Some((sid, auth_time)) => (sid.to_owned(), auth_time),
         None => {
             let mut sid = [0u8; 16];
             entropy.fill(&mut sid);
-            URL_SAFE_NO_PAD.encode(sid)
+            (URL_SAFE_NO_PAD.encode(sid), now)
         }
     };
     let exp = match config.file.session.lifetime_seconds {
@@ -470,7 +481,38 @@ pub fn session_for(
         sid,
         iat: now,
         exp,
+        auth_time: Some(auth_time),
     }
+}
+
+/// Why a refresh must not renew `claims` at `now`, under the idle and
+/// absolute limits (`session.idle_timeout_minutes`, `session.max_hours`):
+/// the visitor signs in again instead. Decided where every renewal passes
+/// (refresh); the per-request check sends an expired session there, so a
+/// limit takes effect within one session lifetime.
+pub fn renewal_refused(
+    settings: &crate::config::SessionSettings,
+    claims: &SessionClaims,
+    now: u64,
+    leeway: u64,
+) -> Option<&'static str> {
+    let auth_time = claims.auth_time.unwrap_or(claims.iat);
+    // Only a session this site signed gets here, and it never says the
+    // sign-in came after the session's issue (nor, so, in the future).
+    if auth_time > claims.iat.saturating_add(leeway) {
+        return Some("the session's sign-in time is after its issue");
+    }
+    if let Some(minutes) = settings.idle_timeout_minutes
+        && now > claims.exp.saturating_add(minutes.saturating_mul(60))
+    {
+        return Some("idle: the session expired longer ago than session.idle_timeout_minutes");
+    }
+    if let Some(hours) = settings.max_hours
+        && now >= auth_time.saturating_add(hours.saturating_mul(3600))
+    {
+        return Some("the sign-in is older than session.max_hours");
+    }
+    None
 }
 
 /// The cookies signin and refresh set for a user whose ID token passed
@@ -484,7 +526,7 @@ pub(crate) fn issue(
     now: u64,
     entropy: &mut dyn crate::Entropy,
     refresh_token: Option<&str>,
-    renewing: Option<&str>,
+    renewing: Option<(&str, u64)>,
 ) -> Result<(Vec<String>, crate::Subject), crate::cookies::TooLargeForCookie> {
     let claims = session_for(config, id, now, entropy, renewing);
     let refresh = refresh_token.map(|token| crate::cookies::BoundRefresh {
@@ -534,6 +576,7 @@ mod tests {
             sid: "c2Vzc2lvbi1pZA".into(),
             iat: 1000,
             exp: 4600,
+            auth_time: None,
         }
     }
 

@@ -217,6 +217,9 @@ fn random_session(rng: &mut Rng, provider_token: &str) -> String {
         sid: format!("sid-{}", rng.below(1000)),
         iat: NOW - 60,
         exp: NOW + 600,
+        // The per-request check does not read the sign-in time (refresh
+        // does): absent, ordinary, in the future, or past every clock.
+        auth_time: *rng.pick(&[None, Some(NOW - 7200), Some(NOW + 86_400), Some(u64::MAX)]),
     };
     let ours = [0x5eu8; 32];
     let header = json!({"alg": "HS256", "kid": kit::SESSION_KID, "typ": "edge-auth-session"});

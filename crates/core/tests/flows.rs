@@ -1256,3 +1256,178 @@ fn a_made_up_flow_cookie_never_reaches_the_token_endpoint() {
         assert_eq!(out.event, "state-mismatch", "{what}");
     }
 }
+
+/// The idle and absolute limits, with a clock. A session issued at `iat`,
+/// expiring at `exp`, for a sign-in at `auth_time`; refresh at `now`: it is
+/// renewed (keeping the sign-in time) or the visitor signs in again, and
+/// the provider is not asked. Sessions of earlier releases have no
+/// `auth_time` (their `iat` counts); a sign-in time after the issue or in
+/// the future is refused.
+#[test]
+fn the_idle_and_absolute_limits_end_a_sign_in_instead_of_renewing_it() {
+    let mut value = kit::config_value("https://auth.example.com");
+    value["session"]["idle_timeout_minutes"] = serde_json::json!(30);
+    value["session"]["max_hours"] = serde_json::json!(8);
+    let limited = kit::config_from(value);
+    let unlimited = kit::config();
+    let hour = 3600;
+    let base = kit::session_claims();
+    // (what, auth_time, iat, exp, now, renewed with limits)
+    let cases = [
+        (
+            "just expired",
+            Some(NOW - hour),
+            NOW - hour,
+            NOW,
+            NOW + 60,
+            true,
+        ),
+        (
+            "expired 29 minutes ago",
+            Some(NOW - hour),
+            NOW - hour,
+            NOW,
+            NOW + 29 * 60,
+            true,
+        ),
+        (
+            "expired 31 minutes ago: idle",
+            Some(NOW - hour),
+            NOW - hour,
+            NOW,
+            NOW + 31 * 60,
+            false,
+        ),
+        (
+            "signed in 7h59m ago",
+            Some(NOW - 8 * hour + 60),
+            NOW - hour,
+            NOW,
+            NOW,
+            true,
+        ),
+        (
+            "signed in 8h ago: past the limit",
+            Some(NOW - 8 * hour),
+            NOW - hour,
+            NOW,
+            NOW,
+            false,
+        ),
+        (
+            "an earlier release's session, issued 9h ago",
+            None,
+            NOW - 9 * hour,
+            NOW - 60,
+            NOW,
+            false,
+        ),
+        (
+            "an earlier release's session, issued an hour ago",
+            None,
+            NOW - hour,
+            NOW,
+            NOW + 60,
+            true,
+        ),
+        (
+            "signed in after its issue",
+            Some(NOW - 60),
+            NOW - hour,
+            NOW,
+            NOW + 60,
+            false,
+        ),
+        (
+            "signed in in the future",
+            Some(u64::MAX),
+            NOW - hour,
+            NOW,
+            NOW + 60,
+            false,
+        ),
+    ];
+    for (what, auth_time, iat, exp, now, renewed) in cases {
+        let claims = edge_auth_core::session::SessionClaims {
+            auth_time,
+            iat,
+            exp,
+            ..base.clone()
+        };
+        let cookie = format!("__Host-edge-auth-session={}", kit::signer().sign(&claims));
+        let (request, dist) = kit::viewer_request(
+            "/_edge-auth/refresh",
+            "return=%2Fdocs%2F",
+            &[kit::refresh_cookie("old.rt"), cookie],
+        );
+        for (config, limits) in [(&limited, true), (&unlimited, false)] {
+            let step = refresh_begin(&request, &dist, config, now, &mut CountingEntropy(0));
+            // Without limits only the impossible sign-in times are refused.
+            let expected = if limits {
+                renewed
+            } else {
+                !what.starts_with("signed in after") && !what.starts_with("signed in in the future")
+            };
+            match step {
+                Step::Call { pending, .. } => {
+                    assert!(expected, "{what} (limits {limits}): renewed");
+                    let id = kit::id_token()
+                        .claim("iat", now)
+                        .claim("exp", now + hour)
+                        .sign();
+                    let body = serde_json::json!({ "id_token": id })
+                        .to_string()
+                        .into_bytes();
+                    let out = refresh_complete(
+                        pending,
+                        config,
+                        kit::keys(config),
+                        now,
+                        &mut CountingEntropy(0),
+                        &ProviderOutcome::Answered { status: 200, body },
+                    );
+                    assert_eq!(out.event, "refreshed", "{what}");
+                    let set = set_cookies(response(&out));
+                    let renewal = config.sessions.verify_untimed(&set[0].1).unwrap();
+                    // The renewal keeps the sign-in time (or the old iat).
+                    assert_eq!(renewal.auth_time, Some(auth_time.unwrap_or(iat)), "{what}");
+                    assert_eq!(renewal.iat, now);
+                }
+                Step::Done(out) => {
+                    assert!(!expected, "{what} (limits {limits}): refused");
+                    assert_eq!(out.event, "signin-started", "{what}");
+                    let detail = out.detail.clone().unwrap_or_default();
+                    assert!(
+                        detail.contains("idle")
+                            || detail.contains("max_hours")
+                            || detail.contains("sign-in time"),
+                        "{what}: {detail}"
+                    );
+                    // The session and the refresh token are cleared.
+                    assert!(
+                        cleared_cookies(response(&out))
+                            .contains(&"__Host-edge-auth-session".to_owned()),
+                        "{what}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// A new sign-in records its time, which the limits count from.
+#[test]
+fn a_sign_in_records_when_it_happened() {
+    let config = kit::config();
+    let keys = kit::keys(&config);
+    let id = kit::id_token().sign();
+    let verified = keys.provider.verify(&id, NOW, None).unwrap();
+    let claims = edge_auth_core::session::session_for(
+        &config,
+        &verified,
+        NOW,
+        &mut CountingEntropy(0),
+        None,
+    );
+    assert_eq!(claims.auth_time, Some(NOW));
+}

@@ -175,6 +175,13 @@ pub fn config_json(
     if let Provider::Cognito { .. } = &settings.provider {
         config["session"]["lifetime_seconds"] = json!(settings.longest_session_seconds());
     }
+    // The idle and absolute limits: refresh enforces them.
+    if let Some(minutes) = settings.session.idle_timeout_minutes {
+        config["session"]["idle_timeout_minutes"] = json!(minutes);
+    }
+    if let Some(hours) = settings.session.max_hours {
+        config["session"]["max_hours"] = json!(hours);
+    }
     edge_auth_core::Config::from_json(&config.to_string())
         .map_err(|e| PackageError::Config(e.to_string()))?;
     Ok(config)

@@ -167,6 +167,7 @@ mod tests {
             sid: "s".into(),
             iat: now,
             exp: now + 3600,
+            auth_time: None,
         }
     }
 

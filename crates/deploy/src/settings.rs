@@ -44,6 +44,22 @@ pub struct Settings {
     /// auth functions' region, priced in README.
     #[serde(default)]
     pub monitoring: Option<Monitoring>,
+    /// When a sign-in ends although refreshes could renew it.
+    #[serde(default)]
+    pub session: SessionLimits,
+}
+
+/// `[session]`: the idle and absolute limits (both off when absent),
+/// enforced by refresh (docs/config.md): within one session lifetime.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionLimits {
+    /// A visitor whose session expired longer ago than this signs in again.
+    #[serde(default)]
+    pub idle_timeout_minutes: Option<u64>,
+    /// Hours after the sign-in past which the visitor signs in again.
+    #[serde(default)]
+    pub max_hours: Option<u64>,
 }
 
 /// `[monitoring]`: where alarms go and when they fire. The bounds are the

@@ -281,6 +281,7 @@ async fn session_keys_rotation(url: &str) {
         sid: "s".into(),
         iat: t0 + 60,
         exp: t0 + 60 + settings.longest_session_seconds(),
+        auth_time: None,
     };
     let old_session = first.signer().unwrap().sign(&claims);
 

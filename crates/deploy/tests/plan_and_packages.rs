@@ -916,3 +916,33 @@ directory = "site"
         assert!(!first.iter().any(|v| v.contains(',')), "{first:?}");
     }
 }
+
+/// `[session]`'s idle and absolute limits reach every package's config.json
+/// (refresh enforces them); out of bounds, the settings are refused with
+/// the setting's name before anything is deployed.
+#[test]
+fn the_session_limits_reach_config_json() {
+    let mut settings = prod();
+    settings.session.idle_timeout_minutes = Some(30);
+    settings.session.max_hours = Some(12);
+    let config = edge_auth_deploy::package::settings_config(&settings).unwrap();
+    assert_eq!(config.file.session.idle_timeout_minutes, Some(30));
+    assert_eq!(config.file.session.max_hours, Some(12));
+    let unset = edge_auth_deploy::package::settings_config(&prod()).unwrap();
+    assert_eq!(
+        (
+            unset.file.session.idle_timeout_minutes,
+            unset.file.session.max_hours
+        ),
+        (None, None)
+    );
+    for (idle, max, name) in [
+        (Some(0), None, "session.idle_timeout_minutes"),
+        (None, Some(9000), "session.max_hours"),
+    ] {
+        settings.session.idle_timeout_minutes = idle;
+        settings.session.max_hours = max;
+        let error = edge_auth_deploy::package::settings_config(&settings).unwrap_err();
+        assert!(error.contains(name), "{error}");
+    }
+}

@@ -163,7 +163,11 @@ fn with_a_domain_the_functions_send_what_the_pool_registers() {
         registered[0], registered[1],
         "a known URL is registered alone"
     );
-    assert_eq!(registered[0].0, std::slice::from_ref(&redirect_uri), "{registered:?}");
+    assert_eq!(
+        registered[0].0,
+        std::slice::from_ref(&redirect_uri),
+        "{registered:?}"
+    );
     assert!(registered[0].1.contains(&logout_uri), "{registered:?}");
 }
 

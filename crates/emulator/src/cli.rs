@@ -116,6 +116,12 @@ pub struct Args {
     /// A path served without sign-in, repeatable [default: the settings', else /signed-out.html, /favicon.ico, /favicon.svg]
     #[arg(long, value_name = "PATTERN")]
     pub public: Vec<String>,
+    /// The idle limit: a session expired longer ago than this is not renewed [default: the settings' [session], else off]
+    #[arg(long, value_name = "MINUTES")]
+    pub idle_timeout_minutes: Option<u64>,
+    /// The absolute limit: hours after the sign-in past which no refresh renews it [default: the settings' [session], else off]
+    #[arg(long, value_name = "HOURS")]
+    pub max_hours: Option<u64>,
     /// The session key set, {"signing_kid": .., "keys": [..]} [default: a new random key; a restart with the next set of a rotation keeps the browser signed in]
     #[arg(long, value_name = "FILE")]
     pub session_keys: Option<PathBuf>,
@@ -166,6 +172,10 @@ pub struct Options {
     pub cloudfront_function: bool,
     /// A session key set (`{"signing_kid", "keys"}`); a new random one when absent.
     pub session_keys: Option<PathBuf>,
+    /// The idle and absolute limits (`session.idle_timeout_minutes`,
+    /// `session.max_hours`), as the deployed site has them.
+    pub idle_timeout_minutes: Option<u64>,
+    pub max_hours: Option<u64>,
 }
 
 /// The process's options; None when a subcommand ran instead (it printed
@@ -187,6 +197,7 @@ pub fn options() -> Result<Option<Options>, String> {
 fn resolve(a: Args) -> Result<Options, String> {
     let mut rules = a.rule;
     let mut public = (!a.public.is_empty()).then_some(a.public);
+    let (mut idle, mut max) = (a.idle_timeout_minutes, a.max_hours);
     if let Some(path) = &a.settings {
         let file = SettingsFile::read(path)?;
         if rules.is_empty() {
@@ -199,6 +210,8 @@ fn resolve(a: Args) -> Result<Options, String> {
         if public.is_none() {
             public = file.site.public;
         }
+        idle = idle.or(file.session.idle_timeout_minutes);
+        max = max.or(file.session.max_hours);
     }
     if rules.is_empty() {
         rules.push(("/admin/*".into(), vec!["admins".into()]));
@@ -222,6 +235,8 @@ fn resolve(a: Args) -> Result<Options, String> {
         regional: a.auth_endpoints == AuthEndpoints::Regional,
         cloudfront_function: a.authorizer == Authorizer::CloudfrontFunction,
         session_keys: a.session_keys,
+        idle_timeout_minutes: idle,
+        max_hours: max,
     })
 }
 
@@ -233,6 +248,14 @@ struct SettingsFile {
     site: SettingsSite,
     #[serde(default)]
     rules: Vec<SettingsRule>,
+    #[serde(default)]
+    session: SettingsSession,
+}
+
+#[derive(serde::Deserialize, Default)]
+struct SettingsSession {
+    idle_timeout_minutes: Option<u64>,
+    max_hours: Option<u64>,
 }
 
 #[derive(serde::Deserialize, Default)]
@@ -289,6 +312,39 @@ mod tests {
         assert_eq!(o.port, 2);
         assert_eq!(o.rules.len(), 2);
         assert_eq!(o.public, Some(vec!["/p".to_owned(), "/q".to_owned()]));
+    }
+
+    /// `[session]`'s limits come from the settings file unless given.
+    #[test]
+    fn the_session_limits_come_from_the_settings_or_the_options() {
+        let dir = std::env::temp_dir().join(format!("edge-dev-limits-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("s.toml");
+        std::fs::write(
+            &file,
+            "[session]\nidle_timeout_minutes = 30\nmax_hours = 8\n",
+        )
+        .unwrap();
+        let o = resolve(
+            parse(&format!("edge-auth-dev --settings {}", file.display()))
+                .unwrap()
+                .options,
+        )
+        .unwrap();
+        assert_eq!((o.idle_timeout_minutes, o.max_hours), (Some(30), Some(8)));
+        let o = resolve(
+            parse(&format!(
+                "edge-auth-dev --settings {} --max-hours 2",
+                file.display()
+            ))
+            .unwrap()
+            .options,
+        )
+        .unwrap();
+        assert_eq!((o.idle_timeout_minutes, o.max_hours), (Some(30), Some(2)));
+        let o = resolve(parse("edge-auth-dev").unwrap().options).unwrap();
+        assert_eq!((o.idle_timeout_minutes, o.max_hours), (None, None));
+        std::fs::remove_dir_all(&dir).ok();
     }
 
     #[test]

@@ -115,7 +115,7 @@ fn handler_config(
         provider_settings["token_use"] = json!("id");
     }
     let (keys, keys_file) = session_keys;
-    json!({
+    let mut config = json!({
         "version": edge_auth_core::config::SCHEMA_VERSION,
         "session": {
             "keys": keys.keys,
@@ -128,7 +128,14 @@ fn handler_config(
         "secret": match secret_file { Some(path) => json!({"kind": "file", "path": path}), None => json!({"kind": "none"}) },
         "http": {"timeout_ms": 5000, "retries": 1},
         "log_level": "info",
-    })
+    });
+    if let Some(minutes) = o.idle_timeout_minutes {
+        config["session"]["idle_timeout_minutes"] = json!(minutes);
+    }
+    if let Some(hours) = o.max_hours {
+        config["session"]["max_hours"] = json!(hours);
+    }
+    config
 }
 
 async fn collect_request(

@@ -102,6 +102,7 @@ pub fn session_claims() -> edge_auth_core::session::SessionClaims {
         sid: "c2Vzc2lvbi1pZC0wMDAx".into(),
         iat: NOW - 60,
         exp: NOW + 3600,
+        auth_time: None,
     }
 }
 
