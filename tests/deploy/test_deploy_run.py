@@ -770,6 +770,12 @@ def test_monitoring_watches_the_deployment_against_moto(tmp_path, moto, provider
     assert {f["metricTransformations"][0]["metricName"] for f in signin_filters} == {"SignIns", "SignInFailures", "ProviderErrors"}
 
     state = status(tool, settings, env)
+    # As an operator reads it (kept in the test's output: pytest -s).
+    text = subprocess.run([str(tool), "status", "--settings", str(settings)], cwd=ROOT,
+                          capture_output=True, text=True, env=env, timeout=300)
+    assert text.returncode == 0, text.stderr
+    assert "edge-auth-watched-monitoring-edge" in text.stdout
+    print(text.stdout)
     listed = {s["stack"]: s for s in state["stacks"]}
     assert listed["edge-auth-watched-monitoring-edge"]["region"] == "us-east-1"
     assert listed["edge-auth-watched-monitoring"]["region"] == REGION
