@@ -437,8 +437,11 @@ def test_the_run_executes_what_the_dry_run_prints_against_moto(tmp_path, moto, p
         [str(tool), "revoke", "--settings", str(settings), *extra],
         cwd=ROOT, capture_output=True, text=True, env=env, timeout=600)
     before = dict(store_items())
+    before_set = key_set()
     dry = revoke("--user", "user-7", "--dry-run")
     assert dry.returncode == 0 and "put revoked:user-7" in dry.stdout, dry.stdout + dry.stderr
+    assert "and the same in the session key set edge-auth/moto/session-keys" in dry.stdout, dry.stdout
+    assert key_set() == before_set
     assert store_items() == before
     started = int(time.time())
     # A revocation older than any session it could refuse, and a recent one.
@@ -458,6 +461,13 @@ def test_the_run_executes_what_the_dry_run_prints_against_moto(tmp_path, moto, p
     # verifiers' 30 s skew, not this machine's clock.
     assert started - 1 + 30 <= int(store_items()["revoked:user-7"]) <= int(time.time()) + 30
     assert "(AWS's clock, plus the 30 s skew)" in done.stdout, done.stdout
+    # The same cut-off in the session key set the signers read, so that
+    # refresh renews none of those sessions; the set had none before (and
+    # said nothing of revocations then).
+    assert "revoked" not in before_set, before_set
+    assert key_set()["revoked"] == {"user-7": int(store_items()["revoked:user-7"])}
+    assert "the session key set edge-auth/moto/session-keys: user-7 revoked up to" in done.stdout, done.stdout
+    assert {k: v for k, v in key_set().items() if k != "revoked"} == before_set
     # `status` counts the revocations in force, not the stale one.
     revoked = status(tool, settings, env)["key_value_store"]
     assert (revoked["revocations"], revoked["revocations_in_force"]) == (2, 2), revoked
@@ -468,6 +478,7 @@ def test_the_run_executes_what_the_dry_run_prints_against_moto(tmp_path, moto, p
     again = run_tool(tool, settings, work, env)
     assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
     assert "revoked:user-7" in store_items(), "a deploy keeps the revocations"
+    assert "user-7" in key_set()["revoked"], "in the key set too"
     # A deploy after the rotation writes the same.
     assert {k: v for k, v in store_items().items() if k.startswith("key:")} == store_keys(key_set())
 
@@ -484,6 +495,7 @@ def test_the_run_executes_what_the_dry_run_prints_against_moto(tmp_path, moto, p
     assert fresh["keys"][0]["kid"] not in [k["kid"] for k in leaked["keys"]]
     assert {k: v for k, v in store_items().items() if k.startswith("key:")} == store_keys(fresh)
     assert "revoked:user-7" in store_items(), "revocations stay"
+    assert "user-7" in fresh["revoked"], "a new key keeps the revocations"
     for old_key in leaked["keys"]:
         assert packages_with(old_key["key"]) == [] and old_key["key"] not in now.stdout
     for package in ("configured/regional/signin.zip", "configured/regional/refresh.zip"):

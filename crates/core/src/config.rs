@@ -624,6 +624,11 @@ impl Config {
         config.sessions = SessionVerifier::new(&keys, self.provider().clock_skew_seconds)
             .map_err(|e| invalid("session.keys", e.to_string()))?
             .with_max_lifetime(self.file.max_session_seconds());
+        // The revocations travel with the keys: refresh renews none of
+        // the sessions they end.
+        for (sub, up_to) in &set.revoked {
+            config.sessions.revoke(sub, *up_to);
+        }
         Ok(config)
     }
 

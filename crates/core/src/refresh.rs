@@ -111,6 +111,14 @@ pub fn refresh_begin(
     else {
         return fresh_signin(entropy, "the refresh cookie is not bound to this session");
     };
+    // A user `revoke` ended: their refresh token must not mint a session
+    // past the revocation (the signers read it with the keys).
+    if config.sessions.is_revoked(&session) {
+        return fresh_signin(
+            entropy,
+            "revoked: edge-auth-deploy revoke ended this user's sessions",
+        );
+    }
     // The idle and absolute limits: past either, a new sign-in, not a
     // renewal (and the provider is not asked).
     if let Some(why) = session::renewal_refused(

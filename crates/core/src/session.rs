@@ -251,6 +251,13 @@ impl SessionVerifier {
         &self.revoked
     }
 
+    /// Whether `claims` is a session `revoke` ended (issued up to its time).
+    pub fn is_revoked(&self, claims: &SessionClaims) -> bool {
+        self.revoked
+            .get(&claims.sub)
+            .is_some_and(|&up_to| claims.iat <= up_to)
+    }
+
     /// HMAC-SHA-256 of `data` with the newest key of the set, for a value
     /// the site sets and reads back itself (the flow cookie): the key id
     /// and the tag, base64url. `data` must start with a context of its own
@@ -290,11 +297,7 @@ impl SessionVerifier {
         let claims = self.verify_untimed(token)?;
         // Before the clock: a revoked session is never "expired" (which
         // would send it to refresh).
-        if self
-            .revoked
-            .get(&claims.sub)
-            .is_some_and(|&up_to| claims.iat <= up_to)
-        {
+        if self.is_revoked(&claims) {
             return Err(SessionError::Revoked);
         }
         if claims.iat > now.saturating_add(self.leeway) {
@@ -412,6 +415,12 @@ pub struct SessionKeySet {
     /// deploy tool drops a key from every verifier after that.
     #[serde(default)]
     pub retire_after: std::collections::BTreeMap<String, u64>,
+    /// Users whose sessions issued up to a time are revoked
+    /// (`edge-auth-deploy revoke`), `sub` -> that time: the signers read
+    /// them with the keys, so refresh renews none of those sessions. Not
+    /// written while empty (a set without revocations reads as before).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub revoked: std::collections::BTreeMap<String, u64>,
 }
 
 impl SessionKeySet {

@@ -1431,3 +1431,65 @@ fn a_sign_in_records_when_it_happened() {
     );
     assert_eq!(claims.auth_time, Some(NOW));
 }
+
+/// `revoke` ends a user's sessions at the edge; their refresh token must
+/// not mint a new one. The revocations travel with the session key set the
+/// signers read (`Config::with_session_keys`), and refresh refuses a
+/// session issued up to the revocation: a sign-in instead, the provider
+/// not asked. A session issued after it (a new sign-in) is renewed.
+#[test]
+fn refresh_renews_no_session_a_revocation_ended() {
+    let mut value = kit::config_value("https://auth.example.com");
+    value["session"] = serde_json::json!({
+        "kids": [kit::SESSION_KID],
+        "signing_keys": value["session"]["signing_keys"].clone(),
+    });
+    let packaged = kit::config_from(value);
+    let claims = kit::session_claims();
+    let set_with = |revoked: &[(&str, u64)]| {
+        let mut set: edge_auth_core::session::SessionKeySet =
+            serde_json::from_value(serde_json::json!({
+                "signing_kid": kit::SESSION_KID,
+                "keys": [kit::session_key_file()],
+            }))
+            .unwrap();
+        for (sub, up_to) in revoked {
+            set.revoked.insert((*sub).to_owned(), *up_to);
+        }
+        // A set with revocations says so; one without reads as before.
+        let text = serde_json::to_string(&set).unwrap();
+        assert_eq!(text.contains("\"revoked\""), !revoked.is_empty(), "{text}");
+        packaged.with_session_keys(&set).unwrap()
+    };
+    let (request, dist) = kit::viewer_request(
+        "/_edge-auth/refresh",
+        "return=%2Fdocs%2F",
+        &[
+            kit::refresh_cookie("old.rt"),
+            session_cookie(&kit::session()),
+        ],
+    );
+    for (revoked, renewed) in [
+        (vec![], true),
+        (vec![(claims.sub.as_str(), claims.iat)], false),
+        (vec![(claims.sub.as_str(), claims.iat + 600)], false),
+        (vec![(claims.sub.as_str(), claims.iat - 1)], true),
+        (vec![("someone-else", NOW + 600)], true),
+    ] {
+        let config = set_with(&revoked);
+        match refresh_begin(
+            &request,
+            &dist,
+            &config,
+            NOW + 3700,
+            &mut CountingEntropy(0),
+        ) {
+            Step::Call { .. } => assert!(renewed, "{revoked:?}: renewed"),
+            Step::Done(out) => {
+                assert!(!renewed, "{revoked:?}: refused");
+                assert_eq!(out.event, "signin-started");
+                assert!(out.detail.unwrap_or_default().starts_with("revoked"));
+            }
+        }
+    }
+}

@@ -36,6 +36,7 @@ pub fn new_set(now: u64, entropy: &mut dyn Entropy) -> SessionKeySet {
         keys: vec![new_session_key(&kid, entropy)],
         signing_kid: kid,
         retire_after: Default::default(),
+        revoked: Default::default(),
     }
 }
 
@@ -91,6 +92,8 @@ pub fn replace_all(
         keys: vec![new_session_key(&kid, entropy)],
         signing_kid: kid.clone(),
         retire_after: Default::default(),
+        // A user revoked stays revoked across a new key.
+        revoked: std::mem::take(&mut set.revoked),
     };
     (kid, dropped)
 }

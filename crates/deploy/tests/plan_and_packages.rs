@@ -597,6 +597,7 @@ fn session_keys() -> SessionKeysLocation {
             signing_kid: edge_auth_testkit::SESSION_KID.into(),
             keys: vec![edge_auth_testkit::session_key_file()],
             retire_after: Default::default(),
+            revoked: Default::default(),
         },
     }
 }

@@ -1264,6 +1264,7 @@ fn session_keys_of(settings: &Settings) -> SessionKeysLocation {
             signing_kid: edge_auth_testkit::SESSION_KID.into(),
             keys: vec![edge_auth_testkit::session_key_file()],
             retire_after: Default::default(),
+            revoked: Default::default(),
         },
     }
 }

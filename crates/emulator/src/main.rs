@@ -292,6 +292,7 @@ async fn run() -> Result<(), String> {
                 signing_kid: kid,
                 keys: vec![key],
                 retire_after: Default::default(),
+                revoked: Default::default(),
             }
         }
     };

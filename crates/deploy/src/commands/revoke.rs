@@ -146,6 +146,10 @@ async fn revoke_at_edge(settings: &Settings, sub: &str, dry_run: bool) -> Outcom
             plan::utc(until),
             plan::utc(keep_after)
         );
+        println!(
+            "and the same in the session key set {} (refresh renews none of those sessions)",
+            settings.session_keys_secret_name()
+        );
         println!("(dry run: nothing written)");
         return Ok(());
     }
@@ -172,6 +176,52 @@ async fn revoke_at_edge(settings: &Settings, sub: &str, dry_run: bool) -> Outcom
         plan::utc(shown.1)
     );
     println!("    {changes}");
-    println!("done: within seconds the edge refuses those sessions");
+    println!(
+        "    {}",
+        revoke_in_key_set(settings, sub, shown.0, shown.1).await?
+    );
+    println!(
+        "done: within seconds the edge refuses those sessions; within 10 minutes (the signers re-read the key set) refresh renews none of them"
+    );
     Ok(())
+}
+
+/// The same revocation in the session key set the signers read with the
+/// keys (refresh, signin), entries older than `keep_after` dropped: so a
+/// refresh token cannot mint a session past the revocation.
+async fn revoke_in_key_set(
+    settings: &Settings,
+    sub: &str,
+    up_to: u64,
+    keep_after: u64,
+) -> Result<String, CommandError> {
+    let config = aws::sdk_config(&settings.session_keys_region(), None).await;
+    let name = settings.session_keys_secret_name();
+    let mut set = aws::read_session_keys(&config, &name)
+        .await
+        .map_err(failed)?
+        .ok_or_else(|| {
+            failed(format!(
+                "the session key set {name} does not exist: deploy first"
+            ))
+        })?;
+    let stale: Vec<String> = set
+        .revoked
+        .iter()
+        .filter(|(s, t)| s.as_str() != sub && **t < keep_after)
+        .map(|(s, _)| s.clone())
+        .collect();
+    for s in &stale {
+        set.revoked.remove(s);
+    }
+    set.revoked.insert(sub.to_owned(), up_to);
+    aws::put_session_keys(&config, &name, &set)
+        .await
+        .map_err(failed)?;
+    Ok(format!(
+        "the session key set {name}: {sub} revoked up to {}; {} revocation(s) in it, {} older dropped",
+        plan::utc(up_to),
+        set.revoked.len(),
+        stale.len()
+    ))
 }
