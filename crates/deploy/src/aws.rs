@@ -1483,6 +1483,46 @@ pub async fn find_pool_user(
     }))
 }
 
+/// The pool's second factor as `mfa` says: TOTP on unless off. What it
+/// was before (`MfaConfiguration`), and whether this call changed it.
+pub async fn set_pool_mfa(
+    config: &SdkConfig,
+    pool_id: &str,
+    mfa: crate::settings::PoolMfa,
+) -> Result<(String, bool), AwsError> {
+    use aws_sdk_cognitoidentityprovider::types::{SoftwareTokenMfaConfigType, UserPoolMfaType};
+    let client = cognito(config);
+    let now = client
+        .get_user_pool_mfa_config()
+        .user_pool_id(pool_id)
+        .send()
+        .await
+        .map_err(call_error)?;
+    let before = now
+        .mfa_configuration()
+        .map_or("OFF".to_owned(), |m| m.as_str().to_owned());
+    let totp = now
+        .software_token_mfa_configuration()
+        .is_some_and(|t| t.enabled());
+    let want_totp = mfa != crate::settings::PoolMfa::Off;
+    if before == mfa.as_cognito() && totp == want_totp {
+        return Ok((before, false));
+    }
+    client
+        .set_user_pool_mfa_config()
+        .user_pool_id(pool_id)
+        .mfa_configuration(UserPoolMfaType::from(mfa.as_cognito()))
+        .software_token_mfa_configuration(
+            SoftwareTokenMfaConfigType::builder()
+                .enabled(want_totp)
+                .build(),
+        )
+        .send()
+        .await
+        .map_err(call_error)?;
+    Ok((before, true))
+}
+
 /// Ends the user's sessions at Cognito (its refresh tokens, so no silent
 /// sign-in mints a new session), and with `disable` the account too.
 pub async fn end_pool_sessions(

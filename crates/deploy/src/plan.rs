@@ -227,6 +227,15 @@ pub enum Step {
         region: String,
         retention_days: i32,
     },
+    /// The pool's second factor (`[provider] mfa`), through Cognito's API
+    /// (`aws::set_pool_mfa`): CloudFormation is reported unable to move
+    /// `MfaConfiguration` on an existing pool, so the template keeps its
+    /// first value and the tool sets the live one after every pool step.
+    PoolMfa {
+        pool: Value,
+        region: String,
+        mfa: crate::settings::PoolMfa,
+    },
     /// Upload new and changed files, delete objects no longer in the site.
     SyncSite {
         bucket: Value,
@@ -601,13 +610,18 @@ impl Plan {
         // first deploy without a custom domain, and only the new address
         // after a move. Skipped by the run when they are what the first
         // pool step already gave.
-        if matches!(settings.provider, Provider::Cognito { .. }) {
+        if let Provider::Cognito { mfa, .. } = &settings.provider {
             steps.push(Step::DeployStack {
-                stack: user_pool,
+                stack: user_pool.clone(),
                 template: templates.join("user-pool/template.yaml"),
                 region: settings.regions.user_pool.clone(),
                 parameters: pool_parameters(&site),
                 tags: tags.clone(),
+            });
+            steps.push(Step::PoolMfa {
+                pool: output(&user_pool, "UserPoolId"),
+                region: settings.regions.user_pool.clone(),
+                mfa: *mfa,
             });
         }
         if let Some(monitoring) = &settings.monitoring {
@@ -958,6 +972,7 @@ impl Step {
             Step::RetiredStack { stack, .. } => format!("retired {stack}"),
             Step::WritePlaceholders { .. } => "placeholder packages".into(),
             Step::EnsureLogGroups { region, .. } => format!("log groups ({region})"),
+            Step::PoolMfa { .. } => "pool MFA".into(),
             Step::SyncSite { .. } => "site sync".into(),
             Step::Invalidate { .. } => "invalidation".into(),
             Step::Announce { .. } => "site URL".into(),
@@ -1060,6 +1075,16 @@ impl fmt::Display for Step {
                 }
                 Ok(())
             }
+            Step::PoolMfa { pool, region, mfa } => writeln!(
+                f,
+                "the user pool {pool} ({region}): MFA {} with an authenticator app (TOTP){} (Cognito's SetUserPoolMfaConfig, only if it differs)",
+                mfa.as_cognito(),
+                if *mfa == crate::settings::PoolMfa::Off {
+                    " off"
+                } else {
+                    ""
+                }
+            ),
             Step::Announce { url } => writeln!(f, "site: {url}"),
         }
     }

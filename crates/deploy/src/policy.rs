@@ -943,6 +943,9 @@ pub fn document(settings: &Settings) -> Value {
         "cognito-idp:AdminDisableUser",
         "cognito-idp:AdminUserGlobalSignOut",
         "cognito-idp:ListUsers",
+        // `[provider] mfa`, set after the pool's stack.
+        "cognito-idp:GetUserPoolMfaConfig",
+        "cognito-idp:SetUserPoolMfaConfig",
     ]));
     statements.push(statement(
         "UserPools",

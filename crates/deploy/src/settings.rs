@@ -258,6 +258,29 @@ pub struct PoolEmail {
     pub ses_identity_arn: String,
 }
 
+/// `[provider] mfa`: the user pool's multi-factor sign-in, with an
+/// authenticator app (TOTP; no SMS, which would need an SNS role and costs
+/// per message).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PoolMfa {
+    Off,
+    #[default]
+    Optional,
+    Required,
+}
+
+impl PoolMfa {
+    /// Cognito's `MfaConfiguration`.
+    pub fn as_cognito(self) -> &'static str {
+        match self {
+            PoolMfa::Off => "OFF",
+            PoolMfa::Optional => "OPTIONAL",
+            PoolMfa::Required => "ON",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Provider {
@@ -276,6 +299,11 @@ pub enum Provider {
         refresh_token_validity_days: u32,
         #[serde(default)]
         email: Option<PoolEmail>,
+        /// The pool's second factor (TOTP): `off`, `optional` (a user may
+        /// add one: the default) or `required` (every user signs in with
+        /// one). Set through Cognito's API after the pool's stack.
+        #[serde(default)]
+        mfa: PoolMfa,
     },
     /// Any OpenID provider, by discovery URL; the client secret already in Secrets Manager.
     Oidc {

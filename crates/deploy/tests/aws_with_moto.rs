@@ -365,6 +365,45 @@ async fn users_and_secret_names(url: &str) {
         .await
         .unwrap();
     let pool = pool.user_pool().unwrap().id().unwrap().to_owned();
+    // `[provider] mfa`: set through Cognito's API, only when it differs.
+    {
+        use edge_auth_deploy::settings::PoolMfa;
+        let live = || async {
+            let c = cognito
+                .get_user_pool_mfa_config()
+                .user_pool_id(&pool)
+                .send()
+                .await
+                .unwrap();
+            (
+                c.mfa_configuration().map(|m| m.as_str().to_owned()),
+                c.software_token_mfa_configuration()
+                    .is_some_and(|t| t.enabled()),
+            )
+        };
+        let (before, changed) = aws::set_pool_mfa(&config, &pool, PoolMfa::Required)
+            .await
+            .unwrap();
+        assert!(changed, "{before}");
+        assert_eq!(live().await, (Some("ON".to_owned()), true));
+        assert_eq!(
+            aws::set_pool_mfa(&config, &pool, PoolMfa::Required)
+                .await
+                .unwrap(),
+            ("ON".to_owned(), false)
+        );
+        assert_eq!(
+            aws::set_pool_mfa(&config, &pool, PoolMfa::Off)
+                .await
+                .unwrap(),
+            ("ON".to_owned(), true)
+        );
+        assert_eq!(live().await, (Some("OFF".to_owned()), false));
+        aws::set_pool_mfa(&config, &pool, PoolMfa::Optional)
+            .await
+            .unwrap();
+        assert_eq!(live().await, (Some("OPTIONAL".to_owned()), true));
+    }
     cognito
         .create_group()
         .user_pool_id(&pool)

@@ -31,7 +31,7 @@ fn prod() -> Settings {
 fn the_default_plan_has_no_lambda_at_edge() {
     let plan = Plan::new(&prod(), Path::new("dist"), Path::new("work/prod"));
     let text = plan.dry_run_text(&Default::default()).unwrap();
-    assert_eq!(plan.steps.len(), 15, "{text}");
+    assert_eq!(plan.steps.len(), 16, "{text}");
     assert!(!text.contains("(us-east-1) from"), "{text}");
     assert!(!text.contains("--region us-east-1"), "{text}");
     // An edge-functions stack of an earlier lambda-edge deployment is
@@ -65,7 +65,7 @@ fn the_prod_plan_wires_outputs_into_parameters() {
     settings.authorizer = edge_auth_deploy::settings::Authorizer::LambdaEdge;
     let plan = Plan::new(&settings, Path::new("dist"), Path::new("work/prod"));
     let text = plan.dry_run_text(&Default::default()).unwrap();
-    assert_eq!(plan.steps.len(), 15, "{text}");
+    assert_eq!(plan.steps.len(), 16, "{text}");
     assert!(text.contains("'Authorizer=\"lambda-edge\"'"));
     assert!(!text.contains("CloudFront Function") && !text.contains("key value store"));
     assert!(text.contains("session keys: secret edge-auth/prod/session-keys (eu-north-1)"));
@@ -119,7 +119,7 @@ hosted_domain_prefix = "docs-staging"
 "#,
     );
     let plan = Plan::new(&s, Path::new("dist"), Path::new("w"));
-    assert_eq!(plan.steps.len(), 15);
+    assert_eq!(plan.steps.len(), 16);
     let Step::DeployStack {
         stack, parameters, ..
     } = &plan.steps[11]
@@ -433,7 +433,7 @@ hosted_domain_prefix = "docs-edge"
     );
     let plan = Plan::new(&s, Path::new("dist"), Path::new("w"));
     let text = plan.dry_run_text(&Default::default()).unwrap();
-    assert_eq!(plan.steps.len(), 11, "{text}");
+    assert_eq!(plan.steps.len(), 12, "{text}");
     assert!(!text.contains("auth-endpoints"), "{text}");
     assert!(!text.contains("regional/"), "{text}");
     assert!(text.contains("'AuthEndpoints=\"edge\"'"));
@@ -946,4 +946,67 @@ fn the_session_limits_reach_config_json() {
         let error = edge_auth_deploy::package::settings_config(&settings).unwrap_err();
         assert!(error.contains(name), "{error}");
     }
+}
+
+/// `[provider] mfa`: after the pool's last step the tool sets the pool's
+/// second factor through Cognito's API (CloudFormation is reported unable
+/// to move it on an existing pool); `optional` by default, as the template
+/// creates the pool; refused when it is not one of the three.
+#[test]
+fn the_pools_second_factor_is_set_after_its_stack() {
+    let mfa_of = |plan: &Plan| -> Vec<(usize, String)> {
+        plan.steps
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| match s {
+                Step::PoolMfa { pool, mfa, .. } => {
+                    Some((i, format!("{} {pool}", mfa.as_cognito())))
+                }
+                _ => None,
+            })
+            .collect()
+    };
+    let plan = Plan::new(&prod(), Path::new("dist"), Path::new("w"));
+    let found = mfa_of(&plan);
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].1, "OPTIONAL <edge-auth-prod-user-pool.UserPoolId>");
+    let last_pool = plan
+        .steps
+        .iter()
+        .rposition(
+            |s| matches!(s, Step::DeployStack { stack, .. } if stack.ends_with("-user-pool")),
+        )
+        .unwrap();
+    assert_eq!(found[0].0, last_pool + 1);
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/prod.toml"),
+    )
+    .unwrap();
+    let required = text.replace(
+        "kind = \"cognito\"",
+        "kind = \"cognito\"\nmfa = \"required\"",
+    );
+    assert_ne!(required, text);
+    let dir = std::env::temp_dir().join(format!("edge-auth-mfa-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("required.toml"), &required).unwrap();
+    let plan = Plan::new(
+        &Settings::load(&dir.join("required.toml")).unwrap(),
+        Path::new("dist"),
+        Path::new("w"),
+    );
+    assert_eq!(
+        mfa_of(&plan)[0].1,
+        "ON <edge-auth-prod-user-pool.UserPoolId>"
+    );
+    std::fs::write(
+        dir.join("sms.toml"),
+        text.replace("kind = \"cognito\"", "kind = \"cognito\"\nmfa = \"sms\""),
+    )
+    .unwrap();
+    let error = Settings::load(&dir.join("sms.toml"))
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("mfa") || error.contains("sms"), "{error}");
+    std::fs::remove_dir_all(&dir).ok();
 }

@@ -906,6 +906,7 @@ fn every_output_the_tool_reads_is_declared_by_its_template() {
                 Step::Announce { url } => vec![url],
                 Step::FetchProvider { discovery_url } => vec![discovery_url],
                 Step::WriteKeyValueStore { store } => vec![store],
+                Step::PoolMfa { pool, .. } => vec![pool],
                 Step::RenderViewerFunction { .. }
                 | Step::RetiredStack { .. }
                 | Step::WriteConfig { .. }

@@ -214,6 +214,18 @@ impl Run<'_> {
                 region,
                 retention_days,
             } => ensure_log_groups(groups, region, *retention_days).await?,
+            Step::PoolMfa { pool, region, mfa } => {
+                let pool = self.resolve(pool)?;
+                let config = aws::sdk_config(region, None).await;
+                let (before, changed) = aws::set_pool_mfa(&config, &pool, *mfa)
+                    .await
+                    .map_err(failed)?;
+                if changed {
+                    format!("{before} -> {}", mfa.as_cognito())
+                } else {
+                    format!("{before}, unchanged")
+                }
+            }
             Step::SyncSite {
                 bucket,
                 directory,
