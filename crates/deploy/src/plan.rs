@@ -669,30 +669,22 @@ fn monitoring_steps(
         p.push(known("Authorizer", settings.authorizer.as_str().into()));
         p.push(known("AuthRegion", pool_region.clone()));
         p.push(("DistributionId".into(), distribution_id.clone()));
-        p.push(known(
-            "AlarmEmail",
-            monitoring.email.clone().unwrap_or_default(),
-        ));
-        p.push(known(
-            "ComputeUtilization",
-            monitoring.compute_utilization.to_string(),
-        ));
-        p.push(known(
-            "RefusedSessions",
-            monitoring.refused_sessions.to_string(),
-        ));
-        p.push(known(
-            "SigninFailures",
-            monitoring.signin_failures.to_string(),
-        ));
-        p.push(known(
-            "AuthP99Milliseconds",
-            monitoring.auth_p99_ms.to_string(),
-        ));
-        p.push(known(
-            "ErrorRatePercent",
-            monitoring.error_rate_percent.to_string(),
-        ));
+        for (key, value) in [
+            ("AlarmEmail", monitoring.email.clone().unwrap_or_default()),
+            (
+                "ComputeUtilization",
+                monitoring.compute_utilization.to_string(),
+            ),
+            ("RefusedSessions", monitoring.refused_sessions.to_string()),
+            ("SigninFailures", monitoring.signin_failures.to_string()),
+            ("AuthP99Milliseconds", monitoring.auth_p99_ms.to_string()),
+            (
+                "ErrorRatePercent",
+                monitoring.error_rate_percent.to_string(),
+            ),
+        ] {
+            p.push(known(key, value));
+        }
         p
     };
     let mut steps = Vec::new();

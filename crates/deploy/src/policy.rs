@@ -936,16 +936,14 @@ pub fn document(settings: &Settings) -> Value {
     }
 
     let mut pools = handler_actions("cognito-idp");
-    // `user add`, and `revoke` (the user looked up, signed out, disabled).
+    // `user add`, and `revoke` (the user looked up, signed out, disabled);
+    // `[provider] mfa` needs the pool handler's own Get/SetUserPoolMfaConfig.
     pools.extend(set(&[
         "cognito-idp:AdminAddUserToGroup",
         "cognito-idp:AdminCreateUser",
         "cognito-idp:AdminDisableUser",
         "cognito-idp:AdminUserGlobalSignOut",
         "cognito-idp:ListUsers",
-        // `[provider] mfa`, set after the pool's stack.
-        "cognito-idp:GetUserPoolMfaConfig",
-        "cognito-idp:SetUserPoolMfaConfig",
     ]));
     statements.push(statement(
         "UserPools",

@@ -87,7 +87,10 @@ pub fn probes(target: &Target, nonce: &str) -> Vec<Probe> {
             kind: Kind::Public,
         });
     }
-    let unknown = format!("{}edge-auth-check-{nonce}", auth_prefix(paths));
+    let unknown = format!(
+        "{}edge-auth-check-{nonce}",
+        crate::plan::auth_path_prefix(paths)
+    );
     out.push(Probe {
         name: format!("unknown auth path {unknown}"),
         url: format!("{site}{unknown}"),
@@ -111,11 +114,6 @@ pub fn probes(target: &Target, nonce: &str) -> Vec<Probe> {
         });
     }
     out
-}
-
-/// What the auth paths have in common up to their last `/`.
-fn auth_prefix(paths: &PathSettings) -> String {
-    crate::plan::auth_path_prefix(paths)
 }
 
 /// Whether `answer` is what the site must give `probe`: what passed, or why not.

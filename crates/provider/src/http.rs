@@ -111,29 +111,18 @@ impl ProviderClient {
         url: &str,
         max_bytes: usize,
     ) -> Result<serde_json::Value, String> {
-        let request = hyper::Request::get(url)
-            .header("accept", "application/json")
-            .body(Full::new(Bytes::new()))
-            .map_err(|e| e.to_string())?;
-        let response = tokio::time::timeout(self.timeout, self.client.request(request))
-            .await
-            .map_err(|_| format!("{url}: timed out"))?
-            .map_err(|e| format!("{url}: {e}"))?;
-        let status = response.status();
-        let body = Limited::new(response.into_body(), max_bytes)
-            .collect()
-            .await
-            .map_err(|e| format!("{url}: {e}"))?
-            .to_bytes();
-        if !status.is_success() {
+        let (status, _, body) = self
+            .get(url, &[("accept", "application/json")], max_bytes)
+            .await?;
+        if !(200..300).contains(&status) {
             return Err(format!("{url}: HTTP {status}"));
         }
         serde_json::from_slice(&body).map_err(|e| format!("{url}: not JSON: {e}"))
     }
 
     /// One GET as a browser would send it (no redirect followed): the
-    /// status, the headers (names lower-case) and at most `max_bytes` of
-    /// the body, in one attempt bounded by the client's timeout. For the
+    /// status, the headers (names lower-case) and the body, refused over
+    /// `max_bytes`, in one attempt bounded by the client's timeout. For the
     /// deploy tool's smoke test of a live site.
     pub async fn get(
         &self,
@@ -166,8 +155,9 @@ impl ProviderClient {
         let body = Limited::new(response.into_body(), max_bytes)
             .collect()
             .await
-            .map(|b| b.to_bytes().to_vec())
-            .unwrap_or_default();
+            .map_err(|e| format!("{url}: {e}"))?
+            .to_bytes()
+            .to_vec();
         Ok((status, names, body))
     }
 

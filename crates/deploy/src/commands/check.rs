@@ -51,7 +51,7 @@ pub async fn run(target: &Target) -> Outcome {
             }
             None => probe.url.clone(),
         };
-        let verdict = match client.get(&url, &smoke::BROWSER, 64 * 1024).await {
+        let verdict = match client.get(&url, &smoke::BROWSER, 8 * 1024 * 1024).await {
             Ok((status, headers, body)) => smoke::judge(
                 target,
                 &probe,
