@@ -18,18 +18,25 @@ async function freePort() {
   return port;
 }
 
-before(async () => {
+/** oidc-provider and a local edge that knows it by discovery alone. */
+async function startPair(idTokenTtl, extra = []) {
   const port = await freePort();
   const site = `http://127.0.0.1:${port}`;
-  op = await startOidcProvider({ site, idTokenTtl: 4 });
-  edge = await startEdge([
+  const provider = await startOidcProvider({ site, idTokenTtl });
+  const local = await startEdge([
     '--port', String(port),
-    '--provider-discovery', op.discovery,
+    '--provider-discovery', provider.discovery,
     '--client-id', CLIENT.id,
     '--client-secret', CLIENT.secret,
     '--groups-claim', 'groups',
     '--clock-skew', '0',
+    ...extra,
   ]);
+  return { op: provider, edge: local };
+}
+
+before(async () => {
+  ({ op, edge } = await startPair(4));
   browser = await launch();
 });
 after(async () => {
@@ -39,17 +46,17 @@ after(async () => {
 });
 
 /** oidc-provider's development login and consent screens. */
-async function signInAtOp(page, login) {
+async function signInAtOp(page, login, site = edge.site) {
   await page.waitForSelector('input[name=login]');
   await page.fill('input[name=login]', login);
   await page.fill('input[name=password]', 'any');
   await page.click('button[type=submit]');
-  while (!page.url().startsWith(edge.site)) {
+  while (!page.url().startsWith(site)) {
     await page.waitForLoadState();
-    if (page.url().startsWith(edge.site)) break;
+    if (page.url().startsWith(site)) break;
     const consent = await page.$('button[type=submit]');
     if (consent) await consent.click();
-    await page.waitForURL((url) => url.href.startsWith(edge.site) || url.pathname.includes('/interaction/'), { timeout: 10000 });
+    await page.waitForURL((url) => url.href.startsWith(site) || url.pathname.includes('/interaction/'), { timeout: 10000 });
   }
 }
 
@@ -93,6 +100,39 @@ test('refresh through oidc-provider when the ID token expires, then sign-out', a
   await context.close();
 });
 
+test('rotating refresh tokens: the edge keeps the new one, and a copy of the old one is answered as a sign-in', async () => {
+  const context = await loopbackContext(browser);
+  const page = await context.newPage();
+  await page.goto(`${edge.site}/docs/`);
+  await signInAtOp(page, 'rotating');
+  await page.waitForURL(`${edge.site}/docs/`);
+  const refreshOf = (cookies) => cookies.find((c) => c.name.endsWith('edge-auth-refresh'));
+  const copied = await context.cookies();
+  const before = refreshOf(copied);
+  assert.ok(before, copied.map((c) => c.name).join(', '));
+  // The ID token (4 s) expires: the refresh gets a new refresh token.
+  await page.waitForTimeout(5000);
+  await page.goto(`${edge.site}/docs/reference/`);
+  assert.equal(page.url(), `${edge.site}/docs/reference/`);
+  const after = refreshOf(await context.cookies());
+  assert.ok(after && after.value !== before.value, 'the rotated refresh token is kept');
+
+  // A second browser with the cookies as they were before (a copy, a
+  // backup): its refresh presents the replaced token, which oidc-provider
+  // refuses (invalid_grant); the edge starts a sign-in, not an error page.
+  const thief = await loopbackContext(browser);
+  await thief.addCookies(copied);
+  const other = await thief.newPage();
+  const statuses = [];
+  other.on('response', (r) => { if (r.url().includes('/_edge-auth/refresh')) statuses.push(r.status()); });
+  await other.goto(`${edge.site}/docs/`);
+  await other.waitForURL((url) => url.href.startsWith(op.issuer));
+  assert.deepEqual(statuses, [302], 'one trip through refresh, answered with a redirect to the provider');
+  assert.equal(refreshOf(await thief.cookies()), undefined, 'the dead refresh token is cleared');
+  await thief.close();
+  await context.close();
+});
+
 test('oidc-provider rotates its signing key while users are signed in: no redeploy, nobody locked out', async () => {
   const context = await loopbackContext(browser);
   const page = await context.newPage();
@@ -125,4 +165,59 @@ test('oidc-provider rotates its signing key while users are signed in: no redepl
   assert.match(await other.title(), /Admin area/);
   await newcomer.close();
   await context.close();
+});
+
+test('step-up per rule: a recent sign-in (prompt=login, max_age, auth_time) and a second factor (amr)', async () => {
+  // Its own provider and edge: /docs/reference/* asks for a sign-in
+  // within 5 seconds, /admin/* for a second factor, which oidc-provider's
+  // development login never reports (no amr).
+  const pair = await startPair(60, ['--rule', '/docs/reference/*=readers,admins;max-auth-age=5', '--rule', '/admin/*=admins;mfa']);
+  const context = await loopbackContext(browser);
+  try {
+    const page = await context.newPage();
+    const asked = [];
+    // The authorization requests (not oidc-provider's own resumes, /auth/<uid>).
+    page.on('request', (r) => {
+      const url = new URL(r.url());
+      if (r.url().startsWith(pair.op.issuer) && url.pathname === '/auth') asked.push(url.searchParams);
+    });
+    await page.goto(`${pair.edge.site}/docs/reference/`);
+    await signInAtOp(page, 'reader', pair.edge.site);
+    await page.waitForURL(`${pair.edge.site}/docs/reference/`);
+    assert.equal(asked.length, 1);
+    assert.equal(asked[0].get('prompt'), 'login');
+    assert.equal(asked[0].get('max_age'), '5');
+    // A page of no rule: no step-up, the provider is not asked.
+    assert.equal((await page.goto(`${pair.edge.site}/docs/`)).status(), 200);
+    assert.equal(asked.length, 1);
+
+    // Past the age: the same session opens /docs/ still, but
+    // /docs/reference/ asks for the password again although the provider
+    // has a session of its own (prompt=login).
+    await page.waitForTimeout(6000);
+    assert.equal((await page.goto(`${pair.edge.site}/docs/`)).status(), 200);
+    await page.goto(`${pair.edge.site}/docs/reference/`);
+    assert.ok(page.url().startsWith(pair.op.issuer), page.url());
+    assert.equal(asked.length, 2);
+    await signInAtOp(page, 'reader', pair.edge.site);
+    await page.waitForURL(`${pair.edge.site}/docs/reference/`);
+    assert.match(await page.title(), /Reference/i);
+
+    // A second factor: the provider reports none, so the callback says so
+    // (no loop back to the provider), and the rest of the site is open.
+    const admin = await loopbackContext(browser);
+    const other = await admin.newPage();
+    await other.goto(`${pair.edge.site}/admin/`);
+    await signInAtOp(other, 'admin', pair.edge.site);
+    await other.waitForLoadState();
+    assert.match(await other.textContent('h1'), /A stronger sign-in is needed/);
+    assert.match(await other.textContent('main'), /second factor/);
+    assert.ok(other.url().startsWith(`${pair.edge.site}/_edge-auth/callback`), other.url());
+    assert.equal((await other.goto(`${pair.edge.site}/docs/`)).status(), 200, 'signed in for the rest of the site');
+    await admin.close();
+  } finally {
+    await context.close();
+    pair.edge.stop();
+    pair.op.stop();
+  }
 });

@@ -167,6 +167,52 @@ test('sign-out clears every cookie and the next visit asks for sign-in', async (
   await context.close();
 });
 
+test('sign-out ends every copy of the session: a copied cookie in another browser opens no page', async (t) => {
+  if (AUTHORIZER !== 'cloudfront-function') {
+    t.skip('Lambda@Edge authorize reads no key value store: there a copy lasts until its exp (docs/config.md)');
+    return;
+  }
+  // Sessions that outlive the test, so that only the sign-out can end the copy.
+  const longEdge = await startEdge(['--id-token-ttl', '600', '--clock-skew', '0']);
+  try {
+    const context = await loopbackContext(browser);
+    const page = await context.newPage();
+    await page.goto(`${longEdge.site}/docs/`);
+    await signIn(page, longEdge.site, USERS.alice);
+    const session = (await edgeCookies(context)).find((c) => c.name.endsWith('-session'));
+    assert.ok(session, 'a session cookie');
+    // The copy: another browser with nothing but that cookie.
+    const thief = await loopbackContext(browser);
+    await thief.addCookies([session]);
+    const stolen = await thief.newPage();
+    const before = await stolen.goto(`${longEdge.site}/docs/guide.html`);
+    assert.equal(before.status(), 200);
+    assert.equal(stolen.url(), `${longEdge.site}/docs/guide.html`, 'before the sign-out the copy opens the page');
+    assert.equal(await stolen.locator('[data-user]').count(), 1);
+
+    await Promise.all([page.waitForURL(`${longEdge.site}/signed-out.html`), page.click('text=Sign out')]);
+    const store = JSON.parse(readFileSync(longEdge.key_value_store, 'utf8'));
+    const { sub, iat } = JSON.parse(Buffer.from(session.value.split('.')[1], 'base64url').toString());
+    assert.equal(store[`revoked:${sub}`], String(iat), 'the store refuses that session and anything issued before it');
+
+    await stolen.goto(`${longEdge.site}/docs/guide.html`);
+    assert.equal(await stolen.locator('[data-user]').count(), 0, 'the copy opens nothing');
+    assert.ok(stolen.url().startsWith(`${longEdge.idp}/`), `sent to sign in: ${stolen.url()}`);
+    await thief.close();
+
+    // Signing in again afterwards works at once: the cut-off is the old
+    // session's issue time (a new session is issued in a later second).
+    while (Math.floor(Date.now() / 1000) <= iat) await new Promise((r) => setTimeout(r, 100));
+    await page.goto(`${longEdge.site}/docs/`);
+    await signIn(page, longEdge.site, USERS.alice);
+    await page.goto(`${longEdge.site}/docs/guide.html`);
+    assert.equal(await page.textContent('[data-user]'), 'alice');
+    await context.close();
+  } finally {
+    longEdge.stop();
+  }
+});
+
 test('another site cannot sign the user out; our own button can', async () => {
   // 127.0.0.2 is another site to the browser (an IP address is its own
   // site), so its link is a cross-site navigation with Sec-Fetch-Site: cross-site.

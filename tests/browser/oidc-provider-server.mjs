@@ -105,6 +105,10 @@ function configured(issuer, site, idTokenTtl, keys, adapter) {
       rpInitiatedLogout: { enabled: true },
     },
     issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
+    // Every refresh answers with a new refresh token and consumes the old
+    // one, as a Cognito app client with refresh token rotation does (with
+    // no grace period); a consumed one presented again is invalid_grant.
+    rotateRefreshToken: true,
     conformIdTokenClaims: false,
     claims: { openid: ['sub'], email: ['email'], profile: ['name', 'groups'] },
     findAccount: async (_ctx, sub) => ({

@@ -40,6 +40,7 @@ from pathlib import Path
 
 import pytest
 
+import cloudfront_functions as functions_standin
 from test_sam_commands import client, commands, deploy_tool, moto  # noqa: F401  (moto is a fixture)
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -158,6 +159,18 @@ def key_value_store():
     server.shutdown()
 
 
+@pytest.fixture(scope="module")
+def cloudfront_functions(moto, key_value_store):
+    """CloudFront's functions API with stages and TestFunction (njs), in
+    front of moto (tests/deploy/cloudfront_functions.py): its URL for
+    AWS_ENDPOINT_URL_CLOUDFRONT, and its state."""
+    url, _ = moto
+    _, stores, _ = key_value_store
+    standin, functions, server = functions_standin.serve(url, lambda arn: stores.get(arn, {}).get("items", {}))
+    yield standin, functions
+    server.shutdown()
+
+
 def render_function(config_json):
     """The core's CloudFront Function for a config.json (the example the
     bench uses too)."""
@@ -244,22 +257,26 @@ def logged(path):
     return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
 
-def test_the_run_executes_what_the_dry_run_prints_against_moto(tmp_path, moto, provider, key_value_store):
+def test_the_run_executes_what_the_dry_run_prints_against_moto(tmp_path, moto, provider, key_value_store, cloudfront_functions):
     assert (ROOT / "dist/authorize.zip").exists() and (ROOT / "dist/regional/signin.zip").exists(), (
         "run scripts/package.py and scripts/package.py --regional first")
     url, env = moto
     kvs_url, stores, signatures = key_value_store
     tool = deploy_tool()
-    settings, log, env = deployment(tmp_path, url, env, provider, "moto", EDGE_AUTH_KEY_VALUE_STORE_ENDPOINT=kvs_url)
+    functions_url, functions = cloudfront_functions
+    settings, log, env = deployment(tmp_path, url, env, provider, "moto", EDGE_AUTH_KEY_VALUE_STORE_ENDPOINT=kvs_url,
+                                    AWS_ENDPOINT_URL_CLOUDFRONT=functions_url)
     work = tmp_path / "work"
 
     dry = run_tool(tool, settings, work, env, "--dry-run")
     assert dry.returncode == 0, dry.stderr
     planned = commands(dry.stdout)
-    # The default: no edge functions; auth endpoints twice, distribution.
-    assert len(planned) == 3, dry.stdout
-    assert "write the session verify keys into the key value store <edge-auth-moto-distribution.KeyValueStoreArn>" in dry.stdout
-    assert "key value store: the run writes key:<the new key's id> (the set is created by the run); it holds no store yet (first deploy)" in dry.stdout
+    # The default: no edge functions; the viewer function, auth endpoints
+    # twice, distribution.
+    assert len(planned) == 4, dry.stdout
+    assert "write the session verify keys into the key value store <edge-auth-moto-viewer-function.KeyValueStoreArn>" in dry.stdout
+    assert "test the staged function <edge-auth-moto-viewer-function.FunctionName> in CloudFront's own runtime" in dry.stdout
+    assert "key value store: the run writes key:<the new key's id> (the set is created by the run), revoked:edge-auth-probe:revoked; it holds no store yet (first deploy)" in dry.stdout
 
     first = run_tool(tool, settings, work, env)
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
@@ -269,7 +286,10 @@ def test_the_run_executes_what_the_dry_run_prints_against_moto(tmp_path, moto, p
     # It ends with what each step changed: every stack created, the site
     # uploaded, the store written.
     summary = first.stdout[first.stdout.index("\nstep "):]
-    for row in [r"stack edge-auth-moto-auth-endpoints +\S+ +created \(CREATE_COMPLETE\)",
+    for row in [r"stack edge-auth-moto-viewer-function +\S+ +created \(CREATE_COMPLETE\)",
+                r"function tested by CloudFront +\S+ +(\d+) of \1 test requests answered as the core does",
+                r"function published +\S+ +\d+ bytes published",
+                r"stack edge-auth-moto-auth-endpoints +\S+ +created \(CREATE_COMPLETE\)",
                 r"stack edge-auth-moto-distribution +\S+ +created \(CREATE_COMPLETE\)",
                 r"key value store +\S+ +1 put, 0 deleted",
                 r"site sync +\S+ +\d+ uploaded, 0 deleted, 0 unchanged",
@@ -290,6 +310,8 @@ def test_the_run_executes_what_the_dry_run_prints_against_moto(tmp_path, moto, p
     distribution = outputs["edge-auth-moto-distribution"]
     assert parameters["DistributionArn"] == distribution["DistributionArn"]
     assert parameters["SiteUrl"] == distribution["SiteUrl"]
+    # ... and told the store sign-out ends sessions in: the function's.
+    assert parameters["KeyValueStoreArn"] == outputs["edge-auth-moto-viewer-function"]["KeyValueStoreArn"]
     # The site is in the bucket, and the run announced the site.
     keys = {o["Key"] for o in client("s3", REGION, url).list_objects_v2(Bucket=distribution["BucketName"]).get("Contents", [])}
     assert "index.html" in keys
@@ -304,9 +326,22 @@ def test_the_run_executes_what_the_dry_run_prints_against_moto(tmp_path, moto, p
     with zipfile.ZipFile(work / "moto" / "dist" / "configured/regional/signin.zip") as z:
         (tmp_path / "config.json").write_bytes(z.read("config.json"))
         deployed_config = json.loads(z.read("config.json"))
-    deployed_function = (tmp_path / "standin-state" / "edge-auth-moto-distribution.ViewerRequestFunction.js").read_text()
+    deployed_function = (tmp_path / "standin-state" / "edge-auth-moto-viewer-function.ViewerRequestFunction.js").read_text()
     assert deployed_function == render_function(tmp_path / "config.json")
     assert deployed_function.startswith("import cf from 'cloudfront';") and len(deployed_function.encode()) <= 10240
+    # CloudFront's runtime ran every test request on the staged code before
+    # it was published, and the distribution took the published function.
+    function_name = outputs["edge-auth-moto-viewer-function"]["FunctionName"]
+    assert function_name == "edge-auth-moto-viewer"
+    staged = functions.functions[function_name]["stages"]
+    assert staged["LIVE"]["code"].decode() == deployed_function == staged["DEVELOPMENT"]["code"].decode()
+    tests_run = functions.calls.count("TestFunction:DEVELOPMENT")
+    assert tests_run >= 9 and functions.calls.index("PublishFunction") > functions.calls.index("TestFunction:DEVELOPMENT")
+    assert f"{tests_run} of {tests_run} test requests answered as the core does" in first.stdout
+    dist_stack = client("cloudformation", REGION, url).describe_stacks(StackName="edge-auth-moto-distribution")["Stacks"][0]
+    dist_parameters = {p["ParameterKey"]: p["ParameterValue"] for p in dist_stack["Parameters"]}
+    assert dist_parameters["ViewerFunctionArn"] == outputs["edge-auth-moto-viewer-function"]["FunctionArn"]
+    assert dist_parameters["ViewerFunctionArn"].endswith(":function/edge-auth-moto-viewer")
     # `status` reads it all back: the stacks with the commit the deploy
     # tagged them with, the live function (what the settings render), the
     # store, the keys; nothing out of step, and no key's value anywhere.
@@ -314,7 +349,7 @@ def test_the_run_executes_what_the_dry_run_prints_against_moto(tmp_path, moto, p
     print(json.dumps(report, indent=1))
     assert report["out_of_step"] == [], report["out_of_step"]
     assert [s["stack"] for s in report["stacks"]] == [
-        "edge-auth-moto-auth-endpoints", "edge-auth-moto-distribution"]
+        "edge-auth-moto-viewer-function", "edge-auth-moto-auth-endpoints", "edge-auth-moto-distribution"]
     assert all(s["status"] == "UPDATE_COMPLETE" or s["status"] == "CREATE_COMPLETE" for s in report["stacks"])
     commit = subprocess.run(["git", "describe", "--always", "--dirty", "--abbrev=12"], cwd=ROOT,
                             capture_output=True, text=True).stdout.strip() or "unknown"
@@ -330,21 +365,26 @@ def test_the_run_executes_what_the_dry_run_prints_against_moto(tmp_path, moto, p
     assert text_report.returncode == 0 and "in step:" in text_report.stdout, text_report.stdout + text_report.stderr
     assert key_material not in text_report.stdout + json.dumps(report)
     # A function that is not what the settings render is out of step.
-    cloudfront = client("cloudfront", "us-east-1", url)
+    cloudfront = client("cloudfront", "us-east-1", functions_url)
     name = report["function"]["name"]
-    cloudfront.delete_function(Name=name, IfMatch=cloudfront.describe_function(Name=name)["ETag"])
-    cloudfront.create_function(Name=name, FunctionCode=(deployed_function + "// changed by hand\n").encode(),
-                               FunctionConfig={"Comment": "", "Runtime": "cloudfront-js-2.0"})
+    def put_live(code):
+        described = cloudfront.describe_function(Name=name, Stage="DEVELOPMENT")
+        config = described["FunctionSummary"]["FunctionConfig"]
+        made = cloudfront.update_function(Name=name, IfMatch=described["ETag"], FunctionCode=code.encode(),
+                                          FunctionConfig={k: config[k] for k in ("Comment", "Runtime", "KeyValueStoreAssociations")})
+        cloudfront.publish_function(Name=name, IfMatch=made["ETag"])
+    put_live(deployed_function + "// changed by hand\n")
     drifted = status(tool, settings, env)
     assert drifted["function"]["in_step"] is False
     assert any("differs from what these settings render" in line for line in drifted["out_of_step"]), drifted
-    cloudfront.delete_function(Name=name, IfMatch=cloudfront.describe_function(Name=name)["ETag"])
-    cloudfront.create_function(Name=name, FunctionCode=deployed_function.encode(),
-                               FunctionConfig={"Comment": "", "Runtime": "cloudfront-js-2.0"})
-    # The store holds each session key under key:<kid>, written with SigV4A.
+    put_live(deployed_function)
+    store_arn = outputs["edge-auth-moto-viewer-function"]["KeyValueStoreArn"]
+    # The store holds each session key under key:<kid>, written with SigV4A,
+    # and the test requests' revoked user.
     def store_items():
-        (arn,) = [a for a in stores if a == distribution["KeyValueStoreArn"]]
-        return stores[arn]["items"]
+        return stores[store_arn]["items"]
+    def key_entries():
+        return {k: v for k, v in store_items().items() if k.startswith("key:")}
     secrets = client("secretsmanager", REGION, url)
     def key_set():
         return json.loads(secrets.get_secret_value(SecretId="edge-auth/moto/session-keys")["SecretString"])
@@ -353,9 +393,11 @@ def test_the_run_executes_what_the_dry_run_prints_against_moto(tmp_path, moto, p
         return {f"key:{k['kid']}": k["key"] + (f".{kset['retire_after'][k['kid']]}" if k["kid"] in kset.get("retire_after", {}) else "")
                 for k in kset["keys"]}
     material = key_set()["keys"][0]["key"]
-    assert store_items() == store_keys(key_set())
+    assert key_entries() == store_keys(key_set())
+    assert store_items()["revoked:edge-auth-probe:revoked"] == "4102444800"
+    assert set(store_items()) == set(key_entries()) | {"revoked:edge-auth-probe:revoked"}
     assert signatures and set(signatures) == {"AWS4-ECDSA-P256-SHA256"}, set(signatures)
-    key_names = sorted(store_items())
+    key_names = sorted(key_entries())
     assert f"put {', '.join(key_names)}; deleted none" in first.stdout
     assert material not in first.stdout, "a key value printed"
     # No session key material in anything SAM uploads (security review,
@@ -375,21 +417,45 @@ def test_the_run_executes_what_the_dry_run_prints_against_moto(tmp_path, moto, p
     assert dry.returncode == 0, dry.stderr
     assert "edge-auth-moto-distribution: exists, will be updated" in dry.stdout
     # The store's entries by name, what the run writes and what is there.
-    names = ", ".join(key_names)
+    names = ", ".join(key_names + ["revoked:edge-auth-probe:revoked"])
     assert f"key value store: the run writes {names}; it holds {names} (names only" in dry.stdout, dry.stdout
     assert material not in dry.stdout
     second = run_tool(tool, settings, work, env)
     assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
     executed = logged(log)
     assert commands(second.stdout) == executed
-    assert len(executed) == 2, [a[a.index("--stack-name") + 1] for a in executed]
+    assert len(executed) == 3, [a[a.index("--stack-name") + 1] for a in executed]
     assert "same parameters as its deployment earlier in this run" in second.stdout
     outputs = outputs_of(url, stacks)
     rerun_planned = [filled_in(a, outputs) for a in commands(dry.stdout)]
     # The dry run lists the second auth-endpoints deployment; the run skips it.
-    assert rerun_planned[:2] == executed and rerun_planned[2] == rerun_planned[0]
-    # The store already holds the keys: nothing is written again.
+    assert rerun_planned[:3] == executed and rerun_planned[3] == rerun_planned[1]
+    # The store already holds the keys: nothing is written again; the
+    # function was tested again, and LIVE already runs it.
     assert "put none; deleted none" in second.stdout
+    assert "LIVE already runs the tested code" in second.stdout, second.stdout
+
+    # CloudFront's runtime answers otherwise than the core (here: the keys
+    # it reads have not reached it): the deploy stops before publishing,
+    # says why, and the site keeps the function it ran; `status` shows the
+    # staged change. A rule added to the settings changes the function.
+    calls_before = len(functions.calls)
+    functions.hide_keys = True
+    plain = settings.read_text()
+    settings.write_text(plain + '[[rules]]\npattern = "/admin/*"\ngroups = ["admins"]\n')
+    try:
+        refused = run_tool(tool, settings, work, env)
+        held = status(tool, settings, env)
+    finally:
+        functions.hide_keys = False
+        settings.write_text(plain)
+    assert refused.returncode == 1, refused.stdout[-3000:] + refused.stderr[-3000:]
+    assert "otherwise than the core does: nothing was published, the site runs the function it ran before" in refused.stderr, refused.stderr
+    assert "refused: a session signed with" in refused.stdout, refused.stdout
+    assert "PublishFunction" not in functions.calls[calls_before:]
+    assert "deploy stack edge-auth-moto-distribution" not in refused.stdout[refused.stdout.index("test the staged function"):]
+    assert staged["LIVE"]["code"].decode() == deployed_function != staged["DEVELOPMENT"]["code"].decode()
+    assert any("DEVELOPMENT stage holds code LIVE does not run" in line for line in held["out_of_step"]), held
 
     # A session-key rotation against the same deployment: the dry run shows
     # the three phases and key ids, never a key; the run adds the key,
@@ -411,6 +477,9 @@ def test_the_run_executes_what_the_dry_run_prints_against_moto(tmp_path, moto, p
     log.unlink()
     rotated = rotate()
     assert rotated.returncode == 0, rotated.stdout[-3000:] + rotated.stderr[-3000:]
+    # The new key verified in CloudFront's runtime before it signs.
+    assert "CloudFront's runtime verified a session signed with" in rotated.stdout, rotated.stdout
+    assert staged["LIVE"]["code"] == staged["DEVELOPMENT"]["code"], "the rotation's deploy published the tested function"
     after = key_set()
     kids = [k["kid"] for k in after["keys"]]
     assert kids[0] == before["signing_kid"] and len(kids) == 2, kids
@@ -426,7 +495,7 @@ def test_the_run_executes_what_the_dry_run_prints_against_moto(tmp_path, moto, p
     # ... and so does the function's store, before the new key signs.
     # The retiring key's entry carries its deadline from the rotation on:
     # the function verifies nothing with it that expires later.
-    assert store_items() == store_keys(after)
+    assert key_entries() == store_keys(after)
     assert store_items()[f"key:{before['signing_kid']}"].endswith(f".{after['retire_after'][before['signing_kid']]}")
     assert packages_with(after["keys"][1]["key"]) == []
 
@@ -449,7 +518,6 @@ def test_the_run_executes_what_the_dry_run_prints_against_moto(tmp_path, moto, p
     store_items()["revoked:recent"] = str(started - 60)
     # Another writer changes the store between the revoke's read and its
     # write: the revoke reads it again and writes, keeping the other's entry.
-    (store_arn,) = [a for a in stores if a == distribution["KeyValueStoreArn"]]
     stores[store_arn]["writers"] = 1
     done = revoke("--user", "user-7")
     assert done.returncode == 0, done.stdout + done.stderr
@@ -475,8 +543,13 @@ def test_the_run_executes_what_the_dry_run_prints_against_moto(tmp_path, moto, p
         k: v for k, v in before.items() if k.startswith("key:")}
     print(done.stdout)
     assert revoke("--user", "").returncode == 2
+    # A sign-out's revocation no session can outlive any more: a deploy
+    # prunes it (sign-outs write one per user; the store holds 5 MB).
+    store_items()["revoked:signed-out-long-ago"] = str(started - 3 * 86400)
     again = run_tool(tool, settings, work, env)
     assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
+    assert "revoked:signed-out-long-ago" not in store_items()
+    assert "pruned: revoked:signed-out-long-ago" in again.stdout, again.stdout
     assert "revoked:user-7" in store_items(), "a deploy keeps the revocations"
     assert "user-7" in key_set()["revoked"], "in the key set too"
     # A deploy after the rotation writes the same.
@@ -617,6 +690,15 @@ def test_a_distribution_of_these_names_in_another_region_stops_the_deploy(tmp_pa
                               capture_output=True, text=True, env=env, timeout=300)
     assert teardown.returncode == 0, teardown.stderr
     assert "also found, not deleted: edge-auth-elsewhere-distribution exists in us-west-2" in teardown.stdout, teardown.stdout
+    # The function and its store are account-wide names too.
+    client("cloudformation", "us-west-2", url).delete_stack(StackName="edge-auth-elsewhere-distribution")
+    client("cloudformation", "ap-southeast-2", url).create_stack(
+        StackName="edge-auth-elsewhere-viewer-function",
+        TemplateBody=json.dumps({"Resources": {"Marker": {"Type": "AWS::CloudFormation::WaitConditionHandle"}}}))
+    run = run_tool(tool, settings, work, env)
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert "edge-auth-elsewhere-viewer-function exists in ap-southeast-2" in run.stderr, run.stderr
+    assert logged(log) == [], "no stack deployed"
 
 
 def filter_matches(pattern, line):
@@ -680,7 +762,7 @@ def viewer_event(uri, headers=None, cookies=None):
                         "cookies": {k: {"value": v} for k, v in (cookies or {}).items()}}}
 
 
-def test_monitoring_watches_the_deployment_against_moto(tmp_path, moto, provider, key_value_store):
+def test_monitoring_watches_the_deployment_against_moto(tmp_path, moto, provider, key_value_store, cloudfront_functions):
     """`[monitoring]` with an e-mail address: the function's log group made in
     us-east-1 and the auth functions' in their region, kept the days set; the
     edge stack's alarms on the deployed function's CloudFront metrics and on
@@ -694,7 +776,8 @@ def test_monitoring_watches_the_deployment_against_moto(tmp_path, moto, provider
     tool = deploy_tool()
     settings, log, env = deployment(tmp_path, url, env, provider, "watched",
                                     'monitoring = { email = "ops@example.com", compute_utilization = 60, log_retention_days = 30 }\n',
-                                    EDGE_AUTH_KEY_VALUE_STORE_ENDPOINT=kvs_url)
+                                    EDGE_AUTH_KEY_VALUE_STORE_ENDPOINT=kvs_url,
+                                    AWS_ENDPOINT_URL_CLOUDFRONT=cloudfront_functions[0])
     work = tmp_path / "work"
     run = run_tool(tool, settings, work, env)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
@@ -706,7 +789,7 @@ def test_monitoring_watches_the_deployment_against_moto(tmp_path, moto, provider
     assert re.search(r"log groups \(us-east-1\) +\S+ +1 made, 0 found", summary), summary
     assert re.search(rf"log groups \({REGION}\) +\S+ +3 made, 0 found", summary), summary
 
-    function_group = "/aws/cloudfront/function/edge-auth-watched-viewer-request"
+    function_group = "/aws/cloudfront/function/edge-auth-watched-viewer"
     auth_groups = [f"/aws/lambda/edge-auth-watched-auth-{f}" for f in ("signin", "refresh", "signout")]
     for region, groups in (("us-east-1", [function_group]), (REGION, auth_groups)):
         found = {g["logGroupName"]: g.get("retentionInDays")
@@ -716,9 +799,9 @@ def test_monitoring_watches_the_deployment_against_moto(tmp_path, moto, provider
 
     # The edge alarms: on the function CloudFront runs (its name in
     # CloudFront, as the distribution stack made it) and the distribution.
-    cloudfront = client("cloudfront", "us-east-1", url)
-    names = [f["Name"] for f in cloudfront.list_functions()["FunctionList"]["Items"]]
-    assert "edge-auth-watched-viewer-request" in names, names
+    cloudfront = client("cloudfront", "us-east-1", cloudfront_functions[0])
+    names = [f["Name"] for f in cloudfront.list_functions(Stage="LIVE")["FunctionList"]["Items"]]
+    assert "edge-auth-watched-viewer" in names, names
     edge_alarms = {a["AlarmName"]: a for a in client("cloudwatch", "us-east-1", url).describe_alarms()["MetricAlarms"]}
     topic_of = {}
     for region in ("us-east-1", REGION):
@@ -729,7 +812,7 @@ def test_monitoring_watches_the_deployment_against_moto(tmp_path, moto, provider
     for metric in ("FunctionExecutionErrors", "FunctionValidationErrors", "FunctionThrottles", "FunctionComputeUtilization"):
         (alarm,) = [a for a in edge_alarms.values() if a["MetricName"] == metric]
         assert alarm["Namespace"] == "AWS/CloudFront"
-        assert {d["Name"]: d["Value"] for d in alarm["Dimensions"]} == {"FunctionName": "edge-auth-watched-viewer-request", "Region": "Global"}
+        assert {d["Name"]: d["Value"] for d in alarm["Dimensions"]} == {"FunctionName": "edge-auth-watched-viewer", "Region": "Global"}
         assert alarm["AlarmActions"] == [topic_of["us-east-1"]]
     assert edge_alarms["edge-auth-watched-function-compute"]["Threshold"] == 60
     distribution_id = outputs_of(url, ["edge-auth-watched-distribution"])["edge-auth-watched-distribution"]["DistributionId"]
@@ -763,7 +846,7 @@ def test_monitoring_watches_the_deployment_against_moto(tmp_path, moto, provider
     filters = client("logs", "us-east-1", url).describe_metric_filters(logGroupName=function_group)["metricFilters"]
     by_metric = {f["metricTransformations"][0]["metricName"]: f["filterPattern"] for f in filters}
     assert set(by_metric) == {"RefusedSessions", "EdgeDecisions"}
-    (code,) = [p.read_text() for p in (tmp_path / "standin-state").glob("edge-auth-watched-distribution.*.js")]
+    (code,) = [p.read_text() for p in (tmp_path / "standin-state").glob("edge-auth-watched-viewer-function.*.js")]
     html = {"accept": "text/html", "sec-fetch-mode": "navigate"}
     lines = function_lines(code, [
         viewer_event("/guide/", html),                                             # first visit: routine, no line
@@ -805,7 +888,7 @@ def test_monitoring_watches_the_deployment_against_moto(tmp_path, moto, provider
         assert left in ("gone", "DELETE_COMPLETE"), (stack, left)
 
 
-def test_a_deploy_ends_with_a_check_of_the_live_site_and_fails_on_an_open_one(tmp_path, moto, provider, key_value_store):
+def test_a_deploy_ends_with_a_check_of_the_live_site_and_fails_on_an_open_one(tmp_path, moto, provider, key_value_store, cloudfront_functions):
     """The check that ends every deploy (`check --live`), its addresses from
     the stacks just deployed, sent to a stand-in (EDGE_AUTH_SITE_ENDPOINT)
     that answers every request with a page, as a distribution without its
@@ -833,6 +916,7 @@ def test_a_deploy_ends_with_a_check_of_the_live_site_and_fails_on_an_open_one(tm
     try:
         tool = deploy_tool()
         settings, _, env = deployment(tmp_path, url, env, provider, "checked", EDGE_AUTH_KEY_VALUE_STORE_ENDPOINT=kvs_url,
+                                      AWS_ENDPOINT_URL_CLOUDFRONT=cloudfront_functions[0],
                                       EDGE_AUTH_SITE_ENDPOINT=f"http://127.0.0.1:{server.server_address[1]}")
         run = run_tool(tool, settings, tmp_path / "work", env, check=True)
     finally:

@@ -67,7 +67,7 @@ def template_types():
             return {}
 
     types = set()
-    for name in ("user-pool", "edge-functions", "auth-endpoints", "distribution", "waf", "monitoring"):
+    for name in ("user-pool", "edge-functions", "auth-endpoints", "viewer-function", "distribution", "waf", "monitoring"):
         template, matches = decode(str(ROOT / "sam" / name / "template.yaml"))
         assert not matches, matches
         template = copy.deepcopy(template)

@@ -37,7 +37,7 @@ def load(name):
 
 @pytest.fixture(scope="module")
 def templates():
-    return {name: load(name) for name in ["user-pool", "edge-functions", "auth-endpoints", "distribution"]}
+    return {name: load(name) for name in ["user-pool", "edge-functions", "auth-endpoints", "viewer-function", "distribution"]}
 
 
 def resources(template, kind):
@@ -49,14 +49,24 @@ def statements(template):
     for name, res in template["Resources"].items():
         props = res.get("Properties", {})
         if res["Type"] == "AWS::IAM::Role":
-            docs = [p["PolicyDocument"] for p in props.get("Policies", [])]
-        elif res["Type"] in {"AWS::S3::BucketPolicy", "AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"}:
+            docs = [p["PolicyDocument"] for p in policies(props)]
+        elif res["Type"] in {"AWS::S3::BucketPolicy", "AWS::IAM::Policy", "AWS::IAM::RolePolicy", "AWS::IAM::ManagedPolicy"}:
             docs = [props["PolicyDocument"]]
         else:
             continue
         for doc in docs:
             for st in doc["Statement"]:
                 yield name, st
+
+
+def policies(role_properties):
+    """A role's inline policies, each side of an `Fn::If` included."""
+    for policy in role_properties.get("Policies", []):
+        if "Fn::If" in policy:
+            _, *sides = policy["Fn::If"]
+            yield from (side for side in sides if side != {"Ref": "AWS::NoValue"})
+        else:
+            yield policy
 
 
 def as_list(value):
@@ -164,7 +174,10 @@ def regional_function_problems(template):
             problems.append(f"{name}: architectures {props.get('Architectures')}")
         if "regional/" not in props.get("CodeUri", ""):
             problems.append(f"{name}: CodeUri {props.get('CodeUri')} is not a regional zip")
-        site = props.get("Environment", {}).get("Variables", {}).get("EDGE_AUTH_SITE_URL")
+        # SAM merges a function's variables into the Globals' ones.
+        variables = {**globals_.get("Environment", {}).get("Variables", {}),
+                     **fn["Properties"].get("Environment", {}).get("Variables", {})}
+        site = variables.get("EDGE_AUTH_SITE_URL")
         if site != {"Ref": "SiteUrl"}:
             problems.append(f"{name}: EDGE_AUTH_SITE_URL is {site}")
         # A flood of auth requests may use only the reserved executions
@@ -325,6 +338,32 @@ def test_only_provider_functions_read_the_secret(templates):
     assert roles["ProviderRole"].get("Condition") == "AuthAtEdge"
 
 
+def test_sign_out_alone_writes_the_store_and_only_its_revocations(templates):
+    auth = templates["auth-endpoints"]
+    fns = resources(auth, "AWS::Serverless::Function")
+    roles = {name: fn["Properties"]["Role"]["Fn::GetAtt"][0] for name, fn in fns.items()}
+    assert roles == {"SigninFunction": "AuthEndpointsRole", "RefreshFunction": "AuthEndpointsRole",
+                     "SignoutFunction": "SignoutRole"}
+    store_actions = {name: [(a, st.get("Resource")) for a in as_list(st["Action"]) if a.startswith("cloudfront-keyvaluestore:")]
+                     for name, st in statements(auth)}
+    writes = [(name, a) for name, actions in store_actions.items() for a in actions]
+    assert writes == [("SignoutStorePolicy", ("cloudfront-keyvaluestore:DescribeKeyValueStore", {"Ref": "KeyValueStoreArn"})),
+                      ("SignoutStorePolicy", ("cloudfront-keyvaluestore:GetKey", {"Ref": "KeyValueStoreArn"})),
+                      ("SignoutStorePolicy", ("cloudfront-keyvaluestore:PutKey", {"Ref": "KeyValueStoreArn"}))], writes
+    store_policy = auth["Resources"]["SignoutStorePolicy"]
+    assert store_policy["Condition"] == "HasStore"
+    assert store_policy["Type"] == "AWS::IAM::RolePolicy"
+    assert store_policy["Properties"]["RoleName"] == {"Ref": "SignoutRole"}
+    # Otherwise the two roles grant the same (logs, the secret, the keys).
+    assert auth["Resources"]["SignoutRole"]["Properties"]["Policies"] == \
+        auth["Resources"]["AuthEndpointsRole"]["Properties"]["Policies"]
+    env = fns["SignoutFunction"]["Properties"]["Environment"]["Variables"]
+    assert env == {"EDGE_AUTH_KEY_VALUE_STORE_ARN": {"Ref": "KeyValueStoreArn"}}
+    assert "Environment" not in fns["SigninFunction"]["Properties"]
+    lambda_rs = (ROOT / "crates/provider/src/store.rs").read_text()
+    assert 'STORE_ARN_VARIABLE: &str = "EDGE_AUTH_KEY_VALUE_STORE_ARN"' in lambda_rs
+
+
 def test_triggers_and_auth_behaviours(templates):
     config, all_behaviours = behaviours(templates["distribution"])
     default = config["DefaultCacheBehavior"]
@@ -336,7 +375,8 @@ def test_triggers_and_auth_behaviours(templates):
     assert events == {"viewer-request": "AuthorizeVersionArn", "origin-request": "IndexPathVersionArn"}
     condition, (function,), no_function = default["FunctionAssociations"]["Fn::If"]
     assert condition == "ViewerFunction" and no_function == {"Ref": "AWS::NoValue"}
-    assert function == {"EventType": "viewer-request", "FunctionARN": {"Fn::GetAtt": ["ViewerRequestFunction", "FunctionARN"]}}
+    # The viewer-function stack's published function, by ARN.
+    assert function == {"EventType": "viewer-request", "FunctionARN": {"Ref": "ViewerFunctionArn"}}
     caching_disabled = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
     auth = {b["PathPattern"]["Ref"]: b for b in config["CacheBehaviors"]}
     assert set(auth) == {"SigninPath", "SigninStartPath", "RefreshPath", "SignoutPath"}
@@ -370,21 +410,48 @@ def test_user_pool_client_is_code_flow_with_secret(templates):
     assert "${AppClient.ClientSecret}" in secret["Properties"]["SecretString"]["Fn::Sub"]
 
 
+def test_the_app_client_rotates_refresh_tokens_without_the_flow_cognito_refuses(templates):
+    pool = templates["user-pool"]
+    (client,) = resources(pool, "AWS::Cognito::UserPoolClient").values()
+    props = client["Properties"]
+    assert pool["Parameters"]["RefreshTokenRotation"]["Default"] == "ENABLED"
+    grace = pool["Parameters"]["RefreshTokenRotationGraceSeconds"]
+    assert (grace["MinValue"], grace["MaxValue"]) == (0, 60)
+    assert pool["Conditions"]["RotatesRefreshTokens"] == {"Fn::Equals": [{"Ref": "RefreshTokenRotation"}, "ENABLED"]}
+    rotation = props["RefreshTokenRotation"]
+    assert rotation["Feature"] == {"Ref": "RefreshTokenRotation"}
+    assert rotation["RetryGracePeriodSeconds"]["Fn::If"][0] == "RotatesRefreshTokens"
+    # Rotating: no REFRESH_TOKEN_AUTH (Cognito refuses it), and a list
+    # (absent, Cognito's default would include it). Not rotating: it alone.
+    condition, rotating, plain = props["ExplicitAuthFlows"]["Fn::If"]
+    assert condition == "RotatesRefreshTokens"
+    assert rotating and "ALLOW_REFRESH_TOKEN_AUTH" not in rotating
+    assert plain == ["ALLOW_REFRESH_TOKEN_AUTH"]
+
+
 def test_the_viewer_function_reads_its_own_key_value_store(templates):
-    dist = templates["distribution"]
-    resources_ = dist["Resources"]
-    function = resources_["ViewerRequestFunction"]
-    store = resources_["SessionKeyStore"]
-    assert function["Condition"] == store["Condition"] == "ViewerFunction"
-    assert dist["Conditions"]["ViewerFunction"] == {"Fn::Equals": [{"Ref": "Authorizer"}, "cloudfront-function"]}
+    viewer = templates["viewer-function"]
+    function = viewer["Resources"]["ViewerRequestFunction"]
+    assert set(viewer["Resources"]) == {"ViewerRequestFunction", "SessionKeyStore"}
     props = function["Properties"]
-    assert props["AutoPublish"] is True
+    # Staged only: edge-auth-deploy publishes it after CloudFront's runtime
+    # has answered its test requests as the core does.
+    assert props["AutoPublish"] is False
     assert props["FunctionConfig"]["Runtime"] == "cloudfront-js-2.0"
     assert props["FunctionConfig"]["KeyValueStoreAssociations"] == [{"KeyValueStoreARN": {"Fn::GetAtt": ["SessionKeyStore", "Arn"]}}]
     # The placeholder edge-auth-deploy replaces (template.rs's marker).
     assert props["FunctionCode"].endswith("// EDGE_AUTH_VIEWER_REQUEST_FUNCTION")
     assert "statusCode: 503" in props["FunctionCode"]
-    assert dist["Outputs"]["KeyValueStoreArn"]["Value"] == {"Fn::GetAtt": ["SessionKeyStore", "Arn"]}
+    assert viewer["Outputs"]["KeyValueStoreArn"]["Value"] == {"Fn::GetAtt": ["SessionKeyStore", "Arn"]}
+    assert viewer["Outputs"]["FunctionArn"]["Value"] == {"Fn::GetAtt": ["ViewerRequestFunction", "FunctionARN"]}
+    # The distribution holds neither; it takes the function's ARN, which the
+    # default cannot do without.
+    dist = templates["distribution"]
+    assert not resources(dist, "AWS::CloudFront::Function") and not resources(dist, "AWS::CloudFront::KeyValueStore")
+    assert dist["Conditions"]["ViewerFunction"] == {"Fn::Equals": [{"Ref": "Authorizer"}, "cloudfront-function"]}
+    needs_arn = dist["Rules"]["ViewerFunctionNeedsItsArn"]
+    assert needs_arn["RuleCondition"] == {"Fn::Equals": [{"Ref": "Authorizer"}, "cloudfront-function"]}
+    assert needs_arn["Assertions"][0]["Assert"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "ViewerFunctionArn"}, ""]}]}
     # The default is the function, and it goes with regional endpoints only.
     assert dist["Parameters"]["Authorizer"]["Default"] == "cloudfront-function"
     rule = dist["Rules"]["FunctionNeedsRegionalEndpoints"]

@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use crate::config::Config;
+use crate::config::{Config, Rule};
 use crate::cookies::{cookie_values, request_cookies};
 use crate::event::{CloudFrontRequest, DistributionConfig};
 use crate::flow::{site_base, start_signin};
@@ -38,11 +38,7 @@ pub fn authorize(
     let subjects = match_subjects(&request.uri, &path);
     // Rules win over public patterns: a public `/assets/*` must not open a
     // ruled `/assets/internal/*`, nor a ruled object by another spelling.
-    let ruled = || {
-        subjects
-            .iter()
-            .any(|s| config.rules.iter().any(|(p, _)| p.matches(s)))
-    };
+    let ruled = || subjects.iter().any(|s| config.rule_for(s).is_some());
     if config.public.iter().any(|p| p.matches(&path)) && !ruled() {
         return Outcome::forward(request, "public-path");
     }
@@ -60,7 +56,28 @@ pub fn authorize(
     let session = check_session(&request, config, now);
     let return_to = path_and_query(&request.uri, &request.querystring);
     match session {
-        Session::Valid(claims) => allow_or_forbid(request, config, &subjects, claims),
+        Session::Valid(claims) => match allow_or_forbid(config, &subjects, &claims, now) {
+            Verdict::Allowed { ruled } => {
+                let event = if ruled { "allowed-by-rule" } else { "allowed" };
+                Outcome::forward(request, event).for_session(subject_of(claims))
+            }
+            Verdict::Forbidden(rule) => {
+                forbidden(&request, config, rule, &claims).for_session(subject_of(claims))
+            }
+            // A recent or second-factor sign-in, which the start asks the
+            // provider for (`crate::flow::step_up_for`); the session stays.
+            Verdict::StepUp(rule) if can_navigate(&request) => {
+                let Some(base) = site_base(config, &distribution.distribution_domain_name) else {
+                    return crate::flow::no_host_page();
+                };
+                let response =
+                    start_signin(config, &request, &base, now, entropy, &return_to, vec![]);
+                Outcome::respond(response, "step-up")
+                    .with_detail(format!("rule {}", rule.pattern.as_str()))
+                    .for_session(subject_of(claims))
+            }
+            Verdict::StepUp(_) => script_401(STEP_UP).for_session(subject_of(claims)),
+        },
         Session::Expired if can_navigate(&request) => refresh_redirect(config, &return_to),
         Session::Expired => script_401(SESSION_EXPIRED),
         // No session, but the display-name cookie set with it says this
@@ -128,29 +145,36 @@ fn check_session(request: &CloudFrontRequest, config: &Config, now: u64) -> Sess
     }
 }
 
-fn allow_or_forbid(
-    request: CloudFrontRequest,
-    config: &Config,
+enum Verdict<'c> {
+    Allowed { ruled: bool },
+    Forbidden(&'c Rule),
+    StepUp(&'c Rule),
+}
+
+/// For each key the request can reach, the first rule whose pattern
+/// matches decides, as CloudFront's own behaviours do; every one of those
+/// rules must be met: its groups (or the page is forbidden), then its
+/// step-up (or the user signs in again, as the rule asks).
+fn allow_or_forbid<'c>(
+    config: &'c Config,
     subjects: &[String],
-    claims: SessionClaims,
-) -> Outcome {
-    // For each key the request can reach, the first rule whose pattern
-    // matches decides, as CloudFront's own behaviours do; every one of
-    // those rules must be met.
+    claims: &SessionClaims,
+    now: u64,
+) -> Verdict<'c> {
     let mut ruled = false;
     for subject in subjects {
-        let Some((pattern, groups)) = config.rules.iter().find(|(p, _)| p.matches(subject)) else {
+        let Some(rule) = config.rule_for(subject) else {
             continue;
         };
-        if claims.groups.iter().any(|g| groups.contains(g)) {
-            ruled = true;
-            continue;
+        if !claims.groups.iter().any(|g| rule.groups.contains(g)) {
+            return Verdict::Forbidden(rule);
         }
-        return forbidden(&request, config, pattern, groups, &claims)
-            .for_session(subject_of(claims));
+        if rule.step_up.met_by(claims, now).is_err() {
+            return Verdict::StepUp(rule);
+        }
+        ruled = true;
     }
-    let event = if ruled { "allowed-by-rule" } else { "allowed" };
-    Outcome::forward(request, event).for_session(subject_of(claims))
+    Verdict::Allowed { ruled }
 }
 
 /// The session's ids for the decision line, moved out of the claims the
@@ -165,10 +189,10 @@ fn subject_of(claims: SessionClaims) -> crate::Subject {
 fn forbidden(
     request: &CloudFrontRequest,
     config: &Config,
-    pattern: &crate::paths::PathPattern,
-    groups: &[String],
+    rule: &Rule,
     claims: &SessionClaims,
 ) -> Outcome {
+    let (pattern, groups) = (&rule.pattern, &rule.groups);
     let who = if claims.name.is_empty() {
         NAMELESS
     } else {
@@ -251,6 +275,7 @@ pub(crate) fn script_401(error: &'static str) -> Outcome {
 /// A script's 401: no session, or one that has expired (`error` in its JSON).
 pub(crate) const UNAUTHENTICATED: &str = "unauthenticated";
 pub(crate) const SESSION_EXPIRED: &str = "session_expired";
+pub(crate) const STEP_UP: &str = "step_up_required";
 pub(crate) const BAD_PATH: (&str, &str) = ("Bad request", "This address cannot be served.");
 pub(crate) const AUTH_PATH_NOT_FOUND: (&str, &str) =
     ("Not found", "There is no page at this address.");

@@ -19,10 +19,10 @@ function globMatch(p, t) {
   return true;
 }
 
-// Patterns match UTF-8 bytes, as the core's do (`?` is one byte): encoded
+// Patterns match UTF-8 bytes (Buffer.from's default), as the core's do (`?` is one byte): encoded
 // once when the function loads, the path once per request.
-var PUBLIC = CONFIG.public.map(function (p) { return Buffer.from(p, 'utf8'); });
-var RULES = CONFIG.rules.map(function (r) { return [Buffer.from(r[0], 'utf8'), r[1]]; });
+var PUBLIC = CONFIG.public.map(function (p) { return Buffer.from(p); });
+var RULES = CONFIG.rules.map(function (r) { return [Buffer.from(r[0]), r[1], r[2], r[3]]; });
 var CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 
 function canonicalPath(uri) {
@@ -59,7 +59,7 @@ function subjects(uri, path) {
   for (var i = 0, n = s.length; i < n; i++) {
     if (s[i].charAt(s[i].length - 1) === '/') s.push(s[i] + CONFIG.index);
   }
-  return s.map(function (x) { return Buffer.from(x, 'utf8'); });
+  return s.map(function (x) { return Buffer.from(x); });
 }
 
 // The first rule matching `subject`, or undefined.
@@ -134,7 +134,9 @@ async function verify(token, now) {
   if (!c || typeof c.sub !== 'string' || c.sub === '' || typeof c.name !== 'string'
       || typeof c.sid !== 'string' || c.sid === '' || !Array.isArray(c.groups)
       || !c.groups.every(function (g) { return typeof g === 'string'; })
-      || !isCount(c.iat) || !isCount(c.exp)) return 'invalid';
+      || !isCount(c.iat) || !isCount(c.exp)
+      || (c.idp_auth_time != null && !isCount(c.idp_auth_time))
+      || (c.mfa != null && typeof c.mfa !== 'boolean')) return 'invalid';
   // Longer than this site's signers issue: not theirs, whatever the MAC.
   if (c.exp - c.iat > CONFIG.maxSession) return 'invalid';
   // A retiring key signed nothing that expires after its deadline.
@@ -197,7 +199,7 @@ function acceptable(p) {
   return p.charAt(0) === '/' && p.split(/[?#]/)[0].slice(0, 2) !== '//' && !UNSAFE.test(p);
 }
 function safeReturn(candidate) {
-  if (candidate === '' || Buffer.from(candidate, 'utf8').length > 2048 || !acceptable(candidate)) return false;
+  if (candidate === '' || Buffer.from(candidate).length > 2048 || !acceptable(candidate)) return false;
   // Only the path is decoded: a decoded query cannot name another host.
   var current = candidate.split(/[?#]/)[0];
   for (var i = 0; i < 3; i++) {
@@ -253,12 +255,18 @@ async function handler(event) {
   }
   var returnTo = query === '' ? request.uri : request.uri + '?' + query;
   var back = formEncode('return') + '=' + formEncode(returnTo);
-  var navigate = canNavigate(request);
+  var navigate = canNavigate(request), step;
   if (session) {
-    // Every key's first rule must be met (authorize::allow_or_forbid).
-    for (var x = 0; x < keys.length; x++) {
+    // Every key's first rule must be met (authorize::allow_or_forbid):
+    // its groups, then its step-up (StepUp::met): an absent or null time
+    // makes the comparison false.
+    for (var x = 0; x < keys.length && !step; x++) {
       var rule = ruleFor(keys[x]);
-      if (!rule || session.groups.some(function (g) { return rule[1].indexOf(g) >= 0; })) continue;
+      if (!rule) continue;
+      if (session.groups.some(function (g) { return rule[1].indexOf(g) >= 0; })) {
+        if ((rule[2] && !(now <= session.idp_auth_time + rule[2])) || (rule[3] && session.mfa !== true)) step = rule;
+        continue;
+      }
       var fill = {
         W: escapeHtml(session.name === '' ? CONFIG.nameless : session.name),
         G: escapeHtml(rule[1].join(', ')),
@@ -268,7 +276,8 @@ async function handler(event) {
       // Two buttons: sign in as someone else, and the site's start page.
       return logged(event, page(403, CONFIG.forbidden[0], CONFIG.forbidden[1].replace(/@@([WG])@@/g, by), CONFIG.switchUser.replace(/@@(H)@@/, by) + CONFIG.home), 'forbidden', 'rule ' + rule[0], session);
     }
-    return indexPath(request, query);
+    if (!step) return indexPath(request, query);
+    if (navigate) return logged(event, redirect(CONFIG.start + '?' + back), 'step-up', 'rule ' + step[0], session);
   }
   var lost = candidates.length === 0 && values(request.cookies[CONFIG.userCookie]).length > 0;
   if ((expired || lost) && navigate) return logged(event, redirect(CONFIG.refresh + '?' + back), 'refresh-redirect');
@@ -277,6 +286,6 @@ async function handler(event) {
     // A first visit is routine; a refused token is not.
     return candidates.length ? logged(event, start, 'signin-started') : start;
   }
-  var script = CONFIG.script, error = script.errors[expired ? 1 : 0];
-  return logged(event, answer(401, script.headers, '', script.body.replace('@@E@@', error)), 'script-unauthenticated', error);
+  var script = CONFIG.script, error = script.errors[step ? 2 : expired ? 1 : 0];
+  return logged(event, answer(401, script.headers, '', script.body.replace('@@E@@', error)), 'script-unauthenticated', error, session);
 }

@@ -15,8 +15,8 @@
 use serde_json::{Map, Value, json};
 
 use crate::authorize::{
-    AUTH_PATH_NOT_FOUND, BAD_PATH, FORBIDDEN_TITLE, NAMELESS, SESSION_EXPIRED, SWITCH_USER_LABEL,
-    UNAUTHENTICATED, forbidden_message, home,
+    AUTH_PATH_NOT_FOUND, BAD_PATH, FORBIDDEN_TITLE, NAMELESS, SESSION_EXPIRED, STEP_UP,
+    SWITCH_USER_LABEL, UNAUTHENTICATED, forbidden_message, home,
 };
 use crate::event::Headers;
 use crate::pages::{self, Action, action_html, escape, page_body};
@@ -177,7 +177,18 @@ pub fn render(config: &Config) -> String {
     let rules: Vec<Value> = config
         .rules
         .iter()
-        .map(|(pattern, groups)| json!([pattern.as_str(), groups]))
+        .map(|rule| {
+            // [pattern, groups], and only with a step-up its age (0: none)
+            // and second factor: most rules cost no extra byte.
+            let mut r = json!([rule.pattern.as_str(), rule.groups]);
+            if !rule.step_up.is_none() {
+                let age = rule.step_up.max_auth_age_seconds.unwrap_or(0);
+                r.as_array_mut()
+                    .unwrap()
+                    .extend([json!(age), json!(rule.step_up.mfa)]);
+            }
+            r
+        })
         .collect();
     // The 403 page's words with the user (escaped by the function) and the
     // rule's groups (joined and escaped by the function) as placeholders;
@@ -236,7 +247,7 @@ pub fn render(config: &Config) -> String {
         "redirect": own(1),
         "moved": own(2),
         // A script's 401, its `error` filled in: [none, expired].
-        "script": {"headers": own(3), "body": script_401(ERROR).body, "errors": [UNAUTHENTICATED, SESSION_EXPIRED]},
+        "script": {"headers": own(3), "body": script_401(ERROR).body, "errors": [UNAUTHENTICATED, SESSION_EXPIRED, STEP_UP]},
     });
     // The import stays a line of its own, as CloudFront documents it.
     let (import, code) = TEMPLATE
@@ -246,10 +257,47 @@ pub fn render(config: &Config) -> String {
         minify(import).trim().is_empty(),
         "only comments before the import"
     );
+    let (code, data) = shorten_keys(code, data);
     format!(
         "{KVS_IMPORT}\n{}",
         minify(&code.replacen("__CONFIG__", &data.to_string(), 1))
     )
+}
+
+/// The data's top-level keys as single letters, in the data and in the
+/// template's `CONFIG.<key>`: the template names its settings for the
+/// reader, CloudFront counts every byte. Only whole names are replaced; a
+/// name left long would read `undefined`, which the differential test
+/// would catch on its first request.
+fn shorten_keys(code: &str, data: Value) -> (String, Value) {
+    let Value::Object(data) = data else {
+        unreachable!("the function's data is an object")
+    };
+    let letters = ('a'..='z').chain('A'..='Z');
+    assert!(data.len() <= 52, "more settings than single letters");
+    let mut code = code.to_owned();
+    let mut short = Map::new();
+    for ((key, value), letter) in data.into_iter().zip(letters) {
+        code = replace_name(&code, &format!("CONFIG.{key}"), &format!("CONFIG.{letter}"));
+        short.insert(letter.to_string(), value);
+    }
+    (code, Value::Object(short))
+}
+
+/// `text` with every `from` that is not the start of a longer name
+/// (`CONFIG.home` but not `CONFIG.homePage`) replaced by `to`.
+fn replace_name(text: &str, from: &str, to: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(from) {
+        let after = &rest[at + from.len()..];
+        out.push_str(&rest[..at]);
+        let whole = !after.bytes().next().is_some_and(ident);
+        out.push_str(if whole { to } else { from });
+        rest = after;
+    }
+    out.push_str(rest);
+    out
 }
 
 /// The function's one import: the key value store.
@@ -488,6 +536,15 @@ mod tests {
     #[test]
     fn the_template_has_one_placeholder() {
         assert_eq!(super::TEMPLATE.matches("__CONFIG__").count(), 1);
+    }
+
+    #[test]
+    fn only_whole_names_are_shortened() {
+        let code = "CONFIG.home + CONFIG.homePage + CONFIG.home;";
+        assert_eq!(
+            super::replace_name(code, "CONFIG.home", "CONFIG.a"),
+            "CONFIG.a + CONFIG.homePage + CONFIG.a;"
+        );
     }
 
     #[test]

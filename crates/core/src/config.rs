@@ -13,6 +13,10 @@ use crate::token::{KeySetError, TokenVerifier};
 
 pub const SCHEMA_VERSION: u32 = 2;
 
+/// The longest `max_auth_age_seconds` a rule may ask: a day (longer is
+/// what `session.max_hours` is for).
+pub const MAX_AUTH_AGE_SECONDS: u64 = 24 * 3600;
+
 /// The file as written on disk.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -74,6 +78,11 @@ pub struct ProviderSettings {
     pub token_use: Option<String>,
     #[serde(default = "default_skew")]
     pub clock_skew_seconds: u64,
+    /// Every sign-in at this provider uses a second factor (a Cognito pool
+    /// with MFA required, whose ID tokens carry no `amr`): a rule's `mfa`
+    /// is then met by any session.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub mfa_always: bool,
 }
 
 /// The session cookie the deployment signs (HMAC-SHA-256).
@@ -212,12 +221,79 @@ impl Default for CookieSettings {
     }
 }
 
-/// Paths matching `pattern` are open only to users in one of `groups`.
+/// Paths matching `pattern` are open only to users in one of `groups`,
+/// and, with a step-up, only to a recent or second-factor sign-in.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PathRule {
     pub pattern: String,
     pub groups: Vec<String>,
+    /// The provider must have authenticated the user (the ID token's
+    /// `auth_time`) no longer ago than this; older, a sign-in with
+    /// `prompt=login` and `max_age`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_auth_age_seconds: Option<u64>,
+    /// The sign-in must have used a second factor (`crate::token`'s `amr`
+    /// reading, or `provider.mfa_always`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub mfa: bool,
+}
+
+/// A checked rule: its pattern, its groups, and what it asks of the sign-in.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    pub pattern: PathPattern,
+    pub groups: Vec<String>,
+    pub step_up: StepUp,
+}
+
+/// What a sign-in lacked for a step-up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unmet {
+    /// Authenticated longer ago than this many seconds, or at no known time.
+    Age(u64),
+    SecondFactor,
+}
+
+/// What a path asks of the sign-in beyond the groups (`PathRule`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StepUp {
+    pub max_auth_age_seconds: Option<u64>,
+    pub mfa: bool,
+}
+
+impl StepUp {
+    /// Both asked at once: the shorter age, and a second factor if either.
+    pub fn and(self, other: StepUp) -> StepUp {
+        let max_auth_age_seconds = match (self.max_auth_age_seconds, other.max_auth_age_seconds) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        StepUp {
+            max_auth_age_seconds,
+            mfa: self.mfa || other.mfa,
+        }
+    }
+    pub fn is_none(self) -> bool {
+        self == StepUp::default()
+    }
+    /// Whether a session with these claims meets it at `now`.
+    pub fn met_by(self, claims: &crate::session::SessionClaims, now: u64) -> Result<(), Unmet> {
+        self.met(claims.idp_auth_time, claims.mfa, now)
+    }
+    /// The same for a sign-in's `idp_auth_time` and `mfa`. An age the
+    /// sign-in cannot show (no `auth_time`) is not recent.
+    pub fn met(self, idp_auth_time: Option<u64>, mfa: Option<bool>, now: u64) -> Result<(), Unmet> {
+        if let Some(age) = self.max_auth_age_seconds
+            && idp_auth_time.is_none_or(|t| now > t.saturating_add(age))
+        {
+            return Err(Unmet::Age(age));
+        }
+        if self.mfa && mfa != Some(true) {
+            return Err(Unmet::SecondFactor);
+        }
+        Ok(())
+    }
 }
 
 /// Where the client secret comes from.
@@ -286,7 +362,7 @@ pub struct Config {
     /// Every group a rule names: the only groups a session carries.
     pub rule_groups: std::collections::BTreeSet<String>,
     pub public: Vec<PathPattern>,
-    pub rules: Vec<(PathPattern, Vec<String>)>,
+    pub rules: Vec<Rule>,
     pub cookie_names: crate::cookies::CookieNames,
 }
 
@@ -453,8 +529,24 @@ impl Config {
                         "name at least one group",
                     ));
                 }
+                if rule
+                    .max_auth_age_seconds
+                    .is_some_and(|s| !(1..=MAX_AUTH_AGE_SECONDS).contains(&s))
+                {
+                    return Err(invalid(
+                        &format!("rules[{i}].max_auth_age_seconds"),
+                        format!("from 1 to {MAX_AUTH_AGE_SECONDS} seconds"),
+                    ));
+                }
                 PathPattern::new(&rule.pattern)
-                    .map(|pattern| (pattern, rule.groups.clone()))
+                    .map(|pattern| Rule {
+                        pattern,
+                        groups: rule.groups.clone(),
+                        step_up: StepUp {
+                            max_auth_age_seconds: rule.max_auth_age_seconds,
+                            mfa: rule.mfa,
+                        },
+                    })
                     .map_err(|e| invalid(&format!("rules[{i}].pattern"), e))
             })
             .collect::<Result<Vec<_>, _>>()?;
@@ -575,7 +667,7 @@ impl Config {
         }
         let rule_groups = rules
             .iter()
-            .flat_map(|(_, groups)| groups.iter().cloned())
+            .flat_map(|rule| rule.groups.iter().cloned())
             .collect();
         let cookie_names = crate::cookies::CookieNames::new(c);
         Ok(Self {
@@ -587,6 +679,12 @@ impl Config {
             cookie_names,
             file,
         })
+    }
+
+    /// The first rule whose pattern matches `key`: the one that decides
+    /// for it, as CloudFront's own behaviours do.
+    pub fn rule_for(&self, key: &str) -> Option<&Rule> {
+        self.rules.iter().find(|r| r.pattern.matches(key))
     }
 
     /// The key ids every verifier of this deployment accepts.

@@ -292,6 +292,16 @@ pub fn start_signin_with_prompt(
         settings.flow_max_age_seconds,
     ));
 
+    // A page with a step-up: the provider authenticates the user again
+    // (`prompt=login`), and no longer ago than the rule allows (`max_age`,
+    // which makes `auth_time` required in the ID token, OIDC Core 3.1.2.1).
+    let step_up = step_up_for(config, return_to);
+    let max_age = step_up.max_auth_age_seconds.map(|s| s.to_string());
+    let prompt = if step_up.is_none() {
+        prompt
+    } else {
+        Some("login")
+    };
     let provider = config.provider();
     let scope = provider.scopes.join(" ");
     let redirect = redirect_uri(config, base);
@@ -308,7 +318,8 @@ pub fn start_signin_with_prompt(
             ("code_challenge_method", "S256"),
         ]
         .into_iter()
-        .chain(prompt.map(|p| ("prompt", p))),
+        .chain(prompt.map(|p| ("prompt", p)))
+        .chain(max_age.as_deref().map(|a| ("max_age", a))),
     );
     let separator = if provider.authorization_endpoint.contains('?') {
         '&'
@@ -319,6 +330,23 @@ pub fn start_signin_with_prompt(
         &format!("{}{separator}{query}", provider.authorization_endpoint),
         extra_cookies,
     )
+}
+
+/// What the rules of the page a sign-in returns to ask of it: for each key
+/// the path can reach, its first rule's step-up, all of them at once (the
+/// per-request check holds the same rules, `authorize::allow_or_forbid`).
+/// A return path that does not parse asks nothing (it becomes `/`).
+pub fn step_up_for(config: &Config, return_to: &str) -> crate::config::StepUp {
+    let uri = return_to.split(['?', '#']).next().unwrap_or("/");
+    let Ok(path) = crate::paths::canonical_path(uri) else {
+        return crate::config::StepUp::default();
+    };
+    crate::paths::match_subjects(uri, &path)
+        .iter()
+        .filter_map(|s| config.rule_for(s))
+        .fold(crate::config::StepUp::default(), |acc, r| {
+            acc.and(r.step_up)
+        })
 }
 
 /// The answer to a forced start when this browser already has as many

@@ -15,6 +15,7 @@ pub mod cookies;
 pub mod crypto;
 pub mod event;
 pub mod flow;
+pub mod function_probe;
 pub mod index_path;
 #[cfg(feature = "site")]
 pub mod mime;
@@ -65,6 +66,18 @@ pub struct Outcome {
     /// The session the decision was about, where one was known: its
     /// pseudonymous ids for an audit line, never a cookie or a name.
     pub session: Option<Subject>,
+    /// Sessions the driver must end at the edge after answering: sign-out
+    /// asks for `revoked:<sub>` in the function's key value store, raised
+    /// to `up_to` (never lowered), which every verifier already reads.
+    /// Boxed: rare, and `Outcome` travels in every `Step`.
+    pub revocation: Option<Box<Revocation>>,
+}
+
+/// Every session of `sub` issued at or before `up_to` (seconds) is refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Revocation {
+    pub sub: String,
+    pub up_to: u64,
 }
 
 /// A session's `sub` (the provider's id for the user) and `sid`.
@@ -82,6 +95,7 @@ impl Outcome {
             detail: None,
             routine: false,
             session: None,
+            revocation: None,
         }
     }
     pub fn forward(request: CloudFrontRequest, event: &'static str) -> Self {
@@ -91,6 +105,7 @@ impl Outcome {
             detail: None,
             routine: true,
             session: None,
+            revocation: None,
         }
     }
     /// Marks a generated answer as routine (see [`Outcome::routine`]).

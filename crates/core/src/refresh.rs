@@ -24,11 +24,9 @@ pub struct RefreshPending {
     /// The `sub` of the session being renewed (a valid signature, expired or
     /// not): the new ID token must be for the same user (OIDC Core §12.2).
     subject: String,
-    /// Its session id, which the renewal keeps (the refresh cookie is
-    /// bound to it).
-    sid: String,
-    /// When its user signed in, which the renewal keeps too.
-    auth_time: u64,
+    /// What the renewal keeps: the session id (the refresh cookie is
+    /// bound to it), when its user signed in, and how.
+    renewal: session::Renewal,
     /// Whether the original ID token named an `azp`: the new one must too,
     /// or must not (OIDC Core §12.2).
     had_azp: bool,
@@ -129,7 +127,7 @@ pub fn refresh_begin(
     ) {
         return fresh_signin(entropy, why);
     }
-    let auth_time = session.auth_time.unwrap_or(session.iat);
+    let renewal = session::Renewal::of(&session);
     let refresh_token = bound.token;
     let call = ProviderCall {
         purpose: CallPurpose::RefreshTokens,
@@ -146,8 +144,7 @@ pub fn refresh_begin(
             base,
             return_to,
             subject: session.sub,
-            sid: session.sid,
-            auth_time,
+            renewal,
             had_azp: bound.had_azp,
         },
     }
@@ -245,7 +242,7 @@ pub fn refresh_complete(
         now,
         entropy,
         tokens.refresh_token.as_deref(),
-        Some((&pending.sid, pending.auth_time)),
+        Some(&pending.renewal),
     ) {
         Ok((set, subject)) => {
             Outcome::respond(pages::redirect(&pending.return_to, set), "refreshed")

@@ -164,6 +164,35 @@ pub struct SessionClaims {
     /// `iat` stands in).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auth_time: Option<u64>,
+    /// When the provider last authenticated the user (the ID token's
+    /// `auth_time`), which may be earlier than `auth_time` (a silent
+    /// sign-in on the provider's own session): what a rule's
+    /// `max_auth_age_seconds` holds. Absent when the provider sent none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idp_auth_time: Option<u64>,
+    /// The sign-in used a second factor (a rule's `mfa`). Absent: no.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mfa: Option<bool>,
+}
+
+/// What a renewal keeps of the session it renews.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Renewal {
+    pub sid: String,
+    pub auth_time: u64,
+    pub idp_auth_time: Option<u64>,
+    pub mfa: Option<bool>,
+}
+
+impl Renewal {
+    pub fn of(claims: &SessionClaims) -> Self {
+        Renewal {
+            sid: claims.sid.clone(),
+            auth_time: claims.auth_time.unwrap_or(claims.iat),
+            idp_auth_time: claims.idp_auth_time,
+            mfa: claims.mfa,
+        }
+    }
 }
 
 /// Why a session cookie was refused. None of these carries the cookie.
@@ -351,7 +380,11 @@ impl SessionVerifier {
             .map_err(|_| SessionError::Malformed)?;
         let claims: SessionClaims =
             serde_json::from_slice(&claims).map_err(|_| SessionError::BadClaims)?;
-        if claims.sub.is_empty() || claims.sid.is_empty() {
+        // The function reads numbers as JavaScript does: exact up to 2^53.
+        if claims.sub.is_empty()
+            || claims.sid.is_empty()
+            || claims.idp_auth_time.is_some_and(|t| t > MAX_SAFE_INTEGER)
+        {
             return Err(SessionError::BadClaims);
         }
         if claims.exp.saturating_sub(claims.iat) > self.max_lifetime {
@@ -363,6 +396,9 @@ impl SessionVerifier {
         Ok(claims)
     }
 }
+
+/// JavaScript's `Number.MAX_SAFE_INTEGER`.
+const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
 
 fn decode_json(part: &str) -> Result<Value, SessionError> {
     let bytes = URL_SAFE_NO_PAD
@@ -459,7 +495,7 @@ pub fn session_for(
     id: &crate::token::IdClaims,
     now: u64,
     entropy: &mut dyn crate::Entropy,
-    renewing: Option<(&str, u64)>,
+    renewing: Option<&Renewal>,
 ) -> SessionClaims {
     let mut groups: Vec<String> = Vec::new();
     for group in &id.groups {
@@ -467,12 +503,15 @@ pub fn session_for(
             groups.push(group.clone());
         }
     }
-    let (sid, auth_time) = match renewing {
-        Some((sid, auth_time)) => (sid.to_owned(), auth_time),
+    let (sid, auth_time, idp_auth_time, mfa) = match renewing {
+        // A renewal authenticates nobody: the provider's sign-in time and
+        // factors stay those of the sign-in.
+        Some(r) => (r.sid.clone(), r.auth_time, r.idp_auth_time, r.mfa),
         None => {
             let mut sid = [0u8; 16];
             entropy.fill(&mut sid);
-            (URL_SAFE_NO_PAD.encode(sid), now)
+            let (idp, mfa) = sign_in_factors(config, id, now);
+            (URL_SAFE_NO_PAD.encode(sid), now, idp, mfa)
         }
     };
     let exp = match config.file.session.lifetime_seconds {
@@ -491,7 +530,22 @@ pub fn session_for(
         iat: now,
         exp,
         auth_time: Some(auth_time),
+        idp_auth_time,
+        mfa,
     }
+}
+
+/// What a new sign-in's session says of how the provider authenticated:
+/// when (the ID token's `auth_time`, never later than now: a provider's
+/// clock ahead of ours would lengthen every step-up window) and whether
+/// with a second factor (`amr`, or a provider where every sign-in has one).
+pub fn sign_in_factors(
+    config: &crate::Config,
+    id: &crate::token::IdClaims,
+    now: u64,
+) -> (Option<u64>, Option<bool>) {
+    let mfa = id.second_factor || config.provider().mfa_always;
+    (id.auth_time.map(|t| t.min(now)), mfa.then_some(true))
 }
 
 /// Why a refresh must not renew `claims` at `now`, under the idle and
@@ -535,7 +589,7 @@ pub(crate) fn issue(
     now: u64,
     entropy: &mut dyn crate::Entropy,
     refresh_token: Option<&str>,
-    renewing: Option<(&str, u64)>,
+    renewing: Option<&Renewal>,
 ) -> Result<(Vec<String>, crate::Subject), crate::cookies::TooLargeForCookie> {
     let claims = session_for(config, id, now, entropy, renewing);
     let refresh = refresh_token.map(|token| crate::cookies::BoundRefresh {
@@ -586,6 +640,8 @@ mod tests {
             iat: 1000,
             exp: 4600,
             auth_time: None,
+            idp_auth_time: None,
+            mfa: None,
         }
     }
 

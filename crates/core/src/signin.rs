@@ -2,7 +2,7 @@
 //! `state` against its flow cookie, exchange the code with the PKCE verifier,
 //! verify the ID token and its nonce, set the session, go back to the page.
 
-use crate::config::Config;
+use crate::config::{Config, Unmet};
 use crate::cookies::{self, request_cookies};
 use crate::event::{CloudFrontRequest, DistributionConfig};
 use crate::flow::{FlowCookie, flow_cookie_values, is_random_token, redirect_uri, site_base};
@@ -326,10 +326,64 @@ pub fn signin_complete(
         Ok((session, subject)) => {
             let mut set = vec![clear_flow];
             set.extend(session);
-            Outcome::respond(pages::redirect(&return_to, set), "signed-in").for_session(subject)
+            // The page's rules asked the provider for a recent or
+            // second-factor sign-in; without it, going back would only come
+            // here again. The user is signed in (other pages open), and
+            // this page says what it needs.
+            let step_up = crate::flow::step_up_for(config, &return_to);
+            let (idp_auth_time, mfa) = session::sign_in_factors(config, &claims, now);
+            match step_up.met(idp_auth_time, mfa, now) {
+                Ok(()) => Outcome::respond(pages::redirect(&return_to, set), "signed-in")
+                    .for_session(subject),
+                Err(unmet) => step_up_unmet_page(unmet, &return_to, set).for_session(subject),
+            }
         }
         Err(too_large) => crate::refresh::token_too_large_page(too_large, vec![clear_flow]),
     }
+}
+
+/// The page for a sign-in that did not give what the page's rule asks.
+fn step_up_unmet_page(unmet: Unmet, return_to: &str, cookies: Vec<String>) -> Outcome {
+    let (message, detail) = match unmet {
+        Unmet::Age(seconds) => (
+            format!(
+                "This page asks for a sign-in within the last {}, and the identity provider did not confirm one. You are signed in for the rest of the site; try again to sign in anew.",
+                duration_words(seconds)
+            ),
+            format!("auth_time older than {seconds} s, or absent"),
+        ),
+        Unmet::SecondFactor => (
+            "This page asks for a sign-in with a second factor (an authenticator app or a security key), and this sign-in had none. You are signed in for the rest of the site; set up a second factor with your identity provider, then try again.".to_owned(),
+            "no second factor in amr".to_owned(),
+        ),
+    };
+    let actions = [
+        Action {
+            href: return_to,
+            label: "Try again",
+        },
+        crate::authorize::home().expect("the home page action"),
+    ];
+    let page = pages::html_page_with(
+        403,
+        "A stronger sign-in is needed",
+        &message,
+        &actions,
+        cookies,
+    );
+    Outcome::respond(page, "step-up-unmet").with_detail(detail)
+}
+
+/// `90` as "90 seconds", `900` as "15 minutes", `7200` as "2 hours".
+fn duration_words(seconds: u64) -> String {
+    let (n, unit) = if seconds.is_multiple_of(3600) {
+        (seconds / 3600, "hour")
+    } else if seconds.is_multiple_of(60) {
+        (seconds / 60, "minute")
+    } else {
+        (seconds, "second")
+    };
+    format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
 }
 
 /// A prefetch, prerender or script request rather than the browser

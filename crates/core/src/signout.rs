@@ -17,7 +17,8 @@ use crate::provider::{CallPurpose, ProviderCall, ProviderOutcome};
 use crate::query::encode_form;
 use crate::refresh::clear_session;
 use crate::return_path::return_parameter;
-use crate::{Entropy, Outcome, Step};
+use crate::session::SessionClaims;
+use crate::{Entropy, Outcome, Revocation, Step};
 
 /// The answer is decided before the revocations; their outcomes only go
 /// to the log.
@@ -83,6 +84,7 @@ pub fn signout_begin(
     let Some(base) = site_base(config, &distribution.distribution_domain_name) else {
         return Step::Done(crate::flow::no_host_page());
     };
+    let ended = ended_session(&cookies, config);
     let provider = config.provider();
     if let Some(return_to) = return_parameter(&request.querystring) {
         let mut response = start_signin_with_prompt(
@@ -97,7 +99,10 @@ pub fn signout_begin(
         );
         response.headers.set("Clear-Site-Data", CLEAR_SITE_DATA);
         return revoke_then(
-            Outcome::respond(response, "signed-out-switching-user"),
+            ending(
+                Outcome::respond(response, "signed-out-switching-user"),
+                ended,
+            ),
             &cookies,
             config,
         );
@@ -122,7 +127,46 @@ pub fn signout_begin(
     };
     let mut response = pages::redirect(&location, clear);
     response.headers.set("Clear-Site-Data", CLEAR_SITE_DATA);
-    revoke_then(Outcome::respond(response, "signed-out"), &cookies, config)
+    revoke_then(
+        ending(Outcome::respond(response, "signed-out"), ended),
+        &cookies,
+        config,
+    )
+}
+
+/// The session this sign-out ends: the first session cookie whose MAC
+/// holds under this deployment's keys, expired or not (a copy of it is
+/// what the edge must stop honouring). A forged or foreign cookie ends
+/// nothing: it names no session this deployment issued.
+fn ended_session(cookies: &[(&str, &str)], config: &Config) -> Option<SessionClaims> {
+    cookie_values(cookies, &config.cookie_names.session)
+        .into_iter()
+        .take(MAX_REVOCATIONS)
+        .find_map(|value| config.sessions.verify_untimed(value).ok())
+}
+
+/// The sign-out's outcome with the session it ends: every copy of it (and
+/// every session of that user issued no later, other devices' included,
+/// which go back through refresh or the provider) is refused at the edge
+/// once the driver has raised `revoked:<sub>` to the session's `iat`. The
+/// cut-off is the session's own issue time, not now: a sign-in right after
+/// the sign-out (a new session, issued later) is not caught by it.
+fn ending(outcome: Outcome, ended: Option<SessionClaims>) -> Outcome {
+    match ended {
+        Some(claims) => {
+            let revocation = Revocation {
+                sub: claims.sub.clone(),
+                up_to: claims.iat,
+            };
+            let mut outcome = outcome.for_session(crate::Subject {
+                sub: claims.sub,
+                sid: claims.sid,
+            });
+            outcome.revocation = Some(Box::new(revocation));
+            outcome
+        }
+        None => outcome,
+    }
 }
 
 /// Whether the request carries a sign-out confirmation: `confirm` in the

@@ -97,6 +97,12 @@ pub struct IdClaims {
     /// this client): a refreshed ID token must match the original here too
     /// (OIDC Core 12.2).
     pub has_azp: bool,
+    /// When the provider authenticated the user (`auth_time`, OIDC Core 2):
+    /// what a rule's `max_auth_age_seconds` is held to.
+    pub auth_time: Option<u64>,
+    /// Whether `amr` (RFC 8176) shows a second factor: `mfa`, or two
+    /// different methods (`pwd` and `otp`, say). Cognito sends no `amr`.
+    pub second_factor: bool,
 }
 
 /// A token that passed every check but the clock ([`TokenVerifier::verify_untimed`]).
@@ -364,7 +370,24 @@ impl TokenVerifier {
             Some(Value::String(one)) => one.split_whitespace().map(str::to_owned).collect(),
             _ => Vec::new(),
         };
+        // Present, these must have their types (a token that sends them
+        // malformed is refused rather than read as "no second factor").
+        let auth_time = match claims.get("auth_time") {
+            Some(t) => Some(t.as_u64().ok_or(TokenError::MissingClaim("auth_time"))?),
+            None => None,
+        };
+        let amr: Vec<&str> = match claims.get("amr") {
+            None => Vec::new(),
+            Some(Value::Array(items)) => items
+                .iter()
+                .map(Value::as_str)
+                .collect::<Option<_>>()
+                .ok_or(TokenError::MissingClaim("amr"))?,
+            Some(_) => return Err(TokenError::MissingClaim("amr")),
+        };
         let claims = IdClaims {
+            auth_time,
+            second_factor: second_factor(&amr),
             subject,
             username: string("cognito:username")
                 .or_else(|| string("preferred_username"))
@@ -379,6 +402,20 @@ impl TokenVerifier {
         };
         Ok(VerifiedToken { claims, not_before })
     }
+}
+
+/// Whether an `amr` list shows more than one factor: `mfa` says so, or
+/// two different methods do (RFC 8176 lists methods, not factors; two of
+/// them is two factors for every pair it defines but `pwd` + `kba`, both
+/// something known, which is counted out).
+fn second_factor(amr: &[&str]) -> bool {
+    if amr.contains(&"mfa") {
+        return true;
+    }
+    let mut methods: Vec<&str> = amr.iter().copied().filter(|m| *m != "kba").collect();
+    methods.sort_unstable();
+    methods.dedup();
+    methods.len() >= 2
 }
 
 /// The `kid` of a JWT's header, read without trusting anything else in it

@@ -14,18 +14,14 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use edge_auth_core::authorize::authorize;
 use edge_auth_core::cloudfront_function::{
     MAX_FUNCTION_BYTES, key_value_store, render, render_checked, start_path,
 };
 use edge_auth_core::config::DEFAULT_MAX_SESSION_SECONDS;
-use edge_auth_core::index_path::index_path;
-use edge_auth_core::pages;
-use edge_auth_core::query::encode_form;
-use edge_auth_core::return_path::path_and_query;
+use edge_auth_core::function_probe::{self as probe, function_answer};
 use edge_auth_core::session::{SessionClaims, SessionError, SessionKeyFile, SessionSigner};
 use edge_auth_core::{Config, HandlerOutput};
-use edge_auth_testkit::{self as kit, CountingEntropy, NOW};
+use edge_auth_testkit::{self as kit, NOW};
 use serde_json::{Value, json};
 
 const OTHER_KID: &str = "next-key";
@@ -42,6 +38,10 @@ fn config() -> Config {
         {"pattern": "/admin/*", "groups": ["admins"]},
         {"pattern": "/docs/private/?*", "groups": ["readers", "admins"]},
         {"pattern": "*.secret", "groups": ["auditors"]},
+        // Step-ups: a recent sign-in, a second factor, both.
+        {"pattern": "/ops/*", "groups": ["admins", "readers"], "max_auth_age_seconds": 900},
+        {"pattern": "/vault/*", "groups": ["auditors", "admins"], "mfa": true},
+        {"pattern": "*.key", "groups": ["readers"], "max_auth_age_seconds": 600, "mfa": true},
         {"pattern": "/é/*", "groups": ["admins"]},
         // Rules that a public pattern, the index rewrite or S3's reading
         // of `+` could dodge.
@@ -103,6 +103,9 @@ const SEGMENTS: &[&str] = &[
     "x.css",
     "a.secret",
     "private",
+    "ops",
+    "vault",
+    "id.key",
     "p",
     "public",
     "pubXic",
@@ -220,6 +223,18 @@ fn random_session(rng: &mut Rng, provider_token: &str) -> String {
         // The per-request check does not read the sign-in time (refresh
         // does): absent, ordinary, in the future, or past every clock.
         auth_time: *rng.pick(&[None, Some(NOW - 7200), Some(NOW + 86_400), Some(u64::MAX)]),
+        // The step-ups read these: absent, recent, each side of 600 and
+        // 900 seconds ago, in the future; a second factor or not.
+        idp_auth_time: *rng.pick(&[
+            None,
+            Some(NOW - 100),
+            Some(NOW - 600),
+            Some(NOW - 601),
+            Some(NOW - 900),
+            Some(NOW - 901),
+            Some(NOW + 50),
+        ]),
+        mfa: *rng.pick(&[None, Some(true), Some(false)]),
     };
     let ours = [0x5eu8; 32];
     let header = json!({"alg": "HS256", "kid": kit::SESSION_KID, "typ": "edge-auth-session"});
@@ -288,6 +303,15 @@ fn random_session(rng: &mut Rng, provider_token: &str) -> String {
                 r#"{"sub":"u","name":"n","groups":["admins"],"sid":"s","iat":1799999000,"exp":1800003600,"extra":true}"#,
                 r#"[1,2]"#,
                 r#"{"sub":"u","name":"n","groups":["admins"],"sid":"s","iat":1799999000,"exp":1800000000}"#,
+                // The step-up claims: null is absent; a wrong type or a
+                // number JavaScript cannot hold exactly is no session.
+                r#"{"sub":"u","name":"n","groups":["admins"],"sid":"s","iat":1799999000,"exp":1800003600,"idp_auth_time":null,"mfa":null}"#,
+                r#"{"sub":"u","name":"n","groups":["admins"],"sid":"s","iat":1799999000,"exp":1800003600,"idp_auth_time":"1799999000"}"#,
+                r#"{"sub":"u","name":"n","groups":["admins"],"sid":"s","iat":1799999000,"exp":1800003600,"idp_auth_time":1799999000.5}"#,
+                r#"{"sub":"u","name":"n","groups":["admins"],"sid":"s","iat":1799999000,"exp":1800003600,"idp_auth_time":9007199254740992}"#,
+                r#"{"sub":"u","name":"n","groups":["auditors"],"sid":"s","iat":1799999000,"exp":1800003600,"mfa":"true"}"#,
+                r#"{"sub":"u","name":"n","groups":["auditors"],"sid":"s","iat":1799999000,"exp":1800003600,"mfa":1}"#,
+                r#"{"sub":"u","name":"n","groups":["auditors"],"sid":"s","iat":1799999000,"exp":1800003600,"mfa":true}"#,
             ]);
             signed_raw(&header, claims, &ours)
         }
@@ -564,28 +588,15 @@ fn rust_decision(case: &Case, config: &Config) -> (Value, (String, Value)) {
     for (name, value) in &case.headers {
         request.headers.set(name, value.clone());
     }
-    let return_to = path_and_query(&request.uri, &request.querystring);
     assert_eq!(dist.distribution_domain_name, SITE);
-    let outcome = authorize(request, &dist, config, case.now, &mut CountingEntropy(1));
+    // The core's answer for the function, as the deploy's probes take it.
+    let (output, outcome) = function_answer(request, &dist, config, case.now);
     let line = core_line(&outcome, case);
+    let answer = answer_of_rust(&output);
     if outcome.event == "signin-started" {
-        // The function cannot start a sign-in (no random source): it sends
-        // the browser to signin's start endpoint with the same return path,
-        // which starts the very sign-in authorize does (flows.rs
-        // `the_start_endpoint_starts_the_sign_in_authorize_would`).
-        let location = format!(
-            "{}?{}",
-            start_path(config),
-            encode_form([("return", return_to.as_str())])
-        );
-        let answer = answer_of_rust(&HandlerOutput::Respond(pages::redirect(&location, vec![])));
         return (answer, ("signin".into(), line));
     }
     let detail = outcome.detail.clone().unwrap_or_default();
-    let answer = match outcome.output {
-        HandlerOutput::Forward(request) => answer_of_rust(&index_path(request).output),
-        respond => answer_of_rust(&respond),
-    };
     let class = class_of(&answer, config, &detail);
     (answer, (class, line))
 }
@@ -889,7 +900,8 @@ fn the_function_decides_as_authorize_does() {
                     .filter_map(|u| edge_auth_core::paths::canonical_path(&u).ok())
                     .collect();
                 keys.dedup();
-                let first_rule = |key: &String| config.rules.iter().find(|(p, _)| p.matches(key));
+                let first_rule =
+                    |key: &String| config.rules.iter().find(|r| r.pattern.matches(key));
                 let public = keys.iter().all(|k| first_rule(k).is_none())
                     && config.public.iter().any(|p| p.matches(&keys[0]));
                 let session = case.cookies.iter().find_map(|(name, value)| {
@@ -906,12 +918,18 @@ fn the_function_decides_as_authorize_does() {
                 // Every key's first rule is met, whichever way it was asked.
                 if let Some(claims) = session.filter(|_| !public) {
                     for key in &keys {
-                        if let Some((pattern, groups)) = first_rule(key) {
+                        if let Some(rule) = first_rule(key) {
                             assert!(
-                                claims.groups.iter().any(|g| groups.contains(g)),
+                                claims.groups.iter().any(|g| rule.groups.contains(g)),
                                 "{runtime}: {} forwarded to {forwarded} without the groups of {}",
                                 case.uri,
-                                pattern.as_str()
+                                rule.pattern.as_str()
+                            );
+                            assert!(
+                                rule.step_up.met_by(&claims, case.now).is_ok(),
+                                "{runtime}: {} forwarded to {forwarded} without the step-up of {}",
+                                case.uri,
+                                rule.pattern.as_str()
                             );
                         }
                     }
@@ -1009,6 +1027,10 @@ fn the_function_uses_only_what_cloudfront_functions_offer() {
     assert!(function.contains("async function handler("));
     // The rules are the configuration's, written in as data.
     assert!(function.contains(r#"["/admin/*",["admins"]]"#));
+    // A rule's step-up travels with it; a rule without one costs nothing.
+    let mut value = kit::config_value("https://auth.example.com");
+    value["rules"] = json!([{"pattern": "/ops/*", "groups": ["admins"], "max_auth_age_seconds": 900, "mfa": true}]);
+    assert!(render(&kit::config_from(value)).contains(r#"["/ops/*",["admins"],900,true]"#));
     assert!(!function.contains("__CONFIG__"));
 }
 
@@ -1307,4 +1329,111 @@ var before = njs.memoryStats.size;
     }
     eprintln!("  the most: {worst} bytes of CloudFront's 2 MB");
     std::fs::remove_dir_all(&dir).ok();
+}
+
+/// The events a deploy has CloudFront's runtime run before it publishes
+/// (`function_probe`), in each engine here, under the deployment's store
+/// with the probes' revocation: every answer is the core's. And the check
+/// is not blind: a function rendered from other rules fails it.
+#[test]
+fn the_deploys_probes_pass_here_and_catch_a_function_that_differs() {
+    let mut config = config();
+    config
+        .sessions
+        .revoke(probe::PROBE_REVOKED_SUB, probe::PROBE_REVOKED_UP_TO);
+    let mut store = key_value_store(&config);
+    let keys = config.file.session.keys.clone();
+    let probes = probe::probes(&config, &keys, NOW);
+    let names: Vec<&str> = probes.iter().map(|p| p.name.as_str()).collect();
+    for wanted in [
+        "no session",
+        "a session signed with next-key",
+        "an expired session",
+        "a forged session",
+        "a revoked user's session",
+        "a directory path",
+        "a rule's path (/admin/p) with group admins",
+        "a public path (/signed-out.html)",
+    ] {
+        assert!(names.contains(&wanted), "no probe {wanted:?} in {names:?}");
+    }
+    // Each probe tries something else: the answers are not all one.
+    let kinds: std::collections::BTreeSet<String> =
+        probes.iter().map(|p| p.expected.summary()).collect();
+    assert!(kinds.len() >= 6, "{kinds:?}");
+    store.insert(
+        edge_auth_core::cloudfront_function::revocation_key(probe::PROBE_REVOKED_SUB),
+        probe::PROBE_REVOKED_UP_TO.to_string(),
+    );
+    let run_probes = |function: &str, tag: &str| -> Vec<Vec<String>> {
+        let dir =
+            std::env::temp_dir().join(format!("edge-auth-probe-{tag}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let events = dir.join("events.json");
+        let results = dir.join("results.json");
+        let list: Vec<&Value> = probes.iter().map(|p| &p.event).collect();
+        std::fs::write(&events, serde_json::to_string(&list).unwrap()).unwrap();
+        let body = function.replacen("import cf from 'cloudfront';", "", 1);
+        let script = format!(
+            r#"var KVS = {kvs};
+var cf = {{ kvs: function () {{ return {{ get: function (k) {{
+  return Object.prototype.hasOwnProperty.call(KVS, k) ? Promise.resolve(KVS[k]) : Promise.reject(new Error('key not found: ' + k));
+}} }}; }} }};
+console.log = function () {{}};
+{body}
+var fs = require('fs');
+var events = JSON.parse(fs.readFileSync({events}).toString());
+var outputs = [];
+(async function () {{
+  for (var i = 0; i < events.length; i++) {{
+    Date.now = function () {{ return {now} * 1000 + 999; }};
+    var out = await handler(events[i]);
+    // TestFunction's FunctionOutput: the event object returned.
+    outputs.push(JSON.stringify(out.statusCode === undefined ? {{ request: out }} : {{ response: out }}));
+  }}
+  fs.writeFileSync({results}, JSON.stringify(outputs));
+}})();
+"#,
+            kvs = json!(store),
+            events = json!(events.display().to_string()),
+            results = json!(results.display().to_string()),
+            now = NOW,
+        );
+        let path = dir.join("probes.js");
+        std::fs::write(&path, script).unwrap();
+        runtimes()
+            .iter()
+            .map(|runtime| {
+                run(runtime, &path);
+                let outputs: Vec<String> =
+                    serde_json::from_slice(&std::fs::read(&results).unwrap()).unwrap();
+                std::fs::remove_file(&results).unwrap();
+                outputs
+            })
+            .collect()
+    };
+    for outputs in run_probes(&render(&config), "same") {
+        assert_eq!(outputs.len(), probes.len());
+        for (probe, output) in probes.iter().zip(&outputs) {
+            probe
+                .check(output)
+                .unwrap_or_else(|e| panic!("{}: {e}\n{output}", probe.name));
+        }
+    }
+    let mut value = kit::config_value("https://auth.example.com");
+    value["rules"] = json!([{"pattern": "/admin/*", "groups": ["auditors"]}]);
+    let other = kit::config_from(value);
+    for outputs in run_probes(&render(&other), "other") {
+        let failed: Vec<String> = probes
+            .iter()
+            .zip(&outputs)
+            .filter_map(|(p, o)| p.check(o).err().map(|e| format!("{}: {e}", p.name)))
+            .collect();
+        assert!(
+            failed
+                .iter()
+                .any(|f| f.contains("with group admins") && f.contains("answered 403")),
+            "{failed:?}"
+        );
+    }
 }

@@ -1493,3 +1493,123 @@ fn refresh_renews_no_session_a_revocation_ended() {
         }
     }
 }
+
+/// Sign-out ends the session at the edge: the outcome asks the driver to
+/// raise `revoked:<sub>` to the session's own `iat` (so its copies, and
+/// the user's older sessions, are refused; a sign-in right after is not),
+/// with or without a refresh token to revoke, and when switching user.
+/// An expired session is ended too (a copy is still a copy); a forged,
+/// foreign or missing one names no session and ends nothing. The
+/// revocation it asks for is one every verifier then applies.
+#[test]
+fn signout_ends_the_session_at_the_edge_and_nothing_else() {
+    let config = kit::config();
+    let claims = kit::session_claims();
+    let wanted = Some(Box::new(edge_auth_core::Revocation {
+        sub: claims.sub.clone(),
+        up_to: claims.iat,
+    }));
+    let done = |step: Step<edge_auth_core::signout::SignoutPending>| match step {
+        Step::Done(out) => out,
+        Step::Call { pending, .. } => {
+            match signout_complete(pending, &config, &ProviderOutcome::TimedOut) {
+                Step::Done(out) => out,
+                Step::Call { .. } => panic!("one token, one call"),
+            }
+        }
+    };
+    for (query, cookies, expected_iat) in [
+        ("", vec![session_cookie(&kit::session())], claims.iat),
+        (
+            "",
+            vec![session_cookie(&kit::session()), kit::refresh_cookie("rt.1")],
+            claims.iat,
+        ),
+        (
+            "return=%2Fdocs%2F",
+            vec![session_cookie(&kit::session())],
+            claims.iat,
+        ),
+        (
+            "",
+            vec![session_cookie(&session_with(|c| {
+                c.iat = NOW - 7200;
+                c.exp = NOW - 3600;
+            }))],
+            NOW - 7200,
+        ),
+        // A forged copy before the real one: the real one is ended.
+        (
+            "",
+            vec![
+                session_cookie("eyJhbGciOiJIUzI1NiJ9.e30.AAAA"),
+                session_cookie(&kit::session()),
+            ],
+            claims.iat,
+        ),
+    ] {
+        let (request, dist) = signout_request(query, &cookies);
+        let out = done(signout_begin(
+            &request,
+            &dist,
+            &config,
+            NOW,
+            &mut CountingEntropy(0),
+        ));
+        assert_eq!(
+            out.revocation,
+            Some(Box::new(edge_auth_core::Revocation {
+                sub: claims.sub.clone(),
+                up_to: expected_iat
+            })),
+            "{query} {cookies:?}"
+        );
+        assert_eq!(
+            out.session.as_ref().map(|s| s.sid.as_str()),
+            Some(claims.sid.as_str())
+        );
+    }
+    let (request, dist) = signout_request("", &[session_cookie(&kit::session())]);
+    let out = done(signout_begin(
+        &request,
+        &dist,
+        &config,
+        NOW,
+        &mut CountingEntropy(0),
+    ));
+    assert_eq!(out.revocation, wanted);
+    // Applied, it refuses that session and every copy; a later one stands.
+    let mut applied = config.clone();
+    applied.sessions.revoke(&claims.sub, claims.iat);
+    assert!(applied.sessions.verify(&kit::session(), NOW).is_err());
+    let later = session_with(|c| c.iat = NOW);
+    assert!(applied.sessions.verify(&later, NOW).is_ok());
+    // Forged, foreign (another key) or no session: nothing to end.
+    let foreign = edge_auth_core::session::SessionSigner::new(
+        &[edge_auth_core::session::SessionKeyFile {
+            kid: kit::SESSION_KID.into(),
+            key: "ERERERERERERERERERERERERERERERERERERERERERE".into(),
+            not_after: None,
+        }],
+        kit::SESSION_KID,
+    )
+    .unwrap()
+    .sign(&claims);
+    for cookies in [
+        vec![],
+        vec![session_cookie("not-a-session")],
+        vec![session_cookie(&foreign)],
+        vec![session_cookie(&"a".repeat(5000))],
+    ] {
+        let (request, dist) = signout_request("", &cookies);
+        let out = done(signout_begin(
+            &request,
+            &dist,
+            &config,
+            NOW,
+            &mut CountingEntropy(0),
+        ));
+        assert_eq!(out.revocation, None, "{cookies:?}");
+        assert_eq!(out.event, "signed-out");
+    }
+}

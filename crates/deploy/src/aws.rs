@@ -93,7 +93,7 @@ pub async fn put_session_keys(
     Ok(())
 }
 
-fn call_error(e: impl std::error::Error) -> AwsError {
+pub(crate) fn call_error(e: impl std::error::Error) -> AwsError {
     AwsError::Call(aws_sdk_s3::error::DisplayErrorContext(e).to_string())
 }
 
@@ -156,31 +156,10 @@ pub fn cloudfront(config: &SdkConfig) -> aws_sdk_cloudfront::Client {
     )
 }
 
-/// Where the key value store's data plane is reached instead of AWS's
-/// `<account>.cloudfront-kvs.global.api.aws`: the tests' stand-in on
-/// 127.0.0.1 (AWS's endpoint rules put the account id in front of any
-/// `AWS_ENDPOINT_URL` host, which no local server answers).
-pub const KEY_VALUE_STORE_ENDPOINT_VARIABLE: &str = "EDGE_AUTH_KEY_VALUE_STORE_ENDPOINT";
-
-/// AWS's endpoint for every key value store call, at another address: the
-/// rules' own answer (with its SigV4A auth scheme) and only the URL
-/// replaced.
-#[derive(Debug)]
-struct OtherAddress(String);
-
-impl aws_sdk_cloudfrontkeyvaluestore::config::endpoint::ResolveEndpoint for OtherAddress {
-    fn resolve_endpoint<'a>(
-        &'a self,
-        params: &'a aws_sdk_cloudfrontkeyvaluestore::config::endpoint::Params,
-    ) -> aws_smithy_runtime_api::client::endpoint::EndpointFuture<'a> {
-        use aws_sdk_cloudfrontkeyvaluestore::config::endpoint::DefaultResolver;
-        let url = self.0.clone();
-        aws_smithy_runtime_api::client::endpoint::EndpointFuture::new(async move {
-            let aws = DefaultResolver::new().resolve_endpoint(params).await?;
-            Ok(aws.into_builder().url(url).build())
-        })
-    }
-}
+/// Where the key value store's data plane is reached instead of AWS's:
+/// a test's stand-in (`edge_auth_provider::store`, which signs-out share).
+pub const KEY_VALUE_STORE_ENDPOINT_VARIABLE: &str =
+    edge_auth_provider::store::STORE_ENDPOINT_VARIABLE;
 
 /// The time AWS last stated (its `Date` header), seconds since the epoch:
 /// `revoke` takes its cut-off from AWS's clock, not the operator's.
@@ -225,12 +204,9 @@ impl aws_smithy_runtime_api::client::interceptors::Intercept for ServerDate {
 }
 
 pub fn key_value_store(config: &SdkConfig) -> aws_sdk_cloudfrontkeyvaluestore::Client {
-    let mut builder = aws_sdk_cloudfrontkeyvaluestore::config::Builder::from(config)
+    let builder = edge_auth_provider::store::builder(config)
         .interceptor(RecordCalls)
         .interceptor(ServerDate);
-    if let Ok(url) = std::env::var(KEY_VALUE_STORE_ENDPOINT_VARIABLE) {
-        builder = builder.endpoint_resolver(OtherAddress(url));
-    }
     aws_sdk_cloudfrontkeyvaluestore::Client::from_conf(builder.build())
 }
 
@@ -367,17 +343,49 @@ async fn revoke_once(
     let (etag, present, _) = read_store(client, arn).await?;
     // The times from the clock of the answer just read (AWS's).
     let (now, keep_after) = cut_off();
-    let stale: Vec<String> = present
-        .iter()
-        .filter(|(k, v)| {
-            k.starts_with(edge_auth_core::cloudfront_function::REVOCATION_PREFIX)
-                && k.as_str() != key
-                && v.parse::<u64>().is_ok_and(|t| t < keep_after)
-        })
-        .map(|(k, _)| k.clone())
+    let stale: Vec<String> = stale_revocations(&present, keep_after)
+        .filter(|k| k.as_str() != key)
         .collect();
     let puts = vec![(key.to_owned(), now.to_string())];
     update_store(client, arn, etag, &puts, &stale).await
+}
+
+/// The `revoked:` entries whose cut-off is before `keep_after`: no session
+/// they could refuse is still valid.
+fn stale_revocations(
+    present: &BTreeMap<String, String>,
+    keep_after: u64,
+) -> impl Iterator<Item = String> + '_ {
+    present
+        .iter()
+        .filter(move |(k, v)| {
+            k.starts_with(edge_auth_core::cloudfront_function::REVOCATION_PREFIX)
+                && v.parse::<u64>().is_ok_and(|t| t < keep_after)
+        })
+        .map(|(k, _)| k.clone())
+}
+
+/// A deploy's pruning: `revoked:` entries from before `keep_after` (sign-out
+/// writes one per user who signs out, and the store holds 5 MB), deleted in
+/// one conditional `UpdateKeys`, read again on another writer's change.
+pub async fn prune_revocations(
+    client: &aws_sdk_cloudfrontkeyvaluestore::Client,
+    arn: &str,
+    keep_after: u64,
+) -> Result<StoreChanges, AwsError> {
+    with_retries(|| async move {
+        let (etag, present, (items, bytes)) = read_store(client, arn).await?;
+        let stale: Vec<String> = stale_revocations(&present, keep_after).collect();
+        if stale.is_empty() {
+            return Ok(StoreChanges {
+                items,
+                bytes,
+                ..StoreChanges::default()
+            });
+        }
+        update_store(client, arn, etag, &[], &stale).await
+    })
+    .await
 }
 
 /// Whether an error of the key value store's data plane is the caller's

@@ -49,16 +49,17 @@ pub struct FunctionState {
     pub code: String,
 }
 
-/// The function `name` at its live stage, or `None` when there is none.
+/// The function `name` at `stage`, or `None` when there is none.
 pub async fn viewer_function(
     config: &SdkConfig,
     name: &str,
+    stage: aws_sdk_cloudfront::types::FunctionStage,
 ) -> Result<Option<FunctionState>, AwsError> {
     let client = aws::cloudfront(config);
     let described = match client
         .describe_function()
         .name(name)
-        .stage(aws_sdk_cloudfront::types::FunctionStage::Live)
+        .stage(stage.clone())
         .send()
         .await
     {
@@ -74,7 +75,7 @@ pub async fn viewer_function(
     let code = client
         .get_function()
         .name(name)
-        .stage(aws_sdk_cloudfront::types::FunctionStage::Live)
+        .stage(stage)
         .send()
         .await
         .map_err(|e| AwsError::Call(aws_sdk_s3::error::DisplayErrorContext(e).to_string()))?;
@@ -111,9 +112,11 @@ pub async fn store_summary(
     let (present, items, bytes) = aws::read_store_entries(client, arn).await?;
     let prefix = edge_auth_core::cloudfront_function::REVOCATION_PREFIX;
     Ok(StoreSummary {
+        // The deploy's test requests' revoked user is no one's revocation.
         revoked_at: present
             .iter()
             .filter_map(|(k, v)| Some((k.strip_prefix(prefix)?.to_owned(), v.parse().ok()?)))
+            .filter(|(sub, _)| sub != edge_auth_core::function_probe::PROBE_REVOKED_SUB)
             .collect(),
         names: present.into_keys().collect(),
         items,

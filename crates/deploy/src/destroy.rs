@@ -103,6 +103,15 @@ impl Teardown {
                 region: dist_region.clone(),
             });
         }
+        // The function and its store: CloudFront deletes a function only
+        // once no distribution uses it.
+        steps.push(TeardownStep::DeleteStack {
+            stack: settings.stack_name("viewer-function"),
+            region: dist_region.clone(),
+            replicated: false,
+            leftover: (!function)
+                .then_some("an earlier deployment with authorizer = \"cloudfront-function\""),
+        });
         if regional {
             // Regional functions have no replicas: gone at once.
             steps.push(TeardownStep::DeleteStack {

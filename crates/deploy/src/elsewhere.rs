@@ -49,18 +49,28 @@ pub const REGIONS: [&str; 34] = [
     "us-west-2",
 ];
 
-/// The regions, other than the settings' own, holding a distribution stack
-/// of these names; the lookups run side by side.
-pub async fn distribution_elsewhere(settings: &Settings) -> Vec<String> {
-    let stack = settings.stack_name("distribution");
+/// The stacks holding CloudFront's account-wide names (the distribution's
+/// policies and aliases, the function and its store).
+fn global_stacks(settings: &Settings) -> [String; 2] {
+    [
+        settings.stack_name("distribution"),
+        settings.stack_name("viewer-function"),
+    ]
+}
+
+/// The (region, stack) pairs, in regions other than the settings' own, of
+/// a distribution or viewer-function stack of these names; the lookups run
+/// side by side.
+pub async fn distribution_elsewhere(settings: &Settings) -> Vec<(String, String)> {
     // The credentials are found once; each lookup only changes the region.
     let base = aws::sdk_config(&settings.regions.distribution, None).await;
     let mut lookups = tokio::task::JoinSet::new();
-    for region in REGIONS
+    for (stack, region) in REGIONS
         .iter()
         .filter(|r| **r != settings.regions.distribution)
+        .flat_map(|r| global_stacks(settings).map(|s| (s, r)))
     {
-        let (stack, region) = (stack.clone(), region.to_string());
+        let region = region.to_string();
         let config = base
             .to_builder()
             .region(aws_config::Region::new(region.clone()))
@@ -68,19 +78,19 @@ pub async fn distribution_elsewhere(settings: &Settings) -> Vec<String> {
         lookups.spawn(async move {
             // An error (a region not enabled, a call refused) is no stack.
             match aws::stack_status(&config, &stack).await {
-                Ok(Some(status)) if status.as_str() != "DELETE_COMPLETE" => Some(region),
+                Ok(Some(status)) if status.as_str() != "DELETE_COMPLETE" => Some((region, stack)),
                 _ => None,
             }
         });
     }
-    let mut found: Vec<String> = lookups.join_all().await.into_iter().flatten().collect();
+    let mut found: Vec<(String, String)> = lookups.join_all().await.into_iter().flatten().collect();
     found.sort();
     found
 }
 
-/// What to do about a distribution stack of these names in `region`.
-pub fn remedy(settings: &Settings, region: &str) -> String {
-    let stack = settings.stack_name("distribution");
+/// What to do about `stack` (a distribution or viewer-function stack of
+/// these names) in `region`.
+pub fn remedy(settings: &Settings, region: &str, stack: &str) -> String {
     format!(
         "{stack} exists in {region}, and regions.distribution says {}: CloudFront's names (function, key value store, policies) are account-wide, so a deploy here would fail on the ones it holds. Remove that deployment first: `edge-auth-deploy destroy` with settings whose regions.distribution is {region} (or aws cloudformation delete-stack --region {region} --stack-name {stack}), or set regions.distribution back to {region}",
         settings.regions.distribution

@@ -20,3 +20,4 @@ pub mod session_keys;
 pub mod settings;
 pub mod smoke;
 pub mod template;
+pub mod viewer_function;

@@ -137,6 +137,9 @@ pub fn config_json(
         "groups_claim": groups_claim,
         "clock_skew_seconds": settings.clock_skew_seconds,
     });
+    if settings.mfa_always() {
+        provider["mfa_always"] = json!(true);
+    }
     // Cognito's discovery document names no revocation endpoint; its
     // OAuth 2.0 revoke endpoint sits beside the token endpoint.
     let revocation = discovery
@@ -163,7 +166,7 @@ pub fn config_json(
         },
         "provider": provider,
         "paths": {"public": settings.site.public_paths()},
-        "rules": settings.rules.iter().map(|r| json!({"pattern": r.pattern, "groups": r.groups})).collect::<Vec<_>>(),
+        "rules": settings.rules.iter().map(|r| r.to_config()).collect::<Vec<_>>(),
         "secret": {"kind": "secrets_manager", "secret_id": secret.arn, "region": secret.region},
     });
     if let Some(url) = site_url {

@@ -197,11 +197,26 @@ pub enum Step {
     RenderViewerFunction {
         template: PathBuf,
     },
-    /// The session verify keys into the distribution's key value store,
+    /// The session verify keys into the function's key value store,
     /// `key:<kid>` for each key of the set; `key:` entries of keys no longer
-    /// in the set are deleted (`aws::write_key_value_store`).
+    /// in the set are deleted (`aws::write_key_value_store`). Before the
+    /// function is published: nothing relies on a key the store lacks.
     WriteKeyValueStore {
         store: Value,
+    },
+    /// CloudFront's own runtime runs the staged (DEVELOPMENT) function on
+    /// the fixed probes (`edge_auth_core::function_probe`) with the store
+    /// just written; any answer other than the core's, an error, or a
+    /// compute utilization over the limit stops the deploy before anything
+    /// is published (`crate::viewer_function`).
+    TestViewerFunction {
+        function: Value,
+        max_compute_utilization: u32,
+    },
+    /// The tested code to the LIVE stage (`PublishFunction`), unless LIVE
+    /// already runs it.
+    PublishViewerFunction {
+        function: Value,
     },
     /// The edge-functions stack an earlier `authorizer = "lambda-edge"`
     /// deployment left: not deleted by a deploy (Lambda refuses while
@@ -339,6 +354,8 @@ impl Plan {
                 admin_group,
                 id_token_validity_minutes,
                 refresh_token_validity_days,
+                refresh_token_rotation,
+                refresh_token_rotation_grace_seconds,
                 email,
                 ..
             } = &settings.provider
@@ -360,6 +377,18 @@ impl Plan {
                 p.push(base(
                     "RefreshTokenValidityDays",
                     &refresh_token_validity_days.to_string(),
+                ));
+                p.push(base(
+                    "RefreshTokenRotation",
+                    if *refresh_token_rotation {
+                        "ENABLED"
+                    } else {
+                        "DISABLED"
+                    },
+                ));
+                p.push(base(
+                    "RefreshTokenRotationGraceSeconds",
+                    &refresh_token_rotation_grace_seconds.to_string(),
                 ));
             }
             p.push(("CallbackUrls".into(), site.with_suffix(CALLBACK_PATH)));
@@ -422,9 +451,31 @@ impl Plan {
                 into: configured.clone().join("regional"),
             });
         }
+        let viewer = settings.stack_name("viewer-function");
         if function {
+            // The function and its store: the keys in the store and the
+            // staged code tested by CloudFront's runtime before anything is
+            // published, and published before the distribution uses it.
+            let template = templates.join("viewer-function/template.yaml");
             steps.push(Step::RenderViewerFunction {
-                template: templates.join("distribution/template.yaml"),
+                template: template.clone(),
+            });
+            steps.push(Step::DeployStack {
+                stack: viewer.clone(),
+                template,
+                region: settings.regions.distribution.clone(),
+                parameters: names.clone(),
+                tags: tags.clone(),
+            });
+            steps.push(Step::WriteKeyValueStore {
+                store: output(&viewer, "KeyValueStoreArn"),
+            });
+            steps.push(Step::TestViewerFunction {
+                function: output(&viewer, "FunctionName"),
+                max_compute_utilization: settings.function.max_compute_utilization,
+            });
+            steps.push(Step::PublishViewerFunction {
+                function: output(&viewer, "FunctionName"),
             });
         } else {
             if regional {
@@ -452,11 +503,22 @@ impl Plan {
         // them), and the step after the distribution fills them in. A
         // re-run passes the existing values from the start, so the second
         // deployment finds nothing to change and is skipped.
+        // The viewer-function stack's outputs the later stacks take; none
+        // with Lambda@Edge.
+        let viewer_output = |key: &str| {
+            if function {
+                output(&viewer, key)
+            } else {
+                Value::Known(String::new())
+            }
+        };
         let auth_parameters = |site: Value, distribution_arn: Value| {
             let mut p = names.clone();
             p.push(("ClientSecretArn".into(), secret_arn.clone()));
             p.push(("SiteUrl".into(), site));
             p.push(("DistributionArn".into(), distribution_arn));
+            // Where sign-out ends a session at the edge.
+            p.push(("KeyValueStoreArn".into(), viewer_output("KeyValueStoreArn")));
             p.push(base(
                 "AuthConcurrency",
                 &settings.auth_concurrency.to_string(),
@@ -486,6 +548,7 @@ impl Plan {
         }
         let mut dist_parameters = names.clone();
         dist_parameters.push(base("Authorizer", settings.authorizer.as_str()));
+        dist_parameters.push(("ViewerFunctionArn".into(), viewer_output("FunctionArn")));
         // Each of these parameters is the output of the same name.
         for key in ["AuthorizeVersionArn", "IndexPathVersionArn"] {
             dist_parameters.push((
@@ -589,9 +652,6 @@ impl Plan {
             tags: tags.clone(),
         });
         if function {
-            steps.push(Step::WriteKeyValueStore {
-                store: output(&distribution, "KeyValueStoreArn"),
-            });
             steps.push(Step::RetiredStack {
                 stack: edge,
                 region: EDGE_REGION.into(),
@@ -723,11 +783,11 @@ fn monitoring_steps(
 }
 
 /// Where CloudFront writes the viewer function's lines (us-east-1; the
-/// function is `<app>-<env>-viewer-request` in the distribution template).
+/// function is `<app>-<env>-viewer` in the viewer-function template).
 pub fn function_log_group(settings: &Settings) -> String {
     format!(
-        "/aws/cloudfront/function/{}-{}-viewer-request",
-        settings.application, settings.environment
+        "/aws/cloudfront/function/{}",
+        settings.viewer_function_name()
     )
 }
 
@@ -839,6 +899,8 @@ pub fn setting_of(parameter: &str) -> Option<&'static str> {
         "AdminGroupName" => "provider.admin_group",
         "IdTokenValidityMinutes" => "provider.id_token_validity_minutes",
         "RefreshTokenValidityDays" => "provider.refresh_token_validity_days",
+        "RefreshTokenRotation" => "provider.refresh_token_rotation",
+        "RefreshTokenRotationGraceSeconds" => "provider.refresh_token_rotation_grace_seconds",
         "ClientSecretArn" => "provider.client_secret_arn",
         "CallbackUrls" | "LogoutUrls" | "SiteUrl" | "DomainName" => "site.domain",
         "CertificateArn" => "site.certificate_arn",
@@ -961,6 +1023,8 @@ impl Step {
             Step::WriteConfig { into, .. } => format!("config.json ({})", into.display()),
             Step::RenderViewerFunction { .. } => "CloudFront Function".into(),
             Step::WriteKeyValueStore { .. } => "key value store".into(),
+            Step::TestViewerFunction { .. } => "function tested by CloudFront".into(),
+            Step::PublishViewerFunction { .. } => "function published".into(),
             Step::RetiredStack { stack, .. } => format!("retired {stack}"),
             Step::WritePlaceholders { .. } => "placeholder packages".into(),
             Step::EnsureLogGroups { region, .. } => format!("log groups ({region})"),
@@ -1036,7 +1100,21 @@ impl fmt::Display for Step {
             ),
             Step::WriteKeyValueStore { store } => writeln!(
                 f,
-                "write the session verify keys into the key value store {store}: key:<kid> for each key of the set, key: entries of dropped keys deleted (names are shown, values never)"
+                "write the session verify keys into the key value store {store}: key:<kid> for each key of the set, key: entries of dropped keys deleted (names are shown, values never), and the test requests' revoked user ({}); revoked: entries older than the longest session deleted",
+                edge_auth_core::cloudfront_function::revocation_key(
+                    edge_auth_core::function_probe::PROBE_REVOKED_SUB
+                )
+            ),
+            Step::TestViewerFunction {
+                function,
+                max_compute_utilization,
+            } => writeln!(
+                f,
+                "test the staged function {function} in CloudFront's own runtime (TestFunction, DEVELOPMENT stage, with the store above): no session, a session signed with each key, expired, forged and revoked sessions, a directory path, the first rule's path without and with its group, a public path, an unknown auth path, a long hostile URI; stop before publishing on any answer other than the core's, an error, or a compute utilization over {max_compute_utilization}%"
+            ),
+            Step::PublishViewerFunction { function } => writeln!(
+                f,
+                "publish {function} to LIVE (PublishFunction), unless LIVE already runs the tested code"
             ),
             Step::SyncSite {
                 bucket,

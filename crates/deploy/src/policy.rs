@@ -194,6 +194,14 @@ pub const HANDLER_ACTIONS: &[(&str, &[&str])] = &[
         ],
     ),
     (
+        "AWS::IAM::RolePolicy",
+        &[
+            "iam:DeleteRolePolicy",
+            "iam:GetRolePolicy",
+            "iam:PutRolePolicy",
+        ],
+    ),
+    (
         "AWS::Lambda::Alias",
         &[
             "lambda:CreateAlias",
@@ -830,6 +838,9 @@ pub fn document(settings: &Settings) -> Value {
         ]);
         let mut function = of("Function");
         function.extend(tags.iter().cloned());
+        // The tool's own: CloudFront's runtime runs the staged function on
+        // the test requests before the tool publishes it.
+        function.insert("cloudfront:TestFunction".into());
         statements.push(statement(
             "ViewerFunction",
             &function,

@@ -171,6 +171,8 @@ mod tests {
             iat: now,
             exp: now + 3600,
             auth_time: None,
+            idp_auth_time: None,
+            mfa: None,
         }
     }
 

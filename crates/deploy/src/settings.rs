@@ -47,6 +47,32 @@ pub struct Settings {
     /// When a sign-in ends although refreshes could renew it.
     #[serde(default)]
     pub session: SessionLimits,
+    /// How the CloudFront Function is let go live.
+    #[serde(default)]
+    pub function: FunctionSettings,
+}
+
+/// `[function]`: what CloudFront's own test run of the staged function
+/// (`TestFunction`, before every publish) must show.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FunctionSettings {
+    /// The highest compute utilization (% of the function's time budget)
+    /// any test request may take; above it nothing is published.
+    #[serde(default = "default_max_compute_utilization")]
+    pub max_compute_utilization: u32,
+}
+
+impl Default for FunctionSettings {
+    fn default() -> Self {
+        Self {
+            max_compute_utilization: default_max_compute_utilization(),
+        }
+    }
+}
+
+fn default_max_compute_utilization() -> u32 {
+    70
 }
 
 /// `[session]`: the idle and absolute limits (both off when absent),
@@ -297,6 +323,16 @@ pub enum Provider {
         /// The refresh token's lifetime: how long a visitor stays signed in.
         #[serde(default = "default_refresh_token_days")]
         refresh_token_validity_days: u32,
+        /// Cognito's refresh token rotation: each refresh answers with a
+        /// new refresh token (the edge keeps it) and ends the one it
+        /// replaced, so a copied refresh token works once at most.
+        #[serde(default = "default_true")]
+        refresh_token_rotation: bool,
+        /// How long a replaced refresh token still works (Cognito's
+        /// `RetryGracePeriodSeconds`, 0 to 60): two tabs that refresh at
+        /// the same moment both succeed instead of one going to sign-in.
+        #[serde(default = "default_rotation_grace")]
+        refresh_token_rotation_grace_seconds: u32,
         #[serde(default)]
         email: Option<PoolEmail>,
         /// The pool's second factor (TOTP): `off`, `optional` (a user may
@@ -320,6 +356,26 @@ pub enum Provider {
 pub struct Rule {
     pub pattern: String,
     pub groups: Vec<String>,
+    /// A step-up: the provider must have authenticated the user within
+    /// this many minutes (`prompt=login` and `max_age` when not).
+    #[serde(default)]
+    pub max_auth_age_minutes: Option<u64>,
+    /// A step-up: the sign-in must have used a second factor.
+    #[serde(default)]
+    pub mfa: bool,
+}
+
+impl Rule {
+    /// The rule as `config.json` has it (`edge_auth_core::config::PathRule`).
+    pub fn to_config(&self) -> serde_json::Value {
+        serde_json::to_value(edge_auth_core::config::PathRule {
+            pattern: self.pattern.clone(),
+            groups: self.groups.clone(),
+            max_auth_age_seconds: self.max_auth_age_minutes.map(|m| m * 60),
+            mfa: self.mfa,
+        })
+        .expect("a rule is JSON")
+    }
 }
 
 /// The regions where Lambda offers no function URLs (Lambda Developer
@@ -356,6 +412,12 @@ fn default_refresh_token_days() -> u32 {
 }
 fn default_groups_claim() -> String {
     "cognito:groups".into()
+}
+fn default_true() -> bool {
+    true
+}
+fn default_rotation_grace() -> u32 {
+    10
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -482,6 +544,12 @@ impl Settings {
                 "\"edge\" runs sign-in, refresh and sign-out on Lambda@Edge, which the default authorizer (a CloudFront Function) exists to avoid; set authorizer = \"lambda-edge\" with it, or leave auth_endpoints at \"regional\"".into(),
             ));
         }
+        if !(1..=100).contains(&self.function.max_compute_utilization) {
+            return Err((
+                "function.max_compute_utilization",
+                "a percentage of the function's compute budget, 1 to 100".into(),
+            ));
+        }
         if self.site.hosted_zone_id.is_some() && self.site.domain.is_none() {
             return Err(("site.hosted_zone_id", "set site.domain too".into()));
         }
@@ -523,7 +591,42 @@ impl Settings {
                 "at most 48 extra tags (CloudFormation takes 50)".into(),
             ));
         }
+        for rule in &self.rules {
+            if rule
+                .max_auth_age_minutes
+                .is_some_and(|m| !(1..=1440).contains(&m))
+            {
+                return Err((
+                    "rules.max_auth_age_minutes",
+                    format!("{}: from 1 to 1440 (a day)", rule.pattern),
+                ));
+            }
+            if rule.mfa
+                && let Provider::Cognito { mfa, .. } = &self.provider
+                && *mfa != PoolMfa::Required
+            {
+                return Err((
+                    "rules.mfa",
+                    format!(
+                        "{}: Cognito's ID tokens do not say whether a sign-in used a second factor (no `amr`), so a rule can ask for one only when every sign-in has one: set provider.mfa = \"required\"",
+                        rule.pattern
+                    ),
+                ));
+            }
+        }
         Ok(())
+    }
+
+    /// Every sign-in at the provider has a second factor: a Cognito pool
+    /// with MFA required (`provider.mfa_always` in the packages).
+    pub fn mfa_always(&self) -> bool {
+        matches!(
+            self.provider,
+            Provider::Cognito {
+                mfa: PoolMfa::Required,
+                ..
+            }
+        )
     }
 
     /// The example values (deploy/prod.toml's and preview.toml's) still in these settings, as
@@ -634,6 +737,12 @@ impl Settings {
 
     pub fn stack_name(&self, part: &str) -> String {
         format!("{}-{}-{part}", self.application, self.environment)
+    }
+
+    /// The CloudFront Function's name (the viewer-function template's):
+    /// account-global, as its log group is.
+    pub fn viewer_function_name(&self) -> String {
+        format!("{}-{}-viewer", self.application, self.environment)
     }
 
     /// `https://docs.example.com`, when a custom domain is set.

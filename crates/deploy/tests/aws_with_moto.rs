@@ -282,6 +282,8 @@ async fn session_keys_rotation(url: &str) {
         iat: t0 + 60,
         exp: t0 + 60 + settings.longest_session_seconds(),
         auth_time: None,
+        idp_auth_time: None,
+        mfa: None,
     };
     let old_session = first.signer().unwrap().sign(&claims);
 

@@ -121,6 +121,12 @@ fn actions_for(resource_type: &str) -> Option<&'static [&'static str]> {
             "iam:TagRole",
             "iam:UpdateAssumeRolePolicy",
         ],
+        // The sign-out role's store policy (only with a store).
+        "AWS::IAM::RolePolicy" => &[
+            "iam:PutRolePolicy",
+            "iam:GetRolePolicy",
+            "iam:DeleteRolePolicy",
+        ],
         // SAM's function with AutoPublishAlias: a function, a version, an
         // alias, and the role passed to it.
         "AWS::Serverless::Function" => &[
@@ -207,7 +213,12 @@ fn template_resource_types(authorizer: &str) -> BTreeSet<String> {
         types.insert(LAMBDA_EDGE_ASSOCIATION.into());
     } else {
         types = BTreeSet::new();
-        for template in ["user-pool", "auth-endpoints", "distribution"] {
+        for template in [
+            "user-pool",
+            "auth-endpoints",
+            "viewer-function",
+            "distribution",
+        ] {
             types.extend(resource_types_of(template));
         }
     }
@@ -220,6 +231,7 @@ fn all_template_resource_types() -> BTreeSet<String> {
         "user-pool",
         "edge-functions",
         "auth-endpoints",
+        "viewer-function",
         "distribution",
     ] {
         types.extend(resource_types_of(template));
@@ -318,6 +330,10 @@ fn nothing_that_no_step_needs(authorizer: &str, file: &str) {
         "S3:ListObjectVersions",
         "S3:DeleteBucket",
         "CloudFront:CreateInvalidation",
+        "CloudFront:TestFunction",
+        "CloudFront:PublishFunction",
+        "CloudFront:DescribeFunction",
+        "CloudFront:GetFunction",
         "Cognito Identity Provider:AdminCreateUser",
         "Cognito Identity Provider:AdminAddUserToGroup",
         "Cognito Identity Provider:ListUsers",

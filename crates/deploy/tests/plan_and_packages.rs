@@ -25,13 +25,14 @@ fn prod() -> Settings {
 }
 
 /// The default authorizer: the CloudFront Function rendered into the
-/// distribution template, its key value store written after the
-/// distribution, and nothing in us-east-1.
+/// viewer-function template and staged there, its key value store written,
+/// the staged code tested by CloudFront's runtime and published, all before
+/// the distribution that associates it; and nothing in us-east-1.
 #[test]
 fn the_default_plan_has_no_lambda_at_edge() {
     let plan = Plan::new(&prod(), Path::new("dist"), Path::new("work/prod"));
     let text = plan.dry_run_text(&Default::default()).unwrap();
-    assert_eq!(plan.steps.len(), 16, "{text}");
+    assert_eq!(plan.steps.len(), 19, "{text}");
     assert!(!text.contains("(us-east-1) from"), "{text}");
     assert!(!text.contains("--region us-east-1"), "{text}");
     // An edge-functions stack of an earlier lambda-edge deployment is
@@ -43,16 +44,31 @@ fn the_default_plan_has_no_lambda_at_edge() {
             .unwrap_or_else(|| panic!("{needle}: {text}"))
     };
     let render = position(
-        "render the CloudFront Function (viewer request: sessions, rules, index paths) from config.json into work/prod/sam/distribution/template.yaml; refused if over CloudFront's 10240 bytes",
+        "render the CloudFront Function (viewer request: sessions, rules, index paths) from config.json into work/prod/sam/viewer-function/template.yaml; refused if over CloudFront's 10240 bytes",
     );
-    let distribution = position("deploy stack edge-auth-prod-distribution (eu-north-1)");
+    let staged = position("deploy stack edge-auth-prod-viewer-function (eu-north-1)");
     let store = position(
-        "write the session verify keys into the key value store <edge-auth-prod-distribution.KeyValueStoreArn>: key:<kid> for each key of the set",
+        "write the session verify keys into the key value store <edge-auth-prod-viewer-function.KeyValueStoreArn>: key:<kid> for each key of the set",
     );
+    let tested = position(
+        "test the staged function <edge-auth-prod-viewer-function.FunctionName> in CloudFront's own runtime (TestFunction, DEVELOPMENT stage",
+    );
+    let published =
+        position("publish <edge-auth-prod-viewer-function.FunctionName> to LIVE (PublishFunction)");
+    let distribution = position("deploy stack edge-auth-prod-distribution (eu-north-1)");
+    assert!(text.contains("or a compute utilization over 70%"), "{text}");
+    assert!(text.contains("'ViewerFunctionArn=\"<edge-auth-prod-viewer-function.FunctionArn>\"'"));
     let regional_config = position(
         "write config.json into copies of the packages, in work/prod/dist/configured/regional\n",
     );
-    assert!(regional_config < render && render < distribution && distribution < store);
+    assert!(
+        regional_config < render
+            && render < staged
+            && staged < store
+            && store < tested
+            && tested < published
+            && published < distribution
+    );
     assert!(text.contains("'Authorizer=\"cloudfront-function\"'"));
     assert!(text.contains("'AuthorizeVersionArn=\"\"'"));
     assert!(text.contains("'IndexPathVersionArn=\"\"'"));
@@ -119,12 +135,12 @@ hosted_domain_prefix = "docs-staging"
 "#,
     );
     let plan = Plan::new(&s, Path::new("dist"), Path::new("w"));
-    assert_eq!(plan.steps.len(), 16);
+    assert_eq!(plan.steps.len(), 19);
     let Step::DeployStack {
         stack, parameters, ..
-    } = &plan.steps[11]
+    } = &plan.steps[14]
     else {
-        panic!("{:?}", plan.steps[11])
+        panic!("{:?}", plan.steps[14])
     };
     assert_eq!(stack, "docs-staging-user-pool");
     // Cognito matches redirect_uri and logout_uri to the letter: the
@@ -375,9 +391,9 @@ fn the_tool_passes_the_tags_of_the_samconfig_files() {
         checked += 1;
     }
     // user pool twice (its last step drops an address the site moved
-    // from), auth endpoints twice, distribution: no edge functions with
-    // the default authorizer.
-    assert_eq!(checked, 5);
+    // from), auth endpoints twice, the viewer function, distribution: no
+    // edge functions with the default authorizer.
+    assert_eq!(checked, 6);
     let text = plan.dry_run_text(&Default::default()).unwrap();
     assert!(text.contains(
         "--tags project=edge-auth \\\n            environment=prod \\\n            edge-auth-version=0.1.0 \\\n            edge-auth-commit="
@@ -784,11 +800,72 @@ fn the_function_rendered_from_the_settings_alone_is_the_deployed_one() {
     more.rules.push(edge_auth_deploy::settings::Rule {
         pattern: "/finance/*".into(),
         groups: vec!["finance".into()],
+        max_auth_age_minutes: None,
+        mfa: false,
     });
     assert_ne!(
         render(&edge_auth_deploy::package::settings_config(&more).unwrap()),
         render(&edge_auth_deploy::package::settings_config(&prod()).unwrap())
     );
+}
+
+/// A rule's step-up reaches the packages in seconds, and a second factor
+/// with Cognito only where the pool requires one (its ID tokens carry no
+/// `amr`): then every sign-in counts as one (`provider.mfa_always`).
+#[test]
+fn step_ups_reach_the_packages_and_cognito_needs_mfa_required_for_them() {
+    use edge_auth_deploy::settings::{PoolMfa, Provider, Rule, Settings};
+    let with = |mfa: PoolMfa, rule: Rule| {
+        let mut s = prod();
+        if let Provider::Cognito { mfa: m, .. } = &mut s.provider {
+            *m = mfa;
+        }
+        s.rules = vec![rule];
+        s
+    };
+    let rule = |minutes: Option<u64>, mfa: bool| Rule {
+        pattern: "/finance/*".into(),
+        groups: vec!["finance".into()],
+        max_auth_age_minutes: minutes,
+        mfa,
+    };
+    let parsed =
+        edge_auth_deploy::package::settings_config(&with(PoolMfa::Required, rule(Some(15), true)))
+            .unwrap();
+    assert_eq!(parsed.rules[0].step_up.max_auth_age_seconds, Some(900));
+    assert!(parsed.rules[0].step_up.mfa);
+    assert!(parsed.provider().mfa_always);
+    let optional =
+        edge_auth_deploy::package::settings_config(&with(PoolMfa::Optional, rule(Some(15), false)))
+            .unwrap();
+    assert!(!optional.provider().mfa_always);
+    // Refused by name before anything is deployed.
+    let dir = std::env::temp_dir().join(format!("edge-auth-step-up-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let base = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../deploy/prod.toml"
+    ))
+    .unwrap();
+    for (extra, field) in [
+        (
+            "[[rules]]\npattern = \"/finance/*\"\ngroups = [\"finance\"]\nmfa = true\n",
+            "rules.mfa",
+        ),
+        (
+            "[[rules]]\npattern = \"/finance/*\"\ngroups = [\"finance\"]\nmax_auth_age_minutes = 0\n",
+            "rules.max_auth_age_minutes",
+        ),
+        (
+            "[[rules]]\npattern = \"/finance/*\"\ngroups = [\"finance\"]\nmax_auth_age_minutes = 1441\n",
+            "rules.max_auth_age_minutes",
+        ),
+    ] {
+        let path = dir.join("s.toml");
+        std::fs::write(&path, format!("{base}\n{extra}")).unwrap();
+        let error = Settings::load(&path).unwrap_err().to_string();
+        assert!(error.contains(field), "{extra}: {error}");
+    }
 }
 
 /// Switching a custom domain on or off moves the site to another address,
@@ -1009,4 +1086,58 @@ fn the_pools_second_factor_is_set_after_its_stack() {
         .to_string();
     assert!(error.contains("mfa") || error.contains("sms"), "{error}");
     std::fs::remove_dir_all(&dir).ok();
+}
+
+/// `[function] max_compute_utilization`: a percentage; anything else is
+/// refused by name, an unknown key too; the value reaches the test step.
+#[test]
+fn the_functions_compute_limit_is_a_percentage() {
+    let base = "application = \"a\"\nenvironment = \"b\"\n[regions]\nuser_pool = \"eu-west-1\"\ndistribution = \"eu-west-1\"\n[site]\ndirectory = \"site\"\n[provider]\nkind = \"cognito\"\nhosted_domain_prefix = \"a-b\"\n";
+    for (extra, wanted) in [
+        (
+            "[function]\nmax_compute_utilization = 0\n",
+            "function.max_compute_utilization",
+        ),
+        (
+            "[function]\nmax_compute_utilization = 101\n",
+            "function.max_compute_utilization",
+        ),
+        (
+            "[function]\nmax_compute_utilization = -5\n",
+            "max_compute_utilization",
+        ),
+        (
+            "[function]\nmax_compute_utilization = \"70\"\n",
+            "max_compute_utilization",
+        ),
+        ("[function]\nmax_compute = 70\n", "max_compute"),
+    ] {
+        let path = std::env::temp_dir().join(format!(
+            "deploy-compute-{}-{}.toml",
+            std::process::id(),
+            extra.len()
+        ));
+        std::fs::write(&path, format!("{base}{extra}")).unwrap();
+        let err = Settings::load(&path).unwrap_err().to_string();
+        assert!(err.contains(wanted), "{extra}: {err}");
+    }
+    let limit = |s: &Settings| {
+        Plan::new(s, Path::new("dist"), Path::new("w"))
+            .steps
+            .iter()
+            .find_map(|step| match step {
+                Step::TestViewerFunction {
+                    max_compute_utilization,
+                    ..
+                } => Some(*max_compute_utilization),
+                _ => None,
+            })
+    };
+    assert_eq!(limit(&settings(base)), Some(70));
+    assert_eq!(
+        limit(&settings(&format!(
+            "{base}[function]\nmax_compute_utilization = 45\n"
+        ))),
+        Some(45)
+    );
 }

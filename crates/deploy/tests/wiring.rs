@@ -301,7 +301,8 @@ fn template_parameters(
     .unwrap()
 }
 
-const TEMPLATES: [&str; 6] = [
+const TEMPLATES: [&str; 7] = [
+    "viewer-function",
     "user-pool",
     "edge-functions",
     "auth-endpoints",
@@ -492,7 +493,7 @@ fn monitoring_watches_what_the_deployment_runs() {
         with_domain().environment
     );
     let function_groups = at(&format!(
-        "groups /aws/cloudfront/function/{app}-viewer-request us-east-1 30"
+        "groups /aws/cloudfront/function/{app}-viewer us-east-1 30"
     ));
     let edge = at(&format!("stack {app}-monitoring-edge us-east-1"));
     let auth_groups = at(&format!(
@@ -550,18 +551,17 @@ fn monitoring_watches_what_the_deployment_runs() {
     assert_eq!(value(&regional_params, "SigninFailures"), "10");
     assert_eq!(value(&regional_params, "AuthP99Milliseconds"), "2000");
     // The function's log group is the name of the function the
-    // distribution template creates.
-    let distribution_template =
-        std::fs::read_to_string(root().join("sam/distribution/template.yaml")).unwrap();
-    assert!(
-        distribution_template.contains(r#"Name: !Sub "${AppName}-${Environment}-viewer-request""#)
-    );
+    // viewer-function template creates.
+    let viewer_template =
+        std::fs::read_to_string(root().join("sam/viewer-function/template.yaml")).unwrap();
+    assert!(viewer_template.contains(r#"Name: !Sub "${AppName}-${Environment}-viewer""#));
     let monitoring_template =
         std::fs::read_to_string(root().join("sam/monitoring/template.yaml")).unwrap();
     assert!(
         monitoring_template
-            .contains(r#"/aws/cloudfront/function/${AppName}-${Environment}-viewer-request"#)
+            .contains(r#"/aws/cloudfront/function/${AppName}-${Environment}-viewer""#)
     );
+    assert!(!monitoring_template.contains("viewer-request"));
     // Lambda@Edge everywhere: the edge stack (the distribution's alarm and
     // the dashboard), no function group, no regional stack.
     let lambda_edge = {
@@ -662,6 +662,19 @@ fn settings_the_templates_refuse_are_refused_by_name() {
                 } = &mut s.provider
                 {
                     *refresh_token_validity_days = 0;
+                }
+            },
+        ),
+        (
+            "RefreshTokenRotationGraceSeconds",
+            "provider.refresh_token_rotation_grace_seconds",
+            |s| {
+                if let edge_auth_deploy::settings::Provider::Cognito {
+                    refresh_token_rotation_grace_seconds,
+                    ..
+                } = &mut s.provider
+                {
+                    *refresh_token_rotation_grace_seconds = 61;
                 }
             },
         ),
@@ -775,9 +788,11 @@ fn settings_the_templates_refuse_are_refused_by_name() {
             // refuses any other value before this check; the URL parameters
             // come from site.domain, which the settings check holds to a
             // host name.
+            // RefreshTokenRotation comes from a boolean.
             let typed = [
                 "AuthEndpoints",
                 "Authorizer",
+                "RefreshTokenRotation",
                 "SiteUrl",
                 "CallbackUrls",
                 "LogoutUrls",
@@ -906,6 +921,8 @@ fn every_output_the_tool_reads_is_declared_by_its_template() {
                 Step::Announce { url } => vec![url],
                 Step::FetchProvider { discovery_url } => vec![discovery_url],
                 Step::WriteKeyValueStore { store } => vec![store],
+                Step::TestViewerFunction { function, .. }
+                | Step::PublishViewerFunction { function } => vec![function],
                 Step::PoolMfa { pool, .. } => vec![pool],
                 Step::RenderViewerFunction { .. }
                 | Step::RetiredStack { .. }
@@ -988,6 +1005,12 @@ fn the_regional_functions_send_what_authorize_and_the_pool_use() {
                 "arn:aws:secretsmanager:eu-west-1:111122223333:secret:x".to_owned(),
             )]),
         );
+        let store =
+            "arn:aws:cloudfront::111122223333:key-value-store/0a1b2c3d-0000-4000-8000-000000000001";
+        outputs.insert(
+            settings.stack_name("viewer-function"),
+            BTreeMap::from([("KeyValueStoreArn".to_owned(), store.to_owned())]),
+        );
         let plan = Plan::new(&settings, Path::new("dist"), Path::new("w"));
         for rerun in [false, true] {
             let existing = if rerun {
@@ -1006,6 +1029,9 @@ fn the_regional_functions_send_what_authorize_and_the_pool_use() {
             assert_eq!(auth.len(), 2);
             let last = &auth[1];
             assert_eq!(last["DistributionArn"], arn);
+            // Sign-out writes into the store the function reads, from the
+            // first deployment on (the viewer-function stack comes first).
+            assert!(auth.iter().all(|a| a["KeyValueStoreArn"] == store));
             let mut regional = config_value(&settings, written_site.as_deref());
             regional["site"] = json!({"base_url": last["SiteUrl"]});
             let regional = Config::from_json(&regional.to_string()).unwrap();

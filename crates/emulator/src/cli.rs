@@ -5,6 +5,7 @@
 use std::path::PathBuf;
 
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
+use edge_auth_core::config::PathRule;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -110,9 +111,9 @@ pub struct Args {
     /// A deploy settings file (deploy/prod.toml): its path rules and [site] public, as the deployed site has them
     #[arg(long, value_name = "FILE")]
     pub settings: Option<PathBuf>,
-    /// A path rule, repeatable [default: the settings', else /admin/*=admins]
-    #[arg(long, value_name = "PATTERN=GROUP[,GROUP]", value_parser = parse_rule)]
-    pub rule: Vec<(String, Vec<String>)>,
+    /// A path rule, repeatable, with an optional step-up: a sign-in within SECONDS, a second factor [default: the settings', else /admin/*=admins]
+    #[arg(long, value_name = "PATTERN=GROUP[,GROUP][;max-auth-age=SECONDS][;mfa]", value_parser = parse_rule)]
+    pub rule: Vec<PathRule>,
     /// A path served without sign-in, repeatable [default: the settings', else /signed-out.html, /favicon.ico, /favicon.svg]
     #[arg(long, value_name = "PATTERN")]
     pub public: Vec<String>,
@@ -136,17 +137,39 @@ pub struct Args {
     pub auth_endpoints: AuthEndpoints,
 }
 
-fn parse_rule(value: &str) -> Result<(String, Vec<String>), String> {
-    let (pattern, groups) = value
+fn parse_rule(value: &str) -> Result<PathRule, String> {
+    let (pattern, rest) = value
         .split_once('=')
         .ok_or("PATTERN=GROUP[,GROUP], e.g. /admin/*=admins")?;
+    let mut parts = rest.split(';');
+    let groups = parts.next().unwrap_or_default();
     if pattern.is_empty() || groups.split(',').any(str::is_empty) {
         return Err("PATTERN=GROUP[,GROUP]: a pattern and at least one group, none empty".into());
     }
-    Ok((
-        pattern.into(),
-        groups.split(',').map(str::to_owned).collect(),
-    ))
+    let mut rule = PathRule {
+        pattern: pattern.into(),
+        groups: groups.split(',').map(str::to_owned).collect(),
+        max_auth_age_seconds: None,
+        mfa: false,
+    };
+    for part in parts {
+        match part.split_once('=') {
+            None if part == "mfa" => rule.mfa = true,
+            Some(("max-auth-age", seconds)) => {
+                rule.max_auth_age_seconds = Some(
+                    seconds
+                        .parse()
+                        .map_err(|_| format!("max-auth-age={seconds}: a number of seconds"))?,
+                )
+            }
+            _ => {
+                return Err(format!(
+                    "`{part}`: the step-ups are max-auth-age=SECONDS and mfa"
+                ));
+            }
+        }
+    }
+    Ok(rule)
 }
 
 /// The options `run` starts the local edge with.
@@ -163,7 +186,7 @@ pub struct Options {
     pub client_id: Option<String>,
     pub groups_claim: String,
     pub cognito_domain: Option<String>,
-    pub rules: Vec<(String, Vec<String>)>,
+    pub rules: Vec<PathRule>,
     /// Paths served without a session; absent: the settings' or the core's default.
     pub public: Option<Vec<String>>,
     pub json_logs: bool,
@@ -204,7 +227,12 @@ fn resolve(a: Args) -> Result<Options, String> {
             rules = file
                 .rules
                 .into_iter()
-                .map(|r| (r.pattern, r.groups))
+                .map(|r| PathRule {
+                    pattern: r.pattern,
+                    groups: r.groups,
+                    max_auth_age_seconds: r.max_auth_age_minutes.map(|m| m * 60),
+                    mfa: r.mfa,
+                })
                 .collect();
         }
         if public.is_none() {
@@ -214,7 +242,7 @@ fn resolve(a: Args) -> Result<Options, String> {
         max = max.or(file.session.max_hours);
     }
     if rules.is_empty() {
-        rules.push(("/admin/*".into(), vec!["admins".into()]));
+        rules.push(parse_rule("/admin/*=admins").expect("the default rule"));
     }
     Ok(Options {
         port: a.port,
@@ -268,6 +296,10 @@ struct SettingsSite {
 struct SettingsRule {
     pattern: String,
     groups: Vec<String>,
+    #[serde(default)]
+    max_auth_age_minutes: Option<u64>,
+    #[serde(default)]
+    mfa: bool,
 }
 
 impl SettingsFile {
@@ -297,9 +329,10 @@ mod tests {
         let o = resolve(parse("edge-auth-dev").unwrap().options).unwrap();
         assert!(o.cloudfront_function && o.regional && !o.json_logs);
         assert_eq!((o.port, o.idp_port), (8080, 8081));
+        assert_eq!(o.rules.len(), 1);
         assert_eq!(
-            o.rules,
-            [("/admin/*".to_owned(), vec!["admins".to_owned()])]
+            (o.rules[0].pattern.as_str(), &o.rules[0].groups[..]),
+            ("/admin/*", &["admins".to_owned()][..])
         );
         assert_eq!(o.public, None);
     }
@@ -348,12 +381,28 @@ mod tests {
     }
 
     #[test]
+    fn a_rule_takes_its_step_ups() {
+        let o = resolve(
+            parse("edge-auth-dev --rule /ops/*=admins;max-auth-age=60;mfa")
+                .unwrap()
+                .options,
+        )
+        .unwrap();
+        assert_eq!(o.rules[0].max_auth_age_seconds, Some(60));
+        assert!(o.rules[0].mfa);
+    }
+
+    #[test]
     fn options_win_over_the_settings_file() {
         let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
         let line =
             format!("edge-auth-dev --settings {root}/deploy/prod.toml --rule /x/*=a,b --public /p");
         let o = resolve(parse(&line).unwrap().options).unwrap();
-        assert_eq!(o.rules, [("/x/*".to_owned(), vec!["a".into(), "b".into()])]);
+        assert_eq!(o.rules.len(), 1);
+        assert_eq!(
+            (o.rules[0].pattern.as_str(), &o.rules[0].groups[..]),
+            ("/x/*", &["a".to_owned(), "b".to_owned()][..])
+        );
         assert_eq!(o.public, Some(vec!["/p".to_owned()]));
         let o = resolve(
             parse(&format!("edge-auth-dev --settings {root}/deploy/prod.toml"))
@@ -372,6 +421,18 @@ mod tests {
             ("edge-auth-dev --authorizer lambda", ErrorKind::InvalidValue),
             ("edge-auth-dev --rule /admin/*", ErrorKind::ValueValidation),
             ("edge-auth-dev --rule /admin/*=", ErrorKind::ValueValidation),
+            (
+                "edge-auth-dev --rule /admin/*=a;max-auth-age=x",
+                ErrorKind::ValueValidation,
+            ),
+            (
+                "edge-auth-dev --rule /admin/*=a;mfa=1",
+                ErrorKind::ValueValidation,
+            ),
+            (
+                "edge-auth-dev --rule /admin/*=a;recent",
+                ErrorKind::ValueValidation,
+            ),
             (
                 "edge-auth-dev --provider-discovery https://x/.well-known/openid-configuration",
                 ErrorKind::MissingRequiredArgument,

@@ -3,7 +3,9 @@
 // what cloudfront-js-2.0 offers (the language, Buffer, require('crypto'),
 // the `cloudfront` module's key value store) and nothing of Node's (no
 // process, timers, fs or network). The key value store is a JSON file the
-// local edge writes ({"key": "value"}) before it starts this runtime.
+// local edge writes ({"key": "value"}) before it starts this runtime, and
+// sign-out writes into (a revocation) while it runs: read again before a
+// request whenever it has changed, as CloudFront's store propagates.
 //
 // Protocol (stdin/stdout, one JSON object per line):
 //   in  {"id": n, "event": {...}}     out {"id": n, "result": {...}} or {"id": n, "error": "..."}
@@ -18,8 +20,17 @@ const crypto = require('node:crypto');
 const [functionFile, storeFile] = process.argv.slice(2);
 const IMPORT = "import cf from 'cloudfront';";
 
-// Written by the local edge before it starts this runtime.
-const store = JSON.parse(fs.readFileSync(storeFile, 'utf8'));
+// Written by the local edge before it starts this runtime; replaced
+// whole (a rename) by sign-out.
+let store = JSON.parse(fs.readFileSync(storeFile, 'utf8'));
+let storeChanged = fs.statSync(storeFile).mtimeMs;
+function currentStore() {
+  const changed = fs.statSync(storeFile).mtimeMs;
+  if (changed !== storeChanged) {
+    store = JSON.parse(fs.readFileSync(storeFile, 'utf8'));
+    storeChanged = changed;
+  }
+}
 
 const cf = {
   kvs() {
@@ -80,6 +91,7 @@ lines.on('line', async (line) => {
     id = message.id;
     const event = message.event;
     if (typeof event.request.querystring === 'string') event.request.querystring = cloudFrontQuery(event.request.querystring);
+    currentStore();
     const result = await handler(event);
     process.stdout.write(`${JSON.stringify({ id, result })}\n`);
   } catch (e) {

@@ -124,7 +124,7 @@ fn handler_config(
         "provider": provider_settings,
         "site": {"base_url": site},
         "paths": {"public": o.public.clone().unwrap_or_else(edge_auth_core::config::default_public)},
-        "rules": o.rules.iter().map(|(p, g)| json!({"pattern": p, "groups": g})).collect::<Vec<_>>(),
+        "rules": o.rules,
         "secret": match secret_file { Some(path) => json!({"kind": "file", "path": path}), None => json!({"kind": "none"}) },
         "http": {"timeout_ms": 5000, "retries": 1},
         "log_level": "info",
@@ -403,6 +403,8 @@ async fn run() -> Result<(), String> {
     } else {
         None
     };
+    // Where sign-out writes its revocations (said in READY for the tests).
+    let store_file = viewer_function.as_ref().map(|f| f.store_file.clone());
     let authorizer = match &viewer_function {
         Some(f) => format!(
             "CloudFront Function ({} bytes, {})",
@@ -417,7 +419,13 @@ async fn run() -> Result<(), String> {
         index_path: handler_state(HandlerKind::IndexPath, &config),
         signin: handler_state(HandlerKind::Signin, &config),
         refresh: handler_state(HandlerKind::Refresh, &config),
-        signout: handler_state(HandlerKind::Signout, &config),
+        // Sign-out ends the session in the function's store, as the
+        // regional function does in CloudFront's.
+        signout: handler_state(HandlerKind::Signout, &config).with_store(
+            store_file
+                .clone()
+                .map(edge_auth_provider::store::SessionStore::File),
+        ),
         paths: (
             paths.signin.clone(),
             paths.start.clone(),
@@ -518,6 +526,7 @@ async fn run() -> Result<(), String> {
         "idp": idp.as_ref().map(|i| i.settings().issuer.clone()),
         "auth_endpoints": arrangement,
         "authorizer": if o.cloudfront_function { "cloudfront-function" } else { "lambda-edge" },
+        "key_value_store": store_file,
     });
     // Listening before READY: a signal sent as soon as READY is read must
     // find the handlers in place, not the default action (which would end

@@ -40,6 +40,8 @@ pub struct ViewerFunction {
     /// (its future dropped) leaves nothing out of step.
     sender: mpsc::UnboundedSender<(Value, oneshot::Sender<Value>)>,
     pub function_file: PathBuf,
+    /// The key value store (a JSON object), which sign-out writes into.
+    pub store_file: PathBuf,
     pub bytes: usize,
 }
 
@@ -125,6 +127,7 @@ impl ViewerFunction {
         Ok(Self {
             sender,
             function_file,
+            store_file,
             bytes: function.len(),
         })
     }

@@ -143,6 +143,16 @@ impl HandlerState {
         Self::new(kind, config)
     }
 
+    /// Sign-out's key value store (see `edge_auth_provider::store`); the
+    /// other handlers write none.
+    #[cfg(feature = "provider")]
+    pub fn with_store(mut self, store: Option<edge_auth_provider::store::SessionStore>) -> Self {
+        if self.kind == HandlerKind::Signout {
+            self.gateway = self.gateway.map(|g| g.with_store(store));
+        }
+        self
+    }
+
     pub fn log_level(&self) -> &str {
         self.config
             .as_ref()
@@ -300,17 +310,17 @@ async fn decide_provider(
         Ok(match state.kind {
             HandlerKind::Signin => {
                 gateway
-                    .signin(payload, now(), &mut SystemEntropy, deadline)
+                    .signin(payload, &now, &mut SystemEntropy, deadline)
                     .await
             }
             HandlerKind::Refresh => {
                 gateway
-                    .refresh(payload, now(), &mut SystemEntropy, deadline)
+                    .refresh(payload, &now, &mut SystemEntropy, deadline)
                     .await
             }
             HandlerKind::Signout => {
                 gateway
-                    .signout(payload, now(), &mut SystemEntropy, deadline)
+                    .signout(payload, &now, &mut SystemEntropy, deadline)
                     .await
             }
             _ => return decide_viewer(state, payload),
@@ -474,6 +484,14 @@ pub async fn run(kind: HandlerKind) -> Result<(), lambda_runtime::Error> {
             .as_ref()
             .map_or("info", |c| c.file.log_level.as_str()),
     );
+    // Sign-out ends the session at the edge in the store the template
+    // names (none with Lambda@Edge).
+    #[cfg(feature = "provider")]
+    let state = if kind == HandlerKind::Signout {
+        state.with_store(edge_auth_provider::store::SessionStore::from_env().await)
+    } else {
+        state
+    };
     let state = &state;
     lambda_runtime::run(service_fn(move |event| handle(state, event))).await
 }

@@ -6,6 +6,7 @@
 mod http;
 pub mod keys;
 mod secret;
+pub mod store;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -21,6 +22,10 @@ use keys::{ProviderKeys, SessionKeyCache};
 pub use secret::{CredentialsError, load_credentials, load_session_keys};
 
 /// Everything the provider-facing handlers keep between invocations.
+/// Seconds since the epoch, read when a decision needs it: once as the
+/// request arrives and again when the provider has answered.
+pub type Clock<'a> = &'a (dyn Fn() -> u64 + Send + Sync);
+
 pub struct ProviderGateway {
     config: Arc<Config>,
     client: ProviderClient,
@@ -29,6 +34,9 @@ pub struct ProviderGateway {
     credentials: OnceCell<ClientCredentials>,
     provider_keys: ProviderKeys,
     session_keys: SessionKeyCache,
+    /// Where sign-out ends a session at the edge (none: no key value
+    /// store, the Lambda@Edge arrangement).
+    store: Option<store::SessionStore>,
 }
 
 impl ProviderGateway {
@@ -40,7 +48,14 @@ impl ProviderGateway {
             client,
             credentials: OnceCell::new(),
             session_keys: SessionKeyCache::default(),
+            store: None,
         }
+    }
+
+    /// With the key value store sign-out writes its revocations into.
+    pub fn with_store(mut self, store: Option<store::SessionStore>) -> Self {
+        self.store = store;
+        self
     }
 
     pub fn config(&self) -> &Config {
@@ -52,11 +67,12 @@ impl ProviderGateway {
     pub async fn signin(
         &self,
         payload: &CloudFrontPayload,
-        now: u64,
+        clock: Clock<'_>,
         entropy: &mut (dyn Entropy + Send),
         deadline: Option<Instant>,
     ) -> Outcome {
         let (config, signer) = self.session_keys().await;
+        let now = clock();
         if signin::is_start(&payload.request, &config) {
             return signin::signin_start(&payload.request, &payload.config, &config, now, entropy);
         }
@@ -69,7 +85,9 @@ impl ProviderGateway {
                     provider: &provider,
                     signer: signer.as_deref(),
                 };
-                signin::signin_complete(pending, &config, keys, now, entropy, &outcome)
+                // The clock again: the provider may have issued its token
+                // in a later second than the request arrived in.
+                signin::signin_complete(pending, &config, keys, clock(), entropy, &outcome)
             }
         }
     }
@@ -77,12 +95,12 @@ impl ProviderGateway {
     pub async fn refresh(
         &self,
         payload: &CloudFrontPayload,
-        now: u64,
+        clock: Clock<'_>,
         entropy: &mut (dyn Entropy + Send),
         deadline: Option<Instant>,
     ) -> Outcome {
         let (config, signer) = self.session_keys().await;
-        match refresh::refresh_begin(&payload.request, &payload.config, &config, now, entropy) {
+        match refresh::refresh_begin(&payload.request, &payload.config, &config, clock(), entropy) {
             Step::Done(outcome) => outcome,
             Step::Call { call, pending } => {
                 let outcome = self.call(&call, deadline).await;
@@ -91,7 +109,7 @@ impl ProviderGateway {
                     provider: &provider,
                     signer: signer.as_deref(),
                 };
-                refresh::refresh_complete(pending, &config, keys, now, entropy, &outcome)
+                refresh::refresh_complete(pending, &config, keys, clock(), entropy, &outcome)
             }
         }
     }
@@ -99,27 +117,49 @@ impl ProviderGateway {
     pub async fn signout(
         &self,
         payload: &CloudFrontPayload,
-        now: u64,
+        clock: Clock<'_>,
         entropy: &mut (dyn Entropy + Send),
         deadline: Option<Instant>,
     ) -> Outcome {
-        let mut step = signout::signout_begin(
-            &payload.request,
-            &payload.config,
-            &self.config,
-            now,
-            entropy,
-        );
+        // The session keys: the session being ended is named by its MAC.
+        let (config, _) = self.session_keys().await;
+        let mut step =
+            signout::signout_begin(&payload.request, &payload.config, &config, clock(), entropy);
         // One revocation per refresh token the browser sent.
         loop {
             match step {
-                Step::Done(outcome) => return outcome,
+                Step::Done(outcome) => return self.end_at_edge(outcome, clock).await,
                 Step::Call { call, pending } => {
                     let outcome = self.call(&call, deadline).await;
                     step = signout::signout_complete(pending, &self.config, &outcome);
                 }
             }
         }
+    }
+
+    /// The revocation the core asked for, written into the store; how it
+    /// went goes into the decision line's detail (the answer stands either
+    /// way: the browser's cookies are cleared and its refresh token
+    /// revoked).
+    async fn end_at_edge(&self, mut outcome: Outcome, clock: Clock<'_>) -> Outcome {
+        let (Some(revocation), Some(store)) = (&outcome.revocation, &self.store) else {
+            return outcome;
+        };
+        let written = match store.raise(revocation).await {
+            Ok(done) => {
+                after_the_cut(revocation.up_to, clock).await;
+                done
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "the session could not be ended at the edge");
+                format!("not ended at the edge: {e}")
+            }
+        };
+        outcome.detail = Some(match outcome.detail.take() {
+            Some(detail) if !detail.is_empty() => format!("{detail}; {written}"),
+            _ => written,
+        });
+        outcome
     }
 
     async fn call(&self, call: &ProviderCall, deadline: Option<Instant>) -> ProviderOutcome {
@@ -186,4 +226,20 @@ fn describe(outcome: &ProviderOutcome) -> String {
         ProviderOutcome::Unreachable => "unreachable".into(),
         ProviderOutcome::CredentialsUnavailable => "credentials unavailable".into(),
     }
+}
+
+/// Holds the sign-out's answer until the clock has passed the cut-off
+/// (at most about a second, and only when the session being ended was
+/// issued in this very second). Sessions carry whole seconds: a sign-in
+/// that followed at once would be issued in the cut-off's second and be
+/// refused at the edge as revoked, sending the browser round the
+/// provider's silent sign-in until the second ran out.
+async fn after_the_cut(up_to: u64, clock: Clock<'_>) {
+    for _ in 0..24 {
+        if clock() > up_to {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    tracing::warn!(up_to, "the clock did not pass the sign-out's cut-off");
 }

@@ -76,7 +76,7 @@ async fn client_secret_from_secrets_manager() {
     let gateway = ProviderGateway::new(config(&arn, &moto.url, &server.base_url()));
     let callback = callback_for(&gateway);
     let outcome = gateway
-        .signin(&callback, kit::NOW, &mut kit::CountingEntropy(1), None)
+        .signin(&callback, &|| kit::NOW, &mut kit::CountingEntropy(1), None)
         .await;
     assert_eq!(outcome.event, "code-refused");
     let basic = server.requests()[0].authorization.clone().unwrap();
@@ -92,7 +92,7 @@ async fn client_secret_from_secrets_manager() {
     let gateway = ProviderGateway::new(config(&arn, &dead, &server.base_url()));
     let callback = callback_for(&gateway);
     let outcome = gateway
-        .signin(&callback, kit::NOW, &mut kit::CountingEntropy(1), None)
+        .signin(&callback, &|| kit::NOW, &mut kit::CountingEntropy(1), None)
         .await;
     assert_eq!(outcome.status(), Some("503"));
     assert_eq!(outcome.event, "credentials-unavailable");
@@ -146,7 +146,7 @@ async fn client_secret_from_secrets_manager() {
     ));
     server.push(Answer::Json(200, rotated_jwks.to_string()));
     let outcome = gateway
-        .signin(&callback, kit::NOW, &mut kit::CountingEntropy(1), None)
+        .signin(&callback, &|| kit::NOW, &mut kit::CountingEntropy(1), None)
         .await;
     assert_eq!(outcome.event, "signed-in", "{:?}", outcome.detail);
     let requests = server.requests();
@@ -198,7 +198,7 @@ async fn client_secret_from_secrets_manager() {
     ));
     server.push(Answer::Json(200, rotated_jwks.to_string()));
     let outcome = gateway
-        .signin(&callback, kit::NOW, &mut kit::CountingEntropy(1), None)
+        .signin(&callback, &|| kit::NOW, &mut kit::CountingEntropy(1), None)
         .await;
     assert_eq!(outcome.event, "signed-in", "{:?}", outcome.detail);
     let edge_auth_core::HandlerOutput::Respond(r) = &outcome.output else {
@@ -225,7 +225,7 @@ async fn client_secret_from_secrets_manager() {
         json!({"id_token": kit::id_token().attacker_key().kid(Some("test-key-2")).claim("sub", "someone-else").sign()}).to_string(),
     ));
     let outcome = gateway
-        .refresh(&refresh, kit::NOW, &mut kit::CountingEntropy(1), None)
+        .refresh(&refresh, &|| kit::NOW, &mut kit::CountingEntropy(1), None)
         .await;
     assert_eq!(
         outcome.event, "refresh-other-subject",
@@ -247,7 +247,7 @@ async fn client_secret_from_secrets_manager() {
             server.push(Answer::Json(200, rotated_jwks.to_string()));
         }
         let outcome = gateway
-            .signin(&callback, kit::NOW, &mut kit::CountingEntropy(1), None)
+            .signin(&callback, &|| kit::NOW, &mut kit::CountingEntropy(1), None)
             .await;
         assert_eq!(
             (outcome.status(), outcome.event),

@@ -103,6 +103,8 @@ pub fn session_claims() -> edge_auth_core::session::SessionClaims {
         iat: NOW - 60,
         exp: NOW + 3600,
         auth_time: None,
+        idp_auth_time: None,
+        mfa: None,
     }
 }
 

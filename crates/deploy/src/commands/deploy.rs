@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use edge_auth_core::cloudfront_function;
+use edge_auth_core::{cloudfront_function, function_probe};
 use serde_json::Value;
 
 use super::{
@@ -16,7 +16,7 @@ use super::{
 use crate::cli::{Artifacts, DeployArgs};
 use crate::plan::{self, Outputs, Plan, Step, resolve};
 use crate::settings::{Provider, Settings};
-use crate::{aws, package, sam, session_keys, template};
+use crate::{aws, package, sam, session_keys, template, viewer_function};
 
 pub async fn main(args: &DeployArgs) -> Outcome {
     let settings = load_settings(&args.settings)?;
@@ -95,12 +95,12 @@ pub async fn run(
     let existing = existing_outputs(plan).await?;
     // A distribution of these names in another region holds CloudFront's
     // account-wide names: refused before anything changes.
-    if let Some(region) = crate::elsewhere::distribution_elsewhere(settings)
+    if let Some((region, stack)) = crate::elsewhere::distribution_elsewhere(settings)
         .await
         .first()
     {
         return Err(CommandError::Refused(crate::elsewhere::remedy(
-            settings, region,
+            settings, region, stack,
         )));
     }
     if settings.authorizer == crate::settings::Authorizer::CloudfrontFunction {
@@ -145,7 +145,7 @@ async fn check_store_credentials(
     // The deployment's store, or on a first deploy an address of the
     // right form that no store has.
     let arn = existing
-        .get(&settings.stack_name("distribution"))
+        .get(&settings.stack_name("viewer-function"))
         .and_then(|o| o.get("KeyValueStoreArn"))
         .cloned()
         .unwrap_or_else(|| {
@@ -201,6 +201,30 @@ impl Run<'_> {
             Step::WriteConfig { packages, into } => self.write_config(packages, into)?,
             Step::RenderViewerFunction { template } => self.render_viewer_function(template)?,
             Step::WriteKeyValueStore { store } => self.write_key_value_store(store).await?,
+            Step::TestViewerFunction {
+                function,
+                max_compute_utilization,
+            } => {
+                self.test_viewer_function(function, *max_compute_utilization)
+                    .await?
+            }
+            Step::PublishViewerFunction { function } => {
+                let name = self.resolve(function)?;
+                let sdk = aws::sdk_config(&self.settings.regions.distribution, None).await;
+                match viewer_function::publish(&sdk, &name)
+                    .await
+                    .map_err(failed)?
+                {
+                    viewer_function::Published::AlreadyLive => {
+                        println!("    LIVE already runs the tested code");
+                        "unchanged".into()
+                    }
+                    viewer_function::Published::Published { bytes } => {
+                        println!("    {name}: the tested code ({bytes} bytes) is LIVE");
+                        format!("{bytes} bytes published")
+                    }
+                }
+            }
             Step::RetiredStack { stack, region } => retired_stack(stack, region).await?,
             Step::WritePlaceholders { packages } => {
                 for path in packages {
@@ -426,11 +450,90 @@ impl Run<'_> {
         .await
         .map_err(failed)?;
         println!("    {changes}");
+        // The test requests' revoked user, so that CloudFront's runtime is
+        // asked the revocation check too (`function_probe`).
+        let probe_key = cloudfront_function::revocation_key(function_probe::PROBE_REVOKED_SUB);
+        let probe_entry = [(
+            probe_key.clone(),
+            function_probe::PROBE_REVOKED_UP_TO.to_string(),
+        )]
+        .into_iter()
+        .collect();
+        aws::write_key_value_store(&aws::key_value_store(&sdk), &arn, &probe_key, &probe_entry)
+            .await
+            .map_err(failed)?;
+        // Revocations no session can outlive any more (sign-out writes one
+        // per user who signs out): the same horizon `revoke` prunes at.
+        let now = aws::server_date().unwrap_or_else(now_seconds);
+        let keep_after = now.saturating_sub(
+            self.settings.longest_session_seconds() + self.settings.clock_skew_seconds,
+        );
+        let pruned = aws::prune_revocations(&aws::key_value_store(&sdk), &arn, keep_after)
+            .await
+            .map_err(failed)?;
+        if !pruned.deleted.is_empty() {
+            println!(
+                "    revocations older than {} pruned: {}",
+                plan::utc(keep_after),
+                pruned.deleted.join(", ")
+            );
+        }
         Ok(format!(
             "{} put, {} deleted",
             changes.put.len(),
-            changes.deleted.len()
+            changes.deleted.len() + pruned.deleted.len()
         ))
+    }
+
+    /// The staged function in CloudFront's runtime, on the core's probes
+    /// with the deployment's own keys and store; nothing is published when
+    /// any fails.
+    async fn test_viewer_function(
+        &self,
+        function: &plan::Value,
+        limit: u32,
+    ) -> Result<String, CommandError> {
+        let name = self.resolve(function)?;
+        let keys = self
+            .session
+            .as_ref()
+            .ok_or("the session keys were not read")?;
+        let mut config = self
+            .parsed_config
+            .as_ref()
+            .ok_or("config.json was not written yet")?
+            .with_session_keys(&keys.keys)
+            .map_err(failed)?;
+        config.sessions.revoke(
+            function_probe::PROBE_REVOKED_SUB,
+            function_probe::PROBE_REVOKED_UP_TO,
+        );
+        // AWS's clock where an answer gave it (the store's), the
+        // operator's otherwise: the probes' sessions are minutes wide.
+        let now = aws::server_date().unwrap_or_else(now_seconds);
+        let probes = function_probe::probes(&config, &keys.keys.verify_keys(), now);
+        let sdk = aws::sdk_config(&self.settings.regions.distribution, None).await;
+        let report = viewer_function::test(
+            &sdk,
+            &name,
+            aws_sdk_cloudfront::types::FunctionStage::Development,
+            &probes,
+            limit,
+        )
+        .await
+        .map_err(failed)?;
+        println!("    {report}");
+        if !report.failures.is_empty() {
+            for failure in &report.failures {
+                println!("    refused: {failure}");
+            }
+            return Err(CommandError::Failed(format!(
+                "CloudFront's runtime answered {} of the test requests otherwise than the core does: nothing was published, the site runs the function it ran before. The first: {}",
+                report.failures.len(),
+                report.failures[0]
+            )));
+        }
+        Ok(report.to_string())
     }
 
     async fn sync_site(

@@ -53,10 +53,10 @@ pub async fn main(args: &DestroyArgs) -> Outcome {
 /// A deployment of the same names in another region is not this
 /// teardown's to delete: it is named, with how to remove it.
 async fn say_elsewhere(settings: &crate::settings::Settings) {
-    for region in crate::elsewhere::distribution_elsewhere(settings).await {
+    for (region, stack) in crate::elsewhere::distribution_elsewhere(settings).await {
         println!(
             "also found, not deleted: {}",
-            crate::elsewhere::remedy(settings, &region)
+            crate::elsewhere::remedy(settings, &region, &stack)
         );
     }
 }

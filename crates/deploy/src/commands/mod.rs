@@ -121,19 +121,23 @@ pub fn now_seconds() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-/// The deployed distribution's key value store (its stack's output).
+/// The deployed function's key value store (the viewer-function stack's
+/// output).
 pub async fn store_arn(
     config: &aws_config::SdkConfig,
     settings: &Settings,
 ) -> Result<String, CommandError> {
-    let distribution = settings.stack_name("distribution");
-    let outputs = aws::existing_outputs(config, &distribution)
+    let viewer = settings.stack_name("viewer-function");
+    let outputs = aws::existing_outputs(config, &viewer)
         .await
         .map_err(failed)?
-        .ok_or(format!("{distribution} does not exist: deploy first"))?;
-    Ok(outputs.get("KeyValueStoreArn").cloned().ok_or(format!(
-        "{distribution} has no key value store: deploy with the default authorizer first"
-    ))?)
+        .ok_or(format!(
+            "{viewer} does not exist: deploy with the default authorizer (a CloudFront Function) first"
+        ))?;
+    Ok(outputs
+        .get("KeyValueStoreArn")
+        .cloned()
+        .ok_or(format!("{viewer} has no key value store output"))?)
 }
 
 /// The outputs of the plan's stacks that exist now.

@@ -87,13 +87,20 @@ async fn account_reads(plan: &Plan) -> Result<(Outputs, String), CommandError> {
                 };
             }
             Step::WriteKeyValueStore { store } => {
+                // The keys, and the test requests' revoked user.
+                let probe = cloudfront_function::revocation_key(
+                    edge_auth_core::function_probe::PROBE_REVOKED_SUB,
+                );
                 let wanted = match &kids {
                     Some(kids) => kids
                         .iter()
                         .map(|kid| cloudfront_function::session_key_entry(kid))
+                        .chain([probe])
                         .collect::<Vec<_>>()
                         .join(", "),
-                    None => "key:<the new key's id> (the set is created by the run)".into(),
+                    None => {
+                        format!("key:<the new key's id> (the set is created by the run), {probe}")
+                    }
                 };
                 let now_there = match resolve(store, &existing, &existing) {
                     Ok(arn) => {

@@ -130,7 +130,7 @@ async fn find_user(
 
 /// `revoked:<sub>` = the cut-off, in the function's key value store.
 async fn revoke_at_edge(settings: &Settings, sub: &str, dry_run: bool) -> Outcome {
-    let distribution = settings.stack_name("distribution");
+    let distribution = settings.stack_name("viewer-function");
     let key = cloudfront_function::revocation_key(sub);
     // Sessions signed up to the cut-off are refused: AWS's time (the store
     // answer's Date) plus the skew the verifiers allow, so a signer whose

@@ -162,6 +162,14 @@ async fn rotate(args: &RotateArgs, settings: &Settings, plan: &Plan) -> Outcome 
     println!("1. {new_kid} added to {name}; deploying every package with it");
     let url = super::deploy::run(settings, plan, &args.artifacts).await?;
     println!("   deployed: {url}");
+    if settings.authorizer == settings::Authorizer::CloudfrontFunction {
+        // The deploy's test requests include a session signed with each
+        // key of the set: the deploy got here only because CloudFront's
+        // runtime, reading the store, let one signed with the new key in.
+        println!(
+            "   CloudFront's runtime verified a session signed with {new_kid} against the key value store (the deploy's function test) before anything signs with it"
+        );
+    }
     let mut set = aws::read_session_keys(&config, &name)
         .await
         .map_err(failed)?

@@ -19,6 +19,7 @@ use crate::plan::{EDGE_REGION, Plan, Step, utc};
 use crate::release::{COMMIT_TAG, VERSION_TAG};
 use crate::settings::{Authorizer, Settings};
 use crate::{aws, package};
+use aws_sdk_cloudfront::types::FunctionStage;
 
 pub async fn main(args: &StatusArgs) -> Outcome {
     let settings = load_settings(&args.settings)?;
@@ -48,6 +49,7 @@ fn stacks_of(settings: &Settings) -> Vec<(String, String, &'static str, bool)> {
         "monitoring" => "monitoring (auth functions)",
         "edge" => "monitoring (edge, dashboard)",
         "distribution" => "distribution",
+        "function" => "viewer function and key value store",
         _ => "stack",
     };
     for step in &plan.steps {
@@ -58,6 +60,7 @@ fn stacks_of(settings: &Settings) -> Vec<(String, String, &'static str, bool)> {
         }
     }
     for (part, region) in [
+        ("viewer-function", settings.regions.distribution.as_str()),
         ("edge-functions", EDGE_REGION),
         ("waf", EDGE_REGION),
         ("monitoring-edge", EDGE_REGION),
@@ -75,6 +78,7 @@ async fn gather(settings: &Settings) -> Result<Value, super::CommandError> {
     let mut out_of_step: Vec<String> = Vec::new();
     let mut stacks = Vec::new();
     let mut distribution: Option<StackState> = None;
+    let mut viewer: Option<StackState> = None;
     for (stack, region, role, expected) in stacks_of(settings) {
         let config = aws::sdk_config(&region, None).await;
         let state = aws_status::stack_state(&config, &stack)
@@ -92,6 +96,9 @@ async fn gather(settings: &Settings) -> Result<Value, super::CommandError> {
         }
         if stack == settings.stack_name("distribution") {
             distribution = state.clone();
+        }
+        if stack == settings.stack_name("viewer-function") {
+            viewer = state.clone();
         }
         if state.is_none() && !expected {
             continue;
@@ -143,22 +150,20 @@ async fn gather(settings: &Settings) -> Result<Value, super::CommandError> {
     let function = settings.authorizer == Authorizer::CloudfrontFunction;
     let mut function_report = Value::Null;
     let mut store_report = Value::Null;
-    if function && distribution.is_some() {
-        let name = outputs
-            .get("ViewerRequestFunctionArn")
-            .and_then(|arn| arn.rsplit('/').next())
-            .map(str::to_owned)
-            .unwrap_or_else(|| {
-                format!(
-                    "{}-{}-viewer-request",
-                    settings.application, settings.environment
-                )
-            });
+    let viewer_outputs = viewer.map(|v| v.outputs).unwrap_or_default();
+    if function && !viewer_outputs.is_empty() {
+        let name = viewer_outputs
+            .get("FunctionName")
+            .cloned()
+            .unwrap_or_else(|| settings.viewer_function_name());
         let edge = aws::sdk_config(EDGE_REGION, None).await;
         let rendered = package::settings_config(settings)
             .map(|c| cloudfront_function::render(&c))
             .map_err(failed)?;
-        function_report = match aws_status::viewer_function(&edge, &name)
+        let staged = aws_status::viewer_function(&edge, &name, FunctionStage::Development)
+            .await
+            .map_err(failed)?;
+        function_report = match aws_status::viewer_function(&edge, &name, FunctionStage::Live)
             .await
             .map_err(failed)?
         {
@@ -168,6 +173,12 @@ async fn gather(settings: &Settings) -> Result<Value, super::CommandError> {
             }
             Some(live) => {
                 let in_step = live.code == rendered;
+                let unpublished = staged.as_ref().is_some_and(|s| s.code != live.code);
+                if unpublished {
+                    out_of_step.push(format!(
+                        "{name}'s DEVELOPMENT stage holds code LIVE does not run: a deploy stopped at CloudFront's test of it? Deploy again to see why"
+                    ));
+                }
                 if !in_step {
                     out_of_step.push(format!(
                         "the live function {name} differs from what these settings render ({} bytes live, {} rendered): deploy to bring it in step",
@@ -183,10 +194,11 @@ async fn gather(settings: &Settings) -> Result<Value, super::CommandError> {
                     "bytes": live.code.len(),
                     "limit": MAX_FUNCTION_BYTES,
                     "in_step": in_step,
+                    "unpublished_change": unpublished,
                 })
             }
         };
-        if let Some(arn) = outputs.get("KeyValueStoreArn") {
+        if let Some(arn) = viewer_outputs.get("KeyValueStoreArn") {
             let config = aws::sdk_config(&settings.regions.distribution, None).await;
             let store = aws_status::store_summary(&aws::key_value_store(&config), arn)
                 .await

@@ -1,0 +1,490 @@
+//! The viewer requests a deploy has CloudFront's own runtime run
+//! (`TestFunction`) before a rendered function goes live, each with the
+//! answer the core gives it. Here the function runs in Node.js and Debian's
+//! njs only; CloudFront's runtime is its own subset, and a runtime error or
+//! a compute overrun there would fail every page view at once. So the
+//! deploy asks that runtime, with the deployment's own keys and store, and
+//! publishes nothing that answers otherwise.
+//!
+//! Sans-IO: the events and the expected answers come from the
+//! configuration (with its session keys), the keys' signers and a time;
+//! the deploy tool sends the events and hands the answers back to
+//! [`Answer::from_function_output`] and [`Probe::check`].
+
+use std::collections::BTreeMap;
+
+use serde_json::{Value, json};
+
+use crate::authorize::authorize;
+use crate::cloudfront_function::start_path;
+use crate::config::Config;
+use crate::cookies::CookieNames;
+use crate::event::{CloudFrontRequest, DistributionConfig, HandlerOutput, Headers};
+use crate::index_path::index_path;
+use crate::pages;
+use crate::query::encode_form;
+use crate::return_path::path_and_query;
+use crate::session::{SessionClaims, SessionKeyFile, SessionSigner};
+
+/// The user whose sessions the store revokes for the probes: each deploy
+/// writes `revoked:<PROBE_REVOKED_SUB>` = [`PROBE_REVOKED_UP_TO`], so the
+/// revocation check is asked of CloudFront's runtime too. No provider
+/// issues this `sub` (it is not a provider's kind of identifier).
+pub const PROBE_REVOKED_SUB: &str = "edge-auth-probe:revoked";
+/// 2100-01-01: every session that user could hold. `revoke` prunes only
+/// cut-offs in the past, so the entry stays.
+pub const PROBE_REVOKED_UP_TO: u64 = 4_102_444_800;
+/// The user of the probes' valid sessions.
+pub const PROBE_SUB: &str = "edge-auth-probe";
+/// The distribution the events name (the answers do not depend on it; on a
+/// first deploy the distribution does not exist yet).
+pub const PROBE_SITE: &str = "d111111abcdef8.cloudfront.net";
+
+/// A function's answer as both sides are compared: the request it forwards
+/// (its URI), or the response it generates (status, reason, each header by
+/// lower-case name with repeated values joined by a line break, body).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Answer {
+    Forward {
+        uri: String,
+    },
+    Respond {
+        status: u16,
+        description: Option<String>,
+        headers: BTreeMap<String, String>,
+        body: Option<String>,
+    },
+}
+
+impl Answer {
+    /// The core's answer in this shape.
+    pub fn of(output: &HandlerOutput) -> Self {
+        match output {
+            HandlerOutput::Forward(request) => Answer::Forward {
+                uri: request.uri.clone(),
+            },
+            HandlerOutput::Respond(response) => Answer::Respond {
+                status: response.status.parse().unwrap_or(0),
+                description: response.status_description.clone(),
+                headers: response
+                    .headers
+                    .0
+                    .iter()
+                    .map(|(name, entries)| {
+                        let values: Vec<&str> = entries.iter().map(|e| e.value.as_str()).collect();
+                        (name.to_ascii_lowercase(), values.join("\n"))
+                    })
+                    .collect(),
+                body: response.body.clone(),
+            },
+        }
+    }
+
+    /// `TestFunction`'s `FunctionOutput`: the event object the function
+    /// returned, a request or a response, as JSON (`{"request": ..}` or
+    /// `{"response": ..}`; the object itself is taken too). Anything else
+    /// is an error that says what was found.
+    pub fn from_function_output(text: &str) -> Result<Self, String> {
+        let value: Value = serde_json::from_str(text)
+            .map_err(|e| format!("the function's output is not JSON ({e})"))?;
+        let object = match (value.get("response"), value.get("request")) {
+            (Some(response), _) if response.is_object() => response,
+            (None, Some(request)) if request.is_object() => request,
+            _ => &value,
+        };
+        if object.get("statusCode").is_none() {
+            let uri = object["uri"].as_str().ok_or(
+                "the function's output is neither a request (uri) nor a response (statusCode)",
+            )?;
+            return Ok(Answer::Forward {
+                uri: uri.to_owned(),
+            });
+        }
+        let status = object["statusCode"]
+            .as_u64()
+            .and_then(|s| u16::try_from(s).ok())
+            .ok_or_else(|| format!("statusCode {} is not a status", object["statusCode"]))?;
+        let mut headers = BTreeMap::new();
+        for (name, entry) in object["headers"].as_object().into_iter().flatten() {
+            let values: Vec<&Value> = match entry.get("multiValue").and_then(Value::as_array) {
+                Some(list) => list.iter().map(|v| &v["value"]).collect(),
+                None => vec![&entry["value"]],
+            };
+            let values: Option<Vec<&str>> = values.into_iter().map(Value::as_str).collect();
+            let values =
+                values.ok_or_else(|| format!("header {name} has a value that is not text"))?;
+            headers.insert(name.to_ascii_lowercase(), values.join("\n"));
+        }
+        let body = match &object["body"] {
+            Value::Null => None,
+            Value::String(text) => Some(text.clone()),
+            body => match (body["encoding"].as_str(), body["data"].as_str()) {
+                (Some("text") | None, Some(data)) => Some(data.to_owned()),
+                _ => return Err(format!("a body the comparison cannot read: {body}")),
+            },
+        };
+        Ok(Answer::Respond {
+            status,
+            description: object["statusDescription"].as_str().map(str::to_owned),
+            headers,
+            body,
+        })
+    }
+
+    /// One line for a report: what it forwards, or its status and where it
+    /// sends the browser.
+    pub fn summary(&self) -> String {
+        match self {
+            Answer::Forward { uri } => format!("forward {uri}"),
+            Answer::Respond {
+                status, headers, ..
+            } => match headers.get("location") {
+                Some(location) => format!("{status} to {}", shortened(location)),
+                None => status.to_string(),
+            },
+        }
+    }
+}
+
+fn shortened(text: &str) -> String {
+    if text.chars().count() <= 80 {
+        text.to_owned()
+    } else {
+        format!("{}…", text.chars().take(80).collect::<String>())
+    }
+}
+
+/// The answer the CloudFront Function must give `request`: `authorize`,
+/// then, when it forwards, `index_path` (the two Lambda@Edge functions the
+/// CloudFront Function folds into one). Where `authorize` would start a
+/// sign-in the function, which has no secure random source for `state`,
+/// `nonce` and the PKCE verifier, sends the browser to signin's start path
+/// with the same return path (`crate::cloudfront_function`). Also the
+/// core's outcome, for its decision line.
+pub fn function_answer(
+    request: CloudFrontRequest,
+    distribution: &DistributionConfig,
+    config: &Config,
+    now: u64,
+) -> (HandlerOutput, crate::Outcome) {
+    let return_to = path_and_query(&request.uri, &request.querystring);
+    // The function draws nothing random: any entropy gives the same answer.
+    let outcome = authorize(request, distribution, config, now, &mut NoEntropy);
+    // The function starts a sign-in (a step-up's too) at the start path,
+    // which adds what the page's rules ask (`flow::step_up_for`).
+    if outcome.event == "signin-started" || outcome.event == "step-up" {
+        let location = format!(
+            "{}?{}",
+            start_path(config),
+            encode_form([("return", return_to.as_str())])
+        );
+        return (
+            HandlerOutput::Respond(pages::redirect(&location, vec![])),
+            outcome,
+        );
+    }
+    let output = match &outcome.output {
+        HandlerOutput::Forward(request) => index_path(request.clone()).output,
+        respond => respond.clone(),
+    };
+    (output, outcome)
+}
+
+/// A sign-in would draw from this; the function's answers never do.
+struct NoEntropy;
+
+impl crate::Entropy for NoEntropy {
+    fn fill(&mut self, dest: &mut [u8]) {
+        dest.fill(0);
+    }
+}
+
+/// One event for `TestFunction` and the answer the core expects of it.
+#[derive(Debug, Clone)]
+pub struct Probe {
+    /// What it tries, for the report (`a session signed with k1`).
+    pub name: String,
+    /// The viewer-request event, in CloudFront Functions' shape.
+    pub event: Value,
+    pub expected: Answer,
+}
+
+impl Probe {
+    /// The function's output against the expected answer: `Err` says what
+    /// differs.
+    pub fn check(&self, function_output: &str) -> Result<(), String> {
+        let got = Answer::from_function_output(function_output)?;
+        if got == self.expected {
+            return Ok(());
+        }
+        let mut what = format!(
+            "answered {} where the core answers {}",
+            got.summary(),
+            self.expected.summary()
+        );
+        if let (
+            Answer::Respond {
+                headers: a,
+                body: body_a,
+                status: status_a,
+                description: d_a,
+            },
+            Answer::Respond {
+                headers: b,
+                body: body_b,
+                status: status_b,
+                description: d_b,
+            },
+        ) = (&got, &self.expected)
+            && status_a == status_b
+        {
+            let names: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+            let differing: Vec<&str> = names
+                .into_iter()
+                .filter(|n| a.get(*n) != b.get(*n))
+                .map(String::as_str)
+                .collect();
+            if !differing.is_empty() {
+                what.push_str(&format!("; headers differ: {}", differing.join(", ")));
+            }
+            if body_a != body_b {
+                what.push_str("; the bodies differ");
+            }
+            if d_a != d_b {
+                what.push_str("; the status descriptions differ");
+            }
+        }
+        Err(what)
+    }
+}
+
+/// A request as a probe describes it.
+struct Request<'a> {
+    uri: &'a str,
+    session: Option<String>,
+}
+
+impl Request<'_> {
+    /// A browser's navigation: what a visitor's page view sends.
+    const HEADERS: [(&'static str, &'static str); 4] = [
+        ("host", PROBE_SITE),
+        ("accept", "text/html,application/xhtml+xml"),
+        ("sec-fetch-mode", "navigate"),
+        ("user-agent", "edge-auth-deploy probe"),
+    ];
+
+    fn event(&self, cookie_name: &str, request_id: &str) -> Value {
+        let mut headers = serde_json::Map::new();
+        for (name, value) in Self::HEADERS {
+            headers.insert(name.into(), json!({ "value": value }));
+        }
+        let mut cookies = serde_json::Map::new();
+        if let Some(session) = &self.session {
+            cookies.insert(cookie_name.into(), json!({ "value": session }));
+        }
+        json!({
+            "version": "1.0",
+            "context": {
+                "distributionDomainName": PROBE_SITE,
+                "distributionId": "EPROBE",
+                "eventType": "viewer-request",
+                "requestId": request_id,
+            },
+            "viewer": {"ip": "192.0.2.1"},
+            "request": {
+                "method": "GET",
+                "uri": self.uri,
+                "querystring": {},
+                "headers": headers,
+                "cookies": cookies,
+            },
+        })
+    }
+
+    fn core(&self, cookie_name: &str, request_id: &str) -> (CloudFrontRequest, DistributionConfig) {
+        let mut headers = Headers::default();
+        for (name, value) in Self::HEADERS {
+            headers.append(name, value);
+        }
+        if let Some(session) = &self.session {
+            headers.append("cookie", format!("{cookie_name}={session}"));
+        }
+        let request = CloudFrontRequest {
+            client_ip: "192.0.2.1".into(),
+            headers,
+            method: "GET".into(),
+            querystring: String::new(),
+            uri: self.uri.to_owned(),
+            other: Default::default(),
+        };
+        let distribution = DistributionConfig {
+            distribution_domain_name: PROBE_SITE.into(),
+            distribution_id: "EPROBE".into(),
+            event_type: "viewer-request".into(),
+            request_id: request_id.into(),
+            other: Default::default(),
+        };
+        (request, distribution)
+    }
+}
+
+/// A path a pattern matches: each `*` and `?` a plain letter (the core
+/// decides what the function must answer either way).
+fn path_of(pattern: &str) -> String {
+    let path: String = pattern
+        .chars()
+        .map(|c| if c == '*' || c == '?' { 'p' } else { c })
+        .collect();
+    if path.starts_with('/') {
+        path
+    } else {
+        format!("/{path}")
+    }
+}
+
+/// The fixed probes for a deployment: no session; a session signed with
+/// each key in `keys` (the store must hold every one); an expired, a
+/// forged and a revoked user's session; a directory path; each of the
+/// first rule's sides (without and with its group); a public path; an
+/// unknown auth path; a long hostile URI. `config` must carry the same
+/// keys and revocations as the store, and [`PROBE_REVOKED_SUB`]'s.
+pub fn probes(config: &Config, keys: &[SessionKeyFile], now: u64) -> Vec<Probe> {
+    let cookie = CookieNames::new(config.cookies()).session;
+    let lifetime = config.file.max_session_seconds().min(3600);
+    let claims = |sub: &str, groups: Vec<String>, iat: u64| SessionClaims {
+        sub: sub.into(),
+        name: "edge-auth probe".into(),
+        groups,
+        sid: "edge-auth-probe-session".into(),
+        iat,
+        exp: iat + lifetime,
+        auth_time: Some(iat),
+        // Signed in with the provider at its issue, one factor: a rule
+        // with a step-up age passes, one asking a second factor does not.
+        idp_auth_time: Some(iat),
+        mfa: None,
+    };
+    let signer =
+        |key: &SessionKeyFile| SessionSigner::new(std::slice::from_ref(key), &key.kid).ok();
+    let mut requests: Vec<(String, Request)> = vec![(
+        "no session".into(),
+        Request {
+            uri: "/",
+            session: None,
+        },
+    )];
+    let valid = |groups: Vec<String>| {
+        keys.first()
+            .and_then(signer)
+            .map(|s| s.sign(&claims(PROBE_SUB, groups, now - 60)))
+    };
+    for key in keys {
+        if let Some(s) = signer(key) {
+            requests.push((
+                format!("a session signed with {}", key.kid),
+                Request {
+                    uri: "/",
+                    session: Some(s.sign(&claims(PROBE_SUB, vec![], now - 60))),
+                },
+            ));
+        }
+    }
+    if let Some(first) = keys.first() {
+        let s = signer(first);
+        requests.push((
+            "an expired session".into(),
+            Request {
+                uri: "/",
+                session: s
+                    .as_ref()
+                    .map(|s| s.sign(&claims(PROBE_SUB, vec![], now - lifetime - 600))),
+            },
+        ));
+        // The first key's name over another key: a forgery.
+        let forger = SessionKeyFile {
+            kid: first.kid.clone(),
+            key: "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA".into(),
+            not_after: None,
+        };
+        requests.push((
+            "a forged session".into(),
+            Request {
+                uri: "/",
+                session: signer(&forger).map(|s| s.sign(&claims(PROBE_SUB, vec![], now - 60))),
+            },
+        ));
+        requests.push((
+            "a revoked user's session".into(),
+            Request {
+                uri: "/",
+                session: s.map(|s| s.sign(&claims(PROBE_REVOKED_SUB, vec![], now - 60))),
+            },
+        ));
+    }
+    let directory = "/docs/";
+    requests.push((
+        "a directory path".into(),
+        Request {
+            uri: directory,
+            session: valid(vec![]),
+        },
+    ));
+    let ruled = config
+        .rules
+        .first()
+        .map(|rule| (path_of(rule.pattern.as_str()), rule.groups.first().cloned()));
+    let public = config.public.first().map(|p| path_of(p.as_str()));
+    let unknown = format!(
+        "{}/probe-unknown",
+        config.paths().auth_prefix.trim_end_matches('/')
+    );
+    let hostile = format!("/{}%00", "%2e%2e/%C0%AF/a%2Fb/".repeat(120));
+    let mut owned: Vec<(String, String, Option<String>)> = Vec::new();
+    if let Some((path, group)) = &ruled {
+        owned.push((
+            format!("a rule's path ({path}) without its group"),
+            path.clone(),
+            valid(vec![]),
+        ));
+        if let Some(group) = group {
+            owned.push((
+                format!("a rule's path ({path}) with group {group}"),
+                path.clone(),
+                valid(vec![group.clone()]),
+            ));
+        }
+    }
+    if let Some(path) = &public {
+        owned.push((format!("a public path ({path})"), path.clone(), None));
+    }
+    owned.push((format!("an unknown auth path ({unknown})"), unknown, None));
+    owned.push((
+        format!("a hostile URI of {} bytes", hostile.len()),
+        hostile,
+        valid(vec![]),
+    ));
+    let mut out = Vec::new();
+    let mut add = |name: String, request: &Request| {
+        let id = format!("edge-auth-probe-{}", out.len() + 1);
+        let (core_request, distribution) = request.core(&cookie, &id);
+        let (output, _) = function_answer(core_request, &distribution, config, now);
+        out.push(Probe {
+            name,
+            event: request.event(&cookie, &id),
+            expected: Answer::of(&output),
+        });
+    };
+    for (name, request) in &requests {
+        add(name.clone(), request);
+    }
+    for (name, uri, session) in &owned {
+        add(
+            name.clone(),
+            &Request {
+                uri,
+                session: session.clone(),
+            },
+        );
+    }
+    out
+}
