@@ -12,6 +12,7 @@ use crate::paths::{canonical_path, match_subjects};
 use crate::query::encode_form;
 use crate::return_path::path_and_query;
 use crate::session::{SessionClaims, SessionError};
+use crate::sites::{Policy, SitePolicy};
 use crate::{Entropy, Outcome};
 
 /// How many session cookies of the same name are tried (duplicates can come
@@ -27,6 +28,30 @@ pub fn authorize(
     now: u64,
     entropy: &mut dyn Entropy,
 ) -> Outcome {
+    authorize_at(request, distribution, config, None, now, entropy)
+}
+
+/// [`authorize`] with a site table (`config.site_table`): `site` is the
+/// entry of the request's host ([`crate::sites::site_key`]), `None` when no
+/// site has that host, which gets a 404 page and nothing built from the
+/// name. Without a site table, `site` is not looked at.
+pub fn authorize_at(
+    request: CloudFrontRequest,
+    distribution: &DistributionConfig,
+    config: &Config,
+    site: Option<&SitePolicy>,
+    now: u64,
+    entropy: &mut dyn Entropy,
+) -> Outcome {
+    let policy = match (config.file.site_table, site) {
+        (false, _) => config.policy(),
+        (true, Some(site)) => site.policy(),
+        (true, None) => {
+            let (title, message) = UNKNOWN_SITE;
+            let page = pages::html_page(404, title, message, None, vec![]);
+            return Outcome::respond(page, "unknown-site");
+        }
+    };
     let path = match canonical_path(&request.uri) {
         Ok(path) => path,
         Err(e) => {
@@ -38,8 +63,8 @@ pub fn authorize(
     let subjects = match_subjects(&request.uri, &path);
     // Rules win over public patterns: a public `/assets/*` must not open a
     // ruled `/assets/internal/*`, nor a ruled object by another spelling.
-    let ruled = || subjects.iter().any(|s| config.rule_for(s).is_some());
-    if config.public.iter().any(|p| p.matches(&path)) && !ruled() {
+    let ruled = || subjects.iter().any(|s| policy.rule_for(s).is_some());
+    if policy.public.iter().any(|p| p.matches(&path)) && !ruled() {
         return Outcome::forward(request, "public-path");
     }
     // The auth endpoints have behaviours of their own, so nothing under the
@@ -53,10 +78,10 @@ pub fn authorize(
         return Outcome::respond(page, "auth-path-not-found").with_detail(path);
     }
 
-    let session = check_session(&request, config, now);
+    let session = check_session(&request, config, policy.site, now);
     let return_to = path_and_query(&request.uri, &request.querystring);
     match session {
-        Session::Valid(claims) => match allow_or_forbid(config, &subjects, &claims, now) {
+        Session::Valid(claims) => match allow_or_forbid(policy, &subjects, &claims, now) {
             Verdict::Allowed { ruled } => {
                 let event = if ruled { "allowed-by-rule" } else { "allowed" };
                 Outcome::forward(request, event).for_session(subject_of(claims))
@@ -121,7 +146,12 @@ enum Session {
     None(Option<SessionError>),
 }
 
-fn check_session(request: &CloudFrontRequest, config: &Config, now: u64) -> Session {
+fn check_session(
+    request: &CloudFrontRequest,
+    config: &Config,
+    site: Option<&str>,
+    now: u64,
+) -> Session {
     let cookies = request_cookies(&request.headers);
     let mut expired = false;
     let mut last_error = None;
@@ -129,7 +159,7 @@ fn check_session(request: &CloudFrontRequest, config: &Config, now: u64) -> Sess
         .into_iter()
         .take(MAX_SESSION_CANDIDATES)
     {
-        match config.sessions.verify(token, now) {
+        match config.sessions.verify_at(token, now, site) {
             Ok(claims) => return Session::Valid(claims),
             Err(SessionError::Expired) => expired = true,
             Err(e) => last_error = Some(e),
@@ -156,14 +186,14 @@ enum Verdict<'c> {
 /// rules must be met: its groups (or the page is forbidden), then its
 /// step-up (or the user signs in again, as the rule asks).
 fn allow_or_forbid<'c>(
-    config: &'c Config,
+    policy: Policy<'c>,
     subjects: &[String],
     claims: &SessionClaims,
     now: u64,
 ) -> Verdict<'c> {
     let mut ruled = false;
     for subject in subjects {
-        let Some(rule) = config.rule_for(subject) else {
+        let Some(rule) = policy.rule_for(subject) else {
             continue;
         };
         if !claims.groups.iter().any(|g| rule.groups.contains(g)) {
@@ -280,6 +310,8 @@ pub(crate) const BAD_PATH: (&str, &str) = ("Bad request", "This address cannot b
 pub(crate) const AUTH_PATH_NOT_FOUND: (&str, &str) =
     ("Not found", "There is no page at this address.");
 pub(crate) const FORBIDDEN_TITLE: &str = "Access denied";
+/// A host no site of the site table has.
+pub(crate) const UNKNOWN_SITE: (&str, &str) = ("Not found", "No site is served at this address.");
 /// Who a nameless session is, on the 403 page.
 pub(crate) const NAMELESS: &str = "this account";
 pub(crate) const SWITCH_USER_LABEL: &str = "Sign in as someone else";

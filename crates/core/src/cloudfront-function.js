@@ -21,8 +21,11 @@ function globMatch(p, t) {
 
 // Patterns match UTF-8 bytes (Buffer.from's default), as the core's do (`?` is one byte): encoded
 // once when the function loads, the path once per request.
-var PUBLIC = CONFIG.public.map(function (p) { return Buffer.from(p); });
-var RULES = CONFIG.rules.map(function (r) { return [Buffer.from(r[0]), r[1], r[2], r[3]]; });
+function encPublic(list) { return list.map(function (p) { return Buffer.from(p); }); }
+function encRules(list) { return list.map(function (r) { return [Buffer.from(r[0]), r[1], r[2], r[3]]; }); }
+// With a site table, each request's own (below).
+var PUBLIC = encPublic(CONFIG.public);
+var RULES = encRules(CONFIG.rules);
 var CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 
 function canonicalPath(uri) {
@@ -66,6 +69,20 @@ function subjects(uri, path) {
 function ruleFor(subject) {
   for (var r = 0; r < RULES.length; r++) if (globMatch(RULES[r][0], subject)) return RULES[r];
 }
+
+//{sites
+// With a site table (sites.rs): the entry of the request's host,
+// [id, public, rules, keys], or null for a host that is no site's. The
+// name is checked before lower-casing, as site_key does.
+async function siteOf(request) {
+  var h = header(request, 'host');
+  h = h === undefined ? '' : h.replace(/:[0-9]+$/, '');
+  if (!/^[A-Za-z0-9.-]{1,253}$/.test(h)) return null;
+  var v = null;
+  try { v = await cf.kvs().get('site:' + h.toLowerCase()); } catch (e) { v = null; }
+  return v === null ? null : JSON.parse(v);
+}
+//}sites
 
 function header(request, name) {
   var h = request.headers[name];
@@ -111,7 +128,7 @@ function isCount(n) {
 }
 
 // 'valid' (with claims), 'expired', or 'invalid': as SessionVerifier decides.
-async function verify(token, now) {
+async function verify(token, now, site) {
   if (token.length > 4096) return 'invalid';
   var parts = token.split('.');
   if (parts.length !== 3) return 'invalid';
@@ -119,6 +136,11 @@ async function verify(token, now) {
   if (!head || head.alg !== 'HS256' || head.typ !== 'edge-auth-session' || head.crit !== undefined) return 'invalid';
   if (typeof head.kid !== 'string') return 'invalid';
   var key = null;
+  //{sites
+  // A site's entry carries its keys: still two reads a page view.
+  if (site) key = Object.prototype.hasOwnProperty.call(site[3], head.kid) ? site[3][head.kid] : null;
+  else
+  //}sites
   try { key = await cf.kvs().get('key:' + head.kid); } catch (e) { key = null; }
   // "<key>" or, for a retiring key, "<key>.<deadline>". A short key would
   // let anyone forge sessions: 32 bytes, as the core's.
@@ -136,11 +158,16 @@ async function verify(token, now) {
       || !c.groups.every(function (g) { return typeof g === 'string'; })
       || !isCount(c.iat) || !isCount(c.exp)
       || (c.idp_auth_time != null && !isCount(c.idp_auth_time))
-      || (c.mfa != null && typeof c.mfa !== 'boolean')) return 'invalid';
+      || (c.mfa != null && typeof c.mfa !== 'boolean')
+      || (c.site != null && typeof c.site !== 'string')) return 'invalid';
   // Longer than this site's signers issue: not theirs, whatever the MAC.
   if (c.exp - c.iat > CONFIG.maxSession) return 'invalid';
   // A retiring key signed nothing that expires after its deadline.
   if (entry.length > 1 && c.exp > Number(entry[1])) return 'invalid';
+  //{sites
+  // Issued for another site (or sign-in group): not taken here.
+  if (site && c.site !== site[0]) return 'invalid';
+  //}sites
   // edge-auth-deploy revoke: sessions of this user issued up to then.
   var cut = null;
   try { cut = await cf.kvs().get('revoked:' + c.sub); } catch (e) { cut = null; }
@@ -239,6 +266,15 @@ function logged(event, out, decision, detail, s) {
 async function handler(event) {
   var request = event.request;
   var now = Math.floor(Date.now() / 1000);
+  var site = null;
+  //{sites
+  site = await siteOf(request);
+  if (!site) return logged(event, page(404, CONFIG.noSite[0], CONFIG.noSite[1], ''), 'unknown-site');
+  // Set on every request before any use: nothing of one site's carries
+  // over to the next request, whatever the runtime keeps between them.
+  PUBLIC = encPublic(site[1]);
+  RULES = encRules(site[2]);
+  //}sites
   var path = canonicalPath(request.uri);
   if (path === null) return logged(event, page(400, CONFIG.badPath[0], CONFIG.badPath[1], CONFIG.home), 'bad-path');
   var query = queryString(request.querystring);
@@ -249,7 +285,7 @@ async function handler(event) {
   var candidates = values(request.cookies[CONFIG.sessionCookie]).slice(0, 4);
   var expired = false, session = null;
   for (var j = 0; j < candidates.length && !session; j++) {
-    var v = await verify(candidates[j], now);
+    var v = await verify(candidates[j], now, site);
     if (v === 'expired') expired = true;
     else if (v !== 'invalid') session = v.claims;
   }

@@ -16,7 +16,7 @@ use serde_json::{Map, Value, json};
 
 use crate::authorize::{
     AUTH_PATH_NOT_FOUND, BAD_PATH, FORBIDDEN_TITLE, NAMELESS, SESSION_EXPIRED, STEP_UP,
-    SWITCH_USER_LABEL, UNAUTHENTICATED, forbidden_message, home,
+    SWITCH_USER_LABEL, UNAUTHENTICATED, UNKNOWN_SITE, forbidden_message, home,
 };
 use crate::event::Headers;
 use crate::pages::{self, Action, action_html, escape, page_body};
@@ -166,6 +166,20 @@ pub fn render_checked(config: &Config) -> Result<String, FunctionTooLarge> {
     Ok(function)
 }
 
+/// A rule as the function holds it: `[pattern, groups]`, and only with a
+/// step-up its age (0: none) and second factor, so most rules cost no
+/// extra byte (of the function's 10 KB, or of a site's store entry).
+pub fn rule_value(rule: &crate::config::Rule) -> Value {
+    let mut r = json!([rule.pattern.as_str(), rule.groups]);
+    if !rule.step_up.is_none() {
+        let age = rule.step_up.max_auth_age_seconds.unwrap_or(0);
+        r.as_array_mut()
+            .unwrap()
+            .extend([json!(age), json!(rule.step_up.mfa)]);
+    }
+    r
+}
+
 /// The function's source for `config`: the template with the settings and
 /// the core's own pages, headers and words written in as data, and its
 /// whole-line comments dropped (CloudFront counts every byte of the 10 KB).
@@ -174,22 +188,7 @@ pub fn render(config: &Config) -> String {
     // The HTML page shell with its parts as placeholders, and every page's
     // parts as the core writes them (escaped here, once).
     let parts = |(title, message): (&str, &str)| json!([escape(title), escape(message)]);
-    let rules: Vec<Value> = config
-        .rules
-        .iter()
-        .map(|rule| {
-            // [pattern, groups], and only with a step-up its age (0: none)
-            // and second factor: most rules cost no extra byte.
-            let mut r = json!([rule.pattern.as_str(), rule.groups]);
-            if !rule.step_up.is_none() {
-                let age = rule.step_up.max_auth_age_seconds.unwrap_or(0);
-                r.as_array_mut()
-                    .unwrap()
-                    .extend([json!(age), json!(rule.step_up.mfa)]);
-            }
-            r
-        })
-        .collect();
+    let rules: Vec<Value> = config.rules.iter().map(rule_value).collect();
     // The 403 page's words with the user (escaped by the function) and the
     // rule's groups (joined and escaped by the function) as placeholders;
     // escaping is character by character, so the parts escape alone.
@@ -226,6 +225,8 @@ pub fn render(config: &Config) -> String {
     let data = json!({
         "public": config.public.iter().map(|p| p.as_str()).collect::<Vec<_>>(),
         "rules": rules,
+        // A site table: the 404 page for a host that is no site's.
+        "noSite": parts(UNKNOWN_SITE),
         "authPrefix": paths.auth_prefix,
         "refresh": paths.refresh,
         "start": start_path(config),
@@ -257,7 +258,41 @@ pub fn render(config: &Config) -> String {
         minify(import).trim().is_empty(),
         "only comments before the import"
     );
-    let (code, data) = shorten_keys(code, data);
+    // With one site, the site table's code is left out (CloudFront
+    // counts its bytes; the differential test runs both forms).
+    if config.file.site_table {
+        finish(code.to_owned(), data)
+    } else {
+        let mut data = data;
+        data.as_object_mut().unwrap().remove("noSite");
+        finish(without_region(code, "sites"), data)
+    }
+}
+
+/// `code` without the lines from `//{name` to `//}name`, both included.
+fn without_region(code: &str, name: &str) -> String {
+    let (open, close) = (format!("//{{{name}"), format!("//}}{name}"));
+    let mut inside = false;
+    let mut kept = String::with_capacity(code.len());
+    for line in code.split_inclusive('\n') {
+        let marker = line.trim();
+        if marker == open {
+            assert!(!inside, "{open} inside {open}");
+            inside = true;
+        } else if marker == close {
+            assert!(inside, "{close} without {open}");
+            inside = false;
+        } else if !inside {
+            kept.push_str(line);
+        }
+    }
+    assert!(!inside, "{open} never closed");
+    kept
+}
+
+/// The rendered function: the data written in, the names shortened.
+fn finish(code: String, data: Value) -> String {
+    let (code, data) = shorten_keys(&code, data);
     format!(
         "{KVS_IMPORT}\n{}",
         minify(&code.replacen("__CONFIG__", &data.to_string(), 1))

@@ -33,6 +33,11 @@ pub struct ConfigFile {
     pub cookies: CookieSettings,
     #[serde(default)]
     pub rules: Vec<PathRule>,
+    /// Many sites (`crate::sites`): each request's rules and public paths
+    /// are its host's entry in the key value store, and `rules` and
+    /// `paths.public` here are not the per-request check's.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub site_table: bool,
     #[serde(default)]
     pub secret: SecretSource,
     #[serde(default)]
@@ -684,7 +689,16 @@ impl Config {
     /// The first rule whose pattern matches `key`: the one that decides
     /// for it, as CloudFront's own behaviours do.
     pub fn rule_for(&self, key: &str) -> Option<&Rule> {
-        self.rules.iter().find(|r| r.pattern.matches(key))
+        self.policy().rule_for(key)
+    }
+
+    /// The one site's rules and public paths (no site table).
+    pub fn policy(&self) -> crate::sites::Policy<'_> {
+        crate::sites::Policy {
+            site: None,
+            public: &self.public,
+            rules: &self.rules,
+        }
     }
 
     /// The key ids every verifier of this deployment accepts.

@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
-use crate::authorize::authorize;
+use crate::authorize::authorize_at;
 use crate::cloudfront_function::start_path;
 use crate::config::Config;
 use crate::cookies::CookieNames;
@@ -167,9 +167,21 @@ pub fn function_answer(
     config: &Config,
     now: u64,
 ) -> (HandlerOutput, crate::Outcome) {
+    function_answer_at(request, distribution, config, None, now)
+}
+
+/// [`function_answer`] with a site table: `site` is the request's host's
+/// entry, as [`crate::authorize::authorize_at`] takes it.
+pub fn function_answer_at(
+    request: CloudFrontRequest,
+    distribution: &DistributionConfig,
+    config: &Config,
+    site: Option<&crate::sites::SitePolicy>,
+    now: u64,
+) -> (HandlerOutput, crate::Outcome) {
     let return_to = path_and_query(&request.uri, &request.querystring);
     // The function draws nothing random: any entropy gives the same answer.
-    let outcome = authorize(request, distribution, config, now, &mut NoEntropy);
+    let outcome = authorize_at(request, distribution, config, site, now, &mut NoEntropy);
     // The function starts a sign-in (a step-up's too) at the start path,
     // which adds what the page's rules ask (`flow::step_up_for`).
     if outcome.event == "signin-started" || outcome.event == "step-up" {
@@ -363,6 +375,7 @@ pub fn probes(config: &Config, keys: &[SessionKeyFile], now: u64) -> Vec<Probe> 
         // with a step-up age passes, one asking a second factor does not.
         idp_auth_time: Some(iat),
         mfa: None,
+        site: None,
     };
     let signer =
         |key: &SessionKeyFile| SessionSigner::new(std::slice::from_ref(key), &key.kid).ok();

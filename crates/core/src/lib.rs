@@ -28,6 +28,7 @@ pub mod return_path;
 pub mod session;
 pub mod signin;
 pub mod signout;
+pub mod sites;
 pub mod token;
 
 pub use config::{Config, ConfigError};

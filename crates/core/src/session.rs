@@ -173,6 +173,11 @@ pub struct SessionClaims {
     /// The sign-in used a second factor (a rule's `mfa`). Absent: no.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mfa: Option<bool>,
+    /// The site (or sign-in group of sites) the session was issued for,
+    /// with many sites behind one deployment (`crate::sites`): taken
+    /// there and nowhere else. Absent with one site.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub site: Option<String>,
 }
 
 /// What a renewal keeps of the session it renews.
@@ -224,6 +229,8 @@ pub enum SessionError {
     TooLong,
     #[error("signed with a retiring key, and expires after the key's deadline")]
     AfterKeyDeadline,
+    #[error("issued for another site")]
+    OtherSite,
 }
 
 impl SessionVerifier {
@@ -323,7 +330,24 @@ impl SessionVerifier {
     /// Every check at time `now`. `Expired` is returned only for a session
     /// that passed every other check, so a caller may treat it as "refresh".
     pub fn verify(&self, token: &str, now: u64) -> Result<SessionClaims, SessionError> {
+        self.verify_at(token, now, None)
+    }
+
+    /// [`Self::verify`] at a site of a site table (`crate::sites`): a
+    /// session issued for another site is refused before the clock, as a
+    /// forged one is (never "expired", which would send it to refresh).
+    pub fn verify_at(
+        &self,
+        token: &str,
+        now: u64,
+        site: Option<&str>,
+    ) -> Result<SessionClaims, SessionError> {
         let claims = self.verify_untimed(token)?;
+        if let Some(site) = site
+            && claims.site.as_deref() != Some(site)
+        {
+            return Err(SessionError::OtherSite);
+        }
         // Before the clock: a revoked session is never "expired" (which
         // would send it to refresh).
         if self.is_revoked(&claims) {
@@ -532,6 +556,7 @@ pub fn session_for(
         auth_time: Some(auth_time),
         idp_auth_time,
         mfa,
+        site: None,
     }
 }
 
@@ -642,6 +667,7 @@ mod tests {
             auth_time: None,
             idp_auth_time: None,
             mfa: None,
+            site: None,
         }
     }
 

@@ -18,8 +18,9 @@ use edge_auth_core::cloudfront_function::{
     MAX_FUNCTION_BYTES, key_value_store, render, render_checked, start_path,
 };
 use edge_auth_core::config::DEFAULT_MAX_SESSION_SECONDS;
-use edge_auth_core::function_probe::{self as probe, function_answer};
+use edge_auth_core::function_probe::{self as probe, function_answer_at};
 use edge_auth_core::session::{SessionClaims, SessionError, SessionKeyFile, SessionSigner};
+use edge_auth_core::sites::{SitePolicy, site_key};
 use edge_auth_core::{Config, HandlerOutput};
 use edge_auth_testkit::{self as kit, NOW};
 use serde_json::{Value, json};
@@ -235,6 +236,11 @@ fn random_session(rng: &mut Rng, provider_token: &str) -> String {
             Some(NOW + 50),
         ]),
         mfa: *rng.pick(&[None, Some(true), Some(false)]),
+        // With a site table, the site a session was issued for; without,
+        // a claim no one reads.
+        site: rng
+            .pick(&[None, None, Some("handbook"), Some("docs"), Some("status")])
+            .map(str::to_owned),
     };
     let ours = [0x5eu8; 32];
     let header = json!({"alg": "HS256", "kid": kit::SESSION_KID, "typ": "edge-auth-session"});
@@ -312,6 +318,11 @@ fn random_session(rng: &mut Rng, provider_token: &str) -> String {
                 r#"{"sub":"u","name":"n","groups":["auditors"],"sid":"s","iat":1799999000,"exp":1800003600,"mfa":"true"}"#,
                 r#"{"sub":"u","name":"n","groups":["auditors"],"sid":"s","iat":1799999000,"exp":1800003600,"mfa":1}"#,
                 r#"{"sub":"u","name":"n","groups":["auditors"],"sid":"s","iat":1799999000,"exp":1800003600,"mfa":true}"#,
+                // The site claim: a string or absent (null).
+                r#"{"sub":"u","name":"n","groups":["admins"],"sid":"s","iat":1799999000,"exp":1800003600,"site":7}"#,
+                r#"{"sub":"u","name":"n","groups":["admins"],"sid":"s","iat":1799999000,"exp":1800003600,"site":null}"#,
+                r#"{"sub":"u","name":"n","groups":["admins"],"sid":"s","iat":1799999000,"exp":1800003600,"site":"handbook"}"#,
+                r#"{"sub":"u","name":"n","groups":["admins"],"sid":"s","iat":1799999000,"exp":1800003600,"site":["handbook"]}"#,
             ]);
             signed_raw(&header, claims, &ours)
         }
@@ -337,11 +348,17 @@ struct Case {
     now: u64,
 }
 
-fn random_case(rng: &mut Rng, provider_token: &str) -> Case {
+fn random_case(rng: &mut Rng, provider_token: &str, hosts: &[&str]) -> Case {
     let method = rng
         .pick(&["GET", "GET", "GET", "GET", "HEAD", "POST", "OPTIONS"])
         .to_string();
     let mut headers = Vec::new();
+    // Nine in ten requests name a host (a request without one reaches
+    // no site).
+    if !hosts.is_empty() && !rng.chance(10) {
+        let host = *rng.pick(hosts);
+        headers.push(("host", host.to_owned()));
+    }
     if let Some(accept) = *rng.pick(&[
         None,
         Some("text/html,*/*;q=0.8"),
@@ -567,7 +584,7 @@ fn same_line(function: &Value, core: &Value) -> bool {
 /// `authorize`, then (when it forwards) `index_path`: the two Lambda@Edge
 /// functions the CloudFront Function folds into one. With the answer, its
 /// class and the core's decision line.
-fn rust_decision(case: &Case, config: &Config) -> (Value, (String, Value)) {
+fn rust_decision(case: &Case, config: &Config, store: &Store) -> (Value, (String, Value)) {
     let cookie_header: Vec<String> = case
         .cookies
         .iter()
@@ -582,7 +599,7 @@ fn rust_decision(case: &Case, config: &Config) -> (Value, (String, Value)) {
     let (mut request, dist) = kit::viewer_request("/", &query.join("&"), &cookie);
     request.uri = case.uri.clone();
     request.method = case.method.clone();
-    for name in ["accept", "sec-fetch-mode", "x-requested-with"] {
+    for name in ["accept", "sec-fetch-mode", "x-requested-with", "host"] {
         request.headers.0.remove(name);
     }
     for (name, value) in &case.headers {
@@ -590,7 +607,8 @@ fn rust_decision(case: &Case, config: &Config) -> (Value, (String, Value)) {
     }
     assert_eq!(dist.distribution_domain_name, SITE);
     // The core's answer for the function, as the deploy's probes take it.
-    let (output, outcome) = function_answer(request, &dist, config, case.now);
+    let site = site_of(case, store);
+    let (output, outcome) = function_answer_at(request, &dist, config, site.as_ref(), case.now);
     let line = core_line(&outcome, case);
     let answer = answer_of_rust(&output);
     if outcome.event == "signin-started" {
@@ -599,6 +617,19 @@ fn rust_decision(case: &Case, config: &Config) -> (Value, (String, Value)) {
     let detail = outcome.detail.clone().unwrap_or_default();
     let class = class_of(&answer, config, &detail);
     (answer, (class, line))
+}
+
+type Store = std::collections::BTreeMap<String, String>;
+
+/// The entry of the case's host, as a Rust driver reads the store.
+fn site_of(case: &Case, store: &Store) -> Option<SitePolicy> {
+    let host = case
+        .headers
+        .iter()
+        .find(|(n, _)| *n == "host")
+        .map(|(_, v)| v.as_str());
+    let entry = store.get(&site_key(host)?)?;
+    Some(SitePolicy::from_entry(entry).expect("the store's site entries read back"))
 }
 
 /// The driver both engines run: the rendered function (its `cloudfront`
@@ -714,12 +745,6 @@ fn run(runtime: &str, script: &Path) {
 #[test]
 fn the_function_decides_as_authorize_does() {
     let config = config();
-    let function = render(&config);
-    assert!(
-        function.len() <= MAX_FUNCTION_BYTES,
-        "the function is {} bytes, CloudFront's limit {MAX_FUNCTION_BYTES}",
-        function.len()
-    );
     let count: usize = std::env::var("EDGE_AUTH_CF_CASES")
         .ok()
         .and_then(|n| n.parse().ok())
@@ -727,7 +752,7 @@ fn the_function_decides_as_authorize_does() {
     let provider_token = kit::id_token().claim("exp", NOW + 3600).sign();
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
     let mut cases: Vec<Case> = (0..count)
-        .map(|_| random_case(&mut rng, &provider_token))
+        .map(|_| random_case(&mut rng, &provider_token, &[]))
         .collect();
     // The authorize bad-input paths, each with and without a valid session.
     for uri in [
@@ -759,10 +784,166 @@ fn the_function_decides_as_authorize_does() {
             });
         }
     }
-    let (expected, classes): (Vec<Value>, Vec<(String, Value)>) =
-        cases.iter().map(|c| rust_decision(c, &config)).unzip();
+    // Revoked sessions are among them (refused before the clock), and so
+    // are sessions of a user revoked before they were issued (valid).
+    let verdicts = |sub: &str| -> Vec<(u64, Result<(), SessionError>)> {
+        cases
+            .iter()
+            .flat_map(|c| &c.cookies)
+            .filter_map(|(_, value)| {
+                let claims = config.sessions.verify_untimed(value).ok()?;
+                (claims.sub == sub)
+                    .then(|| (claims.iat, config.sessions.verify(value, NOW).map(|_| ())))
+            })
+            .collect()
+    };
+    let revoked = verdicts(REVOKED);
+    let refused = revoked
+        .iter()
+        .filter(|(_, v)| *v == Err(SessionError::Revoked))
+        .count();
+    assert!(refused > 100, "{refused} revoked sessions");
+    assert!(revoked.iter().all(|(iat, v)| *iat > NOW - 30 || v.is_err()));
+    let earlier = verdicts(REVOKED_EARLIER);
+    assert!(earlier.iter().filter(|(_, v)| v.is_ok()).count() > 100);
+    // What the deploy tool writes into the store for these settings.
+    differential(&config, &cases, count, &key_value_store(&config), &[]);
+}
+
+/// Many sites from one function (`site_table`): each host's rules,
+/// public paths and session keys come from its store entry, a session is
+/// taken only on the sites of the site (or sign-in group) it was issued
+/// for, and a host that is no site's, or no host, gets a 404.
+#[test]
+fn the_function_decides_as_authorize_does_for_many_sites() {
+    let mut config = config();
+    config.file.site_table = true;
+    let count: usize = std::env::var("EDGE_AUTH_CF_CASES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(100_000_usize)
+        .div_ceil(2)
+        .max(5_000);
+    let pattern = |p: &str| edge_auth_core::paths::PathPattern::new(p).unwrap();
+    let rule =
+        |p: &str, groups: &[&str], age: Option<u64>, mfa: bool| edge_auth_core::config::Rule {
+            pattern: pattern(p),
+            groups: groups.iter().map(|g| g.to_string()).collect(),
+            step_up: edge_auth_core::config::StepUp {
+                max_auth_age_seconds: age,
+                mfa,
+            },
+        };
+    // The handbook and the API reference share sessions (group "docs");
+    // the status page has its own.
+    let sites = [
+        (
+            "handbook.example.com",
+            SitePolicy {
+                id: "docs".into(),
+                public: vec![pattern("/favicon.ico"), pattern("/assets/*")],
+                rules: vec![
+                    rule("/admin/*", &["admins"], None, false),
+                    rule("/ops/*", &["admins", "readers"], Some(900), false),
+                    rule("/assets/internal/*", &["admins"], None, false),
+                ],
+            },
+        ),
+        (
+            "api.example.com",
+            SitePolicy {
+                id: "docs".into(),
+                public: vec![pattern("/signed-out.html"), pattern("/*.css")],
+                rules: vec![
+                    rule("/docs/private/?*", &["readers"], None, false),
+                    rule("*.key", &["readers"], Some(600), true),
+                    rule("/vault/*", &["auditors", "admins"], None, true),
+                ],
+            },
+        ),
+        (
+            "status.example.com",
+            SitePolicy {
+                id: "status".into(),
+                public: vec![pattern("/"), pattern("/index.html"), pattern("/pub?ic/*")],
+                rules: vec![rule("/admin/*", &["admins"], None, false)],
+            },
+        ),
+    ];
+    let mut store = key_value_store(&config);
+    for (host, site) in &sites {
+        let entry = site.entry(&config.file.session.keys).unwrap();
+        store.insert(format!("site:{host}"), entry);
+    }
+    // Most requests name a site; one in three some other host.
+    let hosts = [
+        "handbook.example.com",
+        "handbook.example.com",
+        "handbook.example.com",
+        "handbook.example.com",
+        "HandBook.Example.COM",
+        "handbook.example.com:443",
+        "api.example.com",
+        "api.example.com",
+        "api.example.com",
+        "api.example.com:8443",
+        "status.example.com",
+        "status.example.com",
+        "status.example.com",
+        "nowhere.example.com",
+        "handbook.example.com.",
+        "handbook.example.com:",
+        "handbook.example.com:x",
+        "\u{212a}.example.com",
+        "status.example.com\u{0}",
+        "a b",
+        "",
+        "[::1]:8080",
+    ];
+    let provider_token = kit::id_token().claim("exp", NOW + 3600).sign();
+    let mut rng = Rng(0x5157_E5AB_1E00_0001);
+    let cases: Vec<Case> = (0..count)
+        .map(|_| random_case(&mut rng, &provider_token, &hosts))
+        .collect();
+    // Sessions of each site and group reach each site.
+    let taken = |site: &str| {
+        cases
+            .iter()
+            .filter(|c| site_of(c, &store).is_some_and(|s| s.id == site))
+            .flat_map(|c| c.cookies.iter().map(move |(_, v)| (c, v)))
+            .filter(|(c, v)| config.sessions.verify_at(v, c.now, Some(site)).is_ok())
+            .count()
+    };
+    let (docs, status) = (taken("docs"), taken("status"));
+    assert!(
+        docs > count / 100 && status > count / 1000,
+        "{docs} {status}"
+    );
+    differential(&config, &cases, count, &store, &["unknown-site"]);
+}
+
+/// The cases through the rendered function (Node.js, and njs for the
+/// first 5,000 and the last `cases.len() - count`) and through the core;
+/// any difference in answer or log line fails. Every class of answer and
+/// kind of line is reached, those of `decisions` too (a class has no `-`,
+/// a decision line's name has).
+fn differential(config: &Config, cases: &[Case], count: usize, store: &Store, decisions: &[&str]) {
+    let function = render(config);
+    assert!(
+        function.len() <= MAX_FUNCTION_BYTES,
+        "the function is {} bytes, CloudFront's limit {MAX_FUNCTION_BYTES}",
+        function.len()
+    );
+    let (expected, classes): (Vec<Value>, Vec<(String, Value)>) = cases
+        .iter()
+        .map(|c| rust_decision(c, config, store))
+        .unzip();
     let (classes, lines): (Vec<String>, Vec<Value>) = classes.into_iter().unzip();
-    let dir = std::env::temp_dir().join(format!("edge-auth-cf-diff-{}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!(
+        "edge-auth-cf-diff-{}-{}",
+        std::process::id(),
+        config.file.site_table
+    ));
     std::fs::create_dir_all(&dir).unwrap();
     let cases_path = dir.join("cases.json");
     let events: Vec<Value> = cases
@@ -794,34 +975,16 @@ fn the_function_decides_as_authorize_does() {
         "404",
         "401 unauthenticated",
         "401 session_expired",
-    ] {
+    ]
+    .iter()
+    .chain(decisions)
+    .filter(|c| !c.contains('-'))
+    {
         assert!(
             classes.iter().any(|e| e == class),
             "no case decides {class}"
         );
     }
-    // Revoked sessions are among them (refused before the clock), and so
-    // are sessions of a user revoked before they were issued (valid).
-    let verdicts = |sub: &str| -> Vec<(u64, Result<(), SessionError>)> {
-        cases
-            .iter()
-            .flat_map(|c| &c.cookies)
-            .filter_map(|(_, value)| {
-                let claims = config.sessions.verify_untimed(value).ok()?;
-                (claims.sub == sub)
-                    .then(|| (claims.iat, config.sessions.verify(value, NOW).map(|_| ())))
-            })
-            .collect()
-    };
-    let revoked = verdicts(REVOKED);
-    let refused = revoked
-        .iter()
-        .filter(|(_, v)| *v == Err(SessionError::Revoked))
-        .count();
-    assert!(refused > 100, "{refused} revoked sessions");
-    assert!(revoked.iter().all(|(iat, v)| *iat > NOW - 30 || v.is_err()));
-    let earlier = verdicts(REVOKED_EARLIER);
-    assert!(earlier.iter().filter(|(_, v)| v.is_ok()).count() > 100);
     for runtime in runtimes() {
         let results_path: PathBuf = dir.join(format!("results-{runtime}.json"));
         let script = dir.join(format!("driver-{runtime}.js"));
@@ -830,9 +993,7 @@ fn the_function_decides_as_authorize_does() {
         } else {
             (&cases_path, (0..cases.len()).collect())
         };
-        // What the deploy tool writes into the store for these settings.
-        let store = key_value_store(&config);
-        std::fs::write(&script, driver(&function, path, &results_path, &store)).unwrap();
+        std::fs::write(&script, driver(&function, path, &results_path, store)).unwrap();
         let started = std::time::Instant::now();
         run(&runtime, &script);
         let mut got: Vec<Value> =
@@ -879,9 +1040,12 @@ fn the_function_decides_as_authorize_does() {
             "signin-started",
             "script-unauthenticated",
             "with detail",
-        ] {
+        ]
+        .iter()
+        .chain(decisions.iter().filter(|d| d.contains('-')))
+        {
             assert!(
-                logged.contains_key(decision),
+                logged.contains_key(*decision),
                 "{runtime}: no {decision} line"
             );
         }
@@ -900,13 +1064,23 @@ fn the_function_decides_as_authorize_does() {
                     .filter_map(|u| edge_auth_core::paths::canonical_path(&u).ok())
                     .collect();
                 keys.dedup();
-                let first_rule =
-                    |key: &String| config.rules.iter().find(|r| r.pattern.matches(key));
+                // The case's site's rules (a host that is no site's
+                // reaches nothing).
+                let site = site_of(case, store);
+                let policy = match &site {
+                    Some(site) => site.policy(),
+                    None if config.file.site_table => panic!(
+                        "{runtime}: {} forwarded for a host that is no site's",
+                        case.uri
+                    ),
+                    None => config.policy(),
+                };
+                let first_rule = |key: &String| policy.rule_for(key);
                 let public = keys.iter().all(|k| first_rule(k).is_none())
-                    && config.public.iter().any(|p| p.matches(&keys[0]));
+                    && policy.public.iter().any(|p| p.matches(&keys[0]));
                 let session = case.cookies.iter().find_map(|(name, value)| {
                     (name == "__Host-edge-auth-session")
-                        .then(|| config.sessions.verify(value, case.now).ok())
+                        .then(|| config.sessions.verify_at(value, case.now, policy.site).ok())
                         .flatten()
                 });
                 assert!(

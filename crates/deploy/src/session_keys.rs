@@ -173,6 +173,7 @@ mod tests {
             auth_time: None,
             idp_auth_time: None,
             mfa: None,
+            site: None,
         }
     }
 

@@ -284,6 +284,7 @@ async fn session_keys_rotation(url: &str) {
         auth_time: None,
         idp_auth_time: None,
         mfa: None,
+        site: None,
     };
     let old_session = first.signer().unwrap().sign(&claims);
 

@@ -105,6 +105,7 @@ pub fn session_claims() -> edge_auth_core::session::SessionClaims {
         auth_time: None,
         idp_auth_time: None,
         mfa: None,
+        site: None,
     }
 }
 

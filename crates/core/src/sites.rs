@@ -1,0 +1,164 @@
+//! Many sites behind one deployment (`site_table` in config.json): each
+//! site's rules, public paths and the session verify keys as one entry of
+//! the function's key value store per hostname, `site:<host>`, so a site
+//! added or changed is a store write, never a new function, and the number
+//! of sites is bounded by the store (5 MB), not by the function's 10 KB.
+//!
+//! One read per request finds the site; the session's key comes with it,
+//! so a page view with a session still costs two reads (this and
+//! `revoked:<sub>`), whatever the number of sites. A session carries the
+//! site (or sign-in group) it was issued for ([`SitePolicy::id`]) and is
+//! taken nowhere else; a host that is no site's gets a 404 page and
+//! nothing built from its name.
+
+use serde_json::{Value, json};
+
+use crate::cloudfront_function::{MAX_STORE_VALUE_BYTES, StoreTooLarge, rule_value};
+use crate::config::{Rule, StepUp};
+use crate::paths::PathPattern;
+use crate::session::SessionKeyFile;
+
+/// The store's entry for a hostname: `site:<host>`.
+pub const SITE_PREFIX: &str = "site:";
+
+/// The longest hostname DNS allows.
+const MAX_HOST_BYTES: usize = 253;
+
+/// What a request is decided by: its site's rules and public paths, and,
+/// with a site table, the site a session must have been issued for.
+#[derive(Debug, Clone, Copy)]
+pub struct Policy<'a> {
+    pub site: Option<&'a str>,
+    pub public: &'a [PathPattern],
+    pub rules: &'a [Rule],
+}
+
+impl<'a> Policy<'a> {
+    /// The first rule matching `key`.
+    pub fn rule_for(self, key: &str) -> Option<&'a Rule> {
+        self.rules.iter().find(|r| r.pattern.matches(key))
+    }
+}
+
+/// One site of a site table.
+#[derive(Debug, Clone)]
+pub struct SitePolicy {
+    /// What a session must carry as `site` to be taken here: the site's
+    /// name, or the name of the sign-in group it shares sessions with.
+    pub id: String,
+    pub public: Vec<PathPattern>,
+    pub rules: Vec<Rule>,
+}
+
+impl SitePolicy {
+    pub fn policy(&self) -> Policy<'_> {
+        Policy {
+            site: Some(&self.id),
+            public: &self.public,
+            rules: &self.rules,
+        }
+    }
+
+    /// The store's value for this site: `[id, public, rules, keys]`, the
+    /// rules as the function holds them (`[pattern, groups]`, with a
+    /// step-up `[pattern, groups, age, mfa]`) and the keys as the store's
+    /// `key:<kid>` entries hold them, by key id. At most the store's 1 KB.
+    pub fn entry(&self, keys: &[SessionKeyFile]) -> Result<String, StoreTooLarge> {
+        let public: Vec<&str> = self.public.iter().map(PathPattern::as_str).collect();
+        let rules: Vec<Value> = self.rules.iter().map(rule_value).collect();
+        let keys: serde_json::Map<String, Value> =
+            crate::cloudfront_function::session_key_entries(keys)
+                .into_iter()
+                .map(|(name, value)| {
+                    let kid = name
+                        .strip_prefix(crate::cloudfront_function::SESSION_KEY_PREFIX)
+                        .expect("session key entries are named key:<kid>");
+                    (kid.to_owned(), Value::String(value))
+                })
+                .collect();
+        let value = json!([self.id, public, rules, keys]).to_string();
+        if value.len() > MAX_STORE_VALUE_BYTES {
+            return Err(StoreTooLarge::Value {
+                key: format!("{SITE_PREFIX}{}", self.id),
+                bytes: value.len(),
+            });
+        }
+        Ok(value)
+    }
+
+    /// A store value back into the site's policy (the keys are the
+    /// deployment's, which the Rust verifiers hold already). Anything but
+    /// what [`Self::entry`] writes is refused: the store is written by the
+    /// deploy tool alone, so a damaged entry is a site that serves nothing.
+    pub fn from_entry(value: &str) -> Result<Self, SiteEntryError> {
+        let parsed: (
+            String,
+            Vec<String>,
+            Vec<Value>,
+            serde_json::Map<String, Value>,
+        ) = serde_json::from_str(value).map_err(|e| SiteEntryError(e.to_string()))?;
+        let (id, public, rules, _keys) = parsed;
+        if id.is_empty() {
+            return Err(SiteEntryError("the site id is empty".into()));
+        }
+        let public = public
+            .iter()
+            .map(|p| PathPattern::new(p).map_err(SiteEntryError))
+            .collect::<Result<_, _>>()?;
+        let rules = rules
+            .iter()
+            .map(rule_from_value)
+            .collect::<Result<_, _>>()?;
+        Ok(Self { id, public, rules })
+    }
+}
+
+/// A store value that is not a site entry.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("not a site entry: {0}")]
+pub struct SiteEntryError(String);
+
+fn rule_from_value(value: &Value) -> Result<Rule, SiteEntryError> {
+    let bad = || {
+        SiteEntryError(format!(
+            "a rule is not [pattern, groups(, age, mfa)]: {value}"
+        ))
+    };
+    let items = value.as_array().ok_or_else(bad)?;
+    let (pattern, groups, step_up) = match items.as_slice() {
+        [pattern, groups] => (pattern, groups, StepUp::default()),
+        [pattern, groups, age, mfa] => {
+            let age = age.as_u64().ok_or_else(bad)?;
+            let mfa = mfa.as_bool().ok_or_else(bad)?;
+            let step_up = StepUp {
+                max_auth_age_seconds: (age > 0).then_some(age),
+                mfa,
+            };
+            (pattern, groups, step_up)
+        }
+        _ => return Err(bad()),
+    };
+    let pattern = PathPattern::new(pattern.as_str().ok_or_else(bad)?).map_err(SiteEntryError)?;
+    let groups: Vec<String> = serde_json::from_value(groups.clone()).map_err(|_| bad())?;
+    Ok(Rule {
+        pattern,
+        groups,
+        step_up,
+    })
+}
+
+/// The store's name for a request's `Host`: lower case, without a port,
+/// only letters, digits, dots and hyphens (no other name is a site's: a
+/// hostile `Host` finds nothing, and nothing is built from it).
+pub fn site_key(host: Option<&str>) -> Option<String> {
+    let host = host?;
+    let host = match host.rsplit_once(':') {
+        Some((name, port)) if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => name,
+        _ => host,
+    };
+    // Checked before lower-casing: JavaScript's toLowerCase maps some
+    // non-ASCII letters (the Kelvin sign) onto ASCII ones.
+    let allowed = |b: u8| b.is_ascii_alphanumeric() || b == b'.' || b == b'-';
+    (!host.is_empty() && host.len() <= MAX_HOST_BYTES && host.bytes().all(allowed))
+        .then(|| format!("{SITE_PREFIX}{}", host.to_ascii_lowercase()))
+}
