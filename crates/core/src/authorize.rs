@@ -43,14 +43,10 @@ pub fn authorize_at(
     now: u64,
     entropy: &mut dyn Entropy,
 ) -> Outcome {
-    let policy = match (config.file.site_table, site) {
+    let policy = match (config.site_table(), site) {
         (false, _) => config.policy(),
         (true, Some(site)) => site.policy(),
-        (true, None) => {
-            let (title, message) = UNKNOWN_SITE;
-            let page = pages::html_page(404, title, message, None, vec![]);
-            return Outcome::respond(page, "unknown-site");
-        }
+        (true, None) => return unknown_site(),
     };
     let path = match canonical_path(&request.uri) {
         Ok(path) => path,
@@ -92,11 +88,11 @@ pub fn authorize_at(
             // A recent or second-factor sign-in, which the start asks the
             // provider for (`crate::flow::step_up_for`); the session stays.
             Verdict::StepUp(rule) if can_navigate(&request) => {
-                let Some(base) = site_base(config, &distribution.distribution_domain_name) else {
+                let Some(response) =
+                    signin_response(config, distribution, &request, now, entropy, &return_to)
+                else {
                     return crate::flow::no_host_page();
                 };
-                let response =
-                    start_signin(config, &request, &base, now, entropy, &return_to, vec![]);
                 Outcome::respond(response, "step-up")
                     .with_detail(format!("rule {}", rule.pattern.as_str()))
                     .for_session(subject_of(claims))
@@ -113,10 +109,11 @@ pub fn authorize_at(
         Session::Lost if can_navigate(&request) => refresh_redirect(config, &return_to)
             .with_detail("no session; the user cookie says signed in"),
         Session::None(reason) if can_navigate(&request) => {
-            let Some(base) = site_base(config, &distribution.distribution_domain_name) else {
+            let Some(response) =
+                signin_response(config, distribution, &request, now, entropy, &return_to)
+            else {
                 return crate::flow::no_host_page();
             };
-            let response = start_signin(config, &request, &base, now, entropy, &return_to, vec![]);
             let outcome = Outcome::respond(response, "signin-started");
             match reason {
                 Some(e) => outcome.with_detail(format!("token refused: {e}")),
@@ -126,6 +123,46 @@ pub fn authorize_at(
         }
         Session::None(_) | Session::Lost => script_401(UNAUTHENTICATED),
     }
+}
+
+/// The answer to a host no site of the table has: a 404 page, nothing
+/// built from the name.
+pub fn unknown_site() -> Outcome {
+    let (title, message) = UNKNOWN_SITE;
+    let page = pages::html_page(404, title, message, None, vec![]);
+    Outcome::respond(page, "unknown-site")
+}
+
+/// A sign-in's start: the flow itself, or with a site table a redirect to
+/// the start path (as the CloudFront Function always answers), where the
+/// regional handler starts it at the site the distribution names, with
+/// the address the table gives it, never one built from the request.
+fn signin_response(
+    config: &Config,
+    distribution: &DistributionConfig,
+    request: &CloudFrontRequest,
+    now: u64,
+    entropy: &mut dyn Entropy,
+    return_to: &str,
+) -> Option<crate::CloudFrontResponse> {
+    if config.site_table() {
+        let location = format!(
+            "{}?{}",
+            config.paths().start,
+            encode_form([("return", return_to)])
+        );
+        return Some(pages::redirect(&location, vec![]));
+    }
+    let base = site_base(config, &distribution.distribution_domain_name)?;
+    Some(start_signin(
+        config,
+        request,
+        &base,
+        now,
+        entropy,
+        return_to,
+        vec![],
+    ))
 }
 
 /// To the refresh endpoint, which comes back to `return_to`.

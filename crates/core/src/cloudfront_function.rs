@@ -73,13 +73,18 @@ pub fn session_key_entries(
 }
 
 /// The key value store's entries for `config` (one that carries its key
-/// material): its session keys and each of its revocations (seconds,
-/// decimal).
+/// material): its session keys, each of its revocations (seconds,
+/// decimal), and with a site table each site's entry (`crate::sites`).
 pub fn key_value_store(config: &Config) -> std::collections::BTreeMap<String, String> {
     let mut entries = session_key_entries(&config.file.session.keys);
     for (sub, up_to) in config.sessions.revocations() {
         entries.insert(revocation_key(sub), up_to.to_string());
     }
+    // A site table's entries carry the same keys.
+    entries.extend(crate::sites::site_entries(
+        config,
+        &config.file.session.keys,
+    ));
     entries
 }
 
@@ -260,7 +265,7 @@ pub fn render(config: &Config) -> String {
     );
     // With one site, the site table's code is left out (CloudFront
     // counts its bytes; the differential test runs both forms).
-    if config.file.site_table {
+    if config.site_table() {
         finish(code.to_owned(), data)
     } else {
         let mut data = data;

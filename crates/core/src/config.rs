@@ -33,11 +33,12 @@ pub struct ConfigFile {
     pub cookies: CookieSettings,
     #[serde(default)]
     pub rules: Vec<PathRule>,
-    /// Many sites (`crate::sites`): each request's rules and public paths
-    /// are its host's entry in the key value store, and `rules` and
-    /// `paths.public` here are not the per-request check's.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub site_table: bool,
+    /// Many sites behind one deployment (`crate::sites`): each request's
+    /// rules and public paths are its site's, and `rules` and
+    /// `paths.public` above are no site's. The function reads them from
+    /// its key value store, the regional handlers from here.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sites: Vec<TableSite>,
     #[serde(default)]
     pub secret: SecretSource,
     #[serde(default)]
@@ -244,6 +245,141 @@ pub struct PathRule {
     pub mfa: bool,
 }
 
+/// One site of a site table, as config.json names it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TableSite {
+    /// The site's name: what its distribution's origin for the auth
+    /// endpoints sends as `X-Edge-Auth-Site`.
+    pub name: String,
+    /// Its address, `https://host[:port]`: where its sign-ins come back.
+    pub base_url: String,
+    /// The sign-in group it shares sessions with; alone, its own name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session: Option<String>,
+    #[serde(default)]
+    pub rules: Vec<PathRule>,
+    #[serde(default)]
+    pub public: Vec<String>,
+}
+
+/// A checked site of the table.
+#[derive(Debug, Clone)]
+pub struct CheckedSite {
+    pub name: String,
+    pub base_url: String,
+    pub policy: crate::sites::SitePolicy,
+}
+
+/// `rules` (config.json's `field`) checked.
+fn check_rules(field: &str, rules: &[PathRule]) -> Result<Vec<Rule>, ConfigError> {
+    rules
+        .iter()
+        .enumerate()
+        .map(|(i, rule)| {
+            if rule.groups.is_empty() {
+                return Err(invalid(
+                    &format!("{field}[{i}].groups"),
+                    "name at least one group",
+                ));
+            }
+            if rule
+                .max_auth_age_seconds
+                .is_some_and(|s| !(1..=MAX_AUTH_AGE_SECONDS).contains(&s))
+            {
+                return Err(invalid(
+                    &format!("{field}[{i}].max_auth_age_seconds"),
+                    format!("from 1 to {MAX_AUTH_AGE_SECONDS} seconds"),
+                ));
+            }
+            PathPattern::new(&rule.pattern)
+                .map(|pattern| Rule {
+                    pattern,
+                    groups: rule.groups.clone(),
+                    step_up: StepUp {
+                        max_auth_age_seconds: rule.max_auth_age_seconds,
+                        mfa: rule.mfa,
+                    },
+                })
+                .map_err(|e| invalid(&format!("{field}[{i}].pattern"), e))
+        })
+        .collect()
+}
+
+/// The site table checked: names unique and plain, one site per host, an
+/// `https://` address (or a loopback one) with no path.
+fn check_sites(file: &ConfigFile) -> Result<Vec<CheckedSite>, ConfigError> {
+    let mut checked: Vec<CheckedSite> = Vec::new();
+    for (i, site) in file.sites.iter().enumerate() {
+        let field = |name: &str| format!("sites[{i}].{name}");
+        let plain = |s: &str| {
+            !s.is_empty()
+                && s.len() <= 64
+                && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        };
+        if !plain(&site.name) {
+            return Err(invalid(
+                &field("name"),
+                "letters, digits and `-`, at most 64",
+            ));
+        }
+        if checked.iter().any(|c| c.name == site.name) {
+            return Err(invalid(
+                &field("name"),
+                format!("`{}` names two sites", site.name),
+            ));
+        }
+        let id = site.session.clone().unwrap_or_else(|| site.name.clone());
+        if !plain(&id) {
+            return Err(invalid(
+                &field("session"),
+                "letters, digits and `-`, at most 64",
+            ));
+        }
+        let host = site
+            .base_url
+            .strip_prefix("https://")
+            .or_else(|| {
+                let rest = site.base_url.strip_prefix("http://")?;
+                let name = rest.split(':').next()?;
+                (name == "127.0.0.1" || name == "localhost" || name.ends_with(".localhost"))
+                    .then_some(rest)
+            })
+            .filter(|host| crate::sites::site_key(Some(host)).is_some())
+            .ok_or_else(|| {
+                invalid(
+                    &field("base_url"),
+                    "must be `https://host[:port]` (`http://` only on loopback), no path",
+                )
+            })?;
+        let key = crate::sites::site_key(Some(host));
+        if checked
+            .iter()
+            .any(|c| crate::sites::site_key(Some(crate::sites::host_of(&c.base_url))) == key)
+        {
+            return Err(invalid(
+                &field("base_url"),
+                format!("`{host}` is another site's"),
+            ));
+        }
+        let public = site
+            .public
+            .iter()
+            .map(|p| PathPattern::new(p).map_err(|e| invalid(&field("public"), e)))
+            .collect::<Result<Vec<_>, _>>()?;
+        checked.push(CheckedSite {
+            name: site.name.clone(),
+            base_url: site.base_url.clone(),
+            policy: crate::sites::SitePolicy {
+                id,
+                public,
+                rules: check_rules(&field("rules"), &site.rules)?,
+            },
+        });
+    }
+    Ok(checked)
+}
+
 /// A checked rule: its pattern, its groups, and what it asks of the sign-in.
 #[derive(Debug, Clone)]
 pub struct Rule {
@@ -369,6 +505,11 @@ pub struct Config {
     pub public: Vec<PathPattern>,
     pub rules: Vec<Rule>,
     pub cookie_names: crate::cookies::CookieNames,
+    /// The site table (`sites`), checked.
+    pub sites: Vec<CheckedSite>,
+    /// The site (or sign-in group) this configuration's sessions are
+    /// issued for and taken at: set by [`Config::at_site`].
+    pub site: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -523,38 +664,8 @@ impl Config {
             .iter()
             .map(|p| PathPattern::new(p).map_err(|e| invalid("paths.public", e)))
             .collect::<Result<Vec<_>, _>>()?;
-        let rules = file
-            .rules
-            .iter()
-            .enumerate()
-            .map(|(i, rule)| {
-                if rule.groups.is_empty() {
-                    return Err(invalid(
-                        &format!("rules[{i}].groups"),
-                        "name at least one group",
-                    ));
-                }
-                if rule
-                    .max_auth_age_seconds
-                    .is_some_and(|s| !(1..=MAX_AUTH_AGE_SECONDS).contains(&s))
-                {
-                    return Err(invalid(
-                        &format!("rules[{i}].max_auth_age_seconds"),
-                        format!("from 1 to {MAX_AUTH_AGE_SECONDS} seconds"),
-                    ));
-                }
-                PathPattern::new(&rule.pattern)
-                    .map(|pattern| Rule {
-                        pattern,
-                        groups: rule.groups.clone(),
-                        step_up: StepUp {
-                            max_auth_age_seconds: rule.max_auth_age_seconds,
-                            mfa: rule.mfa,
-                        },
-                    })
-                    .map_err(|e| invalid(&format!("rules[{i}].pattern"), e))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        let rules = check_rules("rules", &file.rules)?;
+        let sites = check_sites(&file)?;
 
         if let Some(base) = &file.site.base_url {
             // Browsers treat loopback as a secure context, so Secure and
@@ -672,6 +783,7 @@ impl Config {
         }
         let rule_groups = rules
             .iter()
+            .chain(sites.iter().flat_map(|s| &s.policy.rules))
             .flat_map(|rule| rule.groups.iter().cloned())
             .collect();
         let cookie_names = crate::cookies::CookieNames::new(c);
@@ -682,8 +794,50 @@ impl Config {
             public,
             rules,
             cookie_names,
+            sites,
+            site: None,
             file,
         })
+    }
+
+    /// Whether requests are decided by a site table.
+    pub fn site_table(&self) -> bool {
+        !self.sites.is_empty()
+    }
+
+    /// This configuration as site `name` of the table decides: its
+    /// address, rules, public paths and the groups they name, and its
+    /// sessions' `site`. For the regional handlers, which learn the site
+    /// from the distribution (`X-Edge-Auth-Site`). `None`: no such site.
+    pub fn at_site(&self, name: &str) -> Option<Config> {
+        let site = self.sites.iter().find(|s| s.name == name)?;
+        let mut config = self.clone();
+        config.file.site.base_url = Some(site.base_url.clone());
+        config.rules = site.policy.rules.clone();
+        config.public = site.policy.public.clone();
+        config.rule_groups = site
+            .policy
+            .rules
+            .iter()
+            .flat_map(|rule| rule.groups.iter().cloned())
+            .collect();
+        config.site = Some(site.policy.id.clone());
+        Some(config)
+    }
+
+    /// A session cookie checked but for the clock, and, at a site of a
+    /// table, issued for it: what refresh renews and sign-out ends.
+    pub fn session_untimed(
+        &self,
+        token: &str,
+    ) -> Result<crate::session::SessionClaims, crate::session::SessionError> {
+        let claims = self.sessions.verify_untimed(token)?;
+        match &self.site {
+            Some(site) if claims.site.as_ref() != Some(site) => {
+                Err(crate::session::SessionError::OtherSite)
+            }
+            _ => Ok(claims),
+        }
     }
 
     /// The first rule whose pattern matches `key`: the one that decides

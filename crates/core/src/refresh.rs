@@ -104,7 +104,7 @@ pub fn refresh_begin(
     // this browser's sign-in.
     let Some(session) = cookie_values(&cookies, &config.cookie_names.session)
         .into_iter()
-        .filter_map(|s| config.sessions.verify_untimed(s).ok())
+        .filter_map(|s| config.session_untimed(s).ok())
         .find(|claims| crate::flow::constant_time_eq(&claims.sid, bound.sid))
     else {
         return fresh_signin(entropy, "the refresh cookie is not bound to this session");

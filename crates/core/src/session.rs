@@ -556,7 +556,8 @@ pub fn session_for(
         auth_time: Some(auth_time),
         idp_auth_time,
         mfa,
-        site: None,
+        // At a site of a table, the site (or group) it is taken at.
+        site: config.site.clone(),
     }
 }
 

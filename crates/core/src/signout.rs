@@ -142,7 +142,7 @@ fn ended_session(cookies: &[(&str, &str)], config: &Config) -> Option<SessionCla
     cookie_values(cookies, &config.cookie_names.session)
         .into_iter()
         .take(MAX_REVOCATIONS)
-        .find_map(|value| config.sessions.verify_untimed(value).ok())
+        .find_map(|value| config.session_untimed(value).ok())
 }
 
 /// The sign-out's outcome with the session it ends: every copy of it (and

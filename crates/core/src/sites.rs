@@ -64,6 +64,19 @@ impl SitePolicy {
     /// step-up `[pattern, groups, age, mfa]`) and the keys as the store's
     /// `key:<kid>` entries hold them, by key id. At most the store's 1 KB.
     pub fn entry(&self, keys: &[SessionKeyFile]) -> Result<String, StoreTooLarge> {
+        let value = self.value(keys);
+        if value.len() > MAX_STORE_VALUE_BYTES {
+            return Err(StoreTooLarge::Value {
+                key: format!("{SITE_PREFIX}{}", self.id),
+                bytes: value.len(),
+            });
+        }
+        Ok(value)
+    }
+
+    /// [`Self::entry`] not yet held to the store's limit
+    /// (`check_store_limits` holds every entry before a write).
+    pub fn value(&self, keys: &[SessionKeyFile]) -> String {
         let public: Vec<&str> = self.public.iter().map(PathPattern::as_str).collect();
         let rules: Vec<Value> = self.rules.iter().map(rule_value).collect();
         let keys: serde_json::Map<String, Value> =
@@ -76,14 +89,7 @@ impl SitePolicy {
                     (kid.to_owned(), Value::String(value))
                 })
                 .collect();
-        let value = json!([self.id, public, rules, keys]).to_string();
-        if value.len() > MAX_STORE_VALUE_BYTES {
-            return Err(StoreTooLarge::Value {
-                key: format!("{SITE_PREFIX}{}", self.id),
-                bytes: value.len(),
-            });
-        }
-        Ok(value)
+        json!([self.id, public, rules, keys]).to_string()
     }
 
     /// A store value back into the site's policy (the keys are the
@@ -161,4 +167,63 @@ pub fn site_key(host: Option<&str>) -> Option<String> {
     let allowed = |b: u8| b.is_ascii_alphanumeric() || b == b'.' || b == b'-';
     (!host.is_empty() && host.len() <= MAX_HOST_BYTES && host.bytes().all(allowed))
         .then(|| format!("{SITE_PREFIX}{}", host.to_ascii_lowercase()))
+}
+
+/// The host of a site's address (`https://host[:port]`).
+pub fn host_of(base_url: &str) -> &str {
+    base_url
+        .split_once("://")
+        .map_or(base_url, |(_, host)| host)
+}
+
+/// The store's site entries for `config`'s table, with the session verify
+/// keys `keys` (the deployment's): one per site, under its host's name
+/// (held to the store's limits with the rest, `check_store_limits`).
+pub fn site_entries(
+    config: &crate::Config,
+    keys: &[SessionKeyFile],
+) -> std::collections::BTreeMap<String, String> {
+    config
+        .sites
+        .iter()
+        .map(|site| {
+            let key = site_key(Some(host_of(&site.base_url)))
+                .expect("a checked site's address names a host");
+            (key, site.policy.value(keys))
+        })
+        .collect()
+}
+
+/// The site a request's `Host` names in `config`'s table.
+pub fn site_for_host<'c>(config: &'c crate::Config, host: Option<&str>) -> Option<&'c SitePolicy> {
+    let key = site_key(host)?;
+    config
+        .sites
+        .iter()
+        .find(|s| site_key(Some(host_of(&s.base_url))).as_ref() == Some(&key))
+        .map(|s| &s.policy)
+}
+
+/// The header a site's distribution sends its auth endpoints with the
+/// site's name: an origin custom header, which CloudFront sets on every
+/// request to that origin, overwriting one a viewer sent.
+pub const SITE_HEADER: &str = "x-edge-auth-site";
+
+/// The configuration a regional handler decides a request with: without a
+/// site table, `config` itself; with one, the site the distribution names
+/// ([`SITE_HEADER`], [`crate::Config::at_site`]), or `Err` with the 404
+/// page when it names none of the table's.
+pub fn config_for(
+    config: &std::sync::Arc<crate::Config>,
+    request: &crate::CloudFrontRequest,
+) -> Result<std::sync::Arc<crate::Config>, crate::Outcome> {
+    if !config.site_table() {
+        return Ok(config.clone());
+    }
+    request
+        .headers
+        .first(SITE_HEADER)
+        .and_then(|name| config.at_site(name))
+        .map(std::sync::Arc::new)
+        .ok_or_else(|| crate::authorize::unknown_site().with_detail("no site of the table named"))
 }

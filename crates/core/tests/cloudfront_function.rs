@@ -816,65 +816,54 @@ fn the_function_decides_as_authorize_does() {
 /// for, and a host that is no site's, or no host, gets a 404.
 #[test]
 fn the_function_decides_as_authorize_does_for_many_sites() {
-    let mut config = config();
-    config.file.site_table = true;
+    // The handbook and the API reference share sessions (group "docs");
+    // the status page has its own.
+    let mut value = kit::config_value("https://auth.example.com");
+    value["session"]["keys"] = json!([
+        {"kid": kit::SESSION_KID, "key": kit::SESSION_KEY},
+        {"kid": OTHER_KID, "key": OTHER_KEY, "not_after": NOW + 300},
+    ]);
+    value["sites"] = json!([
+        {"name": "handbook", "base_url": "https://handbook.example.com", "session": "docs",
+         "public": ["/favicon.ico", "/assets/*"],
+         "rules": [
+            {"pattern": "/admin/*", "groups": ["admins"]},
+            {"pattern": "/ops/*", "groups": ["admins", "readers"], "max_auth_age_seconds": 900},
+            {"pattern": "/assets/internal/*", "groups": ["admins"]},
+         ]},
+        {"name": "api", "base_url": "https://api.example.com", "session": "docs",
+         "public": ["/signed-out.html", "/*.css"],
+         "rules": [
+            {"pattern": "/docs/private/?*", "groups": ["readers"]},
+            {"pattern": "*.key", "groups": ["readers"], "max_auth_age_seconds": 600, "mfa": true},
+            {"pattern": "/vault/*", "groups": ["auditors", "admins"], "mfa": true},
+         ]},
+        {"name": "status", "base_url": "https://status.example.com",
+         "public": ["/", "/index.html", "/pub?ic/*"],
+         "rules": [{"pattern": "/admin/*", "groups": ["admins"]}]},
+    ]);
+    let mut config = kit::config_from(value);
+    config.sessions.revoke(REVOKED, NOW - 30);
+    config.sessions.revoke(REVOKED_EARLIER, NOW - 90);
     let count: usize = std::env::var("EDGE_AUTH_CF_CASES")
         .ok()
         .and_then(|n| n.parse().ok())
         .unwrap_or(100_000_usize)
         .div_ceil(2)
         .max(5_000);
-    let pattern = |p: &str| edge_auth_core::paths::PathPattern::new(p).unwrap();
-    let rule =
-        |p: &str, groups: &[&str], age: Option<u64>, mfa: bool| edge_auth_core::config::Rule {
-            pattern: pattern(p),
-            groups: groups.iter().map(|g| g.to_string()).collect(),
-            step_up: edge_auth_core::config::StepUp {
-                max_auth_age_seconds: age,
-                mfa,
-            },
-        };
-    // The handbook and the API reference share sessions (group "docs");
-    // the status page has its own.
-    let sites = [
-        (
-            "handbook.example.com",
-            SitePolicy {
-                id: "docs".into(),
-                public: vec![pattern("/favicon.ico"), pattern("/assets/*")],
-                rules: vec![
-                    rule("/admin/*", &["admins"], None, false),
-                    rule("/ops/*", &["admins", "readers"], Some(900), false),
-                    rule("/assets/internal/*", &["admins"], None, false),
-                ],
-            },
-        ),
-        (
-            "api.example.com",
-            SitePolicy {
-                id: "docs".into(),
-                public: vec![pattern("/signed-out.html"), pattern("/*.css")],
-                rules: vec![
-                    rule("/docs/private/?*", &["readers"], None, false),
-                    rule("*.key", &["readers"], Some(600), true),
-                    rule("/vault/*", &["auditors", "admins"], None, true),
-                ],
-            },
-        ),
-        (
-            "status.example.com",
-            SitePolicy {
-                id: "status".into(),
-                public: vec![pattern("/"), pattern("/index.html"), pattern("/pub?ic/*")],
-                rules: vec![rule("/admin/*", &["admins"], None, false)],
-            },
-        ),
-    ];
-    let mut store = key_value_store(&config);
-    for (host, site) in &sites {
-        let entry = site.entry(&config.file.session.keys).unwrap();
-        store.insert(format!("site:{host}"), entry);
-    }
+    // What the deploy tool writes: keys, revocations, a site per host.
+    let store = key_value_store(&config);
+    assert_eq!(
+        store
+            .keys()
+            .filter(|k| k.starts_with("site:"))
+            .collect::<Vec<_>>(),
+        [
+            "site:api.example.com",
+            "site:handbook.example.com",
+            "site:status.example.com"
+        ]
+    );
     // Most requests name a site; one in three some other host.
     let hosts = [
         "handbook.example.com",
@@ -942,7 +931,7 @@ fn differential(config: &Config, cases: &[Case], count: usize, store: &Store, de
     let dir = std::env::temp_dir().join(format!(
         "edge-auth-cf-diff-{}-{}",
         std::process::id(),
-        config.file.site_table
+        config.site_table()
     ));
     std::fs::create_dir_all(&dir).unwrap();
     let cases_path = dir.join("cases.json");
@@ -1069,7 +1058,7 @@ fn differential(config: &Config, cases: &[Case], count: usize, store: &Store, de
                 let site = site_of(case, store);
                 let policy = match &site {
                     Some(site) => site.policy(),
-                    None if config.file.site_table => panic!(
+                    None if config.site_table() => panic!(
                         "{runtime}: {} forwarded for a host that is no site's",
                         case.uri
                     ),

@@ -139,3 +139,216 @@ fn a_site_entry_is_held_to_the_stores_value_limit() {
     assert!(error.contains("over the store's 1024"), "{error}");
     eprintln!("a site entry holds {fits} rules of `/team-NN/*` for one group, with two keys");
 }
+
+/// A table of three sites: the handbook and the API reference share
+/// sessions (group `docs`), the status page has its own.
+fn table() -> edge_auth_core::Config {
+    let mut v = edge_auth_testkit::config_value("https://auth.example.com");
+    v["sites"] = serde_json::json!([
+        {"name": "handbook", "base_url": "https://handbook.example.com", "session": "docs",
+         "rules": [{"pattern": "/ops/*", "groups": ["readers"]}]},
+        {"name": "api", "base_url": "https://api.example.com", "session": "docs",
+         "rules": [{"pattern": "/private/*", "groups": ["admins"]}]},
+        {"name": "status", "base_url": "https://status.example.com", "public": ["/"]},
+    ]);
+    edge_auth_testkit::config_from(v)
+}
+
+/// A viewer request to `host` with these cookies (a page load).
+fn request_at(
+    host: &str,
+    uri: &str,
+    cookies: &[String],
+) -> (
+    edge_auth_core::CloudFrontRequest,
+    edge_auth_core::DistributionConfig,
+) {
+    let (mut request, dist) = edge_auth_testkit::viewer_request(uri, "", cookies);
+    request.headers.set("host", host.to_owned());
+    (request, dist)
+}
+
+#[test]
+fn a_session_is_issued_for_its_site_and_taken_only_at_the_sites_that_share_it() {
+    use edge_auth_core::authorize::authorize_at;
+    use edge_auth_core::sites::site_for_host;
+    use edge_auth_testkit::{self as kit, NOW};
+    let config = table();
+    // The handbook's configuration: its address, its rules' groups only.
+    let handbook = config.at_site("handbook").unwrap();
+    assert_eq!(
+        handbook.file.site.base_url.as_deref(),
+        Some("https://handbook.example.com")
+    );
+    let id = handbook
+        .verifier
+        .verify(
+            &kit::id_token()
+                .claim("cognito:groups", serde_json::json!(["readers", "admins"]))
+                .sign(),
+            NOW,
+            None,
+        )
+        .unwrap();
+    let claims = edge_auth_core::session::session_for(
+        &handbook,
+        &id,
+        NOW,
+        &mut kit::CountingEntropy(1),
+        None,
+    );
+    assert_eq!(claims.site.as_deref(), Some("docs"));
+    assert_eq!(
+        claims.groups,
+        ["readers"],
+        "only the handbook's rules' groups"
+    );
+    let cookie = format!("__Host-edge-auth-session={}", kit::signer().sign(&claims));
+
+    let decide = |host: &str, uri: &str| {
+        let (request, dist) = request_at(host, uri, std::slice::from_ref(&cookie));
+        let site = site_for_host(&config, request.headers.first("host"));
+        authorize_at(
+            request,
+            &dist,
+            &config,
+            site,
+            NOW,
+            &mut kit::CountingEntropy(2),
+        )
+    };
+    // Taken on both sites of its group; its groups are the handbook's.
+    assert_eq!(
+        decide("handbook.example.com", "/ops/x").event,
+        "allowed-by-rule"
+    );
+    assert_eq!(decide("api.example.com", "/").event, "allowed");
+    assert_eq!(
+        decide("API.example.com:443", "/private/x").event,
+        "forbidden"
+    );
+    // Not on the status page: a sign-in there, sent to its start path
+    // (never a redirect URI built here).
+    let other = decide("status.example.com", "/incidents/");
+    assert_eq!(other.event, "signin-started");
+    assert_eq!(
+        other.detail.as_deref(),
+        Some("token refused: issued for another site")
+    );
+    let location = match &other.output {
+        edge_auth_core::HandlerOutput::Respond(r) => {
+            r.headers.first("location").unwrap().to_owned()
+        }
+        _ => panic!(),
+    };
+    assert_eq!(location, "/_edge-auth/start?return=%2Fincidents%2F");
+    // A host that is no site's: a 404, no redirect.
+    let nowhere = decide("evil.example.net", "/");
+    assert_eq!(
+        (nowhere.event, nowhere.status()),
+        ("unknown-site", Some("404"))
+    );
+
+    // The regional handlers: the site the distribution names, or a 404.
+    let shared = std::sync::Arc::new(config.clone());
+    let named = |name: Option<&str>| {
+        let (mut request, _) = request_at(
+            "abc.lambda-url.eu-north-1.on.aws",
+            "/_edge-auth/refresh",
+            &[],
+        );
+        if let Some(name) = name {
+            request.headers.set("X-Edge-Auth-Site", name.to_owned());
+        }
+        edge_auth_core::sites::config_for(&shared, &request)
+    };
+    assert_eq!(
+        named(Some("status")).unwrap().site.as_deref(),
+        Some("status")
+    );
+    assert_eq!(named(Some("api")).unwrap().site.as_deref(), Some("docs"));
+    for name in [None, Some("nowhere"), Some("")] {
+        assert_eq!(named(name).unwrap_err().event, "unknown-site");
+    }
+    // Refresh at the status page does not renew the docs session: a sign-in.
+    let status = config.at_site("status").unwrap();
+    let mut expired = claims.clone();
+    expired.exp = NOW - 10;
+    let (request, dist) = request_at(
+        "status.example.com",
+        "/_edge-auth/refresh",
+        &[
+            format!("__Host-edge-auth-session={}", kit::signer().sign(&expired)),
+            kit::refresh_cookie("rt").replace(&kit::session_claims().sid, &expired.sid),
+        ],
+    );
+    let step = edge_auth_core::refresh::refresh_begin(
+        &request,
+        &dist,
+        &status,
+        NOW,
+        &mut kit::CountingEntropy(3),
+    );
+    let edge_auth_core::Step::Done(outcome) = step else {
+        panic!("the provider is not asked")
+    };
+    assert_eq!(outcome.event, "signin-started");
+    // The handbook's refresh renews it.
+    let step = edge_auth_core::refresh::refresh_begin(
+        &request,
+        &dist,
+        &handbook,
+        NOW,
+        &mut kit::CountingEntropy(3),
+    );
+    assert!(matches!(step, edge_auth_core::Step::Call { .. }));
+}
+
+#[test]
+fn a_table_with_two_sites_on_one_host_or_a_bad_name_is_refused() {
+    for (sites, field) in [
+        (
+            serde_json::json!([{"name": "a", "base_url": "https://x.example.com"}, {"name": "b", "base_url": "https://X.example.com:443"}]),
+            "sites[1].base_url",
+        ),
+        (
+            serde_json::json!([{"name": "a", "base_url": "https://x.example.com"}, {"name": "a", "base_url": "https://y.example.com"}]),
+            "sites[1].name",
+        ),
+        (
+            serde_json::json!([{"name": "a b", "base_url": "https://x.example.com"}]),
+            "sites[0].name",
+        ),
+        (
+            serde_json::json!([{"name": "a", "session": "", "base_url": "https://x.example.com"}]),
+            "sites[0].session",
+        ),
+        (
+            serde_json::json!([{"name": "a", "base_url": "http://x.example.com"}]),
+            "sites[0].base_url",
+        ),
+        (
+            serde_json::json!([{"name": "a", "base_url": "https://x.example.com/docs"}]),
+            "sites[0].base_url",
+        ),
+        (
+            serde_json::json!([{"name": "a", "base_url": "https://x.example.com", "rules": [{"pattern": "/a/*", "groups": []}]}]),
+            "sites[0].rules[0].groups",
+        ),
+        (
+            serde_json::json!([{"name": "a", "base_url": "https://x.example.com", "public": ["a"]}]),
+            "sites[0].public",
+        ),
+    ] {
+        let mut v = edge_auth_testkit::config_value("https://auth.example.com");
+        v["sites"] = sites;
+        let error = edge_auth_core::Config::from_json(&v.to_string())
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains(&format!("`{field}`")), "{field}: {error}");
+    }
+    // Loopback and *.localhost over http: the local stack's sites.
+    let mut v = edge_auth_testkit::config_value("https://auth.example.com");
+    v["sites"] = serde_json::json!([{"name": "a", "base_url": "http://handbook.localhost:8080"}]);
+    assert!(edge_auth_core::Config::from_json(&v.to_string()).is_ok());
+}

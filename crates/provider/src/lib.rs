@@ -72,6 +72,10 @@ impl ProviderGateway {
         deadline: Option<Instant>,
     ) -> Outcome {
         let (config, signer) = self.session_keys().await;
+        let config = match edge_auth_core::sites::config_for(&config, &payload.request) {
+            Ok(config) => config,
+            Err(outcome) => return outcome,
+        };
         let now = clock();
         if signin::is_start(&payload.request, &config) {
             return signin::signin_start(&payload.request, &payload.config, &config, now, entropy);
@@ -100,6 +104,10 @@ impl ProviderGateway {
         deadline: Option<Instant>,
     ) -> Outcome {
         let (config, signer) = self.session_keys().await;
+        let config = match edge_auth_core::sites::config_for(&config, &payload.request) {
+            Ok(config) => config,
+            Err(outcome) => return outcome,
+        };
         match refresh::refresh_begin(&payload.request, &payload.config, &config, clock(), entropy) {
             Step::Done(outcome) => outcome,
             Step::Call { call, pending } => {
@@ -123,6 +131,10 @@ impl ProviderGateway {
     ) -> Outcome {
         // The session keys: the session being ended is named by its MAC.
         let (config, _) = self.session_keys().await;
+        let config = match edge_auth_core::sites::config_for(&config, &payload.request) {
+            Ok(config) => config,
+            Err(outcome) => return outcome,
+        };
         let mut step =
             signout::signout_begin(&payload.request, &payload.config, &config, clock(), entropy);
         // One revocation per refresh token the browser sent.
