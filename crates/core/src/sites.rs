@@ -216,7 +216,7 @@ pub const SITE_HEADER: &str = "x-edge-auth-site";
 pub fn config_for(
     config: &std::sync::Arc<crate::Config>,
     request: &crate::CloudFrontRequest,
-) -> Result<std::sync::Arc<crate::Config>, crate::Outcome> {
+) -> Result<std::sync::Arc<crate::Config>, Box<crate::Outcome>> {
     if !config.site_table() {
         return Ok(config.clone());
     }
@@ -225,5 +225,7 @@ pub fn config_for(
         .first(SITE_HEADER)
         .and_then(|name| config.at_site(name))
         .map(std::sync::Arc::new)
-        .ok_or_else(|| crate::authorize::unknown_site().with_detail("no site of the table named"))
+        .ok_or_else(|| {
+            Box::new(crate::authorize::unknown_site().with_detail("no site of the table named"))
+        })
 }

@@ -74,7 +74,7 @@ impl ProviderGateway {
         let (config, signer) = self.session_keys().await;
         let config = match edge_auth_core::sites::config_for(&config, &payload.request) {
             Ok(config) => config,
-            Err(outcome) => return outcome,
+            Err(outcome) => return *outcome,
         };
         let now = clock();
         if signin::is_start(&payload.request, &config) {
@@ -106,7 +106,7 @@ impl ProviderGateway {
         let (config, signer) = self.session_keys().await;
         let config = match edge_auth_core::sites::config_for(&config, &payload.request) {
             Ok(config) => config,
-            Err(outcome) => return outcome,
+            Err(outcome) => return *outcome,
         };
         match refresh::refresh_begin(&payload.request, &payload.config, &config, clock(), entropy) {
             Step::Done(outcome) => outcome,
@@ -133,7 +133,7 @@ impl ProviderGateway {
         let (config, _) = self.session_keys().await;
         let config = match edge_auth_core::sites::config_for(&config, &payload.request) {
             Ok(config) => config,
-            Err(outcome) => return outcome,
+            Err(outcome) => return *outcome,
         };
         let mut step =
             signout::signout_begin(&payload.request, &payload.config, &config, clock(), entropy);
