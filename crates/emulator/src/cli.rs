@@ -199,6 +199,21 @@ pub struct Options {
     /// `session.max_hours`), as the deployed site has them.
     pub idle_timeout_minutes: Option<u64>,
     pub max_hours: Option<u64>,
+    /// The settings' `[[sites]]`: each served as `<name>.localhost` on
+    /// the one port (Chromium resolves `*.localhost` to the loopback).
+    pub sites: Vec<LocalSite>,
+}
+
+/// One site of the settings' `[[sites]]`, as the local edge serves it.
+#[derive(Debug, Clone)]
+pub struct LocalSite {
+    pub name: String,
+    /// Its content (`content`, relative to the settings file).
+    pub content: PathBuf,
+    /// The sign-in group it shares sessions with (`sign_in_group`).
+    pub session: Option<String>,
+    pub rules: Vec<PathRule>,
+    pub public: Vec<String>,
 }
 
 /// The process's options; None when a subcommand ran instead (it printed
@@ -221,18 +236,32 @@ fn resolve(a: Args) -> Result<Options, String> {
     let mut rules = a.rule;
     let mut public = (!a.public.is_empty()).then_some(a.public);
     let (mut idle, mut max) = (a.idle_timeout_minutes, a.max_hours);
+    let mut sites = Vec::new();
     if let Some(path) = &a.settings {
         let file = SettingsFile::read(path)?;
+        let here = path.parent().unwrap_or(std::path::Path::new("."));
+        sites = file
+            .sites
+            .into_iter()
+            .map(|site| LocalSite {
+                content: here.join(site.content.unwrap_or_else(|| site.name.clone().into())),
+                session: site.sign_in_group,
+                rules: site
+                    .rules
+                    .into_iter()
+                    .map(SettingsRule::into_rule)
+                    .collect(),
+                public: site
+                    .public
+                    .unwrap_or_else(edge_auth_core::config::default_public),
+                name: site.name,
+            })
+            .collect();
         if rules.is_empty() {
             rules = file
                 .rules
                 .into_iter()
-                .map(|r| PathRule {
-                    pattern: r.pattern,
-                    groups: r.groups,
-                    max_auth_age_seconds: r.max_auth_age_minutes.map(|m| m * 60),
-                    mfa: r.mfa,
-                })
+                .map(SettingsRule::into_rule)
                 .collect();
         }
         if public.is_none() {
@@ -265,6 +294,7 @@ fn resolve(a: Args) -> Result<Options, String> {
         session_keys: a.session_keys,
         idle_timeout_minutes: idle,
         max_hours: max,
+        sites,
     })
 }
 
@@ -278,6 +308,23 @@ struct SettingsFile {
     rules: Vec<SettingsRule>,
     #[serde(default)]
     session: SettingsSession,
+    #[serde(default)]
+    sites: Vec<SettingsSiteEntry>,
+}
+
+/// A `[[sites]]` entry: what the local edge reads of it (the domain,
+/// aliases and certificate are for AWS).
+#[derive(serde::Deserialize)]
+struct SettingsSiteEntry {
+    name: String,
+    #[serde(default)]
+    content: Option<PathBuf>,
+    #[serde(default)]
+    sign_in_group: Option<String>,
+    #[serde(default)]
+    rules: Vec<SettingsRule>,
+    #[serde(default)]
+    public: Option<Vec<String>>,
 }
 
 #[derive(serde::Deserialize, Default)]
@@ -300,6 +347,17 @@ struct SettingsRule {
     max_auth_age_minutes: Option<u64>,
     #[serde(default)]
     mfa: bool,
+}
+
+impl SettingsRule {
+    fn into_rule(self) -> PathRule {
+        PathRule {
+            pattern: self.pattern,
+            groups: self.groups,
+            max_auth_age_seconds: self.max_auth_age_minutes.map(|m| m * 60),
+            mfa: self.mfa,
+        }
+    }
 }
 
 impl SettingsFile {

@@ -59,6 +59,18 @@ pub struct Distribution {
     /// `authorizer = "cloudfront-function"`: the CloudFront Function on the
     /// default behaviour instead of authorize and index-path.
     pub viewer_function: Option<crate::viewer_function::ViewerFunction>,
+    /// A site table's sites, each a distribution of its own on AWS: here
+    /// one server tells them apart by `Host`.
+    pub sites: Vec<SiteRoute>,
+}
+
+/// A site of the table as the local edge routes to it.
+pub struct SiteRoute {
+    /// Its host as the store names it (`crate::sites::site_key`).
+    pub key: String,
+    pub name: String,
+    /// Its content (its bucket on AWS).
+    pub dir: PathBuf,
 }
 
 /// The headers the distribution template's `AuthRequestPolicy` forwards
@@ -95,17 +107,42 @@ pub struct Answer {
 }
 
 impl Distribution {
-    pub async fn serve(&self, viewer: ViewerRequest) -> Answer {
+    pub async fn serve(&self, mut viewer: ViewerRequest) -> Answer {
         let (signin, start, refresh, signout) = &self.paths;
         // The auth behaviours' policy overrides nothing (AuthSecurityHeaders):
         // their answers keep `Referrer-Policy: no-referrer`.
         let auth = [signin, start, refresh, signout].contains(&&viewer.path);
-        let mut answer = self.route(viewer).await;
+        // Which site's distribution the request reached. Its origin for
+        // the auth endpoints names the site in a custom header, which
+        // CloudFront sets over any a viewer sent.
+        let site = self.site_of(&viewer);
+        viewer
+            .headers
+            .retain(|(name, _)| !name.eq_ignore_ascii_case(edge_auth_core::sites::SITE_HEADER));
+        if let (Some(site), true) = (site, auth) {
+            viewer.headers.push((
+                edge_auth_core::sites::SITE_HEADER.to_owned(),
+                site.name.clone(),
+            ));
+        }
+        let dir = site.map_or(self.site_dir.as_path(), |s| s.dir.as_path());
+        let mut answer = self.route(viewer, dir).await;
         add_security_headers(&mut answer, !auth);
         answer
     }
 
-    async fn route(&self, viewer: ViewerRequest) -> Answer {
+    /// The site of the table the request's `Host` names.
+    fn site_of(&self, viewer: &ViewerRequest) -> Option<&SiteRoute> {
+        let host = viewer
+            .headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case("host"))
+            .map(|(_, v)| v.as_str());
+        let key = edge_auth_core::sites::site_key(host)?;
+        self.sites.iter().find(|s| s.key == key)
+    }
+
+    async fn route(&self, viewer: ViewerRequest, dir: &Path) -> Answer {
         let (signin, start, refresh, signout) = &self.paths;
         let auth = [
             (signin, &self.signin),
@@ -124,12 +161,14 @@ impl Distribution {
             let mut request = self.request_json(&viewer, true);
             if let Some(headers) = request["headers"].as_object_mut() {
                 headers.retain(|name, _| {
-                    name == "cookie" || AUTH_POLICY_HEADERS.contains(&name.as_str())
+                    name == "cookie"
+                        || name == edge_auth_core::sites::SITE_HEADER
+                        || AUTH_POLICY_HEADERS.contains(&name.as_str())
                 });
             }
             return match self.invoke(state, "origin-request", request).await {
                 Ok(HandlerOutput::Respond(r)) => to_answer(r),
-                Ok(HandlerOutput::Forward(r)) => self.origin_fetch(&r.uri),
+                Ok(HandlerOutput::Forward(r)) => self.origin_fetch(dir, &r.uri),
                 Err(e) => e,
             };
         }
@@ -149,7 +188,7 @@ impl Distribution {
                 .await
                 .and_then(|v| crate::viewer_function::result(&v));
             return match result {
-                Ok(FunctionResult::Forward { uri }) => self.origin_fetch(&uri),
+                Ok(FunctionResult::Forward { uri }) => self.origin_fetch(dir, &uri),
                 Ok(FunctionResult::Respond(answer)) => answer,
                 Err(reason) => function_error(&reason),
             };
@@ -186,7 +225,7 @@ impl Distribution {
             .await
         {
             Ok(HandlerOutput::Respond(r)) => to_answer(r),
-            Ok(HandlerOutput::Forward(r)) => self.origin_fetch(&r.uri),
+            Ok(HandlerOutput::Forward(r)) => self.origin_fetch(dir, &r.uri),
             Err(e) => e,
         }
     }
@@ -313,8 +352,8 @@ impl Distribution {
 
     /// The S3 origin: the key is the decoded path; a missing key is 404,
     /// answered with the 404 page (the distribution's custom error response).
-    fn origin_fetch(&self, uri: &str) -> Answer {
-        match read_object(&self.site_dir, uri) {
+    fn origin_fetch(&self, dir: &Path, uri: &str) -> Answer {
+        match read_object(dir, uri) {
             Some((body, content_type, cache_control)) => Answer {
                 status: 200,
                 // What the deploy tool stores with each object.
@@ -325,7 +364,7 @@ impl Distribution {
                 body,
             },
             None => {
-                let body = read_object(&self.site_dir, "/404.html")
+                let body = read_object(dir, "/404.html")
                     .map(|(b, _, _)| b)
                     .unwrap_or_else(|| b"Not Found".to_vec());
                 Answer {

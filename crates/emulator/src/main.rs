@@ -65,6 +65,13 @@ fn to_site_address(
     })
 }
 
+/// A site of the table on this server: `http://<name>.localhost:<port>`
+/// (`server` is `http://127.0.0.1:<port>`).
+fn table_site_address(server: &str, name: &str) -> String {
+    let port = server.rsplit(':').next().unwrap_or("");
+    format!("http://{name}.localhost:{port}")
+}
+
 fn random_secret() -> String {
     use base64::Engine;
     let mut bytes = [0u8; 24];
@@ -129,6 +136,24 @@ fn handler_config(
         "http": {"timeout_ms": 5000, "retries": 1},
         "log_level": "info",
     });
+    if !o.sites.is_empty() {
+        config["sites"] = o
+            .sites
+            .iter()
+            .map(|s| {
+                let mut site = json!({
+                    "name": s.name,
+                    "base_url": table_site_address(site, &s.name),
+                    "rules": s.rules,
+                    "public": s.public,
+                });
+                if let Some(group) = &s.session {
+                    site["session"] = json!(group);
+                }
+                site
+            })
+            .collect();
+    }
     if let Some(minutes) = o.idle_timeout_minutes {
         config["session"]["idle_timeout_minutes"] = json!(minutes);
     }
@@ -257,11 +282,20 @@ async fn run() -> Result<(), String> {
     } else {
         edge_auth_lambda::init_human_logging("info");
     }
-    if !o.site.join("index.html").is_file() {
+    if o.sites.is_empty() && !o.site.join("index.html").is_file() {
         return Err(format!(
             "{}: no index.html here (run from the repository root, or pass --site)",
             o.site.display()
         ));
+    }
+    for site in &o.sites {
+        if !site.content.join("index.html").is_file() {
+            return Err(format!(
+                "site {}: {}: no index.html here",
+                site.name,
+                site.content.display()
+            ));
+        }
     }
     // Both ports first: a failed start leaves nothing behind.
     let site_listener = bind(o.port, "--port").await?;
@@ -344,8 +378,15 @@ async fn run() -> Result<(), String> {
             issuer,
             client_id: "edge-auth-dev-client".into(),
             client_secret: client_secret.clone(),
-            redirect_uris: vec![format!("{site}/_edge-auth/callback")],
-            logout_uris: vec![format!("{site}/signed-out.html")],
+            // Each site's, as the deploy registers them with the pool.
+            redirect_uris: std::iter::once(site.clone())
+                .chain(o.sites.iter().map(|s| table_site_address(&site, &s.name)))
+                .map(|base| format!("{base}/_edge-auth/callback"))
+                .collect(),
+            logout_uris: std::iter::once(site.clone())
+                .chain(o.sites.iter().map(|s| table_site_address(&site, &s.name)))
+                .map(|base| format!("{base}/signed-out.html"))
+                .collect(),
             id_token_ttl: o.id_ttl,
             refresh_token_ttl: o.refresh_ttl,
             users,
@@ -435,8 +476,19 @@ async fn run() -> Result<(), String> {
         domain: site.trim_start_matches("http://").to_owned(),
         regional: o.regional,
         viewer_function,
+        sites: o
+            .sites
+            .iter()
+            .map(|s| cloudfront::SiteRoute {
+                key: edge_auth_core::sites::site_key(Some(&format!("{}.localhost", s.name)))
+                    .unwrap_or_default(),
+                name: s.name.clone(),
+                dir: s.content.clone(),
+            })
+            .collect(),
     });
     let site_address = site.clone();
+    let table = !o.sites.is_empty();
     let auth_paths = Arc::new((
         paths.start.clone(),
         paths.refresh.clone(),
@@ -453,7 +505,9 @@ async fn run() -> Result<(), String> {
             // `localhost` would end in "Sign-in could not be matched"
             // (the provider sends the browser back to 127.0.0.1, where its
             // flow cookie is not), so it is sent there first.
-            if let Some(answer) = to_site_address(&site_address, &headers, &path, &query) {
+            // (With a site table, each site is its own address already.)
+            if !table && let Some(answer) = to_site_address(&site_address, &headers, &path, &query)
+            {
                 return answer;
             }
             let answer = distribution
@@ -494,7 +548,17 @@ async fn run() -> Result<(), String> {
         })
         .unwrap_or_default();
     println!("edge-auth local edge is running");
-    println!("  site:      {site}/");
+    if table {
+        for s in &o.sites {
+            println!(
+                "  site:      {}/ ({})",
+                table_site_address(&site, &s.name),
+                s.content.display()
+            );
+        }
+    } else {
+        println!("  site:      {site}/");
+    }
     match &idp {
         Some(i) => println!(
             "  provider:  {}/ (development identity provider)",
@@ -527,6 +591,7 @@ async fn run() -> Result<(), String> {
         "auth_endpoints": arrangement,
         "authorizer": if o.cloudfront_function { "cloudfront-function" } else { "lambda-edge" },
         "key_value_store": store_file,
+        "sites": o.sites.iter().map(|s| (s.name.clone(), json!(table_site_address(&site, &s.name)))).collect::<serde_json::Map<_, _>>(),
     });
     // Listening before READY: a signal sent as soon as READY is read must
     // find the handlers in place, not the default action (which would end

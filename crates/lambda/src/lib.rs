@@ -282,10 +282,14 @@ fn decide_viewer(
                 .config
                 .as_deref()
                 .ok_or(HandlerError::NoConfig(state.kind.name()))?;
-            authorize::authorize(
+            // With a site table, the site of the request's host.
+            let site =
+                edge_auth_core::sites::site_for_host(config, payload.request.headers.first("host"));
+            authorize::authorize_at(
                 payload.request.clone(),
                 &payload.config,
                 config,
+                site,
                 now(),
                 &mut SystemEntropy,
             )
