@@ -50,6 +50,33 @@ pub struct Settings {
     /// How the CloudFront Function is let go live.
     #[serde(default)]
     pub function: FunctionSettings,
+    /// Many sites behind one deployment (`[[sites]]`). The local edge
+    /// serves them (`edge-auth-dev --settings`); this tool refuses them
+    /// until it deploys them (see `check`).
+    #[serde(default)]
+    pub sites: Vec<SiteEntry>,
+}
+
+/// One `[[sites]]` entry.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SiteEntry {
+    pub name: String,
+    pub domain: String,
+    #[serde(default)]
+    pub aliases: Vec<String>,
+    #[serde(default)]
+    pub certificate_arn: Option<String>,
+    /// Its content, relative to the settings file (default: its name).
+    #[serde(default)]
+    pub content: Option<String>,
+    /// The sign-in group it shares sessions with.
+    #[serde(default)]
+    pub sign_in_group: Option<String>,
+    #[serde(default)]
+    pub rules: Vec<Rule>,
+    #[serde(default)]
+    pub public: Option<Vec<String>>,
 }
 
 /// `[function]`: what CloudFront's own test run of the staged function
@@ -470,6 +497,17 @@ impl Settings {
             return Err((
                 "environment",
                 "lower-case letters, digits and `-`, at most 30".into(),
+            ));
+        }
+        if !self.sites.is_empty() {
+            // Said, not half-deployed: the site table runs locally and in
+            // the function, but no template or store write carries it yet.
+            return Err((
+                "sites",
+                "a site table is served by the local edge (`edge-auth-dev --settings FILE`, \
+                 scripts/dev.sh) but not deployed by this release: deploy one site per \
+                 settings file until edge-auth-deploy does"
+                    .into(),
             ));
         }
         match (&self.site.domain, &self.site.certificate_arn) {
