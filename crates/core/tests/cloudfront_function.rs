@@ -585,6 +585,28 @@ fn same_line(function: &Value, core: &Value) -> bool {
 /// functions the CloudFront Function folds into one. With the answer, its
 /// class and the core's decision line.
 fn rust_decision(case: &Case, config: &Config, store: &Store) -> (Value, (String, Value)) {
+    let (request, dist) = core_request(case);
+    assert_eq!(dist.distribution_domain_name, SITE);
+    // The core's answer for the function, as the deploy's probes take it.
+    let site = site_of(case, store);
+    let (output, outcome) = function_answer_at(request, &dist, config, site.as_ref(), case.now);
+    let line = core_line(&outcome, case);
+    let answer = answer_of_rust(&output);
+    if outcome.event == "signin-started" {
+        return (answer, ("signin".into(), line));
+    }
+    let detail = outcome.detail.clone().unwrap_or_default();
+    let class = class_of(&answer, config, &detail);
+    (answer, (class, line))
+}
+
+/// The case as the core's request and distribution.
+fn core_request(
+    case: &Case,
+) -> (
+    edge_auth_core::CloudFrontRequest,
+    edge_auth_core::DistributionConfig,
+) {
     let cookie_header: Vec<String> = case
         .cookies
         .iter()
@@ -605,18 +627,7 @@ fn rust_decision(case: &Case, config: &Config, store: &Store) -> (Value, (String
     for (name, value) in &case.headers {
         request.headers.set(name, value.clone());
     }
-    assert_eq!(dist.distribution_domain_name, SITE);
-    // The core's answer for the function, as the deploy's probes take it.
-    let site = site_of(case, store);
-    let (output, outcome) = function_answer_at(request, &dist, config, site.as_ref(), case.now);
-    let line = core_line(&outcome, case);
-    let answer = answer_of_rust(&output);
-    if outcome.event == "signin-started" {
-        return (answer, ("signin".into(), line));
-    }
-    let detail = outcome.detail.clone().unwrap_or_default();
-    let class = class_of(&answer, config, &detail);
-    (answer, (class, line))
+    (request, dist)
 }
 
 type Store = std::collections::BTreeMap<String, String>;
@@ -644,7 +655,10 @@ fn driver(
     let body = function.replacen("import cf from 'cloudfront';", "", 1);
     format!(
         r#"var KVS = {kvs};
+// Every read counted: CloudFront bills each.
+var READS = 0;
 var cf = {{ kvs: function () {{ return {{ get: function (k) {{
+  READS++;
   return Object.prototype.hasOwnProperty.call(KVS, k) ? Promise.resolve(KVS[k]) : Promise.reject(new Error('key not found: ' + k));
 }} }}; }} }};
 {body}
@@ -684,6 +698,8 @@ var results = [];
     var out = await handler(cases[i].event);
     var answer = normalize(out);
     answer.logs = LOGS.splice(0);
+    answer.reads = READS;
+    READS = 0;
     results.push(answer);
   }}
   fs.writeFileSync({results}, JSON.stringify(results));
@@ -864,7 +880,7 @@ fn the_function_decides_as_authorize_does_for_many_sites() {
             "site:status.example.com"
         ]
     );
-    // Most requests name a site; one in three some other host.
+    // Most requests name a site; about four in ten another host.
     let hosts = [
         "handbook.example.com",
         "handbook.example.com",
@@ -928,6 +944,17 @@ fn differential(config: &Config, cases: &[Case], count: usize, store: &Store, de
         .map(|c| rust_decision(c, config, store))
         .unzip();
     let (classes, lines): (Vec<String>, Vec<Value>) = classes.into_iter().unzip();
+    // The core's decision per case, for the store reads below.
+    let core_events: Vec<&str> = cases
+        .iter()
+        .map(|case| {
+            let (request, dist) = core_request(case);
+            let site = site_of(case, store);
+            function_answer_at(request, &dist, config, site.as_ref(), case.now)
+                .1
+                .event
+        })
+        .collect();
     let dir = std::env::temp_dir().join(format!(
         "edge-auth-cf-diff-{}-{}",
         std::process::id(),
@@ -991,7 +1018,59 @@ fn differential(config: &Config, cases: &[Case], count: usize, store: &Store, de
         // At most one line a request, JSON, and the core's: what it says
         // and whether it is written at all (routine answers are not).
         let mut logged = std::collections::BTreeMap::<String, usize>::new();
+        // Store reads: a request whose one session cookie is valid reads
+        // twice (its key, or with a site table its site's entry, and
+        // `revoked:<sub>`), whatever the number of sites; one without a
+        // cookie none, or with a table the site's entry alone.
+        let mut reads = std::collections::BTreeMap::<(&str, u64), usize>::new();
         for (answer, &i) in got.iter_mut().zip(&index) {
+            let count = answer
+                .as_object_mut()
+                .unwrap()
+                .remove("reads")
+                .unwrap()
+                .as_u64()
+                .unwrap();
+            let case = &cases[i];
+            let site = site_of(case, store);
+            let ours: Vec<&String> = case
+                .cookies
+                .iter()
+                .filter(|(n, _)| n == "__Host-edge-auth-session")
+                .map(|(_, v)| v)
+                .collect();
+            let kind = match ours.as_slice() {
+                [] => "no session cookie",
+                [one]
+                    if (site.is_some() || !config.site_table())
+                        && config
+                            .sessions
+                            .verify_at(one, case.now, site.as_ref().map(|s| s.id.as_str()))
+                            .is_ok() =>
+                {
+                    "one valid session"
+                }
+                _ => "other",
+            };
+            // Answered before any session is read: a bad or auth path, a
+            // public one, no site.
+            let before_session = [
+                "bad-path",
+                "public-path",
+                "auth-path-not-found",
+                "unknown-site",
+            ]
+            .contains(&core_events[i]);
+            if kind == "one valid session" && !before_session {
+                assert_eq!(
+                    count, 2,
+                    "{runtime}: {} reads for {} {}",
+                    count, case.method, case.uri
+                );
+            } else if kind == "no session cookie" && site.is_some() {
+                assert_eq!(count, 1, "{runtime}: {} reads for {}", count, case.uri);
+            }
+            *reads.entry((kind, count)).or_default() += 1;
             let logs = answer.as_object_mut().unwrap().remove("logs").unwrap();
             let logs = logs.as_array().unwrap();
             assert!(
@@ -1138,7 +1217,7 @@ fn differential(config: &Config, cases: &[Case], count: usize, store: &Store, de
             differences.join("\n")
         );
         eprintln!(
-            "{runtime}: {} cases, no difference in answers nor log lines ({:.1} s); lines: {logged:?}",
+            "{runtime}: {} cases, no difference in answers nor log lines ({:.1} s); lines: {logged:?}; store reads (kind of request, reads): {reads:?}",
             index.len(),
             started.elapsed().as_secs_f64()
         );
