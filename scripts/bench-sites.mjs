@@ -1,0 +1,126 @@
+// The CloudFront Function with one site against the same function with a
+// site table (three sites, crates/core/src/sites.rs), in one run, in
+// Node.js and Debian's njs: mean µs per call for a page view with a
+// valid session, one without, and the store reads each makes (CloudFront
+// bills every read). Both functions rendered by the core
+// (examples/render-cloudfront-function.rs), their stores as the deploy
+// tool would write them.
+//   node scripts/bench-sites.mjs [calls]
+import { execFileSync, spawnSync } from 'node:child_process';
+import { createHmac } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const CALLS = Number(process.argv[2] || 20000);
+const KID = 'bench-1';
+const KEY = Buffer.alloc(32, 0x5e).toString('base64url');
+const NOW = Math.floor(Date.now() / 1000);
+
+function configFor(sites) {
+  const config = {
+    version: 2,
+    session: { keys: [{ kid: KID, key: KEY }] },
+    provider: {
+      issuer: 'https://auth.example.com', client_id: 'bench', token_use: 'id',
+      authorization_endpoint: 'https://auth.example.com/oauth2/authorize',
+      token_endpoint: 'https://auth.example.com/oauth2/token',
+      jwks: { keys: [] }, jwks_uri: 'https://auth.example.com/jwks', client_auth: 'none',
+    },
+    site: { base_url: 'https://handbook.example.com' },
+    rules: [{ pattern: '/admin/*', groups: ['admins'] }, { pattern: '/ops/*', groups: ['admins', 'readers'] }],
+  };
+  if (sites) {
+    config.sites = [
+      { name: 'handbook', base_url: 'https://handbook.example.com', session: 'docs', rules: config.rules, public: ['/favicon.ico'] },
+      { name: 'api', base_url: 'https://api.example.com', session: 'docs', rules: [{ pattern: '/private/*', groups: ['admins'] }] },
+      { name: 'status', base_url: 'https://status.example.com', public: ['/'] },
+    ];
+  }
+  return config;
+}
+
+function render(config, flag) {
+  const dir = mkdtempSync(join(tmpdir(), 'edge-sites-'));
+  const file = join(dir, 'config.json');
+  writeFileSync(file, JSON.stringify(config));
+  const args = ['run', '-q', '--release', '-p', 'edge-auth-core', '--example', 'render-cloudfront-function', '--', ...(flag ? [flag] : []), file];
+  return execFileSync('cargo', args, { encoding: 'utf8', cwd: ROOT });
+}
+
+function session(site) {
+  const b64 = (v) => Buffer.from(JSON.stringify(v)).toString('base64url');
+  const head = b64({ alg: 'HS256', kid: KID, typ: 'edge-auth-session' });
+  const claims = { sub: 'user-1', name: 'alice', groups: ['readers'], sid: 'c2lk', iat: NOW - 60, exp: NOW + 3000 };
+  if (site) claims.site = site;
+  const body = b64(claims);
+  const mac = createHmac('sha256', Buffer.from(KEY, 'base64url')).update(`${head}.${body}`).digest('base64url');
+  return `${head}.${body}.${mac}`;
+}
+
+function event(withSession, site) {
+  const cookies = withSession ? { '__Host-edge-auth-session': { value: session(site) } } : {};
+  return {
+    version: '1.0', context: { eventType: 'viewer-request', distributionDomainName: 'd111111abcdef8.cloudfront.net', requestId: 'bench' },
+    viewer: { ip: '203.0.113.9' },
+    request: { method: 'GET', uri: '/ops/runbook.html', querystring: {}, headers: { host: { value: 'handbook.example.com' }, accept: { value: 'text/html' } }, cookies },
+  };
+}
+
+/** Mean µs per call and reads per call, for each event, in one engine. */
+function measure(engine, fn, store, events) {
+  const body = fn.replace("import cf from 'cloudfront';", '');
+  const script = `var STORE = ${JSON.stringify(store)};
+var READS = 0;
+var cf = { kvs: function () { return { get: function (k) { READS++; return STORE[k] !== undefined ? Promise.resolve(STORE[k]) : Promise.reject(new Error('not found')); } }; } };
+var console = { log: function () {} };
+${body}
+var EVENTS = ${JSON.stringify(events)};
+var out = [];
+(async function () {
+  for (var e = 0; e < EVENTS.length; e++) {
+    READS = 0;
+    var first = await handler(EVENTS[e]);
+    var reads = READS;
+    for (var w = 0; w < ${CALLS >> 2}; w++) { await handler(EVENTS[e]); }
+    var t = Date.now();
+    for (var i = 0; i < ${CALLS}; i++) { await handler(EVENTS[e]); }
+    out.push([(Date.now() - t) * 1000 / ${CALLS}, reads, first.statusCode || 'forward']);
+  }
+  print(JSON.stringify(out));
+})();
+`;
+  const dir = mkdtempSync(join(tmpdir(), 'edge-sites-run-'));
+  const file = join(dir, engine === 'njs' ? 'bench.js' : 'bench.cjs');
+  writeFileSync(file, engine === 'njs' ? script.replace('var console = { log: function () {} };', '') : `var print = function (s) { process.stdout.write(s + '\\n'); };\n${script}`);
+  const run = engine === 'njs' ? spawnSync('njs', ['-q', file], { encoding: 'utf8' }) : spawnSync(process.execPath, [file], { encoding: 'utf8' });
+  if (run.status !== 0) return null;
+  return JSON.parse(run.stdout.trim().split('\n').pop());
+}
+
+const one = configFor(false);
+const table = configFor(true);
+const variants = [
+  ['one site', render(one), JSON.parse(render(one, '--store')), [event(true), event(false)]],
+  ['site table (3 sites)', render(table), JSON.parse(render(table, '--store')), [event(true, 'docs'), event(false)]],
+];
+console.log(`CloudFront Function, ${CALLS} calls per figure (mean µs per call; store reads per call)`);
+console.log('| function | bytes | engine | valid session | reads | no session | reads |');
+console.log('| --- | ---: | --- | ---: | ---: | ---: | ---: |');
+const results = {};
+for (const [name, fn, store, events] of variants) {
+  for (const engine of ['node', 'njs']) {
+    const r = measure(engine, fn, store, events);
+    if (!r) { console.log(`| ${name} | ${fn.length} | ${engine} | (not run) | | | |`); continue; }
+    if (r[0][2] !== 'forward') throw new Error(`${name}: the valid session was not let through (${r[0][2]})`);
+    results[`${name} ${engine}`] = r;
+    console.log(`| ${name} | ${fn.length} | ${engine} | ${r[0][0].toFixed(2)} | ${r[0][1]} | ${r[1][0].toFixed(2)} | ${r[1][1]} |`);
+  }
+}
+for (const engine of ['node', 'njs']) {
+  const a = results[`one site ${engine}`];
+  const b = results[`site table (3 sites) ${engine}`];
+  if (a && b) console.log(`${engine}: a site table costs ${(b[0][0] / a[0][0]).toFixed(2)}× one site's time for a valid session, with the same ${b[0][1]} reads`);
+}
