@@ -111,3 +111,30 @@ test('a session is taken only on the sites of its group: the handbook\'s opens t
     await context.close();
   }
 });
+
+test('sign-out at one site of a group ends the session on the others', async () => {
+  const context = await localContext();
+  try {
+    const page = await context.newPage();
+    await page.goto(`${edge.sites.handbook}/admin/`);
+    await signIn(page, edge.sites.handbook, USERS.admin);
+    // The API reference signs in a second later (silently): its session
+    // is issued after the handbook's, as it would be.
+    await page.waitForTimeout(1100);
+    await page.goto(`${edge.sites.api}/private/`);
+    await page.waitForURL(`${edge.sites.api}/private/`);
+    assert.match(await page.title(), /Private API notes/);
+    // Sign out at the handbook (typed: Sec-Fetch-Site none), which ends
+    // the provider's session too.
+    await page.goto(`${edge.sites.handbook}/_edge-auth/signout`);
+    await page.waitForURL((url) => url.pathname === '/signed-out.html' || url.href.startsWith(edge.idp));
+    // The API reference's own session (its own cookie, issued after the
+    // handbook's) no longer opens its page: the provider asks again.
+    const response = await page.goto(`${edge.sites.api}/private/`);
+    await page.waitForSelector('input[name=username]');
+    assert.ok(page.url().startsWith(edge.idp), page.url());
+    assert.ok(response.url().startsWith(edge.sites.api) || response.url().startsWith(edge.idp));
+  } finally {
+    await context.close();
+  }
+});

@@ -102,6 +102,7 @@ pub fn signout_begin(
             ending(
                 Outcome::respond(response, "signed-out-switching-user"),
                 ended,
+                cut_at(config, now),
             ),
             &cookies,
             config,
@@ -128,7 +129,11 @@ pub fn signout_begin(
     let mut response = pages::redirect(&location, clear);
     response.headers.set("Clear-Site-Data", CLEAR_SITE_DATA);
     revoke_then(
-        ending(Outcome::respond(response, "signed-out"), ended),
+        ending(
+            Outcome::respond(response, "signed-out"),
+            ended,
+            cut_at(config, now),
+        ),
         &cookies,
         config,
     )
@@ -149,14 +154,16 @@ fn ended_session(cookies: &[(&str, &str)], config: &Config) -> Option<SessionCla
 /// every session of that user issued no later, other devices' included,
 /// which go back through refresh or the provider) is refused at the edge
 /// once the driver has raised `revoked:<sub>` to the session's `iat`. The
-/// cut-off is the session's own issue time, not now: a sign-in right after
-/// the sign-out (a new session, issued later) is not caught by it.
-fn ending(outcome: Outcome, ended: Option<SessionClaims>) -> Outcome {
+/// cut-off is the session's own issue time, not now (with a site table,
+/// the sign-out's: [`cut_at`]): a sign-in right after the sign-out (a new
+/// session, issued later; the driver answers once the clock has passed
+/// the cut-off) is not caught by it.
+fn ending(outcome: Outcome, ended: Option<SessionClaims>, at: Option<u64>) -> Outcome {
     match ended {
         Some(claims) => {
             let revocation = Revocation {
                 sub: claims.sub.clone(),
-                up_to: claims.iat,
+                up_to: at.map_or(claims.iat, |at| at.max(claims.iat)),
             };
             let mut outcome = outcome.for_session(crate::Subject {
                 sub: claims.sub,
@@ -167,6 +174,16 @@ fn ending(outcome: Outcome, ended: Option<SessionClaims>) -> Outcome {
         }
         None => outcome,
     }
+}
+
+/// With a site table, the cut-off is the sign-out itself, not the ended
+/// session's issue: the other sites of its group hold sessions of their
+/// own (each host its cookies, each issued when that site signed in, most
+/// often after this one), and a sign-out ends them all; the user's
+/// sessions on other sites and devices too (the granularity of the store's
+/// per-user entry). One site: only this session and earlier ones.
+fn cut_at(config: &Config, now: u64) -> Option<u64> {
+    config.site.is_some().then_some(now)
 }
 
 /// Whether the request carries a sign-out confirmation: `confirm` in the

@@ -352,3 +352,50 @@ fn a_table_with_two_sites_on_one_host_or_a_bad_name_is_refused() {
     v["sites"] = serde_json::json!([{"name": "a", "base_url": "http://handbook.localhost:8080"}]);
     assert!(edge_auth_core::Config::from_json(&v.to_string()).is_ok());
 }
+
+/// Sign-out at a site of a table ends the user's sessions up to the
+/// sign-out (the group's other sites hold sessions issued later than this
+/// one); with one site, up to the ended session's issue.
+#[test]
+fn sign_out_at_a_site_of_a_table_cuts_off_at_the_sign_out() {
+    use edge_auth_testkit::{self as kit, NOW};
+    let cut = |config: &edge_auth_core::Config| {
+        let (mut request, dist) = kit::viewer_request(
+            "/_edge-auth/signout",
+            "",
+            &[format!(
+                "__Host-edge-auth-session={}",
+                kit::signer().sign(&edge_auth_core::session::SessionClaims {
+                    site: config.site.clone(),
+                    ..kit::session_claims()
+                })
+            )],
+        );
+        request
+            .headers
+            .set("Sec-Fetch-Site", "same-origin".to_owned());
+        let step = edge_auth_core::signout::signout_begin(
+            &request,
+            &dist,
+            config,
+            NOW,
+            &mut kit::CountingEntropy(1),
+        );
+        let outcome = match step {
+            edge_auth_core::Step::Done(outcome) => outcome,
+            edge_auth_core::Step::Call { .. } => panic!("no revocation endpoint here"),
+        };
+        outcome.revocation.map(|r| r.up_to)
+    };
+    let mut one = edge_auth_testkit::config_value("https://auth.example.com");
+    one["provider"]
+        .as_object_mut()
+        .unwrap()
+        .remove("revocation_endpoint");
+    let mut with_table = one.clone();
+    with_table["sites"] = serde_json::json!([{"name": "handbook", "base_url": "https://handbook.example.com", "session": "docs"}]);
+    let one = kit::config_from(one);
+    let table = kit::config_from(with_table).at_site("handbook").unwrap();
+    assert_eq!(cut(&one), Some(kit::session_claims().iat));
+    assert_eq!(cut(&table), Some(NOW));
+}
