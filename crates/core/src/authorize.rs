@@ -146,12 +146,7 @@ fn signin_response(
     return_to: &str,
 ) -> Option<crate::CloudFrontResponse> {
     if config.site_table() {
-        let location = format!(
-            "{}?{}",
-            config.paths().start,
-            encode_form([("return", return_to)])
-        );
-        return Some(pages::redirect(&location, vec![]));
+        return Some(start_redirect(config, return_to));
     }
     let base = site_base(config, &distribution.distribution_domain_name)?;
     Some(start_signin(
@@ -163,6 +158,18 @@ fn signin_response(
         return_to,
         vec![],
     ))
+}
+
+/// To the start path, where signin starts a sign-in that comes back to
+/// `return_to`: what the CloudFront Function answers instead of starting
+/// one itself (it has no secure random source).
+pub fn start_redirect(config: &Config, return_to: &str) -> crate::CloudFrontResponse {
+    let location = format!(
+        "{}?{}",
+        config.paths().start,
+        encode_form([("return", return_to)])
+    );
+    pages::redirect(&location, vec![])
 }
 
 /// To the refresh endpoint, which comes back to `return_to`.

@@ -62,14 +62,17 @@ pub fn session_key_entries(
     keys: &[crate::session::SessionKeyFile],
 ) -> std::collections::BTreeMap<String, String> {
     keys.iter()
-        .map(|k| {
-            let value = match k.not_after {
-                Some(deadline) => format!("{}.{deadline}", k.key),
-                None => k.key.clone(),
-            };
-            (session_key_entry(&k.kid), value)
-        })
+        .map(|k| (session_key_entry(&k.kid), session_key_value(k)))
         .collect()
+}
+
+/// A session verify key as the function reads it, from `key:<kid>` or a
+/// site's entry: the key, and for a retiring key `.` and its deadline.
+pub fn session_key_value(key: &crate::session::SessionKeyFile) -> String {
+    match key.not_after {
+        Some(deadline) => format!("{}.{deadline}", key.key),
+        None => key.key.clone(),
+    }
 }
 
 /// The key value store's entries for `config` (one that carries its key
@@ -230,8 +233,6 @@ pub fn render(config: &Config) -> String {
     let data = json!({
         "public": config.public.iter().map(|p| p.as_str()).collect::<Vec<_>>(),
         "rules": rules,
-        // A site table: the 404 page for a host that is no site's.
-        "noSite": parts(UNKNOWN_SITE),
         "authPrefix": paths.auth_prefix,
         "refresh": paths.refresh,
         "start": start_path(config),
@@ -264,12 +265,13 @@ pub fn render(config: &Config) -> String {
         "only comments before the import"
     );
     // With one site, the site table's code is left out (CloudFront
-    // counts its bytes; the differential test runs both forms).
+    // counts its bytes; the differential test runs both forms); with a
+    // table, its 404 page for a host that is no site's goes in.
     if config.site_table() {
+        let mut data = data;
+        data["noSite"] = parts(UNKNOWN_SITE);
         finish(code.to_owned(), data)
     } else {
-        let mut data = data;
-        data.as_object_mut().unwrap().remove("noSite");
         finish(without_region(code, "sites"), data)
     }
 }

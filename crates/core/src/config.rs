@@ -268,7 +268,17 @@ pub struct TableSite {
 pub struct CheckedSite {
     pub name: String,
     pub base_url: String,
+    /// Its host as the store names it (`site:<host>`, `sites::site_key`).
+    pub key: String,
     pub policy: crate::sites::SitePolicy,
+}
+
+/// Every group `rules` name: the only groups a session carries.
+fn groups_of<'r>(rules: impl IntoIterator<Item = &'r Rule>) -> std::collections::BTreeSet<String> {
+    rules
+        .into_iter()
+        .flat_map(|rule| rule.groups.iter().cloned())
+        .collect()
 }
 
 /// `rules` (config.json's `field`) checked.
@@ -336,7 +346,7 @@ fn check_sites(file: &ConfigFile) -> Result<Vec<CheckedSite>, ConfigError> {
                 "letters, digits and `-`, at most 64",
             ));
         }
-        let host = site
+        let key = site
             .base_url
             .strip_prefix("https://")
             .or_else(|| {
@@ -345,21 +355,17 @@ fn check_sites(file: &ConfigFile) -> Result<Vec<CheckedSite>, ConfigError> {
                 (name == "127.0.0.1" || name == "localhost" || name.ends_with(".localhost"))
                     .then_some(rest)
             })
-            .filter(|host| crate::sites::site_key(Some(host)).is_some())
+            .and_then(|host| crate::sites::site_key(Some(host)))
             .ok_or_else(|| {
                 invalid(
                     &field("base_url"),
                     "must be `https://host[:port]` (`http://` only on loopback), no path",
                 )
             })?;
-        let key = crate::sites::site_key(Some(host));
-        if checked
-            .iter()
-            .any(|c| crate::sites::site_key(Some(crate::sites::host_of(&c.base_url))) == key)
-        {
+        if checked.iter().any(|c| c.key == key) {
             return Err(invalid(
                 &field("base_url"),
-                format!("`{host}` is another site's"),
+                format!("`{}` is another site's host", site.base_url),
             ));
         }
         let public = site
@@ -370,6 +376,7 @@ fn check_sites(file: &ConfigFile) -> Result<Vec<CheckedSite>, ConfigError> {
         checked.push(CheckedSite {
             name: site.name.clone(),
             base_url: site.base_url.clone(),
+            key,
             policy: crate::sites::SitePolicy {
                 id,
                 public,
@@ -781,11 +788,11 @@ impl Config {
         {
             return Err(invalid("session.max_hours", "between 1 and 8760 (a year)"));
         }
-        let rule_groups = rules
-            .iter()
-            .chain(sites.iter().flat_map(|s| &s.policy.rules))
-            .flat_map(|rule| rule.groups.iter().cloned())
-            .collect();
+        let rule_groups = groups_of(
+            rules
+                .iter()
+                .chain(sites.iter().flat_map(|s| &s.policy.rules)),
+        );
         let cookie_names = crate::cookies::CookieNames::new(c);
         Ok(Self {
             verifier,
@@ -815,12 +822,7 @@ impl Config {
         config.file.site.base_url = Some(site.base_url.clone());
         config.rules = site.policy.rules.clone();
         config.public = site.policy.public.clone();
-        config.rule_groups = site
-            .policy
-            .rules
-            .iter()
-            .flat_map(|rule| rule.groups.iter().cloned())
-            .collect();
+        config.rule_groups = groups_of(&site.policy.rules);
         config.site = Some(site.policy.id.clone());
         Some(config)
     }
@@ -831,13 +833,7 @@ impl Config {
         &self,
         token: &str,
     ) -> Result<crate::session::SessionClaims, crate::session::SessionError> {
-        let claims = self.sessions.verify_untimed(token)?;
-        match &self.site {
-            Some(site) if claims.site.as_ref() != Some(site) => {
-                Err(crate::session::SessionError::OtherSite)
-            }
-            _ => Ok(claims),
-        }
+        self.sessions.verify_untimed_at(token, self.site.as_deref())
     }
 
     /// The first rule whose pattern matches `key`: the one that decides

@@ -16,13 +16,10 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 
 use crate::authorize::authorize_at;
-use crate::cloudfront_function::start_path;
 use crate::config::Config;
 use crate::cookies::CookieNames;
 use crate::event::{CloudFrontRequest, DistributionConfig, HandlerOutput, Headers};
 use crate::index_path::index_path;
-use crate::pages;
-use crate::query::encode_form;
 use crate::return_path::path_and_query;
 use crate::session::{SessionClaims, SessionKeyFile, SessionSigner};
 
@@ -185,13 +182,8 @@ pub fn function_answer_at(
     // The function starts a sign-in (a step-up's too) at the start path,
     // which adds what the page's rules ask (`flow::step_up_for`).
     if outcome.event == "signin-started" || outcome.event == "step-up" {
-        let location = format!(
-            "{}?{}",
-            start_path(config),
-            encode_form([("return", return_to.as_str())])
-        );
         return (
-            HandlerOutput::Respond(pages::redirect(&location, vec![])),
+            HandlerOutput::Respond(crate::authorize::start_redirect(config, &return_to)),
             outcome,
         );
     }

@@ -79,16 +79,13 @@ impl SitePolicy {
     pub fn value(&self, keys: &[SessionKeyFile]) -> String {
         let public: Vec<&str> = self.public.iter().map(PathPattern::as_str).collect();
         let rules: Vec<Value> = self.rules.iter().map(rule_value).collect();
-        let keys: serde_json::Map<String, Value> =
-            crate::cloudfront_function::session_key_entries(keys)
-                .into_iter()
-                .map(|(name, value)| {
-                    let kid = name
-                        .strip_prefix(crate::cloudfront_function::SESSION_KEY_PREFIX)
-                        .expect("session key entries are named key:<kid>");
-                    (kid.to_owned(), Value::String(value))
-                })
-                .collect();
+        let keys: serde_json::Map<String, Value> = keys
+            .iter()
+            .map(|k| {
+                let value = crate::cloudfront_function::session_key_value(k);
+                (k.kid.clone(), Value::String(value))
+            })
+            .collect();
         json!([self.id, public, rules, keys]).to_string()
     }
 
@@ -169,13 +166,6 @@ pub fn site_key(host: Option<&str>) -> Option<String> {
         .then(|| format!("{SITE_PREFIX}{}", host.to_ascii_lowercase()))
 }
 
-/// The host of a site's address (`https://host[:port]`).
-pub fn host_of(base_url: &str) -> &str {
-    base_url
-        .split_once("://")
-        .map_or(base_url, |(_, host)| host)
-}
-
 /// The store's site entries for `config`'s table, with the session verify
 /// keys `keys` (the deployment's): one per site, under its host's name
 /// (held to the store's limits with the rest, `check_store_limits`).
@@ -186,11 +176,7 @@ pub fn site_entries(
     config
         .sites
         .iter()
-        .map(|site| {
-            let key = site_key(Some(host_of(&site.base_url)))
-                .expect("a checked site's address names a host");
-            (key, site.policy.value(keys))
-        })
+        .map(|site| (site.key.clone(), site.policy.value(keys)))
         .collect()
 }
 
@@ -200,7 +186,7 @@ pub fn site_for_host<'c>(config: &'c crate::Config, host: Option<&str>) -> Optio
     config
         .sites
         .iter()
-        .find(|s| site_key(Some(host_of(&s.base_url))).as_ref() == Some(&key))
+        .find(|s| s.key == key)
         .map(|s| &s.policy)
 }
 

@@ -584,7 +584,16 @@ fn same_line(function: &Value, core: &Value) -> bool {
 /// `authorize`, then (when it forwards) `index_path`: the two Lambda@Edge
 /// functions the CloudFront Function folds into one. With the answer, its
 /// class and the core's decision line.
-fn rust_decision(case: &Case, config: &Config, store: &Store) -> (Value, (String, Value)) {
+/// The core's decision for a case: the answer, its class, its decision
+/// line, and its event (which says whether the session was read at all).
+struct Decision {
+    answer: Value,
+    class: String,
+    line: Value,
+    event: &'static str,
+}
+
+fn rust_decision(case: &Case, config: &Config, store: &Store) -> Decision {
     let (request, dist) = core_request(case);
     assert_eq!(dist.distribution_domain_name, SITE);
     // The core's answer for the function, as the deploy's probes take it.
@@ -592,12 +601,21 @@ fn rust_decision(case: &Case, config: &Config, store: &Store) -> (Value, (String
     let (output, outcome) = function_answer_at(request, &dist, config, site.as_ref(), case.now);
     let line = core_line(&outcome, case);
     let answer = answer_of_rust(&output);
-    if outcome.event == "signin-started" {
-        return (answer, ("signin".into(), line));
+    let class = if outcome.event == "signin-started" {
+        "signin".into()
+    } else {
+        class_of(
+            &answer,
+            config,
+            outcome.detail.as_deref().unwrap_or_default(),
+        )
+    };
+    Decision {
+        answer,
+        class,
+        line,
+        event: outcome.event,
     }
-    let detail = outcome.detail.clone().unwrap_or_default();
-    let class = class_of(&answer, config, &detail);
-    (answer, (class, line))
 }
 
 /// The case as the core's request and distribution.
@@ -939,22 +957,15 @@ fn differential(config: &Config, cases: &[Case], count: usize, store: &Store, de
         "the function is {} bytes, CloudFront's limit {MAX_FUNCTION_BYTES}",
         function.len()
     );
-    let (expected, classes): (Vec<Value>, Vec<(String, Value)>) = cases
+    let decisions_of: Vec<Decision> = cases
         .iter()
         .map(|c| rust_decision(c, config, store))
-        .unzip();
-    let (classes, lines): (Vec<String>, Vec<Value>) = classes.into_iter().unzip();
-    // The core's decision per case, for the store reads below.
-    let core_events: Vec<&str> = cases
-        .iter()
-        .map(|case| {
-            let (request, dist) = core_request(case);
-            let site = site_of(case, store);
-            function_answer_at(request, &dist, config, site.as_ref(), case.now)
-                .1
-                .event
-        })
         .collect();
+    let expected: Vec<&Value> = decisions_of.iter().map(|d| &d.answer).collect();
+    let classes: Vec<&str> = decisions_of.iter().map(|d| d.class.as_str()).collect();
+    let lines: Vec<&Value> = decisions_of.iter().map(|d| &d.line).collect();
+    // The core's event per case, for the store reads below.
+    let core_events: Vec<&str> = decisions_of.iter().map(|d| d.event).collect();
     let dir = std::env::temp_dir().join(format!(
         "edge-auth-cf-diff-{}-{}",
         std::process::id(),
@@ -1083,7 +1094,7 @@ fn differential(config: &Config, cases: &[Case], count: usize, store: &Store, de
                 .map(|l| serde_json::from_str::<Value>(l.as_str().unwrap()).unwrap())
                 .unwrap_or(Value::Null);
             assert!(
-                same_line(&line, &lines[i]),
+                same_line(&line, lines[i]),
                 "{runtime}: {} {} cookies {:?}: the function logged\n  {line}\nthe core\n  {}",
                 cases[i].method,
                 cases[i].uri,
@@ -1190,7 +1201,7 @@ fn differential(config: &Config, cases: &[Case], count: usize, store: &Store, de
         let differences: Vec<String> = index
             .iter()
             .zip(&got)
-            .map(|(&i, g)| (i, (g, &expected[i])))
+            .map(|(&i, g)| (i, (g, expected[i])))
             .filter(|(_, (g, e))| g != e)
             .take(10)
             .map(|(i, (g, e))| {

@@ -71,9 +71,8 @@ impl ProviderGateway {
         entropy: &mut (dyn Entropy + Send),
         deadline: Option<Instant>,
     ) -> Outcome {
-        let (config, signer) = self.session_keys().await;
-        let config = match edge_auth_core::sites::config_for(&config, &payload.request) {
-            Ok(config) => config,
+        let (config, signer) = match self.session_keys_at_site(payload).await {
+            Ok(keys) => keys,
             Err(outcome) => return *outcome,
         };
         let now = clock();
@@ -103,9 +102,8 @@ impl ProviderGateway {
         entropy: &mut (dyn Entropy + Send),
         deadline: Option<Instant>,
     ) -> Outcome {
-        let (config, signer) = self.session_keys().await;
-        let config = match edge_auth_core::sites::config_for(&config, &payload.request) {
-            Ok(config) => config,
+        let (config, signer) = match self.session_keys_at_site(payload).await {
+            Ok(keys) => keys,
             Err(outcome) => return *outcome,
         };
         match refresh::refresh_begin(&payload.request, &payload.config, &config, clock(), entropy) {
@@ -130,9 +128,8 @@ impl ProviderGateway {
         deadline: Option<Instant>,
     ) -> Outcome {
         // The session keys: the session being ended is named by its MAC.
-        let (config, _) = self.session_keys().await;
-        let config = match edge_auth_core::sites::config_for(&config, &payload.request) {
-            Ok(config) => config,
+        let (config, _) = match self.session_keys_at_site(payload).await {
+            Ok(keys) => keys,
             Err(outcome) => return *outcome,
         };
         let mut step =
@@ -209,6 +206,24 @@ impl ProviderGateway {
     /// since config.json names key ids only. Unreadable: the configuration
     /// as it is (with ids only, it verifies nothing) and no signer, which
     /// the core answers with its "try again" page.
+    /// [`Self::session_keys`], as the site the request's distribution
+    /// names decides (`sites::config_for`; one site: as they are), or
+    /// the 404 for a request that names no site of the table.
+    async fn session_keys_at_site(
+        &self,
+        payload: &CloudFrontPayload,
+    ) -> Result<
+        (
+            Arc<Config>,
+            Option<Arc<edge_auth_core::session::SessionSigner>>,
+        ),
+        Box<Outcome>,
+    > {
+        let (config, signer) = self.session_keys().await;
+        let config = edge_auth_core::sites::config_for(&config, &payload.request)?;
+        Ok((config, signer))
+    }
+
     async fn session_keys(
         &self,
     ) -> (
