@@ -266,12 +266,14 @@ impl Probe {
 struct Request<'a> {
     uri: &'a str,
     session: Option<String>,
+    /// Its `Host`: [`PROBE_SITE`], or with a site table the probed site's.
+    host: &'a str,
 }
 
 impl Request<'_> {
-    /// A browser's navigation: what a visitor's page view sends.
-    const HEADERS: [(&'static str, &'static str); 4] = [
-        ("host", PROBE_SITE),
+    /// A browser's navigation: what a visitor's page view sends, beside
+    /// its `Host`.
+    const HEADERS: [(&'static str, &'static str); 3] = [
         ("accept", "text/html,application/xhtml+xml"),
         ("sec-fetch-mode", "navigate"),
         ("user-agent", "edge-auth-deploy probe"),
@@ -279,6 +281,7 @@ impl Request<'_> {
 
     fn event(&self, cookie_name: &str, request_id: &str) -> Value {
         let mut headers = serde_json::Map::new();
+        headers.insert("host".into(), json!({ "value": self.host }));
         for (name, value) in Self::HEADERS {
             headers.insert(name.into(), json!({ "value": value }));
         }
@@ -307,6 +310,7 @@ impl Request<'_> {
 
     fn core(&self, cookie_name: &str, request_id: &str) -> (CloudFrontRequest, DistributionConfig) {
         let mut headers = Headers::default();
+        headers.append("host", self.host);
         for (name, value) in Self::HEADERS {
             headers.append(name, value);
         }
@@ -350,25 +354,42 @@ fn path_of(pattern: &str) -> String {
 /// each key in `keys` (the store must hold every one); an expired, a
 /// forged and a revoked user's session; a directory path; each of the
 /// first rule's sides (without and with its group); a public path; an
-/// unknown auth path; a long hostile URI. `config` must carry the same
+/// unknown auth path; a long hostile URI. With a site table, these at the
+/// first site's host, and a host that is no site's and a session of
+/// another site besides. `config` must carry the same
 /// keys and revocations as the store, and [`PROBE_REVOKED_SUB`]'s.
 pub fn probes(config: &Config, keys: &[SessionKeyFile], now: u64) -> Vec<Probe> {
     let cookie = CookieNames::new(config.cookies()).session;
     let lifetime = config.file.max_session_seconds().min(3600);
-    let claims = |sub: &str, groups: Vec<String>, iat: u64| SessionClaims {
-        sub: sub.into(),
-        name: "edge-auth probe".into(),
-        groups,
-        sid: "edge-auth-probe-session".into(),
-        iat,
-        exp: iat + lifetime,
-        auth_time: Some(iat),
-        // Signed in with the provider at its issue, one factor: a rule
-        // with a step-up age passes, one asking a second factor does not.
-        idp_auth_time: Some(iat),
-        mfa: None,
-        site: None,
+    // With a site table the first site is probed, by its host, with its
+    // rules and sessions issued for it; the expected answers come from the
+    // site its host names, as the function finds it in the store.
+    let first = config.sites.first();
+    let host = first.map_or(PROBE_SITE, |s| {
+        s.key.trim_start_matches(crate::sites::SITE_PREFIX)
+    });
+    let site_id = first.map(|s| s.policy.id.clone());
+    let (rules, public) = match first {
+        Some(s) => (&s.policy.rules[..], &s.policy.public[..]),
+        None => (&config.rules[..], &config.public[..]),
     };
+    let claims_at =
+        |sub: &str, groups: Vec<String>, iat: u64, site: Option<String>| SessionClaims {
+            sub: sub.into(),
+            name: "edge-auth probe".into(),
+            groups,
+            sid: "edge-auth-probe-session".into(),
+            iat,
+            exp: iat + lifetime,
+            auth_time: Some(iat),
+            // Signed in with the provider at its issue, one factor: a rule
+            // with a step-up age passes, one asking a second factor does not.
+            idp_auth_time: Some(iat),
+            mfa: None,
+            site,
+        };
+    let claims =
+        |sub: &str, groups: Vec<String>, iat: u64| claims_at(sub, groups, iat, site_id.clone());
     let signer =
         |key: &SessionKeyFile| SessionSigner::new(std::slice::from_ref(key), &key.kid).ok();
     let mut requests: Vec<(String, Request)> = vec![(
@@ -376,6 +397,7 @@ pub fn probes(config: &Config, keys: &[SessionKeyFile], now: u64) -> Vec<Probe> 
         Request {
             uri: "/",
             session: None,
+            host,
         },
     )];
     let valid = |groups: Vec<String>| {
@@ -390,6 +412,7 @@ pub fn probes(config: &Config, keys: &[SessionKeyFile], now: u64) -> Vec<Probe> 
                 Request {
                     uri: "/",
                     session: Some(s.sign(&claims(PROBE_SUB, vec![], now - 60))),
+                    host,
                 },
             ));
         }
@@ -403,6 +426,7 @@ pub fn probes(config: &Config, keys: &[SessionKeyFile], now: u64) -> Vec<Probe> 
                 session: s
                     .as_ref()
                     .map(|s| s.sign(&claims(PROBE_SUB, vec![], now - lifetime - 600))),
+                host,
             },
         ));
         // The first key's name over another key: a forgery.
@@ -416,6 +440,7 @@ pub fn probes(config: &Config, keys: &[SessionKeyFile], now: u64) -> Vec<Probe> 
             Request {
                 uri: "/",
                 session: signer(&forger).map(|s| s.sign(&claims(PROBE_SUB, vec![], now - 60))),
+                host,
             },
         ));
         requests.push((
@@ -423,6 +448,7 @@ pub fn probes(config: &Config, keys: &[SessionKeyFile], now: u64) -> Vec<Probe> 
             Request {
                 uri: "/",
                 session: s.map(|s| s.sign(&claims(PROBE_REVOKED_SUB, vec![], now - 60))),
+                host,
             },
         ));
     }
@@ -432,13 +458,42 @@ pub fn probes(config: &Config, keys: &[SessionKeyFile], now: u64) -> Vec<Probe> 
         Request {
             uri: directory,
             session: valid(vec![]),
+            host,
         },
     ));
-    let ruled = config
-        .rules
+    if first.is_some() {
+        // A host that is no site's: the 404 page, nothing built from it.
+        requests.push((
+            format!("a host that is no site's ({PROBE_SITE})"),
+            Request {
+                uri: "/",
+                session: valid(vec![]),
+                host: PROBE_SITE,
+            },
+        ));
+        // A session issued for another site (or sign-in group).
+        let other = config
+            .sites
+            .iter()
+            .map(|s| &s.policy.id)
+            .find(|id| Some(*id) != site_id.as_ref());
+        if let Some(other) = other {
+            requests.push((
+                format!("a session of another site ({other})"),
+                Request {
+                    uri: "/",
+                    session: keys.first().and_then(signer).map(|s| {
+                        s.sign(&claims_at(PROBE_SUB, vec![], now - 60, Some(other.clone())))
+                    }),
+                    host,
+                },
+            ));
+        }
+    }
+    let ruled = rules
         .first()
         .map(|rule| (path_of(rule.pattern.as_str()), rule.groups.first().cloned()));
-    let public = config.public.first().map(|p| path_of(p.as_str()));
+    let public = public.first().map(|p| path_of(p.as_str()));
     let unknown = format!(
         "{}/probe-unknown",
         config.paths().auth_prefix.trim_end_matches('/')
@@ -472,7 +527,8 @@ pub fn probes(config: &Config, keys: &[SessionKeyFile], now: u64) -> Vec<Probe> 
     let mut add = |name: String, request: &Request| {
         let id = format!("edge-auth-probe-{}", out.len() + 1);
         let (core_request, distribution) = request.core(&cookie, &id);
-        let (output, _) = function_answer(core_request, &distribution, config, now);
+        let site = crate::sites::site_for_host(config, Some(request.host));
+        let (output, _) = function_answer_at(core_request, &distribution, config, site, now);
         out.push(Probe {
             name,
             event: request.event(&cookie, &id),
@@ -488,6 +544,7 @@ pub fn probes(config: &Config, keys: &[SessionKeyFile], now: u64) -> Vec<Probe> 
             &Request {
                 uri,
                 session: session.clone(),
+                host,
             },
         );
     }

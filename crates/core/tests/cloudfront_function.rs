@@ -844,14 +844,9 @@ fn the_function_decides_as_authorize_does() {
     differential(&config, &cases, count, &key_value_store(&config), &[]);
 }
 
-/// Many sites from one function (`site_table`): each host's rules,
-/// public paths and session keys come from its store entry, a session is
-/// taken only on the sites of the site (or sign-in group) it was issued
-/// for, and a host that is no site's, or no host, gets a 404.
-#[test]
-fn the_function_decides_as_authorize_does_for_many_sites() {
-    // The handbook and the API reference share sessions (group "docs");
-    // the status page has its own.
+/// Three sites: the handbook and the API reference share sessions (group
+/// "docs"); the status page has its own.
+fn table_config() -> edge_auth_core::Config {
     let mut value = kit::config_value("https://auth.example.com");
     value["session"]["keys"] = json!([
         {"kid": kit::SESSION_KID, "key": kit::SESSION_KEY},
@@ -876,7 +871,16 @@ fn the_function_decides_as_authorize_does_for_many_sites() {
          "public": ["/", "/index.html", "/pub?ic/*"],
          "rules": [{"pattern": "/admin/*", "groups": ["admins"]}]},
     ]);
-    let mut config = kit::config_from(value);
+    kit::config_from(value)
+}
+
+/// Many sites from one function (`site_table`): each host's rules,
+/// public paths and session keys come from its store entry, a session is
+/// taken only on the sites of the site (or sign-in group) it was issued
+/// for, and a host that is no site's, or no host, gets a 404.
+#[test]
+fn the_function_decides_as_authorize_does_for_many_sites() {
+    let mut config = table_config();
     config.sessions.revoke(REVOKED, NOW - 30);
     config.sessions.revoke(REVOKED_EARLIER, NOW - 90);
     let count: usize = std::env::var("EDGE_AUTH_CF_CASES")
@@ -1618,53 +1622,7 @@ fn the_deploys_probes_pass_here_and_catch_a_function_that_differs() {
         edge_auth_core::cloudfront_function::revocation_key(probe::PROBE_REVOKED_SUB),
         probe::PROBE_REVOKED_UP_TO.to_string(),
     );
-    let run_probes = |function: &str, tag: &str| -> Vec<Vec<String>> {
-        let dir =
-            std::env::temp_dir().join(format!("edge-auth-probe-{tag}-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let events = dir.join("events.json");
-        let results = dir.join("results.json");
-        let list: Vec<&Value> = probes.iter().map(|p| &p.event).collect();
-        std::fs::write(&events, serde_json::to_string(&list).unwrap()).unwrap();
-        let body = function.replacen("import cf from 'cloudfront';", "", 1);
-        let script = format!(
-            r#"var KVS = {kvs};
-var cf = {{ kvs: function () {{ return {{ get: function (k) {{
-  return Object.prototype.hasOwnProperty.call(KVS, k) ? Promise.resolve(KVS[k]) : Promise.reject(new Error('key not found: ' + k));
-}} }}; }} }};
-console.log = function () {{}};
-{body}
-var fs = require('fs');
-var events = JSON.parse(fs.readFileSync({events}).toString());
-var outputs = [];
-(async function () {{
-  for (var i = 0; i < events.length; i++) {{
-    Date.now = function () {{ return {now} * 1000 + 999; }};
-    var out = await handler(events[i]);
-    // TestFunction's FunctionOutput: the event object returned.
-    outputs.push(JSON.stringify(out.statusCode === undefined ? {{ request: out }} : {{ response: out }}));
-  }}
-  fs.writeFileSync({results}, JSON.stringify(outputs));
-}})();
-"#,
-            kvs = json!(store),
-            events = json!(events.display().to_string()),
-            results = json!(results.display().to_string()),
-            now = NOW,
-        );
-        let path = dir.join("probes.js");
-        std::fs::write(&path, script).unwrap();
-        runtimes()
-            .iter()
-            .map(|runtime| {
-                run(runtime, &path);
-                let outputs: Vec<String> =
-                    serde_json::from_slice(&std::fs::read(&results).unwrap()).unwrap();
-                std::fs::remove_file(&results).unwrap();
-                outputs
-            })
-            .collect()
-    };
+    let run_probes = |function: &str, tag: &str| run_probes(&probes, &store, function, tag);
     for outputs in run_probes(&render(&config), "same") {
         assert_eq!(outputs.len(), probes.len());
         for (probe, output) in probes.iter().zip(&outputs) {
@@ -1688,5 +1646,107 @@ var outputs = [];
                 .any(|f| f.contains("with group admins") && f.contains("answered 403")),
             "{failed:?}"
         );
+    }
+}
+
+/// Each engine's answers (TestFunction's output shape) to `probes`, with
+/// `function` under `store`.
+fn run_probes(
+    probes: &[probe::Probe],
+    store: &std::collections::BTreeMap<String, String>,
+    function: &str,
+    tag: &str,
+) -> Vec<Vec<String>> {
+    let dir = std::env::temp_dir().join(format!("edge-auth-probe-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let events = dir.join("events.json");
+    let results = dir.join("results.json");
+    let list: Vec<&Value> = probes.iter().map(|p| &p.event).collect();
+    std::fs::write(&events, serde_json::to_string(&list).unwrap()).unwrap();
+    let body = function.replacen("import cf from 'cloudfront';", "", 1);
+    let script = format!(
+        r#"var KVS = {kvs};
+var cf = {{ kvs: function () {{ return {{ get: function (k) {{
+  return Object.prototype.hasOwnProperty.call(KVS, k) ? Promise.resolve(KVS[k]) : Promise.reject(new Error('key not found: ' + k));
+}} }}; }} }};
+console.log = function () {{}};
+{body}
+var fs = require('fs');
+var events = JSON.parse(fs.readFileSync({events}).toString());
+var outputs = [];
+(async function () {{
+  for (var i = 0; i < events.length; i++) {{
+    Date.now = function () {{ return {now} * 1000 + 999; }};
+    var out = await handler(events[i]);
+    // TestFunction's FunctionOutput: the event object returned.
+    outputs.push(JSON.stringify(out.statusCode === undefined ? {{ request: out }} : {{ response: out }}));
+  }}
+  fs.writeFileSync({results}, JSON.stringify(outputs));
+}})();
+"#,
+        kvs = json!(store),
+        events = json!(events.display().to_string()),
+        results = json!(results.display().to_string()),
+        now = NOW,
+    );
+    let path = dir.join("probes.js");
+    std::fs::write(&path, script).unwrap();
+    runtimes()
+        .iter()
+        .map(|runtime| {
+            run(runtime, &path);
+            let outputs: Vec<String> =
+                serde_json::from_slice(&std::fs::read(&results).unwrap()).unwrap();
+            std::fs::remove_file(&results).unwrap();
+            outputs
+        })
+        .collect()
+}
+
+/// With a site table the probes go to the first site by its host, with
+/// sessions issued for it, and besides try a host that is no site's and a
+/// session of another site: every answer in each engine is the core's,
+/// and they are not all the 404 of an unknown host.
+#[test]
+fn the_deploys_probes_of_a_site_table_pass_here() {
+    let mut config = table_config();
+    config
+        .sessions
+        .revoke(probe::PROBE_REVOKED_SUB, probe::PROBE_REVOKED_UP_TO);
+    let mut store = key_value_store(&config);
+    store.insert(
+        edge_auth_core::cloudfront_function::revocation_key(probe::PROBE_REVOKED_SUB),
+        probe::PROBE_REVOKED_UP_TO.to_string(),
+    );
+    let keys = config.file.session.keys.clone();
+    let probes = probe::probes(&config, &keys, NOW);
+    let answer = |name: &str| {
+        probes
+            .iter()
+            .find(|p| p.name == name)
+            .unwrap_or_else(|| panic!("no probe {name:?}"))
+            .expected
+            .summary()
+    };
+    assert!(answer("a host that is no site's (d111111abcdef8.cloudfront.net)").contains("404"));
+    assert!(
+        answer("no session").contains("302"),
+        "{}",
+        answer("no session")
+    );
+    assert!(answer("a session of another site (status)").contains("302"));
+    // Let through (index-path's redirect to the directory): not refused.
+    assert_eq!(
+        answer("a rule's path (/admin/p) with group admins"),
+        "301 to /admin/p/"
+    );
+    assert!(answer("a rule's path (/admin/p) without its group").contains("403"));
+    for outputs in run_probes(&probes, &store, &render(&config), "table") {
+        assert_eq!(outputs.len(), probes.len());
+        for (probe, output) in probes.iter().zip(&outputs) {
+            probe
+                .check(output)
+                .unwrap_or_else(|e| panic!("{}: {e}\n{output}", probe.name));
+        }
     }
 }
