@@ -104,7 +104,7 @@ in
       ''
         cp -r ${src} source && chmod -R u+w source && cd source
         mkdir -p dist && cp ${edgeZips}/*.zip dist/
-        cfn-lint sam/user-pool/template.yaml sam/edge-functions/template.yaml sam/auth-endpoints/template.yaml sam/viewer-function/template.yaml sam/distribution/template.yaml sam/waf/template.yaml sam/monitoring/template.yaml
+        cfn-lint sam/user-pool/template.yaml sam/edge-functions/template.yaml sam/auth-endpoints/template.yaml sam/viewer-function/template.yaml sam/distribution/template.yaml sam/waf/template.yaml sam/monitoring/template.yaml sam/site-grants/template.yaml
         python3 -m pytest -q tests/templates
         touch $out
       '';

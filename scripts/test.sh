@@ -52,5 +52,5 @@ step "browser tests (Chromium)" node --test --test-concurrency=1 tests/browser/
 # index-path, sign-in, refresh and sign-out as origin-request functions.
 step "browser tests, Lambda@Edge authorizer and auth endpoints (Chromium)" env EDGE_AUTH_AUTHORIZER=lambda-edge EDGE_AUTH_AUTH_ENDPOINTS=edge node --test --test-concurrency=1 tests/browser/local-edge.test.mjs
 step "fuzz every target (30 s each)" scripts/fuzz.sh 30
-step "cfn-lint" cfn-lint sam/user-pool/template.yaml sam/edge-functions/template.yaml sam/auth-endpoints/template.yaml sam/viewer-function/template.yaml sam/distribution/template.yaml sam/waf/template.yaml sam/monitoring/template.yaml
+step "cfn-lint" cfn-lint sam/user-pool/template.yaml sam/edge-functions/template.yaml sam/auth-endpoints/template.yaml sam/viewer-function/template.yaml sam/distribution/template.yaml sam/waf/template.yaml sam/monitoring/template.yaml sam/site-grants/template.yaml
 step "template checks, and the docs' links stay in the repository" python3 -m pytest -q tests/templates tests/docs

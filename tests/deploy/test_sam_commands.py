@@ -179,6 +179,31 @@ def test_first_deploy_commands_pass_sams_parser(tool, tmp_path, example, arrange
         assert dist[0]["DomainName"] == "docs.example.com"
 
 
+def test_a_three_site_tables_commands_pass_sams_parser(tool, tmp_path):
+    """examples/sites/sites.toml: every `sam deploy` line through SAM's
+    parser, each parameter one its template declares and accepts; a
+    distribution and a grants stack per site, each naming its site, and
+    one of each shared stack."""
+    out = dry_run(tool, ROOT / "examples/sites/sites.toml", tmp_path / "work")
+    found = check_commands(commands(out), tmp_path / "work", "sites", True)
+    by_stack = {}
+    for argv in found:
+        parsed = parse_deploy(argv)
+        by_stack.setdefault(parsed["stack_name"], []).append(parsed["parameter_overrides"])
+    for site in ("handbook", "api", "status"):
+        (dist,) = by_stack[f"edge-auth-sites-site-{site}"]
+        assert dist["SiteName"] == site and dist["DomainName"] == f"{site}.example.com"
+        (grants,) = by_stack[f"edge-auth-sites-grants-{site}"]
+        assert grants["SiteName"] == site
+        assert grants["DistributionArn"] == f"<edge-auth-sites-site-{site}.DistributionArn>"
+    (auth,) = by_stack["edge-auth-sites-auth-endpoints"]
+    assert auth["Grants"] == "per-site" and auth["DistributionArn"] == ""
+    assert len(by_stack["edge-auth-sites-viewer-function"]) == 1
+    assert not any(name.endswith("-distribution") for name in by_stack)
+    callbacks = by_stack["edge-auth-sites-user-pool"][0]["CallbackUrls"].split(",")
+    assert callbacks == [f"https://{s}.example.com/_edge-auth/callback" for s in ("handbook", "api", "status")]
+
+
 def test_sam_refuses_what_the_tool_used_to_send(tmp_path):
     """The parser is SAM's own: the unquoted empty value of the tool's first
     version is refused with SAM's message, the quoted one is taken."""

@@ -37,7 +37,7 @@ def load(name):
 
 @pytest.fixture(scope="module")
 def templates():
-    return {name: load(name) for name in ["user-pool", "edge-functions", "auth-endpoints", "viewer-function", "distribution"]}
+    return {name: load(name) for name in ["user-pool", "edge-functions", "auth-endpoints", "viewer-function", "distribution", "site-grants"]}
 
 
 def resources(template, kind):
@@ -214,7 +214,9 @@ def function_url_problems(template):
         # it for CloudFront) until the distribution exists, then that one.
         narrowed = {"Fn::If": ["HasDistribution", {"Ref": "DistributionArn"},
                                {"Fn::Sub": "arn:${AWS::Partition}:cloudfront::${AWS::AccountId}:distribution/*"}]}
-        if props.get("SourceArn") != narrowed or "Condition" in perm:
+        # Switched off only for a site table, whose grants stacks grant
+        # each site's distribution (`site_grants_problems`).
+        if props.get("SourceArn") != narrowed or perm.get("Condition", "OwnGrants") != "OwnGrants":
             problems.append(f"{name}: not narrowed to this account's distributions, then to the distribution once it exists")
         if props.get("SourceAccount") != {"Ref": "AWS::AccountId"} or "PrincipalOrgID" in props:
             problems.append(f"{name}: not limited to this account")
@@ -304,6 +306,53 @@ def test_edge_functions_run_where_lambda_edge_runs(templates):
 
 def test_regional_functions_are_arm64_bootstraps(templates):
     assert regional_function_problems(templates["auth-endpoints"]) == []
+
+
+def site_grants_problems(template):
+    """A site table's grants stack: both grants for each of the three
+    function URLs, to CloudFront from this account for the site's one
+    distribution, never conditional, the second after the first."""
+    problems = []
+    permissions = resources(template, "AWS::Lambda::Permission")
+    by_function = {}
+    for name, perm in permissions.items():
+        props = perm["Properties"]
+        if props.get("Principal") != "cloudfront.amazonaws.com" or props.get("SourceAccount") != {"Ref": "AWS::AccountId"}:
+            problems.append(f"{name}: not CloudFront of this account")
+        if props.get("SourceArn") != {"Ref": "DistributionArn"} or "Condition" in perm:
+            problems.append(f"{name}: not the site's distribution alone")
+        action = props.get("Action")
+        kind = {"lambda:InvokeFunctionUrl": "url", "lambda:InvokeFunction": "invoke"}.get(action)
+        if kind == "url" and props.get("FunctionUrlAuthType") != "AWS_IAM":
+            kind = None
+        if kind == "invoke" and props.get("InvokedViaFunctionUrl") is not True:
+            kind = None
+        if kind is None:
+            problems.append(f"{name}: {action} beyond what a function URL origin needs")
+            continue
+        by_function.setdefault(props["FunctionName"].get("Ref"), {})[kind] = name
+    if sorted(by_function) != ["RefreshFunctionArn", "SigninFunctionArn", "SignoutFunctionArn"]:
+        problems.append(f"grants for {sorted(by_function)}")
+    for function, got in by_function.items():
+        if set(got) != {"url", "invoke"}:
+            problems.append(f"{function}: {sorted(got)}")
+        elif permissions[got["invoke"]].get("DependsOn") not in (got["url"], [got["url"]]):
+            problems.append(f"{function}: its two grants are not one after the other")
+    return problems
+
+
+def test_a_site_tables_grants_name_each_sites_distribution_alone(templates):
+    assert site_grants_problems(templates["site-grants"]) == []
+    # And the check is not blind: the account-wide form is refused.
+    broken = copy.deepcopy(templates["site-grants"])
+    broken["Resources"]["SigninUrlCalledByCloudFront"]["Properties"]["SourceArn"] = {
+        "Fn::Sub": "arn:${AWS::Partition}:cloudfront::${AWS::AccountId}:distribution/*"}
+    del broken["Resources"]["SignoutInvokedByCloudFront"]
+    assert len(site_grants_problems(broken)) == 2
+    # The auth stack's own grants are off exactly in that arrangement.
+    auth = templates["auth-endpoints"]
+    assert auth["Conditions"]["OwnGrants"] == {"Fn::Equals": [{"Ref": "Grants"}, "stack"]}
+    assert auth["Parameters"]["Grants"]["AllowedValues"] == ["stack", "per-site"]
 
 
 def test_function_urls_are_reachable_only_through_the_distribution(templates):

@@ -636,6 +636,57 @@ pub async fn existing_outputs(
         .map(outputs_of))
 }
 
+/// The stacks (not deleted) whose names begin with `prefix` and whose
+/// `environment` and `project` tags are these: a site table's site stacks
+/// (an environment whose name extends this one's is someone else's).
+pub async fn stacks_with_prefix(
+    config: &SdkConfig,
+    prefix: &str,
+    project: &str,
+    environment: &str,
+) -> Result<Vec<String>, AwsError> {
+    let client = cloudformation(config);
+    let mut found = Vec::new();
+    let mut token = None;
+    loop {
+        let page = client
+            .describe_stacks()
+            .set_next_token(token)
+            .send()
+            .await
+            .map_err(call_error)?;
+        for stack in page.stacks() {
+            let Some(name) = stack.stack_name() else {
+                continue;
+            };
+            let tag = |key: &str| {
+                stack
+                    .tags()
+                    .iter()
+                    .find(|t| t.key() == Some(key))
+                    .and_then(|t| t.value())
+                    .map(str::to_owned)
+            };
+            let gone = stack
+                .stack_status()
+                .is_some_and(|s| s.as_str() == "DELETE_COMPLETE");
+            if name.starts_with(prefix)
+                && !gone
+                && tag("project").as_deref() == Some(project)
+                && tag("environment").as_deref() == Some(environment)
+            {
+                found.push(name.to_owned());
+            }
+        }
+        token = page.next_token().map(str::to_owned);
+        if token.is_none() {
+            break;
+        }
+    }
+    found.sort();
+    Ok(found)
+}
+
 /// How a stack deletion ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Deletion {

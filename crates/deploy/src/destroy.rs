@@ -68,7 +68,6 @@ impl Teardown {
         let user_pool = settings.stack_name("user-pool");
         let dist_region = settings.regions.distribution.clone();
         let pool_region = settings.regions.user_pool.clone();
-        let bucket = output(&distribution, "BucketName");
         let mut reads = vec![(distribution.clone(), dist_region.clone())];
         let function = settings.authorizer == Authorizer::CloudfrontFunction;
         // The alarms, filters, queries and dashboard first: nothing
@@ -90,18 +89,49 @@ impl Teardown {
                     "an earlier deployment with [monitoring] and regional auth endpoints",
                 ),
             },
-            TeardownStep::DeleteStack {
-                stack: distribution,
+        ];
+        // The distribution, or each site's of a table with its grants.
+        let mut sites = vec![(distribution.clone(), None)];
+        if !settings.sites.is_empty() {
+            reads.clear();
+            sites = settings
+                .sites
+                .iter()
+                .map(|s| {
+                    (
+                        settings.site_stack(&s.name),
+                        Some(settings.grants_stack(&s.name)),
+                    )
+                })
+                .collect();
+        }
+        let mut buckets = Vec::new();
+        for (stack, grants) in sites {
+            if grants.is_some() {
+                reads.push((stack.clone(), dist_region.clone()));
+            }
+            let bucket = output(&stack, "BucketName");
+            steps.push(TeardownStep::DeleteStack {
+                stack,
                 region: dist_region.clone(),
                 replicated: false,
                 leftover: None,
-            },
-        ];
-        if empty_bucket {
-            steps.push(TeardownStep::DeleteBucket {
-                bucket: bucket.clone(),
-                region: dist_region.clone(),
             });
+            if empty_bucket {
+                steps.push(TeardownStep::DeleteBucket {
+                    bucket: bucket.clone(),
+                    region: dist_region.clone(),
+                });
+            }
+            buckets.push(bucket);
+            if let Some(grants) = grants {
+                steps.push(TeardownStep::DeleteStack {
+                    stack: grants,
+                    region: pool_region.clone(),
+                    replicated: false,
+                    leftover: None,
+                });
+            }
         }
         // The function and its store: CloudFront deletes a function only
         // once no distribution uses it.
@@ -154,12 +184,14 @@ impl Teardown {
             });
         }
         if !empty_bucket {
-            steps.push(TeardownStep::Retained {
-                what: bucket,
-                how: format!(
-                    "the site bucket ({dist_region}) with every version of the site: retained. Run destroy again with --empty-bucket to delete it"
-                ),
-            });
+            for bucket in buckets {
+                steps.push(TeardownStep::Retained {
+                    what: bucket,
+                    how: format!(
+                        "the site bucket ({dist_region}) with every version of the site: retained. Run destroy again with --empty-bucket to delete it"
+                    ),
+                });
+            }
         }
         if !function {
             steps.push(TeardownStep::Retained {

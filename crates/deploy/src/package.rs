@@ -172,6 +172,11 @@ pub fn config_json(
     if let Some(url) = site_url {
         config["site"] = json!({"base_url": url});
     }
+    // A site table: each site's address, rules, public paths and sign-in
+    // group (docs/config.md, `sites`).
+    if !settings.sites.is_empty() {
+        config["sites"] = settings.sites.iter().map(|s| s.to_config()).collect();
+    }
     // With Cognito the longest session is known (the ID token's validity):
     // every verifier then refuses a session longer than that, not only
     // one longer than a day.

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use crate::settings::{AuthEndpoints, Authorizer, Provider, Settings};
+use crate::settings::{AuthEndpoints, Authorizer, Provider, Settings, SiteEntry};
 
 pub const EDGE_REGION: &str = "us-east-1";
 /// The Lambda@Edge packages with `authorizer = "lambda-edge"`.
@@ -203,6 +203,9 @@ pub enum Step {
     /// function is published: nothing relies on a key the store lacks.
     WriteKeyValueStore {
         store: Value,
+        /// A site table's hosts: `site:<host>` each (rules, public paths
+        /// and keys); `site:` entries of other hosts are deleted.
+        sites: Vec<String>,
     },
     /// CloudFront's own runtime runs the staged (DEVELOPMENT) function on
     /// the fixed probes (`edge_auth_core::function_probe`) with the store
@@ -212,6 +215,8 @@ pub enum Step {
     TestViewerFunction {
         function: Value,
         max_compute_utilization: u32,
+        /// A site table's first host, where the probes go.
+        first_site: Option<String>,
     },
     /// The tested code to the LIVE stage (`PublishFunction`), unless LIVE
     /// already runs it.
@@ -260,6 +265,16 @@ pub enum Step {
     Invalidate {
         distribution: Value,
     },
+    /// A site table's sites no longer in the settings: each found by its
+    /// stacks (`<app>-<env>-site-<name>`), its bucket emptied, its
+    /// distribution stack and its grants stack deleted.
+    RemoveSites {
+        prefix: String,
+        grants_prefix: String,
+        keep: Vec<String>,
+        region: String,
+        grants_region: String,
+    },
     Announce {
         url: Value,
     },
@@ -300,6 +315,9 @@ impl Plan {
         let auth = settings.stack_name("auth-endpoints");
         let distribution = settings.stack_name("distribution");
         let regional = settings.auth_endpoints == AuthEndpoints::Regional;
+        // A site table (`[[sites]]`): a distribution stack and a grants
+        // stack per site, in place of the one distribution stack.
+        let table = !settings.sites.is_empty();
         // The default: no Lambda@Edge and no us-east-1 stack at all.
         let function = settings.authorizer == Authorizer::CloudfrontFunction;
         let base = |k: &str, v: &str| (k.to_owned(), Value::Known(v.to_owned()));
@@ -319,6 +337,7 @@ impl Plan {
         // and the pool learns the real URLs at the end.
         let site = settings
             .site_url()
+            .or_else(|| settings.sites.first().map(SiteEntry::url))
             .map(Value::Known)
             .unwrap_or_else(|| output(&distribution, "SiteUrl"));
         // A distribution output before the distribution step: the existing
@@ -391,8 +410,25 @@ impl Plan {
                     &refresh_token_rotation_grace_seconds.to_string(),
                 ));
             }
-            p.push(("CallbackUrls".into(), site.with_suffix(CALLBACK_PATH)));
-            p.push(("LogoutUrls".into(), site.with_suffix(SIGNED_OUT_PATH)));
+            if table {
+                // Every site's, known from the settings: a removed site's
+                // go with it.
+                let each = |suffix: &str| {
+                    Value::Known(
+                        settings
+                            .sites
+                            .iter()
+                            .map(|s| format!("{}{suffix}", s.url()))
+                            .collect::<Vec<_>>()
+                            .join(","),
+                    )
+                };
+                p.push(("CallbackUrls".into(), each(CALLBACK_PATH)));
+                p.push(("LogoutUrls".into(), each(SIGNED_OUT_PATH)));
+            } else {
+                p.push(("CallbackUrls".into(), site.with_suffix(CALLBACK_PATH)));
+                p.push(("LogoutUrls".into(), site.with_suffix(SIGNED_OUT_PATH)));
+            }
             p
         };
 
@@ -469,10 +505,12 @@ impl Plan {
             });
             steps.push(Step::WriteKeyValueStore {
                 store: output(&viewer, "KeyValueStoreArn"),
+                sites: settings.sites.iter().map(|s| s.domain.clone()).collect(),
             });
             steps.push(Step::TestViewerFunction {
                 function: output(&viewer, "FunctionName"),
                 max_compute_utilization: settings.function.max_compute_utilization,
+                first_site: settings.sites.first().map(|s| s.domain.clone()),
             });
             steps.push(Step::PublishViewerFunction {
                 function: output(&viewer, "FunctionName"),
@@ -515,8 +553,18 @@ impl Plan {
         let auth_parameters = |site: Value, distribution_arn: Value| {
             let mut p = names.clone();
             p.push(("ClientSecretArn".into(), secret_arn.clone()));
-            p.push(("SiteUrl".into(), site));
-            p.push(("DistributionArn".into(), distribution_arn));
+            // A table's functions take each site's address from config.json
+            // (the site its distribution names), and each site's grants
+            // stack grants its distribution.
+            if table {
+                p.push(base("SiteUrl", ""));
+                p.push(base("DistributionArn", ""));
+                p.push(base("Grants", "per-site"));
+            } else {
+                p.push(("SiteUrl".into(), site));
+                p.push(("DistributionArn".into(), distribution_arn));
+                p.push(base("Grants", "stack"));
+            }
             // Where sign-out ends a session at the edge.
             p.push(("KeyValueStoreArn".into(), viewer_output("KeyValueStoreArn")));
             p.push(base(
@@ -622,6 +670,7 @@ impl Plan {
         dist_parameters.push(base("SigninStartPath", &paths.start));
         dist_parameters.push(base("RefreshPath", &paths.refresh));
         dist_parameters.push(base("SignoutPath", &paths.signout));
+        dist_parameters.push(base("SiteName", ""));
         // The optional rate limit: a web ACL CloudFront takes only from
         // us-east-1, deployed before the distribution that names it.
         let waf = settings.stack_name("waf");
@@ -644,22 +693,67 @@ impl Plan {
         } else {
             dist_parameters.push(base("WebAclArn", ""));
         }
-        steps.push(Step::DeployStack {
-            stack: distribution.clone(),
-            template: templates.join("distribution/template.yaml"),
-            region: settings.regions.distribution.clone(),
-            parameters: dist_parameters,
-            tags: tags.clone(),
-        });
+        if table {
+            for entry in &settings.sites {
+                let stack = settings.site_stack(&entry.name);
+                let mut parameters = dist_parameters.clone();
+                for (key, value) in [
+                    ("SiteName", entry.name.as_str()),
+                    ("DomainName", entry.domain.as_str()),
+                    (
+                        "CertificateArn",
+                        entry.certificate_arn.as_deref().unwrap_or(""),
+                    ),
+                    (
+                        "HostedZoneId",
+                        entry.hosted_zone_id.as_deref().unwrap_or(""),
+                    ),
+                ] {
+                    set_parameter(&mut parameters, key, value);
+                }
+                steps.push(Step::DeployStack {
+                    stack: stack.clone(),
+                    template: templates.join("distribution/template.yaml"),
+                    region: settings.regions.distribution.clone(),
+                    parameters,
+                    tags: tags.clone(),
+                });
+                let mut grants = names.clone();
+                grants.push(base("SiteName", &entry.name));
+                grants.push(("DistributionArn".into(), output(&stack, "DistributionArn")));
+                for key in [
+                    "SigninFunctionArn",
+                    "RefreshFunctionArn",
+                    "SignoutFunctionArn",
+                ] {
+                    grants.push((key.into(), output(&auth, key)));
+                }
+                steps.push(Step::DeployStack {
+                    stack: settings.grants_stack(&entry.name),
+                    template: templates.join("site-grants/template.yaml"),
+                    region: settings.regions.user_pool.clone(),
+                    parameters: grants,
+                    tags: tags.clone(),
+                });
+            }
+        } else {
+            steps.push(Step::DeployStack {
+                stack: distribution.clone(),
+                template: templates.join("distribution/template.yaml"),
+                region: settings.regions.distribution.clone(),
+                parameters: dist_parameters,
+                tags: tags.clone(),
+            });
+        }
         if function {
             steps.push(Step::RetiredStack {
                 stack: edge,
                 region: EDGE_REGION.into(),
             });
         }
-        if regional {
+        if regional && !table {
             steps.push(Step::DeployStack {
-                stack: auth,
+                stack: auth.clone(),
                 template: templates.join("auth-endpoints/template.yaml"),
                 region: settings.regions.user_pool.clone(),
                 parameters: auth_parameters(site.clone(), output(&distribution, "DistributionArn")),
@@ -694,16 +788,56 @@ impl Plan {
                 &tags,
             ));
         }
-        steps.push(Step::SyncSite {
-            bucket: output(&distribution, "BucketName"),
-            directory: settings.site.directory.clone(),
-            region: settings.regions.distribution.clone(),
-        });
-        steps.push(Step::Invalidate {
-            distribution: output(&distribution, "DistributionId"),
-        });
-        steps.push(Step::Announce { url: site });
+        if table {
+            for entry in &settings.sites {
+                let stack = settings.site_stack(&entry.name);
+                steps.push(Step::SyncSite {
+                    bucket: output(&stack, "BucketName"),
+                    directory: entry.content_dir(&settings.dir),
+                    region: settings.regions.distribution.clone(),
+                });
+                steps.push(Step::Invalidate {
+                    distribution: output(&stack, "DistributionId"),
+                });
+            }
+            steps.push(Step::RemoveSites {
+                prefix: settings.site_stack(""),
+                grants_prefix: settings.grants_stack(""),
+                keep: settings.sites.iter().map(|s| s.name.clone()).collect(),
+                region: settings.regions.distribution.clone(),
+                grants_region: settings.regions.user_pool.clone(),
+            });
+        } else {
+            steps.push(Step::SyncSite {
+                bucket: output(&distribution, "BucketName"),
+                directory: settings.site.directory.clone(),
+                region: settings.regions.distribution.clone(),
+            });
+            steps.push(Step::Invalidate {
+                distribution: output(&distribution, "DistributionId"),
+            });
+        }
+        let announced = if table {
+            Value::Known(
+                settings
+                    .sites
+                    .iter()
+                    .map(SiteEntry::url)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            )
+        } else {
+            site
+        };
+        steps.push(Step::Announce { url: announced });
         Self { steps }
+    }
+}
+
+/// Sets `key` among `parameters` (each template parameter is passed once).
+fn set_parameter(parameters: &mut [(String, Value)], key: &str, value: &str) {
+    if let Some(slot) = parameters.iter_mut().find(|(k, _)| k == key) {
+        slot.1 = Value::Known(value.to_owned());
     }
 }
 
@@ -1031,6 +1165,7 @@ impl Step {
             Step::PoolMfa { .. } => "pool MFA".into(),
             Step::SyncSite { .. } => "site sync".into(),
             Step::Invalidate { .. } => "invalidation".into(),
+            Step::RemoveSites { .. } => "removed sites".into(),
             Step::Announce { .. } => "site URL".into(),
         }
     }
@@ -1098,19 +1233,40 @@ impl fmt::Display for Step {
                 f,
                 "if {stack} ({region}) is left by an earlier deployment with authorizer = \"lambda-edge\": the distribution no longer uses it; say how to delete it once CloudFront has removed its replicas (a deploy does not wait hours for them)"
             ),
-            Step::WriteKeyValueStore { store } => writeln!(
-                f,
-                "write the session verify keys into the key value store {store}: key:<kid> for each key of the set, key: entries of dropped keys deleted (names are shown, values never), and the test requests' revoked user ({}); revoked: entries older than the longest session deleted",
-                edge_auth_core::cloudfront_function::revocation_key(
-                    edge_auth_core::function_probe::PROBE_REVOKED_SUB
-                )
-            ),
+            Step::WriteKeyValueStore { store, sites } => {
+                writeln!(
+                    f,
+                    "write the session verify keys into the key value store {store}: key:<kid> for each key of the set, key: entries of dropped keys deleted (names are shown, values never), and the test requests' revoked user ({}); revoked: entries older than the longest session deleted",
+                    edge_auth_core::cloudfront_function::revocation_key(
+                        edge_auth_core::function_probe::PROBE_REVOKED_SUB
+                    )
+                )?;
+                if !sites.is_empty() {
+                    writeln!(
+                        f,
+                        "    and each site's entry (its session id, public paths, rules and the keys), site: entries of other hosts deleted:"
+                    )?;
+                    for host in sites {
+                        writeln!(f, "    site:{host}")?;
+                    }
+                }
+                Ok(())
+            }
             Step::TestViewerFunction {
                 function,
                 max_compute_utilization,
+                first_site,
             } => writeln!(
                 f,
-                "test the staged function {function} in CloudFront's own runtime (TestFunction, DEVELOPMENT stage, with the store above): no session, a session signed with each key, expired, forged and revoked sessions, a directory path, the first rule's path without and with its group, a public path, an unknown auth path, a long hostile URI; stop before publishing on any answer other than the core's, an error, or a compute utilization over {max_compute_utilization}%"
+                "test the staged function {function} in CloudFront's own runtime (TestFunction, DEVELOPMENT stage, with the store above): {}no session, a session signed with each key, expired, forged and revoked sessions, a directory path, the first rule's path without and with its group, a public path, an unknown auth path, a long hostile URI{}; stop before publishing on any answer other than the core's, an error, or a compute utilization over {max_compute_utilization}%",
+                first_site.as_ref().map_or(String::new(), |host| format!(
+                    "at {host} (the first site), "
+                )),
+                if first_site.is_some() {
+                    ", and a host that is no site's and a session of another site"
+                } else {
+                    ""
+                }
             ),
             Step::PublishViewerFunction { function } => writeln!(
                 f,
@@ -1154,6 +1310,17 @@ impl fmt::Display for Step {
                 } else {
                     ""
                 }
+            ),
+            Step::RemoveSites {
+                prefix,
+                grants_prefix,
+                keep,
+                region,
+                grants_region,
+            } => writeln!(
+                f,
+                "remove the sites no longer in the settings: each stack {prefix}<name> ({region}) whose <name> is not {}: its bucket emptied and the stack deleted (its distribution, content and DNS records), then {grants_prefix}<name> ({grants_region}), its grants; their store entries went with the store step above and their callback URLs with the pool's",
+                keep.join(", ")
             ),
             Step::Announce { url } => writeln!(f, "site: {url}"),
         }

@@ -14,6 +14,9 @@ pub struct Settings {
     pub application: String,
     pub environment: String,
     pub regions: Regions,
+    /// One site's settings; with `[[sites]]`, only what every site shares
+    /// (price class, access logs).
+    #[serde(default)]
     pub site: Site,
     pub provider: Provider,
     #[serde(default)]
@@ -50,11 +53,15 @@ pub struct Settings {
     /// How the CloudFront Function is let go live.
     #[serde(default)]
     pub function: FunctionSettings,
-    /// Many sites behind one deployment (`[[sites]]`). The local edge
-    /// serves them (`edge-auth-dev --settings`); this tool refuses them
-    /// until it deploys them (see `check`).
+    /// Many sites behind one deployment (`[[sites]]`): each a
+    /// distribution and a bucket of its own, sharing the pool, the auth
+    /// functions, the CloudFront Function and its store (ARCHITECTURE.md,
+    /// "Many sites").
     #[serde(default)]
     pub sites: Vec<SiteEntry>,
+    /// The settings file's folder: what a site's `content` is relative to.
+    #[serde(skip)]
+    pub dir: PathBuf,
 }
 
 /// One `[[sites]]` entry.
@@ -67,6 +74,9 @@ pub struct SiteEntry {
     pub aliases: Vec<String>,
     #[serde(default)]
     pub certificate_arn: Option<String>,
+    /// Route 53 hosted zone for its domain; absent: DNS is yours.
+    #[serde(default)]
+    pub hosted_zone_id: Option<String>,
     /// Its content, relative to the settings file (default: its name).
     #[serde(default)]
     pub content: Option<String>,
@@ -248,7 +258,9 @@ pub struct Regions {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Site {
-    /// The static site to upload, relative to the settings file's repository.
+    /// The static site to upload, relative to the settings file's
+    /// repository (default `site`).
+    #[serde(default = "default_site_directory")]
     pub directory: PathBuf,
     /// Custom domain (`docs.example.com`); absent: the cloudfront.net name.
     #[serde(default)]
@@ -267,6 +279,58 @@ pub struct Site {
     /// signed-out page and the icon. A rule's pattern wins over these.
     #[serde(default)]
     pub public: Option<Vec<String>>,
+}
+
+impl Default for Site {
+    /// `[site]` left out (a site table's settings may): the default price
+    /// class, no logs, and `site` as the folder (which a table refuses).
+    fn default() -> Self {
+        Self {
+            directory: PathBuf::from(DEFAULT_SITE_DIRECTORY),
+            domain: None,
+            certificate_arn: None,
+            hosted_zone_id: None,
+            price_class: default_price_class(),
+            logs: None,
+            public: None,
+        }
+    }
+}
+
+/// `site.directory` when `[site]` or its `directory` is left out.
+const DEFAULT_SITE_DIRECTORY: &str = "site";
+
+fn default_site_directory() -> PathBuf {
+    PathBuf::from(DEFAULT_SITE_DIRECTORY)
+}
+
+/// The longest site name: it is part of stack and CloudFront policy names.
+pub const MAX_SITE_NAME: usize = 20;
+
+impl SiteEntry {
+    /// `https://<domain>`.
+    pub fn url(&self) -> String {
+        format!("https://{}", self.domain)
+    }
+
+    /// Its content folder.
+    pub fn content_dir(&self, settings_dir: &Path) -> PathBuf {
+        settings_dir.join(self.content.as_deref().unwrap_or(&self.name))
+    }
+
+    /// What config.json's `sites` holds for it (docs/config.md).
+    pub fn to_config(&self) -> serde_json::Value {
+        let mut site = serde_json::json!({
+            "name": self.name,
+            "base_url": self.url(),
+            "rules": self.rules.iter().map(Rule::to_config).collect::<Vec<_>>(),
+            "public": self.public.clone().unwrap_or_else(edge_auth_core::config::default_public),
+        });
+        if let Some(group) = &self.sign_in_group {
+            site["session"] = serde_json::json!(group);
+        }
+        site
+    }
 }
 
 impl Site {
@@ -466,10 +530,11 @@ impl Settings {
             path: shown.clone(),
             message: e.to_string(),
         })?;
-        let settings: Settings = toml::from_str(&text).map_err(|e| SettingsError::Read {
+        let mut settings: Settings = toml::from_str(&text).map_err(|e| SettingsError::Read {
             path: shown.clone(),
             message: e.to_string(),
         })?;
+        settings.dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
         settings
             .check()
             .map_err(|(field, message)| SettingsError::Invalid {
@@ -499,17 +564,7 @@ impl Settings {
                 "lower-case letters, digits and `-`, at most 30".into(),
             ));
         }
-        if !self.sites.is_empty() {
-            // Said, not half-deployed: the site table runs locally and in
-            // the function, but no template or store write carries it yet.
-            return Err((
-                "sites",
-                "a site table is served by the local edge (`edge-auth-dev --settings FILE`, \
-                 scripts/dev.sh) but not deployed by this release: deploy one site per \
-                 settings file until edge-auth-deploy does"
-                    .into(),
-            ));
-        }
+        self.check_sites()?;
         match (&self.site.domain, &self.site.certificate_arn) {
             (Some(_), None) => {
                 return Err((
@@ -655,6 +710,126 @@ impl Settings {
         Ok(())
     }
 
+    /// `[[sites]]`: what a site table needs of the rest, and each site.
+    fn check_sites(&self) -> Result<(), (&'static str, String)> {
+        if self.sites.is_empty() {
+            return Ok(());
+        }
+        if self.authorizer != Authorizer::CloudfrontFunction
+            || self.auth_endpoints != AuthEndpoints::Regional
+        {
+            return Err((
+                "sites",
+                "a site table needs the CloudFront Function (authorizer = \"cloudfront-function\") and the regional auth endpoints: the sites' rules are data in its key value store".into(),
+            ));
+        }
+        if self.site.domain.is_some()
+            || self.site.public.is_some()
+            || self.site.directory != Path::new(DEFAULT_SITE_DIRECTORY)
+        {
+            return Err((
+                "site",
+                "with [[sites]], [site] holds only what every site shares (price_class, logs): each site names its domain, content and public paths".into(),
+            ));
+        }
+        if !self.rules.is_empty() {
+            return Err((
+                "rules",
+                "with [[sites]] each site has its own rules ([[sites.rules]])".into(),
+            ));
+        }
+        if self.monitoring.is_some() {
+            return Err((
+                "monitoring",
+                "not yet for a site table (its alarms watch one distribution)".into(),
+            ));
+        }
+        let mut names = std::collections::BTreeSet::new();
+        let mut hosts = std::collections::BTreeSet::new();
+        for site in &self.sites {
+            let field = |what: &str| format!("{}: {what}", site.name);
+            let name_ok = !site.name.is_empty()
+                && site.name.len() <= MAX_SITE_NAME
+                && site
+                    .name
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                && !site.name.starts_with('-')
+                && !site.name.ends_with('-');
+            if !name_ok {
+                return Err((
+                    "sites.name",
+                    format!(
+                        "{:?}: lower-case letters, digits and inner `-`, at most {MAX_SITE_NAME} (it is part of stack names)",
+                        site.name
+                    ),
+                ));
+            }
+            if !names.insert(site.name.as_str()) {
+                return Err(("sites.name", field("named twice")));
+            }
+            let host_ok = site.domain.contains('.')
+                && edge_auth_core::sites::site_key(Some(&site.domain)).is_some()
+                && !site.domain.contains(':')
+                && site.domain == site.domain.to_ascii_lowercase();
+            if !host_ok {
+                return Err((
+                    "sites.domain",
+                    field("a lower-case host name, such as handbook.example.com"),
+                ));
+            }
+            if !hosts.insert(site.domain.as_str()) {
+                return Err(("sites.domain", field("another site has this domain")));
+            }
+            if !site.aliases.is_empty() {
+                return Err((
+                    "sites.aliases",
+                    field(
+                        "aliases are not deployed by this release: give each host a [[sites]] entry of its own (the same content and rules)",
+                    ),
+                ));
+            }
+            match &site.certificate_arn {
+                None => {
+                    return Err((
+                        "sites.certificate_arn",
+                        field("each site needs an ACM certificate for its domain, in us-east-1"),
+                    ));
+                }
+                Some(arn) if !arn.contains(":acm:us-east-1:") => {
+                    return Err((
+                        "sites.certificate_arn",
+                        field("CloudFront takes ACM certificates from us-east-1 only"),
+                    ));
+                }
+                Some(_) => {}
+            }
+            if let Some(group) = &site.sign_in_group
+                && (group.is_empty() || names.contains(group.as_str()) && *group != site.name)
+            {
+                return Err((
+                    "sites.sign_in_group",
+                    field("a group's name that is no other site's name"),
+                ));
+            }
+            for rule in &site.rules {
+                edge_auth_core::paths::PathPattern::new(&rule.pattern)
+                    .map_err(|e| ("sites.rules", field(&e)))?;
+            }
+            for pattern in site.public.iter().flatten() {
+                edge_auth_core::paths::PathPattern::new(pattern)
+                    .map_err(|e| ("sites.public", field(&e)))?;
+                if pattern.contains('*') && pattern.bytes().all(|b| b == b'/' || b == b'*') {
+                    return Err((
+                        "sites.public",
+                        field(&format!("`{pattern}` makes every page public")),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Every sign-in at the provider has a second factor: a Cognito pool
     /// with MFA required (`provider.mfa_always` in the packages).
     pub fn mfa_always(&self) -> bool {
@@ -775,6 +950,16 @@ impl Settings {
 
     pub fn stack_name(&self, part: &str) -> String {
         format!("{}-{}-{part}", self.application, self.environment)
+    }
+
+    /// A site table's site's distribution stack (`""`: their prefix).
+    pub fn site_stack(&self, name: &str) -> String {
+        self.stack_name(&format!("site-{name}"))
+    }
+
+    /// A site table's site's grants stack (`""`: their prefix).
+    pub fn grants_stack(&self, name: &str) -> String {
+        self.stack_name(&format!("grants-{name}"))
     }
 
     /// The CloudFront Function's name (the viewer-function template's):

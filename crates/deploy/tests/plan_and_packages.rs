@@ -1141,31 +1141,3 @@ fn the_functions_compute_limit_is_a_percentage() {
         Some(45)
     );
 }
-
-/// `[[sites]]` (issue 31): read whole (every field checked), then refused
-/// with what serves it today, before anything is planned.
-#[test]
-fn a_site_table_is_refused_with_what_serves_it_today() {
-    let path =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/sites/sites.toml");
-    let error = edge_auth_deploy::settings::Settings::load(&path)
-        .unwrap_err()
-        .to_string();
-    assert!(
-        error.contains("sites: a site table is served by the local edge"),
-        "{error}"
-    );
-    assert!(error.contains("edge-auth-dev --settings"), "{error}");
-    // A misspelt field in an entry is named, as everywhere in the settings.
-    let text = std::fs::read_to_string(&path)
-        .unwrap()
-        .replace("sign_in_group", "sign_in_grup");
-    let dir = std::env::temp_dir().join(format!("edge-auth-sites-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("sites.toml"), text).unwrap();
-    let error = edge_auth_deploy::settings::Settings::load(&dir.join("sites.toml"))
-        .unwrap_err()
-        .to_string();
-    assert!(error.contains("sign_in_grup"), "{error}");
-    std::fs::remove_dir_all(&dir).ok();
-}

@@ -301,7 +301,8 @@ fn template_parameters(
     .unwrap()
 }
 
-const TEMPLATES: [&str; 7] = [
+const TEMPLATES: [&str; 8] = [
+    "site-grants",
     "viewer-function",
     "user-pool",
     "edge-functions",
@@ -355,7 +356,24 @@ fn every_arrangement() -> Vec<Settings> {
         with_rate_limit(edge(without_domain())),
         with_monitoring(with_domain()),
         with_monitoring(edge(without_domain())),
+        site_table(),
     ]
+}
+
+/// The example site table: three sites, each a distribution stack and a
+/// grants stack of its own.
+fn site_table() -> Settings {
+    Settings::load(&root().join("examples/sites/sites.toml")).unwrap()
+}
+
+/// The template folder a deployment's stack is made from.
+fn template_of(template: &Path) -> String {
+    template
+        .parent()
+        .and_then(Path::file_name)
+        .unwrap()
+        .to_string_lossy()
+        .into_owned()
 }
 
 /// SAM sends `UsePreviousValue` for a parameter it is not given, so every
@@ -591,17 +609,16 @@ fn every_deployment_passes_exactly_its_templates_parameters() {
         let plan = Plan::new(&settings, Path::new("dist"), Path::new("w"));
         for step in &plan.steps {
             let Step::DeployStack {
-                stack, parameters, ..
+                template,
+                parameters,
+                ..
             } = step
             else {
                 continue;
             };
-            // The monitoring template makes two stacks (`-monitoring-edge`).
-            let template = TEMPLATES
-                .into_iter()
-                .find(|t| stack.ends_with(t) || stack.ends_with(&format!("{t}-edge")))
-                .unwrap();
-            let declared = template_parameters(template);
+            let template = template_of(template);
+            assert!(TEMPLATES.contains(&template.as_str()), "{template}");
+            let declared = template_parameters(&template);
             required += declared.values().filter(|p| p.default.is_none()).count();
             let passed: Vec<&String> = parameters.iter().map(|(k, _)| k).collect();
             let names: Vec<&String> = declared.keys().collect();
@@ -912,6 +929,16 @@ fn template_outputs(template: &str) -> Vec<String> {
 fn every_output_the_tool_reads_is_declared_by_its_template() {
     for settings in every_arrangement() {
         let plan = Plan::new(&settings, Path::new("dist"), Path::new("w"));
+        let made_from: BTreeMap<&str, String> = plan
+            .steps
+            .iter()
+            .filter_map(|step| match step {
+                Step::DeployStack {
+                    stack, template, ..
+                } => Some((stack.as_str(), template_of(template))),
+                _ => None,
+            })
+            .collect();
         let mut read = 0;
         for step in &plan.steps {
             let values: Vec<&Value> = match step {
@@ -920,12 +947,13 @@ fn every_output_the_tool_reads_is_declared_by_its_template() {
                 Step::Invalidate { distribution } => vec![distribution],
                 Step::Announce { url } => vec![url],
                 Step::FetchProvider { discovery_url } => vec![discovery_url],
-                Step::WriteKeyValueStore { store } => vec![store],
+                Step::WriteKeyValueStore { store, .. } => vec![store],
                 Step::TestViewerFunction { function, .. }
                 | Step::PublishViewerFunction { function } => vec![function],
                 Step::PoolMfa { pool, .. } => vec![pool],
                 Step::RenderViewerFunction { .. }
                 | Step::RetiredStack { .. }
+                | Step::RemoveSites { .. }
                 | Step::WriteConfig { .. }
                 | Step::WritePlaceholders { .. }
                 | Step::FreeSecretName { .. }
@@ -945,7 +973,7 @@ fn every_output_the_tool_reads_is_declared_by_its_template() {
                 else {
                     continue;
                 };
-                let template = TEMPLATES.into_iter().find(|t| stack.ends_with(t)).unwrap();
+                let template = &made_from[stack.as_str()];
                 assert!(
                     template_outputs(template).contains(key),
                     "{template} declares no output {key}"

@@ -12,17 +12,26 @@ use crate::smoke::{self, Answer, Target};
 pub async fn main(args: &CheckArgs) -> Outcome {
     let settings = load_settings(&args.settings)?;
     if args.live || args.url.is_some() {
-        let target = match &args.url {
+        let targets = match &args.url {
             Some(url) => {
                 let authorize = match &args.discovery {
                     Some(d) => Some(authorization_endpoint(d).await?),
                     None => None,
                 };
-                target(&settings, url, authorize, args.client_id.clone(), vec![])
+                vec![target(
+                    &settings,
+                    url,
+                    authorize,
+                    args.client_id.clone(),
+                    vec![],
+                )]
             }
-            None => deployed_target(&settings).await?,
+            None => deployed_targets(&settings).await?,
         };
-        return run(&target).await;
+        for target in &targets {
+            run(target).await?;
+        }
+        return Ok(());
     }
     offline(args, &settings)
 }
@@ -88,12 +97,21 @@ fn target(
     client_id: Option<String>,
     direct: Vec<(String, String)>,
 ) -> Target {
-    // The first public path that is a page, not a pattern.
-    let public_page = settings
-        .site
-        .public_paths()
-        .into_iter()
-        .find(|p| !p.contains(['*', '?']));
+    // The first public path that is a page, not a pattern: the site's of
+    // a table whose address this is.
+    let public = settings
+        .sites
+        .iter()
+        .find(|s| s.url() == site.trim_end_matches('/'))
+        .map_or_else(
+            || settings.site.public_paths(),
+            |s| {
+                s.public
+                    .clone()
+                    .unwrap_or_else(edge_auth_core::config::default_public)
+            },
+        );
+    let public_page = public.into_iter().find(|p| !p.contains(['*', '?']));
     Target {
         site: site.trim_end_matches('/').to_owned(),
         paths: edge_auth_core::config::PathSettings::default(),
@@ -115,7 +133,22 @@ async fn authorization_endpoint(discovery: &str) -> Result<String, CommandError>
 
 /// The deployed site's address, its provider, and the addresses that must
 /// refuse a direct request (the bucket, the function URLs), from the stacks.
-pub async fn deployed_target(settings: &Settings) -> Result<Target, CommandError> {
+/// What `check --live` checks: the deployed site, or each site of a table.
+pub async fn deployed_targets(settings: &Settings) -> Result<Vec<Target>, CommandError> {
+    if settings.sites.is_empty() {
+        return Ok(vec![
+            deployed_target(settings, &settings.stack_name("distribution")).await?,
+        ]);
+    }
+    let mut targets = Vec::new();
+    for site in &settings.sites {
+        targets.push(deployed_target(settings, &settings.site_stack(&site.name)).await?);
+    }
+    Ok(targets)
+}
+
+/// The site the distribution stack `stack` serves.
+async fn deployed_target(settings: &Settings, stack: &str) -> Result<Target, CommandError> {
     let outputs = |stack: String, region: String| async move {
         let config = aws::sdk_config(&region, None).await;
         aws::existing_outputs(&config, &stack)
@@ -125,7 +158,7 @@ pub async fn deployed_target(settings: &Settings) -> Result<Target, CommandError
     };
     let dist_region = settings.regions.distribution.clone();
     let pool_region = settings.regions.user_pool.clone();
-    let distribution = outputs(settings.stack_name("distribution"), dist_region.clone()).await?;
+    let distribution = outputs(stack.to_owned(), dist_region.clone()).await?;
     let get =
         |o: &std::collections::BTreeMap<String, String>, k: &str| -> Result<String, CommandError> {
             o.get(k)

@@ -31,12 +31,13 @@ pub async fn main(args: &DeployArgs) -> Outcome {
         // The site as a visitor meets it: what no test here can reach (the
         // requests CloudFront signs for the function URLs among them).
         println!("checking the live site from outside (`check --live`):");
-        let target = super::check::deployed_target(&settings).await?;
-        if let Err(e) = super::check::run(&target).await {
-            return Err(failed(format!(
-                "{e}. The deployment is done, but the site does not answer as it should: look at the distribution's behaviours and its viewer-request function, the function URLs' grants and origin access control, and the provider's registered callback; `edge-auth-deploy check --live --settings {}` checks again",
-                args.settings.settings.display()
-            )));
+        for target in super::check::deployed_targets(&settings).await? {
+            if let Err(e) = super::check::run(&target).await {
+                return Err(failed(format!(
+                    "{e}. The deployment is done, but the site does not answer as it should: look at the distribution's behaviours and its viewer-request function, the function URLs' grants and origin access control, and the provider's registered callback; `edge-auth-deploy check --live --settings {}` checks again",
+                    args.settings.settings.display()
+                )));
+            }
         }
     }
     print!("{}", next_steps(&settings, &args.settings.settings, &url));
@@ -200,10 +201,11 @@ impl Run<'_> {
             Step::SessionKeys { name, region } => self.session_keys(name, region).await?,
             Step::WriteConfig { packages, into } => self.write_config(packages, into)?,
             Step::RenderViewerFunction { template } => self.render_viewer_function(template)?,
-            Step::WriteKeyValueStore { store } => self.write_key_value_store(store).await?,
+            Step::WriteKeyValueStore { store, .. } => self.write_key_value_store(store).await?,
             Step::TestViewerFunction {
                 function,
                 max_compute_utilization,
+                ..
             } => {
                 self.test_viewer_function(function, *max_compute_utilization)
                     .await?
@@ -256,6 +258,21 @@ impl Run<'_> {
                 region,
             } => self.sync_site(bucket, directory, region).await?,
             Step::Invalidate { distribution } => self.invalidate(distribution).await?,
+            Step::RemoveSites {
+                prefix,
+                grants_prefix,
+                keep,
+                region,
+                grants_region,
+            } => {
+                remove_sites(
+                    self.settings,
+                    (prefix, region),
+                    (grants_prefix, grants_region),
+                    keep,
+                )
+                .await?
+            }
             Step::Announce { url } => {
                 self.url = self.resolve(url)?;
                 return Ok(None);
@@ -437,7 +454,15 @@ impl Run<'_> {
         // The session verify keys; revocations are `revoke`'s and stay as
         // they are.
         let entries = cloudfront_function::session_key_entries(&keys.keys.verify_keys());
-        cloudfront_function::check_store_limits(&entries).map_err(failed)?;
+        // A site table's entries, each with the keys: held to the store's
+        // limits together with the keys before either is written.
+        let sites = match &self.parsed_config {
+            Some(config) => edge_auth_core::sites::site_entries(config, &keys.keys.verify_keys()),
+            None => Default::default(),
+        };
+        let mut all = entries.clone();
+        all.extend(sites.clone());
+        cloudfront_function::check_store_limits(&all).map_err(failed)?;
         let arn = self.resolve(store)?;
         // The store is global; its data plane signs with SigV4A.
         let sdk = aws::sdk_config(&self.settings.regions.distribution, None).await;
@@ -450,6 +475,20 @@ impl Run<'_> {
         .await
         .map_err(failed)?;
         println!("    {changes}");
+        // Each site's entry; a removed site's deleted (`site:` entries of
+        // hosts no longer in the table). Written after the keys its
+        // entry names.
+        let site_changes = aws::write_key_value_store(
+            &aws::key_value_store(&sdk),
+            &arn,
+            edge_auth_core::sites::SITE_PREFIX,
+            &sites,
+        )
+        .await
+        .map_err(failed)?;
+        if !sites.is_empty() || !site_changes.deleted.is_empty() {
+            println!("    sites: {site_changes}");
+        }
         // The test requests' revoked user, so that CloudFront's runtime is
         // asked the revocation check too (`function_probe`).
         let probe_key = cloudfront_function::revocation_key(function_probe::PROBE_REVOKED_SUB);
@@ -480,8 +519,8 @@ impl Run<'_> {
         }
         Ok(format!(
             "{} put, {} deleted",
-            changes.put.len(),
-            changes.deleted.len() + pruned.deleted.len()
+            changes.put.len() + site_changes.put.len(),
+            changes.deleted.len() + site_changes.deleted.len() + pruned.deleted.len()
         ))
     }
 
@@ -573,6 +612,84 @@ impl Run<'_> {
         );
         Ok(format!("invalidation {id}"))
     }
+}
+
+/// A site table's sites no longer in the settings: found by their stacks'
+/// names and tags, each distribution stack deleted (CloudFront disables
+/// the distribution first: minutes), its retained bucket emptied and
+/// deleted, then its grants stack. The other sites serve throughout.
+async fn remove_sites(
+    settings: &Settings,
+    (prefix, region): (&str, &str),
+    (grants_prefix, grants_region): (&str, &str),
+    keep: &[String],
+) -> Result<String, CommandError> {
+    let config = aws::sdk_config(region, None).await;
+    let grants_config = aws::sdk_config(grants_region, None).await;
+    let found = aws::stacks_with_prefix(
+        &config,
+        prefix,
+        &settings.application,
+        &settings.environment,
+    )
+    .await
+    .map_err(failed)?;
+    let mut removed = Vec::new();
+    for stack in found {
+        let name = stack.trim_start_matches(prefix);
+        if keep.iter().any(|k| k == name) {
+            continue;
+        }
+        println!("    {name}: no longer in the settings; deleting {stack}");
+        let bucket = aws::existing_outputs(&config, &stack)
+            .await
+            .map_err(failed)?
+            .and_then(|o| o.get("BucketName").cloned());
+        match aws::delete_stack(
+            &config,
+            &stack,
+            crate::destroy::Patience::default().poll,
+            |status| println!("      {status}"),
+        )
+        .await
+        .map_err(failed)?
+        {
+            aws::Deletion::Deleted => {}
+            aws::Deletion::Failed { resource, reason } => {
+                return Err(failed(format!(
+                    "{stack}: {resource} was not deleted: {reason}"
+                )));
+            }
+        }
+        if let Some(bucket) = bucket {
+            let versions = aws::delete_bucket(&config, &bucket).await.map_err(failed)?;
+            println!(
+                "      its bucket {bucket}: {versions} object versions deleted, and the bucket"
+            );
+        }
+        let grants = format!("{grants_prefix}{name}");
+        if aws::stack_status(&grants_config, &grants)
+            .await
+            .map_err(failed)?
+            .is_some()
+        {
+            aws::delete_stack(
+                &grants_config,
+                &grants,
+                crate::destroy::Patience::default().poll,
+                |_| {},
+            )
+            .await
+            .map_err(failed)?;
+            println!("      {grants} deleted: its distribution's grants are gone");
+        }
+        removed.push(name.to_owned());
+    }
+    Ok(if removed.is_empty() {
+        "none".into()
+    } else {
+        format!("removed {}", removed.join(", "))
+    })
 }
 
 async fn retired_stack(stack: &str, region: &str) -> Result<String, CommandError> {

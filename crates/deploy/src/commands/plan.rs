@@ -86,7 +86,7 @@ async fn account_reads(plan: &Plan) -> Result<(Outputs, String), CommandError> {
                     None => None,
                 };
             }
-            Step::WriteKeyValueStore { store } => {
+            Step::WriteKeyValueStore { store, sites } => {
                 // The keys, and the test requests' revoked user.
                 let probe = cloudfront_function::revocation_key(
                     edge_auth_core::function_probe::PROBE_REVOKED_SUB,
@@ -96,11 +96,15 @@ async fn account_reads(plan: &Plan) -> Result<(Outputs, String), CommandError> {
                         .iter()
                         .map(|kid| cloudfront_function::session_key_entry(kid))
                         .chain([probe])
+                        .chain(sites.iter().map(|host| format!("site:{host}")))
                         .collect::<Vec<_>>()
                         .join(", "),
-                    None => {
-                        format!("key:<the new key's id> (the set is created by the run), {probe}")
-                    }
+                    None => std::iter::once(format!(
+                        "key:<the new key's id> (the set is created by the run), {probe}"
+                    ))
+                    .chain(sites.iter().map(|host| format!("site:{host}")))
+                    .collect::<Vec<_>>()
+                    .join(", "),
                 };
                 let now_there = match resolve(store, &existing, &existing) {
                     Ok(arn) => {

@@ -1,0 +1,374 @@
+//! A site table (`[[sites]]`) as the deploy tool plans it: a distribution
+//! stack and a grants stack per site beside the one pool, auth functions,
+//! CloudFront Function and store; every site's callback URLs; each site's
+//! store entry and config.json entry read back by the core; the settings a
+//! table refuses, by name.
+
+use std::path::{Path, PathBuf};
+
+use edge_auth_deploy::package::{SecretLocation, SessionKeysLocation, config_json};
+use edge_auth_deploy::plan::{Plan, Step, Value};
+use edge_auth_deploy::settings::Settings;
+use serde_json::json;
+
+fn example() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/sites/sites.toml")
+}
+
+fn table() -> Settings {
+    Settings::load(&example()).unwrap()
+}
+
+/// The example's text changed by `edit`, loaded from a file beside it (a
+/// site's content is relative to the settings file).
+fn edited(tag: &str, edit: impl Fn(String) -> String) -> Result<Settings, String> {
+    let text = edit(std::fs::read_to_string(example()).unwrap());
+    let path = example().with_file_name(format!("test-{tag}-{}.toml", std::process::id()));
+    std::fs::write(&path, text).unwrap();
+    let loaded = Settings::load(&path).map_err(|e| e.to_string());
+    std::fs::remove_file(&path).ok();
+    loaded
+}
+
+fn stacks(plan: &Plan) -> Vec<(String, String)> {
+    plan.steps
+        .iter()
+        .filter_map(|step| match step {
+            Step::DeployStack {
+                stack, template, ..
+            } => Some((
+                stack.clone(),
+                template
+                    .parent()
+                    .and_then(Path::file_name)
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned(),
+            )),
+            _ => None,
+        })
+        .collect()
+}
+
+fn parameter<'p>(plan: &'p Plan, stack: &str, key: &str) -> &'p Value {
+    plan.steps
+        .iter()
+        .find_map(|step| match step {
+            Step::DeployStack {
+                stack: s,
+                parameters,
+                ..
+            } if s == stack => parameters.iter().find(|(k, _)| k == key).map(|(_, v)| v),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("{stack} has no {key}"))
+}
+
+#[test]
+fn each_site_is_a_distribution_and_grants_of_its_own_beside_one_of_everything_else() {
+    let settings = table();
+    let plan = Plan::new(&settings, Path::new("dist"), Path::new("w"));
+    let text = plan.dry_run_text(&Default::default()).unwrap();
+    let made = stacks(&plan);
+    let of = |template: &str| -> Vec<&str> {
+        made.iter()
+            .filter(|(_, t)| t == template)
+            .map(|(s, _)| s.as_str())
+            .collect()
+    };
+    assert_eq!(
+        of("distribution"),
+        [
+            "edge-auth-sites-site-handbook",
+            "edge-auth-sites-site-api",
+            "edge-auth-sites-site-status"
+        ]
+    );
+    assert_eq!(
+        of("site-grants"),
+        [
+            "edge-auth-sites-grants-handbook",
+            "edge-auth-sites-grants-api",
+            "edge-auth-sites-grants-status"
+        ]
+    );
+    // One of each shared stack (the pool twice: its URLs, then the same
+    // again, which the run skips).
+    assert_eq!(of("viewer-function").len(), 1, "{text}");
+    assert_eq!(of("auth-endpoints").len(), 1, "{text}");
+    assert!(of("edge-functions").is_empty());
+    // Each site's distribution: its name (policy names, the origin header
+    // the auth functions answer as), its domain and certificate.
+    for site in &settings.sites {
+        let stack = settings.site_stack(&site.name);
+        let known = |key| match parameter(&plan, &stack, key) {
+            Value::Known(v) => v.clone(),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(known("SiteName"), site.name);
+        assert_eq!(known("DomainName"), site.domain);
+        assert!(known("CertificateArn").contains(":acm:us-east-1:"));
+        // Its grants name its own distribution, nobody else's.
+        assert_eq!(
+            parameter(&plan, &settings.grants_stack(&site.name), "DistributionArn"),
+            &Value::Output {
+                stack: stack.clone(),
+                key: "DistributionArn".into(),
+                suffix: String::new()
+            }
+        );
+    }
+    // The auth stack grants nothing itself and is told no one address.
+    for (key, want) in [
+        ("Grants", "per-site"),
+        ("SiteUrl", ""),
+        ("DistributionArn", ""),
+    ] {
+        assert_eq!(
+            parameter(&plan, "edge-auth-sites-auth-endpoints", key),
+            &Value::Known(want.into())
+        );
+    }
+    // Every site's callback and sign-out URL, from the start.
+    assert_eq!(
+        parameter(&plan, "edge-auth-sites-user-pool", "CallbackUrls"),
+        &Value::Known(
+            "https://handbook.example.com/_edge-auth/callback,https://api.example.com/_edge-auth/callback,https://status.example.com/_edge-auth/callback".into()
+        )
+    );
+    // The store step names each site's entry; each site's content is
+    // synced to its own bucket, from the folder beside the settings.
+    for host in ["handbook", "api", "status"] {
+        assert!(
+            text.contains(&format!("    site:{host}.example.com\n")),
+            "{text}"
+        );
+        assert!(
+            text.contains(&format!(
+                "sites/{host} to s3://<edge-auth-sites-site-{host}.BucketName>"
+            )),
+            "{text}"
+        );
+    }
+    // Sites dropped from the settings are removed, after the others.
+    let last = plan.steps.len() - 2;
+    assert!(
+        matches!(&plan.steps[last], Step::RemoveSites { keep, .. } if keep == &["handbook", "api", "status"]),
+        "{text}"
+    );
+    assert!(text.contains("remove the sites no longer in the settings: each stack edge-auth-sites-site-<name> (eu-north-1) whose <name> is not handbook, api, status"), "{text}");
+    // The probes go to the first site.
+    assert!(
+        text.contains("(TestFunction, DEVELOPMENT stage, with the store above): at handbook.example.com (the first site)"),
+        "{text}"
+    );
+    println!("{text}");
+}
+
+/// Adding a site adds its two stacks and changes no other site's stack's
+/// parameters: the other sites' deployments find nothing to change.
+#[test]
+fn adding_a_site_leaves_the_other_sites_stacks_as_they_were() {
+    let three = table();
+    let four = edited("four", |text| {
+        format!(
+            "{text}\n[[sites]]\nname = \"previews\"\ndomain = \"previews.example.com\"\ncertificate_arn = \"arn:aws:acm:us-east-1:111122223333:certificate/11111111-0000-0000-0000-000000000000\"\ncontent = \"status\"\n"
+        )
+    })
+    .unwrap();
+    let before = Plan::new(&three, Path::new("dist"), Path::new("w"));
+    let after = Plan::new(&four, Path::new("dist"), Path::new("w"));
+    let deployments = |plan: &Plan| -> Vec<(String, Vec<(String, Value)>)> {
+        plan.steps
+            .iter()
+            .filter_map(|s| match s {
+                Step::DeployStack {
+                    stack, parameters, ..
+                } if stack.contains("-site-") || stack.contains("-grants-") => {
+                    Some((stack.clone(), parameters.clone()))
+                }
+                _ => None,
+            })
+            .collect()
+    };
+    let (b, a) = (deployments(&before), deployments(&after));
+    assert_eq!(a.len(), b.len() + 2);
+    for deployment in &b {
+        assert!(a.contains(deployment), "{} changed", deployment.0);
+    }
+}
+
+/// The config.json a table deploys: each site's address, rules, public
+/// paths and group, read by the core as the handlers read it; the store
+/// entries it makes are one per site, each found by its host.
+#[test]
+fn the_tables_config_json_is_the_cores_site_table() {
+    let settings = table();
+    let discovery = json!({
+        "issuer": "https://idp.example.com",
+        "authorization_endpoint": "https://idp.example.com/authorize",
+        "token_endpoint": "https://idp.example.com/token",
+        "jwks_uri": "https://idp.example.com/jwks",
+    });
+    let jwks: serde_json::Value = serde_json::from_str(edge_auth_testkit::JWKS).unwrap();
+    let keys = edge_auth_core::session::SessionKeySet {
+        signing_kid: edge_auth_testkit::SESSION_KID.into(),
+        keys: vec![edge_auth_testkit::session_key_file()],
+        retire_after: Default::default(),
+        revoked: Default::default(),
+    };
+    let value = config_json(
+        &settings,
+        &discovery,
+        &jwks,
+        "client",
+        &SecretLocation {
+            arn: "arn:aws:secretsmanager:eu-north-1:111122223333:secret:x".into(),
+            region: "eu-north-1".into(),
+        },
+        &SessionKeysLocation {
+            name: "edge-auth/sites/session-keys".into(),
+            region: "eu-north-1".into(),
+            keys: keys.clone(),
+        },
+        Some("https://edge-auth-sites-example.auth.eu-north-1.amazoncognito.com"),
+        None,
+    )
+    .unwrap();
+    assert!(value.get("site").is_none(), "{value}");
+    let config = edge_auth_core::Config::from_json(&value.to_string())
+        .unwrap()
+        .with_session_keys(&keys)
+        .unwrap();
+    assert!(config.site_table());
+    let handbook = edge_auth_core::sites::site_for_host(&config, Some("handbook.example.com"))
+        .expect("the handbook by its host");
+    assert_eq!(handbook.id, "docs");
+    let status = edge_auth_core::sites::site_for_host(&config, Some("STATUS.example.com:443"))
+        .expect("the status page by its host");
+    assert_eq!(status.id, "status");
+    assert!(edge_auth_core::sites::site_for_host(&config, Some("docs.example.com")).is_none());
+    let entries = edge_auth_core::sites::site_entries(&config, &keys.verify_keys());
+    assert_eq!(
+        entries.keys().cloned().collect::<Vec<_>>(),
+        [
+            "site:api.example.com",
+            "site:handbook.example.com",
+            "site:status.example.com"
+        ]
+    );
+    // The handlers answer as the site their distribution names.
+    let api = config.at_site("api").unwrap();
+    assert_eq!(
+        api.file.site.base_url.as_deref(),
+        Some("https://api.example.com")
+    );
+}
+
+/// A change to the example's text.
+type Edit = fn(String) -> String;
+
+/// What a table refuses, each named by its setting.
+#[test]
+fn a_tables_bad_settings_are_refused_by_name() {
+    let cases: [(&str, Edit, &str); 11] = [
+        (
+            "lambda-edge",
+            |t| t.replace("[regions]", "authorizer = \"lambda-edge\"\n[regions]"),
+            "sites: a site table needs the CloudFront Function",
+        ),
+        (
+            "site-domain",
+            |t| t.replace("# [site]", "[site]\ndomain = \"docs.example.com\""),
+            "site: with [[sites]], [site] holds only",
+        ),
+        (
+            "top-rules",
+            |t| {
+                t.replace(
+                    "[regions]",
+                    "[[rules]]\npattern = \"/a/*\"\ngroups = [\"x\"]\n[regions]",
+                )
+            },
+            "rules: with [[sites]] each site has its own rules",
+        ),
+        (
+            "name",
+            |t| t.replacen("name = \"handbook\"", "name = \"Handbook\"", 1),
+            "sites.name",
+        ),
+        (
+            "twice",
+            |t| t.replacen("name = \"api\"", "name = \"handbook\"", 1),
+            "handbook: named twice",
+        ),
+        (
+            "domain",
+            |t| {
+                t.replacen(
+                    "domain = \"api.example.com\"",
+                    "domain = \"api.example.com/x\"",
+                    1,
+                )
+            },
+            "sites.domain",
+        ),
+        (
+            "same-domain",
+            |t| {
+                t.replacen(
+                    "domain = \"api.example.com\"",
+                    "domain = \"handbook.example.com\"",
+                    1,
+                )
+            },
+            "api: another site has this domain",
+        ),
+        (
+            "certificate",
+            |t| t.replacen(":acm:us-east-1:", ":acm:eu-north-1:", 1),
+            "sites.certificate_arn",
+        ),
+        (
+            "aliases",
+            |t| {
+                t.replacen(
+                    "content = \"api\"",
+                    "content = \"api\"\naliases = [\"www.api.example.com\"]",
+                    1,
+                )
+            },
+            "sites.aliases",
+        ),
+        (
+            "public-all",
+            |t| t.replacen("public = [\"/404.html\"]", "public = [\"/*\"]", 1),
+            "makes every page public",
+        ),
+        (
+            "misspelt",
+            |t| t.replace("sign_in_group", "sign_in_grup"),
+            "sign_in_grup",
+        ),
+    ];
+    for (tag, edit, wanted) in cases {
+        let error = edited(tag, edit).unwrap_err();
+        assert!(error.contains(wanted), "{tag}: {error}");
+    }
+}
+
+/// The header a site's distribution sends its auth origins is the one the
+/// handlers read the site from (`edge_auth_core::sites::SITE_HEADER`), set
+/// to the site's name, on each of the three auth origins.
+#[test]
+fn the_distribution_names_its_site_to_the_auth_functions_as_the_core_reads_it() {
+    let template = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../sam/distribution/template.yaml"),
+    )
+    .unwrap();
+    let header = format!(
+        "- HeaderName: {}\n                    HeaderValue: !Ref SiteName",
+        edge_auth_core::sites::SITE_HEADER
+    );
+    assert_eq!(template.matches(&header).count(), 3, "{header}");
+}
