@@ -933,3 +933,86 @@ def test_a_deploy_ends_with_a_check_of_the_live_site_and_fails_on_an_open_one(tm
     assert "/signed-out.html" in paths and "/_edge-auth/start?return=%2F" in paths, paths
     assert any(p.startswith("/_edge-auth/callback?error=access_denied&error_description=Cancelled+by+the+user") for p in paths), paths
     assert {mode for mode, _ in seen} == {"navigate"}
+
+
+def test_a_site_table_deploys_then_loses_a_site_against_moto(tmp_path, moto, provider, key_value_store, cloudfront_functions):
+    """[[sites]] end to end: a distribution and a grants stack per site,
+    each site's content in its own bucket and its entry in the one store,
+    the auth functions' config.json with the table; then a site dropped
+    from the settings is removed (its stacks, bucket and store entry) while
+    the other's stacks stay as they were."""
+    url, env = moto
+    kvs_url, stores, _ = key_value_store
+    tool = deploy_tool()
+    functions_url, functions = cloudfront_functions
+    settings, log, env = deployment(tmp_path, url, env, provider, "table", EDGE_AUTH_KEY_VALUE_STORE_ENDPOINT=kvs_url,
+                                    AWS_ENDPOINT_URL_CLOUDFRONT=functions_url)
+    base = settings.read_text().replace(f'[site]\ndirectory = "{ROOT / "site"}"\n', "")
+    certificate = "arn:aws:acm:us-east-1:123456789012:certificate/00000000-0000-0000-0000-000000000000"
+    sites = {"handbook": "docs", "api": "docs", "status": None}
+    def entry(name):
+        (tmp_path / name).mkdir(exist_ok=True)
+        (tmp_path / name / "index.html").write_text(f"<!doctype html><title>{name}</title>")
+        group = f'sign_in_group = "{sites[name]}"\n' if sites[name] else ""
+        return (f'\n[[sites]]\nname = "{name}"\ndomain = "{name}.example.com"\ncertificate_arn = "{certificate}"\n{group}'
+                f'[[sites.rules]]\npattern = "/admin/*"\ngroups = ["admins"]\n')
+    settings.write_text(base + "".join(entry(n) for n in sites))
+    work = tmp_path / "work"
+    cfn = client("cloudformation", REGION, url)
+
+    dry = run_tool(tool, settings, work, env, "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    planned = commands(dry.stdout)
+    first = run_tool(tool, settings, work, env)
+    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
+    executed = logged(log)
+    assert commands(first.stdout) == executed
+    stacks = {a[a.index("--stack-name") + 1] for a in executed}
+    outputs = outputs_of(url, stacks)
+    assert [filled_in(a, outputs) for a in planned] == executed
+    assert {s for s in stacks if "-site-" in s or "-grants-" in s} == {
+        f"edge-auth-table-{kind}-{name}" for kind in ("site", "grants") for name in sites}
+    assert "edge-auth-table-distribution" not in stacks
+    s3 = client("s3", REGION, url)
+    for name in sites:
+        site = outputs[f"edge-auth-table-site-{name}"]
+        body = s3.get_object(Bucket=site["BucketName"], Key="index.html")["Body"].read().decode()
+        assert f"<title>{name}</title>" in body
+        grants = cfn.describe_stacks(StackName=f"edge-auth-table-grants-{name}")["Stacks"][0]
+        parameters = {p["ParameterKey"]: p["ParameterValue"] for p in grants["Parameters"]}
+        assert parameters["DistributionArn"] == site["DistributionArn"]
+        assert parameters["SigninFunctionArn"] == outputs["edge-auth-table-auth-endpoints"]["SigninFunctionArn"]
+        dist = cfn.describe_stacks(StackName=f"edge-auth-table-site-{name}")["Stacks"][0]
+        assert {p["ParameterKey"]: p["ParameterValue"] for p in dist["Parameters"]}["SiteName"] == name
+    auth = cfn.describe_stacks(StackName="edge-auth-table-auth-endpoints")["Stacks"][0]
+    auth_parameters = {p["ParameterKey"]: p["ParameterValue"] for p in auth["Parameters"]}
+    assert auth_parameters["Grants"] == "per-site" and auth_parameters["DistributionArn"] == ""
+    with zipfile.ZipFile(work / "table" / "dist" / "configured/regional/signin.zip") as z:
+        deployed = json.loads(z.read("config.json"))
+    assert [(s["name"], s["base_url"]) for s in deployed["sites"]] == [
+        (n, f"https://{n}.example.com") for n in sites]
+    store = stores[outputs["edge-auth-table-viewer-function"]["KeyValueStoreArn"]]["items"]
+    assert {k for k in store if k.startswith("site:")} == {f"site:{n}.example.com" for n in sites}
+    # CloudFront's runtime (the stand-in's njs) was asked at the first
+    # site, and at a host that is no site's.
+    assert re.search(r"(\d+) of \1 test requests answered as the core does", first.stdout), first.stdout[-3000:]
+    assert "done: https://handbook.example.com, https://api.example.com, https://status.example.com" in first.stdout
+
+    # The API reference leaves the table.
+    kept = {n: cfn.describe_stacks(StackName=f"edge-auth-table-site-{n}")["Stacks"][0]["Parameters"] for n in ("handbook", "status")}
+    settings.write_text(base + entry("handbook") + entry("status"))
+    log.unlink()
+    second = run_tool(tool, settings, work, env)
+    assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
+    assert "api: no longer in the settings; deleting edge-auth-table-site-api" in second.stdout
+    assert "edge-auth-table-grants-api deleted" in second.stdout
+    names = {s["StackName"] for s in cfn.describe_stacks()["Stacks"] if s["StackStatus"] != "DELETE_COMPLETE"}
+    assert "edge-auth-table-site-api" not in names and "edge-auth-table-grants-api" not in names
+    assert {"edge-auth-table-site-handbook", "edge-auth-table-site-status"} <= names
+    assert outputs["edge-auth-table-site-api"]["BucketName"] not in {b["Name"] for b in s3.list_buckets()["Buckets"]}
+    store = stores[outputs["edge-auth-table-viewer-function"]["KeyValueStoreArn"]]["items"]
+    assert {k for k in store if k.startswith("site:")} == {"site:handbook.example.com", "site:status.example.com"}
+    for n, parameters in kept.items():
+        assert cfn.describe_stacks(StackName=f"edge-auth-table-site-{n}")["Stacks"][0]["Parameters"] == parameters
+    with zipfile.ZipFile(work / "table" / "dist" / "configured/regional/signin.zip") as z:
+        assert [s["name"] for s in json.loads(z.read("config.json"))["sites"]] == ["handbook", "status"]

@@ -196,6 +196,10 @@ def test_a_three_site_tables_commands_pass_sams_parser(tool, tmp_path):
         (grants,) = by_stack[f"edge-auth-sites-grants-{site}"]
         assert grants["SiteName"] == site
         assert grants["DistributionArn"] == f"<edge-auth-sites-site-{site}.DistributionArn>"
+        assert dist["Part"] == "site"
+        assert dist["SecurityHeadersPolicyId"] == "<edge-auth-sites-sites-policies.SecurityHeadersPolicyId>"
+    (policies,) = by_stack["edge-auth-sites-sites-policies"]
+    assert policies["Part"] == "policies"
     (auth,) = by_stack["edge-auth-sites-auth-endpoints"]
     assert auth["Grants"] == "per-site" and auth["DistributionArn"] == ""
     assert len(by_stack["edge-auth-sites-viewer-function"]) == 1

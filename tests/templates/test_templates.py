@@ -237,6 +237,25 @@ def function_url_problems(template):
     return problems
 
 
+# A site table's sites take these from its policies stack (Part=policies,
+# the same template): each reference is `Fn::If [SharedPolicies, the
+# parameter, the stack's own]`, and the stack's own is what is checked.
+SHARED = {"OriginAccessControl": "SiteAccessControlId", "FunctionUrlAccessControl": "FunctionUrlAccessControlId",
+          "SecurityHeaders": "SecurityHeadersPolicyId", "AuthSecurityHeaders": "AuthSecurityHeadersPolicyId"}
+
+
+def own(value):
+    """The stack's own resource a possibly shared reference names; a
+    shared parameter that is not that resource's is returned as is (and
+    fails the caller's check)."""
+    if isinstance(value, dict) and list(value) == ["Fn::If"] and value["Fn::If"][0] == "SharedPolicies":
+        _, shared, mine = value["Fn::If"]
+        target = mine.get("Ref") or (mine.get("Fn::GetAtt") or [None])[0]
+        if shared == {"Ref": SHARED.get(target)}:
+            return mine
+    return value
+
+
 def regional_origin_problems(template):
     """Regional arrangement: each auth path goes, uncached, to its own function
     URL origin, signed by a Lambda Origin Access Control, over HTTPS, with
@@ -261,7 +280,7 @@ def regional_origin_problems(template):
             continue
         if origin.get("DomainName") != {"Ref": f"{fn}OriginDomain"}:
             problems.append(f"{path_name}: origin {origin.get('DomainName')}")
-        if origin.get("OriginAccessControlId") != {"Fn::GetAtt": ["FunctionUrlAccessControl", "Id"]}:
+        if own(origin.get("OriginAccessControlId")) != {"Fn::GetAtt": ["FunctionUrlAccessControl", "Id"]}:
             problems.append(f"{path_name}: origin not signed")
         if origin.get("CustomOriginConfig", {}).get("OriginProtocolPolicy") != "https-only":
             problems.append(f"{path_name}: origin not HTTPS only")
@@ -601,7 +620,7 @@ def auth_answer_problems(template):
         where = behaviour["PathPattern"]["Ref"]
         if behaviour["CachePolicyId"] != CACHING_DISABLED:
             problems.append(f"{where}: cached")
-        name = behaviour["ResponseHeadersPolicyId"]["Ref"]
+        name = own(behaviour["ResponseHeadersPolicyId"])["Ref"]
         headers = res[name]["Properties"]["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"]
         for header, setting in headers.items():
             if setting.get("Override") is not False:

@@ -639,6 +639,7 @@ pub async fn existing_outputs(
 /// The stacks (not deleted) whose names begin with `prefix` and whose
 /// `environment` and `project` tags are these: a site table's site stacks
 /// (an environment whose name extends this one's is someone else's).
+/// Listed by ListStacks (names only), each candidate's tags read.
 pub async fn stacks_with_prefix(
     config: &SdkConfig,
     prefix: &str,
@@ -646,36 +647,24 @@ pub async fn stacks_with_prefix(
     environment: &str,
 ) -> Result<Vec<String>, AwsError> {
     let client = cloudformation(config);
-    let mut found = Vec::new();
+    let mut names = Vec::new();
     let mut token = None;
     loop {
         let page = client
-            .describe_stacks()
+            .list_stacks()
             .set_next_token(token)
             .send()
             .await
             .map_err(call_error)?;
-        for stack in page.stacks() {
-            let Some(name) = stack.stack_name() else {
-                continue;
-            };
-            let tag = |key: &str| {
-                stack
-                    .tags()
-                    .iter()
-                    .find(|t| t.key() == Some(key))
-                    .and_then(|t| t.value())
-                    .map(str::to_owned)
-            };
-            let gone = stack
+        for summary in page.stack_summaries() {
+            let gone = summary
                 .stack_status()
                 .is_some_and(|s| s.as_str() == "DELETE_COMPLETE");
-            if name.starts_with(prefix)
+            if let Some(name) = summary.stack_name()
+                && name.starts_with(prefix)
                 && !gone
-                && tag("project").as_deref() == Some(project)
-                && tag("environment").as_deref() == Some(environment)
             {
-                found.push(name.to_owned());
+                names.push(name.to_owned());
             }
         }
         token = page.next_token().map(str::to_owned);
@@ -683,7 +672,27 @@ pub async fn stacks_with_prefix(
             break;
         }
     }
-    found.sort();
+    names.sort();
+    names.dedup();
+    let mut found = Vec::new();
+    for name in names {
+        let Some(stack) = describe_stack(config, &name).await? else {
+            continue;
+        };
+        let tag = |key: &str| {
+            stack
+                .tags()
+                .iter()
+                .find(|t| t.key() == Some(key))
+                .and_then(|t| t.value())
+                .map(str::to_owned)
+        };
+        if tag("project").as_deref() == Some(project)
+            && tag("environment").as_deref() == Some(environment)
+        {
+            found.push(name);
+        }
+    }
     Ok(found)
 }
 

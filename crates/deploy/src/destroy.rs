@@ -133,6 +133,16 @@ impl Teardown {
                 });
             }
         }
+        // A table's shared access controls and policies, once no site's
+        // distribution uses them.
+        if !settings.sites.is_empty() {
+            steps.push(TeardownStep::DeleteStack {
+                stack: settings.stack_name("sites-policies"),
+                region: dist_region.clone(),
+                replicated: false,
+                leftover: None,
+            });
+        }
         // The function and its store: CloudFront deletes a function only
         // once no distribution uses it.
         steps.push(TeardownStep::DeleteStack {

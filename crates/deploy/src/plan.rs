@@ -671,6 +671,11 @@ impl Plan {
         dist_parameters.push(base("RefreshPath", &paths.refresh));
         dist_parameters.push(base("SignoutPath", &paths.signout));
         dist_parameters.push(base("SiteName", ""));
+        // One site: its stack makes its own access controls and policies.
+        dist_parameters.push(base("Part", "whole"));
+        for key in SHARED_POLICY_OUTPUTS {
+            dist_parameters.push(base(key, ""));
+        }
         // The optional rate limit: a web ACL CloudFront takes only from
         // us-east-1, deployed before the distribution that names it.
         let waf = settings.stack_name("waf");
@@ -694,9 +699,25 @@ impl Plan {
             dist_parameters.push(base("WebAclArn", ""));
         }
         if table {
+            // The access controls and policies every site shares (the
+            // account's quotas on them would otherwise bound the table).
+            let policies = settings.stack_name("sites-policies");
+            let mut parameters = dist_parameters.clone();
+            set_parameter(&mut parameters, "Part", Value::Known("policies".into()));
+            steps.push(Step::DeployStack {
+                stack: policies.clone(),
+                template: templates.join("distribution/template.yaml"),
+                region: settings.regions.distribution.clone(),
+                parameters,
+                tags: tags.clone(),
+            });
             for entry in &settings.sites {
                 let stack = settings.site_stack(&entry.name);
                 let mut parameters = dist_parameters.clone();
+                set_parameter(&mut parameters, "Part", Value::Known("site".into()));
+                for key in SHARED_POLICY_OUTPUTS {
+                    set_parameter(&mut parameters, key, output(&policies, key));
+                }
                 for (key, value) in [
                     ("SiteName", entry.name.as_str()),
                     ("DomainName", entry.domain.as_str()),
@@ -709,7 +730,7 @@ impl Plan {
                         entry.hosted_zone_id.as_deref().unwrap_or(""),
                     ),
                 ] {
-                    set_parameter(&mut parameters, key, value);
+                    set_parameter(&mut parameters, key, Value::Known(value.to_owned()));
                 }
                 steps.push(Step::DeployStack {
                     stack: stack.clone(),
@@ -835,11 +856,20 @@ impl Plan {
 }
 
 /// Sets `key` among `parameters` (each template parameter is passed once).
-fn set_parameter(parameters: &mut [(String, Value)], key: &str, value: &str) {
+fn set_parameter(parameters: &mut [(String, Value)], key: &str, value: Value) {
     if let Some(slot) = parameters.iter_mut().find(|(k, _)| k == key) {
-        slot.1 = Value::Known(value.to_owned());
+        slot.1 = value;
     }
 }
+
+/// What a site table's policies stack puts out and each site's stack takes
+/// (the distribution template's parameters and outputs of these names).
+const SHARED_POLICY_OUTPUTS: [&str; 4] = [
+    "SiteAccessControlId",
+    "FunctionUrlAccessControlId",
+    "SecurityHeadersPolicyId",
+    "AuthSecurityHeadersPolicyId",
+];
 
 /// `[monitoring]`: the log groups, then the monitoring stack in us-east-1
 /// (the CloudFront Function's metrics and log group are there, and the

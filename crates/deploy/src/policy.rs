@@ -653,6 +653,16 @@ pub fn document(settings: &Settings) -> Value {
         ));
     }
     statements.push(statement("Stacks", &stack_actions, json!(stacks)));
+    // A site table's sites dropped from the settings are found among the
+    // region's stacks (ListStacks takes no resource-level permission);
+    // each is then read and deleted under the statement above.
+    if !settings.sites.is_empty() {
+        statements.push(statement(
+            "SitesDropped",
+            &set(&["cloudformation:ListStacks"]),
+            json!("*"),
+        ));
+    }
     // A distribution stack of these names in another region (CloudFront's
     // names are account-wide): looked for, read-only, before a deploy.
     statements.push(statement(
@@ -916,12 +926,31 @@ pub fn document(settings: &Settings) -> Value {
         ));
     }
 
-    if settings.site.domain.is_some() {
+    // The certificates and hosted zones: the site's, or each of a site
+    // table's.
+    let mut certificates: Vec<String> = settings.site.certificate_arn.iter().cloned().collect();
+    let mut zones: Vec<String> = settings.site.hosted_zone_id.iter().cloned().collect();
+    for site in &settings.sites {
+        certificates.extend(site.certificate_arn.iter().cloned());
+        zones.extend(site.hosted_zone_id.iter().cloned());
+    }
+    certificates.sort();
+    certificates.dedup();
+    zones.sort();
+    zones.dedup();
+    let one = |mut list: Vec<Value>| {
+        if list.len() == 1 {
+            list.remove(0)
+        } else {
+            Value::Array(list)
+        }
+    };
+    if settings.site.domain.is_some() || !settings.sites.is_empty() {
         // CloudFront reads the certificate for the alias.
         statements.push(statement(
             "Certificate",
             &set(&["acm:DescribeCertificate"]),
-            json!(settings.site.certificate_arn.clone().unwrap_or_default()),
+            one(certificates.into_iter().map(Value::String).collect()),
         ));
         statements.push(statement(
             "CertificateList",
@@ -929,7 +958,7 @@ pub fn document(settings: &Settings) -> Value {
             json!("*"),
         ));
     }
-    if let Some(zone) = &settings.site.hosted_zone_id {
+    if !zones.is_empty() {
         statements.push(statement(
             "DnsRecords",
             &set(&[
@@ -937,7 +966,10 @@ pub fn document(settings: &Settings) -> Value {
                 "route53:GetHostedZone",
                 "route53:ListResourceRecordSets",
             ]),
-            json!(format!("arn:aws:route53:::hostedzone/{zone}")),
+            one(zones
+                .iter()
+                .map(|zone| json!(format!("arn:aws:route53:::hostedzone/{zone}")))
+                .collect()),
         ));
         statements.push(statement(
             "DnsChange",

@@ -79,6 +79,7 @@ fn each_site_is_a_distribution_and_grants_of_its_own_beside_one_of_everything_el
     assert_eq!(
         of("distribution"),
         [
+            "edge-auth-sites-sites-policies",
             "edge-auth-sites-site-handbook",
             "edge-auth-sites-site-api",
             "edge-auth-sites-site-status"
@@ -106,6 +107,16 @@ fn each_site_is_a_distribution_and_grants_of_its_own_beside_one_of_everything_el
             other => panic!("{other:?}"),
         };
         assert_eq!(known("SiteName"), site.name);
+        assert_eq!(known("Part"), "site");
+        // The shared access controls and policies, the policies stack's.
+        assert_eq!(
+            parameter(&plan, &stack, "SecurityHeadersPolicyId"),
+            &Value::Output {
+                stack: "edge-auth-sites-sites-policies".into(),
+                key: "SecurityHeadersPolicyId".into(),
+                suffix: String::new()
+            }
+        );
         assert_eq!(known("DomainName"), site.domain);
         assert!(known("CertificateArn").contains(":acm:us-east-1:"));
         // Its grants name its own distribution, nobody else's.
@@ -118,6 +129,10 @@ fn each_site_is_a_distribution_and_grants_of_its_own_beside_one_of_everything_el
             }
         );
     }
+    assert_eq!(
+        parameter(&plan, "edge-auth-sites-sites-policies", "Part"),
+        &Value::Known("policies".into())
+    );
     // The auth stack grants nothing itself and is told no one address.
     for (key, want) in [
         ("Grants", "per-site"),
