@@ -998,6 +998,16 @@ def test_a_site_table_deploys_then_loses_a_site_against_moto(tmp_path, moto, pro
     assert re.search(r"(\d+) of \1 test requests answered as the core does", first.stdout), first.stdout[-3000:]
     assert "done: https://handbook.example.com, https://api.example.com, https://status.example.com" in first.stdout
 
+    # `status` reads the table back: every stack, by role, nothing out of
+    # step (the live function is what the settings render).
+    report = status(tool, settings, env)
+    assert report["out_of_step"] == [], report["out_of_step"]
+    roles = {s["stack"]: s["role"] for s in report["stacks"]}
+    assert roles["edge-auth-table-site-api"] == "site api: distribution and bucket"
+    assert roles["edge-auth-table-grants-api"] == "site api: grants to the auth endpoints"
+    assert roles["edge-auth-table-sites-policies"] == "the sites' access controls and policies"
+    assert report["function"]["in_step"] is True
+
     # The API reference leaves the table.
     kept = {n: cfn.describe_stacks(StackName=f"edge-auth-table-site-{n}")["Stacks"][0]["Parameters"] for n in ("handbook", "status")}
     settings.write_text(base + entry("handbook") + entry("status"))

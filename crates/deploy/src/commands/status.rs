@@ -37,20 +37,41 @@ pub async fn main(args: &StatusArgs) -> Outcome {
 /// The stacks these settings deploy, in the plan's order, then those an
 /// earlier deployment with other settings may have left: (stack, region,
 /// what it is, whether these settings deploy it).
-fn stacks_of(settings: &Settings) -> Vec<(String, String, &'static str, bool)> {
+fn stacks_of(settings: &Settings) -> Vec<(String, String, String, bool)> {
     let plan = Plan::new(settings, "dist".as_ref(), "w".as_ref());
     let mut seen = BTreeSet::new();
     let mut stacks = Vec::new();
-    let role = |stack: &str| match stack.rsplit_once('-').map_or("", |(_, r)| r) {
-        "pool" => "user pool",
-        "endpoints" => "auth endpoints",
-        "functions" => "edge functions",
-        "waf" => "rate limit (web ACL)",
-        "monitoring" => "monitoring (auth functions)",
-        "edge" => "monitoring (edge, dashboard)",
-        "distribution" => "distribution",
-        "function" => "viewer function and key value store",
-        _ => "stack",
+    // A site table's stacks, by their prefixes (a site's name may end in
+    // any of the words below).
+    let table_role = |stack: &str| {
+        if let Some(site) = stack.strip_prefix(&settings.site_stack("")) {
+            Some(format!("site {site}: distribution and bucket"))
+        } else if let Some(site) = stack.strip_prefix(&settings.grants_stack("")) {
+            Some(format!("site {site}: grants to the auth endpoints"))
+        } else if stack == settings.stack_name("sites-policies") {
+            Some("the sites' access controls and policies".to_owned())
+        } else {
+            None
+        }
+    };
+    let role = |stack: &str| {
+        if !settings.sites.is_empty()
+            && let Some(role) = table_role(stack)
+        {
+            return role;
+        }
+        match stack.rsplit_once('-').map_or("", |(_, r)| r) {
+            "pool" => "user pool",
+            "endpoints" => "auth endpoints",
+            "functions" => "edge functions",
+            "waf" => "rate limit (web ACL)",
+            "monitoring" => "monitoring (auth functions)",
+            "edge" => "monitoring (edge, dashboard)",
+            "distribution" => "distribution",
+            "function" => "viewer function and key value store",
+            _ => "stack",
+        }
+        .to_owned()
     };
     for step in &plan.steps {
         if let Step::DeployStack { stack, region, .. } = step
@@ -94,7 +115,12 @@ async fn gather(settings: &Settings) -> Result<Value, super::CommandError> {
             }
             _ => {}
         }
-        if stack == settings.stack_name("distribution") {
+        // The distribution, or a table's first site's.
+        let first = match settings.sites.first() {
+            Some(site) => settings.site_stack(&site.name),
+            None => settings.stack_name("distribution"),
+        };
+        if stack == first {
             distribution = state.clone();
         }
         if stack == settings.stack_name("viewer-function") {
