@@ -19,7 +19,7 @@ const KID = 'bench-1';
 const KEY = Buffer.alloc(32, 0x5e).toString('base64url');
 const NOW = Math.floor(Date.now() / 1000);
 
-function configFor(sites) {
+function configFor(sites, extra = 0) {
   const config = {
     version: 2,
     session: { keys: [{ kid: KID, key: KEY }] },
@@ -38,6 +38,10 @@ function configFor(sites) {
       { name: 'api', base_url: 'https://api.example.com', session: 'docs', rules: [{ pattern: '/private/*', groups: ['admins'] }] },
       { name: 'status', base_url: 'https://status.example.com', public: ['/'] },
     ];
+    // More sites: the same function, more store entries.
+    for (let i = 0; i < extra; i++) {
+      config.sites.push({ name: `team-${i}`, base_url: `https://team-${i}.example.com`, rules: [{ pattern: '/private/*', groups: [`team-${i}`] }] });
+    }
   }
   return config;
 }
@@ -102,9 +106,11 @@ var out = [];
 
 const one = configFor(false);
 const table = configFor(true);
+const ten = configFor(true, 7);
 const variants = [
   ['one site', render(one), JSON.parse(render(one, '--store')), [event(true), event(false)]],
   ['site table (3 sites)', render(table), JSON.parse(render(table, '--store')), [event(true, 'docs'), event(false)]],
+  ['site table (10 sites)', render(ten), JSON.parse(render(ten, '--store')), [event(true, 'docs'), event(false)]],
 ];
 console.log(`CloudFront Function, ${CALLS} calls per figure (mean µs per call; store reads per call)`);
 console.log('| function | bytes | engine | valid session | reads | no session | reads |');
@@ -121,6 +127,14 @@ for (const [name, fn, store, events] of variants) {
 }
 for (const engine of ['node', 'njs']) {
   const a = results[`one site ${engine}`];
-  const b = results[`site table (3 sites) ${engine}`];
-  if (a && b) console.log(`${engine}: a site table costs ${(b[0][0] / a[0][0]).toFixed(2)}× one site's time for a valid session, with the same ${b[0][1]} reads`);
+  for (const n of [3, 10]) {
+    const b = results[`site table (${n} sites) ${engine}`];
+    if (a && b) console.log(`${engine}: a site table of ${n} costs ${(b[0][0] / a[0][0]).toFixed(2)}× one site's time for a valid session, with ${b[0][1]} reads against ${a[0][1]}`);
+  }
+}
+// CloudFront's prices: $0.10 per million function invocations, $0.03 per
+// million store reads; a page view is one invocation and its reads.
+for (const [name] of variants) {
+  const r = results[`${name} node`];
+  if (r) console.log(`${name}: $${(0.10 + 0.03 * r[0][1]).toFixed(2)} per million page views with a session, $${(0.10 + 0.03 * r[1][1]).toFixed(2)} without`);
 }
