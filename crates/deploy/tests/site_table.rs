@@ -387,3 +387,42 @@ fn the_distribution_names_its_site_to_the_auth_functions_as_the_core_reads_it() 
     );
     assert_eq!(template.matches(&header).count(), 3, "{header}");
 }
+
+/// `destroy` of a table: each site's distribution stack, its bucket (with
+/// `--empty-bucket`) and its grants, then the shared policies once no site
+/// uses them, before the function and the auth endpoints.
+#[test]
+fn destroy_removes_every_site_then_what_they_shared() {
+    use edge_auth_deploy::destroy::{Teardown, TeardownStep};
+    let teardown = Teardown::new(&table(), true);
+    let deleted: Vec<&str> = teardown
+        .steps
+        .iter()
+        .filter_map(|s| match s {
+            TeardownStep::DeleteStack { stack, .. } => Some(stack.as_str()),
+            _ => None,
+        })
+        .collect();
+    let at = |stack: &str| {
+        deleted
+            .iter()
+            .position(|s| *s == stack)
+            .unwrap_or_else(|| panic!("{stack} not deleted: {deleted:?}"))
+    };
+    let policies = at("edge-auth-sites-sites-policies");
+    for site in ["handbook", "api", "status"] {
+        assert!(at(&format!("edge-auth-sites-site-{site}")) < policies);
+        assert!(at(&format!("edge-auth-sites-grants-{site}")) < policies);
+    }
+    assert!(policies < at("edge-auth-sites-viewer-function"));
+    assert!(at("edge-auth-sites-grants-status") < at("edge-auth-sites-auth-endpoints"));
+    assert!(!deleted.contains(&"edge-auth-sites-distribution"));
+    let buckets = teardown
+        .steps
+        .iter()
+        .filter(|s| matches!(s, TeardownStep::DeleteBucket { .. }))
+        .count();
+    assert_eq!(buckets, 3);
+    // What the steps read: each site's stack (its bucket's name).
+    assert_eq!(teardown.reads.len(), 3 + 1, "{:?}", teardown.reads);
+}
