@@ -216,9 +216,18 @@ fn adding_a_site_leaves_the_other_sites_stacks_as_they_were() {
 /// The config.json a table deploys: each site's address, rules, public
 /// paths and group, read by the core as the handlers read it; the store
 /// entries it makes are one per site, each found by its host.
-#[test]
-fn the_tables_config_json_is_the_cores_site_table() {
-    let settings = table();
+fn keys() -> edge_auth_core::session::SessionKeySet {
+    edge_auth_core::session::SessionKeySet {
+        signing_kid: edge_auth_testkit::SESSION_KID.into(),
+        keys: vec![edge_auth_testkit::session_key_file()],
+        retire_after: Default::default(),
+        revoked: Default::default(),
+    }
+}
+
+/// The config.json the deploy tool writes for `settings`, read by the core
+/// as the handlers read it (with the key set's material).
+fn deployed_config(settings: &Settings) -> (serde_json::Value, edge_auth_core::Config) {
     let discovery = json!({
         "issuer": "https://idp.example.com",
         "authorization_endpoint": "https://idp.example.com/authorize",
@@ -226,14 +235,9 @@ fn the_tables_config_json_is_the_cores_site_table() {
         "jwks_uri": "https://idp.example.com/jwks",
     });
     let jwks: serde_json::Value = serde_json::from_str(edge_auth_testkit::JWKS).unwrap();
-    let keys = edge_auth_core::session::SessionKeySet {
-        signing_kid: edge_auth_testkit::SESSION_KID.into(),
-        keys: vec![edge_auth_testkit::session_key_file()],
-        retire_after: Default::default(),
-        revoked: Default::default(),
-    };
+    let keys = keys();
     let value = config_json(
-        &settings,
+        settings,
         &discovery,
         &jwks,
         "client",
@@ -250,11 +254,18 @@ fn the_tables_config_json_is_the_cores_site_table() {
         None,
     )
     .unwrap();
-    assert!(value.get("site").is_none(), "{value}");
     let config = edge_auth_core::Config::from_json(&value.to_string())
         .unwrap()
         .with_session_keys(&keys)
         .unwrap();
+    (value, config)
+}
+
+#[test]
+fn the_tables_config_json_is_the_cores_site_table() {
+    let (value, config) = deployed_config(&table());
+    let keys = keys();
+    assert!(value.get("site").is_none(), "{value}");
     assert!(config.site_table());
     let handbook = edge_auth_core::sites::site_for_host(&config, Some("handbook.example.com"))
         .expect("the handbook by its host");
@@ -425,4 +436,29 @@ fn destroy_removes_every_site_then_what_they_shared() {
     assert_eq!(buckets, 3);
     // What the steps read: each site's stack (its bucket's name).
     assert_eq!(teardown.reads.len(), 3 + 1, "{:?}", teardown.reads);
+}
+
+/// A site's rules changed, a site added: the same CloudFront Function, byte
+/// for byte (the deploy finds LIVE running it and publishes nothing); only
+/// the store's entries differ.
+#[test]
+fn a_site_change_is_a_store_write_not_a_new_function() {
+    let (_, before) = deployed_config(&table());
+    let changed = edited("changed", |text| {
+        text.replacen("pattern = \"/private/*\"", "pattern = \"/internal/*\"", 1)
+            + "\n[[sites]]\nname = \"previews\"\ndomain = \"previews.example.com\"\ncertificate_arn = \"arn:aws:acm:us-east-1:111122223333:certificate/11111111-0000-0000-0000-000000000000\"\ncontent = \"status\"\n"
+    })
+    .unwrap();
+    let (_, after) = deployed_config(&changed);
+    use edge_auth_core::cloudfront_function::render;
+    assert_eq!(render(&before), render(&after));
+    let entries =
+        |c: &edge_auth_core::Config| edge_auth_core::sites::site_entries(c, &keys().verify_keys());
+    let (b, a) = (entries(&before), entries(&after));
+    assert_eq!(a.len(), b.len() + 1);
+    assert_ne!(a["site:api.example.com"], b["site:api.example.com"]);
+    assert_eq!(
+        a["site:handbook.example.com"],
+        b["site:handbook.example.com"]
+    );
 }
