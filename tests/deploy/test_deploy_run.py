@@ -1026,3 +1026,29 @@ def test_a_site_table_deploys_then_loses_a_site_against_moto(tmp_path, moto, pro
         assert cfn.describe_stacks(StackName=f"edge-auth-table-site-{n}")["Stacks"][0]["Parameters"] == parameters
     with zipfile.ZipFile(work / "table" / "dist" / "configured/regional/signin.zip") as z:
         assert [s["name"] for s in json.loads(z.read("config.json"))["sites"]] == ["handbook", "status"]
+
+
+def test_a_site_table_over_one_site_of_the_same_environment_is_refused(tmp_path, moto, provider):
+    """An environment that serves one site (its distribution stack there)
+    gets no site table beside it: the auth endpoints would take their
+    grants from that site. Refused before anything changes, with the way
+    out."""
+    url, env = moto
+    tool = deploy_tool()
+    settings, log, env = deployment(tmp_path, url, env, provider, "switched")
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "index.html").write_text("<!doctype html><title>docs</title>")
+    settings.write_text(settings.read_text().replace(f'[site]\ndirectory = "{ROOT / "site"}"\n', "") + """
+[[sites]]
+name = "docs"
+domain = "docs.example.com"
+certificate_arn = "arn:aws:acm:us-east-1:123456789012:certificate/00000000-0000-0000-0000-000000000000"
+""")
+    client("cloudformation", REGION, url).create_stack(
+        StackName="edge-auth-switched-distribution",
+        TemplateBody=json.dumps({"Resources": {"Marker": {"Type": "AWS::CloudFormation::WaitConditionHandle"}}}))
+    run = run_tool(tool, settings, tmp_path / "work", env)
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert "edge-auth-switched-distribution (eu-west-1) serves this environment as one site" in run.stderr, run.stderr
+    assert "Deploy the table as another environment" in run.stderr
+    assert logged(log) == [], "no stack deployed"

@@ -104,6 +104,9 @@ pub async fn run(
             settings, region, stack,
         )));
     }
+    if !settings.sites.is_empty() {
+        refuse_one_site_under_a_table(settings).await?;
+    }
     if settings.authorizer == crate::settings::Authorizer::CloudfrontFunction {
         check_store_credentials(settings, &existing).await?;
     }
@@ -135,6 +138,26 @@ pub async fn run(
     }
     print!("{}", summary_table(&summary));
     Ok(run.url)
+}
+
+/// A site table deployed over an environment that serves one site: the
+/// auth stack would take its grants from that site's distribution
+/// (`Grants=per-site`) and sign-ins there would fail. Refused before
+/// anything changes.
+async fn refuse_one_site_under_a_table(settings: &Settings) -> Result<(), CommandError> {
+    let stack = settings.stack_name("distribution");
+    let config = aws::sdk_config(&settings.regions.distribution, None).await;
+    if aws::stack_status(&config, &stack)
+        .await
+        .map_err(failed)?
+        .is_some()
+    {
+        return Err(CommandError::Refused(format!(
+            "{stack} ({}) serves this environment as one site: a site table beside it would take the auth endpoints' grants from it. Deploy the table as another environment, or remove the one site first (`edge-auth-deploy destroy` with the one-site settings)",
+            settings.regions.distribution
+        )));
+    }
+    Ok(())
 }
 
 /// The key value store's data plane takes these credentials (SigV4A), or
