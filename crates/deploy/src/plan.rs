@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 
 use crate::settings::{AuthEndpoints, Authorizer, Provider, Settings, SiteEntry};
 
+mod site_table;
+
 pub const EDGE_REGION: &str = "us-east-1";
 /// The Lambda@Edge packages with `authorizer = "lambda-edge"`.
 pub const EDGE_PACKAGES: [&str; 2] = ["authorize", "index-path"];
@@ -315,8 +317,9 @@ impl Plan {
         let auth = settings.stack_name("auth-endpoints");
         let distribution = settings.stack_name("distribution");
         let regional = settings.auth_endpoints == AuthEndpoints::Regional;
-        // A site table (`[[sites]]`): a distribution stack and a grants
-        // stack per site, in place of the one distribution stack.
+        // A site table (`[[sites]]`): the shared policies, and a
+        // distribution stack and a grants stack per site, in place of the
+        // one distribution stack (`site_table`).
         let table = !settings.sites.is_empty();
         // The default: no Lambda@Edge and no us-east-1 stack at all.
         let function = settings.authorizer == Authorizer::CloudfrontFunction;
@@ -673,7 +676,7 @@ impl Plan {
         dist_parameters.push(base("SiteName", ""));
         // One site: its stack makes its own access controls and policies.
         dist_parameters.push(base("Part", "whole"));
-        for key in SHARED_POLICY_OUTPUTS {
+        for key in site_table::SHARED_POLICY_OUTPUTS {
             dist_parameters.push(base(key, ""));
         }
         // The optional rate limit: a web ACL CloudFront takes only from
@@ -699,64 +702,13 @@ impl Plan {
             dist_parameters.push(base("WebAclArn", ""));
         }
         if table {
-            // The access controls and policies every site shares (the
-            // account's quotas on them would otherwise bound the table).
-            let policies = settings.stack_name("sites-policies");
-            let mut parameters = dist_parameters.clone();
-            set_parameter(&mut parameters, "Part", Value::Known("policies".into()));
-            steps.push(Step::DeployStack {
-                stack: policies.clone(),
-                template: templates.join("distribution/template.yaml"),
-                region: settings.regions.distribution.clone(),
-                parameters,
-                tags: tags.clone(),
-            });
-            for entry in &settings.sites {
-                let stack = settings.site_stack(&entry.name);
-                let mut parameters = dist_parameters.clone();
-                set_parameter(&mut parameters, "Part", Value::Known("site".into()));
-                for key in SHARED_POLICY_OUTPUTS {
-                    set_parameter(&mut parameters, key, output(&policies, key));
-                }
-                for (key, value) in [
-                    ("SiteName", entry.name.as_str()),
-                    ("DomainName", entry.domain.as_str()),
-                    (
-                        "CertificateArn",
-                        entry.certificate_arn.as_deref().unwrap_or(""),
-                    ),
-                    (
-                        "HostedZoneId",
-                        entry.hosted_zone_id.as_deref().unwrap_or(""),
-                    ),
-                ] {
-                    set_parameter(&mut parameters, key, Value::Known(value.to_owned()));
-                }
-                steps.push(Step::DeployStack {
-                    stack: stack.clone(),
-                    template: templates.join("distribution/template.yaml"),
-                    region: settings.regions.distribution.clone(),
-                    parameters,
-                    tags: tags.clone(),
-                });
-                let mut grants = names.clone();
-                grants.push(base("SiteName", &entry.name));
-                grants.push(("DistributionArn".into(), output(&stack, "DistributionArn")));
-                for key in [
-                    "SigninFunctionArn",
-                    "RefreshFunctionArn",
-                    "SignoutFunctionArn",
-                ] {
-                    grants.push((key.into(), output(&auth, key)));
-                }
-                steps.push(Step::DeployStack {
-                    stack: settings.grants_stack(&entry.name),
-                    template: templates.join("site-grants/template.yaml"),
-                    region: settings.regions.user_pool.clone(),
-                    parameters: grants,
-                    tags: tags.clone(),
-                });
-            }
+            steps.extend(site_table::distribution_steps(
+                settings,
+                templates,
+                &dist_parameters,
+                &auth,
+                &tags,
+            ));
         } else {
             steps.push(Step::DeployStack {
                 stack: distribution.clone(),
@@ -810,24 +762,7 @@ impl Plan {
             ));
         }
         if table {
-            for entry in &settings.sites {
-                let stack = settings.site_stack(&entry.name);
-                steps.push(Step::SyncSite {
-                    bucket: output(&stack, "BucketName"),
-                    directory: entry.content_dir(&settings.dir),
-                    region: settings.regions.distribution.clone(),
-                });
-                steps.push(Step::Invalidate {
-                    distribution: output(&stack, "DistributionId"),
-                });
-            }
-            steps.push(Step::RemoveSites {
-                prefix: settings.site_stack(""),
-                grants_prefix: settings.grants_stack(""),
-                keep: settings.sites.iter().map(|s| s.name.clone()).collect(),
-                region: settings.regions.distribution.clone(),
-                grants_region: settings.regions.user_pool.clone(),
-            });
+            steps.extend(site_table::content_steps(settings));
         } else {
             steps.push(Step::SyncSite {
                 bucket: output(&distribution, "BucketName"),
@@ -854,22 +789,6 @@ impl Plan {
         Self { steps }
     }
 }
-
-/// Sets `key` among `parameters` (each template parameter is passed once).
-fn set_parameter(parameters: &mut [(String, Value)], key: &str, value: Value) {
-    if let Some(slot) = parameters.iter_mut().find(|(k, _)| k == key) {
-        slot.1 = value;
-    }
-}
-
-/// What a site table's policies stack puts out and each site's stack takes
-/// (the distribution template's parameters and outputs of these names).
-const SHARED_POLICY_OUTPUTS: [&str; 4] = [
-    "SiteAccessControlId",
-    "FunctionUrlAccessControlId",
-    "SecurityHeadersPolicyId",
-    "AuthSecurityHeadersPolicyId",
-];
 
 /// `[monitoring]`: the log groups, then the monitoring stack in us-east-1
 /// (the CloudFront Function's metrics and log group are there, and the
