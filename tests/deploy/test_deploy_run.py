@@ -948,13 +948,13 @@ def test_a_site_table_deploys_then_loses_a_site_against_moto(tmp_path, moto, pro
     settings, log, env = deployment(tmp_path, url, env, provider, "table", EDGE_AUTH_KEY_VALUE_STORE_ENDPOINT=kvs_url,
                                     AWS_ENDPOINT_URL_CLOUDFRONT=functions_url)
     base = settings.read_text().replace(f'[site]\ndirectory = "{ROOT / "site"}"\n', "")
-    certificate = "arn:aws:acm:us-east-1:123456789012:certificate/00000000-0000-0000-0000-000000000000"
+    certificate = "arn:aws:acm:us-east-1:123456789012:certificate/5eed0000-0000-0000-0000-000000000001"
     sites = {"handbook": "docs", "api": "docs", "status": None}
     def entry(name):
         (tmp_path / name).mkdir(exist_ok=True)
         (tmp_path / name / "index.html").write_text(f"<!doctype html><title>{name}</title>")
         group = f'sign_in_group = "{sites[name]}"\n' if sites[name] else ""
-        return (f'\n[[sites]]\nname = "{name}"\ndomain = "{name}.example.com"\ncertificate_arn = "{certificate}"\n{group}'
+        return (f'\n[[sites]]\nname = "{name}"\ndomain = "{name}.docs.test"\ncertificate_arn = "{certificate}"\n{group}'
                 f'[[sites.rules]]\npattern = "/admin/*"\ngroups = ["admins"]\n')
     settings.write_text(base + "".join(entry(n) for n in sites))
     work = tmp_path / "work"
@@ -990,13 +990,13 @@ def test_a_site_table_deploys_then_loses_a_site_against_moto(tmp_path, moto, pro
     with zipfile.ZipFile(work / "table" / "dist" / "configured/regional/signin.zip") as z:
         deployed = json.loads(z.read("config.json"))
     assert [(s["name"], s["base_url"]) for s in deployed["sites"]] == [
-        (n, f"https://{n}.example.com") for n in sites]
+        (n, f"https://{n}.docs.test") for n in sites]
     store = stores[outputs["edge-auth-table-viewer-function"]["KeyValueStoreArn"]]["items"]
-    assert {k for k in store if k.startswith("site:")} == {f"site:{n}.example.com" for n in sites}
+    assert {k for k in store if k.startswith("site:")} == {f"site:{n}.docs.test" for n in sites}
     # CloudFront's runtime (the stand-in's njs) was asked at the first
     # site, and at a host that is no site's.
     assert re.search(r"(\d+) of \1 test requests answered as the core does", first.stdout), first.stdout[-3000:]
-    assert "done: https://handbook.example.com, https://api.example.com, https://status.example.com" in first.stdout
+    assert "done: https://handbook.docs.test, https://api.docs.test, https://status.docs.test" in first.stdout
 
     # `status` reads the table back: every stack, by role, nothing out of
     # step (the live function is what the settings render).
@@ -1021,7 +1021,7 @@ def test_a_site_table_deploys_then_loses_a_site_against_moto(tmp_path, moto, pro
     assert {"edge-auth-table-site-handbook", "edge-auth-table-site-status"} <= names
     assert outputs["edge-auth-table-site-api"]["BucketName"] not in {b["Name"] for b in s3.list_buckets()["Buckets"]}
     store = stores[outputs["edge-auth-table-viewer-function"]["KeyValueStoreArn"]]["items"]
-    assert {k for k in store if k.startswith("site:")} == {"site:handbook.example.com", "site:status.example.com"}
+    assert {k for k in store if k.startswith("site:")} == {"site:handbook.docs.test", "site:status.docs.test"}
     for n, parameters in kept.items():
         assert cfn.describe_stacks(StackName=f"edge-auth-table-site-{n}")["Stacks"][0]["Parameters"] == parameters
     with zipfile.ZipFile(work / "table" / "dist" / "configured/regional/signin.zip") as z:
@@ -1041,8 +1041,8 @@ def test_a_site_table_over_one_site_of_the_same_environment_is_refused(tmp_path,
     settings.write_text(settings.read_text().replace(f'[site]\ndirectory = "{ROOT / "site"}"\n', "") + """
 [[sites]]
 name = "docs"
-domain = "docs.example.com"
-certificate_arn = "arn:aws:acm:us-east-1:123456789012:certificate/00000000-0000-0000-0000-000000000000"
+domain = "docs.switched.test"
+certificate_arn = "arn:aws:acm:us-east-1:123456789012:certificate/5eed0000-0000-0000-0000-000000000001"
 """)
     client("cloudformation", REGION, url).create_stack(
         StackName="edge-auth-switched-distribution",

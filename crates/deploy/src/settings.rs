@@ -6,7 +6,11 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 /// The Cognito domain prefixes of the example settings (deploy/*.toml).
-pub const EXAMPLE_DOMAIN_PREFIXES: [&str; 2] = ["edge-auth-prod-docs", "edge-auth-preview-docs"];
+pub const EXAMPLE_DOMAIN_PREFIXES: [&str; 3] = [
+    "edge-auth-prod-docs",
+    "edge-auth-preview-docs",
+    "edge-auth-sites-example",
+];
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -850,22 +854,41 @@ impl Settings {
         let example_domain = |d: &str| {
             d == "example.com" || d.ends_with(".example.com") || d.contains("example.com/")
         };
+        let example_certificate = |arn: &str| {
+            arn.contains(":111122223333:") || arn.ends_with("/00000000-0000-0000-0000-000000000000")
+        };
         let mut found = Vec::new();
-        if let Some(domain) = &self.site.domain
-            && example_domain(domain)
-        {
-            found.push(format!("site.domain = {domain}"));
-        }
-        if let Some(arn) = &self.site.certificate_arn
-            && (arn.contains(":111122223333:")
-                || arn.ends_with("/00000000-0000-0000-0000-000000000000"))
-        {
-            found.push(format!("site.certificate_arn = {arn}"));
-        }
-        if let Some(zone) = &self.site.hosted_zone_id
-            && zone.contains("EXAMPLE")
-        {
-            found.push(format!("site.hosted_zone_id = {zone}"));
+        // The one site's, then each of a table's.
+        let sites = std::iter::once((
+            "site".to_owned(),
+            self.site.domain.as_deref(),
+            self.site.certificate_arn.as_deref(),
+            self.site.hosted_zone_id.as_deref(),
+        ))
+        .chain(self.sites.iter().map(|s| {
+            (
+                format!("sites ({})", s.name),
+                Some(s.domain.as_str()),
+                s.certificate_arn.as_deref(),
+                s.hosted_zone_id.as_deref(),
+            )
+        }));
+        for (which, domain, certificate, zone) in sites {
+            if let Some(domain) = domain
+                && example_domain(domain)
+            {
+                found.push(format!("{which}.domain = {domain}"));
+            }
+            if let Some(arn) = certificate
+                && example_certificate(arn)
+            {
+                found.push(format!("{which}.certificate_arn = {arn}"));
+            }
+            if let Some(zone) = zone
+                && zone.contains("EXAMPLE")
+            {
+                found.push(format!("{which}.hosted_zone_id = {zone}"));
+            }
         }
         // Cognito domain prefixes are unique per region: the example's is
         // taken by whoever deployed it first.

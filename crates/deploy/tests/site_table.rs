@@ -462,3 +462,38 @@ fn a_site_change_is_a_store_write_not_a_new_function() {
         b["site:handbook.example.com"]
     );
 }
+
+/// The example's placeholders are found in each site as in one site's
+/// settings: a deploy of the example file unedited stops, naming them.
+#[test]
+fn the_examples_placeholders_are_named_per_site() {
+    let found = table().example_placeholders();
+    for site in ["handbook", "api", "status"] {
+        assert!(
+            found.contains(&format!("sites ({site}).domain = {site}.example.com")),
+            "{found:?}"
+        );
+        assert!(
+            found
+                .iter()
+                .any(|f| f.starts_with(&format!("sites ({site}).certificate_arn = "))),
+            "{found:?}"
+        );
+    }
+    assert!(
+        found
+            .iter()
+            .any(|f| f.starts_with("provider.hosted_domain_prefix = edge-auth-sites-example")),
+        "{found:?}"
+    );
+    let own = edited("own", |t| {
+        t.replace(".example.com", ".docs.internal")
+            .replace(
+                "111122223333:certificate/00000000",
+                "444455556666:certificate/12345678",
+            )
+            .replace("edge-auth-sites-example", "acme-docs-sites")
+    })
+    .unwrap();
+    assert_eq!(own.example_placeholders(), Vec::<String>::new());
+}

@@ -89,7 +89,7 @@ pub fn findings(settings: &Settings, arg: &SettingsArg, plan: &Plan) -> Vec<Stri
     if !placeholders.is_empty() {
         let certificate = if placeholders
             .iter()
-            .any(|p| p.starts_with("site.certificate_arn"))
+            .any(|p| p.contains(".certificate_arn = "))
         {
             " (the certificate must be an ACM certificate in us-east-1)"
         } else {
