@@ -1011,13 +1011,22 @@ def test_a_site_table_deploys_then_loses_a_site_against_moto(tmp_path, moto, pro
     # The API reference leaves the table.
     kept = {n: cfn.describe_stacks(StackName=f"edge-auth-table-site-{n}")["Stacks"][0]["Parameters"] for n in ("handbook", "status")}
     settings.write_text(base + entry("handbook") + entry("status"))
+    # And the grants of a site whose removal an earlier run did not finish
+    # (its site stack gone); another environment's stay.
+    marker = json.dumps({"Resources": {"Marker": {"Type": "AWS::CloudFormation::WaitConditionHandle"}}})
+    for name, environment in [("edge-auth-table-grants-ghost", "table"), ("edge-auth-table-grants-other", "tablex")]:
+        cfn.create_stack(StackName=name, TemplateBody=marker,
+                         Tags=[{"Key": "project", "Value": "edge-auth"}, {"Key": "environment", "Value": environment}])
     log.unlink()
     second = run_tool(tool, settings, work, env)
     assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
     assert "api: no longer in the settings; deleting edge-auth-table-site-api" in second.stdout
     assert "edge-auth-table-grants-api deleted" in second.stdout
+    assert "edge-auth-table-grants-ghost deleted: the grants of a site removed earlier" in second.stdout
+    assert "edge-auth-table-grants-other" not in second.stdout
     names = {s["StackName"] for s in cfn.describe_stacks()["Stacks"] if s["StackStatus"] != "DELETE_COMPLETE"}
     assert "edge-auth-table-site-api" not in names and "edge-auth-table-grants-api" not in names
+    assert "edge-auth-table-grants-ghost" not in names and "edge-auth-table-grants-other" in names
     assert {"edge-auth-table-site-handbook", "edge-auth-table-site-status"} <= names
     assert outputs["edge-auth-table-site-api"]["BucketName"] not in {b["Name"] for b in s3.list_buckets()["Buckets"]}
     store = stores[outputs["edge-auth-table-viewer-function"]["KeyValueStoreArn"]]["items"]

@@ -708,6 +708,32 @@ async fn remove_sites(
         }
         removed.push(name.to_owned());
     }
+    // A grants stack whose site stack is already gone (a removal an
+    // earlier run did not finish): the grants go too.
+    let orphans = aws::stacks_with_prefix(
+        &grants_config,
+        grants_prefix,
+        &settings.application,
+        &settings.environment,
+    )
+    .await
+    .map_err(failed)?;
+    for stack in orphans {
+        let name = stack.trim_start_matches(grants_prefix);
+        if keep.iter().any(|k| k == name) {
+            continue;
+        }
+        aws::delete_stack(
+            &grants_config,
+            &stack,
+            crate::destroy::Patience::default().poll,
+            |_| {},
+        )
+        .await
+        .map_err(failed)?;
+        println!("    {stack} deleted: the grants of a site removed earlier");
+        removed.push(name.to_owned());
+    }
     Ok(if removed.is_empty() {
         "none".into()
     } else {
