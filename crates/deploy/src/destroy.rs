@@ -68,7 +68,26 @@ impl Teardown {
         let user_pool = settings.stack_name("user-pool");
         let dist_region = settings.regions.distribution.clone();
         let pool_region = settings.regions.user_pool.clone();
-        let mut reads = vec![(distribution.clone(), dist_region.clone())];
+        // The distribution, or each site's of a table with its grants; the
+        // teardown reads each one's bucket name.
+        let sites: Vec<(String, Option<String>)> = if settings.sites.is_empty() {
+            vec![(distribution, None)]
+        } else {
+            settings
+                .sites
+                .iter()
+                .map(|s| {
+                    (
+                        settings.site_stack(&s.name),
+                        Some(settings.grants_stack(&s.name)),
+                    )
+                })
+                .collect()
+        };
+        let mut reads: Vec<(String, String)> = sites
+            .iter()
+            .map(|(stack, _)| (stack.clone(), dist_region.clone()))
+            .collect();
         let function = settings.authorizer == Authorizer::CloudfrontFunction;
         // The alarms, filters, queries and dashboard first: nothing
         // depends on them.
@@ -90,26 +109,8 @@ impl Teardown {
                 ),
             },
         ];
-        // The distribution, or each site's of a table with its grants.
-        let mut sites = vec![(distribution.clone(), None)];
-        if !settings.sites.is_empty() {
-            reads.clear();
-            sites = settings
-                .sites
-                .iter()
-                .map(|s| {
-                    (
-                        settings.site_stack(&s.name),
-                        Some(settings.grants_stack(&s.name)),
-                    )
-                })
-                .collect();
-        }
         let mut buckets = Vec::new();
         for (stack, grants) in sites {
-            if grants.is_some() {
-                reads.push((stack.clone(), dist_region.clone()));
-            }
             let bucket = output(&stack, "BucketName");
             steps.push(TeardownStep::DeleteStack {
                 stack,

@@ -479,10 +479,13 @@ impl Run<'_> {
         let entries = cloudfront_function::session_key_entries(&keys.keys.verify_keys());
         // A site table's entries, each with the keys: held to the store's
         // limits together with the keys before either is written.
-        let sites = match &self.parsed_config {
-            Some(config) => edge_auth_core::sites::site_entries(config, &keys.keys.verify_keys()),
-            None => Default::default(),
-        };
+        // Without a table, none (and a `site:` entry a table left goes).
+        // Never guessed: an empty list would delete every site's entry.
+        let config = self
+            .parsed_config
+            .as_ref()
+            .ok_or("config.json was not written yet")?;
+        let sites = edge_auth_core::sites::site_entries(config, &keys.keys.verify_keys());
         let mut all = entries.clone();
         all.extend(sites.clone());
         cloudfront_function::check_store_limits(&all).map_err(failed)?;
@@ -649,7 +652,16 @@ async fn remove_sites(
 ) -> Result<String, CommandError> {
     let config = aws::sdk_config(region, None).await;
     let grants_config = aws::sdk_config(grants_region, None).await;
-    let found = aws::stacks_with_prefix(
+    let dropped = |found: Vec<String>, prefix: &str| -> Vec<(String, String)> {
+        found
+            .into_iter()
+            .filter_map(|stack| {
+                let name = stack.trim_start_matches(prefix).to_owned();
+                (!keep.contains(&name)).then_some((stack, name))
+            })
+            .collect()
+    };
+    let sites = aws::stacks_with_prefix(
         &config,
         prefix,
         &settings.application,
@@ -658,59 +670,24 @@ async fn remove_sites(
     .await
     .map_err(failed)?;
     let mut removed = Vec::new();
-    for stack in found {
-        let name = stack.trim_start_matches(prefix);
-        if keep.iter().any(|k| k == name) {
-            continue;
-        }
+    for (stack, name) in dropped(sites, prefix) {
         println!("    {name}: no longer in the settings; deleting {stack}");
         let bucket = aws::existing_outputs(&config, &stack)
             .await
             .map_err(failed)?
             .and_then(|o| o.get("BucketName").cloned());
-        match aws::delete_stack(
-            &config,
-            &stack,
-            crate::destroy::Patience::default().poll,
-            |status| println!("      {status}"),
-        )
-        .await
-        .map_err(failed)?
-        {
-            aws::Deletion::Deleted => {}
-            aws::Deletion::Failed { resource, reason } => {
-                return Err(failed(format!(
-                    "{stack}: {resource} was not deleted: {reason}"
-                )));
-            }
-        }
+        delete_or_fail(&config, &stack, |status| println!("      {status}")).await?;
         if let Some(bucket) = bucket {
             let versions = aws::delete_bucket(&config, &bucket).await.map_err(failed)?;
             println!(
                 "      its bucket {bucket}: {versions} object versions deleted, and the bucket"
             );
         }
-        let grants = format!("{grants_prefix}{name}");
-        if aws::stack_status(&grants_config, &grants)
-            .await
-            .map_err(failed)?
-            .is_some()
-        {
-            aws::delete_stack(
-                &grants_config,
-                &grants,
-                crate::destroy::Patience::default().poll,
-                |_| {},
-            )
-            .await
-            .map_err(failed)?;
-            println!("      {grants} deleted: its distribution's grants are gone");
-        }
-        removed.push(name.to_owned());
+        removed.push(name);
     }
-    // A grants stack whose site stack is already gone (a removal an
-    // earlier run did not finish): the grants go too.
-    let orphans = aws::stacks_with_prefix(
+    // Every grants stack of a site not kept: those of the sites just
+    // removed, and any a removal an earlier run did not finish left.
+    let grants = aws::stacks_with_prefix(
         &grants_config,
         grants_prefix,
         &settings.application,
@@ -718,27 +695,43 @@ async fn remove_sites(
     )
     .await
     .map_err(failed)?;
-    for stack in orphans {
-        let name = stack.trim_start_matches(grants_prefix);
-        if keep.iter().any(|k| k == name) {
-            continue;
+    for (stack, name) in dropped(grants, grants_prefix) {
+        delete_or_fail(&grants_config, &stack, |_| {}).await?;
+        if removed.contains(&name) {
+            println!("    {stack} deleted: its distribution's grants are gone");
+        } else {
+            println!("    {stack} deleted: the grants of a site removed earlier");
+            removed.push(name);
         }
-        aws::delete_stack(
-            &grants_config,
-            &stack,
-            crate::destroy::Patience::default().poll,
-            |_| {},
-        )
-        .await
-        .map_err(failed)?;
-        println!("    {stack} deleted: the grants of a site removed earlier");
-        removed.push(name.to_owned());
     }
     Ok(if removed.is_empty() {
         "none".into()
     } else {
         format!("removed {}", removed.join(", "))
     })
+}
+
+/// Deletes `stack` and waits; a deletion CloudFormation could not finish
+/// fails the run, naming the resource.
+async fn delete_or_fail(
+    config: &aws_config::SdkConfig,
+    stack: &str,
+    progress: impl FnMut(&str),
+) -> Result<(), CommandError> {
+    match aws::delete_stack(
+        config,
+        stack,
+        crate::destroy::Patience::default().poll,
+        progress,
+    )
+    .await
+    .map_err(failed)?
+    {
+        aws::Deletion::Deleted => Ok(()),
+        aws::Deletion::Failed { resource, reason } => Err(failed(format!(
+            "{stack}: {resource} was not deleted: {reason}"
+        ))),
+    }
 }
 
 async fn retired_stack(stack: &str, region: &str) -> Result<String, CommandError> {

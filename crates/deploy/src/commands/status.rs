@@ -100,6 +100,12 @@ async fn gather(settings: &Settings) -> Result<Value, super::CommandError> {
     let mut stacks = Vec::new();
     let mut distribution: Option<StackState> = None;
     let mut viewer: Option<StackState> = None;
+    // The distribution, or a table's first site's: where the last deploy
+    // and the site's address are read.
+    let first_distribution = match settings.sites.first() {
+        Some(site) => settings.site_stack(&site.name),
+        None => settings.stack_name("distribution"),
+    };
     for (stack, region, role, expected) in stacks_of(settings) {
         let config = aws::sdk_config(&region, None).await;
         let state = aws_status::stack_state(&config, &stack)
@@ -115,12 +121,7 @@ async fn gather(settings: &Settings) -> Result<Value, super::CommandError> {
             }
             _ => {}
         }
-        // The distribution, or a table's first site's.
-        let first = match settings.sites.first() {
-            Some(site) => settings.site_stack(&site.name),
-            None => settings.stack_name("distribution"),
-        };
-        if stack == first {
+        if stack == first_distribution {
             distribution = state.clone();
         }
         if stack == settings.stack_name("viewer-function") {
