@@ -63,77 +63,90 @@ test('three sites on one edge: each its own content and rules; a host that is no
   }
 });
 
-test('a session is taken only on the sites of its group: the handbook\'s opens the API reference, the status page\'s does not', async () => {
+test('one sign-in, at the group\'s sign-in site, opens every site of the group: a cookie for the parent domain, which the status page does not take', async () => {
+  assert.equal(new URL(edge.sites.handbook).hostname, 'handbook.docs.localhost');
+  assert.equal(new URL(edge.sites.api).hostname, 'api.docs.localhost');
   const context = await localContext();
   try {
     const page = await context.newPage();
-    await page.goto(`${edge.sites.status}/admin/`);
-    await signIn(page, edge.sites.status, USERS.admin);
-    assert.equal(page.url(), `${edge.sites.status}/admin/`);
-    const statusSession = await sessionOf(context, edge.sites.status);
-    assert.ok(statusSession);
-    // The handbook: its own sign-in, silent (the provider's session).
-    await page.goto(`${edge.sites.handbook}/admin/`);
-    await page.waitForURL(`${edge.sites.handbook}/admin/`);
+    const auth = [];
+    page.on('request', (r) => { if (r.url().includes('/_edge-auth/')) auth.push(r.url()); });
+    // The API reference hands its sign-in to the handbook, which alone
+    // is a redirect URI the provider knows.
+    await page.goto(`${edge.sites.api}/private/`);
+    assert.ok(page.url().startsWith(edge.idp), page.url());
+    assert.ok(auth.some((u) => u.startsWith(`${edge.sites.handbook}/_edge-auth/start?site=api&return=%2Fprivate%2F`)), JSON.stringify(auth));
+    await signIn(page, edge.sites.api, USERS.admin);
+    assert.equal(page.url(), `${edge.sites.api}/private/`);
+    assert.match(await page.title(), /Private API notes/);
+    assert.ok(auth.some((u) => u.startsWith(`${edge.sites.handbook}/_edge-auth/callback?`)), JSON.stringify(auth));
+    // One session cookie, for the parent domain; no host-only one.
+    const ours = (await context.cookies()).filter((c) => c.name.endsWith('edge-auth-session'));
+    assert.deepEqual(ours.map((c) => [c.name, c.domain, c.httpOnly]), [['__Secure-edge-auth-session', '.docs.localhost', true]]);
+    // The handbook opens at once: not a request to an auth path.
+    auth.length = 0;
+    const handbook = await page.goto(`${edge.sites.handbook}/admin/`);
+    assert.equal(handbook.status(), 200);
     assert.match(await page.title(), /Handbook admin/);
-    const handbookSession = await sessionOf(context, edge.sites.handbook);
+    assert.deepEqual(auth, []);
+    // The status page is not under docs.localhost: the cookie does not
+    // reach it, and it signs in on its own (silently: the provider
+    // still has the session).
+    await page.goto(`${edge.sites.status}/admin/`);
+    await page.waitForURL(`${edge.sites.status}/admin/`);
+    assert.ok(auth.some((u) => u.startsWith(`${edge.sites.status}/_edge-auth/start?`)), JSON.stringify(auth));
+    assert.ok(await sessionOf(context, edge.sites.status));
 
-    // Each copied into a second browser under the API reference's host
-    // (as a cookie for a parent domain would arrive there).
-    const check = async (session) => {
+    // Copied under the status page's host, the group's session is no
+    // session there (issued for the docs group), and the status page's
+    // is none at the API reference (another name, another group).
+    const carry = async (cookie, site, path) => {
       const other = await localContext();
       try {
-        await other.addCookies([{ ...session, domain: new URL(edge.sites.api).hostname, path: '/' }]);
+        await other.addCookies([{ ...cookie, domain: new URL(site).hostname, path: '/' }]);
         const tab = await other.newPage();
-        const starts = [];
-        tab.on('request', (r) => { if (r.url().includes('/_edge-auth/start')) starts.push(r.url()); });
-        const response = await tab.goto(`${edge.sites.api}/private/`);
-        return { starts, status: response.status(), url: tab.url() };
+        const response = await tab.goto(`${site}${path}`);
+        return { status: response.status(), url: tab.url() };
       } finally {
         await other.close();
       }
     };
-    // The handbook's (group "docs"): taken, its groups open the page.
-    const shared = await check(handbookSession);
-    assert.deepEqual(shared.starts, []);
-    assert.equal(shared.status, 200);
-    // The status page's: no session here; a sign-in starts (at the provider).
-    const foreign = await check(statusSession);
-    assert.equal(foreign.starts.length, 1, JSON.stringify(foreign));
-    assert.ok(foreign.url.startsWith(edge.idp), foreign.url);
-
-    // In the first browser, the API reference signs in without the
-    // password: the provider still has the session (one sign-in).
-    await page.goto(`${edge.sites.api}/private/`);
-    await page.waitForURL(`${edge.sites.api}/private/`);
-    assert.match(await page.title(), /Private API notes/);
+    const group = ours[0];
+    for (const name of ['__Secure-edge-auth-session', '__Host-edge-auth-session']) {
+      const at = await carry({ ...group, name }, edge.sites.status, '/admin/');
+      assert.ok(at.url.startsWith(edge.idp), `${name}: ${JSON.stringify(at)}`);
+    }
+    const statusSession = await sessionOf(context, edge.sites.status);
+    const atApi = await carry({ ...statusSession, name: '__Secure-edge-auth-session' }, edge.sites.api, '/private/');
+    assert.ok(atApi.url.startsWith(edge.idp), JSON.stringify(atApi));
+    // The group's cookie itself, at the API reference: taken.
+    const taken = await carry(group, edge.sites.api, '/private/');
+    assert.deepEqual(taken, { status: 200, url: `${edge.sites.api}/private/` });
   } finally {
     await context.close();
   }
 });
 
-test('sign-out at one site of a group ends the session on the others', async () => {
+test('sign-out at one site of the group ends the session on all of them', async () => {
   const context = await localContext();
   try {
     const page = await context.newPage();
     await page.goto(`${edge.sites.handbook}/admin/`);
     await signIn(page, edge.sites.handbook, USERS.admin);
-    // The API reference signs in a second later (silently): its session
-    // is issued after the handbook's, as it would be.
-    await page.waitForTimeout(1100);
-    await page.goto(`${edge.sites.api}/private/`);
-    await page.waitForURL(`${edge.sites.api}/private/`);
-    assert.match(await page.title(), /Private API notes/);
-    // Sign out at the handbook (typed: Sec-Fetch-Site none), which ends
-    // the provider's session too.
-    await page.goto(`${edge.sites.handbook}/_edge-auth/signout`);
+    assert.equal(page.url(), `${edge.sites.handbook}/admin/`);
+    const before = (await context.cookies()).filter((c) => c.domain === '.docs.localhost').map((c) => c.name).sort();
+    assert.deepEqual(before, ['__Secure-edge-auth-refresh', '__Secure-edge-auth-session', '__Secure-edge-auth-user']);
+    // Sign out at the API reference (typed: Sec-Fetch-Site none), which
+    // ends the provider's session too.
+    await page.goto(`${edge.sites.api}/_edge-auth/signout`);
     await page.waitForURL((url) => url.pathname === '/signed-out.html' || url.href.startsWith(edge.idp));
-    // The API reference's own session (its own cookie, issued after the
-    // handbook's) no longer opens its page: the provider asks again.
-    const response = await page.goto(`${edge.sites.api}/private/`);
+    // The group's cookies are gone, for every site under the domain.
+    const after = (await context.cookies()).filter((c) => c.domain === '.docs.localhost' && c.name.includes('session'));
+    assert.deepEqual(after, []);
+    // The handbook asks again, at the provider's form.
+    await page.goto(`${edge.sites.handbook}/admin/`);
     await page.waitForSelector('input[name=username]');
     assert.ok(page.url().startsWith(edge.idp), page.url());
-    assert.ok(response.url().startsWith(edge.sites.api) || response.url().startsWith(edge.idp));
   } finally {
     await context.close();
   }

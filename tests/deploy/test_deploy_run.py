@@ -956,7 +956,10 @@ def test_a_site_table_deploys_then_loses_a_site_against_moto(tmp_path, moto, pro
         group = f'sign_in_group = "{sites[name]}"\n' if sites[name] else ""
         return (f'\n[[sites]]\nname = "{name}"\ndomain = "{name}.docs.test"\ncertificate_arn = "{certificate}"\n{group}'
                 f'[[sites.rules]]\npattern = "/admin/*"\ngroups = ["admins"]\n')
-    settings.write_text(base + "".join(entry(n) for n in sites))
+    # The docs group shares its session across docs.test, signing in at
+    # the handbook.
+    group = '\n[[sign_in_groups]]\nname = "docs"\ndomain = "docs.test"\nsign_in_site = "handbook"\n'
+    settings.write_text(base + group + "".join(entry(n) for n in sites))
     work = tmp_path / "work"
     cfn = client("cloudformation", REGION, url)
 
@@ -993,6 +996,14 @@ def test_a_site_table_deploys_then_loses_a_site_against_moto(tmp_path, moto, pro
         (n, f"https://{n}.docs.test") for n in sites]
     store = stores[outputs["edge-auth-table-viewer-function"]["KeyValueStoreArn"]]["items"]
     assert {k for k in store if k.startswith("site:")} == {f"site:{n}.docs.test" for n in sites}
+    # The group's sites read the group's cookie; its sign-ins come back
+    # through the handbook, the one of its sites the pool knows.
+    assert deployed["sign_in_groups"] == [{"name": "docs", "domain": "docs.test", "sign_in_site": "handbook"}]
+    assert json.loads(store["site:api.docs.test"])[4] == ["__Secure-edge-auth-session", "__Secure-edge-auth-user"]
+    assert len(json.loads(store["site:status.docs.test"])) == 4
+    pool = cfn.describe_stacks(StackName="edge-auth-table-user-pool")["Stacks"][0]
+    pool_parameters = {p["ParameterKey"]: p["ParameterValue"] for p in pool["Parameters"]}
+    assert pool_parameters["CallbackUrls"] == "https://handbook.docs.test/_edge-auth/callback,https://status.docs.test/_edge-auth/callback"
     # CloudFront's runtime (the stand-in's njs) was asked at the first
     # site, and at a host that is no site's.
     assert re.search(r"(\d+) of \1 test requests answered as the core does", first.stdout), first.stdout[-3000:]

@@ -190,9 +190,10 @@ def test_a_three_site_tables_commands_pass_sams_parser(tool, tmp_path):
     for argv in found:
         parsed = parse_deploy(argv)
         by_stack.setdefault(parsed["stack_name"], []).append(parsed["parameter_overrides"])
+    hosts = {"handbook": "handbook.docs.example.com", "api": "api.docs.example.com", "status": "status.example.com"}
     for site in ("handbook", "api", "status"):
         (dist,) = by_stack[f"edge-auth-sites-site-{site}"]
-        assert dist["SiteName"] == site and dist["DomainName"] == f"{site}.example.com"
+        assert dist["SiteName"] == site and dist["DomainName"] == hosts[site]
         (grants,) = by_stack[f"edge-auth-sites-grants-{site}"]
         assert grants["SiteName"] == site
         assert grants["DistributionArn"] == f"<edge-auth-sites-site-{site}.DistributionArn>"
@@ -204,8 +205,11 @@ def test_a_three_site_tables_commands_pass_sams_parser(tool, tmp_path):
     assert auth["Grants"] == "per-site" and auth["DistributionArn"] == ""
     assert len(by_stack["edge-auth-sites-viewer-function"]) == 1
     assert not any(name.endswith("-distribution") for name in by_stack)
-    callbacks = by_stack["edge-auth-sites-user-pool"][0]["CallbackUrls"].split(",")
-    assert callbacks == [f"https://{s}.example.com/_edge-auth/callback" for s in ("handbook", "api", "status")]
+    # The API reference signs in through the handbook (its group's sign-in
+    # site): the pool knows the callbacks of the sites that sign in.
+    pool = by_stack["edge-auth-sites-user-pool"][0]
+    assert pool["CallbackUrls"].split(",") == [f"https://{hosts[s]}/_edge-auth/callback" for s in ("handbook", "status")]
+    assert pool["LogoutUrls"].split(",") == [f"https://{hosts[s]}/signed-out.html" for s in ("handbook", "api", "status")]
 
 
 def test_sam_refuses_what_the_tool_used_to_send(tmp_path):

@@ -74,7 +74,7 @@ pub fn authorize_at(
         return Outcome::respond(page, "auth-path-not-found").with_detail(path);
     }
 
-    let session = check_session(&request, config, policy.site, now);
+    let session = check_session(&request, config, policy, now);
     let return_to = path_and_query(&request.uri, &request.querystring);
     match session {
         Session::Valid(claims) => match allow_or_forbid(policy, &subjects, &claims, now) {
@@ -193,17 +193,21 @@ enum Session {
 fn check_session(
     request: &CloudFrontRequest,
     config: &Config,
-    site: Option<&str>,
+    policy: Policy<'_>,
     now: u64,
 ) -> Session {
     let cookies = request_cookies(&request.headers);
+    let (session_name, user_name) = match policy.cookies {
+        Some([session, user]) => (session, user),
+        None => (&config.cookie_names.session, &config.cookie_names.user),
+    };
     let mut expired = false;
     let mut last_error = None;
-    for token in cookie_values(&cookies, &config.cookie_names.session)
+    for token in cookie_values(&cookies, session_name)
         .into_iter()
         .take(MAX_SESSION_CANDIDATES)
     {
-        match config.sessions.verify_at(token, now, site) {
+        match config.sessions.verify_at(token, now, policy.site) {
             Ok(claims) => return Session::Valid(claims),
             Err(SessionError::Expired) => expired = true,
             Err(e) => last_error = Some(e),
@@ -211,8 +215,7 @@ fn check_session(
     }
     if expired {
         Session::Expired
-    } else if last_error.is_none() && !cookie_values(&cookies, &config.cookie_names.user).is_empty()
-    {
+    } else if last_error.is_none() && !cookie_values(&cookies, user_name).is_empty() {
         Session::Lost
     } else {
         Session::None(last_error)

@@ -266,7 +266,7 @@ function logged(event, out, decision, detail, s) {
 async function handler(event) {
   var request = event.request;
   var now = Math.floor(Date.now() / 1000);
-  var site = null;
+  var site = null, names = [CONFIG.sessionCookie, CONFIG.userCookie];
   // Before any await, though decided on below: njs charges an exception
   // (a hostile URI's failed decoding) thrown in a resumed async frame
   // about half a millisecond, over a hundred times its cost here.
@@ -278,6 +278,9 @@ async function handler(event) {
   // over to the next request, whatever the runtime keeps between them.
   PUBLIC = encPublic(site[1]);
   RULES = encRules(site[2]);
+  // A sign-in group sharing its session across a parent domain names
+  // its cookies ([session, user]).
+  if (site[4]) names = site[4];
   //}sites
   if (path === null) return logged(event, page(400, CONFIG.badPath[0], CONFIG.badPath[1], CONFIG.home), 'bad-path');
   var query = queryString(request.querystring);
@@ -285,7 +288,7 @@ async function handler(event) {
   // Rules win over public patterns (looked for only when one matches).
   if (PUBLIC.some(function (p) { return globMatch(p, keys[0]); }) && !keys.some(ruleFor)) return indexPath(request, query);
   if (path.indexOf(CONFIG.authPrefix) === 0) return logged(event, page(404, CONFIG.authPath[0], CONFIG.authPath[1], CONFIG.home), 'auth-path-not-found', path);
-  var candidates = values(request.cookies[CONFIG.sessionCookie]).slice(0, 4);
+  var candidates = values(request.cookies[names[0]]).slice(0, 4);
   var expired = false, session = null;
   for (var j = 0; j < candidates.length && !session; j++) {
     var v = await verify(candidates[j], now, site);
@@ -318,7 +321,7 @@ async function handler(event) {
     if (!step) return indexPath(request, query);
     if (navigate) return logged(event, redirect(CONFIG.start + '?' + back), 'step-up', 'rule ' + step[0], session);
   }
-  var lost = candidates.length === 0 && values(request.cookies[CONFIG.userCookie]).length > 0;
+  var lost = candidates.length === 0 && values(request.cookies[names[1]]).length > 0;
   if ((expired || lost) && navigate) return logged(event, redirect(CONFIG.refresh + '?' + back), 'refresh-redirect');
   if (navigate) {
     var start = redirect(CONFIG.start + '?' + back);

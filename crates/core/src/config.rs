@@ -39,6 +39,10 @@ pub struct ConfigFile {
     /// its key value store, the regional handlers from here.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sites: Vec<TableSite>,
+    /// Sign-in groups whose sites share one session across a parent
+    /// domain, signing in through one of them (`crate::sites`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sign_in_groups: Vec<SignInGroup>,
     #[serde(default)]
     pub secret: SecretSource,
     #[serde(default)]
@@ -263,6 +267,38 @@ pub struct TableSite {
     pub public: Vec<String>,
 }
 
+/// A sign-in group of the table whose sites share one session cookie,
+/// scoped to a parent domain of them all, and sign in through one host.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignInGroup {
+    /// The group: the `session` of its sites.
+    pub name: String,
+    /// The parent domain the session cookie is scoped to (`Domain=`):
+    /// every site of the group is under it.
+    pub domain: String,
+    /// The site every sign-in of the group goes through: its callback is
+    /// the group's one redirect URI.
+    pub sign_in_site: String,
+}
+
+/// At a site of a [`SignInGroup`]: where its sign-ins go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SharedSignIn {
+    /// This site's name.
+    pub site: String,
+    /// The group's sign-in site's name, and its address.
+    pub sign_in_site: String,
+    pub sign_in_base: String,
+}
+
+impl SharedSignIn {
+    /// Whether this site hands its sign-ins over to another.
+    pub fn elsewhere(&self) -> bool {
+        self.site != self.sign_in_site
+    }
+}
+
 /// A checked site of the table.
 #[derive(Debug, Clone)]
 pub struct CheckedSite {
@@ -319,8 +355,24 @@ fn check_rules(field: &str, rules: &[PathRule]) -> Result<Vec<Rule>, ConfigError
 /// The site table checked: names unique and plain, one site per host, an
 /// `https://` address (or a loopback one) with no path.
 fn check_sites(file: &ConfigFile) -> Result<Vec<CheckedSite>, ConfigError> {
+    check_site_table(&file.sites, &file.sign_in_groups, &file.cookies)
+}
+
+/// config.json's `sites` and `sign_in_groups` checked, as every handler
+/// reads them; the deploy tool's `check` asks the same of its settings.
+pub fn check_site_table(
+    sites: &[TableSite],
+    groups: &[SignInGroup],
+    cookies: &CookieSettings,
+) -> Result<Vec<CheckedSite>, ConfigError> {
+    if sites.is_empty() && !groups.is_empty() {
+        return Err(invalid(
+            "sign_in_groups",
+            "only with a site table (`sites`)",
+        ));
+    }
     let mut checked: Vec<CheckedSite> = Vec::new();
-    for (i, site) in file.sites.iter().enumerate() {
+    for (i, site) in sites.iter().enumerate() {
         let field = |name: &str| format!("sites[{i}].{name}");
         let plain = |s: &str| {
             !s.is_empty()
@@ -381,10 +433,92 @@ fn check_sites(file: &ConfigFile) -> Result<Vec<CheckedSite>, ConfigError> {
                 id,
                 public,
                 rules: check_rules(&field("rules"), &site.rules)?,
+                cookies: None,
             },
         });
     }
+    check_groups(groups, cookies, &mut checked)?;
     Ok(checked)
+}
+
+/// The sign-in groups checked against the table: each names sites, its
+/// domain is a parent of every one of their hosts and of no other
+/// group's, its sign-in site is one of them. Their sites' entries then
+/// name the group's cookies.
+fn check_groups(
+    groups: &[SignInGroup],
+    cookies: &CookieSettings,
+    sites: &mut [CheckedSite],
+) -> Result<(), ConfigError> {
+    for (i, group) in groups.iter().enumerate() {
+        let field = |name: &str| format!("sign_in_groups[{i}].{name}");
+        if groups[..i].iter().any(|g| g.name == group.name) {
+            return Err(invalid(
+                &field("name"),
+                format!("`{}` names two groups", group.name),
+            ));
+        }
+        let domain = &group.domain;
+        let plain_domain = crate::sites::site_key(Some(domain)).is_some()
+            && domain.contains('.')
+            && !domain.contains(':')
+            && *domain == domain.to_ascii_lowercase()
+            && domain
+                .split('.')
+                .all(|label| !label.is_empty() && !label.starts_with('-') && !label.ends_with('-'));
+        if !plain_domain {
+            return Err(invalid(
+                &field("domain"),
+                "a lower-case domain name of two labels or more (`docs.example.com`)",
+            ));
+        }
+        if let Some(other) = groups[..i].iter().find(|g| {
+            g.domain == *domain
+                || g.domain.ends_with(&format!(".{domain}"))
+                || domain.ends_with(&format!(".{}", g.domain))
+        }) {
+            return Err(invalid(
+                &field("domain"),
+                format!(
+                    "`{domain}` and group `{}`'s `{}` overlap: each group's session cookie must reach its own sites only",
+                    other.name, other.domain
+                ),
+            ));
+        }
+        let names = crate::cookies::CookieNames::shared(cookies, domain);
+        let mut members = 0;
+        for site in sites.iter_mut().filter(|s| s.policy.id == group.name) {
+            let host = site.key.trim_start_matches(crate::sites::SITE_PREFIX);
+            let host = host.split(':').next().unwrap_or(host);
+            if !host.ends_with(&format!(".{domain}")) {
+                return Err(invalid(
+                    &field("domain"),
+                    format!(
+                        "site `{}` ({host}) is not under `{domain}`: the group's session cookie would not reach it",
+                        site.name
+                    ),
+                ));
+            }
+            site.policy.cookies = Some([names.session.clone(), names.user.clone()]);
+            members += 1;
+        }
+        if members == 0 {
+            return Err(invalid(
+                &field("name"),
+                format!("no site has `session = \"{}\"`", group.name),
+            ));
+        }
+        if !sites
+            .iter()
+            .any(|s| s.name == group.sign_in_site && s.policy.id == group.name)
+        {
+            return Err(invalid(
+                &field("sign_in_site"),
+                format!("`{}` is not a site of the group", group.sign_in_site),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// A checked rule: its pattern, its groups, and what it asks of the sign-in.
@@ -517,6 +651,9 @@ pub struct Config {
     /// The site (or sign-in group) this configuration's sessions are
     /// issued for and taken at: set by [`Config::at_site`].
     pub site: Option<String>,
+    /// At a site of a sign-in group with a shared cookie: where its
+    /// sign-ins go. Set by [`Config::at_site`].
+    pub shared: Option<SharedSignIn>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -803,6 +940,7 @@ impl Config {
             cookie_names,
             sites,
             site: None,
+            shared: None,
             file,
         })
     }
@@ -822,9 +960,43 @@ impl Config {
         config.file.site.base_url = Some(site.base_url.clone());
         config.rules = site.policy.rules.clone();
         config.public = site.policy.public.clone();
-        config.rule_groups = groups_of(&site.policy.rules);
+        // A session is taken at every site of its group, so it carries
+        // the groups any of their rules name.
+        config.rule_groups = groups_of(
+            self.sites
+                .iter()
+                .filter(|s| s.policy.id == site.policy.id)
+                .flat_map(|s| &s.policy.rules),
+        );
         config.site = Some(site.policy.id.clone());
+        if let Some(group) = self
+            .file
+            .sign_in_groups
+            .iter()
+            .find(|g| g.name == site.policy.id)
+        {
+            let sign_in = self.sites.iter().find(|s| s.name == group.sign_in_site)?;
+            config.cookie_names =
+                crate::cookies::CookieNames::shared(&self.file.cookies, &group.domain);
+            config.shared = Some(SharedSignIn {
+                site: site.name.clone(),
+                sign_in_site: sign_in.name.clone(),
+                sign_in_base: sign_in.base_url.clone(),
+            });
+        }
         Some(config)
+    }
+
+    /// At a group's sign-in site: the configuration of site `name`, when
+    /// it is a site of the same group (a sign-in it handed over returns
+    /// there). `None` for any other name.
+    pub fn group_member(&self, name: &str) -> Option<Config> {
+        let shared = self.shared.as_ref()?;
+        if shared.elsewhere() {
+            return None;
+        }
+        let member = self.at_site(name)?;
+        (member.site == self.site).then_some(member)
     }
 
     /// A session cookie checked but for the clock, and, at a site of a
@@ -848,6 +1020,7 @@ impl Config {
             site: None,
             public: &self.public,
             rules: &self.rules,
+            cookies: None,
         }
     }
 

@@ -3,6 +3,12 @@
 //! Names carry the `__Host-` prefix where the path is `/` (no Domain, must be
 //! Secure) and `__Secure-` for the refresh token, which is scoped to the auth
 //! prefix so it never travels with ordinary page requests.
+//!
+//! A sign-in group that shares its session across a parent domain
+//! ([`CookieNames::shared`]) gives up `__Host-` for the session, the
+//! display name and the refresh token: they are `__Secure-` cookies with
+//! that `Domain`. The flow and sign-out cookies stay `__Host-` on the host
+//! that set them.
 
 use cookie::{Cookie, SameSite};
 
@@ -29,6 +35,10 @@ pub struct CookieNames {
     /// page's link carries the same value, which another site cannot read).
     pub signout_confirm: String,
     pub secure: bool,
+    /// The parent domain a sign-in group's session, display-name and
+    /// refresh cookies are scoped to; `None`: host-only, as `__Host-`
+    /// requires.
+    pub domain: Option<String>,
 }
 
 impl CookieNames {
@@ -46,7 +56,31 @@ impl CookieNames {
             user: format!("{host}{base}-user"),
             signout_confirm: format!("{host}{base}-signout"),
             secure: settings.secure,
+            domain: None,
         }
+    }
+
+    /// The names at a site of a sign-in group whose session is shared
+    /// across `domain`: the session, display-name and refresh cookies are
+    /// set with `Domain=<domain>`, so `__Secure-` (Secure, any domain)
+    /// where one site's are `__Host-` (no domain at all).
+    pub fn shared(settings: &CookieSettings, domain: &str) -> Self {
+        let secure = if settings.secure { "__Secure-" } else { "" };
+        let base = &settings.name_prefix;
+        Self {
+            session: format!("{secure}{base}-session"),
+            user: format!("{secure}{base}-user"),
+            domain: Some(domain.to_owned()),
+            ..Self::new(settings)
+        }
+    }
+
+    /// The `Domain` cookie `name` is set with: the group's, for its
+    /// session, display-name and refresh cookies; none for the rest.
+    pub fn domain_of(&self, name: &str) -> Option<&str> {
+        self.domain
+            .as_deref()
+            .filter(|_| name == self.session || name == self.user || name == self.refresh)
     }
 
     /// Every name this system sets that a request may carry, with its path.
@@ -104,6 +138,11 @@ fn floor_char_boundary(s: &str, mut index: usize) -> usize {
     index
 }
 
+/// A cookie name as RFC 6265 allows it (a token).
+pub fn is_cookie_name(name: &str) -> bool {
+    !name.is_empty() && name.len() <= 256 && name.bytes().all(is_token_byte)
+}
+
 fn is_token_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }
@@ -127,14 +166,16 @@ pub fn set_cookie(
 ) -> String {
     let max_age =
         cookie::time::Duration::seconds(i64::try_from(max_age_seconds).unwrap_or(i64::MAX));
-    Cookie::build((name, value))
+    let mut cookie = Cookie::build((name, value))
         .path(path)
         .secure(names.secure)
         .http_only(true)
         .same_site(SameSite::Lax)
-        .max_age(max_age)
-        .build()
-        .to_string()
+        .max_age(max_age);
+    if let Some(domain) = names.domain_of(name) {
+        cookie = cookie.domain(domain.to_owned());
+    }
+    cookie.build().to_string()
 }
 
 /// The display-name cookie: percent-encoded, readable by scripts, never a credential.
@@ -144,14 +185,16 @@ pub fn set_display_cookie(names: &CookieNames, display_name: &str, max_age_secon
     let value: String = display_name.chars().take(64).collect();
     let value = percent_encoding::utf8_percent_encode(&value, percent_encoding::NON_ALPHANUMERIC)
         .to_string();
-    Cookie::build((names.user.as_str(), value))
+    let mut cookie = Cookie::build((names.user.as_str(), value))
         .path("/")
         .secure(names.secure)
         .http_only(false)
         .same_site(SameSite::Lax)
-        .max_age(max_age)
-        .build()
-        .to_string()
+        .max_age(max_age);
+    if let Some(domain) = names.domain_of(&names.user) {
+        cookie = cookie.domain(domain.to_owned());
+    }
+    cookie.build().to_string()
 }
 
 /// Tokens go into cookies verbatim; Cognito's refresh token is a JWE
@@ -293,7 +336,7 @@ pub fn clear_domain_copies(
 /// A `Set-Cookie` value that removes a cookie: same name, path and flags,
 /// empty value, `Max-Age=0` and an expiry in the past for old browsers.
 pub fn clear_cookie(names: &CookieNames, name: &str, path: &str) -> String {
-    clear_cookie_in(names, name, path, None)
+    clear_cookie_in(names, name, path, names.domain_of(name))
 }
 
 /// [`clear_cookie`] for a copy set with a `Domain` (another cookie to the

@@ -23,19 +23,28 @@ pub struct FlowCookie {
     /// `same-origin` or `none`): such a start never pushes out another
     /// flow (see [`start_signin_with_prompt`]).
     pub forced: bool,
+    /// A sign-in another site of the group handed over (`site=` at the
+    /// start): the site `return_to` is on. Its address comes from the
+    /// site table, never from the request.
+    pub site: Option<String>,
 }
 
 impl FlowCookie {
     /// `issued_at.verifier.nonce.base64url(return_to)`, then `.x` for a
-    /// forced start: cookie-safe characters only.
+    /// forced start and `.@<site>` for a handed-over one: cookie-safe
+    /// characters only.
     pub fn encode(&self) -> String {
         format!(
-            "{}.{}.{}.{}{}",
+            "{}.{}.{}.{}{}{}",
             self.issued_at,
             self.verifier,
             self.nonce,
             B64.encode(&self.return_to),
-            if self.forced { ".x" } else { "" }
+            if self.forced { ".x" } else { "" },
+            self.site
+                .as_deref()
+                .map(|s| format!(".@{s}"))
+                .unwrap_or_default()
         )
     }
 
@@ -77,12 +86,20 @@ impl FlowCookie {
         let verifier = parts.next().filter(|v| is_random_token(v))?.to_owned();
         let nonce = parts.next().filter(|v| is_random_token(v))?.to_owned();
         let return_to = String::from_utf8(B64.decode(parts.next()?).ok()?).ok()?;
-        let forced = match parts.next() {
-            None => false,
-            Some("x") => true,
-            Some(_) => return None,
+        let mut next = parts.next();
+        let forced = next == Some("x");
+        if forced {
+            next = parts.next();
+        }
+        let site = match next {
+            None => None,
+            Some(part) => {
+                let name = part.strip_prefix('@').filter(|n| is_site_name(n))?;
+                next = parts.next();
+                Some(name.to_owned())
+            }
         };
-        if parts.next().is_some() {
+        if next.is_some() {
             return None;
         }
         let return_to = crate::return_path::safe_return_path(&return_to)
@@ -94,7 +111,35 @@ impl FlowCookie {
             nonce,
             return_to,
             forced,
+            site,
         })
+    }
+}
+
+/// A site's name as config.json allows it.
+fn is_site_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+}
+
+/// Where a finished sign-in sends the browser: `return_to` on this site,
+/// or on the site of the group that handed the sign-in over, with that
+/// site's configuration (its rules decide the step-up). A site that is no
+/// longer the group's: this site's start page.
+pub fn return_target(config: &Config, flow: &FlowCookie) -> (String, Option<Config>) {
+    let path = crate::return_path::safe_return_path(&flow.return_to)
+        .unwrap_or("/")
+        .to_owned();
+    match &flow.site {
+        None => (path, None),
+        Some(name) => match config.group_member(name) {
+            Some(member) => {
+                let base = member.file.site.base_url.clone().unwrap_or_default();
+                (format!("{base}{path}"), Some(member))
+            }
+            None => ("/".to_owned(), None),
+        },
     }
 }
 
@@ -248,9 +293,52 @@ pub fn start_signin_with_prompt(
     now: u64,
     entropy: &mut dyn Entropy,
     return_to: &str,
-    mut extra_cookies: Vec<String>,
+    extra_cookies: Vec<String>,
     prompt: Option<&str>,
 ) -> crate::event::CloudFrontResponse {
+    start_signin_for(
+        config,
+        request,
+        base,
+        now,
+        entropy,
+        return_to,
+        extra_cookies,
+        prompt,
+        None,
+    )
+}
+
+/// [`start_signin_with_prompt`] for a page of this site or, `member`, at a
+/// group's sign-in site, of the group's site that handed it over.
+///
+/// At a site of a sign-in group sharing its session across a parent
+/// domain, other than the group's sign-in site: a redirect to that site's
+/// start, naming this site and the page (`site=`, `return=`), whose
+/// callback is the group's one redirect URI and whose cookies reach
+/// every site of the group.
+#[allow(clippy::too_many_arguments)]
+pub fn start_signin_for(
+    config: &Config,
+    request: &CloudFrontRequest,
+    base: &str,
+    now: u64,
+    entropy: &mut dyn Entropy,
+    return_to: &str,
+    mut extra_cookies: Vec<String>,
+    prompt: Option<&str>,
+    member: Option<(&str, &Config)>,
+) -> crate::event::CloudFrontResponse {
+    if let Some(shared) = config.shared.as_ref().filter(|s| s.elsewhere()) {
+        let return_to = crate::return_path::safe_return_path(return_to).unwrap_or("/");
+        let query = encode_form(
+            [("site", shared.site.as_str()), ("return", return_to)]
+                .into_iter()
+                .chain(prompt.map(|p| ("prompt", p))),
+        );
+        let href = format!("{}{}?{query}", shared.sign_in_base, config.paths().start);
+        return pages::redirect(&href, extra_cookies);
+    }
     let names = &config.cookie_names;
     let settings = config.cookies();
     let return_to = crate::return_path::safe_return_path(return_to).unwrap_or("/");
@@ -271,7 +359,7 @@ pub fn start_signin_with_prompt(
     let excess = (running.len() + 1).saturating_sub(settings.max_parallel_signins);
     if forced && excess > 0 {
         // Full: one same-origin click starts it, and may evict.
-        return continue_page(config, return_to, extra_cookies);
+        return continue_page(config, return_to, member.map(|m| m.0), extra_cookies);
     }
     for (_, name) in running.iter().take(excess) {
         extra_cookies.push(cookies::clear_cookie(names, name, "/"));
@@ -283,6 +371,7 @@ pub fn start_signin_with_prompt(
         nonce,
         return_to: return_to.to_owned(),
         forced,
+        site: member.map(|m| m.0.to_owned()),
     };
     extra_cookies.push(cookies::set_cookie(
         names,
@@ -295,7 +384,7 @@ pub fn start_signin_with_prompt(
     // A page with a step-up: the provider authenticates the user again
     // (`prompt=login`), and no longer ago than the rule allows (`max_age`,
     // which makes `auth_time` required in the ID token, OIDC Core 3.1.2.1).
-    let step_up = step_up_for(config, return_to);
+    let step_up = step_up_for(member.map_or(config, |m| m.1), return_to);
     let max_age = step_up.max_auth_age_seconds.map(|s| s.to_string());
     let prompt = if step_up.is_none() {
         prompt
@@ -355,12 +444,17 @@ pub fn step_up_for(config: &Config, return_to: &str) -> crate::config::StepUp {
 fn continue_page(
     config: &Config,
     return_to: &str,
+    site: Option<&str>,
     cookies: Vec<String>,
 ) -> crate::event::CloudFrontResponse {
     let href = format!(
         "{}?{}",
         config.paths().start,
-        encode_form([("return", return_to)])
+        encode_form(
+            site.map(|s| ("site", s))
+                .into_iter()
+                .chain([("return", return_to)])
+        )
     );
     pages::html_page(
         200,
@@ -386,6 +480,7 @@ mod tests {
             nonce: "b".repeat(43),
             return_to: "/docs/?q=ü&x=1".into(),
             forced: false,
+            site: None,
         };
         assert_eq!(FlowCookie::decode(&flow.encode()), Some(flow.clone()));
         let forced = FlowCookie {
@@ -393,7 +488,29 @@ mod tests {
             ..flow.clone()
         };
         assert_eq!(FlowCookie::decode(&forced.encode()), Some(forced.clone()));
+        // A handed-over sign-in names its site, forced or not.
+        for handed in [
+            FlowCookie {
+                site: Some("api-docs".into()),
+                ..flow.clone()
+            },
+            FlowCookie {
+                site: Some("api".into()),
+                ..forced.clone()
+            },
+        ] {
+            assert_eq!(FlowCookie::decode(&handed.encode()), Some(handed.clone()));
+        }
         assert_eq!(FlowCookie::decode(&format!("{}.y", flow.encode())), None);
+        for bad_site in [
+            ".@", ".@a.b", ".@a b", ".@a_b", ".@x.x", ".x.@a.@b", ".@a.x",
+        ] {
+            assert_eq!(
+                FlowCookie::decode(&format!("{}{bad_site}", flow.encode())),
+                None,
+                "{bad_site}"
+            );
+        }
         for planted in ["javascript:alert(1)", "//evil.example", "/\\evil.example"] {
             let forged = FlowCookie {
                 return_to: planted.into(),

@@ -359,7 +359,16 @@ fn path_of(pattern: &str) -> String {
 /// another site besides. `config` must carry the same
 /// keys and revocations as the store, and [`PROBE_REVOKED_SUB`]'s.
 pub fn probes(config: &Config, keys: &[SessionKeyFile], now: u64) -> Vec<Probe> {
-    let cookie = CookieNames::new(config.cookies()).session;
+    // The first site's session cookie: its sign-in group's shared one
+    // (`__Secure-`, for a parent domain) or the deployment's.
+    let cookie = config
+        .sites
+        .first()
+        .and_then(|s| s.policy.cookies.as_ref())
+        .map_or_else(
+            || CookieNames::new(config.cookies()).session,
+            |c| c[0].clone(),
+        );
     let lifetime = config.file.max_session_seconds().min(3600);
     // With a site table the first site is probed, by its host, with its
     // rules and sessions issued for it; the expected answers come from the

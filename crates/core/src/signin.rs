@@ -36,9 +36,47 @@ pub fn signin_start(
         return crate::flow::no_host_page();
     };
     let return_to = return_parameter(&request.querystring).unwrap_or_else(|| "/".into());
-    let response =
-        crate::flow::start_signin(config, request, &base, now, entropy, &return_to, vec![]);
+    // A sign-in handed over by another site of this group (`site=`, and
+    // `prompt=login` for "sign in as someone else"): it comes back there.
+    let query = parse_query(&request.querystring).unwrap_or_default();
+    let (site, prompt) = match (single(&query, "site"), single(&query, "prompt")) {
+        (Ok(site), Ok(prompt)) => (site, prompt.filter(|p| *p == "login")),
+        _ => return handed_over_refused("repeated parameter"),
+    };
+    let member = match site {
+        None => None,
+        Some(name) => match config.group_member(name) {
+            Some(member) => Some((name, member)),
+            None => return handed_over_refused(&format!("site={name:.64}: no site of this group")),
+        },
+    };
+    // This site's own page (its sign-in, or handed over to the group's
+    // sign-in site), or a page of the site that handed it over.
+    let response = crate::flow::start_signin_for(
+        config,
+        request,
+        &base,
+        now,
+        entropy,
+        &return_to,
+        vec![],
+        prompt,
+        member.as_ref().map(|(name, member)| (*name, member)),
+    );
     Outcome::respond(response, "signin-started").routine()
+}
+
+/// A start naming a site this one does not sign in for: nothing is built
+/// from the name.
+fn handed_over_refused(detail: &str) -> Outcome {
+    let page = pages::html_page(
+        400,
+        "Sign-in failed",
+        "This sign-in names a site that does not sign in here. Please start again from the page you wanted.",
+        None,
+        vec![],
+    );
+    Outcome::respond(page, "bad-signin-start").with_detail(detail)
 }
 
 /// Whether `request` is for the start endpoint rather than the callback
@@ -134,10 +172,10 @@ pub fn signin_begin(
         .filter(|_| !flow_values.is_empty())
         .map(|name| cookies::clear_cookie(names, name, "/"))
         .collect();
-    let retry_target = flow
-        .as_ref()
-        .map_or("/", |f| f.return_to.as_str())
-        .to_owned();
+    let retry_target = flow.as_ref().map_or_else(
+        || "/".to_owned(),
+        |f| crate::flow::return_target(config, f).0,
+    );
 
     if let Some(error) = error {
         // Anyone can send a browser to the callback with any `error=`, so the
@@ -259,9 +297,8 @@ pub fn signin_complete(
 ) -> Outcome {
     let names = &config.cookie_names;
     let clear_flow = cookies::clear_cookie(names, &pending.flow_cookie_name, "/");
-    let return_to = safe_return_path(&pending.flow.return_to)
-        .unwrap_or("/")
-        .to_owned();
+    // On this site, or on the site of the group that handed it over.
+    let (return_to, member) = crate::flow::return_target(config, &pending.flow);
     let again = Action {
         href: &return_to,
         label: "Sign in again",
@@ -330,7 +367,12 @@ pub fn signin_complete(
             // second-factor sign-in; without it, going back would only come
             // here again. The user is signed in (other pages open), and
             // this page says what it needs.
-            let step_up = crate::flow::step_up_for(config, &return_to);
+            // A site no longer of the group: its path means nothing here.
+            let path = match (&pending.flow.site, &member) {
+                (Some(_), None) => "/",
+                _ => safe_return_path(&pending.flow.return_to).unwrap_or("/"),
+            };
+            let step_up = crate::flow::step_up_for(member.as_ref().unwrap_or(config), path);
             let (idp_auth_time, mfa) = session::sign_in_factors(config, &claims, now);
             match step_up.met(idp_auth_time, mfa, now) {
                 Ok(()) => Outcome::respond(pages::redirect(&return_to, set), "signed-in")

@@ -31,6 +31,10 @@ pub struct Policy<'a> {
     pub site: Option<&'a str>,
     pub public: &'a [PathPattern],
     pub rules: &'a [Rule],
+    /// The session and display-name cookies' names, when the site's
+    /// sign-in group shares them across a parent domain; else the
+    /// deployment's.
+    pub cookies: Option<&'a [String; 2]>,
 }
 
 impl<'a> Policy<'a> {
@@ -48,6 +52,9 @@ pub struct SitePolicy {
     pub id: String,
     pub public: Vec<PathPattern>,
     pub rules: Vec<Rule>,
+    /// The session and display-name cookies' names of a sign-in group
+    /// that shares them across a parent domain (`config::SignInGroup`).
+    pub cookies: Option<[String; 2]>,
 }
 
 impl SitePolicy {
@@ -56,10 +63,13 @@ impl SitePolicy {
             site: Some(&self.id),
             public: &self.public,
             rules: &self.rules,
+            cookies: self.cookies.as_ref(),
         }
     }
 
-    /// The store's value for this site: `[id, public, rules, keys]`, the
+    /// The store's value for this site: `[id, public, rules, keys]`, and
+    /// for a group sharing its cookie across a parent domain the cookies'
+    /// names, `[…, [session, user]]`; the
     /// rules as the function holds them (`[pattern, groups]`, with a
     /// step-up `[pattern, groups, age, mfa]`) and the keys as the store's
     /// `key:<kid>` entries hold them, by key id. At most the store's 1 KB.
@@ -86,7 +96,11 @@ impl SitePolicy {
                 (k.kid.clone(), Value::String(value))
             })
             .collect();
-        json!([self.id, public, rules, keys]).to_string()
+        match &self.cookies {
+            Some(names) => json!([self.id, public, rules, keys, names]),
+            None => json!([self.id, public, rules, keys]),
+        }
+        .to_string()
     }
 
     /// A store value back into the site's policy (the keys are the
@@ -94,12 +108,23 @@ impl SitePolicy {
     /// what [`Self::entry`] writes is refused: the store is written by the
     /// deploy tool alone, so a damaged entry is a site that serves nothing.
     pub fn from_entry(value: &str) -> Result<Self, SiteEntryError> {
+        let mut items: Vec<Value> =
+            serde_json::from_str(value).map_err(|e| SiteEntryError(e.to_string()))?;
+        let cookies: Option<[String; 2]> = match items.len() {
+            4 => None,
+            5 => Some(
+                serde_json::from_value(items.pop().unwrap_or_default())
+                    .map_err(|e| SiteEntryError(format!("the cookies' names: {e}")))?,
+            ),
+            n => return Err(SiteEntryError(format!("{n} items, not 4 or 5"))),
+        };
         let parsed: (
             String,
             Vec<String>,
             Vec<Value>,
             serde_json::Map<String, Value>,
-        ) = serde_json::from_str(value).map_err(|e| SiteEntryError(e.to_string()))?;
+        ) = serde_json::from_value(Value::Array(items))
+            .map_err(|e| SiteEntryError(e.to_string()))?;
         let (id, public, rules, _keys) = parsed;
         if id.is_empty() {
             return Err(SiteEntryError("the site id is empty".into()));
@@ -112,7 +137,18 @@ impl SitePolicy {
             .iter()
             .map(rule_from_value)
             .collect::<Result<_, _>>()?;
-        Ok(Self { id, public, rules })
+        if cookies
+            .as_ref()
+            .is_some_and(|c| c.iter().any(|n| !crate::cookies::is_cookie_name(n)))
+        {
+            return Err(SiteEntryError("a cookie name is not a token".into()));
+        }
+        Ok(Self {
+            id,
+            public,
+            rules,
+            cookies,
+        })
     }
 }
 

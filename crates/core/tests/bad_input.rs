@@ -145,6 +145,7 @@ fn flow_cookie(return_to: &str) -> String {
         nonce: "n".repeat(43),
         return_to: return_to.into(),
         forced: false,
+        site: None,
     };
     format!(
         "__Host-edge-auth-flow-{STATE}={}",
@@ -692,6 +693,7 @@ fn rows() -> Vec<Row> {
                     nonce: "n".repeat(43),
                     return_to: "/".into(),
                     forced: false,
+                    site: None,
                 };
                 callback_done(
                     &format!("code={CODE}&state={STATE}"),
@@ -966,6 +968,7 @@ fn planted_return_paths_never_become_links() {
                 nonce: "n".repeat(43),
                 return_to: evil.into(),
                 forced: false,
+                site: None,
             };
             callback_done(
                 &format!("code={CODE}&state={STATE}"),

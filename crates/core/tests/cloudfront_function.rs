@@ -390,14 +390,22 @@ fn random_case(rng: &mut Rng, provider_token: &str, hosts: &[&str]) -> Case {
         headers.push(("x-requested-with", xrw.to_owned()));
     }
     let mut cookies = Vec::new();
+    // With a site table, half the requests carry the cookies under the
+    // names a sign-in group shares across a parent domain (`__Secure-`),
+    // which only that group's sites read.
+    let prefix = if !hosts.is_empty() && rng.chance(50) {
+        "__Secure-"
+    } else {
+        "__Host-"
+    };
     for _ in 0..*rng.pick(&[0usize, 1, 1, 1, 1, 2, 3, 5]) {
         cookies.push((
-            "__Host-edge-auth-session".to_owned(),
+            format!("{prefix}edge-auth-session"),
             random_session(rng, provider_token),
         ));
     }
     if rng.chance(30) {
-        cookies.push(("__Host-edge-auth-user".to_owned(), "alice".to_owned()));
+        cookies.push((format!("{prefix}edge-auth-user"), "alice".to_owned()));
     }
     if rng.chance(20) {
         cookies.push(("other".to_owned(), "1".to_owned()));
@@ -651,6 +659,13 @@ fn core_request(
 type Store = std::collections::BTreeMap<String, String>;
 
 /// The entry of the case's host, as a Rust driver reads the store.
+/// The session cookie's name at `site`: its group's shared one, or the
+/// deployment's.
+fn site_cookie(site: Option<&SitePolicy>) -> String {
+    site.and_then(|s| s.cookies.as_ref())
+        .map_or_else(|| "__Host-edge-auth-session".to_owned(), |c| c[0].clone())
+}
+
 fn site_of(case: &Case, store: &Store) -> Option<SitePolicy> {
     let host = case
         .headers
@@ -871,6 +886,10 @@ fn table_config() -> edge_auth_core::Config {
          "public": ["/", "/index.html", "/pub?ic/*"],
          "rules": [{"pattern": "/admin/*", "groups": ["admins"]}]},
     ]);
+    // The handbook and the API reference share their session across
+    // example.com (`__Secure-` cookies); the status page keeps `__Host-`.
+    value["sign_in_groups"] =
+        json!([{"name": "docs", "domain": "example.com", "sign_in_site": "handbook"}]);
     kit::config_from(value)
 }
 
@@ -1048,10 +1067,11 @@ fn differential(config: &Config, cases: &[Case], count: usize, store: &Store, de
                 .unwrap();
             let case = &cases[i];
             let site = site_of(case, store);
+            let name = site_cookie(site.as_ref());
             let ours: Vec<&String> = case
                 .cookies
                 .iter()
-                .filter(|(n, _)| n == "__Host-edge-auth-session")
+                .filter(|(n, _)| *n == name)
                 .map(|(_, v)| v)
                 .collect();
             let kind = match ours.as_slice() {
@@ -1161,8 +1181,9 @@ fn differential(config: &Config, cases: &[Case], count: usize, store: &Store, de
                 let first_rule = |key: &String| policy.rule_for(key);
                 let public = keys.iter().all(|k| first_rule(k).is_none())
                     && policy.public.iter().any(|p| p.matches(&keys[0]));
+                let session_name = site_cookie(site.as_ref());
                 let session = case.cookies.iter().find_map(|(name, value)| {
-                    (name == "__Host-edge-auth-session")
+                    (*name == session_name)
                         .then(|| config.sessions.verify_at(value, case.now, policy.site).ok())
                         .flatten()
                 });

@@ -141,6 +141,7 @@ fn parallel_signins_are_bounded() {
                 nonce: "n".repeat(43),
                 return_to: "/".into(),
                 forced: false,
+                site: None,
             };
             format!("__Host-edge-auth-flow-{}{i}={}", "s".repeat(42), f.encode())
         })
@@ -988,6 +989,7 @@ fn forced_visits_never_push_out_a_sign_in_in_progress() {
             nonce: "n".repeat(43),
             return_to: "/".into(),
             forced,
+            site: None,
         };
         format!("__Host-edge-auth-flow-{}{i}={}", "s".repeat(42), f.encode())
     };
@@ -1210,6 +1212,7 @@ fn a_made_up_flow_cookie_never_reaches_the_token_endpoint() {
         nonce: "n".repeat(43),
         return_to: "/docs/".into(),
         forced: false,
+        site: None,
     };
     let sealed = flow.seal(&state, &config);
     assert!(

@@ -176,6 +176,9 @@ pub fn config_json(
     // group (docs/config.md, `sites`).
     if !settings.sites.is_empty() {
         config["sites"] = settings.sites.iter().map(|s| s.to_config()).collect();
+        if !settings.sign_in_groups.is_empty() {
+            config["sign_in_groups"] = json!(settings.sign_in_groups);
+        }
     }
     // With Cognito the longest session is known (the ID token's validity):
     // every verifier then refuses a session longer than that, not only

@@ -415,19 +415,22 @@ impl Plan {
             }
             if table {
                 // Every site's, known from the settings: a removed site's
-                // go with it.
-                let each = |suffix: &str| {
+                // go with it. The callbacks of the sites that sign in at
+                // their own address only: a group's other sites hand their
+                // sign-ins to its sign-in site.
+                let each = |suffix: &str, all: bool| {
                     Value::Known(
                         settings
                             .sites
                             .iter()
+                            .filter(|s| all || settings.signs_in_itself(s))
                             .map(|s| format!("{}{suffix}", s.url()))
                             .collect::<Vec<_>>()
                             .join(","),
                     )
                 };
-                p.push(("CallbackUrls".into(), each(CALLBACK_PATH)));
-                p.push(("LogoutUrls".into(), each(SIGNED_OUT_PATH)));
+                p.push(("CallbackUrls".into(), each(CALLBACK_PATH, false)));
+                p.push(("LogoutUrls".into(), each(SIGNED_OUT_PATH, true)));
             } else {
                 p.push(("CallbackUrls".into(), site.with_suffix(CALLBACK_PATH)));
                 p.push(("LogoutUrls".into(), site.with_suffix(SIGNED_OUT_PATH)));

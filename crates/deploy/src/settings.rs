@@ -63,6 +63,10 @@ pub struct Settings {
     /// "Many sites").
     #[serde(default)]
     pub sites: Vec<SiteEntry>,
+    /// Sign-in groups whose sites share one session across a parent
+    /// domain and sign in through one of them (`[[sign_in_groups]]`).
+    #[serde(default)]
+    pub sign_in_groups: Vec<SignInGroupEntry>,
     /// The settings file's folder: what a site's `content` is relative to.
     #[serde(skip)]
     pub dir: PathBuf,
@@ -91,6 +95,18 @@ pub struct SiteEntry {
     pub rules: Vec<Rule>,
     #[serde(default)]
     pub public: Option<Vec<String>>,
+}
+
+/// One `[[sign_in_groups]]` entry: config.json's `sign_in_groups`, as is.
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignInGroupEntry {
+    /// The group: the `sign_in_group` of its sites.
+    pub name: String,
+    /// The parent domain its session cookie is scoped to.
+    pub domain: String,
+    /// The site every sign-in of the group goes through.
+    pub sign_in_site: String,
 }
 
 /// `[function]`: what CloudFront's own test run of the staged function
@@ -334,6 +350,41 @@ impl SiteEntry {
             site["session"] = serde_json::json!(group);
         }
         site
+    }
+}
+
+impl Settings {
+    /// Whether `site` signs in at its own address: alone, or its group's
+    /// sign-in site. The group's other sites hand their sign-ins over,
+    /// so the pool knows only the sign-in site's callback.
+    pub fn signs_in_itself(&self, site: &SiteEntry) -> bool {
+        self.sign_in_groups
+            .iter()
+            .find(|g| site.sign_in_group.as_deref() == Some(g.name.as_str()))
+            .is_none_or(|g| g.sign_in_site == site.name)
+    }
+
+    /// What config.json's `sites` and `sign_in_groups` hold, read back as
+    /// every handler reads them: the core's own checks of the table.
+    pub fn check_table(&self) -> Result<(), String> {
+        let sites: Vec<edge_auth_core::config::TableSite> = self
+            .sites
+            .iter()
+            .map(|s| serde_json::from_value(s.to_config()))
+            .collect::<Result<_, _>>()
+            .map_err(|e| e.to_string())?;
+        let groups: Vec<edge_auth_core::config::SignInGroup> = self
+            .sign_in_groups
+            .iter()
+            .map(|g| edge_auth_core::config::SignInGroup {
+                name: g.name.clone(),
+                domain: g.domain.clone(),
+                sign_in_site: g.sign_in_site.clone(),
+            })
+            .collect();
+        edge_auth_core::config::check_site_table(&sites, &groups, &Default::default())
+            .map(|_| ())
+            .map_err(|e| e.to_string())
     }
 }
 
@@ -717,6 +768,12 @@ impl Settings {
     /// `[[sites]]`: what a site table needs of the rest, and each site.
     fn check_sites(&self) -> Result<(), (&'static str, String)> {
         if self.sites.is_empty() {
+            if !self.sign_in_groups.is_empty() {
+                return Err((
+                    "sign_in_groups",
+                    "only with [[sites]]: a group shares a session between sites of a table".into(),
+                ));
+            }
             return Ok(());
         }
         if self.authorizer != Authorizer::CloudfrontFunction
@@ -831,7 +888,13 @@ impl Settings {
                 }
             }
         }
-        Ok(())
+        // The groups, as the handlers will read them from config.json
+        // (`config.json: ` dropped: the settings say it in their words).
+        self.check_table().map_err(|e| {
+            let e = e.trim_start_matches("config.json: ");
+            let e = e.replace("`sign_in_groups[", "`[[sign_in_groups]] [");
+            ("sign_in_groups", e.replace("`session", "`sign_in_group"))
+        })
     }
 
     /// Every sign-in at the provider has a second factor: a Cognito pool

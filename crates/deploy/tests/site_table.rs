@@ -144,23 +144,35 @@ fn each_site_is_a_distribution_and_grants_of_its_own_beside_one_of_everything_el
             &Value::Known(want.into())
         );
     }
-    // Every site's callback and sign-out URL, from the start.
+    // Every site's sign-out URL, from the start; the callbacks of the
+    // sites that sign in at their own address (the API reference hands its
+    // sign-ins to the handbook, its group's sign-in site).
     assert_eq!(
         parameter(&plan, "edge-auth-sites-user-pool", "CallbackUrls"),
         &Value::Known(
-            "https://handbook.example.com/_edge-auth/callback,https://api.example.com/_edge-auth/callback,https://status.example.com/_edge-auth/callback".into()
+            "https://handbook.docs.example.com/_edge-auth/callback,https://status.example.com/_edge-auth/callback".into()
+        )
+    );
+    assert_eq!(
+        parameter(&plan, "edge-auth-sites-user-pool", "LogoutUrls"),
+        &Value::Known(
+            "https://handbook.docs.example.com/signed-out.html,https://api.docs.example.com/signed-out.html,https://status.example.com/signed-out.html".into()
         )
     );
     // The store step names each site's entry; each site's content is
     // synced to its own bucket, from the folder beside the settings.
-    for host in ["handbook", "api", "status"] {
+    for (site, host) in [
+        ("handbook", "handbook.docs"),
+        ("api", "api.docs"),
+        ("status", "status"),
+    ] {
         assert!(
             text.contains(&format!("    site:{host}.example.com\n")),
             "{text}"
         );
         assert!(
             text.contains(&format!(
-                "sites/{host} to s3://<edge-auth-sites-site-{host}.BucketName>"
+                "sites/{site} to s3://<edge-auth-sites-site-{site}.BucketName>"
             )),
             "{text}"
         );
@@ -174,7 +186,7 @@ fn each_site_is_a_distribution_and_grants_of_its_own_beside_one_of_everything_el
     assert!(text.contains("remove the sites no longer in the settings: each stack edge-auth-sites-site-<name> (eu-north-1) whose <name> is not handbook, api, status"), "{text}");
     // The probes go to the first site.
     assert!(
-        text.contains("(TestFunction, DEVELOPMENT stage, with the store above): at handbook.example.com (the first site)"),
+        text.contains("(TestFunction, DEVELOPMENT stage, with the store above): at handbook.docs.example.com (the first site)"),
         "{text}"
     );
     println!("{text}");
@@ -267,7 +279,7 @@ fn the_tables_config_json_is_the_cores_site_table() {
     let keys = keys();
     assert!(value.get("site").is_none(), "{value}");
     assert!(config.site_table());
-    let handbook = edge_auth_core::sites::site_for_host(&config, Some("handbook.example.com"))
+    let handbook = edge_auth_core::sites::site_for_host(&config, Some("handbook.docs.example.com"))
         .expect("the handbook by its host");
     assert_eq!(handbook.id, "docs");
     let status = edge_auth_core::sites::site_for_host(&config, Some("STATUS.example.com:443"))
@@ -278,8 +290,8 @@ fn the_tables_config_json_is_the_cores_site_table() {
     assert_eq!(
         entries.keys().cloned().collect::<Vec<_>>(),
         [
-            "site:api.example.com",
-            "site:handbook.example.com",
+            "site:api.docs.example.com",
+            "site:handbook.docs.example.com",
             "site:status.example.com"
         ]
     );
@@ -287,8 +299,20 @@ fn the_tables_config_json_is_the_cores_site_table() {
     let api = config.at_site("api").unwrap();
     assert_eq!(
         api.file.site.base_url.as_deref(),
-        Some("https://api.example.com")
+        Some("https://api.docs.example.com")
     );
+    // The sign-in group as the settings name it: the API reference's
+    // sign-ins go to the handbook, its session is the group's cookie.
+    assert_eq!(
+        value["sign_in_groups"],
+        serde_json::json!([{"name": "docs", "domain": "docs.example.com", "sign_in_site": "handbook"}])
+    );
+    assert_eq!(
+        api.shared.as_ref().map(|s| s.sign_in_base.as_str()),
+        Some("https://handbook.docs.example.com")
+    );
+    assert_eq!(api.cookie_names.domain.as_deref(), Some("docs.example.com"));
+    assert!(config.at_site("status").unwrap().shared.is_none());
 }
 
 /// A change to the example's text.
@@ -297,7 +321,7 @@ type Edit = fn(String) -> String;
 /// What a table refuses, each named by its setting.
 #[test]
 fn a_tables_bad_settings_are_refused_by_name() {
-    let cases: [(&str, Edit, &str); 11] = [
+    let cases: [(&str, Edit, &str); 15] = [
         (
             "lambda-edge",
             |t| t.replace("[regions]", "authorizer = \"lambda-edge\"\n[regions]"),
@@ -332,8 +356,8 @@ fn a_tables_bad_settings_are_refused_by_name() {
             "domain",
             |t| {
                 t.replacen(
-                    "domain = \"api.example.com\"",
-                    "domain = \"api.example.com/x\"",
+                    "domain = \"api.docs.example.com\"",
+                    "domain = \"api.docs.example.com/x\"",
                     1,
                 )
             },
@@ -343,8 +367,8 @@ fn a_tables_bad_settings_are_refused_by_name() {
             "same-domain",
             |t| {
                 t.replacen(
-                    "domain = \"api.example.com\"",
-                    "domain = \"handbook.example.com\"",
+                    "domain = \"api.docs.example.com\"",
+                    "domain = \"handbook.docs.example.com\"",
                     1,
                 )
             },
@@ -360,7 +384,7 @@ fn a_tables_bad_settings_are_refused_by_name() {
             |t| {
                 t.replacen(
                     "content = \"api\"",
-                    "content = \"api\"\naliases = [\"www.api.example.com\"]",
+                    "content = \"api\"\naliases = [\"www.api.docs.example.com\"]",
                     1,
                 )
             },
@@ -375,6 +399,40 @@ fn a_tables_bad_settings_are_refused_by_name() {
             "misspelt",
             |t| t.replace("sign_in_group", "sign_in_grup"),
             "sign_in_grup",
+        ),
+        // A sign-in group's cookie must reach each of its sites, from a
+        // sign-in site of its own.
+        (
+            "group-domain",
+            |t| {
+                t.replacen(
+                    "domain = \"docs.example.com\"",
+                    "domain = \"help.example.com\"",
+                    1,
+                )
+            },
+            "site `handbook` (handbook.docs.example.com) is not under `help.example.com`",
+        ),
+        (
+            "group-sign-in-site",
+            |t| {
+                t.replacen(
+                    "sign_in_site = \"handbook\"",
+                    "sign_in_site = \"status\"",
+                    1,
+                )
+            },
+            "`[[sign_in_groups]] [0].sign_in_site`: `status` is not a site of the group",
+        ),
+        (
+            "group-nobody",
+            |t| t.replacen("name = \"docs\"", "name = \"help\"", 1),
+            "no site has `sign_in_group = \"help\"`",
+        ),
+        (
+            "group-misspelt",
+            |t| t.replacen("sign_in_site =", "signin_site =", 1),
+            "signin_site",
         ),
     ];
     for (tag, edit, wanted) in cases {
@@ -456,10 +514,13 @@ fn a_site_change_is_a_store_write_not_a_new_function() {
         |c: &edge_auth_core::Config| edge_auth_core::sites::site_entries(c, &keys().verify_keys());
     let (b, a) = (entries(&before), entries(&after));
     assert_eq!(a.len(), b.len() + 1);
-    assert_ne!(a["site:api.example.com"], b["site:api.example.com"]);
+    assert_ne!(
+        a["site:api.docs.example.com"],
+        b["site:api.docs.example.com"]
+    );
     assert_eq!(
-        a["site:handbook.example.com"],
-        b["site:handbook.example.com"]
+        a["site:handbook.docs.example.com"],
+        b["site:handbook.docs.example.com"]
     );
 }
 
@@ -468,9 +529,13 @@ fn a_site_change_is_a_store_write_not_a_new_function() {
 #[test]
 fn the_examples_placeholders_are_named_per_site() {
     let found = table().example_placeholders();
-    for site in ["handbook", "api", "status"] {
+    for (site, host) in [
+        ("handbook", "handbook.docs"),
+        ("api", "api.docs"),
+        ("status", "status"),
+    ] {
         assert!(
-            found.contains(&format!("sites ({site}).domain = {site}.example.com")),
+            found.contains(&format!("sites ({site}).domain = {host}.example.com")),
             "{found:?}"
         );
         assert!(

@@ -202,6 +202,16 @@ pub struct Options {
     /// The settings' `[[sites]]`: each served as `<name>.localhost` on
     /// the one port (Chromium resolves `*.localhost` to the loopback).
     pub sites: Vec<LocalSite>,
+    /// The settings' `[[sign_in_groups]]`: each group's sites served as
+    /// `<name>.<group>.localhost`, sharing a cookie for `<group>.localhost`.
+    pub groups: Vec<LocalGroup>,
+}
+
+/// A sign-in group sharing its session across a parent domain.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct LocalGroup {
+    pub name: String,
+    pub sign_in_site: String,
 }
 
 /// One site of the settings' `[[sites]]`, as the local edge serves it.
@@ -237,8 +247,10 @@ fn resolve(a: Args) -> Result<Options, String> {
     let mut public = (!a.public.is_empty()).then_some(a.public);
     let (mut idle, mut max) = (a.idle_timeout_minutes, a.max_hours);
     let mut sites = Vec::new();
+    let mut groups = Vec::new();
     if let Some(path) = &a.settings {
         let file = SettingsFile::read(path)?;
+        groups = file.sign_in_groups;
         let here = path.parent().unwrap_or(std::path::Path::new("."));
         sites = file
             .sites
@@ -295,6 +307,7 @@ fn resolve(a: Args) -> Result<Options, String> {
         idle_timeout_minutes: idle,
         max_hours: max,
         sites,
+        groups,
     })
 }
 
@@ -310,6 +323,8 @@ struct SettingsFile {
     session: SettingsSession,
     #[serde(default)]
     sites: Vec<SettingsSiteEntry>,
+    #[serde(default)]
+    sign_in_groups: Vec<LocalGroup>,
 }
 
 /// A `[[sites]]` entry: what the local edge reads of it (the domain,

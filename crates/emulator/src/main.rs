@@ -65,7 +65,29 @@ fn to_site_address(
     })
 }
 
-/// A site of the table on this server: `http://<name>.localhost:<port>`
+/// A site's name on this machine: `<name>`, or `<name>.<group>` for a
+/// sign-in group sharing its session across a parent domain, which is
+/// `<group>.localhost` here (its cookie's `Domain`).
+fn local_label(o: &Options, site: &cli::LocalSite) -> String {
+    match &site.session {
+        Some(group) if o.groups.iter().any(|g| g.name == *group) => {
+            format!("{}.{group}", site.name)
+        }
+        _ => site.name.clone(),
+    }
+}
+
+/// Whether a site signs in at its own address: alone, or its group's
+/// sign-in site (the others hand their sign-ins over, and the provider
+/// knows only the sign-in site's callback, as the deploy registers).
+fn signs_in_itself(o: &Options, site: &cli::LocalSite) -> bool {
+    o.groups
+        .iter()
+        .find(|g| site.session.as_deref() == Some(g.name.as_str()))
+        .is_none_or(|g| g.sign_in_site == site.name)
+}
+
+/// A site of the table on this server: `http://<label>.localhost:<port>`
 /// (`server` is `http://127.0.0.1:<port>`).
 fn table_site_address(server: &str, name: &str) -> String {
     let port = server.rsplit(':').next().unwrap_or("");
@@ -143,7 +165,7 @@ fn handler_config(
             .map(|s| {
                 let mut site = json!({
                     "name": s.name,
-                    "base_url": table_site_address(site, &s.name),
+                    "base_url": table_site_address(site, &local_label(o, s)),
                     "rules": s.rules,
                     "public": s.public,
                 });
@@ -153,6 +175,13 @@ fn handler_config(
                 site
             })
             .collect();
+        if !o.groups.is_empty() {
+            config["sign_in_groups"] = o
+                .groups
+                .iter()
+                .map(|g| json!({"name": g.name, "domain": format!("{}.localhost", g.name), "sign_in_site": g.sign_in_site}))
+                .collect();
+        }
     }
     if let Some(minutes) = o.idle_timeout_minutes {
         config["session"]["idle_timeout_minutes"] = json!(minutes);
@@ -380,11 +409,20 @@ async fn run() -> Result<(), String> {
             client_secret: client_secret.clone(),
             // Each site's, as the deploy registers them with the pool.
             redirect_uris: std::iter::once(site.clone())
-                .chain(o.sites.iter().map(|s| table_site_address(&site, &s.name)))
+                .chain(
+                    o.sites
+                        .iter()
+                        .filter(|s| signs_in_itself(&o, s))
+                        .map(|s| table_site_address(&site, &local_label(&o, s))),
+                )
                 .map(|base| format!("{base}/_edge-auth/callback"))
                 .collect(),
             logout_uris: std::iter::once(site.clone())
-                .chain(o.sites.iter().map(|s| table_site_address(&site, &s.name)))
+                .chain(
+                    o.sites
+                        .iter()
+                        .map(|s| table_site_address(&site, &local_label(&o, s))),
+                )
                 .map(|base| format!("{base}/signed-out.html"))
                 .collect(),
             id_token_ttl: o.id_ttl,
@@ -480,8 +518,11 @@ async fn run() -> Result<(), String> {
             .sites
             .iter()
             .map(|s| cloudfront::SiteRoute {
-                key: edge_auth_core::sites::site_key(Some(&format!("{}.localhost", s.name)))
-                    .unwrap_or_default(),
+                key: edge_auth_core::sites::site_key(Some(&format!(
+                    "{}.localhost",
+                    local_label(&o, s)
+                )))
+                .unwrap_or_default(),
                 name: s.name.clone(),
                 dir: s.content.clone(),
             })
@@ -552,7 +593,7 @@ async fn run() -> Result<(), String> {
         for s in &o.sites {
             println!(
                 "  site:      {}/ ({})",
-                table_site_address(&site, &s.name),
+                table_site_address(&site, &local_label(&o, s)),
                 s.content.display()
             );
         }
@@ -591,7 +632,7 @@ async fn run() -> Result<(), String> {
         "auth_endpoints": arrangement,
         "authorizer": if o.cloudfront_function { "cloudfront-function" } else { "lambda-edge" },
         "key_value_store": store_file,
-        "sites": o.sites.iter().map(|s| (s.name.clone(), json!(table_site_address(&site, &s.name)))).collect::<serde_json::Map<_, _>>(),
+        "sites": o.sites.iter().map(|s| (s.name.clone(), json!(table_site_address(&site, &local_label(&o, s))))).collect::<serde_json::Map<_, _>>(),
     });
     // Listening before READY: a signal sent as soon as READY is read must
     // find the handlers in place, not the default action (which would end
