@@ -20,6 +20,9 @@ pub struct Target {
     pub client_id: Option<String>,
     /// Addresses that must refuse a direct request: (what, URL).
     pub direct: Vec<(String, String)>,
+    /// A site of a sign-in group that hands its sign-ins to the group's
+    /// sign-in site: (that site's address, this site's name).
+    pub hands_over_to: Option<(String, String)>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -207,6 +210,9 @@ fn behaviour(target: &Target, probe: &Probe, answer: &Answer) -> Result<String, 
 /// The start path: to the provider with PKCE (S256), `state`, `nonce`, the
 /// registered callback, and a flow cookie only this site can read back.
 fn start(target: &Target, answer: &Answer) -> Result<String, String> {
+    if let Some((sign_in_site, name)) = &target.hands_over_to {
+        return handed_over(target, answer, sign_in_site, name);
+    }
     if answer.status != 302 {
         return Err(format!(
             "{}: the start path should redirect to the provider",
@@ -272,6 +278,32 @@ fn start(target: &Target, answer: &Answer) -> Result<String, String> {
     }
 }
 
+/// The start path of a site that hands its sign-ins over: to the group's
+/// sign-in site's start, naming this site, and no cookie set here.
+fn handed_over(
+    target: &Target,
+    answer: &Answer,
+    sign_in_site: &str,
+    name: &str,
+) -> Result<String, String> {
+    let location = answer.header("location").unwrap_or("");
+    let expected = format!(
+        "{sign_in_site}{}?{}&return=",
+        target.paths.start,
+        encode_form([("site", name)])
+    );
+    if answer.status != 302 || !location.starts_with(&expected) {
+        return Err(format!(
+            "{} to {location:?}, not 302 to the group's sign-in site ({expected}…)",
+            answer.status
+        ));
+    }
+    if answer.header("set-cookie").is_some() {
+        return Err("a cookie set by a start that hands the sign-in over".into());
+    }
+    Ok(format!("302 to the group's sign-in site, {sign_in_site}"))
+}
+
 /// What every answer of the site carries, generated or from the bucket.
 fn security_headers(target: &Target, answer: &Answer) -> Result<(), String> {
     let mut missing = Vec::new();
@@ -310,6 +342,7 @@ mod tests {
             authorize_endpoint: Some("https://id.example.com/authorize".into()),
             client_id: Some("client".into()),
             direct: vec![("the bucket".into(), "https://b.s3.amazonaws.com/".into())],
+            hands_over_to: None,
         }
     }
 
@@ -400,6 +433,33 @@ mod tests {
         assert!(why.contains("redirect_uri"), "{why}");
         let why = judge(&t, &p, &secure(302, &[("location", location)])).unwrap_err();
         assert!(why.contains("cookie"), "{why}");
+    }
+
+    /// A site of a sign-in group other than its sign-in site: its start
+    /// sends the browser there, naming itself, and sets nothing.
+    #[test]
+    fn a_start_that_hands_over_goes_to_the_groups_sign_in_site() {
+        let t = Target {
+            hands_over_to: Some(("https://handbook.example.com".into(), "docs".into())),
+            ..target()
+        };
+        let p = probe(Kind::Start);
+        let there = "https://handbook.example.com/_edge-auth/start?site=docs&return=%2Fedge-auth-check-n%2F";
+        assert!(judge(&t, &p, &secure(302, &[("location", there)])).is_ok());
+        let cookie = (
+            "set-cookie",
+            "__Host-edge-auth-flow-s=x; HttpOnly; Secure; Path=/",
+        );
+        let why = judge(&t, &p, &secure(302, &[("location", there), cookie])).unwrap_err();
+        assert!(why.contains("cookie"), "{why}");
+        for wrong in [
+            "https://evil.example/_edge-auth/start?site=docs&return=%2F",
+            "https://handbook.example.com/_edge-auth/start?site=api&return=%2F",
+            "https://id.example.com/authorize?response_type=code",
+        ] {
+            let why = judge(&t, &p, &secure(302, &[("location", wrong)])).unwrap_err();
+            assert!(why.contains("the group's sign-in site"), "{wrong}: {why}");
+        }
     }
 
     #[test]

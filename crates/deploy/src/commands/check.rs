@@ -112,6 +112,22 @@ fn target(
             },
         );
     let public_page = public.into_iter().find(|p| !p.contains(['*', '?']));
+    // A site of a sign-in group that signs in through another.
+    let hands_over_to = settings
+        .sites
+        .iter()
+        .find(|s| s.url() == site.trim_end_matches('/') && !settings.signs_in_itself(s))
+        .and_then(|s| {
+            let group = settings
+                .sign_in_groups
+                .iter()
+                .find(|g| s.sign_in_group.as_deref() == Some(g.name.as_str()))?;
+            let sign_in = settings
+                .sites
+                .iter()
+                .find(|t| t.name == group.sign_in_site)?;
+            Some((sign_in.url(), s.name.clone()))
+        });
     Target {
         site: site.trim_end_matches('/').to_owned(),
         paths: edge_auth_core::config::PathSettings::default(),
@@ -119,6 +135,7 @@ fn target(
         authorize_endpoint,
         client_id,
         direct,
+        hands_over_to,
     }
 }
 
