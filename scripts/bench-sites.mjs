@@ -1,5 +1,6 @@
 // The CloudFront Function with one site against the same function with a
-// site table (three sites, crates/core/src/sites.rs), in one run, in
+// site table (three and ten sites, and a branch's preview of a site whose
+// group shares its session: crates/core/src/sites.rs), in one run, in
 // Node.js and Debian's njs: mean µs per call for a page view with a
 // valid session, one without, and the store reads each makes (CloudFront
 // bills every read). Both functions rendered by the core
@@ -46,11 +47,11 @@ function configFor(sites, extra = 0) {
   return config;
 }
 
-function render(config, flag) {
+function render(config, ...flags) {
   const dir = mkdtempSync(join(tmpdir(), 'edge-sites-'));
   const file = join(dir, 'config.json');
   writeFileSync(file, JSON.stringify(config));
-  const args = ['run', '-q', '--release', '-p', 'edge-auth-core', '--example', 'render-cloudfront-function', '--', ...(flag ? [flag] : []), file];
+  const args = ['run', '-q', '--release', '-p', 'edge-auth-core', '--example', 'render-cloudfront-function', '--', ...flags, file];
   return execFileSync('cargo', args, { encoding: 'utf8', cwd: ROOT });
 }
 
@@ -64,12 +65,12 @@ function session(site) {
   return `${head}.${body}.${mac}`;
 }
 
-function event(withSession, site) {
-  const cookies = withSession ? { '__Host-edge-auth-session': { value: session(site) } } : {};
+function event(withSession, site, host = 'handbook.example.com', cookie = '__Host-edge-auth-session') {
+  const cookies = withSession ? { [cookie]: { value: session(site) } } : {};
   return {
     version: '1.0', context: { eventType: 'viewer-request', distributionDomainName: 'd111111abcdef8.cloudfront.net', requestId: 'bench' },
     viewer: { ip: '203.0.113.9' },
-    request: { method: 'GET', uri: '/ops/runbook.html', querystring: {}, headers: { host: { value: 'handbook.example.com' }, accept: { value: 'text/html' } }, cookies },
+    request: { method: 'GET', uri: '/ops/runbook.html', querystring: {}, headers: { host: { value: host }, accept: { value: 'text/html' } }, cookies },
   };
 }
 
@@ -85,12 +86,17 @@ var EVENTS = ${JSON.stringify(events)};
 var out = [];
 (async function () {
   for (var e = 0; e < EVENTS.length; e++) {
+    // The function rewrites the URI it forwards (a directory's index, a
+    // preview's prefix): each call gets the event's own again, as each
+    // CloudFront request is new.
+    var ev = EVENTS[e], uri = ev.request.uri;
+    var call = function () { ev.request.uri = uri; return handler(ev); };
     READS = 0;
-    var first = await handler(EVENTS[e]);
+    var first = await call();
     var reads = READS;
-    for (var w = 0; w < ${CALLS >> 2}; w++) { await handler(EVENTS[e]); }
+    for (var w = 0; w < ${CALLS >> 2}; w++) { await call(); }
     var t = Date.now();
-    for (var i = 0; i < ${CALLS}; i++) { await handler(EVENTS[e]); }
+    for (var i = 0; i < ${CALLS}; i++) { await call(); }
     out.push([(Date.now() - t) * 1000 / ${CALLS}, reads, first.statusCode || 'forward']);
   }
   print(JSON.stringify(out));
@@ -107,10 +113,17 @@ var out = [];
 const one = configFor(false);
 const table = configFor(true);
 const ten = configFor(true, 7);
+// The handbook and the API reference sharing one session across
+// example.com, and a branch's preview of the API reference.
+const shared = configFor(true);
+shared.sign_in_groups = [{ name: 'docs', domain: 'example.com', sign_in_site: 'handbook' }];
+shared.sites[1].preview_domain = 'preview.example.com';
+const atPreview = (withSession) => event(withSession, 'docs', 'feature-x.preview.example.com', '__Secure-edge-auth-session');
 const variants = [
   ['one site', render(one), JSON.parse(render(one, '--store')), [event(true), event(false)]],
   ['site table (3 sites)', render(table), JSON.parse(render(table, '--store')), [event(true, 'docs'), event(false)]],
   ['site table (10 sites)', render(ten), JSON.parse(render(ten, '--store')), [event(true, 'docs'), event(false)]],
+  ['a branch\'s preview (3 sites, shared session)', render(shared), JSON.parse(render(shared, '--store', '--preview', 'api:feature-x')), [atPreview(true), atPreview(false)]],
 ];
 console.log(`CloudFront Function, ${CALLS} calls per figure (mean µs per call; store reads per call)`);
 console.log('| function | bytes | engine | valid session | reads | no session | reads |');

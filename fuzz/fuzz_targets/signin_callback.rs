@@ -60,6 +60,8 @@ fuzz_target!(|input: Input| {
             nonce: nonce.clone(),
             return_to: unmarked(input.return_to.clone()),
             forced: false,
+            site: None,
+            branch: None,
         };
         cookies.push(format!(
             "__Host-edge-auth-flow-{STATE}={}",

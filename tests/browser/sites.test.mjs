@@ -9,7 +9,10 @@ import { startEdge, launch, signIn, USERS } from './harness.mjs';
 let edge, browser;
 
 before(async () => {
-  edge = await startEdge(['--settings', 'examples/sites/sites.toml']);
+  // With a branch's preview of the API reference, as `preview upload`
+  // puts one on AWS.
+  edge = await startEdge(['--settings', 'examples/sites/sites.toml',
+    '--preview', 'api:feature-x=tests/browser/preview-feature-x']);
   browser = await launch();
 });
 after(async () => {
@@ -147,6 +150,53 @@ test('sign-out at one site of the group ends the session on all of them', async 
     await page.goto(`${edge.sites.handbook}/admin/`);
     await page.waitForSelector('input[name=username]');
     assert.ok(page.url().startsWith(edge.idp), page.url());
+  } finally {
+    await context.close();
+  }
+});
+
+test('a branch\'s preview: its own build at its own host, the site\'s rules, a sign-in through the group\'s sign-in site that comes back to the preview', async () => {
+  const preview = edge.previews['api:feature-x'];
+  assert.equal(new URL(preview).hostname, 'feature-x.api-preview.docs.localhost');
+  const context = await localContext();
+  try {
+    const page = await context.newPage();
+    const auth = [];
+    page.on('request', (r) => { if (r.url().includes('/_edge-auth/')) auth.push(r.url()); });
+    // No session: the sign-in starts at the handbook (the provider knows no
+    // preview's callback), naming the site and the branch.
+    await page.goto(`${preview}/private/`);
+    assert.ok(page.url().startsWith(edge.idp), page.url());
+    assert.ok(auth[0].startsWith(`${edge.sites.handbook}/_edge-auth/start?site=api&branch=feature-x&return=%2Fprivate%2F`), JSON.stringify(auth));
+    await signIn(page, preview, USERS.admin);
+    assert.equal(page.url(), `${preview}/private/`);
+    // The branch's build, not the live site's.
+    assert.match(await page.title(), /Private API notes \(preview: feature-x\)/);
+    // The live API reference: its own content, the same session.
+    auth.length = 0;
+    await page.goto(`${edge.sites.api}/private/`);
+    assert.equal(await page.title(), 'Private API notes');
+    assert.deepEqual(auth, []);
+    // The site's rules hold at the preview: a reader is refused there.
+    const reader = await localContext();
+    try {
+      const tab = await reader.newPage();
+      await tab.goto(`${preview}/private/`);
+      await signIn(tab, preview, USERS.alice);
+      const refused = await tab.goto(`${preview}/private/`);
+      assert.equal(refused.status(), 403);
+      // Its start page opens (no rule there).
+      const open = await tab.goto(`${preview}/`);
+      assert.equal(open.status(), 200);
+      assert.match(await tab.title(), /preview: feature-x/);
+    } finally {
+      await reader.close();
+    }
+    // A branch that was never uploaded: no site, no redirect.
+    const port = new URL(edge.site).port;
+    const none = await page.goto(`http://gone.api-preview.docs.localhost:${port}/`);
+    assert.equal(none.status(), 404);
+    assert.equal(none.headers().location, undefined);
   } finally {
     await context.close();
   }

@@ -954,8 +954,11 @@ def test_a_site_table_deploys_then_loses_a_site_against_moto(tmp_path, moto, pro
         (tmp_path / name).mkdir(exist_ok=True)
         (tmp_path / name / "index.html").write_text(f"<!doctype html><title>{name}</title>")
         group = f'sign_in_group = "{sites[name]}"\n' if sites[name] else ""
+        # The API reference's branches are previewed under preview.docs.test.
+        preview = (f'[sites.preview]\ndomain = "preview.docs.test"\ncertificate_arn = "{certificate}"\n'
+                   if name == "api" else "")
         return (f'\n[[sites]]\nname = "{name}"\ndomain = "{name}.docs.test"\ncertificate_arn = "{certificate}"\n{group}'
-                f'[[sites.rules]]\npattern = "/admin/*"\ngroups = ["admins"]\n')
+                f'[[sites.rules]]\npattern = "/admin/*"\ngroups = ["admins"]\n{preview}')
     # The docs group shares its session across docs.test, signing in at
     # the handbook.
     group = '\n[[sign_in_groups]]\nname = "docs"\ndomain = "docs.test"\nsign_in_site = "handbook"\n'
@@ -974,7 +977,7 @@ def test_a_site_table_deploys_then_loses_a_site_against_moto(tmp_path, moto, pro
     outputs = outputs_of(url, stacks)
     assert [filled_in(a, outputs) for a in planned] == executed
     assert {s for s in stacks if "-site-" in s or "-grants-" in s} == {
-        f"edge-auth-table-{kind}-{name}" for kind in ("site", "grants") for name in sites}
+        f"edge-auth-table-{kind}-{name}" for kind in ("site", "grants") for name in [*sites, "api-preview"]}
     assert "edge-auth-table-distribution" not in stacks
     s3 = client("s3", REGION, url)
     for name in sites:
@@ -1018,7 +1021,55 @@ def test_a_site_table_deploys_then_loses_a_site_against_moto(tmp_path, moto, pro
     assert roles["edge-auth-table-sites-policies"] == "the sites' access controls and policies"
     assert report["function"]["in_step"] is True
 
-    # The API reference leaves the table.
+    # Branches' previews of the API reference: each branch's files under
+    # its prefix in the previews' bucket, its host in the store (the
+    # site's rules, its prefix, its start at the handbook); the live
+    # site's bucket untouched.
+    assert outputs["edge-auth-table-site-api-preview"]["BucketName"] != outputs["edge-auth-table-site-api"]["BucketName"]
+    preview_stack = cfn.describe_stacks(StackName="edge-auth-table-site-api-preview")["Stacks"][0]
+    preview_parameters = {p["ParameterKey"]: p["ParameterValue"] for p in preview_stack["Parameters"]}
+    assert (preview_parameters["DomainName"], preview_parameters["SiteName"]) == ("*.preview.docs.test", "api")
+    build = tmp_path / "build"
+    (build / "docs").mkdir(parents=True)
+    (build / "index.html").write_text("<!doctype html><title>feature-x</title>")
+    (build / "docs" / "a.html").write_text("<!doctype html><title>a</title>")
+
+    def preview(*args):
+        return subprocess.run([str(tool), "preview", *args, "--settings", str(settings)],
+                              cwd=ROOT, capture_output=True, text=True, env=env, timeout=300)
+    for branch in ("feature-x", "b2"):
+        up = preview("upload", "--site", "api", "--branch", branch, "--dir", str(build))
+        assert up.returncode == 0, up.stdout + up.stderr
+        assert f"preview of api at https://{branch}.preview.docs.test/" in up.stdout, up.stdout
+    preview_bucket = outputs["edge-auth-table-site-api-preview"]["BucketName"]
+    objects = lambda bucket: {o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])}
+    assert objects(preview_bucket) == {f"{b}/{k}" for b in ("feature-x", "b2") for k in ("index.html", "docs/a.html")}
+    assert objects(outputs["edge-auth-table-site-api"]["BucketName"]) == {"index.html"}
+    store = lambda: stores[outputs["edge-auth-table-viewer-function"]["KeyValueStoreArn"]]["items"]
+    entry_x = json.loads(store()["site:feature-x.preview.docs.test"])
+    assert entry_x[5] == ["/feature-x", "https://handbook.docs.test/_edge-auth/start?site=api&branch=feature-x"]
+    assert entry_x[:3] == json.loads(store()["site:api.docs.test"])[:3]
+    # One taken down: its host first, then its files.
+    down = preview("remove", "--site", "api", "--branch", "b2")
+    assert down.returncode == 0, down.stdout + down.stderr
+    assert "site:b2.preview.docs.test" not in store()
+    assert objects(preview_bucket) == {"feature-x/index.html", "feature-x/docs/a.html"}
+    # Refused, before anything changes: a site without previews, a branch
+    # that cannot be a host's first label, a build without an index.
+    refused = preview("upload", "--site", "status", "--branch", "x", "--dir", str(build))
+    assert refused.returncode == 2 and "site `status` has no previews" in refused.stderr, refused.stderr
+    refused = preview("upload", "--site", "api", "--branch", "Feature/X", "--dir", str(build))
+    assert refused.returncode == 2 and "--branch" in refused.stderr, refused.stderr
+    refused = preview("upload", "--site", "api", "--branch", "x", "--dir", str(build / "docs"))
+    assert refused.returncode == 2 and "no index.html" in refused.stderr, refused.stderr
+    assert "site:x.preview.docs.test" not in store()
+    # A deploy keeps the branch's entry, written again with its keys and rules.
+    log.unlink()
+    again = run_tool(tool, settings, work, env)
+    assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
+    assert json.loads(store()["site:feature-x.preview.docs.test"]) == entry_x
+
+    # The API reference leaves the table (its previews with it).
     kept = {n: cfn.describe_stacks(StackName=f"edge-auth-table-site-{n}")["Stacks"][0]["Parameters"] for n in ("handbook", "status")}
     settings.write_text(base + entry("handbook") + entry("status"))
     # And the grants of a site whose removal an earlier run did not finish
@@ -1032,13 +1083,16 @@ def test_a_site_table_deploys_then_loses_a_site_against_moto(tmp_path, moto, pro
     assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
     assert "api: no longer in the settings; deleting edge-auth-table-site-api" in second.stdout
     assert "edge-auth-table-grants-api deleted" in second.stdout
+    assert "api-preview: no longer in the settings; deleting edge-auth-table-site-api-preview" in second.stdout
     assert "edge-auth-table-grants-ghost deleted: the grants of a site removed earlier" in second.stdout
     assert "edge-auth-table-grants-other" not in second.stdout
     names = {s["StackName"] for s in cfn.describe_stacks()["Stacks"] if s["StackStatus"] != "DELETE_COMPLETE"}
     assert "edge-auth-table-site-api" not in names and "edge-auth-table-grants-api" not in names
     assert "edge-auth-table-grants-ghost" not in names and "edge-auth-table-grants-other" in names
     assert {"edge-auth-table-site-handbook", "edge-auth-table-site-status"} <= names
-    assert outputs["edge-auth-table-site-api"]["BucketName"] not in {b["Name"] for b in s3.list_buckets()["Buckets"]}
+    buckets = {b["Name"] for b in s3.list_buckets()["Buckets"]}
+    assert outputs["edge-auth-table-site-api"]["BucketName"] not in buckets
+    assert preview_bucket not in buckets
     store = stores[outputs["edge-auth-table-viewer-function"]["KeyValueStoreArn"]]["items"]
     assert {k for k in store if k.startswith("site:")} == {"site:handbook.docs.test", "site:status.docs.test"}
     for n, parameters in kept.items():

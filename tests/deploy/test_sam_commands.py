@@ -199,6 +199,11 @@ def test_a_three_site_tables_commands_pass_sams_parser(tool, tmp_path):
         assert grants["DistributionArn"] == f"<edge-auth-sites-site-{site}.DistributionArn>"
         assert dist["Part"] == "site"
         assert dist["SecurityHeadersPolicyId"] == "<edge-auth-sites-sites-policies.SecurityHeadersPolicyId>"
+    # The API reference's previews: a wildcard host, answering as the site.
+    (previews,) = by_stack["edge-auth-sites-site-api-preview"]
+    assert (previews["DomainName"], previews["SiteName"], previews["Part"]) == ("*.preview.docs.example.com", "api", "site")
+    (grants,) = by_stack["edge-auth-sites-grants-api-preview"]
+    assert grants["DistributionArn"] == "<edge-auth-sites-site-api-preview.DistributionArn>"
     (policies,) = by_stack["edge-auth-sites-sites-policies"]
     assert policies["Part"] == "policies"
     (auth,) = by_stack["edge-auth-sites-auth-endpoints"]

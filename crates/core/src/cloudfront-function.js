@@ -239,15 +239,15 @@ function safeReturn(candidate) {
   return true;
 }
 
-// index-path, folded in: S3 has no directory index (index_path.rs).
-function indexPath(request, query) {
-  var uri = request.uri;
-  if (uri.charAt(uri.length - 1) === '/') { request.uri = uri + CONFIG.index; return request; }
-  var last = uri.slice(uri.lastIndexOf('/') + 1);
-  if (last === '' || last.indexOf('.') >= 0) return request;
-  var target = uri + '/' + (query === '' ? '' : '?' + query);
-  if (!safeReturn(target)) return request;
-  return answer(301, CONFIG.moved, locationValue(target));
+// index-path, folded in: S3 has no directory index (index_path.rs). A
+// branch's preview finds its content under `prefix`.
+function indexPath(request, query, prefix) {
+  var uri = request.uri, last = uri.slice(uri.lastIndexOf('/') + 1),
+    target = uri + '/' + (query === '' ? '' : '?' + query);
+  if (uri.charAt(uri.length - 1) === '/') uri += CONFIG.index;
+  else if (last !== '' && last.indexOf('.') < 0 && safeReturn(target)) return answer(301, CONFIG.moved, locationValue(target));
+  request.uri = prefix + uri;
+  return request;
 }
 
 // The decision line (docs/logs.md) for an answer that is not routine, in
@@ -266,7 +266,8 @@ function logged(event, out, decision, detail, s) {
 async function handler(event) {
   var request = event.request;
   var now = Math.floor(Date.now() / 1000);
-  var site = null, names = [CONFIG.sessionCookie, CONFIG.userCookie];
+  var site = null, names = [CONFIG.sessionCookie, CONFIG.userCookie], prefix = '',
+    start = CONFIG.start, refresh = CONFIG.refresh;
   // Before any await, though decided on below: njs charges an exception
   // (a hostile URI's failed decoding) thrown in a resumed async frame
   // about half a millisecond, over a hundred times its cost here.
@@ -281,12 +282,15 @@ async function handler(event) {
   // A sign-in group sharing its session across a parent domain names
   // its cookies ([session, user]).
   if (site[4]) names = site[4];
+  // A branch's preview: its content's prefix, and its sign-ins (expired
+  // sessions too) at the group's sign-in site.
+  if (site[5]) { prefix = site[5][0]; start = refresh = site[5][1] + '&'; }
   //}sites
   if (path === null) return logged(event, page(400, CONFIG.badPath[0], CONFIG.badPath[1], CONFIG.home), 'bad-path');
   var query = queryString(request.querystring);
   var keys = subjects(request.uri, path);
   // Rules win over public patterns (looked for only when one matches).
-  if (PUBLIC.some(function (p) { return globMatch(p, keys[0]); }) && !keys.some(ruleFor)) return indexPath(request, query);
+  if (PUBLIC.some(function (p) { return globMatch(p, keys[0]); }) && !keys.some(ruleFor)) return indexPath(request, query, prefix);
   if (path.indexOf(CONFIG.authPrefix) === 0) return logged(event, page(404, CONFIG.authPath[0], CONFIG.authPath[1], CONFIG.home), 'auth-path-not-found', path);
   var candidates = values(request.cookies[names[0]]).slice(0, 4);
   var expired = false, session = null;
@@ -318,15 +322,15 @@ async function handler(event) {
       // Two buttons: sign in as someone else, and the site's start page.
       return logged(event, page(403, CONFIG.forbidden[0], CONFIG.forbidden[1].replace(/@@([WG])@@/g, by), CONFIG.switchUser.replace(/@@(H)@@/, by) + CONFIG.home), 'forbidden', 'rule ' + rule[0], session);
     }
-    if (!step) return indexPath(request, query);
-    if (navigate) return logged(event, redirect(CONFIG.start + '?' + back), 'step-up', 'rule ' + step[0], session);
+    if (!step) return indexPath(request, query, prefix);
+    if (navigate) return logged(event, redirect(start + back), 'step-up', 'rule ' + step[0], session);
   }
   var lost = candidates.length === 0 && values(request.cookies[names[1]]).length > 0;
-  if ((expired || lost) && navigate) return logged(event, redirect(CONFIG.refresh + '?' + back), 'refresh-redirect');
+  if ((expired || lost) && navigate) return logged(event, redirect(refresh + back), 'refresh-redirect');
   if (navigate) {
-    var start = redirect(CONFIG.start + '?' + back);
+    var begin = redirect(start + back);
     // A first visit is routine; a refused token is not.
-    return candidates.length ? logged(event, start, 'signin-started') : start;
+    return candidates.length ? logged(event, begin, 'signin-started') : begin;
   }
   var script = CONFIG.script, error = script.errors[step ? 2 : expired ? 1 : 0];
   return logged(event, answer(401, script.headers, '', script.body.replace('@@E@@', error)), 'script-unauthenticated', error, session);

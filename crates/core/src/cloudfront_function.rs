@@ -234,8 +234,10 @@ pub fn render(config: &Config) -> String {
         "public": config.public.iter().map(|p| p.as_str()).collect::<Vec<_>>(),
         "rules": rules,
         "authPrefix": paths.auth_prefix,
-        "refresh": paths.refresh,
-        "start": start_path(config),
+        // With the query's `?`: the function adds `return=…` (a branch's
+        // preview's start, from its store entry, ends with `&`).
+        "refresh": format!("{}?", paths.refresh),
+        "start": format!("{}?", start_path(config)),
         "signout": paths.signout,
         "sessionCookie": config.cookie_names.session,
         "userCookie": config.cookie_names.user,

@@ -265,6 +265,11 @@ pub struct TableSite {
     pub rules: Vec<PathRule>,
     #[serde(default)]
     pub public: Vec<String>,
+    /// Preview sites per branch: `<branch>.<preview_domain>` serves the
+    /// branch's content with this site's rules (`crate::sites::preview_entry`).
+    /// Only for a site of a sign-in group sharing a parent domain, under it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preview_domain: Option<String>,
 }
 
 /// A sign-in group of the table whose sites share one session cookie,
@@ -307,6 +312,8 @@ pub struct CheckedSite {
     /// Its host as the store names it (`site:<host>`, `sites::site_key`).
     pub key: String,
     pub policy: crate::sites::SitePolicy,
+    /// Its branches' previews are served under this domain.
+    pub preview_domain: Option<String>,
 }
 
 /// Every group `rules` name: the only groups a session carries.
@@ -434,11 +441,71 @@ pub fn check_site_table(
                 public,
                 rules: check_rules(&field("rules"), &site.rules)?,
                 cookies: None,
+                preview: None,
             },
+            preview_domain: site.preview_domain.clone(),
         });
     }
     check_groups(groups, cookies, &mut checked)?;
+    check_previews(groups, &checked)?;
     Ok(checked)
+}
+
+/// A lower-case domain name of two labels or more, without a port.
+fn plain_domain(domain: &str) -> bool {
+    crate::sites::site_key(Some(domain)).is_some()
+        && domain.contains('.')
+        && !domain.contains(':')
+        && domain == domain.to_ascii_lowercase()
+        && domain
+            .split('.')
+            .all(|label| !label.is_empty() && !label.starts_with('-') && !label.ends_with('-'))
+}
+
+/// Each site's preview domain: only at a site of a group sharing a parent
+/// domain, under that domain (the session reaches the previews, which
+/// sign in through the group's sign-in site), one per site, and no site's
+/// host a branch of it.
+fn check_previews(groups: &[SignInGroup], sites: &[CheckedSite]) -> Result<(), ConfigError> {
+    for (i, site) in sites.iter().enumerate() {
+        let Some(preview) = &site.preview_domain else {
+            continue;
+        };
+        let field = format!("sites[{i}].preview_domain");
+        if !plain_domain(preview) {
+            return Err(invalid(
+                &field,
+                "a lower-case domain name of two labels or more (`preview.docs.example.com`)",
+            ));
+        }
+        let Some(group) = groups.iter().find(|g| g.name == site.policy.id) else {
+            return Err(invalid(
+                &field,
+                "previews sign in through their site's group: the site needs a sign-in group with a domain (`sign_in_groups`)",
+            ));
+        };
+        if !preview.ends_with(&format!(".{}", group.domain)) {
+            return Err(invalid(
+                &field,
+                format!(
+                    "`{preview}` is not under the group's `{}`: the session would not reach the previews",
+                    group.domain
+                ),
+            ));
+        }
+        if let Some(other) = sites.iter().find(|s| {
+            let host = s.key.trim_start_matches(crate::sites::SITE_PREFIX);
+            let host = host.split(':').next().unwrap_or(host);
+            host.ends_with(&format!(".{preview}"))
+                || (s.name != site.name && s.preview_domain.as_deref() == Some(preview))
+        }) {
+            return Err(invalid(
+                &field,
+                format!("`{preview}` is site `{}`'s too", other.name),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The sign-in groups checked against the table: each names sites, its
@@ -459,14 +526,7 @@ fn check_groups(
             ));
         }
         let domain = &group.domain;
-        let plain_domain = crate::sites::site_key(Some(domain)).is_some()
-            && domain.contains('.')
-            && !domain.contains(':')
-            && *domain == domain.to_ascii_lowercase()
-            && domain
-                .split('.')
-                .all(|label| !label.is_empty() && !label.starts_with('-') && !label.ends_with('-'));
-        if !plain_domain {
+        if !plain_domain(domain) {
             return Err(invalid(
                 &field("domain"),
                 "a lower-case domain name of two labels or more (`docs.example.com`)",
@@ -985,6 +1045,24 @@ impl Config {
             });
         }
         Some(config)
+    }
+
+    /// The address of branch `branch`'s preview of this site (set by
+    /// [`Config::at_site`]): `<scheme>://<branch>.<preview_domain>[:port]`,
+    /// the scheme and port the site's own. `None`: the site has no
+    /// previews, or `branch` is not a branch's name.
+    pub fn preview_base(&self, branch: &str) -> Option<String> {
+        let name = self.shared.as_ref()?.site.as_str();
+        let site = self.sites.iter().find(|s| s.name == name)?;
+        let domain = site.preview_domain.as_deref()?;
+        if !crate::sites::is_branch(branch) {
+            return None;
+        }
+        let (scheme, rest) = site.base_url.split_once("://")?;
+        let port = rest
+            .rsplit_once(':')
+            .map_or(String::new(), |(_, p)| format!(":{p}"));
+        Some(format!("{scheme}://{branch}.{domain}{port}"))
     }
 
     /// At a group's sign-in site: the configuration of site `name`, when

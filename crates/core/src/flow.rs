@@ -27,12 +27,25 @@ pub struct FlowCookie {
     /// start): the site `return_to` is on. Its address comes from the
     /// site table, never from the request.
     pub site: Option<String>,
+    /// With `site`, a branch's preview of it (`branch=`): the address is
+    /// `<branch>.<its preview_domain>` (`Config::preview_base`).
+    pub branch: Option<String>,
+}
+
+/// A sign-in handed over to a group's sign-in site: the site (and branch
+/// preview) it returns to, with that site's configuration (its rules
+/// decide the step-up).
+#[derive(Clone, Copy)]
+pub struct Handover<'a> {
+    pub site: &'a str,
+    pub branch: Option<&'a str>,
+    pub config: &'a Config,
 }
 
 impl FlowCookie {
     /// `issued_at.verifier.nonce.base64url(return_to)`, then `.x` for a
-    /// forced start and `.@<site>` for a handed-over one: cookie-safe
-    /// characters only.
+    /// forced start and `.@<site>` (`.@<site>:<branch>`) for a handed-over
+    /// one: cookie-safe characters only.
     pub fn encode(&self) -> String {
         format!(
             "{}.{}.{}.{}{}{}",
@@ -41,10 +54,11 @@ impl FlowCookie {
             self.nonce,
             B64.encode(&self.return_to),
             if self.forced { ".x" } else { "" },
-            self.site
-                .as_deref()
-                .map(|s| format!(".@{s}"))
-                .unwrap_or_default()
+            match (&self.site, &self.branch) {
+                (Some(site), Some(branch)) => format!(".@{site}:{branch}"),
+                (Some(site), None) => format!(".@{site}"),
+                (None, _) => String::new(),
+            }
         )
     }
 
@@ -91,12 +105,24 @@ impl FlowCookie {
         if forced {
             next = parts.next();
         }
-        let site = match next {
-            None => None,
+        let (site, branch) = match next {
+            None => (None, None),
             Some(part) => {
-                let name = part.strip_prefix('@').filter(|n| is_site_name(n))?;
+                let handed = part.strip_prefix('@')?;
+                let (name, branch) = match handed.split_once(':') {
+                    Some((name, branch)) => {
+                        if !crate::sites::is_branch(branch) {
+                            return None;
+                        }
+                        (name, Some(branch.to_owned()))
+                    }
+                    None => (handed, None),
+                };
+                if !is_site_name(name) {
+                    return None;
+                }
                 next = parts.next();
-                Some(name.to_owned())
+                (Some(name.to_owned()), branch)
             }
         };
         if next.is_some() {
@@ -112,6 +138,7 @@ impl FlowCookie {
             return_to,
             forced,
             site,
+            branch,
         })
     }
 }
@@ -131,15 +158,19 @@ pub fn return_target(config: &Config, flow: &FlowCookie) -> (String, Option<Conf
     let path = crate::return_path::safe_return_path(&flow.return_to)
         .unwrap_or("/")
         .to_owned();
-    match &flow.site {
-        None => (path, None),
-        Some(name) => match config.group_member(name) {
-            Some(member) => {
-                let base = member.file.site.base_url.clone().unwrap_or_default();
-                (format!("{base}{path}"), Some(member))
-            }
-            None => ("/".to_owned(), None),
-        },
+    let Some(name) = &flow.site else {
+        return (path, None);
+    };
+    let Some(member) = config.group_member(name) else {
+        return ("/".to_owned(), None);
+    };
+    let base = match &flow.branch {
+        None => member.file.site.base_url.clone(),
+        Some(branch) => member.preview_base(branch),
+    };
+    match base {
+        Some(base) => (format!("{base}{path}"), Some(member)),
+        None => ("/".to_owned(), None),
     }
 }
 
@@ -309,8 +340,9 @@ pub fn start_signin_with_prompt(
     )
 }
 
-/// [`start_signin_with_prompt`] for a page of this site or, `member`, at a
-/// group's sign-in site, of the group's site that handed it over.
+/// [`start_signin_with_prompt`] for a page of this site or, `handover`,
+/// at a group's sign-in site, of the group's site (or a branch's preview
+/// of it) that handed it over.
 ///
 /// At a site of a sign-in group sharing its session across a parent
 /// domain, other than the group's sign-in site: a redirect to that site's
@@ -327,7 +359,7 @@ pub fn start_signin_for(
     return_to: &str,
     mut extra_cookies: Vec<String>,
     prompt: Option<&str>,
-    member: Option<(&str, &Config)>,
+    handover: Option<Handover<'_>>,
 ) -> crate::event::CloudFrontResponse {
     if let Some(shared) = config.shared.as_ref().filter(|s| s.elsewhere()) {
         let return_to = crate::return_path::safe_return_path(return_to).unwrap_or("/");
@@ -359,7 +391,7 @@ pub fn start_signin_for(
     let excess = (running.len() + 1).saturating_sub(settings.max_parallel_signins);
     if forced && excess > 0 {
         // Full: one same-origin click starts it, and may evict.
-        return continue_page(config, return_to, member.map(|m| m.0), extra_cookies);
+        return continue_page(config, return_to, handover, extra_cookies);
     }
     for (_, name) in running.iter().take(excess) {
         extra_cookies.push(cookies::clear_cookie(names, name, "/"));
@@ -371,7 +403,8 @@ pub fn start_signin_for(
         nonce,
         return_to: return_to.to_owned(),
         forced,
-        site: member.map(|m| m.0.to_owned()),
+        site: handover.map(|h| h.site.to_owned()),
+        branch: handover.and_then(|h| h.branch).map(str::to_owned),
     };
     extra_cookies.push(cookies::set_cookie(
         names,
@@ -384,7 +417,7 @@ pub fn start_signin_for(
     // A page with a step-up: the provider authenticates the user again
     // (`prompt=login`), and no longer ago than the rule allows (`max_age`,
     // which makes `auth_time` required in the ID token, OIDC Core 3.1.2.1).
-    let step_up = step_up_for(member.map_or(config, |m| m.1), return_to);
+    let step_up = step_up_for(handover.map_or(config, |h| h.config), return_to);
     let max_age = step_up.max_auth_age_seconds.map(|s| s.to_string());
     let prompt = if step_up.is_none() {
         prompt
@@ -444,17 +477,16 @@ pub fn step_up_for(config: &Config, return_to: &str) -> crate::config::StepUp {
 fn continue_page(
     config: &Config,
     return_to: &str,
-    site: Option<&str>,
+    handover: Option<Handover<'_>>,
     cookies: Vec<String>,
 ) -> crate::event::CloudFrontResponse {
+    let handed = handover
+        .iter()
+        .flat_map(|h| std::iter::once(("site", h.site)).chain(h.branch.map(|b| ("branch", b))));
     let href = format!(
         "{}?{}",
         config.paths().start,
-        encode_form(
-            site.map(|s| ("site", s))
-                .into_iter()
-                .chain([("return", return_to)])
-        )
+        encode_form(handed.chain([("return", return_to)]))
     );
     pages::html_page(
         200,
@@ -481,6 +513,7 @@ mod tests {
             return_to: "/docs/?q=ü&x=1".into(),
             forced: false,
             site: None,
+            branch: None,
         };
         assert_eq!(FlowCookie::decode(&flow.encode()), Some(flow.clone()));
         let forced = FlowCookie {
@@ -498,12 +531,18 @@ mod tests {
                 site: Some("api".into()),
                 ..forced.clone()
             },
+            FlowCookie {
+                site: Some("api".into()),
+                branch: Some("feature-x".into()),
+                ..flow.clone()
+            },
         ] {
             assert_eq!(FlowCookie::decode(&handed.encode()), Some(handed.clone()));
         }
         assert_eq!(FlowCookie::decode(&format!("{}.y", flow.encode())), None);
         for bad_site in [
-            ".@", ".@a.b", ".@a b", ".@a_b", ".@x.x", ".x.@a.@b", ".@a.x",
+            ".@", ".@a.b", ".@a b", ".@a_b", ".@x.x", ".x.@a.@b", ".@a.x", ".@a:", ".@a:B",
+            ".@a:-b", ".@:b", ".@a:b:c",
         ] {
             assert_eq!(
                 FlowCookie::decode(&format!("{}{bad_site}", flow.encode())),

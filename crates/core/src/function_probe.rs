@@ -179,16 +179,43 @@ pub fn function_answer_at(
     let return_to = path_and_query(&request.uri, &request.querystring);
     // The function draws nothing random: any entropy gives the same answer.
     let outcome = authorize_at(request, distribution, config, site, now, &mut NoEntropy);
+    // A branch's preview: its sign-ins, and its expired sessions, start at
+    // the group's sign-in site (no callback of its own); its content is
+    // under the branch's prefix, after the index path is decided on the
+    // address the viewer sees.
+    let preview = site.and_then(|s| s.preview.as_ref());
+    let starts = ["signin-started", "step-up"];
+    if let Some(preview) = preview
+        && (starts.contains(&outcome.event) || outcome.event == "refresh-redirect")
+    {
+        let location = format!(
+            "{}&{}",
+            preview.start,
+            crate::query::encode_form([("return", return_to.as_str())])
+        );
+        return (
+            HandlerOutput::Respond(crate::pages::redirect(&location, vec![])),
+            outcome,
+        );
+    }
     // The function starts a sign-in (a step-up's too) at the start path,
     // which adds what the page's rules ask (`flow::step_up_for`).
-    if outcome.event == "signin-started" || outcome.event == "step-up" {
+    if starts.contains(&outcome.event) {
         return (
             HandlerOutput::Respond(crate::authorize::start_redirect(config, &return_to)),
             outcome,
         );
     }
     let output = match &outcome.output {
-        HandlerOutput::Forward(request) => index_path(request.clone()).output,
+        HandlerOutput::Forward(request) => match index_path(request.clone()).output {
+            HandlerOutput::Forward(mut request) => {
+                if let Some(preview) = preview {
+                    request.uri = format!("{}{}", preview.prefix, request.uri);
+                }
+                HandlerOutput::Forward(request)
+            }
+            respond => respond,
+        },
         respond => respond.clone(),
     };
     (output, outcome)

@@ -39,17 +39,28 @@ pub fn signin_start(
     // A sign-in handed over by another site of this group (`site=`, and
     // `prompt=login` for "sign in as someone else"): it comes back there.
     let query = parse_query(&request.querystring).unwrap_or_default();
-    let (site, prompt) = match (single(&query, "site"), single(&query, "prompt")) {
-        (Ok(site), Ok(prompt)) => (site, prompt.filter(|p| *p == "login")),
+    let (site, branch, prompt) = match (
+        single(&query, "site"),
+        single(&query, "branch"),
+        single(&query, "prompt"),
+    ) {
+        (Ok(site), Ok(branch), Ok(prompt)) => (site, branch, prompt.filter(|p| *p == "login")),
         _ => return handed_over_refused("repeated parameter"),
     };
     let member = match site {
+        None if branch.is_some() => return handed_over_refused("branch= without site="),
         None => None,
         Some(name) => match config.group_member(name) {
             Some(member) => Some((name, member)),
             None => return handed_over_refused(&format!("site={name:.64}: no site of this group")),
         },
     };
+    // A branch's preview: only of a site with previews, a branch's name.
+    if let (Some((name, member)), Some(branch)) = (&member, branch)
+        && member.preview_base(branch).is_none()
+    {
+        return handed_over_refused(&format!("site={name} branch={branch:.64}: no such preview"));
+    }
     // This site's own page (its sign-in, or handed over to the group's
     // sign-in site), or a page of the site that handed it over.
     let response = crate::flow::start_signin_for(
@@ -61,7 +72,11 @@ pub fn signin_start(
         &return_to,
         vec![],
         prompt,
-        member.as_ref().map(|(name, member)| (*name, member)),
+        member.as_ref().map(|(name, member)| crate::flow::Handover {
+            site: name,
+            branch,
+            config: member,
+        }),
     );
     Outcome::respond(response, "signin-started").routine()
 }

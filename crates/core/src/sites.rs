@@ -55,6 +55,117 @@ pub struct SitePolicy {
     /// The session and display-name cookies' names of a sign-in group
     /// that shares them across a parent domain (`config::SignInGroup`).
     pub cookies: Option<[String; 2]>,
+    /// At a branch's preview host: where its content is and where it
+    /// signs in ([`preview_entry`]).
+    pub preview: Option<Preview>,
+}
+
+/// A branch's preview of a site: its content under `prefix` in the
+/// preview bucket, and its sign-ins started at the group's sign-in site,
+/// `start` (`…/_edge-auth/start?site=<site>&branch=<branch>`), since a
+/// provider takes no wildcard callback. Expired sessions go there too: the
+/// refresh endpoint of a preview host answers as its site.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Preview {
+    pub prefix: String,
+    pub start: String,
+}
+
+/// A branch's name as a preview host's first label: 1 to 63 lower-case
+/// letters, digits and inner `-`.
+pub fn is_branch(name: &str) -> bool {
+    (1..=63).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !name.starts_with('-')
+        && !name.ends_with('-')
+}
+
+/// Why a preview entry cannot be made.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum PreviewError {
+    #[error("no site `{0}` with previews (`preview_domain`) in the table")]
+    NoPreviews(String),
+    #[error(
+        "`{0}` is not a branch name for a preview host: 1 to 63 lower-case letters, digits and inner `-`"
+    )]
+    Branch(String),
+    #[error(transparent)]
+    TooLarge(#[from] StoreTooLarge),
+}
+
+/// The store's entry for branch `branch`'s preview of site `site`:
+/// `site:<branch>.<preview_domain>`, the site's entry with its preview
+/// (`[…, [prefix, start]]`), held to the store's limit.
+pub fn preview_entry(
+    config: &crate::Config,
+    site: &str,
+    branch: &str,
+    keys: &[SessionKeyFile],
+) -> Result<(String, String), PreviewError> {
+    preview_entry_in(
+        &config.sites,
+        &config.file.sign_in_groups,
+        &config.paths().start,
+        site,
+        branch,
+        keys,
+    )
+}
+
+/// [`preview_entry`] from the checked table itself
+/// (`config::check_site_table`), as the deploy tool's `preview upload`
+/// has it from the settings, with the deployment's start path.
+pub fn preview_entry_in(
+    sites: &[crate::config::CheckedSite],
+    groups: &[crate::config::SignInGroup],
+    start_path: &str,
+    site: &str,
+    branch: &str,
+    keys: &[SessionKeyFile],
+) -> Result<(String, String), PreviewError> {
+    let no = || PreviewError::NoPreviews(site.to_owned());
+    let checked = sites.iter().find(|s| s.name == site).ok_or_else(no)?;
+    let domain = checked.preview_domain.as_deref().ok_or_else(no)?;
+    if !is_branch(branch) {
+        return Err(PreviewError::Branch(branch.to_owned()));
+    }
+    let group = groups
+        .iter()
+        .find(|g| g.name == checked.policy.id)
+        .ok_or_else(no)?;
+    let sign_in = sites
+        .iter()
+        .find(|s| s.name == group.sign_in_site)
+        .ok_or_else(no)?;
+    let start = format!(
+        "{}{start_path}?{}",
+        sign_in.base_url,
+        crate::query::encode_form([("site", site), ("branch", branch)])
+    );
+    let policy = SitePolicy {
+        preview: Some(Preview {
+            prefix: format!("/{branch}"),
+            start,
+        }),
+        ..checked.policy.clone()
+    };
+    Ok((
+        format!("{SITE_PREFIX}{branch}.{domain}"),
+        policy.entry(keys)?,
+    ))
+}
+
+/// The branch a store key names among `site`'s previews
+/// (`site:<branch>.<preview_domain>`), if it is one.
+pub fn preview_branch<'k>(site: &crate::config::CheckedSite, key: &'k str) -> Option<&'k str> {
+    let domain = site.preview_domain.as_deref()?;
+    let branch = key
+        .strip_prefix(SITE_PREFIX)?
+        .strip_suffix(domain)?
+        .strip_suffix('.')?;
+    is_branch(branch).then_some(branch)
 }
 
 impl SitePolicy {
@@ -96,9 +207,11 @@ impl SitePolicy {
                 (k.kid.clone(), Value::String(value))
             })
             .collect();
-        match &self.cookies {
-            Some(names) => json!([self.id, public, rules, keys, names]),
-            None => json!([self.id, public, rules, keys]),
+        let preview = self.preview.as_ref().map(|p| json!([p.prefix, p.start]));
+        match (&self.cookies, preview) {
+            (Some(names), Some(preview)) => json!([self.id, public, rules, keys, names, preview]),
+            (Some(names), None) => json!([self.id, public, rules, keys, names]),
+            (None, _) => json!([self.id, public, rules, keys]),
         }
         .to_string()
     }
@@ -110,13 +223,31 @@ impl SitePolicy {
     pub fn from_entry(value: &str) -> Result<Self, SiteEntryError> {
         let mut items: Vec<Value> =
             serde_json::from_str(value).map_err(|e| SiteEntryError(e.to_string()))?;
+        let preview: Option<Preview> = match items.len() {
+            4 | 5 => None,
+            6 => {
+                let (prefix, start): (String, String) =
+                    serde_json::from_value(items.pop().unwrap_or_default())
+                        .map_err(|e| SiteEntryError(format!("the preview: {e}")))?;
+                let branch = prefix.strip_prefix('/').unwrap_or("");
+                let start_ok = (start.starts_with("https://") || start.starts_with("http://"))
+                    && start.ends_with(&format!("&branch={branch}"))
+                    && !start.bytes().any(|b| !b.is_ascii_graphic());
+                if !is_branch(branch) || !start_ok {
+                    return Err(SiteEntryError(format!(
+                        "the preview is not [\"/<branch>\", \"<start>&branch=<branch>\"]: {prefix} {start}"
+                    )));
+                }
+                Some(Preview { prefix, start })
+            }
+            n => return Err(SiteEntryError(format!("{n} items, not 4, 5 or 6"))),
+        };
         let cookies: Option<[String; 2]> = match items.len() {
             4 => None,
-            5 => Some(
+            _ => Some(
                 serde_json::from_value(items.pop().unwrap_or_default())
                     .map_err(|e| SiteEntryError(format!("the cookies' names: {e}")))?,
             ),
-            n => return Err(SiteEntryError(format!("{n} items, not 4 or 5"))),
         };
         let parsed: (
             String,
@@ -148,6 +279,7 @@ impl SitePolicy {
             public,
             rules,
             cookies,
+            preview,
         })
     }
 }

@@ -146,6 +146,7 @@ fn flow_cookie(return_to: &str) -> String {
         return_to: return_to.into(),
         forced: false,
         site: None,
+        branch: None,
     };
     format!(
         "__Host-edge-auth-flow-{STATE}={}",
@@ -694,6 +695,7 @@ fn rows() -> Vec<Row> {
                     return_to: "/".into(),
                     forced: false,
                     site: None,
+                    branch: None,
                 };
                 callback_done(
                     &format!("code={CODE}&state={STATE}"),
@@ -969,6 +971,7 @@ fn planted_return_paths_never_become_links() {
                 return_to: evil.into(),
                 forced: false,
                 site: None,
+                branch: None,
             };
             callback_done(
                 &format!("code={CODE}&state={STATE}"),

@@ -876,6 +876,7 @@ fn table_config() -> edge_auth_core::Config {
             {"pattern": "/assets/internal/*", "groups": ["admins"]},
          ]},
         {"name": "api", "base_url": "https://api.example.com", "session": "docs",
+         "preview_domain": "preview.example.com",
          "public": ["/signed-out.html", "/*.css"],
          "rules": [
             {"pattern": "/docs/private/?*", "groups": ["readers"]},
@@ -908,8 +909,15 @@ fn the_function_decides_as_authorize_does_for_many_sites() {
         .unwrap_or(100_000_usize)
         .div_ceil(2)
         .max(5_000);
-    // What the deploy tool writes: keys, revocations, a site per host.
-    let store = key_value_store(&config);
+    // What the deploy tool writes: keys, revocations, a site per host,
+    // and (`preview upload`) two branches' previews of the API reference.
+    let mut store = key_value_store(&config);
+    for branch in ["feature-x", "b2"] {
+        let (key, value) =
+            edge_auth_core::sites::preview_entry(&config, "api", branch, &config.file.session.keys)
+                .unwrap();
+        store.insert(key, value);
+    }
     assert_eq!(
         store
             .keys()
@@ -917,6 +925,8 @@ fn the_function_decides_as_authorize_does_for_many_sites() {
             .collect::<Vec<_>>(),
         [
             "site:api.example.com",
+            "site:b2.preview.example.com",
+            "site:feature-x.preview.example.com",
             "site:handbook.example.com",
             "site:status.example.com"
         ]
@@ -936,6 +946,10 @@ fn the_function_decides_as_authorize_does_for_many_sites() {
         "status.example.com",
         "status.example.com",
         "status.example.com",
+        "feature-x.preview.example.com",
+        "feature-x.preview.example.com",
+        "b2.preview.example.com:443",
+        "gone.preview.example.com",
         "nowhere.example.com",
         "handbook.example.com.",
         "handbook.example.com:",

@@ -142,6 +142,7 @@ fn parallel_signins_are_bounded() {
                 return_to: "/".into(),
                 forced: false,
                 site: None,
+                branch: None,
             };
             format!("__Host-edge-auth-flow-{}{i}={}", "s".repeat(42), f.encode())
         })
@@ -990,6 +991,7 @@ fn forced_visits_never_push_out_a_sign_in_in_progress() {
             return_to: "/".into(),
             forced,
             site: None,
+            branch: None,
         };
         format!("__Host-edge-auth-flow-{}{i}={}", "s".repeat(42), f.encode())
     };
@@ -1213,6 +1215,7 @@ fn a_made_up_flow_cookie_never_reaches_the_token_endpoint() {
         return_to: "/docs/".into(),
         forced: false,
         site: None,
+        branch: None,
     };
     let sealed = flow.seal(&state, &config);
     assert!(

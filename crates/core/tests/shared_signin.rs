@@ -20,6 +20,7 @@ fn table_value() -> Value {
         {"name": "handbook", "base_url": "https://handbook.docs.example.com", "session": "docs",
          "rules": [{"pattern": "/ops/*", "groups": ["readers"]}]},
         {"name": "api", "base_url": "https://api.docs.example.com", "session": "docs",
+         "preview_domain": "preview.docs.example.com",
          "rules": [{"pattern": "/private/*", "groups": ["admins"]},
                    {"pattern": "/keys/*", "groups": ["admins"], "max_auth_age_seconds": 300}]},
         {"name": "status", "base_url": "https://status.example.com", "public": ["/"]},
@@ -508,4 +509,204 @@ fn sign_out_at_a_site_of_the_group_clears_the_groups_cookies() {
         );
     }
     assert_eq!(out.revocation.map(|r| r.sub), Some(claims.sub));
+}
+
+/// A branch's preview of the API reference (`feature-x.preview.docs.example.com`):
+/// its store entry is the site's with the branch's prefix and a start at
+/// the group's sign-in site naming the branch; its pages come from the
+/// branch's prefix; its sign-in comes back to the preview.
+#[test]
+fn a_branchs_preview_serves_its_prefix_and_signs_in_through_the_sign_in_site() {
+    use edge_auth_core::function_probe::function_answer_at;
+    use edge_auth_core::sites::{PreviewError, SitePolicy, preview_entry};
+    let config = table();
+    let keys = [kit::session_key_file()];
+    let (key, value) = preview_entry(&config, "api", "feature-x", &keys).unwrap();
+    assert_eq!(key, "site:feature-x.preview.docs.example.com");
+    let entry = SitePolicy::from_entry(&value).unwrap();
+    let preview = entry.preview.clone().unwrap();
+    assert_eq!(preview.prefix, "/feature-x");
+    assert_eq!(
+        preview.start,
+        "https://handbook.docs.example.com/_edge-auth/start?site=api&branch=feature-x"
+    );
+    assert_eq!(entry.id, "docs");
+    assert_eq!(entry.cookies, config.sites[1].policy.cookies);
+    // Only a site with previews, only a branch's name.
+    assert_eq!(
+        preview_entry(&config, "status", "x", &keys),
+        Err(PreviewError::NoPreviews("status".into()))
+    );
+    for bad in ["", "Feature", "-x", "x-", "a.b", "a_b", &"x".repeat(64)] {
+        assert!(
+            matches!(
+                preview_entry(&config, "api", bad, &keys),
+                Err(PreviewError::Branch(_))
+            ),
+            "{bad}"
+        );
+    }
+    // A damaged preview in an entry is no entry.
+    for bad in [
+        r#"["docs",[],[],{},["a","b"],["/x","https://h/_edge-auth/start?site=api&branch=y"]]"#,
+        r#"["docs",[],[],{},["a","b"],["x","https://h/_edge-auth/start?site=api&branch=x"]]"#,
+        r#"["docs",[],[],{},["a","b"],["/x","javascript:alert(1)&branch=x"]]"#,
+        r#"["docs",[],[],{},["a","b"],["/x"]]"#,
+    ] {
+        assert!(SitePolicy::from_entry(bad).is_err(), "{bad}");
+    }
+
+    // The function's answers at the preview's host, as the core decides them.
+    let host = "feature-x.preview.docs.example.com";
+    let decide = |uri: &str, cookies: &[String]| {
+        let page = at(host, uri, "", cookies);
+        function_answer_at(page, &dist(), &config, Some(&entry), NOW).0
+    };
+    let location_of = |output: &HandlerOutput| match output {
+        HandlerOutput::Respond(r) => (
+            r.status.clone(),
+            r.headers.first("location").unwrap_or("").to_owned(),
+        ),
+        HandlerOutput::Forward(r) => ("forward".into(), r.uri.clone()),
+    };
+    assert_eq!(
+        location_of(&decide("/private/", &[])),
+        (
+            "302".into(),
+            "https://handbook.docs.example.com/_edge-auth/start?site=api&branch=feature-x&return=%2Fprivate%2F".into()
+        )
+    );
+    let claims = edge_auth_core::session::SessionClaims {
+        site: Some("docs".into()),
+        groups: vec!["admins".into()],
+        ..kit::session_claims()
+    };
+    let session = format!("__Secure-edge-auth-session={}", kit::signer().sign(&claims));
+    assert_eq!(
+        location_of(&decide("/private/", std::slice::from_ref(&session))),
+        ("forward".into(), "/feature-x/private/index.html".into())
+    );
+    assert_eq!(
+        location_of(&decide("/private", std::slice::from_ref(&session))),
+        ("301".into(), "/private/".into())
+    );
+    // Expired: to the sign-in site's start too (the refresh endpoint of a
+    // preview host answers as its site, whose address is not the preview's).
+    let expired = edge_auth_core::session::SessionClaims {
+        exp: NOW - 5,
+        ..claims.clone()
+    };
+    let stale = format!(
+        "__Secure-edge-auth-session={}",
+        kit::signer().sign(&expired)
+    );
+    let (status, to) = location_of(&decide("/private/", &[stale]));
+    assert_eq!(status, "302");
+    assert!(to.starts_with(&preview.start), "{to}");
+
+    // The sign-in site's start for the branch, and back to the preview.
+    let handbook = config.at_site("handbook").unwrap();
+    let request = at(
+        "handbook.docs.example.com",
+        "/_edge-auth/start",
+        "site=api&branch=feature-x&return=%2Fprivate%2F",
+        &[],
+    );
+    let out = signin_start(&request, &dist(), &handbook, NOW, &mut CountingEntropy(3));
+    assert_eq!(out.event, "signin-started");
+    let cookie = set_cookie_headers(&out)[0].clone();
+    let (name, value) = cookie.split(';').next().unwrap().split_once('=').unwrap();
+    let flow = FlowCookie::decode(value).unwrap();
+    assert_eq!(
+        (flow.site.as_deref(), flow.branch.as_deref()),
+        (Some("api"), Some("feature-x"))
+    );
+    let state = query_param(&location(&out), "state");
+    let callback = at(
+        "handbook.docs.example.com",
+        "/_edge-auth/callback",
+        &format!("code=c0de&state={state}"),
+        &[format!("{name}={value}")],
+    );
+    let Step::Call { pending, .. } = signin_begin(&callback, &dist(), &handbook, NOW + 1) else {
+        panic!("the code is exchanged")
+    };
+    let id = kit::id_token().claim("nonce", flow.nonce.clone()).sign();
+    let out = signin_complete(
+        pending,
+        &handbook,
+        kit::keys(&handbook),
+        NOW + 2,
+        &mut CountingEntropy(4),
+        &ProviderOutcome::Answered {
+            status: 200,
+            body: json!({"id_token": id, "token_type": "Bearer"})
+                .to_string()
+                .into_bytes(),
+        },
+    );
+    assert_eq!(out.event, "signed-in");
+    assert_eq!(
+        location(&out),
+        "https://feature-x.preview.docs.example.com/private/"
+    );
+
+    // A branch of a site without previews, a branch that is no branch's
+    // name, a branch without its site: refused, nothing built from them.
+    for query in [
+        "site=handbook&branch=feature-x&return=%2F",
+        "site=api&branch=Feature.X&return=%2F",
+        "site=api&branch=evil.example%2F&return=%2F",
+        "branch=feature-x&return=%2F",
+        "site=api&branch=a&branch=b&return=%2F",
+    ] {
+        let request = at("handbook.docs.example.com", "/_edge-auth/start", query, &[]);
+        let out = signin_start(&request, &dist(), &handbook, NOW, &mut CountingEntropy(5));
+        assert_eq!(out.event, "bad-signin-start", "{query}");
+    }
+}
+
+#[test]
+fn a_preview_domain_must_be_a_groups_and_under_its_domain() {
+    let with_preview = |site: usize, domain: &str| {
+        let mut v = table_value();
+        v["sites"][site]["preview_domain"] = json!(domain);
+        Config::from_json(&v.to_string())
+            .err()
+            .map(|e| e.to_string())
+    };
+    assert_eq!(with_preview(1, "preview.docs.example.com"), None);
+    for (site, domain, words) in [
+        (
+            2,
+            "preview.status.example.com",
+            "needs a sign-in group with a domain",
+        ),
+        (
+            1,
+            "preview.example.org",
+            "is not under the group's `docs.example.com`",
+        ),
+        (1, "Preview.docs.example.com", "lower-case"),
+        (1, "preview.docs.example.com:443", "lower-case"),
+        // Every host under it is a branch: no site's host may be one.
+        (1, "docs.example.com", "is not under"),
+    ] {
+        let error = with_preview(site, domain).expect(domain);
+        assert!(
+            error.contains(&format!("`sites[{site}].preview_domain`")) && error.contains(words),
+            "{domain}: {error}"
+        );
+    }
+    // Two sites' previews under one domain: refused.
+    let mut v = table_value();
+    v["sites"][0]["preview_domain"] = json!("preview.docs.example.com");
+    let error = Config::from_json(&v.to_string()).unwrap_err().to_string();
+    assert!(error.contains("is site `api`'s too"), "{error}");
+    // A site's host under a preview domain would be taken for a branch.
+    let mut v = table_value();
+    v["sites"][1]["preview_domain"] = json!("x.docs.example.com");
+    v["sites"][0]["base_url"] = json!("https://handbook.x.docs.example.com");
+    let error = Config::from_json(&v.to_string()).unwrap_err().to_string();
+    assert!(error.contains("is site `handbook`'s too"), "{error}");
 }

@@ -79,6 +79,7 @@ fn an_entry_reads_back_as_it_was_written() {
             },
         ],
         cookies: None,
+        preview: None,
     };
     let entry = site.entry(&keys()).unwrap();
     assert_eq!(
@@ -131,6 +132,7 @@ fn a_site_entry_is_held_to_the_stores_value_limit() {
             .map(|i| rule(&format!("/team-{i:02}/*"), &["readers"]))
             .collect(),
         cookies: None,
+        preview: None,
     };
     let fits = (0..100)
         .take_while(|&n| site(n).entry(&keys()).is_ok())

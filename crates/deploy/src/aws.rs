@@ -978,11 +978,21 @@ pub async fn bucket_objects(
     config: &SdkConfig,
     bucket: &str,
 ) -> Result<BTreeMap<String, String>, AwsError> {
+    bucket_objects_under(config, bucket, "").await
+}
+
+/// [`bucket_objects`] whose keys start with `prefix` (a branch's preview).
+pub async fn bucket_objects_under(
+    config: &SdkConfig,
+    bucket: &str,
+    prefix: &str,
+) -> Result<BTreeMap<String, String>, AwsError> {
     let client = s3(config);
     let mut objects = BTreeMap::new();
     let mut pages = client
         .list_objects_v2()
         .bucket(bucket)
+        .set_prefix((!prefix.is_empty()).then(|| prefix.to_owned()))
         .into_paginator()
         .send();
     while let Some(page) = pages.next().await {
@@ -1004,9 +1014,20 @@ pub async fn site_changes(
     bucket: &str,
     files: &[SiteFile],
 ) -> Result<SiteChanges, AwsError> {
+    site_changes_under(config, bucket, "", files).await
+}
+
+/// [`site_changes`] for the objects under `prefix` only (the files' keys
+/// start with it): a branch's preview beside the others.
+pub async fn site_changes_under(
+    config: &SdkConfig,
+    bucket: &str,
+    prefix: &str,
+    files: &[SiteFile],
+) -> Result<SiteChanges, AwsError> {
     use md5::Digest;
     let client = s3(config);
-    let mut stored = bucket_objects(config, bucket).await?;
+    let mut stored = bucket_objects_under(config, bucket, prefix).await?;
     let mut changes = SiteChanges::default();
     for file in files {
         let bytes = tokio::fs::read(&file.path)

@@ -120,6 +120,9 @@ pub enum Command {
     /// Users of the deployment's Cognito user pool
     #[command(subcommand)]
     User(UserCommand),
+    /// A branch's preview of a site of the table (`[sites.preview]`)
+    #[command(subcommand)]
+    Preview(PreviewCommand),
     /// Print the deployer's IAM policy for these settings
     #[command(after_help = concat!(
         "Examples:\n",
@@ -148,6 +151,59 @@ pub enum UserCommand {
         "  edge-auth-deploy user add --settings deploy/prod.toml --email you@example.org --group admins"
     ))]
     Add(UserAddArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PreviewCommand {
+    /// Put a branch's build at https://<branch>.<preview domain>/, behind the site's sign-in
+    #[command(after_help = concat!(
+        "Examples:\n",
+        "  edge-auth-deploy preview upload --settings deploy/sites.toml --site api --branch feature-x --dir build/ --dry-run\n",
+        "  edge-auth-deploy preview upload --settings deploy/sites.toml --site api --branch feature-x --dir build/\n\n",
+        "The live site is not touched: the branch's files go under <branch>/ in the\n",
+        "previews' bucket, and the function's store gets the branch's host."
+    ))]
+    Upload(PreviewUploadArgs),
+    /// Take a branch's preview down: its host, then its files
+    #[command(after_help = concat!(
+        "Examples:\n",
+        "  edge-auth-deploy preview remove --settings deploy/sites.toml --site api --branch feature-x"
+    ))]
+    Remove(PreviewArgs),
+}
+
+/// Which branch's preview of which site.
+#[derive(Debug, Args)]
+pub struct PreviewArgs {
+    #[command(flatten)]
+    pub settings: SettingsArg,
+    /// The site (its `[[sites]]` name), which has `[sites.preview]`
+    #[arg(long, value_name = "NAME")]
+    pub site: String,
+    /// The branch: 1 to 63 lower-case letters, digits and inner `-` (the preview host's first label)
+    #[arg(long, value_name = "BRANCH", value_parser = parse_branch)]
+    pub branch: String,
+    /// Print what would be done and change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PreviewUploadArgs {
+    #[command(flatten)]
+    pub preview: PreviewArgs,
+    /// The branch's build: the folder served at the preview's root (it needs an index.html)
+    #[arg(long, value_name = "DIR")]
+    pub dir: PathBuf,
+}
+
+/// A branch name as a preview host's first label.
+fn parse_branch(value: &str) -> Result<String, String> {
+    if edge_auth_core::sites::is_branch(value) {
+        Ok(value.to_owned())
+    } else {
+        Err("1 to 63 lower-case letters, digits and inner `-` (it is the preview host's first label: name branches such as feature/x as feature-x)".into())
+    }
 }
 
 /// The settings file every command reads.

@@ -31,6 +31,7 @@ async fn main() -> ExitCode {
         Command::RotateSessionKey(args) => commands::rotate::main(args).await,
         Command::Revoke(args) => commands::revoke::main(args).await,
         Command::User(command) => commands::user::main(command).await,
+        Command::Preview(command) => commands::preview::main(command).await,
         Command::Policy(args) => commands::policy::main(args),
         Command::Completions { shell } => {
             let mut command = cli::Cli::command();

@@ -208,6 +208,9 @@ pub enum Step {
         /// A site table's hosts: `site:<host>` each (rules, public paths
         /// and keys); `site:` entries of other hosts are deleted.
         sites: Vec<String>,
+        /// The sites' preview domains: the branches' entries found under
+        /// them (`preview upload`'s) are written again, not deleted.
+        previews: Vec<String>,
     },
     /// CloudFront's own runtime runs the staged (DEVELOPMENT) function on
     /// the fixed probes (`edge_auth_core::function_probe`) with the store
@@ -512,6 +515,11 @@ impl Plan {
             steps.push(Step::WriteKeyValueStore {
                 store: output(&viewer, "KeyValueStoreArn"),
                 sites: settings.sites.iter().map(|s| s.domain.clone()).collect(),
+                previews: settings
+                    .sites
+                    .iter()
+                    .filter_map(|s| s.preview.as_ref().map(|p| p.domain.clone()))
+                    .collect(),
             });
             steps.push(Step::TestViewerFunction {
                 function: output(&viewer, "FunctionName"),
@@ -1185,7 +1193,11 @@ impl fmt::Display for Step {
                 f,
                 "if {stack} ({region}) is left by an earlier deployment with authorizer = \"lambda-edge\": the distribution no longer uses it; say how to delete it once CloudFront has removed its replicas (a deploy does not wait hours for them)"
             ),
-            Step::WriteKeyValueStore { store, sites } => {
+            Step::WriteKeyValueStore {
+                store,
+                sites,
+                previews,
+            } => {
                 writeln!(
                     f,
                     "write the session verify keys into the key value store {store}: key:<kid> for each key of the set, key: entries of dropped keys deleted (names are shown, values never), and the test requests' revoked user ({}); revoked: entries older than the longest session deleted",
@@ -1201,6 +1213,12 @@ impl fmt::Display for Step {
                     for host in sites {
                         writeln!(f, "    site:{host}")?;
                     }
+                }
+                for domain in previews {
+                    writeln!(
+                        f,
+                        "    and the branches' previews `preview upload` wrote, site:<branch>.{domain}, written again with these keys and rules"
+                    )?;
                 }
                 Ok(())
             }

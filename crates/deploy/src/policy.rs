@@ -933,6 +933,11 @@ pub fn document(settings: &Settings) -> Value {
     for site in &settings.sites {
         certificates.extend(site.certificate_arn.iter().cloned());
         zones.extend(site.hosted_zone_id.iter().cloned());
+        // Its previews' wildcard certificate and zone.
+        if let Some(preview) = &site.preview {
+            certificates.push(preview.certificate_arn.clone());
+            zones.extend(preview.hosted_zone_id.iter().cloned());
+        }
     }
     certificates.sort();
     certificates.dedup();

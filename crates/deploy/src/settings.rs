@@ -95,7 +95,29 @@ pub struct SiteEntry {
     pub rules: Vec<Rule>,
     #[serde(default)]
     pub public: Option<Vec<String>>,
+    /// Preview sites per branch (`[sites.preview]`): `<branch>.<domain>`
+    /// serves what `preview upload` put there, with this site's rules.
+    #[serde(default)]
+    pub preview: Option<PreviewSettings>,
 }
+
+/// `[sites.preview]`: where a site's branches are previewed. A
+/// distribution of its own (`<app>-<env>-site-<name>-preview`) for
+/// `*.<domain>`, with a bucket holding each branch under its name.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PreviewSettings {
+    /// The previews' parent domain: under the site's sign-in group's.
+    pub domain: String,
+    /// An ACM certificate in us-east-1 for `*.<domain>`.
+    pub certificate_arn: String,
+    /// Route 53 hosted zone for the wildcard record; absent: DNS is yours.
+    #[serde(default)]
+    pub hosted_zone_id: Option<String>,
+}
+
+/// The suffix of a site's previews' stacks' names (`site-<name>-preview`).
+pub const PREVIEW_SUFFIX: &str = "-preview";
 
 /// One `[[sign_in_groups]]` entry: config.json's `sign_in_groups`, as is.
 #[derive(Debug, Clone, Deserialize, serde::Serialize)]
@@ -349,7 +371,17 @@ impl SiteEntry {
         if let Some(group) = &self.sign_in_group {
             site["session"] = serde_json::json!(group);
         }
+        if let Some(preview) = &self.preview {
+            site["preview_domain"] = serde_json::json!(preview.domain);
+        }
         site
+    }
+
+    /// The name its previews' stacks carry (`<name>-preview`).
+    pub fn preview_name(&self) -> Option<String> {
+        self.preview
+            .as_ref()
+            .map(|_| format!("{}{PREVIEW_SUFFIX}", self.name))
     }
 }
 
@@ -367,6 +399,20 @@ impl Settings {
     /// What config.json's `sites` and `sign_in_groups` hold, read back as
     /// every handler reads them: the core's own checks of the table.
     pub fn check_table(&self) -> Result<(), String> {
+        self.checked_table().map(|_| ())
+    }
+
+    /// The table as the core checks it, with the groups (what a preview's
+    /// store entry is made from: `sites::preview_entry_in`).
+    pub fn checked_table(
+        &self,
+    ) -> Result<
+        (
+            Vec<edge_auth_core::config::CheckedSite>,
+            Vec<edge_auth_core::config::SignInGroup>,
+        ),
+        String,
+    > {
         let sites: Vec<edge_auth_core::config::TableSite> = self
             .sites
             .iter()
@@ -383,7 +429,7 @@ impl Settings {
             })
             .collect();
         edge_auth_core::config::check_site_table(&sites, &groups, &Default::default())
-            .map(|_| ())
+            .map(|checked| (checked, groups))
             .map_err(|e| e.to_string())
     }
 }
@@ -829,6 +875,24 @@ impl Settings {
             if !names.insert(site.name.as_str()) {
                 return Err(("sites.name", field("named twice")));
             }
+            if site.name.ends_with(PREVIEW_SUFFIX) {
+                return Err((
+                    "sites.name",
+                    field(
+                        "a name ending in `-preview` is a site's previews' (their stacks are site-<name>-preview)",
+                    ),
+                ));
+            }
+            if let Some(preview) = &site.preview
+                && !preview.certificate_arn.contains(":acm:us-east-1:")
+            {
+                return Err((
+                    "sites.preview.certificate_arn",
+                    field(
+                        "CloudFront takes ACM certificates from us-east-1 only (one for *.<preview domain>)",
+                    ),
+                ));
+            }
             let host_ok = site.domain.contains('.')
                 && edge_auth_core::sites::site_key(Some(&site.domain)).is_some()
                 && !site.domain.contains(':')
@@ -891,9 +955,21 @@ impl Settings {
         // The groups, as the handlers will read them from config.json
         // (`config.json: ` dropped: the settings say it in their words).
         self.check_table().map_err(|e| {
-            let e = e.trim_start_matches("config.json: ");
+            let mut e = e.trim_start_matches("config.json: ").to_owned();
+            let field = if e.starts_with("`sites[") {
+                "sites"
+            } else {
+                "sign_in_groups"
+            };
+            for (i, site) in self.sites.iter().enumerate() {
+                e = e.replace(
+                    &format!("`sites[{i}]."),
+                    &format!("`sites ({}).", site.name),
+                );
+            }
             let e = e.replace("`sign_in_groups[", "`[[sign_in_groups]] [");
-            ("sign_in_groups", e.replace("`session", "`sign_in_group"))
+            let e = e.replace(").preview_domain`", ").preview.domain`");
+            (field, e.replace("`session", "`sign_in_group"))
         })
     }
 
@@ -935,6 +1011,15 @@ impl Settings {
                 s.certificate_arn.as_deref(),
                 s.hosted_zone_id.as_deref(),
             )
+        }))
+        .chain(self.sites.iter().filter_map(|s| {
+            let p = s.preview.as_ref()?;
+            Some((
+                format!("sites ({}).preview", s.name),
+                Some(p.domain.as_str()),
+                Some(p.certificate_arn.as_str()),
+                p.hosted_zone_id.as_deref(),
+            ))
         }));
         for (which, domain, certificate, zone) in sites {
             if let Some(domain) = domain

@@ -82,6 +82,7 @@ fn each_site_is_a_distribution_and_grants_of_its_own_beside_one_of_everything_el
             "edge-auth-sites-sites-policies",
             "edge-auth-sites-site-handbook",
             "edge-auth-sites-site-api",
+            "edge-auth-sites-site-api-preview",
             "edge-auth-sites-site-status"
         ]
     );
@@ -90,8 +91,40 @@ fn each_site_is_a_distribution_and_grants_of_its_own_beside_one_of_everything_el
         [
             "edge-auth-sites-grants-handbook",
             "edge-auth-sites-grants-api",
+            "edge-auth-sites-grants-api-preview",
             "edge-auth-sites-grants-status"
         ]
+    );
+    // The API reference's previews: a distribution for the wildcard host,
+    // answering to the auth functions as the API reference, with grants
+    // for it alone.
+    let preview = "edge-auth-sites-site-api-preview";
+    for (key, want) in [
+        ("DomainName", "*.preview.docs.example.com"),
+        ("SiteName", "api"),
+        ("Part", "site"),
+    ] {
+        assert_eq!(
+            parameter(&plan, preview, key),
+            &Value::Known(want.into()),
+            "{key}"
+        );
+    }
+    assert_eq!(
+        parameter(
+            &plan,
+            "edge-auth-sites-grants-api-preview",
+            "DistributionArn"
+        ),
+        &Value::Output {
+            stack: preview.into(),
+            key: "DistributionArn".into(),
+            suffix: String::new()
+        }
+    );
+    assert!(
+        text.contains("and the branches' previews `preview upload` wrote, site:<branch>.preview.docs.example.com, written again with these keys and rules"),
+        "{text}"
     );
     // One of each shared stack (the pool twice: its URLs, then the same
     // again, which the run skips).
@@ -180,10 +213,10 @@ fn each_site_is_a_distribution_and_grants_of_its_own_beside_one_of_everything_el
     // Sites dropped from the settings are removed, after the others.
     let last = plan.steps.len() - 2;
     assert!(
-        matches!(&plan.steps[last], Step::RemoveSites { keep, .. } if keep == &["handbook", "api", "status"]),
+        matches!(&plan.steps[last], Step::RemoveSites { keep, .. } if keep == &["handbook", "api", "api-preview", "status"]),
         "{text}"
     );
-    assert!(text.contains("remove the sites no longer in the settings: each stack edge-auth-sites-site-<name> (eu-north-1) whose <name> is not handbook, api, status"), "{text}");
+    assert!(text.contains("remove the sites no longer in the settings: each stack edge-auth-sites-site-<name> (eu-north-1) whose <name> is not handbook, api, api-preview, status"), "{text}");
     // The probes go to the first site.
     assert!(
         text.contains("(TestFunction, DEVELOPMENT stage, with the store above): at handbook.docs.example.com (the first site)"),
@@ -321,7 +354,7 @@ type Edit = fn(String) -> String;
 /// What a table refuses, each named by its setting.
 #[test]
 fn a_tables_bad_settings_are_refused_by_name() {
-    let cases: [(&str, Edit, &str); 15] = [
+    let cases: [(&str, Edit, &str); 18] = [
         (
             "lambda-edge",
             |t| t.replace("[regions]", "authorizer = \"lambda-edge\"\n[regions]"),
@@ -433,6 +466,36 @@ fn a_tables_bad_settings_are_refused_by_name() {
             "group-misspelt",
             |t| t.replacen("sign_in_site =", "signin_site =", 1),
             "signin_site",
+        ),
+        // Previews: under the group's domain, a us-east-1 certificate, and
+        // no site named like a site's previews' stacks.
+        (
+            "preview-domain",
+            |t| {
+                t.replacen(
+                    "domain = \"preview.docs.example.com\"",
+                    "domain = \"preview.example.org\"",
+                    1,
+                )
+            },
+            "sites: `sites (api).preview.domain`: `preview.example.org` is not under the group's `docs.example.com`",
+        ),
+        (
+            "preview-certificate",
+            |t| {
+                let at = t.find("[sites.preview]").unwrap();
+                format!(
+                    "{}{}",
+                    &t[..at],
+                    t[at..].replacen(":acm:us-east-1:", ":acm:eu-west-1:", 1)
+                )
+            },
+            "sites.preview.certificate_arn",
+        ),
+        (
+            "preview-name",
+            |t| t.replacen("name = \"status\"", "name = \"status-preview\"", 1),
+            "a name ending in `-preview`",
         ),
     ];
     for (tag, edit, wanted) in cases {

@@ -126,6 +126,9 @@ pub struct Args {
     /// The session key set, {"signing_kid": .., "keys": [..]} [default: a new random key; a restart with the next set of a rotation keeps the browser signed in]
     #[arg(long, value_name = "FILE")]
     pub session_keys: Option<PathBuf>,
+    /// A branch's preview of a site with [sites.preview], repeatable: served at http://<branch>.<site>-preview.<group>.localhost:<port>/
+    #[arg(long, value_name = "SITE:BRANCH=DIR", value_parser = parse_preview)]
+    pub preview: Vec<LocalPreview>,
     /// Log lines for people or as Lambda writes them
     #[arg(long, value_enum, default_value_t = LogFormat::Human)]
     pub log_format: LogFormat,
@@ -205,6 +208,39 @@ pub struct Options {
     /// The settings' `[[sign_in_groups]]`: each group's sites served as
     /// `<name>.<group>.localhost`, sharing a cookie for `<group>.localhost`.
     pub groups: Vec<LocalGroup>,
+    /// Branches' previews (`--preview`), as `preview upload` puts them.
+    pub previews: Vec<LocalPreview>,
+}
+
+/// A branch's preview: `--preview SITE:BRANCH=DIR`.
+#[derive(Debug, Clone)]
+pub struct LocalPreview {
+    pub site: String,
+    pub branch: String,
+    pub dir: PathBuf,
+}
+
+fn parse_preview(value: &str) -> Result<LocalPreview, String> {
+    let (target, dir) = value
+        .split_once('=')
+        .ok_or("SITE:BRANCH=DIR, such as api:feature-x=build/")?;
+    let (site, branch) = target
+        .split_once(':')
+        .ok_or("SITE:BRANCH=DIR, such as api:feature-x=build/")?;
+    if !edge_auth_core::sites::is_branch(branch) {
+        return Err(format!(
+            "`{branch}`: a branch is 1 to 63 lower-case letters, digits and inner `-`"
+        ));
+    }
+    let dir = PathBuf::from(dir);
+    if !dir.join("index.html").is_file() {
+        return Err(format!("{}: no index.html here", dir.display()));
+    }
+    Ok(LocalPreview {
+        site: site.to_owned(),
+        branch: branch.to_owned(),
+        dir,
+    })
 }
 
 /// A sign-in group sharing its session across a parent domain.
@@ -222,6 +258,8 @@ pub struct LocalSite {
     pub content: PathBuf,
     /// The sign-in group it shares sessions with (`sign_in_group`).
     pub session: Option<String>,
+    /// It has previews (`[sites.preview]`).
+    pub preview: bool,
     pub rules: Vec<PathRule>,
     pub public: Vec<String>,
 }
@@ -258,6 +296,7 @@ fn resolve(a: Args) -> Result<Options, String> {
             .map(|site| LocalSite {
                 content: here.join(site.content.unwrap_or_else(|| site.name.clone().into())),
                 session: site.sign_in_group,
+                preview: site.preview.is_some(),
                 rules: site
                     .rules
                     .into_iter()
@@ -308,6 +347,7 @@ fn resolve(a: Args) -> Result<Options, String> {
         max_hours: max,
         sites,
         groups,
+        previews: a.preview,
     })
 }
 
@@ -336,6 +376,9 @@ struct SettingsSiteEntry {
     content: Option<PathBuf>,
     #[serde(default)]
     sign_in_group: Option<String>,
+    /// `[sites.preview]`: here, only whether there is one.
+    #[serde(default)]
+    preview: Option<toml::Value>,
     #[serde(default)]
     rules: Vec<SettingsRule>,
     #[serde(default)]

@@ -77,6 +77,22 @@ fn local_label(o: &Options, site: &cli::LocalSite) -> String {
     }
 }
 
+/// A site's previews' domain here: `<name>-preview.<group>.localhost`,
+/// under its group's (`[sites.preview]` needs a group with a domain).
+fn local_preview_domain(o: &Options, site: &cli::LocalSite) -> Option<String> {
+    let group = site.session.as_ref()?;
+    (site.preview && o.groups.iter().any(|g| g.name == *group))
+        .then(|| format!("{}-preview.{group}.localhost", site.name))
+}
+
+/// A branch's preview's address on this server.
+fn preview_address(server: &str, o: &Options, preview: &cli::LocalPreview) -> Option<String> {
+    let site = o.sites.iter().find(|s| s.name == preview.site)?;
+    let domain = local_preview_domain(o, site)?;
+    let port = server.rsplit(':').next().unwrap_or("");
+    Some(format!("http://{}.{domain}:{port}", preview.branch))
+}
+
 /// Whether a site signs in at its own address: alone, or its group's
 /// sign-in site (the others hand their sign-ins over, and the provider
 /// knows only the sign-in site's callback, as the deploy registers).
@@ -171,6 +187,9 @@ fn handler_config(
                 });
                 if let Some(group) = &s.session {
                     site["session"] = json!(group);
+                }
+                if let Some(domain) = local_preview_domain(o, s) {
+                    site["preview_domain"] = json!(domain);
                 }
                 site
             })
@@ -472,8 +491,19 @@ async fn run() -> Result<(), String> {
     let viewer_function = if o.cloudfront_function {
         let function = edge_auth_core::cloudfront_function::render_checked(&config)
             .map_err(|e| e.to_string())?;
-        // The key value store as the deploy tool writes it.
-        let store = edge_auth_core::cloudfront_function::key_value_store(&config);
+        // The key value store as the deploy tool writes it, with the
+        // branches' previews as `preview upload` adds them.
+        let mut store = edge_auth_core::cloudfront_function::key_value_store(&config);
+        for preview in &o.previews {
+            let (key, value) = edge_auth_core::sites::preview_entry(
+                &config,
+                &preview.site,
+                &preview.branch,
+                &config.file.session.keys,
+            )
+            .map_err(|e| format!("--preview {}:{}: {e}", preview.site, preview.branch))?;
+            store.insert(key, value);
+        }
         Some(
             viewer_function::ViewerFunction::start(&workdir, &function, &store)
                 .await
@@ -492,6 +522,30 @@ async fn run() -> Result<(), String> {
         ),
         None => "Lambda@Edge authorize and index-path".into(),
     };
+    // Each branch's preview: a host of its own, answering to the auth
+    // functions as its site, its files under `<branch>/` of the site's
+    // previews' folder (as in the previews' bucket).
+    let mut preview_routes = Vec::new();
+    for preview in &o.previews {
+        let address = preview_address(&site, &o, preview).ok_or_else(|| {
+            format!(
+                "--preview {}: no site of that name with [sites.preview] and a sign-in group",
+                preview.site
+            )
+        })?;
+        let root = workdir.join("previews").join(&preview.site);
+        std::fs::create_dir_all(&root).map_err(|e| e.to_string())?;
+        let target = std::fs::canonicalize(&preview.dir)
+            .map_err(|e| format!("{}: {e}", preview.dir.display()))?;
+        std::os::unix::fs::symlink(target, root.join(&preview.branch))
+            .map_err(|e| e.to_string())?;
+        preview_routes.push(cloudfront::SiteRoute {
+            key: edge_auth_core::sites::site_key(Some(address.trim_start_matches("http://")))
+                .unwrap_or_default(),
+            name: preview.site.clone(),
+            dir: root,
+        });
+    }
     let distribution = Arc::new(Distribution {
         site_dir: o.site.clone(),
         authorize: handler_state(HandlerKind::Authorize, &config),
@@ -526,6 +580,7 @@ async fn run() -> Result<(), String> {
                 name: s.name.clone(),
                 dir: s.content.clone(),
             })
+            .chain(preview_routes)
             .collect(),
     });
     let site_address = site.clone();
@@ -597,6 +652,11 @@ async fn run() -> Result<(), String> {
                 s.content.display()
             );
         }
+        for p in &o.previews {
+            if let Some(address) = preview_address(&site, &o, p) {
+                println!("  preview:   {address}/ ({} of {})", p.branch, p.site);
+            }
+        }
     } else {
         println!("  site:      {site}/");
     }
@@ -633,6 +693,7 @@ async fn run() -> Result<(), String> {
         "authorizer": if o.cloudfront_function { "cloudfront-function" } else { "lambda-edge" },
         "key_value_store": store_file,
         "sites": o.sites.iter().map(|s| (s.name.clone(), json!(table_site_address(&site, &local_label(&o, s))))).collect::<serde_json::Map<_, _>>(),
+        "previews": o.previews.iter().filter_map(|p| Some((format!("{}:{}", p.site, p.branch), json!(preview_address(&site, &o, p)?)))).collect::<serde_json::Map<_, _>>(),
     });
     // Listening before READY: a signal sent as soon as READY is read must
     // find the handlers in place, not the default action (which would end

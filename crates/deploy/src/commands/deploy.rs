@@ -485,13 +485,35 @@ impl Run<'_> {
             .parsed_config
             .as_ref()
             .ok_or("config.json was not written yet")?;
-        let sites = edge_auth_core::sites::site_entries(config, &keys.keys.verify_keys());
-        let mut all = entries.clone();
-        all.extend(sites.clone());
-        cloudfront_function::check_store_limits(&all).map_err(failed)?;
+        let mut sites = edge_auth_core::sites::site_entries(config, &keys.keys.verify_keys());
         let arn = self.resolve(store)?;
         // The store is global; its data plane signs with SigV4A.
         let sdk = aws::sdk_config(&self.settings.regions.distribution, None).await;
+        // The branches' previews `preview upload` wrote (`site:<branch>.
+        // <preview domain>`), written again with this deploy's keys and
+        // rules; those of a site whose previews are gone are deleted.
+        if config.sites.iter().any(|s| s.preview_domain.is_some()) {
+            let present = aws::store_names(&aws::key_value_store(&sdk), &arn)
+                .await
+                .map_err(failed)?;
+            for key in &present {
+                for site in &config.sites {
+                    if let Some(branch) = edge_auth_core::sites::preview_branch(site, key) {
+                        let (key, value) = edge_auth_core::sites::preview_entry(
+                            config,
+                            &site.name,
+                            branch,
+                            &keys.keys.verify_keys(),
+                        )
+                        .map_err(failed)?;
+                        sites.insert(key, value);
+                    }
+                }
+            }
+        }
+        let mut all = entries.clone();
+        all.extend(sites.clone());
+        cloudfront_function::check_store_limits(&all).map_err(failed)?;
         let changes = aws::write_key_value_store(
             &aws::key_value_store(&sdk),
             &arn,

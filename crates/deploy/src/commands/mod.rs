@@ -7,6 +7,7 @@ pub mod deploy;
 pub mod destroy;
 pub mod plan;
 pub mod policy;
+pub mod preview;
 pub mod revoke;
 pub mod rotate;
 pub mod status;

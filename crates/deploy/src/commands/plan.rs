@@ -86,7 +86,7 @@ async fn account_reads(plan: &Plan) -> Result<(Outputs, String), CommandError> {
                     None => None,
                 };
             }
-            Step::WriteKeyValueStore { store, sites } => {
+            Step::WriteKeyValueStore { store, sites, .. } => {
                 // The keys, and the test requests' revoked user.
                 let probe = cloudfront_function::revocation_key(
                     edge_auth_core::function_probe::PROBE_REVOKED_SUB,

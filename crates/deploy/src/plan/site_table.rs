@@ -44,25 +44,41 @@ pub fn distribution_steps(
         parameters: shared,
         tags: tags.to_vec(),
     }];
-    for entry in &settings.sites {
-        let stack = settings.site_stack(&entry.name);
+    // Each site's distribution and, with `[sites.preview]`, its previews'
+    // (a wildcard host `*.<preview domain>`, its own bucket; the same
+    // `X-Edge-Auth-Site`, so the auth functions answer as the site).
+    let hosts = settings.sites.iter().flat_map(|entry| {
+        let own = (
+            entry.name.clone(),
+            entry.domain.clone(),
+            entry.certificate_arn.clone().unwrap_or_default(),
+            entry.hosted_zone_id.clone().unwrap_or_default(),
+        );
+        let preview = entry
+            .preview
+            .as_ref()
+            .zip(entry.preview_name())
+            .map(|(p, name)| {
+                (
+                    name,
+                    format!("*.{}", p.domain),
+                    p.certificate_arn.clone(),
+                    p.hosted_zone_id.clone().unwrap_or_default(),
+                )
+            });
+        std::iter::once((entry, own)).chain(preview.map(|p| (entry, p)))
+    });
+    for (entry, (stack_name, domain, certificate, zone)) in hosts {
+        let stack = settings.site_stack(&stack_name);
         let mut own = parameters.to_vec();
         set_parameter(&mut own, "Part", known("site"));
         for key in SHARED_POLICY_OUTPUTS {
             set_parameter(&mut own, key, output(&policies, key));
         }
         set_parameter(&mut own, "SiteName", known(&entry.name));
-        set_parameter(&mut own, "DomainName", known(&entry.domain));
-        set_parameter(
-            &mut own,
-            "CertificateArn",
-            known(entry.certificate_arn.as_deref().unwrap_or("")),
-        );
-        set_parameter(
-            &mut own,
-            "HostedZoneId",
-            known(entry.hosted_zone_id.as_deref().unwrap_or("")),
-        );
+        set_parameter(&mut own, "DomainName", known(&domain));
+        set_parameter(&mut own, "CertificateArn", known(&certificate));
+        set_parameter(&mut own, "HostedZoneId", known(&zone));
         steps.push(Step::DeployStack {
             stack: stack.clone(),
             template: distribution_template.clone(),
@@ -73,7 +89,7 @@ pub fn distribution_steps(
         let mut grants = vec![
             ("AppName".to_owned(), known(&settings.application)),
             ("Environment".to_owned(), known(&settings.environment)),
-            ("SiteName".to_owned(), known(&entry.name)),
+            ("SiteName".to_owned(), known(&stack_name)),
             (
                 "DistributionArn".to_owned(),
                 output(&stack, "DistributionArn"),
@@ -87,7 +103,7 @@ pub fn distribution_steps(
             grants.push((key.into(), output(auth, key)));
         }
         steps.push(Step::DeployStack {
-            stack: settings.grants_stack(&entry.name),
+            stack: settings.grants_stack(&stack_name),
             template: templates.join("site-grants/template.yaml"),
             region: settings.regions.user_pool.clone(),
             parameters: grants,
@@ -116,7 +132,11 @@ pub fn content_steps(settings: &Settings) -> Vec<Step> {
     steps.push(Step::RemoveSites {
         prefix: settings.site_stack(""),
         grants_prefix: settings.grants_stack(""),
-        keep: settings.sites.iter().map(|s| s.name.clone()).collect(),
+        keep: settings
+            .sites
+            .iter()
+            .flat_map(|s| std::iter::once(s.name.clone()).chain(s.preview_name()))
+            .collect(),
         region: settings.regions.distribution.clone(),
         grants_region: settings.regions.user_pool.clone(),
     });
