@@ -73,13 +73,16 @@ impl Teardown {
         let sites: Vec<(String, Option<String>)> = if settings.sites.is_empty() {
             vec![(distribution, None)]
         } else {
+            // Each site's, and its previews' (their bucket holds every
+            // branch).
             settings
                 .sites
                 .iter()
-                .map(|s| {
+                .flat_map(|s| std::iter::once(s.name.clone()).chain(s.preview_name()))
+                .map(|name| {
                     (
-                        settings.site_stack(&s.name),
-                        Some(settings.grants_stack(&s.name)),
+                        settings.site_stack(&name),
+                        Some(settings.grants_stack(&name)),
                     )
                 })
                 .collect()

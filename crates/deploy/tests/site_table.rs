@@ -542,7 +542,9 @@ fn destroy_removes_every_site_then_what_they_shared() {
             .unwrap_or_else(|| panic!("{stack} not deleted: {deleted:?}"))
     };
     let policies = at("edge-auth-sites-sites-policies");
-    for site in ["handbook", "api", "status"] {
+    // Each site's stacks, the API reference's previews' too (their
+    // distribution takes the shared policies as well).
+    for site in ["handbook", "api", "api-preview", "status"] {
         assert!(at(&format!("edge-auth-sites-site-{site}")) < policies);
         assert!(at(&format!("edge-auth-sites-grants-{site}")) < policies);
     }
@@ -554,9 +556,10 @@ fn destroy_removes_every_site_then_what_they_shared() {
         .iter()
         .filter(|s| matches!(s, TeardownStep::DeleteBucket { .. }))
         .count();
-    assert_eq!(buckets, 3);
-    // What the steps read: each site's stack (its bucket's name).
-    assert_eq!(teardown.reads.len(), 3 + 1, "{:?}", teardown.reads);
+    assert_eq!(buckets, 4);
+    // What the steps read: each site's stack and the previews' (its
+    // bucket's name).
+    assert_eq!(teardown.reads.len(), 4 + 1, "{:?}", teardown.reads);
 }
 
 /// A site's rules changed, a site added: the same CloudFront Function, byte
