@@ -4,7 +4,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { edgeCookies, launch, loopbackContext, startEdge } from './harness.mjs';
-import { CLIENT, startOidcProvider } from './oidc-provider-server.mjs';
+import { CLIENT, ENTRA_ADMINS, startOidcProvider } from './oidc-provider-server.mjs';
 
 let edge;
 let op;
@@ -29,6 +29,7 @@ async function startPair(idTokenTtl, extra = []) {
     '--client-id', CLIENT.id,
     '--client-secret', CLIENT.secret,
     '--groups-claim', 'groups',
+    '--group-name', `${ENTRA_ADMINS}=admins`,
     '--clock-skew', '0',
     ...extra,
   ]);
@@ -70,6 +71,32 @@ test('deep link through oidc-provider, groups from its ID token', async () => {
   assert.match(await page.title(), /Operator's guide/);
   const admin = await page.goto(`${edge.site}/admin/`);
   assert.equal(admin.status(), 200, 'groups claim from oidc-provider opens the admins section');
+  await context.close();
+});
+
+// The groups claim in the shapes providers send it, from oidc-provider:
+// Entra ID's object ids (named by --group-name, as `provider.group_names`
+// on AWS), a comma-separated string; and one no provider sends, refused
+// with a page that says so rather than read as "no groups".
+test('groups from oidc-provider as Entra ids and as a string open what their names open; a claim of another shape is a clear page', async () => {
+  for (const login of ['entra-admin', 'csv-admin']) {
+    const context = await loopbackContext(browser);
+    const page = await context.newPage();
+    await page.goto(`${edge.site}/admin/`);
+    await signInAtOp(page, login);
+    await page.waitForURL(`${edge.site}/admin/`);
+    const admin = await page.goto(`${edge.site}/admin/`);
+    assert.equal(admin.status(), 200, `${login}: the admins section`);
+    await context.close();
+  }
+  const context = await loopbackContext(browser);
+  const page = await context.newPage();
+  await page.goto(`${edge.site}/admin/`);
+  await signInAtOp(page, 'bad-groups');
+  await page.waitForLoadState();
+  assert.equal(await page.title(), 'Your groups could not be read — 502');
+  assert.match(await page.textContent('body'), /the groups claim `groups` is a number, not a list of names/);
+  assert.deepEqual((await edgeCookies(context)).filter((c) => c.name.endsWith('-session')), []);
   await context.close();
 });
 

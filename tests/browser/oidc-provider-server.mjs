@@ -7,6 +7,21 @@ import Provider from 'oidc-provider';
 
 export const CLIENT = { id: 'interop-client', secret: 'interop-client-secret' };
 
+/** An Entra ID group's object id, as Entra sends it in `groups`. */
+export const ENTRA_ADMINS = '8d1f5f0e-6a4b-4c2d-9e3f-00000000a0a0';
+
+/**
+ * The `groups` claim per login, in the shapes real providers send: an
+ * array of names (oidc-provider's, Okta's), Entra ID's object ids, one
+ * comma-separated string, and a shape no provider sends (a number).
+ */
+const GROUPS = {
+  admin: ['admins'],
+  'entra-admin': [ENTRA_ADMINS, '0b0b0b0b-0000-4000-8000-000000000000'],
+  'csv-admin': 'readers,admins',
+  'bad-groups': 7,
+};
+
 /**
  * oidc-provider's storage (sessions, grants, codes, refresh tokens) kept
  * outside any one Provider instance, so that a provider reconfigured with
@@ -113,7 +128,7 @@ function configured(issuer, site, idTokenTtl, keys, adapter) {
     claims: { openid: ['sub'], email: ['email'], profile: ['name', 'groups'] },
     findAccount: async (_ctx, sub) => ({
       accountId: sub,
-      claims: async () => ({ sub, email: `${sub}@example.com`, name: sub, groups: sub === 'admin' ? ['admins'] : ['readers'] }),
+      claims: async () => ({ sub, email: `${sub}@example.com`, name: sub, groups: GROUPS[sub] ?? ['readers'] }),
     }),
     ttl: { IdToken: idTokenTtl, AccessToken: idTokenTtl, RefreshToken: 3600, Session: 3600, Grant: 3600, Interaction: 600 },
     cookies: { keys: ['edge-auth-interop-test-cookie-key'] },

@@ -80,9 +80,14 @@ pub struct ProviderSettings {
     /// is refused before a key is looked at.
     #[serde(default = "default_algorithms")]
     pub algorithms: Vec<String>,
-    /// The ID token claim that lists the user's groups.
+    /// The ID token claim that lists the user's groups (`crate::groups`:
+    /// an array, a string of names, a dotted path into an object).
     #[serde(default = "default_groups_claim")]
     pub groups_claim: String,
+    /// Group ids as the provider sends them to the names rules use
+    /// (Entra ID's group object ids); an id not here stays as it is.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub group_names: std::collections::BTreeMap<String, String>,
     /// When set, the ID token's `token_use` claim must equal it (Cognito: `id`).
     #[serde(default)]
     pub token_use: Option<String>,

@@ -16,6 +16,7 @@ pub mod crypto;
 pub mod event;
 pub mod flow;
 pub mod function_probe;
+pub mod groups;
 pub mod index_path;
 #[cfg(feature = "site")]
 pub mod mime;

@@ -347,6 +347,21 @@ pub fn signin_complete(
         .verify(id_token, now, Some(&pending.flow.nonce))
     {
         Ok(claims) => claims,
+        // A provider set up to send groups in a shape none sends: the
+        // page says so, for the administrator (nothing secret in it).
+        Err(crate::token::TokenError::Groups(e)) => {
+            let message = format!(
+                "The identity provider signed you in, but {e}. You have not been signed in here: please tell the site's administrator."
+            );
+            let page = pages::html_page(
+                502,
+                "Your groups could not be read",
+                &message,
+                Some(again),
+                vec![clear_flow],
+            );
+            return Outcome::respond(page, "groups-unreadable").with_detail(e.to_string());
+        }
         Err(e) => {
             let page = pages::html_page(
                 401,

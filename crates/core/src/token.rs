@@ -16,6 +16,8 @@ pub struct TokenVerifier {
     client_id: String,
     token_use: Option<String>,
     groups_claim: String,
+    /// Group ids to names (`provider.group_names`: Entra ID's object ids).
+    group_names: std::collections::BTreeMap<String, String>,
     leeway: u64,
 }
 
@@ -80,6 +82,10 @@ pub enum TokenError {
     NonceMismatch,
     #[error("the header names critical extensions (`crit`) this gateway does not implement")]
     UnsupportedCritical,
+    /// The provider's groups claim has a shape no provider sends
+    /// (`crate::groups`).
+    #[error(transparent)]
+    Groups(crate::groups::GroupsError),
 }
 
 /// What the gateway reads from a valid ID token.
@@ -192,6 +198,7 @@ impl TokenVerifier {
             client_id: settings.client_id.clone(),
             token_use: settings.token_use.clone(),
             groups_claim: settings.groups_claim.clone(),
+            group_names: settings.group_names.clone(),
             leeway: settings.clock_skew_seconds,
         })
     }
@@ -361,15 +368,9 @@ impl TokenVerifier {
         let expires_at = number("exp").ok_or(TokenError::MissingClaim("exp"))?;
         // OIDC Core 2: `iat` is required in an ID token.
         let issued_at = number("iat").ok_or(TokenError::MissingClaim("iat"))?;
-        let groups = match claims.get(&self.groups_claim) {
-            Some(Value::Array(items)) => items
-                .iter()
-                .filter_map(Value::as_str)
-                .map(str::to_owned)
-                .collect(),
-            Some(Value::String(one)) => one.split_whitespace().map(str::to_owned).collect(),
-            _ => Vec::new(),
-        };
+        let object = claims.as_object().ok_or(TokenError::Malformed)?;
+        let groups = crate::groups::read_groups(object, &self.groups_claim, &self.group_names)
+            .map_err(TokenError::Groups)?;
         // Present, these must have their types (a token that sends them
         // malformed is refused rather than read as "no second factor").
         let auth_time = match claims.get("auth_time") {

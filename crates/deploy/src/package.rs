@@ -140,6 +140,11 @@ pub fn config_json(
     if settings.mfa_always() {
         provider["mfa_always"] = json!(true);
     }
+    if let Provider::Oidc { group_names, .. } = &settings.provider
+        && !group_names.is_empty()
+    {
+        provider["group_names"] = json!(group_names);
+    }
     // Cognito's discovery document names no revocation endpoint; its
     // OAuth 2.0 revoke endpoint sits beside the token endpoint.
     let revocation = discovery

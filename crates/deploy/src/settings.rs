@@ -538,8 +538,14 @@ pub enum Provider {
         discovery_url: String,
         client_id: String,
         client_secret_arn: String,
+        /// The claim with the user's groups: an array, a string of names,
+        /// or a dotted path (`realm_access.roles`); docs/config.md.
         #[serde(default = "default_groups_claim")]
         groups_claim: String,
+        /// Group ids as the provider sends them to the names the rules use
+        /// (Entra ID's group object ids: `"<object id>" = "admins"`).
+        #[serde(default)]
+        group_names: std::collections::BTreeMap<String, String>,
     },
 }
 
@@ -666,6 +672,26 @@ impl Settings {
             ));
         }
         self.check_sites()?;
+        if let Provider::Oidc {
+            group_names,
+            groups_claim,
+            ..
+        } = &self.provider
+        {
+            if groups_claim.is_empty() {
+                return Err(("provider.groups_claim", "name a claim".into()));
+            }
+            if let Some((id, name)) = group_names.iter().find(|(id, name)| {
+                id.trim().is_empty() || name.trim().is_empty() || name.contains(char::is_whitespace)
+            }) {
+                return Err((
+                    "provider.group_names",
+                    format!(
+                        "{id:?} = {name:?}: an id and a group name without spaces, both not empty"
+                    ),
+                ));
+            }
+        }
         match (&self.site.domain, &self.site.certificate_arn) {
             (Some(_), None) => {
                 return Err((

@@ -1141,3 +1141,74 @@ fn the_functions_compute_limit_is_a_percentage() {
         Some(45)
     );
 }
+
+/// An OpenID provider that sends group ids (Entra ID's object ids): the
+/// settings' `group_names` reach config.json, and the handlers read an ID
+/// token's ids as the names rules use. A bad entry is refused by name.
+#[test]
+fn an_oidc_providers_group_names_reach_the_handlers() {
+    let base = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/prod.toml"),
+    )
+    .unwrap();
+    let provider_at = base.find("[provider]").unwrap();
+    let rest = &base[provider_at + "[provider]".len()..];
+    let provider_end = rest
+        .find("\n[")
+        .map_or(base.len(), |i| provider_at + "[provider]".len() + i);
+    let with = |block: &str| {
+        let text = format!(
+            "{}[provider]\n{block}\n{}",
+            &base[..provider_at],
+            &base[provider_end..]
+        );
+        let path = std::env::temp_dir().join(format!(
+            "deploy-group-names-{}-{}.toml",
+            std::process::id(),
+            block.len()
+        ));
+        std::fs::write(&path, text).unwrap();
+        let loaded = Settings::load(&path).map_err(|e| e.to_string());
+        std::fs::remove_file(&path).ok();
+        loaded
+    };
+    let oidc = "kind = \"oidc\"\ndiscovery_url = \"https://login.example.org/v2.0/.well-known/openid-configuration\"\nclient_id = \"c\"\nclient_secret_arn = \"arn:aws:secretsmanager:eu-north-1:111122223333:secret:edge\"\n";
+    let settings = with(&format!(
+        "{oidc}[provider.group_names]\n\"8d1f5f0e-6a4b-4c2d-9e3f-00000000a0a0\" = \"admins\"\n"
+    ))
+    .unwrap();
+    let (issuer, discovery, jwks, secret) = example_provider();
+    let config = config_json(
+        &settings,
+        &discovery,
+        &jwks,
+        "c",
+        &secret,
+        &session_keys(),
+        None,
+        settings.site_url().as_deref(),
+    )
+    .unwrap();
+    assert_eq!(
+        config["provider"]["group_names"],
+        json!({"8d1f5f0e-6a4b-4c2d-9e3f-00000000a0a0": "admins"})
+    );
+    let parsed = edge_auth_core::Config::from_json(&config.to_string()).unwrap();
+    assert_eq!(
+        parsed
+            .provider()
+            .group_names
+            .get("8d1f5f0e-6a4b-4c2d-9e3f-00000000a0a0")
+            .map(String::as_str),
+        Some("admins")
+    );
+    let _ = issuer;
+    for bad in [
+        "\"\" = \"admins\"",
+        "\"id\" = \"\"",
+        "\"id\" = \"two words\"",
+    ] {
+        let error = with(&format!("{oidc}[provider.group_names]\n{bad}\n")).unwrap_err();
+        assert!(error.contains("provider.group_names"), "{bad}: {error}");
+    }
+}

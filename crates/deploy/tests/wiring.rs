@@ -704,6 +704,7 @@ fn settings_the_templates_refuse_are_refused_by_name() {
                 client_id: "client".into(),
                 client_secret_arn: "arn:aws:secretsmanager:eu-west-1:1:secret:x".into(),
                 groups_claim: "groups".into(),
+                group_names: Default::default(),
             }
         }),
         ("EmailFrom", "provider.email.from", |s| {

@@ -105,6 +105,9 @@ pub struct Args {
     /// With --provider-discovery: the claim that lists the user's groups
     #[arg(long, value_name = "NAME", default_value = "cognito:groups")]
     pub groups_claim: String,
+    /// With --provider-discovery: a group id the provider sends and the name rules use, repeatable (Entra ID's group object ids)
+    #[arg(long, value_name = "ID=NAME", value_parser = parse_group_name)]
+    pub group_name: Vec<(String, String)>,
     /// With a Cognito discovery URL: the hosted domain, for /logout
     #[arg(long, value_name = "URL")]
     pub cognito_domain: Option<String>,
@@ -188,6 +191,8 @@ pub struct Options {
     pub discovery: Option<String>,
     pub client_id: Option<String>,
     pub groups_claim: String,
+    /// Group ids to names (`provider.group_names`).
+    pub group_names: std::collections::BTreeMap<String, String>,
     pub cognito_domain: Option<String>,
     pub rules: Vec<PathRule>,
     /// Paths served without a session; absent: the settings' or the core's default.
@@ -218,6 +223,15 @@ pub struct LocalPreview {
     pub site: String,
     pub branch: String,
     pub dir: PathBuf,
+}
+
+fn parse_group_name(value: &str) -> Result<(String, String), String> {
+    match value.split_once('=') {
+        Some((id, name)) if !id.is_empty() && !name.is_empty() => {
+            Ok((id.to_owned(), name.to_owned()))
+        }
+        _ => Err("ID=NAME, such as 8d1f5f0e-…=admins".into()),
+    }
 }
 
 fn parse_preview(value: &str) -> Result<LocalPreview, String> {
@@ -336,6 +350,7 @@ fn resolve(a: Args) -> Result<Options, String> {
         discovery: a.provider_discovery,
         client_id: a.client_id,
         groups_claim: a.groups_claim,
+        group_names: a.group_name.into_iter().collect(),
         cognito_domain: a.cognito_domain,
         rules,
         public,

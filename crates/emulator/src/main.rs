@@ -150,6 +150,7 @@ fn handler_config(
         "jwks": jwks,
         "jwks_uri": provider["jwks_uri"],
         "groups_claim": o.groups_claim,
+        "group_names": o.group_names,
         "clock_skew_seconds": o.skew,
         "client_auth": if secret_file.is_some() { "client_secret_basic" } else { "none" },
     });
