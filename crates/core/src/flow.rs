@@ -311,38 +311,14 @@ pub fn start_signin(
         return_to,
         extra_cookies,
         None,
-    )
-}
-
-/// [`start_signin`] with an OpenID Connect `prompt` (`login`: the provider
-/// asks for credentials again even with a session of its own).
-#[allow(clippy::too_many_arguments)]
-pub fn start_signin_with_prompt(
-    config: &Config,
-    request: &CloudFrontRequest,
-    base: &str,
-    now: u64,
-    entropy: &mut dyn Entropy,
-    return_to: &str,
-    extra_cookies: Vec<String>,
-    prompt: Option<&str>,
-) -> crate::event::CloudFrontResponse {
-    start_signin_for(
-        config,
-        request,
-        base,
-        now,
-        entropy,
-        return_to,
-        extra_cookies,
-        prompt,
         None,
     )
 }
 
-/// [`start_signin_with_prompt`] for a page of this site or, `handover`,
-/// at a group's sign-in site, of the group's site (or a branch's preview
-/// of it) that handed it over.
+/// [`start_signin`] with an OpenID Connect `prompt` (`login`: the provider
+/// asks for credentials again even with a session of its own), for a page
+/// of this site or, `handover`, at a group's sign-in site, of the group's
+/// site (or a branch's preview of it) that handed it over.
 ///
 /// At a site of a sign-in group sharing its session across a parent
 /// domain, other than the group's sign-in site: a redirect to that site's
@@ -350,7 +326,7 @@ pub fn start_signin_with_prompt(
 /// callback is the group's one redirect URI and whose cookies reach
 /// every site of the group.
 #[allow(clippy::too_many_arguments)]
-pub fn start_signin_for(
+pub fn start_signin_with_prompt(
     config: &Config,
     request: &CloudFrontRequest,
     base: &str,

@@ -63,7 +63,7 @@ pub fn signin_start(
     }
     // This site's own page (its sign-in, or handed over to the group's
     // sign-in site), or a page of the site that handed it over.
-    let response = crate::flow::start_signin_for(
+    let response = crate::flow::start_signin_with_prompt(
         config,
         request,
         &base,

@@ -96,6 +96,7 @@ pub fn signout_begin(
             &return_to,
             clear,
             Some("login"),
+            None,
         );
         response.headers.set("Clear-Site-Data", CLEAR_SITE_DATA);
         return revoke_then(

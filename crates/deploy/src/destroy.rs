@@ -76,9 +76,8 @@ impl Teardown {
             // Each site's, and its previews' (their bucket holds every
             // branch).
             settings
-                .sites
-                .iter()
-                .flat_map(|s| std::iter::once(s.name.clone()).chain(s.preview_name()))
+                .site_stack_names()
+                .into_iter()
                 .map(|name| {
                     (
                         settings.site_stack(&name),

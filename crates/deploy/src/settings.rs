@@ -390,10 +390,27 @@ impl Settings {
     /// sign-in site. The group's other sites hand their sign-ins over,
     /// so the pool knows only the sign-in site's callback.
     pub fn signs_in_itself(&self, site: &SiteEntry) -> bool {
-        self.sign_in_groups
+        self.sign_in_site_of(site)
+            .is_none_or(|sign_in| sign_in.name == site.name)
+    }
+
+    /// The sign-in site of `site`'s group, when the group shares its
+    /// session across a domain (`[[sign_in_groups]]`).
+    pub fn sign_in_site_of(&self, site: &SiteEntry) -> Option<&SiteEntry> {
+        let group = self
+            .sign_in_groups
             .iter()
-            .find(|g| site.sign_in_group.as_deref() == Some(g.name.as_str()))
-            .is_none_or(|g| g.sign_in_site == site.name)
+            .find(|g| site.sign_in_group.as_deref() == Some(g.name.as_str()))?;
+        self.sites.iter().find(|s| s.name == group.sign_in_site)
+    }
+
+    /// The names of the table's stacks of sites: each site's, and its
+    /// previews' (`site-<name>`, `grants-<name>`).
+    pub fn site_stack_names(&self) -> Vec<String> {
+        self.sites
+            .iter()
+            .flat_map(|s| std::iter::once(s.name.clone()).chain(s.preview_name()))
+            .collect()
     }
 
     /// What config.json's `sites` and `sign_in_groups` hold, read back as

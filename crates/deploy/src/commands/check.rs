@@ -117,17 +117,7 @@ fn target(
         .sites
         .iter()
         .find(|s| s.url() == site.trim_end_matches('/') && !settings.signs_in_itself(s))
-        .and_then(|s| {
-            let group = settings
-                .sign_in_groups
-                .iter()
-                .find(|g| s.sign_in_group.as_deref() == Some(g.name.as_str()))?;
-            let sign_in = settings
-                .sites
-                .iter()
-                .find(|t| t.name == group.sign_in_site)?;
-            Some((sign_in.url(), s.name.clone()))
-        });
+        .and_then(|s| Some((settings.sign_in_site_of(s)?.url(), s.name.clone())));
     Target {
         site: site.trim_end_matches('/').to_owned(),
         paths: edge_auth_core::config::PathSettings::default(),

@@ -107,7 +107,9 @@ async fn upload(args: &PreviewUploadArgs) -> Outcome {
         t.stack,
         t.host,
         t.site.name,
-        sign_in_site(&t.settings, &t.site)
+        t.settings
+            .sign_in_site_of(&t.site)
+            .map_or_else(|| "its group's sign-in site".to_owned(), SiteEntry::url)
     );
     let config = aws::sdk_config(region, None).await;
     let (bucket, distribution) = outputs(&config, &t.stack).await?;
@@ -128,20 +130,7 @@ async fn upload(args: &PreviewUploadArgs) -> Outcome {
         .await
         .map_err(failed)?;
     println!("files: {changes}");
-    let store = store_arn(&config, &t.settings).await?;
-    let wanted: BTreeMap<String, String> = [(key.clone(), value)].into_iter().collect();
-    let written = aws::write_key_value_store(&aws::key_value_store(&config), &store, &key, &wanted)
-        .await
-        .map_err(failed)?;
-    println!("store: {written}");
-    let invalidation = aws::invalidate(
-        &config,
-        &distribution,
-        &format!("preview-{branch}-{}", super::now_seconds()),
-    )
-    .await
-    .map_err(failed)?;
-    println!("invalidation {invalidation} of {distribution}");
+    publish(&config, &t, &distribution, &key, Some(value)).await?;
     println!("preview of {} at {url}", t.site.name);
     Ok(())
 }
@@ -171,13 +160,31 @@ async fn entry(t: &Target, branch: &str) -> Result<(String, String), CommandErro
     .map_err(|e| CommandError::Refused(e.to_string()))
 }
 
-fn sign_in_site(settings: &Settings, site: &SiteEntry) -> String {
-    settings
-        .sign_in_groups
-        .iter()
-        .find(|g| site.sign_in_group.as_deref() == Some(g.name.as_str()))
-        .and_then(|g| settings.sites.iter().find(|s| s.name == g.sign_in_site))
-        .map_or_else(|| "its group's sign-in site".to_owned(), SiteEntry::url)
+/// The branch's host put into the store (`entry`) or taken out (`None`),
+/// then the previews' distribution invalidated: what upload and remove
+/// both end with.
+async fn publish(
+    config: &aws_config::SdkConfig,
+    t: &Target,
+    distribution: &str,
+    key: &str,
+    entry: Option<String>,
+) -> Result<(), CommandError> {
+    let store = store_arn(config, &t.settings).await?;
+    let wanted: BTreeMap<String, String> = entry
+        .map(|value| (key.to_owned(), value))
+        .into_iter()
+        .collect();
+    let written = aws::write_key_value_store(&aws::key_value_store(config), &store, key, &wanted)
+        .await
+        .map_err(failed)?;
+    println!("store: {written}");
+    let reference = format!("preview-{}-{}", t.host, super::now_seconds());
+    let invalidation = aws::invalidate(config, distribution, &reference)
+        .await
+        .map_err(failed)?;
+    println!("invalidation {invalidation} of {distribution}");
+    Ok(())
 }
 
 async fn remove(args: &PreviewArgs) -> Outcome {
@@ -199,29 +206,12 @@ async fn remove(args: &PreviewArgs) -> Outcome {
     }
     // The host first: from then on it is no site's (a 404), whatever
     // files are left while they go.
-    let store = store_arn(&config, &t.settings).await?;
-    let written = aws::write_key_value_store(
-        &aws::key_value_store(&config),
-        &store,
-        &key,
-        &BTreeMap::new(),
-    )
-    .await
-    .map_err(failed)?;
-    println!("store: {written}");
+    publish(&config, &t, &distribution, &key, None).await?;
     let keys: Vec<String> = objects.into_keys().collect();
     aws::delete_objects(&config, &bucket, &keys)
         .await
         .map_err(failed)?;
     println!("files: {} deleted under s3://{bucket}/{prefix}", keys.len());
-    let invalidation = aws::invalidate(
-        &config,
-        &distribution,
-        &format!("preview-{branch}-removed-{}", super::now_seconds()),
-    )
-    .await
-    .map_err(failed)?;
-    println!("invalidation {invalidation} of {distribution}");
     println!(
         "the preview of {} at https://{}/ is gone",
         t.site.name, t.host

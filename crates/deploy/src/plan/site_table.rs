@@ -132,11 +132,7 @@ pub fn content_steps(settings: &Settings) -> Vec<Step> {
     steps.push(Step::RemoveSites {
         prefix: settings.site_stack(""),
         grants_prefix: settings.grants_stack(""),
-        keep: settings
-            .sites
-            .iter()
-            .flat_map(|s| std::iter::once(s.name.clone()).chain(s.preview_name()))
-            .collect(),
+        keep: settings.site_stack_names(),
         region: settings.regions.distribution.clone(),
         grants_region: settings.regions.user_pool.clone(),
     });
