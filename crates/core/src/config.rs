@@ -88,6 +88,15 @@ pub struct ProviderSettings {
     /// (Entra ID's group object ids); an id not here stays as it is.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub group_names: std::collections::BTreeMap<String, String>,
+    /// Claims read as well as `groups_claim`, their groups added: a
+    /// Cognito pool that federates has its own groups in `cognito:groups`
+    /// and the corporate provider's, mapped, in `custom:groups`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub extra_groups_claims: Vec<String>,
+    /// Which of the pool's identity providers a sign-in goes to
+    /// (`crate::routing`); absent, the provider's own page decides.
+    #[serde(default, skip_serializing_if = "crate::routing::Routing::is_plain")]
+    pub routing: crate::routing::Routing,
     /// When set, the ID token's `token_use` claim must equal it (Cognito: `id`).
     #[serde(default)]
     pub token_use: Option<String>,
@@ -275,6 +284,10 @@ pub struct TableSite {
     /// Only for a site of a sign-in group sharing a parent domain, under it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub preview_domain: Option<String>,
+    /// The identity provider its sign-ins go to without asking
+    /// (`provider.routing`'s providers, or `COGNITO`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity_provider: Option<String>,
 }
 
 /// A sign-in group of the table whose sites share one session cookie,
@@ -796,6 +809,17 @@ impl Config {
             }
             LogoutSettings::None => {}
         }
+        crate::routing::check(&p.routing).map_err(|(field, message)| invalid(&field, message))?;
+        for (i, site) in file.sites.iter().enumerate() {
+            if let Some(name) = &site.identity_provider
+                && !p.routing.knows(name)
+            {
+                return Err(invalid(
+                    &format!("sites[{i}].identity_provider"),
+                    format!("{name}: not a provider of provider.routing"),
+                ));
+            }
+        }
         if !p.scopes.iter().any(|s| s == "openid") {
             return Err(invalid("provider.scopes", "must include `openid`"));
         }
@@ -1034,6 +1058,15 @@ impl Config {
                 .flat_map(|s| &s.policy.rules),
         );
         config.site = Some(site.policy.id.clone());
+        if let Some(provider) = self
+            .file
+            .sites
+            .iter()
+            .find(|s| s.name == name)
+            .and_then(|s| s.identity_provider.clone())
+        {
+            config.file.provider.routing.default = Some(provider);
+        }
         if let Some(group) = self
             .file
             .sign_in_groups

@@ -350,6 +350,52 @@ pub fn start_signin_with_prompt(
     let names = &config.cookie_names;
     let settings = config.cookies();
     let return_to = crate::return_path::safe_return_path(return_to).unwrap_or("/");
+    // Which of the pool's providers: the asking site's default, or the
+    // one the address typed on our page leads to (only the start path
+    // reads one: the page's form goes there).
+    let at_start = request.uri == config.paths().start;
+    let query = if at_start {
+        crate::query::parse_query(&request.querystring).unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    let typed = if at_start {
+        crate::query::single(&query, "email").map_err(|_| ())
+    } else {
+        Ok(None)
+    };
+    let routing = &config.provider().routing;
+    let site_default = handover
+        .map_or(config, |h| h.config)
+        .provider()
+        .routing
+        .default
+        .as_deref();
+    let route = match typed {
+        Ok(email) => crate::routing::choose(routing, site_default, email),
+        Err(()) => crate::routing::Route::AskEmail {
+            problem: Some(crate::routing::EmailProblem::Malformed),
+        },
+    };
+    let (identity_provider, login_hint) = match route {
+        crate::routing::Route::Plain => (None, None),
+        crate::routing::Route::Provider { name, login_hint } => (Some(name), login_hint),
+        crate::routing::Route::AskEmail { problem } => {
+            let handed = handover.iter().flat_map(|h| {
+                std::iter::once(("site", h.site)).chain(h.branch.map(|b| ("branch", b)))
+            });
+            let fields: Vec<(&str, &str)> = handed
+                .chain([("return", return_to)])
+                .chain(prompt.map(|p| ("prompt", p)))
+                .collect();
+            if !at_start {
+                // Asked at the start path only: its page may send a form.
+                let href = format!("{}?{}", config.paths().start, encode_form(fields));
+                return pages::redirect(&href, extra_cookies);
+            }
+            return email_page(config, &fields, problem.as_ref(), typed, extra_cookies);
+        }
+    };
     // A page another site sent here (a link, a redirect, a form) may be
     // the user's own first visit, or a page forcing visits to push the
     // user's sign-in in progress out. Such a start never evicts a flow.
@@ -417,17 +463,71 @@ pub fn start_signin_with_prompt(
         ]
         .into_iter()
         .chain(prompt.map(|p| ("prompt", p)))
-        .chain(max_age.as_deref().map(|a| ("max_age", a))),
+        .chain(max_age.as_deref().map(|a| ("max_age", a)))
+        .chain(
+            identity_provider
+                .as_deref()
+                .map(|p| ("identity_provider", p)),
+        )
+        .chain(login_hint.as_deref().map(|h| ("login_hint", h))),
     );
     let separator = if provider.authorization_endpoint.contains('?') {
         '&'
     } else {
         '?'
     };
-    pages::redirect(
-        &format!("{}{separator}{query}", provider.authorization_endpoint),
-        extra_cookies,
-    )
+    let href = format!("{}{separator}{query}", provider.authorization_endpoint);
+    if matches!(typed, Ok(Some(_))) {
+        // The answer to our page's form: a redirect from it would be held
+        // to its `form-action` at every provider it passes through.
+        return pages::continue_to(
+            &href,
+            "Signing you in",
+            "Taking you to your organisation's sign-in.",
+            extra_cookies,
+        );
+    }
+    pages::redirect(&href, extra_cookies)
+}
+
+/// The page that asks for the visitor's address when more than one of
+/// the pool's providers could sign them in: a form to the start path with
+/// what the start was given (`fields`) and `email`.
+fn email_page(
+    config: &Config,
+    fields: &[(&str, &str)],
+    problem: Option<&crate::routing::EmailProblem>,
+    typed: Result<Option<&str>, ()>,
+    cookies: Vec<String>,
+) -> crate::event::CloudFrontResponse {
+    let esc = pages::escape;
+    let hidden: String = fields
+        .iter()
+        .map(|(name, value)| {
+            format!(
+                r#"<input type="hidden" name="{}" value="{}">"#,
+                esc(name),
+                esc(value)
+            )
+        })
+        .collect();
+    let typed = typed.ok().flatten().unwrap_or("");
+    let typed: String = typed.chars().take(crate::routing::MAX_EMAIL).collect();
+    let form = format!(
+        r#"<form method="get" action="{}">{hidden}<p><label for="email">Work e-mail address</label><br><input id="email" type="email" name="email" autocomplete="username" required autofocus value="{}" style="width:100%;padding:.4rem;font:inherit"></p><p><button class="button" type="submit" style="border:0;font:inherit;cursor:pointer">Continue</button></p></form>"#,
+        esc(&config.paths().start),
+        esc(&typed)
+    );
+    match problem {
+        None => pages::form_page(
+            200,
+            "Sign in",
+            "Type your work e-mail address: it tells us where your organisation signs you in.",
+            &form,
+            cookies,
+        ),
+        Some(problem) => pages::form_page(400, "Sign in", &problem.message(), &form, cookies),
+    }
 }
 
 /// What the rules of the page a sign-in returns to ask of it: for each key

@@ -26,6 +26,7 @@ pub mod provider;
 pub mod query;
 pub mod refresh;
 pub mod return_path;
+pub mod routing;
 pub mod session;
 pub mod signin;
 pub mod signout;

@@ -133,6 +133,65 @@ pub fn html_page_with(
     response
 }
 
+/// The CSP of a page with a form of ours ([`form_page`]): today's, but
+/// the form may go to this site (its start path). Only there: every other
+/// page keeps `form-action 'none'`.
+pub const FORM_PAGE_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+/// A page with a form (the sign-in's "which address?"): `form` is HTML
+/// already escaped, the rest is text. The same shell and headers as every
+/// page, with [`FORM_PAGE_CSP`].
+pub fn form_page(
+    status: u16,
+    title: &str,
+    message: &str,
+    form: &str,
+    cookies: Vec<String>,
+) -> CloudFrontResponse {
+    let mut response = base_response(status, cookies);
+    set_html_headers(&mut response.headers);
+    response
+        .headers
+        .set("Content-Security-Policy", FORM_PAGE_CSP);
+    response.body = Some(
+        page_body(&status.to_string(), &escape(title), &escape(message), form)
+            .replace(&format!("<p class=\"status\">Error {status}</p>"), ""),
+    );
+    response.body_encoding = Some(BodyEncoding::Text);
+    response
+}
+
+/// A page that goes on to `href` at once (`<meta http-equiv=refresh>`),
+/// with a link for a browser that does not. What a form's answer is when
+/// it leads to another site: a redirect would be held to the form page's
+/// `form-action`, which cannot name every provider a pool federates to.
+pub fn continue_to(
+    href: &str,
+    title: &str,
+    message: &str,
+    cookies: Vec<String>,
+) -> CloudFrontResponse {
+    let mut response = html_page(
+        200,
+        title,
+        message,
+        Some(Action {
+            href,
+            label: "Continue",
+        }),
+        cookies,
+    );
+    let refresh = format!(
+        r#"<meta http-equiv="refresh" content="0;url={}">"#,
+        escape(&location_value(href))
+    );
+    response.body = response.body.map(|body| {
+        body.replacen("<title>", &format!("{refresh}<title>"), 1)
+            .replace("<p class=\"status\">Error 200</p>", "")
+    });
+    response
+}
+
 /// The headers every HTML page carries beyond [`base_response`]'s.
 fn set_html_headers(headers: &mut Headers) {
     headers.set("Content-Type", "text/html; charset=utf-8");

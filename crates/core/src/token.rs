@@ -16,6 +16,8 @@ pub struct TokenVerifier {
     client_id: String,
     token_use: Option<String>,
     groups_claim: String,
+    /// Read as well, their groups added (`provider.extra_groups_claims`).
+    extra_groups_claims: Vec<String>,
     /// Group ids to names (`provider.group_names`: Entra ID's object ids).
     group_names: std::collections::BTreeMap<String, String>,
     leeway: u64,
@@ -198,6 +200,7 @@ impl TokenVerifier {
             client_id: settings.client_id.clone(),
             token_use: settings.token_use.clone(),
             groups_claim: settings.groups_claim.clone(),
+            extra_groups_claims: settings.extra_groups_claims.clone(),
             group_names: settings.group_names.clone(),
             leeway: settings.clock_skew_seconds,
         })
@@ -369,8 +372,17 @@ impl TokenVerifier {
         // OIDC Core 2: `iat` is required in an ID token.
         let issued_at = number("iat").ok_or(TokenError::MissingClaim("iat"))?;
         let object = claims.as_object().ok_or(TokenError::Malformed)?;
-        let groups = crate::groups::read_groups(object, &self.groups_claim, &self.group_names)
+        let mut groups = crate::groups::read_groups(object, &self.groups_claim, &self.group_names)
             .map_err(TokenError::Groups)?;
+        for claim in &self.extra_groups_claims {
+            for group in crate::groups::read_groups(object, claim, &self.group_names)
+                .map_err(TokenError::Groups)?
+            {
+                if !groups.contains(&group) {
+                    groups.push(group);
+                }
+            }
+        }
         // Present, these must have their types (a token that sends them
         // malformed is refused rather than read as "no second factor").
         let auth_time = match claims.get("auth_time") {
