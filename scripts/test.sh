@@ -53,4 +53,7 @@ step "browser tests (Chromium)" node --test --test-concurrency=1 tests/browser/
 step "browser tests, Lambda@Edge authorizer and auth endpoints (Chromium)" env EDGE_AUTH_AUTHORIZER=lambda-edge EDGE_AUTH_AUTH_ENDPOINTS=edge node --test --test-concurrency=1 tests/browser/local-edge.test.mjs
 step "fuzz every target (30 s each)" scripts/fuzz.sh 30
 step "cfn-lint" cfn-lint sam/user-pool/template.yaml sam/edge-functions/template.yaml sam/auth-endpoints/template.yaml sam/viewer-function/template.yaml sam/distribution/template.yaml sam/waf/template.yaml sam/monitoring/template.yaml sam/site-grants/template.yaml
+# The user pool as the deploy renders it with a SAML and an OIDC provider.
+rendered_pool="${TMPDIR:-/tmp}/edge-auth-user-pool-corporate.yaml"
+step "cfn-lint, the user pool with corporate identity providers" sh -c "\"$EDGE_AUTH_DEPLOY_BIN\" federation --settings examples/corporate/corporate.toml --template > \"$rendered_pool\" && cfn-lint \"$rendered_pool\""
 step "template checks, and the docs' links stay in the repository" python3 -m pytest -q tests/templates tests/docs

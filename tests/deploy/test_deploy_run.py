@@ -669,6 +669,94 @@ def test_the_user_pool_stack_through_the_stand_in(tmp_path, moto):
 
 
 
+def corporate_settings(tmp_path, secret_arn, environment="corp"):
+    """examples/corporate/corporate.toml in moto's region, its OIDC
+    provider's client secret `secret_arn`, its metadata beside it."""
+    example = ROOT / "examples/corporate"
+    shutil.copy(example / "example-corp-metadata.xml", tmp_path / "example-corp-metadata.xml")
+    text = (example / "corporate.toml").read_text()
+    text = re.sub(r'client_secret_arn = "[^"]*"', f'client_secret_arn = "{secret_arn}"', text)
+    text = (text.replace("eu-north-1", REGION).replace('environment = "corp"', f'environment = "{environment}"')
+            .replace('directory = "../../site"', f'directory = "{ROOT / "site"}"')
+            .replace("edge-auth-corp-handbook", f"edge-auth-{environment}-handbook"))
+    settings = tmp_path / f"{environment}.toml"
+    settings.write_text(text)
+    return settings
+
+
+def test_corporate_identity_providers_through_the_stand_in(tmp_path, moto):
+    """[[provider.federation]]: the user-pool stack with a SAML and an OIDC
+    provider, as the tool renders it, through SAM's translator into moto:
+    both providers made in the pool with their details and mappings (the
+    OIDC client secret resolved from Secrets Manager by the dynamic
+    reference, never in the template, the command line or the output),
+    the app client naming them; the SAML values the tool prints carry the
+    pool's real id once its stack exists."""
+    url, env = moto
+    tool = deploy_tool()
+    sm = client("secretsmanager", REGION, url)
+    secret = sm.create_secret(Name="edge-auth/corp/partner-oidc", SecretString='{"client_secret":"partner-s3cret-value"}')["ARN"]
+    settings = corporate_settings(tmp_path, secret)
+    work = tmp_path / "work"
+    dry = run_tool(tool, settings, work, env, "--dry-run", "--offline")
+    assert dry.returncode == 0, dry.stderr
+    # The dry run shows each provider, its mapping and what to enter.
+    assert "ExampleCorp (SAML, metadata in example-corp-metadata.xml); e-mail domains example.com" in dry.stdout
+    assert "custom:groups <- groups, email <- email, name <- name" in dry.stdout
+    assert f"ACS URL (reply URL) https://edge-auth-corp-handbook.auth.{REGION}.amazoncognito.com/saml2/idpresponse" in dry.stdout
+    assert "partner-s3cret-value" not in dry.stdout
+    pool_command = next(a for a in commands(dry.stdout) if a[a.index("--stack-name") + 1].endswith("-user-pool"))
+    staged = work / "corp" / "sam"
+    shutil.copytree(ROOT / "sam", staged)
+    rendered = subprocess.run([str(tool), "federation", "--settings", str(settings), "--template"], cwd=ROOT,
+                              capture_output=True, text=True, env=env, timeout=60)
+    assert rendered.returncode == 0, rendered.stderr
+    assert "partner-s3cret-value" not in rendered.stdout
+    (staged / "user-pool" / "template.yaml").write_text(rendered.stdout)
+    env = dict(env, EDGE_AUTH_SAM_STATE=str(tmp_path / "standin-state"))
+    run = subprocess.run([str(STANDIN / "sam"), *pool_command[1:]], cwd=ROOT, capture_output=True, text=True, env=env, timeout=300)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "partner-s3cret-value" not in run.stdout + run.stderr
+    out = outputs_of(url, ["edge-auth-corp-user-pool"])["edge-auth-corp-user-pool"]
+    pool_id = out["UserPoolId"]
+    assert out["ServiceProviderEntityId"] == f"urn:amazon:cognito:sp:{pool_id}"
+    idp = client("cognito-idp", REGION, url)
+    names = sorted(p["ProviderName"] for p in idp.list_identity_providers(UserPoolId=pool_id)["Providers"])
+    assert names == ["ExampleCorp", "Partner"]
+    saml = idp.describe_identity_provider(UserPoolId=pool_id, ProviderName="ExampleCorp")["IdentityProvider"]
+    assert saml["ProviderType"] == "SAML"
+    assert "<EntityDescriptor" in saml["ProviderDetails"]["MetadataFile"] and saml["ProviderDetails"]["IDPSignout"] == "true"
+    assert saml["AttributeMapping"]["custom:groups"] == "http://schemas.microsoft.com/ws/2008/06/identity/claims/groups"
+    assert saml["IdpIdentifiers"] == ["example.com"]
+    oidc = idp.describe_identity_provider(UserPoolId=pool_id, ProviderName="Partner")["IdentityProvider"]
+    assert oidc["ProviderDetails"]["client_secret"] == "partner-s3cret-value"
+    assert oidc["ProviderDetails"]["oidc_issuer"] == "https://partner.okta.example/oauth2/default"
+    assert oidc["ProviderDetails"]["authorize_scopes"] == "openid email profile groups"
+    app = idp.describe_user_pool_client(UserPoolId=pool_id, ClientId=out["ClientId"])["UserPoolClient"]
+    assert app["SupportedIdentityProviders"] == ["COGNITO", "ExampleCorp", "Partner"]
+    schema = {a["Name"] for a in idp.describe_user_pool(UserPoolId=pool_id)["UserPool"]["SchemaAttributes"]}
+    assert "custom:groups" in schema
+    # With the stack there, the values name the pool.
+    printed = subprocess.run([str(tool), "federation", "--settings", str(settings)], cwd=ROOT,
+                             capture_output=True, text=True, env=env, timeout=120)
+    assert printed.returncode == 0, printed.stderr
+    assert f"entity id (audience) urn:amazon:cognito:sp:{pool_id};" in printed.stdout
+    assert f"allow the redirect URI https://edge-auth-corp-handbook.auth.{REGION}.amazoncognito.com/oauth2/idpresponse" in printed.stdout
+
+    # A secret that is not there fails the stack as CloudFormation would.
+    settings = corporate_settings(tmp_path, secret.replace("partner-oidc", "nobody"), environment="corpb")
+    rendered = subprocess.run([str(tool), "federation", "--settings", str(settings), "--template"], cwd=ROOT,
+                              capture_output=True, text=True, env=env, timeout=60)
+    staged = tmp_path / "corpb-sam"
+    shutil.copytree(ROOT / "sam", staged)
+    (staged / "user-pool" / "template.yaml").write_text(rendered.stdout)
+    argv = list(pool_command[1:])
+    argv[argv.index("--template-file") + 1] = str(staged / "user-pool" / "template.yaml")
+    argv[argv.index("--stack-name") + 1] = "edge-auth-corpb-user-pool"
+    run = subprocess.run([str(STANDIN / "sam"), *argv], cwd=ROOT, capture_output=True, text=True, env=env, timeout=300)
+    assert run.returncode != 0 and "can't find the specified secret" in run.stdout + run.stderr
+
+
 def test_a_distribution_of_these_names_in_another_region_stops_the_deploy(tmp_path, moto, provider):
     """CloudFront's names are account-wide: a distribution stack of these
     names in another region (regions.distribution changed, or the same

@@ -67,8 +67,17 @@ def template_types():
             return {}
 
     types = set()
+    # The user pool as the deploy renders it with corporate identity
+    # providers ([[provider.federation]], examples/corporate).
+    rendered = subprocess.run(
+        [str(deploy_tool()), "federation", "--settings", str(ROOT / "examples/corporate/corporate.toml"), "--template"],
+        cwd=ROOT, capture_output=True, text=True, check=True,
+    ).stdout
+    pool = Path(os.environ.get("TMPDIR", "/tmp")) / f"edge-auth-user-pool-{os.getpid()}.yaml"
+    pool.write_text(rendered)
     for name in ("user-pool", "edge-functions", "auth-endpoints", "viewer-function", "distribution", "waf", "monitoring"):
-        template, matches = decode(str(ROOT / "sam" / name / "template.yaml"))
+        path = pool if name == "user-pool" else ROOT / "sam" / name / "template.yaml"
+        template, matches = decode(str(path))
         assert not matches, matches
         template = copy.deepcopy(template)
         for resource in template["Resources"].values():
@@ -134,7 +143,8 @@ def handler_actions_allowed_or_explained(report, name):
     else:
         assert MONITORING_TYPES <= types
     assert {"AWS::Lambda::Function", "AWS::Lambda::Version", "AWS::Lambda::Alias", "AWS::Lambda::Url",
-            "AWS::CloudFront::Distribution", "AWS::Cognito::UserPool", "AWS::SecretsManager::Secret"} <= types
+            "AWS::CloudFront::Distribution", "AWS::Cognito::UserPool", "AWS::SecretsManager::Secret",
+            "AWS::Cognito::UserPoolIdentityProvider"} <= types
     listed = set()
     for resource_type in sorted(types):
         permissions = schema_permissions(resource_type)

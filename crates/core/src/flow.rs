@@ -477,7 +477,7 @@ pub fn start_signin_with_prompt(
         '?'
     };
     let href = format!("{}{separator}{query}", provider.authorization_endpoint);
-    if matches!(typed, Ok(Some(_))) {
+    if login_hint.is_some() {
         // The answer to our page's form: a redirect from it would be held
         // to its `form-action` at every provider it passes through.
         return pages::continue_to(

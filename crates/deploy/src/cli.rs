@@ -131,6 +131,16 @@ pub enum Command {
         "  edge-auth-deploy policy --settings deploy/prod.toml --split"
     ))]
     Policy(PolicyArgs),
+    /// What to enter at the pool's corporate identity providers (SAML entity id and ACS URL, OIDC redirect URI)
+    #[command(after_help = concat!(
+        "Examples:\n",
+        "  edge-auth-deploy federation --settings deploy/prod.toml\n",
+        "  edge-auth-deploy federation --settings deploy/prod.toml --offline\n",
+        "  edge-auth-deploy federation --settings deploy/prod.toml --template > user-pool.yaml\n\n",
+        "The SAML entity id holds the pool's id: read from the user-pool stack when it\n",
+        "exists (a placeholder before the first deploy, or with --offline)."
+    ))]
+    Federation(FederationArgs),
     /// Print a shell completion script
     #[command(after_help = concat!(
         "Examples:\n",
@@ -204,6 +214,21 @@ fn parse_branch(value: &str) -> Result<String, String> {
     } else {
         Err("1 to 63 lower-case letters, digits and inner `-` (it is the preview host's first label: name branches such as feature/x as feature-x)".into())
     }
+}
+
+#[derive(Debug, Args)]
+pub struct FederationArgs {
+    #[command(flatten)]
+    pub settings: SettingsArg,
+    /// Make no AWS call (the pool's id stays a placeholder)
+    #[arg(long)]
+    pub offline: bool,
+    /// Print the user-pool template with the providers, as the deploy renders it
+    #[arg(long)]
+    pub template: bool,
+    /// The SAM templates (with --template)
+    #[arg(long, value_name = "DIR", default_value = "sam")]
+    pub templates: PathBuf,
 }
 
 /// The settings file every command reads.

@@ -10,6 +10,7 @@ pub mod cli;
 pub mod commands;
 pub mod destroy;
 pub mod elsewhere;
+pub mod federation;
 pub mod log_groups;
 pub mod package;
 pub mod plan;

@@ -33,6 +33,7 @@ async fn main() -> ExitCode {
         Command::User(command) => commands::user::main(command).await,
         Command::Preview(command) => commands::preview::main(command).await,
         Command::Policy(args) => commands::policy::main(args),
+        Command::Federation(args) => commands::federation::main(args).await,
         Command::Completions { shell } => {
             let mut command = cli::Cli::command();
             clap_complete::generate(

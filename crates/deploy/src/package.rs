@@ -145,6 +145,20 @@ pub fn config_json(
     {
         provider["group_names"] = json!(group_names);
     }
+    // A pool that federates: the corporate providers' groups arrive mapped
+    // into custom:groups, and each sign-in goes to its provider.
+    let (native, federation) = settings.federation();
+    if federation.iter().any(|f| {
+        f.attributes
+            .contains_key(crate::federation::GROUPS_ATTRIBUTE)
+    }) {
+        provider["extra_groups_claims"] = json!([crate::federation::GROUPS_ATTRIBUTE]);
+    }
+    let mut routing = crate::federation::routing(federation, native);
+    routing.default = settings.site.identity_provider.clone();
+    if !routing.is_plain() {
+        provider["routing"] = json!(routing);
+    }
     // Cognito's discovery document names no revocation endpoint; its
     // OAuth 2.0 revoke endpoint sits beside the token endpoint.
     let revocation = discovery

@@ -199,6 +199,14 @@ pub enum Step {
     RenderViewerFunction {
         template: PathBuf,
     },
+    /// The pool's corporate identity providers (`[[provider.federation]]`)
+    /// into the staged user-pool template: one resource each, named by
+    /// the app client (`crate::federation::render`). `providers`: what the
+    /// dry run says of each, and of the pool's own users.
+    RenderUserPool {
+        template: PathBuf,
+        providers: Vec<String>,
+    },
     /// The session verify keys into the function's key value store,
     /// `key:<kid>` for each key of the set; `key:` entries of keys no longer
     /// in the set are deleted (`aws::write_key_value_store`). Before the
@@ -447,6 +455,11 @@ impl Plan {
                     stack: user_pool.clone(),
                     name: settings.client_secret_name(),
                     region: settings.regions.user_pool.clone(),
+                });
+                let (native, federation) = settings.federation();
+                steps.push(Step::RenderUserPool {
+                    template: templates.join("user-pool/template.yaml"),
+                    providers: crate::federation::describe(federation, native),
                 });
                 steps.push(Step::DeployStack {
                     stack: user_pool.clone(),
@@ -1116,6 +1129,7 @@ impl Step {
             Step::SessionKeys { .. } => "session keys".into(),
             Step::WriteConfig { into, .. } => format!("config.json ({})", into.display()),
             Step::RenderViewerFunction { .. } => "CloudFront Function".into(),
+            Step::RenderUserPool { .. } => "identity providers".into(),
             Step::WriteKeyValueStore { .. } => "key value store".into(),
             Step::TestViewerFunction { .. } => "function tested by CloudFront".into(),
             Step::PublishViewerFunction { .. } => "function published".into(),
@@ -1189,6 +1203,20 @@ impl fmt::Display for Step {
                 template.display(),
                 edge_auth_core::cloudfront_function::MAX_FUNCTION_BYTES
             ),
+            Step::RenderUserPool {
+                template,
+                providers,
+            } => {
+                writeln!(
+                    f,
+                    "the pool's identity providers into {} (one AWS::Cognito::UserPoolIdentityProvider each, the app client's SupportedIdentityProviders naming them):",
+                    template.display()
+                )?;
+                for p in providers {
+                    writeln!(f, "    {p}")?;
+                }
+                Ok(())
+            }
             Step::RetiredStack { stack, region } => writeln!(
                 f,
                 "if {stack} ({region}) is left by an earlier deployment with authorizer = \"lambda-edge\": the distribution no longer uses it; say how to delete it once CloudFront has removed its replicas (a deploy does not wait hours for them)"

@@ -161,6 +161,16 @@ pub const HANDLER_ACTIONS: &[(&str, &[&str])] = &[
         ],
     ),
     (
+        "AWS::Cognito::UserPoolIdentityProvider",
+        &[
+            "cognito-idp:CreateIdentityProvider",
+            "cognito-idp:DeleteIdentityProvider",
+            "cognito-idp:DescribeIdentityProvider",
+            "cognito-idp:ListIdentityProviders",
+            "cognito-idp:UpdateIdentityProvider",
+        ],
+    ),
+    (
         "AWS::Cognito::UserPoolGroup",
         &[
             "cognito-idp:CreateGroup",

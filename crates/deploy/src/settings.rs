@@ -99,6 +99,10 @@ pub struct SiteEntry {
     /// serves what `preview upload` put there, with this site's rules.
     #[serde(default)]
     pub preview: Option<PreviewSettings>,
+    /// The identity provider its sign-ins go to without asking: a
+    /// `[[provider.federation]]` name, or `COGNITO` for the pool's users.
+    #[serde(default)]
+    pub identity_provider: Option<String>,
 }
 
 /// `[sites.preview]`: where a site's branches are previewed. A
@@ -311,6 +315,10 @@ pub struct Site {
     pub certificate_arn: Option<String>,
     #[serde(default)]
     pub hosted_zone_id: Option<String>,
+    /// The identity provider the site's sign-ins go to without asking
+    /// (as `[[sites]] identity_provider`).
+    #[serde(default)]
+    pub identity_provider: Option<String>,
     #[serde(default = "default_price_class")]
     pub price_class: String,
     /// CloudFront standard logging (access logs), off unless set.
@@ -332,6 +340,7 @@ impl Default for Site {
             domain: None,
             certificate_arn: None,
             hosted_zone_id: None,
+            identity_provider: None,
             price_class: default_price_class(),
             logs: None,
             public: None,
@@ -373,6 +382,9 @@ impl SiteEntry {
         }
         if let Some(preview) = &self.preview {
             site["preview_domain"] = serde_json::json!(preview.domain);
+        }
+        if let Some(provider) = &self.identity_provider {
+            site["identity_provider"] = serde_json::json!(provider);
         }
         site
     }
@@ -549,6 +561,13 @@ pub enum Provider {
         /// one). Set through Cognito's API after the pool's stack.
         #[serde(default)]
         mfa: PoolMfa,
+        /// The pool's own users sign in (`COGNITO` among the app client's
+        /// providers); `false` with federation: only the corporate ones.
+        #[serde(default = "default_true")]
+        native_users: bool,
+        /// Corporate identity providers the pool federates to.
+        #[serde(default)]
+        federation: Vec<crate::federation::Federation>,
     },
     /// Any OpenID provider, by discovery URL; the client secret already in Secrets Manager.
     Oidc {
@@ -662,11 +681,74 @@ impl Settings {
         settings
             .check()
             .map_err(|(field, message)| SettingsError::Invalid {
-                path: shown,
+                path: shown.clone(),
                 field: field.into(),
                 message,
             })?;
+        settings
+            .check_federation()
+            .map_err(|(field, message)| SettingsError::Invalid {
+                path: shown,
+                field,
+                message,
+            })?;
         Ok(settings)
+    }
+
+    /// The pool's corporate providers (`crate::federation::check`), and
+    /// each site's `identity_provider` one of them.
+    fn check_federation(&self) -> Result<(), (String, String)> {
+        let (native, federation) = self.federation();
+        crate::federation::check(federation, native, &self.dir)?;
+        let routing = crate::federation::routing(federation, native);
+        let named = std::iter::once((
+            "site.identity_provider".to_owned(),
+            &self.site.identity_provider,
+        ))
+        .chain(self.sites.iter().enumerate().map(|(i, s)| {
+            (
+                format!("sites[{i}].identity_provider"),
+                &s.identity_provider,
+            )
+        }));
+        for (field, name) in named {
+            if let Some(name) = name
+                && !routing.knows(name)
+            {
+                return Err((
+                    field,
+                    if federation.is_empty() {
+                        format!(
+                            "{name}: needs [[provider.federation]] (a Cognito pool's corporate providers)"
+                        )
+                    } else {
+                        format!(
+                            "{name}: not one of {}",
+                            federation
+                                .iter()
+                                .map(|f| f.name.as_str())
+                                .chain(native.then_some("COGNITO"))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        )
+                    },
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether the pool's own users sign in, and its corporate providers
+    /// (none for a provider other than a Cognito pool of ours).
+    pub fn federation(&self) -> (bool, &[crate::federation::Federation]) {
+        match &self.provider {
+            Provider::Cognito {
+                native_users,
+                federation,
+                ..
+            } => (*native_users, federation),
+            Provider::Oidc { .. } => (true, &[]),
+        }
     }
 
     fn check(&self) -> Result<(), (&'static str, String)> {

@@ -23,6 +23,10 @@ pub struct Target {
     /// A site of a sign-in group that hands its sign-ins to the group's
     /// sign-in site: (that site's address, this site's name).
     pub hands_over_to: Option<(String, String)>,
+    /// A pool that routes sign-ins by e-mail domain: the address the
+    /// start is given (`email=`, as the start's own page sends it), and
+    /// the provider it must lead to.
+    pub routed: Option<(String, String)>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,9 +103,17 @@ pub fn probes(target: &Target, nonce: &str) -> Vec<Probe> {
         url: format!("{site}{unknown}"),
         kind: Kind::UnknownAuthPath,
     });
+    let email = target
+        .routed
+        .as_ref()
+        .map(|(email, _)| ("email", email.as_str()));
     out.push(Probe {
         name: format!("sign-in start {}", paths.start),
-        url: format!("{site}{}?{}", paths.start, encode_form([("return", "/")])),
+        url: format!(
+            "{site}{}?{}",
+            paths.start,
+            encode_form([("return", "/")].into_iter().chain(email))
+        ),
         kind: Kind::Start,
     });
     out.push(Probe {
@@ -213,13 +225,26 @@ fn start(target: &Target, answer: &Answer) -> Result<String, String> {
     if let Some((sign_in_site, name)) = &target.hands_over_to {
         return handed_over(target, answer, sign_in_site, name);
     }
-    if answer.status != 302 {
-        return Err(format!(
-            "{}: the start path should redirect to the provider",
-            answer.status
-        ));
-    }
-    let location = answer.header("location").unwrap_or("");
+    // Routed by an address: the start's page that goes on to the provider.
+    let refreshed = target
+        .routed
+        .as_ref()
+        .and_then(|_| refresh_target(&String::from_utf8_lossy(&answer.body)));
+    let location = match (&target.routed, answer.status) {
+        (None, 302) => answer.header("location").unwrap_or("").to_owned(),
+        (Some(_), 200) if refreshed.is_some() => refreshed.unwrap_or_default(),
+        (None, status) => {
+            return Err(format!(
+                "{status}: the start path should redirect to the provider"
+            ));
+        }
+        (Some((email, _)), status) => {
+            return Err(format!(
+                "{status}: the start path given email={email} should answer a page that goes on to the provider"
+            ));
+        }
+    };
+    let location = location.as_str();
     let (endpoint, query) = location.split_once('?').unwrap_or((location, ""));
     if let Some(expected) = &target.authorize_endpoint
         && endpoint != expected
@@ -267,6 +292,16 @@ fn start(target: &Target, answer: &Answer) -> Result<String, String> {
             get("client_id").unwrap_or("")
         ));
     }
+    if let Some((email, provider)) = &target.routed
+        && (get("identity_provider") != Some(provider.as_str())
+            || get("login_hint") != Some(email.as_str()))
+    {
+        wrong.push(format!(
+            "identity_provider {:?} and login_hint {:?}, not {provider} and {email}",
+            get("identity_provider").unwrap_or(""),
+            get("login_hint").unwrap_or("")
+        ));
+    }
     let cookie = answer.header("set-cookie").unwrap_or("");
     if !(cookie.contains("HttpOnly") && cookie.contains("Secure")) {
         wrong.push("no HttpOnly, Secure flow cookie".to_owned());
@@ -276,6 +311,22 @@ fn start(target: &Target, answer: &Answer) -> Result<String, String> {
     } else {
         Err(wrong.join("; "))
     }
+}
+
+/// The URL of a page's `<meta http-equiv="refresh" content="0;url=…">`
+/// (the start's answer to an address), its HTML escapes undone.
+pub fn refresh_target(body: &str) -> Option<String> {
+    let marker = r#"http-equiv="refresh" content="0;url="#;
+    let at = body.find(marker)? + marker.len();
+    let end = body[at..].find('"')?;
+    Some(
+        body[at..at + end]
+            .replace("&quot;", "\"")
+            .replace("&#39;", "'")
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&amp;", "&"),
+    )
 }
 
 /// The start path of a site that hands its sign-ins over: to the group's
@@ -343,6 +394,7 @@ mod tests {
             client_id: Some("client".into()),
             direct: vec![("the bucket".into(), "https://b.s3.amazonaws.com/".into())],
             hands_over_to: None,
+            routed: None,
         }
     }
 
@@ -398,6 +450,49 @@ mod tests {
             judge(&t, &p, &bare)
                 .unwrap_err()
                 .contains("Strict-Transport-Security")
+        );
+    }
+
+    #[test]
+    fn a_routed_start_goes_on_to_the_provider_of_the_address() {
+        let mut t = target();
+        t.routed = Some(("edge-auth-check@example.com".into(), "Corp".into()));
+        let probes = probes(&t, "n");
+        let start = probes.iter().find(|p| p.kind == Kind::Start).unwrap();
+        assert!(
+            start
+                .url
+                .ends_with("?return=%2F&email=edge-auth-check%40example.com"),
+            "{}",
+            start.url
+        );
+        let url = "https://id.example.com/authorize?response_type=code&amp;client_id=client&amp;redirect_uri=https%3A%2F%2Fdocs.example.com%2F_edge-auth%2Fcallback&amp;state=s&amp;nonce=n&amp;code_challenge=0123456789012345678901234567890123456789abc&amp;code_challenge_method=S256&amp;identity_provider=Corp&amp;login_hint=edge-auth-check%40example.com";
+        let cookie = "__Host-edge-auth-flow-s=x; HttpOnly; Secure; Path=/";
+        let page = |url: &str| {
+            let mut a = secure(200, &[("set-cookie", cookie)]);
+            a.body = format!(
+                r#"<html><head><meta http-equiv="refresh" content="0;url={url}"><title>x</title>"#
+            )
+            .into_bytes();
+            a
+        };
+        assert!(
+            judge(&t, start, &page(url)).is_ok(),
+            "{:?}",
+            judge(&t, start, &page(url))
+        );
+        let other = url.replace("identity_provider=Corp", "identity_provider=COGNITO");
+        assert!(
+            judge(&t, start, &page(&other))
+                .unwrap_err()
+                .contains("identity_provider")
+        );
+        // The address page again (no provider chosen) is a failure.
+        let asked = secure(200, &[]);
+        assert!(
+            judge(&t, start, &asked)
+                .unwrap_err()
+                .contains("goes on to the provider")
         );
     }
 

@@ -953,6 +953,7 @@ fn every_output_the_tool_reads_is_declared_by_its_template() {
                 | Step::PublishViewerFunction { function } => vec![function],
                 Step::PoolMfa { pool, .. } => vec![pool],
                 Step::RenderViewerFunction { .. }
+                | Step::RenderUserPool { .. }
                 | Step::RetiredStack { .. }
                 | Step::RemoveSites { .. }
                 | Step::WriteConfig { .. }

@@ -118,6 +118,20 @@ fn target(
         .iter()
         .find(|s| s.url() == site.trim_end_matches('/') && !settings.signs_in_itself(s))
         .and_then(|s| Some((settings.sign_in_site_of(s)?.url(), s.name.clone())));
+    // A pool that routes by e-mail domain, at a site with no provider of
+    // its own: the start is given an address of the first routed domain.
+    let default = settings
+        .sites
+        .iter()
+        .find(|s| s.url() == site.trim_end_matches('/'))
+        .map_or(&settings.site.identity_provider, |s| &s.identity_provider);
+    let routed = match default {
+        Some(_) => None,
+        None => settings.federation().1.iter().find_map(|f| {
+            let domain = f.domains.first()?;
+            Some((format!("edge-auth-check@{domain}"), f.name.clone()))
+        }),
+    };
     Target {
         site: site.trim_end_matches('/').to_owned(),
         paths: edge_auth_core::config::PathSettings::default(),
@@ -126,6 +140,7 @@ fn target(
         client_id,
         direct,
         hands_over_to,
+        routed,
     }
 }
 

@@ -56,6 +56,14 @@ pub fn next_steps(settings: &Settings, settings_path: &Path, url: &str) -> Strin
             settings_path.display()
         );
     }
+    let (_, federation) = settings.federation();
+    if !federation.is_empty() {
+        let _ = writeln!(
+            out,
+            "  enter these at the corporate identity providers (`edge-auth-deploy federation --settings {}` prints them again, with the pool's id):",
+            settings_path.display()
+        );
+    }
     let prefix = format!("{}-{}", settings.application, settings.environment);
     let _ = writeln!(out, "  the site: {url}");
     let _ = writeln!(
@@ -224,6 +232,7 @@ impl Run<'_> {
             Step::SessionKeys { name, region } => self.session_keys(name, region).await?,
             Step::WriteConfig { packages, into } => self.write_config(packages, into)?,
             Step::RenderViewerFunction { template } => self.render_viewer_function(template)?,
+            Step::RenderUserPool { template, .. } => self.render_user_pool(template)?,
             Step::WriteKeyValueStore { store, .. } => self.write_key_value_store(store).await?,
             Step::TestViewerFunction {
                 function,
@@ -447,6 +456,16 @@ impl Run<'_> {
             println!("    {}: {size} bytes", path.display());
         }
         Ok(format!("{} packages", written.len()))
+    }
+
+    fn render_user_pool(&self, path: &Path) -> Result<String, CommandError> {
+        let (native, federation) = self.settings.federation();
+        let text =
+            std::fs::read_to_string(path).map_err(|err| format!("{}: {err}", path.display()))?;
+        let rendered = crate::federation::render(&text, federation, native, &self.settings.dir)
+            .map_err(|err| format!("{}: {err}", path.display()))?;
+        std::fs::write(path, rendered).map_err(|err| format!("{}: {err}", path.display()))?;
+        Ok(format!("{} identity providers", federation.len()))
     }
 
     fn render_viewer_function(&self, path: &Path) -> Result<String, CommandError> {

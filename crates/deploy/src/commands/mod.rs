@@ -5,6 +5,7 @@
 pub mod check;
 pub mod deploy;
 pub mod destroy;
+pub mod federation;
 pub mod plan;
 pub mod policy;
 pub mod preview;

@@ -43,6 +43,31 @@ pub async fn dry_run(
         settings.application, settings.environment
     );
     print!("{}", plan.dry_run_text(&existing)?);
+    // What the corporate providers' administrators enter (the pool's id
+    // from its stack when a run before this one made it).
+    if let (
+        crate::settings::Provider::Cognito {
+            hosted_domain_prefix,
+            ..
+        },
+        (_, federation),
+    ) = (&settings.provider, settings.federation())
+        && !federation.is_empty()
+    {
+        let pool_id = existing
+            .get(&settings.stack_name("user-pool"))
+            .and_then(|outputs| outputs.get("UserPoolId"))
+            .map(String::as_str);
+        let sp = crate::federation::service_provider(
+            hosted_domain_prefix,
+            &settings.regions.user_pool,
+            pool_id,
+        );
+        println!("at the corporate identity providers, enter:");
+        for line in crate::federation::service_provider_lines(federation, &sp) {
+            println!("    {line}");
+        }
+    }
     // What a run would refuse, said as the run says it.
     for finding in super::findings(settings, arg, plan) {
         println!("{finding}");
