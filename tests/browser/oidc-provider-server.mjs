@@ -72,7 +72,13 @@ function signingKey(kid) {
   return { ...privateKey.export({ format: 'jwk' }), kid, use: 'sig', alg: 'RS256' };
 }
 
-export async function startOidcProvider({ site, idTokenTtl = 3600 }) {
+/**
+ * `site`: the relying party's address (its callback and signed-out page
+ * are registered); `redirectUris` instead: the URIs to register (an
+ * upstream of the development provider registers its idpresponse);
+ * `emailDomain`: the domain of every account's address.
+ */
+export async function startOidcProvider({ site, idTokenTtl = 3600, redirectUris, emailDomain = 'example.com' }) {
   const { createServer } = await import('node:http');
   const http = createServer();
   await new Promise((resolve) => http.listen(0, '127.0.0.1', resolve));
@@ -81,7 +87,7 @@ export async function startOidcProvider({ site, idTokenTtl = 3600 }) {
   const adapter = sharedStorage();
   let serving;
   const serve = () => {
-    const provider = configured(issuer, site, idTokenTtl, keys, adapter);
+    const provider = configured(issuer, site, idTokenTtl, keys, adapter, redirectUris, emailDomain);
     if (serving) http.off('request', serving);
     serving = provider.callback();
     http.on('request', serving);
@@ -100,14 +106,14 @@ export async function startOidcProvider({ site, idTokenTtl = 3600 }) {
   };
 }
 
-function configured(issuer, site, idTokenTtl, keys, adapter) {
+function configured(issuer, site, idTokenTtl, keys, adapter, redirectUris, emailDomain) {
   const provider = new Provider(issuer, {
     adapter,
     clients: [{
       client_id: CLIENT.id,
       client_secret: CLIENT.secret,
-      redirect_uris: [`${site}/_edge-auth/callback`],
-      post_logout_redirect_uris: [`${site}/signed-out.html`],
+      redirect_uris: redirectUris ?? [`${site}/_edge-auth/callback`],
+      post_logout_redirect_uris: redirectUris ? [] : [`${site}/signed-out.html`],
       grant_types: ['authorization_code', 'refresh_token'],
       response_types: ['code'],
       token_endpoint_auth_method: 'client_secret_basic',
@@ -128,7 +134,7 @@ function configured(issuer, site, idTokenTtl, keys, adapter) {
     claims: { openid: ['sub'], email: ['email'], profile: ['name', 'groups'] },
     findAccount: async (_ctx, sub) => ({
       accountId: sub,
-      claims: async () => ({ sub, email: `${sub}@example.com`, name: sub, groups: GROUPS[sub] ?? ['readers'] }),
+      claims: async () => ({ sub, email: `${sub}@${emailDomain}`, name: sub, groups: GROUPS[sub] ?? ['readers'] }),
     }),
     ttl: { IdToken: idTokenTtl, AccessToken: idTokenTtl, RefreshToken: 3600, Session: 3600, Grant: 3600, Interaction: 600 },
     cookies: { keys: ['edge-auth-interop-test-cookie-key'] },

@@ -514,7 +514,7 @@ fn email_page(
     let typed = typed.ok().flatten().unwrap_or("");
     let typed: String = typed.chars().take(crate::routing::MAX_EMAIL).collect();
     let form = format!(
-        r#"<form method="get" action="{}">{hidden}<p><label for="email">Work e-mail address</label><br><input id="email" type="email" name="email" autocomplete="username" required autofocus value="{}" style="width:100%;padding:.4rem;font:inherit"></p><p><button class="button" type="submit" style="border:0;font:inherit;cursor:pointer">Continue</button></p></form>"#,
+        r#"<form method="get" action="{}">{hidden}<p><label for="email">Work e-mail address</label><br><input id="email" type="email" name="email" autocomplete="username" required autofocus value="{}" style="width:100%;box-sizing:border-box;padding:.4rem;font:inherit"></p><p><button class="button" type="submit" style="border:0;font:inherit;cursor:pointer">Continue</button></p></form>"#,
         esc(&config.paths().start),
         esc(&typed)
     );

@@ -111,6 +111,18 @@ pub struct Args {
     /// With a Cognito discovery URL: the hosted domain, for /logout
     #[arg(long, value_name = "URL")]
     pub cognito_domain: Option<String>,
+    /// The development provider federates NAME to an upstream OpenID provider, as a Cognito pool does for [[provider.federation]], repeatable
+    #[arg(long, value_name = "NAME=CLIENT_ID:CLIENT_SECRET@DISCOVERY_URL", value_parser = crate::federation::parse_federate)]
+    pub federate: Vec<crate::federation::UpstreamSpec>,
+    /// An e-mail domain whose people sign in at the upstream NAME, repeatable [default: the settings' [[provider.federation]] domains]
+    #[arg(long, value_name = "NAME=DOMAIN", value_parser = parse_group_name)]
+    pub federate_domain: Vec<(String, String)>,
+    /// An attribute mapping of the upstream NAME: the pool's attribute from its claim, repeatable [default: the settings', else email=email]
+    #[arg(long, value_name = "NAME:ATTRIBUTE=CLAIM", value_parser = parse_federate_attribute)]
+    pub federate_attribute: Vec<(String, String, String)>,
+    /// With --federate: the pool's own users do not sign in (the settings' native_users = false)
+    #[arg(long)]
+    pub no_native_users: bool,
     /// A deploy settings file (deploy/prod.toml): its path rules and [site] public, as the deployed site has them
     #[arg(long, value_name = "FILE")]
     pub settings: Option<PathBuf>,
@@ -215,6 +227,11 @@ pub struct Options {
     pub groups: Vec<LocalGroup>,
     /// Branches' previews (`--preview`), as `preview upload` puts them.
     pub previews: Vec<LocalPreview>,
+    /// Upstream providers the development provider federates to, with
+    /// their domains and mappings (`--federate`, the settings').
+    pub upstreams: Vec<crate::federation::UpstreamSpec>,
+    /// The pool's own users sign in beside them.
+    pub native_users: bool,
 }
 
 /// A branch's preview: `--preview SITE:BRANCH=DIR`.
@@ -232,6 +249,17 @@ fn parse_group_name(value: &str) -> Result<(String, String), String> {
         }
         _ => Err("ID=NAME, such as 8d1f5f0e-…=admins".into()),
     }
+}
+
+/// `NAME:ATTRIBUTE=CLAIM` (the attribute may hold a colon: custom:groups).
+fn parse_federate_attribute(value: &str) -> Result<(String, String, String), String> {
+    let usage = "NAME:ATTRIBUTE=CLAIM, such as Corp:custom:groups=groups";
+    let (target, claim) = value.split_once('=').ok_or(usage)?;
+    let (name, attribute) = target.split_once(':').ok_or(usage)?;
+    if name.is_empty() || attribute.is_empty() || claim.is_empty() {
+        return Err(usage.into());
+    }
+    Ok((name.into(), attribute.into(), claim.into()))
 }
 
 fn parse_preview(value: &str) -> Result<LocalPreview, String> {
@@ -300,8 +328,21 @@ fn resolve(a: Args) -> Result<Options, String> {
     let (mut idle, mut max) = (a.idle_timeout_minutes, a.max_hours);
     let mut sites = Vec::new();
     let mut groups = Vec::new();
+    let mut upstreams = a.federate;
+    let mut native_users = !a.no_native_users;
     if let Some(path) = &a.settings {
         let file = SettingsFile::read(path)?;
+        // The settings' providers' domains and mappings for the upstreams
+        // given here (their issuers and secrets are the deployment's).
+        if let Some(provider) = &file.provider {
+            native_users &= provider.native_users.unwrap_or(true);
+            for upstream in &mut upstreams {
+                if let Some(entry) = provider.federation.iter().find(|f| f.name == upstream.name) {
+                    upstream.domains = entry.domains.clone();
+                    upstream.attributes = entry.attributes.clone();
+                }
+            }
+        }
         groups = file.sign_in_groups;
         let here = path.parent().unwrap_or(std::path::Path::new("."));
         sites = file
@@ -338,6 +379,30 @@ fn resolve(a: Args) -> Result<Options, String> {
     if rules.is_empty() {
         rules.push(parse_rule("/admin/*=admins").expect("the default rule"));
     }
+    for (name, domain) in a.federate_domain {
+        let upstream = upstreams
+            .iter_mut()
+            .find(|u| u.name == name)
+            .ok_or(format!(
+                "--federate-domain {name}={domain}: no --federate {name}=…"
+            ))?;
+        upstream.domains.push(domain);
+    }
+    for (name, attribute, claim) in a.federate_attribute {
+        let upstream = upstreams
+            .iter_mut()
+            .find(|u| u.name == name)
+            .ok_or(format!(
+                "--federate-attribute {name}:…: no --federate {name}=…"
+            ))?;
+        upstream.attributes.insert(attribute, claim);
+    }
+    for upstream in &mut upstreams {
+        upstream
+            .attributes
+            .entry("email".into())
+            .or_insert_with(|| "email".into());
+    }
     Ok(Options {
         port: a.port,
         idp_port: a.idp_port,
@@ -363,6 +428,8 @@ fn resolve(a: Args) -> Result<Options, String> {
         sites,
         groups,
         previews: a.preview,
+        upstreams,
+        native_users,
     })
 }
 
@@ -380,6 +447,26 @@ struct SettingsFile {
     sites: Vec<SettingsSiteEntry>,
     #[serde(default)]
     sign_in_groups: Vec<LocalGroup>,
+    #[serde(default)]
+    provider: Option<SettingsProvider>,
+}
+
+/// What the local edge reads of `[provider]`: whether the pool's own
+/// users sign in, and its corporate providers' domains and mappings.
+#[derive(serde::Deserialize)]
+struct SettingsProvider {
+    native_users: Option<bool>,
+    #[serde(default)]
+    federation: Vec<SettingsFederation>,
+}
+
+#[derive(serde::Deserialize)]
+struct SettingsFederation {
+    name: String,
+    #[serde(default)]
+    domains: Vec<String>,
+    #[serde(default)]
+    attributes: std::collections::BTreeMap<String, String>,
 }
 
 /// A `[[sites]]` entry: what the local edge reads of it (the domain,

@@ -45,7 +45,13 @@ pub struct IdpSettings {
     pub id_token_ttl: u64,
     pub refresh_token_ttl: u64,
     pub users: Vec<User>,
+    /// Upstream providers it federates to (`--federate`), as a pool does.
+    pub upstreams: Vec<crate::federation::Upstream>,
 }
+
+/// What the pool is called in the group Cognito makes per provider
+/// (`<pool id>_<provider>`).
+const POOL_NAME: &str = "edge-auth-dev";
 
 struct CodeGrant {
     username: String,
@@ -61,6 +67,10 @@ struct State {
     /// refresh token -> (username, expires, revoked)
     refresh: HashMap<String, (String, u64, bool)>,
     sessions: HashMap<String, String>,
+    /// Sign-ins sent upstream, by the `state` sent there.
+    pending: HashMap<String, crate::federation::Pending>,
+    /// Users made of upstream sign-ins, by user name.
+    federated: HashMap<String, crate::federation::FederatedUser>,
 }
 
 pub struct DevIdp {
@@ -199,6 +209,15 @@ impl DevIdp {
         jwks
     }
 
+    /// [`Self::handle`], and an upstream's answer (`/oauth2/idpresponse`),
+    /// which calls the upstream.
+    pub async fn handle_async(&self, req: IdpRequest<'_>) -> Answer {
+        if req.method == "GET" && req.path == "/oauth2/idpresponse" {
+            return self.idp_response(req.query, req.headers).await;
+        }
+        self.handle(req)
+    }
+
     pub fn handle(&self, req: IdpRequest<'_>) -> Answer {
         match (req.method, req.path) {
             ("GET", "/.well-known/openid-configuration") => json_answer(200, self.discovery()),
@@ -248,6 +267,26 @@ impl DevIdp {
         if !get("scope").split(' ').any(|s| s == "openid") {
             return refuse("invalid_scope");
         }
+        // A provider named: Cognito goes there (any other name is refused,
+        // as Cognito refuses it); COGNITO is its own form.
+        let named = get("identity_provider");
+        if !named.is_empty() && named != edge_auth_core::routing::NATIVE {
+            let Some(upstream) = self
+                .settings
+                .upstreams
+                .iter()
+                .find(|u| u.spec.name == named)
+            else {
+                return html(
+                    400,
+                    format!(
+                        "<h1>Login option is not available</h1><p>{} is not an identity provider of this pool.</p>",
+                        escape(&named)
+                    ),
+                );
+            };
+            return self.to_upstream(upstream, &q);
+        }
         // An existing session signs in without the form, as the hosted UI
         // does, unless the client asks for a fresh sign-in (`prompt=login`,
         // OpenID Connect Core 3.1.2.1), as "sign in as someone else" does.
@@ -256,7 +295,129 @@ impl DevIdp {
         {
             return self.issue_code(&user, &q);
         }
-        html(200, login_page(&q, None, &self.settings.users))
+        html(
+            200,
+            login_page(&q, None, &self.settings.users, &self.upstream_names()),
+        )
+    }
+
+    fn upstream_names(&self) -> Vec<String> {
+        self.settings
+            .upstreams
+            .iter()
+            .map(|u| u.spec.name.clone())
+            .collect()
+    }
+
+    /// Where an upstream's answer comes back (Cognito's path).
+    fn idp_response_uri(&self) -> String {
+        format!("{}/oauth2/idpresponse", self.settings.issuer)
+    }
+
+    fn to_upstream(
+        &self,
+        upstream: &crate::federation::Upstream,
+        params: &[(String, String)],
+    ) -> Answer {
+        let state = random();
+        let pending = crate::federation::Pending {
+            upstream: upstream.spec.name.clone(),
+            params: params.to_vec(),
+            nonce: random(),
+            verifier: random(),
+            expires: now() + CODE_LIFETIME,
+        };
+        let hint = single(params, "login_hint").ok().flatten();
+        let url = crate::federation::authorize_url(
+            upstream,
+            &self.idp_response_uri(),
+            &state,
+            &pending,
+            hint,
+        );
+        self.state.lock().unwrap().pending.insert(state, pending);
+        redirect(&url, None)
+    }
+
+    /// The upstream's answer: its code exchanged and its ID token
+    /// verified, the user made or updated, a code for the client.
+    async fn idp_response(&self, query: &str, _headers: &[(String, String)]) -> Answer {
+        let q = parse_query(query).unwrap_or_default();
+        let get = |name| single(&q, name).ok().flatten().unwrap_or("").to_owned();
+        let Some(pending) = self.state.lock().unwrap().pending.remove(&get("state")) else {
+            return html(
+                400,
+                "<h1>invalid_state</h1><p>No sign-in in progress for this answer.</p>".into(),
+            );
+        };
+        let client = |name: &str| {
+            single(&pending.params, name)
+                .ok()
+                .flatten()
+                .unwrap_or("")
+                .to_owned()
+        };
+        let back = |error: &str, description: &str| {
+            redirect(
+                &with_params(
+                    &client("redirect_uri"),
+                    &[
+                        ("error", error),
+                        ("error_description", description),
+                        ("state", &client("state")),
+                    ],
+                ),
+                None,
+            )
+        };
+        if pending.expires < now() {
+            return back(
+                "access_denied",
+                "the sign-in at the identity provider took too long",
+            );
+        }
+        if !get("error").is_empty() {
+            return back(
+                "access_denied",
+                &format!("{}: {}", pending.upstream, get("error")),
+            );
+        }
+        let Some(upstream) = self
+            .settings
+            .upstreams
+            .iter()
+            .find(|u| u.spec.name == pending.upstream)
+        else {
+            return back("server_error", "unknown identity provider");
+        };
+        let user = match crate::federation::complete(
+            upstream,
+            &get("code"),
+            &self.idp_response_uri(),
+            &pending,
+            now(),
+        )
+        .await
+        {
+            Ok(user) => user,
+            Err(why) => {
+                tracing::warn!(provider = %pending.upstream, %why, "federated sign-in refused");
+                return back("invalid_request", &why);
+            }
+        };
+        let username = user.username();
+        let session = random();
+        {
+            let mut state = self.state.lock().unwrap();
+            state.federated.insert(username.clone(), user);
+            state.sessions.insert(session.clone(), username.clone());
+        }
+        let mut answer = self.issue_code(&username, &pending.params);
+        answer.headers.push((
+            "set-cookie".into(),
+            format!("{SESSION_COOKIE}={session}; Path=/; HttpOnly; SameSite=Lax"),
+        ));
+        answer
     }
 
     fn login(&self, body: &[u8]) -> Answer {
@@ -293,6 +454,7 @@ impl DevIdp {
                     &form,
                     Some("Incorrect username or password."),
                     &self.settings.users,
+                    &self.upstream_names(),
                 ),
             );
         };
@@ -431,8 +593,23 @@ impl DevIdp {
     }
 
     fn tokens(&self, username: &str, nonce: Option<&str>, refresh: Option<&str>) -> Answer {
-        let Some(user) = self.settings.users.iter().find(|u| u.username == username) else {
-            return oauth_error(400, "invalid_grant", "user no longer exists");
+        let federated = self.state.lock().unwrap().federated.get(username).cloned();
+        let fallback;
+        let user = match (
+            self.settings.users.iter().find(|u| u.username == username),
+            &federated,
+        ) {
+            (Some(user), _) => user,
+            (None, Some(f)) => {
+                fallback = User {
+                    username: f.username(),
+                    password: String::new(),
+                    email: f.email.clone(),
+                    groups: Vec::new(),
+                };
+                &fallback
+            }
+            (None, None) => return oauth_error(400, "invalid_grant", "user no longer exists"),
         };
         let now = now();
         let exp = now + self.settings.id_token_ttl;
@@ -445,6 +622,11 @@ impl DevIdp {
             "auth_time": now, "iat": now, "exp": exp, "cognito:username": user.username,
             "cognito:groups": user.groups, "email": user.email, "email_verified": true,
         });
+        if let Some(f) = &federated {
+            for (name, value) in f.claims(POOL_NAME) {
+                id[name] = value;
+            }
+        }
         if let Some(nonce) = nonce {
             id["nonce"] = json!(nonce);
         }
@@ -535,7 +717,35 @@ impl DevIdp {
 
 /// The sign-in form. A development tool: it lists the demo accounts, and
 /// after a wrong password it keeps the username that was typed.
-fn login_page(params: &[(String, String)], error: Option<&str>, users: &[User]) -> String {
+fn login_page(
+    params: &[(String, String)],
+    error: Option<&str>,
+    users: &[User],
+    upstreams: &[String],
+) -> String {
+    // Cognito's hosted UI offers each provider of the pool beside its form.
+    let others: String = upstreams
+        .iter()
+        .map(|name| {
+            let query = encode_form(
+                params
+                    .iter()
+                    .filter(|(k, _)| {
+                        !matches!(
+                            k.as_str(),
+                            "identity_provider" | "username" | "password" | "action"
+                        )
+                    })
+                    .map(|(k, v)| (k.as_str(), v.as_str()))
+                    .chain([("identity_provider", name.as_str())]),
+            );
+            format!(
+                r#"<p><a class="idp" href="/oauth2/authorize?{}">Sign in with {}</a></p>"#,
+                escape(&query),
+                escape(name)
+            )
+        })
+        .collect();
     let hidden: String = [
         "client_id",
         "redirect_uri",
@@ -585,7 +795,7 @@ fn login_page(params: &[(String, String)], error: Option<&str>, users: &[User]) 
 <label for="username">Username</label><input id="username" name="username" type="text" autocomplete="username" value="{typed}"{username_focus}>
 <label for="password">Password</label><input id="password" name="password" type="password" autocomplete="current-password"{password_focus}>
 <button type="submit" name="action" value="signin">Sign in</button> <button type="submit" name="action" value="cancel">Cancel</button>
-<details class="demo" open><summary>Demo accounts</summary><ul>{accounts}</ul></details></form></body></html>"#,
+<details class="demo" open><summary>Demo accounts</summary><ul>{accounts}</ul></details>{others}</form></body></html>"#,
         username_focus = if focus == "username" {
             " autofocus"
         } else {

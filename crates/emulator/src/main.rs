@@ -7,6 +7,7 @@
 
 mod cli;
 mod cloudfront;
+mod federation;
 mod idp;
 mod request_log;
 mod viewer_function;
@@ -156,6 +157,20 @@ fn handler_config(
     });
     if let Some(revoke) = provider.get("revocation_endpoint") {
         provider_settings["revocation_endpoint"] = revoke.clone();
+    }
+    // The development provider's upstreams, routed by e-mail domain as the
+    // deployed start routes to the pool's providers.
+    if !o.upstreams.is_empty() {
+        provider_settings["routing"] = json!({
+            "providers": o.upstreams.iter().map(|u| json!({"name": u.name, "domains": u.domains})).collect::<Vec<_>>(),
+            "native": o.native_users,
+        });
+        if o.upstreams
+            .iter()
+            .any(|u| u.attributes.contains_key("custom:groups"))
+        {
+            provider_settings["extra_groups_claims"] = json!(["custom:groups"]);
+        }
     }
     if o.discovery.is_none() || o.cognito_domain.is_some() {
         provider_settings["token_use"] = json!("id");
@@ -448,6 +463,7 @@ async fn run() -> Result<(), String> {
             id_token_ttl: o.id_ttl,
             refresh_token_ttl: o.refresh_ttl,
             users,
+            upstreams: federation::discover(o.upstreams.clone()).await?,
         };
         let idp = Arc::new(DevIdp::new(settings));
         let secret_path = workdir.join("client-secret.json");
@@ -469,13 +485,14 @@ async fn run() -> Result<(), String> {
             let idp = served.clone();
             async move {
                 let (method, path, query, headers, body) = collect_request(req).await;
-                idp.handle(IdpRequest {
+                idp.handle_async(IdpRequest {
                     method: &method,
                     path: &path,
                     query: &query,
                     headers: &headers,
                     body: &body,
                 })
+                .await
             }
         });
         (config, Some(idp))
