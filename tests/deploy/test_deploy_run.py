@@ -734,8 +734,14 @@ def test_corporate_identity_providers_through_the_stand_in(tmp_path, moto):
     assert oidc["ProviderDetails"]["authorize_scopes"] == "openid email profile groups"
     app = idp.describe_user_pool_client(UserPoolId=pool_id, ClientId=out["ClientId"])["UserPoolClient"]
     assert app["SupportedIdentityProviders"] == ["COGNITO", "ExampleCorp", "Partner"]
-    schema = {a["Name"] for a in idp.describe_user_pool(UserPoolId=pool_id)["UserPool"]["SchemaAttributes"]}
-    assert "custom:groups" in schema
+    described = idp.describe_user_pool(UserPoolId=pool_id)["UserPool"]
+    assert "custom:groups" in {a["Name"] for a in described["SchemaAttributes"]}
+    # Managed login with passkeys: the Essentials plan, the first factors,
+    # the branding (moto has none: the stand-in checks Cognito's rules).
+    assert described["UserPoolTier"] == "ESSENTIALS"
+    assert described["Policies"]["SignInPolicy"]["AllowedFirstAuthFactors"] == ["PASSWORD", "WEB_AUTHN"]
+    assert "AWS::Cognito::ManagedLoginBranding" in run.stdout
+    assert "'LoginPages=\"managed\"'" in dry.stdout and "'Passkeys=\"ENABLED\"'" in dry.stdout
     # With the stack there, the values name the pool.
     printed = subprocess.run([str(tool), "federation", "--settings", str(settings)], cwd=ROOT,
                              capture_output=True, text=True, env=env, timeout=120)

@@ -424,6 +424,12 @@ impl Plan {
                     &refresh_token_rotation_grace_seconds.to_string(),
                 ));
             }
+            if let Some([login, plan, factors, passkeys]) = settings.pool_login() {
+                p.push(base("LoginPages", &login));
+                p.push(base("FeaturePlan", &plan));
+                p.push(base("FirstAuthFactors", &factors));
+                p.push(base("Passkeys", &passkeys));
+            }
             if table {
                 // Every site's, known from the settings: a removed site's
                 // go with it. The callbacks of the sites that sign in at

@@ -528,6 +528,27 @@ impl PoolMfa {
     }
 }
 
+/// `[provider] login`: Cognito's sign-in pages.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LoginPages {
+    /// The classic hosted UI (every feature plan).
+    #[default]
+    Classic,
+    /// Managed login (version 2) with Cognito's branding: passkeys and
+    /// e-mail one-time codes where the plan allows them.
+    Managed,
+}
+
+/// `[provider] plan`: the pool's feature plan (Cognito's `UserPoolTier`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FeaturePlan {
+    Lite,
+    Essentials,
+    Plus,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Provider {
@@ -568,6 +589,20 @@ pub enum Provider {
         /// Corporate identity providers the pool federates to.
         #[serde(default)]
         federation: Vec<crate::federation::Federation>,
+        /// Cognito's sign-in pages (`classic` until set).
+        #[serde(default)]
+        login: LoginPages,
+        /// The feature plan; absent: Essentials with managed login, else
+        /// the pool's as it is.
+        #[serde(default)]
+        plan: Option<FeaturePlan>,
+        /// Managed login offers passkeys (WebAuthn) as a first factor.
+        #[serde(default)]
+        passkeys: bool,
+        /// Managed login offers one-time codes by e-mail (needs
+        /// `[provider.email]`: Cognito sends them through SES).
+        #[serde(default)]
+        email_codes: bool,
     },
     /// Any OpenID provider, by discovery URL; the client secret already in Secrets Manager.
     Oidc {
@@ -698,6 +733,35 @@ impl Settings {
     /// The pool's corporate providers (`crate::federation::check`), and
     /// each site's `identity_provider` one of them.
     fn check_federation(&self) -> Result<(), (String, String)> {
+        if let Provider::Cognito {
+            login,
+            plan,
+            passkeys,
+            email_codes,
+            email,
+            ..
+        } = &self.provider
+        {
+            let field = |f: &str| format!("provider.{f}");
+            if (*passkeys || *email_codes) && *login != LoginPages::Managed {
+                return Err((
+                    field(if *passkeys { "passkeys" } else { "email_codes" }),
+                    "needs login = \"managed\": the classic hosted UI offers passwords only".into(),
+                ));
+            }
+            if *login == LoginPages::Managed && *plan == Some(FeaturePlan::Lite) {
+                return Err((
+                    field("plan"),
+                    "managed login needs the essentials or plus plan".into(),
+                ));
+            }
+            if *email_codes && email.is_none() {
+                return Err((
+                    field("email_codes"),
+                    "needs [provider.email]: Cognito sends the codes through your Amazon SES identity".into(),
+                ));
+            }
+        }
         let (native, federation) = self.federation();
         crate::federation::check(federation, native, &self.dir)?;
         let routing = crate::federation::routing(federation, native);
@@ -736,6 +800,42 @@ impl Settings {
             }
         }
         Ok(())
+    }
+
+    /// The pool's sign-in pages, plan and first factors, as the user-pool
+    /// template's parameters: (LoginPages, FeaturePlan, FirstAuthFactors,
+    /// Passkeys). `None` for a provider other than a pool of ours.
+    pub fn pool_login(&self) -> Option<[String; 4]> {
+        let Provider::Cognito {
+            login,
+            plan,
+            passkeys,
+            email_codes,
+            ..
+        } = &self.provider
+        else {
+            return None;
+        };
+        let plan = match (plan, login) {
+            (Some(FeaturePlan::Lite), _) => "LITE",
+            (Some(FeaturePlan::Essentials), _) | (None, LoginPages::Managed) => "ESSENTIALS",
+            (Some(FeaturePlan::Plus), _) => "PLUS",
+            (None, LoginPages::Classic) => "",
+        };
+        let factors: Vec<&str> = std::iter::once("PASSWORD")
+            .chain(passkeys.then_some("WEB_AUTHN"))
+            .chain(email_codes.then_some("EMAIL_OTP"))
+            .collect();
+        Some([
+            match login {
+                LoginPages::Classic => "classic",
+                LoginPages::Managed => "managed",
+            }
+            .into(),
+            plan.into(),
+            factors.join(","),
+            if *passkeys { "ENABLED" } else { "DISABLED" }.into(),
+        ])
     }
 
     /// Whether the pool's own users sign in, and its corporate providers

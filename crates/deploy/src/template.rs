@@ -120,10 +120,11 @@ fn flow_list(text: &str) -> Result<Vec<String>, String> {
         .strip_prefix('[')
         .and_then(|t| t.strip_suffix(']'))
         .ok_or("AllowedValues: only a flow list [a, b] is understood")?;
+    // An item left empty (a trailing comma) is none; a quoted "" is one.
     inner
         .split(',')
+        .filter(|item| !item.trim().is_empty())
         .map(scalar)
-        .filter(|v| v.as_ref().map_or(true, |v| !v.is_empty()))
         .collect()
 }
 
