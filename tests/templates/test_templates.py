@@ -491,10 +491,15 @@ def test_the_app_client_rotates_refresh_tokens_without_the_flow_cognito_refuses(
     assert rotation["RetryGracePeriodSeconds"]["Fn::If"][0] == "RotatesRefreshTokens"
     # Rotating: no REFRESH_TOKEN_AUTH (Cognito refuses it), and a list
     # (absent, Cognito's default would include it). Not rotating: it alone.
-    condition, rotating, plain = props["ExplicitAuthFlows"]["Fn::If"]
-    assert condition == "RotatesRefreshTokens"
-    assert rotating and "ALLOW_REFRESH_TOKEN_AUTH" not in rotating
-    assert plain == ["ALLOW_REFRESH_TOKEN_AUTH"]
+    # Managed login adds USER_AUTH (its choice of first factor) to either.
+    managed_condition, managed, classic = props["ExplicitAuthFlows"]["Fn::If"]
+    assert managed_condition == "ManagedLogin"
+    for flows, extra in ((classic, []), (managed, ["ALLOW_USER_AUTH"])):
+        condition, rotating, plain = flows["Fn::If"]
+        assert condition == "RotatesRefreshTokens"
+        assert rotating and "ALLOW_REFRESH_TOKEN_AUTH" not in rotating
+        assert plain == ["ALLOW_REFRESH_TOKEN_AUTH", *extra]
+        assert [f for f in rotating if f != "ALLOW_USER_SRP_AUTH"] == extra
 
 
 def test_the_viewer_function_reads_its_own_key_value_store(templates):
