@@ -161,6 +161,16 @@ pub const HANDLER_ACTIONS: &[(&str, &[&str])] = &[
         ],
     ),
     (
+        "AWS::Cognito::ManagedLoginBranding",
+        &[
+            "cognito-idp:CreateManagedLoginBranding",
+            "cognito-idp:DeleteManagedLoginBranding",
+            "cognito-idp:DescribeManagedLoginBranding",
+            "cognito-idp:DescribeManagedLoginBrandingByClient",
+            "cognito-idp:UpdateManagedLoginBranding",
+        ],
+    ),
+    (
         "AWS::Cognito::UserPoolIdentityProvider",
         &[
             "cognito-idp:CreateIdentityProvider",
