@@ -126,13 +126,16 @@ fn the_template_names_each_provider_and_no_secret() {
     assert!(only.contains(r#"SupportedIdentityProviders: ["ExampleCorp", "Partner"]"#));
 }
 
+/// A change to the example's text.
+type Edit = Box<dyn Fn(String) -> String>;
+
 #[test]
 fn bad_federation_settings_are_refused_by_name() {
     let metadata = example().with_file_name("example-corp-metadata.xml");
     let broken = example().with_file_name(format!("broken-{}.xml", std::process::id()));
     std::fs::write(&broken, "<EntityDescriptor><IDPSSODescriptor>").unwrap();
     let broken_name = broken.file_name().unwrap().to_string_lossy().into_owned();
-    let cases: Vec<(&str, Box<dyn Fn(String) -> String>, &str)> = vec![
+    let cases: Vec<(&str, Edit, &str)> = vec![
         (
             "metadata",
             Box::new(move |t: String| t.replace("example-corp-metadata.xml", &broken_name)),
