@@ -490,6 +490,16 @@ pub fn start_signin_with_prompt(
     pages::redirect(&href, extra_cookies)
 }
 
+/// The header [`email_page`] marks its answers with: what the log says
+/// of it (`asked`, or the problem's event), never the address.
+pub const ADDRESS_PAGE_HEADER: &str = "x-edge-auth-address";
+
+/// Whether `response` is the start's own page asking for an address, and
+/// why it asks (`asked`, `malformed`, `unknown-domain`).
+pub fn asked_reason(response: &crate::event::CloudFrontResponse) -> Option<&str> {
+    response.headers.first(ADDRESS_PAGE_HEADER)
+}
+
 /// The page that asks for the visitor's address when more than one of
 /// the pool's providers could sign them in: a form to the start path with
 /// what the start was given (`fields`) and `email`.
@@ -518,16 +528,27 @@ fn email_page(
         esc(&config.paths().start),
         esc(&typed)
     );
-    match problem {
-        None => pages::form_page(
-            200,
-            "Sign in",
-            "Type your work e-mail address: it tells us where your organisation signs you in.",
-            &form,
-            cookies,
+    let (mut page, reason) = match problem {
+        None => (
+            pages::form_page(
+                200,
+                "Sign in",
+                "Type your work e-mail address: it tells us where your organisation signs you in.",
+                &form,
+                cookies,
+            ),
+            "asked",
         ),
-        Some(problem) => pages::form_page(400, "Sign in", &problem.message(), &form, cookies),
-    }
+        Some(problem) => (
+            pages::form_page(400, "Sign in", &problem.message(), &form, cookies),
+            match problem {
+                crate::routing::EmailProblem::Malformed => "malformed",
+                crate::routing::EmailProblem::UnknownDomain(_) => "unknown-domain",
+            },
+        ),
+    };
+    page.headers.set(ADDRESS_PAGE_HEADER, reason);
+    page
 }
 
 /// What the rules of the page a sign-in returns to ask of it: for each key

@@ -109,14 +109,6 @@ impl EmailProblem {
             ),
         }
     }
-
-    /// The event the handlers log.
-    pub fn event(&self) -> &'static str {
-        match self {
-            EmailProblem::Malformed => "signin-email-malformed",
-            EmailProblem::UnknownDomain(_) => "signin-email-unknown-domain",
-        }
-    }
 }
 
 /// The route of a sign-in at a site whose default provider is

@@ -78,7 +78,18 @@ pub fn signin_start(
             config: member,
         }),
     );
-    Outcome::respond(response, "signin-started").routine()
+    // The start's own page asked for the address (routing), or refused
+    // the one typed (detail: why, never the address).
+    let mut response = response;
+    let asked = crate::flow::asked_reason(&response).map(str::to_owned);
+    response.headers.0.remove(crate::flow::ADDRESS_PAGE_HEADER);
+    match (response.status.as_str(), asked) {
+        ("200", Some(_)) => Outcome::respond(response, "signin-address-asked").routine(),
+        (_, Some(reason)) => {
+            Outcome::respond(response, "signin-address-refused").with_detail(reason)
+        }
+        _ => Outcome::respond(response, "signin-started").routine(),
+    }
 }
 
 /// A start naming a site this one does not sign in for: nothing is built

@@ -90,11 +90,18 @@ fn more_than_one_provider_asks_for_the_address_then_routes_by_its_domain() {
     );
     // Asking sets nothing: no flow until a provider is known.
     assert_eq!(r.headers.values("set-cookie").count(), 0);
+    assert_eq!(out.event, "signin-address-asked");
+    assert!(
+        r.headers
+            .first(edge_auth_core::flow::ADDRESS_PAGE_HEADER)
+            .is_none()
+    );
 
     // The form's answer: a page that goes on (a redirect would be held to
     // the form's form-action at every provider on the way), with the flow.
     let out = start(&config, "return=%2Fguide%2F&email=ana%40Example.com");
     assert_eq!(out.status(), Some("200"));
+    assert_eq!(out.event, "signin-started");
     assert_eq!(response(&out).headers.values("set-cookie").count(), 1);
     let url = to_provider(&out);
     assert!(
@@ -134,6 +141,13 @@ fn bad_or_unknown_addresses_are_asked_again_with_a_reason() {
     ] {
         let out = start(&config, query);
         assert_eq!(out.status(), Some("400"), "{query}");
+        assert_eq!(out.event, "signin-address-refused");
+        assert!(
+            matches!(out.detail.as_deref(), Some("malformed" | "unknown-domain")),
+            "{:?}",
+            out.detail
+        );
+        assert!(!out.detail.as_deref().unwrap_or("").contains('@'));
         let page = body(&out);
         assert!(page.contains(says), "{query}: {page}");
         assert!(!page.contains("<script>"), "{page}");

@@ -302,6 +302,8 @@ pub struct LocalSite {
     pub session: Option<String>,
     /// It has previews (`[sites.preview]`).
     pub preview: bool,
+    /// The identity provider its sign-ins go to without asking.
+    pub identity_provider: Option<String>,
     pub rules: Vec<PathRule>,
     pub public: Vec<String>,
 }
@@ -352,6 +354,7 @@ fn resolve(a: Args) -> Result<Options, String> {
                 content: here.join(site.content.unwrap_or_else(|| site.name.clone().into())),
                 session: site.sign_in_group,
                 preview: site.preview.is_some(),
+                identity_provider: site.identity_provider,
                 rules: site
                     .rules
                     .into_iter()
@@ -481,6 +484,8 @@ struct SettingsSiteEntry {
     /// `[sites.preview]`: here, only whether there is one.
     #[serde(default)]
     preview: Option<toml::Value>,
+    #[serde(default)]
+    identity_provider: Option<String>,
     #[serde(default)]
     rules: Vec<SettingsRule>,
     #[serde(default)]

@@ -207,6 +207,16 @@ fn handler_config(
                 if let Some(domain) = local_preview_domain(o, s) {
                     site["preview_domain"] = json!(domain);
                 }
+                // Only a provider the development provider federates to
+                // here (or its own users beside them): else it asks.
+                if let Some(name) = s.identity_provider.as_ref().filter(|name| {
+                    o.upstreams.iter().any(|u| &u.name == *name)
+                        || (!o.upstreams.is_empty()
+                            && o.native_users
+                            && name.as_str() == edge_auth_core::routing::NATIVE)
+                }) {
+                    site["identity_provider"] = json!(name);
+                }
                 site
             })
             .collect();
