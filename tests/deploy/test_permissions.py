@@ -43,8 +43,8 @@ VARIANTS = {"prod-lambda-edge": 'authorizer = "lambda-edge"\n',
 def explained(tmp_path_factory):
     tool = deploy_tool()
     out = {}
-    for name in ("prod", "preview", "prod-lambda-edge", "prod-rate-limit", "prod-monitoring"):
-        settings = ROOT / f"deploy/{name}.toml"
+    for name in ("prod", "preview", "prod-lambda-edge", "prod-rate-limit", "prod-monitoring", "corporate"):
+        settings = ROOT / ("examples/corporate/corporate.toml" if name == "corporate" else f"deploy/{name}.toml")
         if name in VARIANTS:
             settings = tmp_path_factory.mktemp("settings") / f"{name}.toml"
             settings.write_text(VARIANTS[name] + (ROOT / "deploy/prod.toml").read_text())
@@ -118,12 +118,15 @@ def allowed(policy):
 FUNCTION_TYPES = {"AWS::CloudFront::Function", "AWS::CloudFront::KeyValueStore"}
 WAF_TYPES = {"AWS::WAFv2::WebACL"}
 # Only `[monitoring]` the alarms, filters, queries, dashboard and topic.
+# Only a pool with corporate providers and managed login (examples/corporate)
+# their resources.
+POOL_TYPES = {"AWS::Cognito::UserPoolIdentityProvider", "AWS::Cognito::ManagedLoginBranding"}
 MONITORING_TYPES = {"AWS::CloudWatch::Alarm", "AWS::CloudWatch::Dashboard", "AWS::Logs::MetricFilter",
                     "AWS::Logs::QueryDefinition", "AWS::SNS::Topic", "AWS::SNS::Subscription"}
 
 
 def test_every_handler_action_is_allowed_or_explained(explained):
-    for name in ("prod", "prod-lambda-edge", "prod-rate-limit", "prod-monitoring"):
+    for name in ("prod", "prod-lambda-edge", "prod-rate-limit", "prod-monitoring", "corporate"):
         if name in explained:
             handler_actions_allowed_or_explained(explained[name], name)
 
@@ -142,9 +145,12 @@ def handler_actions_allowed_or_explained(report, name):
         types -= MONITORING_TYPES
     else:
         assert MONITORING_TYPES <= types
+    if name != "corporate":
+        types -= POOL_TYPES
+    else:
+        assert POOL_TYPES <= types
     assert {"AWS::Lambda::Function", "AWS::Lambda::Version", "AWS::Lambda::Alias", "AWS::Lambda::Url",
-            "AWS::CloudFront::Distribution", "AWS::Cognito::UserPool", "AWS::SecretsManager::Secret",
-            "AWS::Cognito::UserPoolIdentityProvider"} <= types
+            "AWS::CloudFront::Distribution", "AWS::Cognito::UserPool", "AWS::SecretsManager::Secret"} <= types
     listed = set()
     for resource_type in sorted(types):
         permissions = schema_permissions(resource_type)
@@ -158,8 +164,8 @@ def handler_actions_allowed_or_explained(report, name):
         for action in sorted(permissions - own_actions):
             assert action in grants or action in not_needed, f"{resource_type}: {action} neither allowed nor explained"
     # The table names no type the templates do not have.
-    assert set(report["handler_actions"]) <= types | FUNCTION_TYPES | WAF_TYPES | MONITORING_TYPES
-    for resource_type in (FUNCTION_TYPES | WAF_TYPES | MONITORING_TYPES) - types:
+    assert set(report["handler_actions"]) <= types | FUNCTION_TYPES | WAF_TYPES | MONITORING_TYPES | POOL_TYPES
+    for resource_type in (FUNCTION_TYPES | WAF_TYPES | MONITORING_TYPES | POOL_TYPES) - types:
         listed |= schema_permissions(resource_type)
     for action, why in not_needed.items():
         assert action in listed, f"{action} is explained but no handler lists it"

@@ -462,11 +462,16 @@ impl Plan {
                     name: settings.client_secret_name(),
                     region: settings.regions.user_pool.clone(),
                 });
+                // Corporate providers rendered in; without them the
+                // template as it is (its markers are comments, its client
+                // the pool's own users').
                 let (native, federation) = settings.federation();
-                steps.push(Step::RenderUserPool {
-                    template: templates.join("user-pool/template.yaml"),
-                    providers: crate::federation::describe(federation, native),
-                });
+                if !federation.is_empty() {
+                    steps.push(Step::RenderUserPool {
+                        template: templates.join("user-pool/template.yaml"),
+                        providers: crate::federation::describe(federation, native),
+                    });
+                }
                 steps.push(Step::DeployStack {
                     stack: user_pool.clone(),
                     template: templates.join("user-pool/template.yaml"),

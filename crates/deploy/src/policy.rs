@@ -1003,7 +1003,31 @@ pub fn document(settings: &Settings) -> Value {
         ));
     }
 
-    let mut pools = handler_actions("cognito-idp");
+    // The pool's own types, and those only some settings deploy: its
+    // corporate identity providers, managed login's branding.
+    let (_, federation) = settings.federation();
+    let managed = settings
+        .pool_login()
+        .is_some_and(|[login, ..]| login == "managed");
+    let unused: Vec<&str> = [
+        (
+            federation.is_empty(),
+            "AWS::Cognito::UserPoolIdentityProvider",
+        ),
+        (!managed, "AWS::Cognito::ManagedLoginBranding"),
+    ]
+    .into_iter()
+    .filter_map(|(skip, kind)| skip.then_some(kind))
+    .collect();
+    let not_deployed: BTreeSet<String> = HANDLER_ACTIONS
+        .iter()
+        .filter(|(kind, _)| unused.contains(kind))
+        .flat_map(|(_, actions)| actions.iter().map(|a| a.to_string()))
+        .collect();
+    let mut pools: BTreeSet<String> = handler_actions("cognito-idp")
+        .difference(&not_deployed)
+        .cloned()
+        .collect();
     // `user add`, and `revoke` (the user looked up, signed out, disabled);
     // `[provider] mfa` needs the pool handler's own Get/SetUserPoolMfaConfig.
     pools.extend(set(&[

@@ -180,6 +180,18 @@ fn actions_for(resource_type: &str) -> Option<&'static [&'static str]> {
             "cognito-idp:UpdateUserPoolClient",
             "cognito-idp:DeleteUserPoolClient",
         ],
+        "AWS::Cognito::UserPoolIdentityProvider" => &[
+            "cognito-idp:CreateIdentityProvider",
+            "cognito-idp:DescribeIdentityProvider",
+            "cognito-idp:UpdateIdentityProvider",
+            "cognito-idp:DeleteIdentityProvider",
+        ],
+        "AWS::Cognito::ManagedLoginBranding" => &[
+            "cognito-idp:CreateManagedLoginBranding",
+            "cognito-idp:DescribeManagedLoginBranding",
+            "cognito-idp:UpdateManagedLoginBranding",
+            "cognito-idp:DeleteManagedLoginBranding",
+        ],
         "AWS::Cognito::UserPoolGroup" => &[
             "cognito-idp:CreateGroup",
             "cognito-idp:GetGroup",
@@ -222,7 +234,47 @@ fn template_resource_types(authorizer: &str) -> BTreeSet<String> {
             types.extend(resource_types_of(template));
         }
     }
+    // The documented example has no corporate providers and the classic
+    // sign-in pages (`a_pools_federation_and_managed_login_are_allowed`).
+    for kind in POOL_OPTIONAL {
+        types.remove(*kind);
+    }
     types
+}
+
+/// The pool's resources only some settings deploy.
+const POOL_OPTIONAL: &[&str] = &[
+    "AWS::Cognito::UserPoolIdentityProvider",
+    "AWS::Cognito::ManagedLoginBranding",
+];
+
+/// With corporate providers and managed login (examples/corporate), the
+/// policy allows their resources; without them (the documented example),
+/// none of their actions.
+#[test]
+fn a_pools_federation_and_managed_login_are_allowed() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let corporate =
+        edge_auth_deploy::settings::Settings::load(&root.join("examples/corporate/corporate.toml"))
+            .unwrap();
+    let text = edge_auth_deploy::policy::document_text(&corporate);
+    let documented = allowed_actions_in(DOCUMENTED[0].1);
+    assert!(
+        resource_types_of("user-pool")
+            .is_superset(&POOL_OPTIONAL.iter().map(|k| k.to_string()).collect())
+    );
+    for kind in POOL_OPTIONAL {
+        for action in actions_for(kind).unwrap() {
+            assert!(
+                text.contains(&format!("\"{action}\"")),
+                "{kind}: {action} not allowed"
+            );
+            assert!(
+                !documented.contains(*action),
+                "{action} without the settings that need it"
+            );
+        }
+    }
 }
 
 fn all_template_resource_types() -> BTreeSet<String> {
@@ -240,8 +292,20 @@ fn all_template_resource_types() -> BTreeSet<String> {
 }
 
 fn resource_types_of(template: &str) -> BTreeSet<String> {
-    let sam = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../sam");
-    let text = std::fs::read_to_string(sam.join(template).join("template.yaml")).unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let mut text =
+        std::fs::read_to_string(root.join("sam").join(template).join("template.yaml")).unwrap();
+    // The user pool as a deploy renders it with corporate identity
+    // providers (examples/corporate): their resource type too.
+    if template == "user-pool" {
+        let corporate = edge_auth_deploy::settings::Settings::load(
+            &root.join("examples/corporate/corporate.toml"),
+        )
+        .unwrap();
+        let (native, federation) = corporate.federation();
+        text = edge_auth_deploy::federation::render(&text, federation, native, &corporate.dir)
+            .unwrap();
+    }
     let mut types: BTreeSet<String> = text
         .lines()
         .filter_map(|l| l.trim().strip_prefix("Type: AWS::"))
