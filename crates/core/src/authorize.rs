@@ -74,6 +74,33 @@ pub fn authorize_at(
         return Outcome::respond(page, "auth-path-not-found").with_detail(path);
     }
 
+    // A machine's service token (with `tokens` set): from the
+    // Authorization header alone, decided by the same rules, and never
+    // sent to sign in: there is no browser to send.
+    if let Some(tokens) = config.file.tokens
+        && let Some(token) = bearer_token(&request)
+    {
+        let verified = config.sessions.verify_service_at(
+            token,
+            now,
+            policy.site,
+            tokens.max_lifetime_seconds,
+        );
+        return match verified {
+            Err(SessionError::Expired) => token_refused(TOKEN_INVALID).with_detail("expired"),
+            Err(_) => token_refused(TOKEN_INVALID).with_detail("invalid"),
+            Ok(claims) => match allow_or_forbid(policy, &subjects, &claims, now) {
+                Verdict::Allowed { ruled } => {
+                    let event = if ruled { "allowed-by-rule" } else { "allowed" };
+                    Outcome::forward(request, event).for_session(subject_of(claims))
+                }
+                // A token carries no sign-in to step up from.
+                Verdict::Forbidden(rule) | Verdict::StepUp(rule) => token_refused(TOKEN_FORBIDDEN)
+                    .with_detail(format!("rule {}", rule.pattern.as_str()))
+                    .for_session(subject_of(claims)),
+            },
+        };
+    }
     let session = check_session(&request, config, policy, now);
     let return_to = path_and_query(&request.uri, &request.querystring);
     match session {
@@ -347,6 +374,34 @@ pub(crate) fn script_401(error: &'static str) -> Outcome {
         .set("WWW-Authenticate", r#"Cookie realm="edge-auth""#);
     Outcome::respond(response, "script-unauthenticated").with_detail(error)
 }
+
+/// The token of an `Authorization: Bearer <token>` header (the scheme in
+/// any case, RFC 7235), or `None` for no such header.
+pub fn bearer_token(request: &CloudFrontRequest) -> Option<&str> {
+    let value = request.headers.first("authorization")?;
+    let scheme = value.get(..7)?;
+    scheme
+        .eq_ignore_ascii_case("bearer ")
+        .then(|| &value[7..])
+}
+
+/// A service token refused (401, `invalid_token`) or not enough for the
+/// path (403, `insufficient_scope`), as RFC 6750 §3.1 names them: JSON,
+/// and a `WWW-Authenticate: Bearer` saying which.
+pub(crate) fn token_refused(error: TokenRefusal) -> Outcome {
+    let (status, code, event) = error;
+    let mut response = pages::json(status, &json!({ "error": code }), vec![]);
+    response.headers.set(
+        "WWW-Authenticate",
+        format!(r#"Bearer realm="edge-auth", error="{code}""#),
+    );
+    Outcome::respond(response, event)
+}
+
+/// (status, RFC 6750 error, decision).
+pub(crate) type TokenRefusal = (u16, &'static str, &'static str);
+pub(crate) const TOKEN_INVALID: TokenRefusal = (401, "invalid_token", "token-refused");
+pub(crate) const TOKEN_FORBIDDEN: TokenRefusal = (403, "insufficient_scope", "token-forbidden");
 
 // The pages' words, shared with the CloudFront Function's rendering.
 /// A script's 401: no session, or one that has expired (`error` in its JSON).

@@ -127,13 +127,14 @@ function isCount(n) {
   return typeof n === 'number' && Number.isInteger(n) && n >= 0 && n <= Number.MAX_SAFE_INTEGER;
 }
 
-// 'valid' (with claims), 'expired', or 'invalid': as SessionVerifier decides.
-async function verify(token, now, site) {
+// 'valid' (with claims), 'expired', or 'invalid': as SessionVerifier decides
+// (a service token: of its `typ` and no longer lived than `max`).
+async function verify(token, now, site, typ, max) {
   if (token.length > 4096) return 'invalid';
   var parts = token.split('.');
   if (parts.length !== 3) return 'invalid';
   var head = b64json(parts[0]);
-  if (!head || head.alg !== 'HS256' || head.typ !== 'edge-auth-session' || head.crit !== undefined) return 'invalid';
+  if (!head || head.alg !== 'HS256' || head.typ !== (typ || 'edge-auth-session') || head.crit !== undefined) return 'invalid';
   if (typeof head.kid !== 'string') return 'invalid';
   var key = null;
   //{sites
@@ -161,7 +162,7 @@ async function verify(token, now, site) {
       || (c.mfa != null && typeof c.mfa !== 'boolean')
       || (c.site != null && typeof c.site !== 'string')) return 'invalid';
   // Longer than this site's signers issue: not theirs, whatever the MAC.
-  if (c.exp - c.iat > CONFIG.maxSession) return 'invalid';
+  if (c.exp - c.iat > (max || CONFIG.maxSession)) return 'invalid';
   // A retiring key signed nothing that expires after its deadline.
   if (entry.length > 1 && c.exp > Number(entry[1])) return 'invalid';
   //{sites
@@ -292,6 +293,24 @@ async function handler(event) {
   // Rules win over public patterns (looked for only when one matches).
   if (PUBLIC.some(function (p) { return globMatch(p, keys[0]); }) && !keys.some(ruleFor)) return indexPath(request, query, prefix);
   if (path.indexOf(CONFIG.authPrefix) === 0) return logged(event, page(404, CONFIG.authPath[0], CONFIG.authPath[1], CONFIG.home), 'auth-path-not-found', path);
+  //{tokens
+  // A machine's service token (authorize.rs): from the Authorization
+  // header alone, decided by the same rules, never sent to sign in.
+  var auth = header(request, 'authorization');
+  if (auth !== undefined && auth.slice(0, 7).toLowerCase() === 'bearer ') {
+    var t = await verify(auth.slice(7), now, site, 'edge-auth-service', CONFIG.tokens);
+    if (typeof t !== 'object') return logged(event, answer(401, CONFIG.bearer[0], '', CONFIG.bearer[1]), 'token-refused', t);
+    var c = t.claims;
+    for (var y = 0; y < keys.length; y++) {
+      var tr = ruleFor(keys[y]);
+      if (tr && (!c.groups.some(function (g) { return tr[1].indexOf(g) >= 0; })
+          || (tr[2] && !(now <= c.idp_auth_time + tr[2])) || (tr[3] && c.mfa !== true))) {
+        return logged(event, answer(403, CONFIG.bearer[2], '', CONFIG.bearer[3]), 'token-forbidden', 'rule ' + tr[0], c);
+      }
+    }
+    return indexPath(request, query, prefix);
+  }
+  //}tokens
   var candidates = values(request.cookies[names[0]]).slice(0, 4);
   var expired = false, session = null;
   for (var j = 0; j < candidates.length && !session; j++) {

@@ -16,7 +16,8 @@ use serde_json::{Map, Value, json};
 
 use crate::authorize::{
     AUTH_PATH_NOT_FOUND, BAD_PATH, FORBIDDEN_TITLE, NAMELESS, SESSION_EXPIRED, STEP_UP,
-    SWITCH_USER_LABEL, UNAUTHENTICATED, UNKNOWN_SITE, forbidden_message, home,
+    SWITCH_USER_LABEL, TOKEN_FORBIDDEN, TOKEN_INVALID, UNAUTHENTICATED, UNKNOWN_SITE,
+    forbidden_message, home, token_refused,
 };
 use crate::event::Headers;
 use crate::pages::{self, Action, action_html, escape, page_body};
@@ -269,12 +270,35 @@ pub fn render(config: &Config) -> String {
     // With one site, the site table's code is left out (CloudFront
     // counts its bytes; the differential test runs both forms); with a
     // table, its 404 page for a host that is no site's goes in.
+    // Service tokens' code and answers only where they are read.
+    let mut data = data;
+    let code = match config.file.tokens {
+        Some(tokens) => {
+            let refusal = |error| {
+                let outcome = token_refused(error);
+                let HandlerOutput::Respond(response) = outcome.output else {
+                    unreachable!("a refusal is an answer")
+                };
+                let headers = header_map(&response.headers);
+                let own: Map<String, Value> = headers
+                    .into_iter()
+                    .filter(|(name, _)| !shared.contains_key(name))
+                    .collect();
+                [Value::Object(own), json!(response.body.unwrap_or_default())]
+            };
+            let [h401, b401] = refusal(TOKEN_INVALID);
+            let [h403, b403] = refusal(TOKEN_FORBIDDEN);
+            data["tokens"] = json!(tokens.max_lifetime_seconds);
+            data["bearer"] = json!([h401, b401, h403, b403]);
+            code.to_owned()
+        }
+        None => without_region(code, "tokens"),
+    };
     if config.site_table() {
-        let mut data = data;
         data["noSite"] = parts(UNKNOWN_SITE);
-        finish(code.to_owned(), data)
+        finish(code, data)
     } else {
-        finish(without_region(code, "sites"), data)
+        finish(without_region(&code, "sites"), data)
     }
 }
 

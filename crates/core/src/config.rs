@@ -33,6 +33,10 @@ pub struct ConfigFile {
     pub cookies: CookieSettings,
     #[serde(default)]
     pub rules: Vec<PathRule>,
+    /// Service tokens for machines (`Authorization: Bearer`); absent, the
+    /// header is not read and requests are decided by their cookies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tokens: Option<TokenSettings>,
     /// Many sites behind one deployment (`crate::sites`): each request's
     /// rules and public paths are its site's, and `rules` and
     /// `paths.public` above are no site's. The function reads them from
@@ -108,6 +112,18 @@ pub struct ProviderSettings {
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub mfa_always: bool,
 }
+
+/// `tokens` in config.json: service tokens are read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenSettings {
+    /// The longest a token may live (`exp - iat`): one minted longer is
+    /// refused whatever its MAC.
+    pub max_lifetime_seconds: u64,
+}
+
+/// The longest `tokens.max_lifetime_seconds`: a year.
+pub const MAX_TOKEN_LIFETIME: u64 = 366 * 24 * 3600;
 
 /// The session cookie the deployment signs (HMAC-SHA-256).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -810,6 +826,14 @@ impl Config {
             LogoutSettings::None => {}
         }
         crate::routing::check(&p.routing).map_err(|(field, message)| invalid(&field, message))?;
+        if let Some(tokens) = &file.tokens
+            && !(60..=MAX_TOKEN_LIFETIME).contains(&tokens.max_lifetime_seconds)
+        {
+            return Err(invalid(
+                "tokens.max_lifetime_seconds",
+                format!("60 to {MAX_TOKEN_LIFETIME} (a year)"),
+            ));
+        }
         for (i, site) in file.sites.iter().enumerate() {
             if let Some(name) = &site.identity_provider
                 && !p.routing.knows(name)

@@ -26,6 +26,12 @@ use serde_json::Value;
 
 /// The `typ` of every session: a provider's JWT never carries it.
 pub const SESSION_TYPE: &str = "edge-auth-session";
+
+/// The `typ` of a service token (`edge-auth-deploy token create`): the
+/// session's claims, signed by the same keys, read only from an
+/// `Authorization: Bearer` header and never as a cookie (nor a session as
+/// a token: the two types are never each other).
+pub const SERVICE_TYPE: &str = "edge-auth-service";
 /// The longest session cookie value read; ours are a few hundred bytes.
 pub const MAX_SESSION_BYTES: usize = 4096;
 /// Session keys are 256 bits (RFC 7518 §3.2: at least the hash size).
@@ -371,9 +377,46 @@ impl SessionVerifier {
         }
     }
 
+    /// A service token at time `now` (at a site of a table, one issued
+    /// for it), no longer lived than `max_lifetime`: as a session is
+    /// checked, with its own `typ`.
+    pub fn verify_service_at(
+        &self,
+        token: &str,
+        now: u64,
+        site: Option<&str>,
+        max_lifetime: u64,
+    ) -> Result<SessionClaims, SessionError> {
+        let claims = self.verify_typed(token, SERVICE_TYPE, max_lifetime)?;
+        if let Some(site) = site
+            && claims.site.as_deref() != Some(site)
+        {
+            return Err(SessionError::OtherSite);
+        }
+        if self.is_revoked(&claims) {
+            return Err(SessionError::Revoked);
+        }
+        if claims.iat > now.saturating_add(self.leeway) {
+            return Err(SessionError::NotYetValid);
+        }
+        if now >= claims.exp {
+            return Err(SessionError::Expired);
+        }
+        Ok(claims)
+    }
+
     /// Everything but the clock: for `refresh`, which renews an expired
     /// session and must know whose it was.
     pub fn verify_untimed(&self, token: &str) -> Result<SessionClaims, SessionError> {
+        self.verify_typed(token, SESSION_TYPE, self.max_lifetime)
+    }
+
+    fn verify_typed(
+        &self,
+        token: &str,
+        typ: &str,
+        max_lifetime: u64,
+    ) -> Result<SessionClaims, SessionError> {
         if token.len() > MAX_SESSION_BYTES {
             return Err(SessionError::TooLarge);
         }
@@ -387,7 +430,7 @@ impl SessionVerifier {
         if header.get("alg").and_then(Value::as_str) != Some("HS256") {
             return Err(SessionError::AlgorithmNotAllowed);
         }
-        if header.get("typ").and_then(Value::as_str) != Some(SESSION_TYPE) {
+        if header.get("typ").and_then(Value::as_str) != Some(typ) {
             return Err(SessionError::NotASession);
         }
         if header.get("crit").is_some() {
@@ -420,7 +463,7 @@ impl SessionVerifier {
         {
             return Err(SessionError::BadClaims);
         }
-        if claims.exp.saturating_sub(claims.iat) > self.max_lifetime {
+        if claims.exp.saturating_sub(claims.iat) > max_lifetime {
             return Err(SessionError::TooLong);
         }
         if key.not_after.is_some_and(|deadline| claims.exp > deadline) {
@@ -461,7 +504,16 @@ impl SessionSigner {
 
     /// `header.claims.mac`, base64url throughout.
     pub fn sign(&self, claims: &SessionClaims) -> String {
-        let header = serde_json::json!({"alg": "HS256", "typ": SESSION_TYPE, "kid": self.key.kid});
+        self.sign_typed(claims, SESSION_TYPE)
+    }
+
+    /// A service token with these claims ([`SERVICE_TYPE`]).
+    pub fn sign_service(&self, claims: &SessionClaims) -> String {
+        self.sign_typed(claims, SERVICE_TYPE)
+    }
+
+    fn sign_typed(&self, claims: &SessionClaims, typ: &str) -> String {
+        let header = serde_json::json!({"alg": "HS256", "typ": typ, "kid": self.key.kid});
         let input = format!(
             "{}.{}",
             URL_SAFE_NO_PAD.encode(header.to_string()),

@@ -52,6 +52,7 @@ fn config() -> Config {
     ]);
     value["paths"] =
         json!({"public": ["/signed-out.html", "/favicon.ico", "/assets/*", "/*.css", "/pub?ic/*"]});
+    value["tokens"] = json!({"max_lifetime_seconds": TOKEN_MAX});
     let mut config = kit::config_from(value);
     // `edge-auth-deploy revoke`: user-2's sessions (issued at NOW - 60
     // below) are revoked, user-3's were revoked before they were issued.
@@ -63,6 +64,61 @@ fn config() -> Config {
 }
 
 const REVOKED_AT_ISSUE: &str = "user-4";
+
+/// The longest service token the test deployment takes (a week).
+const TOKEN_MAX: u64 = 7 * 86_400;
+
+/// A service token (`Authorization: Bearer`): valid ones of our keys,
+/// and the hostile variants: too long lived, expired, a session offered
+/// as one, another key's, damaged, not a token at all.
+fn random_token(rng: &mut Rng, provider_token: &str) -> String {
+    let groups: Vec<String> = ["admins", "readers", "auditors"]
+        .iter()
+        .filter(|_| rng.chance(40))
+        .map(|g| g.to_string())
+        .collect();
+    let mut claims = SessionClaims {
+        sub: (*rng.pick(&["token:ci-1", "token:ci-2", REVOKED, REVOKED_AT_ISSUE])).to_owned(),
+        name: "ci-linkcheck".into(),
+        groups,
+        sid: "tok-1".into(),
+        iat: NOW - 60,
+        exp: NOW + 3600,
+        auth_time: None,
+        idp_auth_time: *rng.pick(&[None, None, Some(NOW - 100)]),
+        mfa: *rng.pick(&[None, None, Some(true)]),
+        site: rng
+            .pick(&[None, Some("docs"), Some("status"), Some("handbook")])
+            .map(str::to_owned),
+    };
+    let service = |claims: &SessionClaims, kid: &str, key: &str| {
+        let file = SessionKeyFile {
+            kid: kid.into(),
+            key: key.into(),
+            not_after: None,
+        };
+        SessionSigner::new(&[file], kid).unwrap().sign_service(claims)
+    };
+    match rng.below(12) {
+        0..=4 => service(&claims, kit::SESSION_KID, kit::SESSION_KEY),
+        // At the longest a token may live, and a second over.
+        5 => {
+            claims.exp = claims.iat + TOKEN_MAX + rng.below(2) as u64;
+            service(&claims, kit::SESSION_KID, kit::SESSION_KEY)
+        }
+        // Expiring around now.
+        6 => {
+            claims.exp = NOW + rng.below(3) as u64 - 1;
+            service(&claims, kit::SESSION_KID, kit::SESSION_KEY)
+        }
+        // A session offered as a token (and below, a token as a session).
+        7 => random_session(rng, provider_token),
+        8 => service(&claims, OTHER_KID, OTHER_KEY),
+        9 => service(&claims, kit::SESSION_KID, OTHER_KEY),
+        10 => provider_token.to_owned(),
+        _ => rng.pick(&["", "a.b.c", " ", "e30.e30.e30"]).to_string(),
+    }
+}
 
 const REVOKED: &str = "user-2";
 const REVOKED_EARLIER: &str = "user-3";
@@ -389,6 +445,11 @@ fn random_case(rng: &mut Rng, provider_token: &str, hosts: &[&str]) -> Case {
     ]) {
         headers.push(("x-requested-with", xrw.to_owned()));
     }
+    // One in five carries a service token, in the header's spellings.
+    if rng.chance(20) {
+        let scheme = rng.pick(&["Bearer ", "Bearer ", "bearer ", "BEARER ", "Bearer  ", "Basic "]);
+        headers.push(("authorization", format!("{scheme}{}", random_token(rng, provider_token))));
+    }
     let mut cookies = Vec::new();
     // With a site table, half the requests carry the cookies under the
     // names a sign-in group shares across a parent domain (`__Secure-`),
@@ -406,6 +467,13 @@ fn random_case(rng: &mut Rng, provider_token: &str, hosts: &[&str]) -> Case {
     }
     if rng.chance(30) {
         cookies.push((format!("{prefix}edge-auth-user"), "alice".to_owned()));
+    }
+    // A service token is never a session: not even as its cookie.
+    if rng.chance(5) {
+        cookies.push((
+            format!("{prefix}edge-auth-session"),
+            random_token(rng, provider_token),
+        ));
     }
     if rng.chance(20) {
         cookies.push(("other".to_owned(), "1".to_owned()));
@@ -891,6 +959,7 @@ fn table_config() -> edge_auth_core::Config {
     // example.com (`__Secure-` cookies); the status page keeps `__Host-`.
     value["sign_in_groups"] =
         json!([{"name": "docs", "domain": "example.com", "sign_in_site": "handbook"}]);
+    value["tokens"] = json!({"max_lifetime_seconds": TOKEN_MAX});
     kit::config_from(value)
 }
 
@@ -1088,7 +1157,11 @@ fn differential(config: &Config, cases: &[Case], count: usize, store: &Store, de
                 .filter(|(n, _)| *n == name)
                 .map(|(_, v)| v)
                 .collect();
+            let bearer = case.headers.iter().any(|(n, v)| {
+                *n == "authorization" && v.get(..7).is_some_and(|s| s.eq_ignore_ascii_case("bearer "))
+            });
             let kind = match ours.as_slice() {
+                _ if bearer => "service token",
                 [] => "no session cookie",
                 [one]
                     if (site.is_some() || !config.site_table())
@@ -1156,6 +1229,8 @@ fn differential(config: &Config, cases: &[Case], count: usize, store: &Store, de
             "refresh-redirect",
             "signin-started",
             "script-unauthenticated",
+            "token-refused",
+            "token-forbidden",
             "with detail",
         ]
         .iter()
@@ -1196,11 +1271,21 @@ fn differential(config: &Config, cases: &[Case], count: usize, store: &Store, de
                 let public = keys.iter().all(|k| first_rule(k).is_none())
                     && policy.public.iter().any(|p| p.matches(&keys[0]));
                 let session_name = site_cookie(site.as_ref());
-                let session = case.cookies.iter().find_map(|(name, value)| {
-                    (*name == session_name)
-                        .then(|| config.sessions.verify_at(value, case.now, policy.site).ok())
-                        .flatten()
+                // A bearer request is let through on its token alone.
+                let token = case.headers.iter().find_map(|(n, v)| {
+                    (*n == "authorization").then(|| v.get(..7).filter(|s| s.eq_ignore_ascii_case("bearer ")).map(|_| &v[7..])).flatten()
                 });
+                let session = match token {
+                    Some(token) => config
+                        .sessions
+                        .verify_service_at(token, case.now, policy.site, TOKEN_MAX)
+                        .ok(),
+                    None => case.cookies.iter().find_map(|(name, value)| {
+                        (*name == session_name)
+                            .then(|| config.sessions.verify_at(value, case.now, policy.site).ok())
+                            .flatten()
+                    }),
+                };
                 assert!(
                     public || session.is_some(),
                     "{runtime}: {} {} forwarded without a session",
