@@ -80,12 +80,10 @@ pub fn authorize_at(
     if let Some(tokens) = config.file.tokens
         && let Some(token) = bearer_token(&request)
     {
-        let verified = config.sessions.verify_service_at(
-            token,
-            now,
-            policy.site,
-            tokens.max_lifetime_seconds,
-        );
+        let verified =
+            config
+                .sessions
+                .verify_service_at(token, now, policy.site, tokens.max_lifetime_seconds);
         return match verified {
             Err(SessionError::Expired) => token_refused(TOKEN_INVALID).with_detail("expired"),
             Err(_) => token_refused(TOKEN_INVALID).with_detail("invalid"),
@@ -380,9 +378,7 @@ pub(crate) fn script_401(error: &'static str) -> Outcome {
 pub fn bearer_token(request: &CloudFrontRequest) -> Option<&str> {
     let value = request.headers.first("authorization")?;
     let scheme = value.get(..7)?;
-    scheme
-        .eq_ignore_ascii_case("bearer ")
-        .then(|| &value[7..])
+    scheme.eq_ignore_ascii_case("bearer ").then(|| &value[7..])
 }
 
 /// A service token refused (401, `invalid_token`) or not enough for the

@@ -218,6 +218,17 @@ function page(status, title, message, action) {
   return answer(status, CONFIG.html.headers, '', CONFIG.html.body.replace(/@@([STMA])@@/g, function (m, k) { return parts[k]; }));
 }
 
+//{tokens
+// A service token's refusal (authorize::token_refused): 401
+// invalid_token (i 0) or 403 insufficient_scope (1), the script answer's
+// headers with the core's WWW-Authenticate.
+function bearer(i) {
+  var b = CONFIG.bearer, e = b[2][i], r = answer(401 + 2 * i, CONFIG.script.headers, '', b[1].replace('@@E@@', e));
+  r.headers['www-authenticate'].value = b[0].replace('@@E@@', e);
+  return r;
+}
+//}tokens
+
 function redirect(target) { return answer(302, CONFIG.redirect, locationValue(target)); }
 
 // If a return path could send the browser to another host, or is damaged
@@ -293,26 +304,20 @@ async function handler(event) {
   // Rules win over public patterns (looked for only when one matches).
   if (PUBLIC.some(function (p) { return globMatch(p, keys[0]); }) && !keys.some(ruleFor)) return indexPath(request, query, prefix);
   if (path.indexOf(CONFIG.authPrefix) === 0) return logged(event, page(404, CONFIG.authPath[0], CONFIG.authPath[1], CONFIG.home), 'auth-path-not-found', path);
-  //{tokens
-  // A machine's service token (authorize.rs): from the Authorization
-  // header alone, decided by the same rules, never sent to sign in.
-  var auth = header(request, 'authorization');
-  if (auth !== undefined && auth.slice(0, 7).toLowerCase() === 'bearer ') {
-    var t = await verify(auth.slice(7), now, site, 'edge-auth-service', CONFIG.tokens);
-    if (typeof t !== 'object') return logged(event, answer(401, CONFIG.bearer[0], '', CONFIG.bearer[1]), 'token-refused', t);
-    var c = t.claims;
-    for (var y = 0; y < keys.length; y++) {
-      var tr = ruleFor(keys[y]);
-      if (tr && (!c.groups.some(function (g) { return tr[1].indexOf(g) >= 0; })
-          || (tr[2] && !(now <= c.idp_auth_time + tr[2])) || (tr[3] && c.mfa !== true))) {
-        return logged(event, answer(403, CONFIG.bearer[2], '', CONFIG.bearer[3]), 'token-forbidden', 'rule ' + tr[0], c);
-      }
-    }
-    return indexPath(request, query, prefix);
-  }
-  //}tokens
   var candidates = values(request.cookies[names[0]]).slice(0, 4);
   var expired = false, session = null;
+  //{tokens
+  // A machine's service token (authorize.rs): from the Authorization
+  // header alone (no cookie is read), the same rules, never sent to sign
+  // in; refused or short of a rule, RFC 6750's JSON answers.
+  var auth = header(request, 'authorization'), machine = /^bearer /i.test(auth);
+  if (machine) {
+    var t = await verify(auth.slice(7), now, site, 'edge-auth-service', CONFIG.tokens);
+    if (!t.claims) return logged(event, bearer(0), 'token-refused', t);
+    candidates = [];
+    session = t.claims;
+  }
+  //}tokens
   for (var j = 0; j < candidates.length && !session; j++) {
     var v = await verify(candidates[j], now, site);
     if (v === 'expired') expired = true;
@@ -337,11 +342,19 @@ async function handler(event) {
         G: escapeHtml(rule[1].join(', ')),
         H: escapeHtml(CONFIG.signout + '?' + back)
       };
+      //{tokens
+      // A token short of a rule's groups: its 403 below, as for a step-up.
+      if (machine) { step = rule; continue; }
+      //}tokens
       var by = function (m, k) { return fill[k]; };
       // Two buttons: sign in as someone else, and the site's start page.
       return logged(event, page(403, CONFIG.forbidden[0], CONFIG.forbidden[1].replace(/@@([WG])@@/g, by), CONFIG.switchUser.replace(/@@(H)@@/, by) + CONFIG.home), 'forbidden', 'rule ' + rule[0], session);
     }
     if (!step) return indexPath(request, query, prefix);
+    //{tokens
+    // A token carries no sign-in to step up from.
+    if (machine) return logged(event, bearer(1), 'token-forbidden', 'rule ' + step[0], session);
+    //}tokens
     if (navigate) return logged(event, redirect(start + back), 'step-up', 'rule ' + step[0], session);
   }
   var lost = candidates.length === 0 && values(request.cookies[names[1]]).length > 0;

@@ -274,25 +274,27 @@ pub fn render(config: &Config) -> String {
     let mut data = data;
     let code = match config.file.tokens {
         Some(tokens) => {
-            let refusal = |error| {
-                let outcome = token_refused(error);
-                let HandlerOutput::Respond(response) = outcome.output else {
-                    unreachable!("a refusal is an answer")
-                };
-                let headers = header_map(&response.headers);
-                let own: Map<String, Value> = headers
-                    .into_iter()
-                    .filter(|(name, _)| !shared.contains_key(name))
-                    .collect();
-                [Value::Object(own), json!(response.body.unwrap_or_default())]
+            // The refusal with its error as a placeholder: its
+            // WWW-Authenticate and body (the rest are the script 401's
+            // headers, which the test holds equal), and the two errors.
+            let (status, _, event) = TOKEN_INVALID;
+            let outcome = token_refused((status, ERROR, event));
+            let HandlerOutput::Respond(response) = outcome.output else {
+                unreachable!("a refusal is an answer")
             };
-            let [h401, b401] = refusal(TOKEN_INVALID);
-            let [h403, b403] = refusal(TOKEN_FORBIDDEN);
+            let challenge = response
+                .headers
+                .first("www-authenticate")
+                .unwrap_or_default();
             data["tokens"] = json!(tokens.max_lifetime_seconds);
-            data["bearer"] = json!([h401, b401, h403, b403]);
+            data["bearer"] = json!([
+                challenge,
+                response.body.unwrap_or_default(),
+                [TOKEN_INVALID.1, TOKEN_FORBIDDEN.1]
+            ]);
             code.to_owned()
         }
-        None => without_region(code, "tokens"),
+        None => without_tokens(code),
     };
     if config.site_table() {
         data["noSite"] = parts(UNKNOWN_SITE);
@@ -300,6 +302,25 @@ pub fn render(config: &Config) -> String {
     } else {
         finish(without_region(&code, "sites"), data)
     }
+}
+
+/// `code` without the service tokens' region, and `verify` back to a
+/// session's alone: its `typ` and lifetime written in, as without tokens
+/// nothing passes them (each replaced exactly once, or the build stops).
+fn without_tokens(code: &str) -> String {
+    let mut code = without_region(code, "tokens");
+    for (from, to) in [
+        (
+            "verify(token, now, site, typ, max)",
+            "verify(token, now, site)",
+        ),
+        ("(typ || 'edge-auth-session')", "'edge-auth-session'"),
+        ("(max || CONFIG.maxSession)", "CONFIG.maxSession"),
+    ] {
+        assert_eq!(code.matches(from).count(), 1, "{from} in the template");
+        code = code.replacen(from, to, 1);
+    }
+    code
 }
 
 /// `code` without the lines from `//{name` to `//}name`, both included.

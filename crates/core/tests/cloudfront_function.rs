@@ -97,7 +97,9 @@ fn random_token(rng: &mut Rng, provider_token: &str) -> String {
             key: key.into(),
             not_after: None,
         };
-        SessionSigner::new(&[file], kid).unwrap().sign_service(claims)
+        SessionSigner::new(&[file], kid)
+            .unwrap()
+            .sign_service(claims)
     };
     match rng.below(12) {
         0..=4 => service(&claims, kit::SESSION_KID, kit::SESSION_KEY),
@@ -447,8 +449,13 @@ fn random_case(rng: &mut Rng, provider_token: &str, hosts: &[&str]) -> Case {
     }
     // One in five carries a service token, in the header's spellings.
     if rng.chance(20) {
-        let scheme = rng.pick(&["Bearer ", "Bearer ", "bearer ", "BEARER ", "Bearer  ", "Basic "]);
-        headers.push(("authorization", format!("{scheme}{}", random_token(rng, provider_token))));
+        let scheme = rng.pick(&[
+            "Bearer ", "Bearer ", "bearer ", "BEARER ", "Bearer  ", "Basic ",
+        ]);
+        headers.push((
+            "authorization",
+            format!("{scheme}{}", random_token(rng, provider_token)),
+        ));
     }
     let mut cookies = Vec::new();
     // With a site table, half the requests carry the cookies under the
@@ -1158,7 +1165,9 @@ fn differential(config: &Config, cases: &[Case], count: usize, store: &Store, de
                 .map(|(_, v)| v)
                 .collect();
             let bearer = case.headers.iter().any(|(n, v)| {
-                *n == "authorization" && v.get(..7).is_some_and(|s| s.eq_ignore_ascii_case("bearer "))
+                *n == "authorization"
+                    && v.get(..7)
+                        .is_some_and(|s| s.eq_ignore_ascii_case("bearer "))
             });
             let kind = match ours.as_slice() {
                 _ if bearer => "service token",
@@ -1273,7 +1282,13 @@ fn differential(config: &Config, cases: &[Case], count: usize, store: &Store, de
                 let session_name = site_cookie(site.as_ref());
                 // A bearer request is let through on its token alone.
                 let token = case.headers.iter().find_map(|(n, v)| {
-                    (*n == "authorization").then(|| v.get(..7).filter(|s| s.eq_ignore_ascii_case("bearer ")).map(|_| &v[7..])).flatten()
+                    (*n == "authorization")
+                        .then(|| {
+                            v.get(..7)
+                                .filter(|s| s.eq_ignore_ascii_case("bearer "))
+                                .map(|_| &v[7..])
+                        })
+                        .flatten()
                 });
                 let session = match token {
                     Some(token) => config
