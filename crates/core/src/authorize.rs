@@ -387,10 +387,9 @@ pub fn bearer_token(request: &CloudFrontRequest) -> Option<&str> {
 pub(crate) fn token_refused(error: TokenRefusal) -> Outcome {
     let (status, code, event) = error;
     let mut response = pages::json(status, &json!({ "error": code }), vec![]);
-    response.headers.set(
-        "WWW-Authenticate",
-        format!(r#"Bearer realm="edge-auth", error="{code}""#),
-    );
+    response
+        .headers
+        .set("WWW-Authenticate", format!(r#"Bearer error="{code}""#));
     Outcome::respond(response, event)
 }
 

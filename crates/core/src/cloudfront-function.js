@@ -123,6 +123,11 @@ function b64json(part) {
   } catch (e) { return null; }
 }
 
+function isText(v) { return typeof v === 'string'; }
+
+// verify's refusal: one name for its many returns (each byte counts).
+var INVALID = 'invalid';
+
 function isCount(n) {
   return typeof n === 'number' && Number.isInteger(n) && n >= 0 && n <= Number.MAX_SAFE_INTEGER;
 }
@@ -130,12 +135,12 @@ function isCount(n) {
 // 'valid' (with claims), 'expired', or 'invalid': as SessionVerifier decides
 // (a service token: of its `typ` and no longer lived than `max`).
 async function verify(token, now, site, typ, max) {
-  if (token.length > 4096) return 'invalid';
+  if (token.length > 4096) return INVALID;
   var parts = token.split('.');
-  if (parts.length !== 3) return 'invalid';
+  if (parts.length !== 3) return INVALID;
   var head = b64json(parts[0]);
-  if (!head || head.alg !== 'HS256' || head.typ !== (typ || 'edge-auth-session') || head.crit !== undefined) return 'invalid';
-  if (typeof head.kid !== 'string') return 'invalid';
+  if (!head || head.alg !== 'HS256' || head.typ !== (typ || 'edge-auth-session') || head.crit !== undefined) return INVALID;
+  if (!isText(head.kid)) return INVALID;
   var key = null;
   //{sites
   // A site's entry carries its keys: still two reads a page view.
@@ -147,33 +152,33 @@ async function verify(token, now, site, typ, max) {
   // let anyone forge sessions: 32 bytes, as the core's.
   var entry = key ? key.split('.') : [''];
   key = Buffer.from(entry[0], 'base64url');
-  if (key.length < 32) return 'invalid';
+  if (key.length < 32) return INVALID;
   var mac = crypto.createHmac('sha256', key).update(parts[0] + '.' + parts[1]).digest('base64url');
-  if (mac.length !== parts[2].length) return 'invalid';
+  if (mac.length !== parts[2].length) return INVALID;
   var diff = 0;
   for (var i = 0; i < mac.length; i++) diff |= mac.charCodeAt(i) ^ parts[2].charCodeAt(i);
-  if (diff !== 0) return 'invalid';
+  if (diff !== 0) return INVALID;
   var c = b64json(parts[1]);
-  if (!c || typeof c.sub !== 'string' || c.sub === '' || typeof c.name !== 'string'
-      || typeof c.sid !== 'string' || c.sid === '' || !Array.isArray(c.groups)
-      || !c.groups.every(function (g) { return typeof g === 'string'; })
+  if (!c || !isText(c.sub) || c.sub === '' || !isText(c.name)
+      || !isText(c.sid) || c.sid === '' || !Array.isArray(c.groups)
+      || !c.groups.every(isText)
       || !isCount(c.iat) || !isCount(c.exp)
       || (c.idp_auth_time != null && !isCount(c.idp_auth_time))
       || (c.mfa != null && typeof c.mfa !== 'boolean')
-      || (c.site != null && typeof c.site !== 'string')) return 'invalid';
+      || (c.site != null && !isText(c.site))) return INVALID;
   // Longer than this site's signers issue: not theirs, whatever the MAC.
-  if (c.exp - c.iat > (max || CONFIG.maxSession)) return 'invalid';
+  if (c.exp - c.iat > (max || CONFIG.maxSession)) return INVALID;
   // A retiring key signed nothing that expires after its deadline.
-  if (entry.length > 1 && c.exp > Number(entry[1])) return 'invalid';
+  if (entry.length > 1 && c.exp > Number(entry[1])) return INVALID;
   //{sites
   // Issued for another site (or sign-in group): not taken here.
-  if (site && c.site !== site[0]) return 'invalid';
+  if (site && c.site !== site[0]) return INVALID;
   //}sites
   // edge-auth-deploy revoke: sessions of this user issued up to then.
   var cut = null;
   try { cut = await cf.kvs().get('revoked:' + c.sub); } catch (e) { cut = null; }
-  if (cut !== null && c.iat <= Number(cut)) return 'invalid';
-  if (c.iat > now + CONFIG.leeway) return 'invalid';
+  if (cut !== null && c.iat <= Number(cut)) return INVALID;
+  if (c.iat > now + CONFIG.leeway) return INVALID;
   if (now >= c.exp) return 'expired';
   return { claims: c };
 }
@@ -321,7 +326,7 @@ async function handler(event) {
   for (var j = 0; j < candidates.length && !session; j++) {
     var v = await verify(candidates[j], now, site);
     if (v === 'expired') expired = true;
-    else if (v !== 'invalid') session = v.claims;
+    else if (v !== INVALID) session = v.claims;
   }
   var returnTo = query === '' ? request.uri : request.uri + '?' + query;
   var back = formEncode('return') + '=' + formEncode(returnTo);

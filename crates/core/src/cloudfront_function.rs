@@ -297,6 +297,10 @@ pub fn render(config: &Config) -> String {
         None => without_tokens(code),
     };
     if config.site_table() {
+        // Each request's public paths and rules come from its site's
+        // entry: the deployment's own would be bytes never read.
+        data["public"] = json!([]);
+        data["rules"] = json!([]);
         data["noSite"] = parts(UNKNOWN_SITE);
         finish(code, data)
     } else {

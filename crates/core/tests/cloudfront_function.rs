@@ -1038,9 +1038,66 @@ fn the_function_decides_as_authorize_does_for_many_sites() {
     ];
     let provider_token = kit::id_token().claim("exp", NOW + 3600).sign();
     let mut rng = Rng(0x5157_E5AB_1E00_0001);
-    let cases: Vec<Case> = (0..count)
+    let mut cases: Vec<Case> = (0..count)
         .map(|_| random_case(&mut rng, &provider_token, &hosts))
         .collect();
+    // Service tokens at the sites: the group's token short of a rule, let
+    // through, and at a site it was not issued for.
+    let token = |site: &str, groups: &[&str]| {
+        let claims = SessionClaims {
+            sub: "token:ci-1".into(),
+            name: "ci".into(),
+            groups: groups.iter().map(|g| g.to_string()).collect(),
+            sid: "tok-1".into(),
+            iat: NOW - 60,
+            exp: NOW + 3600,
+            auth_time: None,
+            idp_auth_time: None,
+            mfa: None,
+            site: Some(site.to_owned()),
+        };
+        let file = SessionKeyFile {
+            kid: kit::SESSION_KID.into(),
+            key: kit::SESSION_KEY.into(),
+            not_after: None,
+        };
+        SessionSigner::new(&[file], kit::SESSION_KID)
+            .unwrap()
+            .sign_service(&claims)
+    };
+    for (host, uri, site, groups) in [
+        (
+            "api.example.com",
+            "/docs/private/a.html",
+            "docs",
+            &["auditors"][..],
+        ),
+        (
+            "api.example.com",
+            "/docs/private/a.html",
+            "docs",
+            &["readers"][..],
+        ),
+        (
+            "handbook.example.com",
+            "/ops/run.html",
+            "docs",
+            &["admins"][..],
+        ),
+        ("status.example.com", "/admin/", "docs", &["admins"][..]),
+    ] {
+        cases.push(Case {
+            method: "GET".into(),
+            uri: uri.into(),
+            query: vec![],
+            headers: vec![
+                ("host", host.into()),
+                ("authorization", format!("Bearer {}", token(site, groups))),
+            ],
+            cookies: vec![],
+            now: NOW,
+        });
+    }
     // Sessions of each site and group reach each site.
     let taken = |site: &str| {
         cases
