@@ -32,6 +32,10 @@ pub const SESSION_TYPE: &str = "edge-auth-session";
 /// `Authorization: Bearer` header and never as a cookie (nor a session as
 /// a token: the two types are never each other).
 pub const SERVICE_TYPE: &str = "edge-auth-service";
+
+/// A service token's `sub`: `token:<id>`, so that its revocation is the
+/// store's `revoked:token:<id>`, read as every `revoked:<sub>` is.
+pub const TOKEN_SUBJECT_PREFIX: &str = "token:";
 /// The longest session cookie value read; ours are a few hundred bytes.
 pub const MAX_SESSION_BYTES: usize = 4096;
 /// Session keys are 256 bits (RFC 7518 §3.2: at least the hash size).

@@ -328,17 +328,26 @@ pub async fn revoke_in_store(
     client: &aws_sdk_cloudfrontkeyvaluestore::Client,
     arn: &str,
     key: &str,
-    cut_off: impl Fn() -> (u64, u64),
+    cut_off: impl Fn() -> (u64, Horizons),
 ) -> Result<StoreChanges, AwsError> {
     let cut_off = &cut_off;
     with_retries(|| revoke_once(client, arn, key, cut_off)).await
+}
+
+/// Until when `revoked:` entries are kept: a user's until no session they
+/// could refuse is valid, a service token's (`revoked:token:<id>`) until
+/// no token minted before it is.
+#[derive(Debug, Clone, Copy)]
+pub struct Horizons {
+    pub sessions: u64,
+    pub tokens: u64,
 }
 
 async fn revoke_once(
     client: &aws_sdk_cloudfrontkeyvaluestore::Client,
     arn: &str,
     key: &str,
-    cut_off: &impl Fn() -> (u64, u64),
+    cut_off: &impl Fn() -> (u64, Horizons),
 ) -> Result<StoreChanges, AwsError> {
     let (etag, present, _) = read_store(client, arn).await?;
     // The times from the clock of the answer just read (AWS's).
@@ -350,17 +359,49 @@ async fn revoke_once(
     update_store(client, arn, etag, &puts, &stale).await
 }
 
+/// One entry written (a service token's record, `token:<id>`), with the
+/// store's conditional write, read again on another writer's change.
+pub async fn put_in_store(
+    client: &aws_sdk_cloudfrontkeyvaluestore::Client,
+    arn: &str,
+    key: &str,
+    value: &str,
+) -> Result<StoreChanges, AwsError> {
+    with_retries(|| async move {
+        let (etag, _, _) = read_store(client, arn).await?;
+        update_store(
+            client,
+            arn,
+            etag,
+            &[(key.to_owned(), value.to_owned())],
+            &[],
+        )
+        .await
+    })
+    .await
+}
+
 /// The `revoked:` entries whose cut-off is before `keep_after`: no session
 /// they could refuse is still valid.
 fn stale_revocations(
     present: &BTreeMap<String, String>,
-    keep_after: u64,
+    keep_after: Horizons,
 ) -> impl Iterator<Item = String> + '_ {
+    let token = format!(
+        "{}{}",
+        edge_auth_core::cloudfront_function::REVOCATION_PREFIX,
+        edge_auth_core::session::TOKEN_SUBJECT_PREFIX
+    );
     present
         .iter()
         .filter(move |(k, v)| {
+            let horizon = if k.starts_with(&token) {
+                keep_after.tokens
+            } else {
+                keep_after.sessions
+            };
             k.starts_with(edge_auth_core::cloudfront_function::REVOCATION_PREFIX)
-                && v.parse::<u64>().is_ok_and(|t| t < keep_after)
+                && v.parse::<u64>().is_ok_and(|t| t < horizon)
         })
         .map(|(k, _)| k.clone())
 }
@@ -371,7 +412,7 @@ fn stale_revocations(
 pub async fn prune_revocations(
     client: &aws_sdk_cloudfrontkeyvaluestore::Client,
     arn: &str,
-    keep_after: u64,
+    keep_after: Horizons,
 ) -> Result<StoreChanges, AwsError> {
     with_retries(|| async move {
         let (etag, present, (items, bytes)) = read_store(client, arn).await?;

@@ -123,6 +123,9 @@ pub enum Command {
     /// A branch's preview of a site of the table (`[sites.preview]`)
     #[command(subcommand)]
     Preview(PreviewCommand),
+    /// Service tokens for machines, sent as Authorization: Bearer (`[tokens]`)
+    #[command(subcommand)]
+    Token(TokenCommand),
     /// Print the deployer's IAM policy for these settings
     #[command(after_help = concat!(
         "Examples:\n",
@@ -180,6 +183,70 @@ pub enum PreviewCommand {
         "  edge-auth-deploy preview remove --settings deploy/sites.toml --site api --branch feature-x"
     ))]
     Remove(PreviewArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Mint a token (printed once, kept nowhere) with the groups it opens
+    #[command(after_help = concat!(
+        "Examples:\n",
+        "  edge-auth-deploy token create --settings deploy/prod.toml --name ci-linkcheck --groups readers --ttl 30d\n",
+        "  curl -H \"Authorization: Bearer $TOKEN\" https://docs.example.com/guide/\n\n",
+        "The token is the only line on standard output; what it is goes to standard error.\n",
+        "A session key rotation retires the key that signed it after the longest session:\n",
+        "mint tokens again after a rotation (with --now, at once)."
+    ))]
+    Create(TokenCreateArgs),
+    /// The tokens' records: name, groups, site, times, and whether revoked
+    #[command(after_help = concat!(
+        "Examples:\n",
+        "  edge-auth-deploy token list --settings deploy/prod.toml"
+    ))]
+    List(SettingsArg),
+    /// End a token: refused at the edge within seconds
+    #[command(after_help = concat!(
+        "Examples:\n",
+        "  edge-auth-deploy token revoke --settings deploy/prod.toml --id Q2kxbGlua2NoZWNrAAAAAA"
+    ))]
+    Revoke(TokenRevokeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TokenCreateArgs {
+    #[command(flatten)]
+    pub settings: SettingsArg,
+    /// What the token is for (shown by `token list` and in the logs' name)
+    #[arg(long, value_name = "NAME")]
+    pub name: String,
+    /// The groups it carries, comma-separated: rules decide with them
+    #[arg(
+        long,
+        value_name = "GROUP[,GROUP]",
+        value_delimiter = ',',
+        required = true
+    )]
+    pub groups: Vec<String>,
+    /// How long it lives: 30d, 12h, 90m (at most [tokens] max_ttl_days)
+    #[arg(long, value_name = "TTL")]
+    pub ttl: String,
+    /// With [[sites]]: the site it opens (and its sign-in group's sites)
+    #[arg(long, value_name = "NAME")]
+    pub site: Option<String>,
+    /// Print what would be done and change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct TokenRevokeArgs {
+    #[command(flatten)]
+    pub settings: SettingsArg,
+    /// The token's id (`token list`)
+    #[arg(long, value_name = "ID")]
+    pub id: String,
+    /// Print what would be done and change nothing
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 /// Which branch's preview of which site.

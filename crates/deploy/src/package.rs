@@ -154,6 +154,9 @@ pub fn config_json(
     }) {
         provider["extra_groups_claims"] = json!([crate::federation::GROUPS_ATTRIBUTE]);
     }
+    let tokens = settings
+        .tokens
+        .map(|t| json!({"max_lifetime_seconds": t.max_seconds()}));
     let mut routing = crate::federation::routing(federation, native);
     routing.default = settings.site.identity_provider.clone();
     if !routing.is_plain() {
@@ -190,6 +193,9 @@ pub fn config_json(
     });
     if let Some(url) = site_url {
         config["site"] = json!({"base_url": url});
+    }
+    if let Some(tokens) = tokens {
+        config["tokens"] = tokens;
     }
     // A site table: each site's address, rules, public paths and sign-in
     // group (docs/config.md, `sites`).

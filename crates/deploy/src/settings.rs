@@ -67,9 +67,27 @@ pub struct Settings {
     /// domain and sign in through one of them (`[[sign_in_groups]]`).
     #[serde(default)]
     pub sign_in_groups: Vec<SignInGroupEntry>,
+    /// Service tokens for machines (`[tokens]`): absent, the function
+    /// reads no `Authorization` header.
+    #[serde(default)]
+    pub tokens: Option<TokenLimits>,
     /// The settings file's folder: what a site's `content` is relative to.
     #[serde(skip)]
     pub dir: PathBuf,
+}
+
+/// `[tokens]`: `edge-auth-deploy token create` mints tokens living at most
+/// `max_ttl_days`; the function refuses any longer lived.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenLimits {
+    pub max_ttl_days: u64,
+}
+
+impl TokenLimits {
+    pub fn max_seconds(self) -> u64 {
+        self.max_ttl_days * 86_400
+    }
 }
 
 /// One `[[sites]]` entry.
@@ -732,7 +750,26 @@ impl Settings {
 
     /// The pool's corporate providers (`crate::federation::check`), and
     /// each site's `identity_provider` one of them.
+    fn check_tokens(&self) -> Result<(), (String, String)> {
+        if let Some(tokens) = self.tokens {
+            if !(1..=366).contains(&tokens.max_ttl_days) {
+                return Err((
+                    "tokens.max_ttl_days".into(),
+                    "1 to 366 (a token is checked against the deployment's keys alone: a year at most)".into(),
+                ));
+            }
+            if self.authorizer != Authorizer::CloudfrontFunction {
+                return Err((
+                    "tokens".into(),
+                    "service tokens need the CloudFront Function (authorizer = \"cloudfront-function\"): their revocations are in its key value store".into(),
+                ));
+            }
+        }
+        Ok(())
+    }
+
     fn check_federation(&self) -> Result<(), (String, String)> {
+        self.check_tokens()?;
         if let Provider::Cognito {
             login,
             plan,
@@ -836,6 +873,20 @@ impl Settings {
             factors.join(","),
             if *passkeys { "ENABLED" } else { "DISABLED" }.into(),
         ])
+    }
+
+    /// Until when `revoked:` entries are kept at time `now`: a session's
+    /// until the longest session has passed, a token's until the longest
+    /// token has (with the clock skew the verifiers allow).
+    pub fn revocation_horizons(&self, now: u64) -> crate::aws::Horizons {
+        let skew = self.clock_skew_seconds;
+        let sessions = now.saturating_sub(self.longest_session_seconds() + skew);
+        crate::aws::Horizons {
+            sessions,
+            tokens: self
+                .tokens
+                .map_or(sessions, |t| now.saturating_sub(t.max_seconds() + skew)),
+        }
     }
 
     /// Whether the pool's own users sign in, and its corporate providers

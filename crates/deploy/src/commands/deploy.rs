@@ -571,16 +571,14 @@ impl Run<'_> {
         // Revocations no session can outlive any more (sign-out writes one
         // per user who signs out): the same horizon `revoke` prunes at.
         let now = aws::server_date().unwrap_or_else(now_seconds);
-        let keep_after = now.saturating_sub(
-            self.settings.longest_session_seconds() + self.settings.clock_skew_seconds,
-        );
+        let keep_after = self.settings.revocation_horizons(now);
         let pruned = aws::prune_revocations(&aws::key_value_store(&sdk), &arn, keep_after)
             .await
             .map_err(failed)?;
         if !pruned.deleted.is_empty() {
             println!(
                 "    revocations older than {} pruned: {}",
-                plan::utc(keep_after),
+                plan::utc(keep_after.sessions),
                 pruned.deleted.join(", ")
             );
         }

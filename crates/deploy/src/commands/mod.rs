@@ -12,6 +12,7 @@ pub mod preview;
 pub mod revoke;
 pub mod rotate;
 pub mod status;
+pub mod token;
 pub mod user;
 
 use crate::aws;

@@ -137,10 +137,10 @@ async fn revoke_at_edge(settings: &Settings, sub: &str, dry_run: bool) -> Outcom
     // clock runs ahead is covered too. A revocation outlives every session
     // it could refuse by the longest session plus that skew.
     let skew = settings.clock_skew_seconds;
-    let longest = settings.longest_session_seconds();
-    let cut_off = move |now: u64| (now + skew, now.saturating_sub(longest + skew));
+    let cut_off = move |now: u64| (now + skew, settings.revocation_horizons(now));
     if dry_run {
         let (until, keep_after) = cut_off(now_seconds());
+        let keep_after = keep_after.sessions;
         println!(
             "revoke the sessions of {sub} issued up to about {} (this machine's clock; the run takes AWS's, plus the {skew} s skew) in {distribution}'s key value store: put {key}; drop revoked: entries older than {}",
             plan::utc(until),
@@ -158,7 +158,7 @@ async fn revoke_at_edge(settings: &Settings, sub: &str, dry_run: bool) -> Outcom
     let arn = store_arn(&config, settings).await?;
     let client = aws::key_value_store(&config);
     let clock = std::cell::Cell::new("AWS's clock");
-    let shown = std::cell::Cell::new((0, 0));
+    let shown = std::cell::Cell::new((0, settings.revocation_horizons(0)));
     let changes = aws::revoke_in_store(&client, &arn, &key, || {
         let now = aws::server_date().unwrap_or_else(|| {
             clock.set("this machine's clock (AWS's answer had no Date)");
@@ -173,12 +173,12 @@ async fn revoke_at_edge(settings: &Settings, sub: &str, dry_run: bool) -> Outcom
     println!(
         "revoked the sessions of {sub} issued up to {} ({clock}, plus the {skew} s skew) in {distribution}'s key value store: put {key}; dropped revoked: entries older than {}",
         plan::utc(shown.0),
-        plan::utc(shown.1)
+        plan::utc(shown.1.sessions)
     );
     println!("    {changes}");
     println!(
         "    {}",
-        revoke_in_key_set(settings, sub, shown.0, shown.1).await?
+        revoke_in_key_set(settings, sub, shown.0, shown.1.sessions).await?
     );
     println!(
         "done: within seconds the edge refuses those sessions; within 10 minutes (the signers re-read the key set) refresh renews none of them"
