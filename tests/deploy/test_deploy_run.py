@@ -25,6 +25,7 @@ reachable from here: `key_value_store` below stands in for it on 127.0.0.1
 limits), and requires the SigV4A signature the real one requires.
 """
 
+import base64
 import http.server
 import json
 import os
@@ -854,6 +855,74 @@ def viewer_event(uri, headers=None, cookies=None):
             "viewer": {"ip": "203.0.113.9"},
             "request": {"method": "GET", "uri": uri, "querystring": {}, "headers": {k: {"value": v} for k, v in (headers or {}).items()},
                         "cookies": {k: {"value": v} for k, v in (cookies or {}).items()}}}
+
+
+def test_service_tokens_against_moto(tmp_path, moto, provider, key_value_store, cloudfront_functions):
+    """[tokens]: the deployed function reads Authorization: Bearer; `token
+    create` mints a token with the deployment's key (printed once, its
+    record in the store), the LIVE function under njs lets it through to
+    what its group opens and refuses it once `token revoke` has written its
+    revocation; `token list` shows each state; bad requests are refused
+    before anything is written."""
+    url, env = moto
+    kvs_url, stores, _ = key_value_store
+    standin, functions = cloudfront_functions
+    tool = deploy_tool()
+    settings, _, env = deployment(tmp_path, url, env, provider, "tokens", EDGE_AUTH_KEY_VALUE_STORE_ENDPOINT=kvs_url,
+                                  AWS_ENDPOINT_URL_CLOUDFRONT=standin)
+    settings.write_text(settings.read_text() + '\n[tokens]\nmax_ttl_days = 30\n\n[[rules]]\npattern = "/admin/*"\ngroups = ["admins"]\n')
+    run = run_tool(tool, settings, tmp_path / "work", env)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    store_arn = outputs_of(url, ["edge-auth-tokens-viewer-function"])["edge-auth-tokens-viewer-function"]["KeyValueStoreArn"]
+
+    def token(*args):
+        return subprocess.run([str(tool), "token", *args, "--settings", str(settings)], cwd=ROOT,
+                              capture_output=True, text=True, env=env, timeout=120)
+
+    created = token("create", "--name", "ci-linkcheck", "--groups", "admins", "--ttl", "2d")
+    assert created.returncode == 0, created.stdout + created.stderr
+    minted = created.stdout.strip()
+    assert len(created.stdout.splitlines()) == 1 and minted.count(".") == 2
+    header = json.loads(base64.urlsafe_b64decode(minted.split(".")[0] + "=="))
+    claims = json.loads(base64.urlsafe_b64decode(minted.split(".")[1] + "=="))
+    assert header["typ"] == "edge-auth-service" and header["alg"] == "HS256"
+    token_id = claims["sid"]
+    assert claims["sub"] == f"token:{token_id}" and claims["groups"] == ["admins"] and claims["exp"] - claims["iat"] == 2 * 86400
+    record = json.loads(stores[store_arn]["items"][f"token:{token_id}"])
+    assert record["name"] == "ci-linkcheck" and minted not in json.dumps(stores[store_arn]["items"])
+
+    live = functions.functions["edge-auth-tokens-viewer"]["stages"]["LIVE"]["code"].decode()
+
+    def answer(authorization):
+        event = viewer_event("/admin/report.html", {"authorization": authorization} if authorization else {})
+        result = functions_standin.run(live, event, dict(stores[store_arn]["items"]))
+        return json.loads(result["FunctionOutput"])
+
+    assert "request" in answer(f"Bearer {minted}"), "the token opens what its group opens"
+    refused = answer("Bearer not-a-token")["response"]
+    assert refused["statusCode"] == 401 and json.loads(refused["body"]["data"]) == {"error": "invalid_token"}
+    listed = token("list")
+    assert listed.returncode == 0 and re.search(rf"^{re.escape(token_id)}  ci-linkcheck  admins  -  .*  active$", listed.stdout, re.M), listed.stdout
+
+    revoked = token("revoke", "--id", token_id)
+    assert revoked.returncode == 0, revoked.stdout + revoked.stderr
+    assert f"revoked:token:{token_id}" in stores[store_arn]["items"]
+    assert answer(f"Bearer {minted}")["response"]["statusCode"] == 401, "a revoked token is refused"
+    assert re.search(rf"^{re.escape(token_id)} .* revoked$", token("list").stdout, re.M)
+
+    # Refused before anything is written (exit 2).
+    before = dict(stores[store_arn]["items"])
+    for args, says in [
+        (["create", "--name", "x", "--groups", "admins", "--ttl", "31d"], "max_ttl_days = 30"),
+        (["create", "--name", "x", "--groups", "nobody", "--ttl", "1d"], "no rule names it"),
+        (["create", "--name", "x", "--groups", "admins", "--ttl", "1w"], "d, h, m or s"),
+        (["revoke", "--id", "no-such-token"], "no token no-such-token"),
+    ]:
+        refused = token(*args)
+        assert refused.returncode == 2 and says in refused.stderr, (args, refused.stderr)
+    assert stores[store_arn]["items"] == before
+    for out in (listed, revoked):
+        assert minted not in out.stdout + out.stderr
 
 
 def test_monitoring_watches_the_deployment_against_moto(tmp_path, moto, provider, key_value_store, cloudfront_functions):
