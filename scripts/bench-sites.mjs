@@ -55,9 +55,9 @@ function render(config, ...flags) {
   return execFileSync('cargo', args, { encoding: 'utf8', cwd: ROOT });
 }
 
-function session(site) {
+function session(site, typ = 'edge-auth-session') {
   const b64 = (v) => Buffer.from(JSON.stringify(v)).toString('base64url');
-  const head = b64({ alg: 'HS256', kid: KID, typ: 'edge-auth-session' });
+  const head = b64({ alg: 'HS256', kid: KID, typ });
   const claims = { sub: 'user-1', name: 'alice', groups: ['readers'], sid: 'c2lk', iat: NOW - 60, exp: NOW + 3000 };
   if (site) claims.site = site;
   const body = b64(claims);
@@ -72,6 +72,13 @@ function event(withSession, site, host = 'handbook.example.com', cookie = '__Hos
     viewer: { ip: '203.0.113.9' },
     request: { method: 'GET', uri: '/ops/runbook.html', querystring: {}, headers: { host: { value: host }, accept: { value: 'text/html' } }, cookies },
   };
+}
+
+/** A machine's request with a service token, or a refused one. */
+function bearer(valid) {
+  const e = event(false);
+  e.request.headers.authorization = { value: `Bearer ${valid ? session(null, 'edge-auth-service') : 'not-a-token'}` };
+  return e;
 }
 
 /** Mean µs per call and reads per call, for each event, in one engine. */
@@ -119,8 +126,12 @@ const shared = configFor(true);
 shared.sign_in_groups = [{ name: 'docs', domain: 'example.com', sign_in_site: 'handbook' }];
 shared.sites[1].preview_domain = 'preview.example.com';
 const atPreview = (withSession) => event(withSession, 'docs', 'feature-x.preview.example.com', '__Secure-edge-auth-session');
+// Service tokens ([tokens]): the function with its token code, a
+// machine's request with a valid token and with a refused one.
+const tokens = { ...configFor(false), tokens: { max_lifetime_seconds: 30 * 86400 } };
 const variants = [
   ['one site', render(one), JSON.parse(render(one, '--store')), [event(true), event(false)]],
+  ['one site, service token (refused token in the last columns)', render(tokens), JSON.parse(render(tokens, '--store')), [bearer(true), bearer(false)]],
   ['site table (3 sites)', render(table), JSON.parse(render(table, '--store')), [event(true, 'docs'), event(false)]],
   ['site table (10 sites)', render(ten), JSON.parse(render(ten, '--store')), [event(true, 'docs'), event(false)]],
   ['a branch\'s preview (3 sites, shared session)', render(shared), JSON.parse(render(shared, '--store', '--preview', 'api:feature-x')), [atPreview(true), atPreview(false)]],
