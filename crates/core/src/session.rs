@@ -352,33 +352,17 @@ impl SessionVerifier {
         now: u64,
         site: Option<&str>,
     ) -> Result<SessionClaims, SessionError> {
-        let claims = self.verify_untimed_at(token, site)?;
-        // Before the clock: a revoked session is never "expired" (which
-        // would send it to refresh).
-        if self.is_revoked(&claims) {
-            return Err(SessionError::Revoked);
-        }
-        if claims.iat > now.saturating_add(self.leeway) {
-            return Err(SessionError::NotYetValid);
-        }
-        if now >= claims.exp {
-            return Err(SessionError::Expired);
-        }
-        Ok(claims)
+        self.checked_at(self.verify_untimed(token)?, now, site)
     }
 
     /// [`Self::verify_untimed`], and at a site of a table (`site`) only a
-    /// session issued for it: the one place the `site` claim is checked.
+    /// session issued for it.
     pub fn verify_untimed_at(
         &self,
         token: &str,
         site: Option<&str>,
     ) -> Result<SessionClaims, SessionError> {
-        let claims = self.verify_untimed(token)?;
-        match site {
-            Some(site) if claims.site.as_deref() != Some(site) => Err(SessionError::OtherSite),
-            _ => Ok(claims),
-        }
+        for_site(self.verify_untimed(token)?, site)
     }
 
     /// A service token at time `now` (at a site of a table, one issued
@@ -391,12 +375,24 @@ impl SessionVerifier {
         site: Option<&str>,
         max_lifetime: u64,
     ) -> Result<SessionClaims, SessionError> {
-        let claims = self.verify_typed(token, SERVICE_TYPE, max_lifetime)?;
-        if let Some(site) = site
-            && claims.site.as_deref() != Some(site)
-        {
-            return Err(SessionError::OtherSite);
-        }
+        self.checked_at(
+            self.verify_typed(token, SERVICE_TYPE, max_lifetime)?,
+            now,
+            site,
+        )
+    }
+
+    /// What follows the MAC and the claims' shapes, for sessions and
+    /// tokens alike: the site, then revocations, then the clock. A revoked
+    /// or other site's credential is never "expired" (which would send a
+    /// session to refresh).
+    fn checked_at(
+        &self,
+        claims: SessionClaims,
+        now: u64,
+        site: Option<&str>,
+    ) -> Result<SessionClaims, SessionError> {
+        let claims = for_site(claims, site)?;
         if self.is_revoked(&claims) {
             return Err(SessionError::Revoked);
         }
@@ -474,6 +470,15 @@ impl SessionVerifier {
             return Err(SessionError::AfterKeyDeadline);
         }
         Ok(claims)
+    }
+}
+
+/// At a site of a table (`site`), only claims issued for it: the one
+/// place the `site` claim is checked.
+fn for_site(claims: SessionClaims, site: Option<&str>) -> Result<SessionClaims, SessionError> {
+    match site {
+        Some(site) if claims.site.as_deref() != Some(site) => Err(SessionError::OtherSite),
+        _ => Ok(claims),
     }
 }
 
