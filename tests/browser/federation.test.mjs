@@ -4,22 +4,13 @@
 // visitor's address and sends each sign-in to the provider of its domain.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
-import { edgeCookies, launch, loopbackContext, screenshot, startEdge } from './harness.mjs';
-import { CLIENT, startOidcProvider } from './oidc-provider-server.mjs';
+import { edgeCookies, freePort, launch, loopbackContext, screenshot, startEdge } from './harness.mjs';
+import { CLIENT, signInAtOp, startOidcProvider } from './oidc-provider-server.mjs';
 
 let edge;
 let corp;
 let partner;
 let browser;
-
-async function freePort() {
-  const server = createServer();
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 before(async () => {
   // The development provider's address first: the upstreams register its
@@ -46,21 +37,6 @@ after(async () => {
   corp?.stop();
   partner?.stop();
 });
-
-/** oidc-provider's development login and consent screens, back at `site`. */
-async function signInAtOp(page, login, site) {
-  await page.waitForSelector('input[name=login]');
-  await page.fill('input[name=login]', login);
-  await page.fill('input[name=password]', 'any');
-  await page.click('button[type=submit]');
-  while (!page.url().startsWith(site)) {
-    await page.waitForLoadState();
-    if (page.url().startsWith(site)) break;
-    const consent = await page.$('button[type=submit]');
-    if (consent) await consent.click();
-    await page.waitForURL((url) => url.href.startsWith(site) || url.pathname.includes('/interaction/'), { timeout: 10000 });
-  }
-}
 
 /** The start's page: the address typed, the form sent. */
 async function typeAddress(page, email) {

@@ -2,6 +2,7 @@
 // Chromium for one test file; everything on 127.0.0.1, bounded in time.
 import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
@@ -99,4 +100,13 @@ export async function screenshot(page, name) {
 /** Our cookies in the browser's jar. */
 export async function edgeCookies(context) {
   return (await context.cookies()).filter((c) => c.name.includes('edge-auth'));
+}
+
+/** A port free on 127.0.0.1 now (for a server whose address another must know first). */
+export async function freePort() {
+  const server = createServer();
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  return port;
 }

@@ -2,21 +2,12 @@
 // the edge knows it only by its discovery URL.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
-import { edgeCookies, launch, loopbackContext, startEdge } from './harness.mjs';
-import { CLIENT, ENTRA_ADMINS, startOidcProvider } from './oidc-provider-server.mjs';
+import { edgeCookies, freePort, launch, loopbackContext, startEdge } from './harness.mjs';
+import { CLIENT, ENTRA_ADMINS, signInAtOp as signInAt, startOidcProvider } from './oidc-provider-server.mjs';
 
 let edge;
 let op;
 let browser;
-
-async function freePort() {
-  const server = createServer();
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /** oidc-provider and a local edge that knows it by discovery alone. */
 async function startPair(idTokenTtl, extra = []) {
@@ -46,20 +37,8 @@ after(async () => {
   op?.stop();
 });
 
-/** oidc-provider's development login and consent screens. */
-async function signInAtOp(page, login, site = edge.site) {
-  await page.waitForSelector('input[name=login]');
-  await page.fill('input[name=login]', login);
-  await page.fill('input[name=password]', 'any');
-  await page.click('button[type=submit]');
-  while (!page.url().startsWith(site)) {
-    await page.waitForLoadState();
-    if (page.url().startsWith(site)) break;
-    const consent = await page.$('button[type=submit]');
-    if (consent) await consent.click();
-    await page.waitForURL((url) => url.href.startsWith(site) || url.pathname.includes('/interaction/'), { timeout: 10000 });
-  }
-}
+/** oidc-provider's login and consent screens, back at this file's edge. */
+const signInAtOp = (page, login, site = edge.site) => signInAt(page, login, site);
 
 test('deep link through oidc-provider, groups from its ID token', async () => {
   const context = await loopbackContext(browser);

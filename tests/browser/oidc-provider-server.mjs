@@ -142,3 +142,18 @@ function configured(issuer, site, idTokenTtl, keys, adapter, redirectUris, email
   provider.on('server_error', (_ctx, err) => console.error('oidc-provider server_error', err));
   return provider;
 }
+
+/** oidc-provider's development login and consent screens, back at `site`. */
+export async function signInAtOp(page, login, site) {
+  await page.waitForSelector('input[name=login]');
+  await page.fill('input[name=login]', login);
+  await page.fill('input[name=password]', 'any');
+  await page.click('button[type=submit]');
+  while (!page.url().startsWith(site)) {
+    await page.waitForLoadState();
+    if (page.url().startsWith(site)) break;
+    const consent = await page.$('button[type=submit]');
+    if (consent) await consent.click();
+    await page.waitForURL((url) => url.href.startsWith(site) || url.pathname.includes('/interaction/'), { timeout: 10000 });
+  }
+}
