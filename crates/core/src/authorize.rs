@@ -77,7 +77,7 @@ pub fn authorize_at(
     // A machine's service token (with `tokens` set): from the
     // Authorization header alone, decided by the same rules, and never
     // sent to sign in: there is no browser to send.
-    if let Some(tokens) = config.file.tokens
+    if let Some(tokens) = &config.file.tokens
         && let Some(token) = bearer_token(&request)
     {
         let verified =

@@ -272,7 +272,7 @@ pub fn render(config: &Config) -> String {
     // table, its 404 page for a host that is no site's goes in.
     // Service tokens' code and answers only where they are read.
     let mut data = data;
-    let code = match config.file.tokens {
+    let code = match &config.file.tokens {
         Some(tokens) => {
             // The refusal with its error as a placeholder: its
             // WWW-Authenticate and body (the rest are the script 401's

@@ -114,12 +114,16 @@ pub struct ProviderSettings {
 }
 
 /// `tokens` in config.json: service tokens are read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TokenSettings {
     /// The longest a token may live (`exp - iat`): one minted longer is
     /// refused whatever its MAC.
     pub max_lifetime_seconds: u64,
+    /// Workload tokens signin exchanges for service tokens at
+    /// `paths.token` (`crate::exchange`); empty, the path is a 404.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub trust: Vec<crate::exchange::TrustPolicy>,
 }
 
 /// The longest `tokens.max_lifetime_seconds`: a year.
@@ -193,6 +197,9 @@ pub struct PathSettings {
     pub start: String,
     pub refresh: String,
     pub signout: String,
+    /// Where a workload's OIDC token is exchanged for a service token
+    /// (`crate::exchange`). Served by signin.
+    pub token: String,
     pub signed_out: String,
     /// The refresh-token cookie is sent only below this prefix, which must
     /// hold both the refresh and the sign-out path (sign-out revokes it).
@@ -208,6 +215,7 @@ impl Default for PathSettings {
             start: "/_edge-auth/start".into(),
             refresh: "/_edge-auth/refresh".into(),
             signout: "/_edge-auth/signout".into(),
+            token: "/_edge-auth/token".into(),
             signed_out: "/signed-out.html".into(),
             auth_prefix: "/_edge-auth/".into(),
             public: default_public(),
@@ -834,6 +842,16 @@ impl Config {
                 format!("60 to {MAX_TOKEN_LIFETIME} (a year)"),
             ));
         }
+        if let Some(tokens) = &file.tokens {
+            crate::exchange::check(&tokens.trust, tokens.max_lifetime_seconds)
+                .map_err(|(field, reason)| invalid(&field, reason))?;
+            for (i, policy) in tokens.trust.iter().enumerate() {
+                check_endpoint(&format!("tokens.trust[{i}].issuer"), &policy.issuer)?;
+                if let Some(url) = &policy.jwks_uri {
+                    check_endpoint(&format!("tokens.trust[{i}].jwks_uri"), url)?;
+                }
+            }
+        }
         for (i, site) in file.sites.iter().enumerate() {
             if let Some(name) = &site.identity_provider
                 && !p.routing.knows(name)
@@ -873,6 +891,7 @@ impl Config {
             ("paths.start", &paths.start),
             ("paths.refresh", &paths.refresh),
             ("paths.signout", &paths.signout),
+            ("paths.token", &paths.token),
             ("paths.signed_out", &paths.signed_out),
             ("paths.auth_prefix", &paths.auth_prefix),
         ] {
@@ -896,6 +915,7 @@ impl Config {
             ("paths.start", &paths.start),
             ("paths.refresh", &paths.refresh),
             ("paths.signout", &paths.signout),
+            ("paths.token", &paths.token),
         ] {
             if !value.starts_with(&paths.auth_prefix) {
                 return Err(invalid(
@@ -905,13 +925,19 @@ impl Config {
             }
         }
         // Each endpoint is a behaviour of its own at CloudFront.
-        let endpoints = [&paths.signin, &paths.start, &paths.refresh, &paths.signout];
+        let endpoints = [
+            &paths.signin,
+            &paths.start,
+            &paths.refresh,
+            &paths.signout,
+            &paths.token,
+        ];
         for (i, a) in endpoints.iter().enumerate() {
             if endpoints[..i].contains(a) {
                 return Err(invalid(
                     "paths",
                     format!(
-                        "`{a}` names two endpoints (signin, start, refresh and signout each need their own path)"
+                        "`{a}` names two endpoints (signin, start, refresh, signout and token each need their own path)"
                     ),
                 ));
             }

@@ -14,6 +14,7 @@ pub mod config;
 pub mod cookies;
 pub mod crypto;
 pub mod event;
+pub mod exchange;
 pub mod flow;
 pub mod function_probe;
 pub mod groups;

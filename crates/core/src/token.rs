@@ -118,6 +118,15 @@ pub struct IdClaims {
 pub struct VerifiedToken {
     pub claims: IdClaims,
     not_before: Option<u64>,
+    /// Every claim as sent, for a trust policy's patterns.
+    raw: serde_json::Map<String, Value>,
+}
+
+impl VerifiedToken {
+    /// A claim as the token sent it (verified with the rest).
+    pub fn claim(&self, name: &str) -> Option<&Value> {
+        self.raw.get(name)
+    }
 }
 
 impl IdClaims {
@@ -132,70 +141,8 @@ impl IdClaims {
 
 impl TokenVerifier {
     pub fn new(settings: &ProviderSettings) -> Result<Self, KeySetError> {
-        let mut allowed = Vec::new();
-        for name in &settings.algorithms {
-            let alg =
-                Algorithm::from_str(name).map_err(|_| KeySetError::Algorithm(name.clone()))?;
-            // Symmetric algorithms would let anyone holding the public key mint tokens.
-            if !crate::crypto::SUPPORTED.contains(&alg) {
-                return Err(KeySetError::Algorithm(name.clone()));
-            }
-            allowed.push(alg);
-        }
-        if allowed.is_empty() {
-            return Err(KeySetError::Algorithm("(none listed)".into()));
-        }
-        let raw_keys = settings
-            .jwks
-            .get("keys")
-            .and_then(Value::as_array)
-            .ok_or_else(|| KeySetError::Shape("expected an object with a `keys` array".into()))?;
-        crate::crypto::install();
-        let mut keys = Vec::new();
-        for raw in raw_keys {
-            // A key this build cannot use (an encryption key, an EC key) must
-            // not take the others down with it.
-            let field = |name: &str| raw.get(name).and_then(Value::as_str);
-            if field("kty") != Some("RSA") || field("use").is_some_and(|u| u != "sig") {
-                continue;
-            }
-            let (Some(n), Some(e)) = (field("n"), field("e")) else {
-                continue;
-            };
-            let Ok(key) = DecodingKey::from_rsa_components(n, e) else {
-                continue;
-            };
-            let declared = field("alg")
-                .map(|a| Algorithm::from_str(a).map_err(|_| KeySetError::Algorithm(a.to_owned())));
-            let candidates: Vec<Algorithm> = match declared {
-                Some(Ok(alg)) => vec![alg],
-                Some(Err(_)) => continue,
-                None => allowed.clone(),
-            };
-            for algorithm in candidates.into_iter().filter(|a| allowed.contains(a)) {
-                let mut validation = Validation::new(algorithm);
-                // Time and audience are checked below against the caller's
-                // clock and our own claim rules, not the library's.
-                validation.validate_exp = false;
-                validation.validate_nbf = false;
-                validation.validate_aud = false;
-                validation.required_spec_claims.clear();
-                keys.push(VerificationKey {
-                    kid: field("kid").map(str::to_owned),
-                    algorithm,
-                    key: key.clone(),
-                    validation,
-                });
-            }
-        }
-        // An empty set is a package that checks no provider token (the
-        // per-request check) or one that fetches the keys from `jwks_uri`;
-        // a set whose keys are all unusable is a mistake.
-        if keys.is_empty() && !raw_keys.is_empty() {
-            return Err(KeySetError::Empty);
-        }
         Ok(Self {
-            keys,
+            keys: signing_keys(&settings.jwks, &settings.algorithms)?,
             issuer: settings.issuer.clone(),
             client_id: settings.client_id.clone(),
             token_use: settings.token_use.clone(),
@@ -203,6 +150,29 @@ impl TokenVerifier {
             extra_groups_claims: settings.extra_groups_claims.clone(),
             group_names: settings.group_names.clone(),
             leeway: settings.clock_skew_seconds,
+        })
+    }
+
+    /// A workload issuer's tokens (`crate::exchange`): the same checks
+    /// of the header, signature, `iss`, `aud` and clock as an ID token's,
+    /// with no `token_use` and no groups read (a trust policy names them).
+    pub fn workload(
+        issuer: &str,
+        audience: &str,
+        algorithms: &[String],
+        jwks: &Value,
+        leeway: u64,
+    ) -> Result<Self, KeySetError> {
+        Ok(Self {
+            keys: signing_keys(jwks, algorithms)?,
+            issuer: issuer.to_owned(),
+            client_id: audience.to_owned(),
+            token_use: None,
+            // No claim has an empty name: no groups are read.
+            groups_claim: String::new(),
+            extra_groups_claims: Vec::new(),
+            group_names: std::collections::BTreeMap::new(),
+            leeway,
         })
     }
 
@@ -233,9 +203,19 @@ impl TokenVerifier {
         now: u64,
         expected_nonce: Option<&str>,
     ) -> Result<IdClaims, TokenError> {
+        Ok(self.verify_timed(token, now, expected_nonce)?.claims)
+    }
+
+    /// [`Self::verify`], keeping every claim the token sent.
+    pub fn verify_timed(
+        &self,
+        token: &str,
+        now: u64,
+        expected_nonce: Option<&str>,
+    ) -> Result<VerifiedToken, TokenError> {
         let verified = self.verify_untimed(token, expected_nonce)?;
         self.check_time(&verified, now)?;
-        Ok(verified.claims)
+        Ok(verified)
     }
 
     /// Every check but the clock: signature, header, issuer, audience,
@@ -413,8 +393,78 @@ impl TokenVerifier {
             nonce,
             has_azp: azp.is_some(),
         };
-        Ok(VerifiedToken { claims, not_before })
+        Ok(VerifiedToken {
+            claims,
+            not_before,
+            raw: object.clone(),
+        })
     }
+}
+
+/// The usable signing keys of a JSON Web Key Set, each with the one
+/// algorithm of `algorithms` it may verify.
+fn signing_keys(jwks: &Value, algorithms: &[String]) -> Result<Vec<VerificationKey>, KeySetError> {
+    let mut allowed = Vec::new();
+    for name in algorithms {
+        let alg = Algorithm::from_str(name).map_err(|_| KeySetError::Algorithm(name.clone()))?;
+        // Symmetric algorithms would let anyone holding the public key mint tokens.
+        if !crate::crypto::SUPPORTED.contains(&alg) {
+            return Err(KeySetError::Algorithm(name.clone()));
+        }
+        allowed.push(alg);
+    }
+    if allowed.is_empty() {
+        return Err(KeySetError::Algorithm("(none listed)".into()));
+    }
+    let raw_keys = jwks
+        .get("keys")
+        .and_then(Value::as_array)
+        .ok_or_else(|| KeySetError::Shape("expected an object with a `keys` array".into()))?;
+    crate::crypto::install();
+    let mut keys = Vec::new();
+    for raw in raw_keys {
+        // A key this build cannot use (an encryption key, an EC key) must
+        // not take the others down with it.
+        let field = |name: &str| raw.get(name).and_then(Value::as_str);
+        if field("kty") != Some("RSA") || field("use").is_some_and(|u| u != "sig") {
+            continue;
+        }
+        let (Some(n), Some(e)) = (field("n"), field("e")) else {
+            continue;
+        };
+        let Ok(key) = DecodingKey::from_rsa_components(n, e) else {
+            continue;
+        };
+        let declared = field("alg")
+            .map(|a| Algorithm::from_str(a).map_err(|_| KeySetError::Algorithm(a.to_owned())));
+        let candidates: Vec<Algorithm> = match declared {
+            Some(Ok(alg)) => vec![alg],
+            Some(Err(_)) => continue,
+            None => allowed.clone(),
+        };
+        for algorithm in candidates.into_iter().filter(|a| allowed.contains(a)) {
+            let mut validation = Validation::new(algorithm);
+            // Time and audience are checked below against the caller's
+            // clock and our own claim rules, not the library's.
+            validation.validate_exp = false;
+            validation.validate_nbf = false;
+            validation.validate_aud = false;
+            validation.required_spec_claims.clear();
+            keys.push(VerificationKey {
+                kid: field("kid").map(str::to_owned),
+                algorithm,
+                key: key.clone(),
+                validation,
+            });
+        }
+    }
+    // An empty set is a package that checks no provider token (the
+    // per-request check) or one that fetches the keys from `jwks_uri`;
+    // a set whose keys are all unusable is a mistake.
+    if keys.is_empty() && !raw_keys.is_empty() {
+        return Err(KeySetError::Empty);
+    }
+    Ok(keys)
 }
 
 /// Whether an `amr` list shows more than one factor: `mfa` says so, or

@@ -166,3 +166,97 @@ fn a_token_is_never_a_session_and_without_tokens_the_header_is_not_read() {
 fn config_without_tokens() -> Config {
     config(false)
 }
+
+/// `tokens.trust`: the settings a token exchange is refused without.
+#[test]
+fn trust_policies_that_would_admit_strangers_are_refused() {
+    let with = |policy: serde_json::Value| {
+        let mut v = kit::config_value("https://provider.example");
+        v["tokens"] = json!({"max_lifetime_seconds": 7200, "trust": [policy]});
+        Config::from_json(&v.to_string())
+    };
+    let good = json!({
+        "name": "docs-links",
+        "issuer": "https://token.actions.githubusercontent.com",
+        "audience": "https://docs.example.com",
+        "claims": {"sub": "repo:example/docs:ref:refs/heads/main"},
+        "groups": ["readers"]
+    });
+    let config = with(good.clone()).expect("a pinned GitHub policy is valid");
+    let policy = &config.file.tokens.as_ref().unwrap().trust[0];
+    assert_eq!(policy.ttl_seconds, edge_auth_core::exchange::DEFAULT_TTL);
+    assert_eq!(config.paths().token, "/_edge-auth/token");
+
+    let refused = |change: &dyn Fn(&mut serde_json::Value), field: &str, words: &str| {
+        let mut policy = good.clone();
+        change(&mut policy);
+        let err = with(policy).expect_err(field).to_string();
+        assert!(err.contains(field) && err.contains(words), "{field}: {err}");
+    };
+    // GitHub's issuer signs for every repository: the owner must be fixed.
+    refused(
+        &|p| p["claims"] = json!({"sub": "repo:*/docs:*"}),
+        "tokens.trust[0].claims",
+        "pin the owner",
+    );
+    refused(
+        &|p| p["claims"] = json!({"sub": "repo:example*"}),
+        "tokens.trust[0].claims",
+        "pin the owner",
+    );
+    refused(
+        &|p| p["claims"] = json!({"sub": "*:ref:refs/heads/main"}),
+        "tokens.trust[0].claims.sub",
+        "starts with `*`",
+    );
+    refused(
+        &|p| p["claims"] = json!({"repository": "example/docs"}),
+        "tokens.trust[0].claims",
+        "must pin `sub`",
+    );
+    refused(
+        &|p| p["audience"] = json!(""),
+        "tokens.trust[0].audience",
+        "aud",
+    );
+    refused(
+        &|p| p["groups"] = json!([]),
+        "tokens.trust[0].groups",
+        "at least one",
+    );
+    refused(
+        &|p| p["ttl_seconds"] = json!(7201),
+        "tokens.trust[0].ttl_seconds",
+        "60 to 3600",
+    );
+    refused(
+        &|p| p["ttl_seconds"] = json!(10),
+        "tokens.trust[0].ttl_seconds",
+        "60 to 3600",
+    );
+    refused(
+        &|p| p["name"] = json!("has space"),
+        "tokens.trust[0].name",
+        "letters",
+    );
+    refused(
+        &|p| p["issuer"] = json!("http://issuer.example"),
+        "tokens.trust[0].issuer",
+        "https",
+    );
+    refused(
+        &|p| p["algorithms"] = json!(["HS256"]),
+        "tokens.trust[0].algorithms",
+        "HS256",
+    );
+    refused(&|p| p["extra"] = json!(1), "tokens", "unknown field");
+    // An exact owner claim pins it as well as `sub` does.
+    let mut pinned = good.clone();
+    pinned["claims"] = json!({"sub": "repo:*:environment:production", "repository_owner_id": "65"});
+    with(pinned).expect("an exact repository_owner_id pins the owner");
+    // Two policies of one name.
+    let mut v = kit::config_value("https://provider.example");
+    v["tokens"] = json!({"max_lifetime_seconds": 7200, "trust": [good.clone(), good]});
+    let err = Config::from_json(&v.to_string()).unwrap_err().to_string();
+    assert!(err.contains("names two policies"), "{err}");
+}

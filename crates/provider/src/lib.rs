@@ -7,6 +7,7 @@ mod http;
 pub mod keys;
 mod secret;
 pub mod store;
+mod workload;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -14,7 +15,7 @@ use std::time::Instant;
 use edge_auth_core::event::CloudFrontPayload;
 use edge_auth_core::provider::{CallPurpose, ClientCredentials, ProviderCall, ProviderOutcome};
 use edge_auth_core::signin::Keys;
-use edge_auth_core::{Config, Entropy, Outcome, Step, refresh, signin, signout};
+use edge_auth_core::{Config, Entropy, Outcome, Step, exchange, refresh, signin, signout};
 use tokio::sync::OnceCell;
 
 pub use http::{ProviderClient, Retry};
@@ -37,6 +38,8 @@ pub struct ProviderGateway {
     /// Where sign-out ends a session at the edge (none: no key value
     /// store, the Lambda@Edge arrangement).
     store: Option<store::SessionStore>,
+    /// The workload issuers' keys, for the token exchange.
+    workload_keys: workload::WorkloadKeys,
 }
 
 impl ProviderGateway {
@@ -49,6 +52,7 @@ impl ProviderGateway {
             credentials: OnceCell::new(),
             session_keys: SessionKeyCache::default(),
             store: None,
+            workload_keys: workload::WorkloadKeys::default(),
         }
     }
 
@@ -75,6 +79,11 @@ impl ProviderGateway {
             Ok(keys) => keys,
             Err(outcome) => return *outcome,
         };
+        if exchange::is_exchange(&payload.request, &config) {
+            return self
+                .exchange(payload, &config, signer, clock, entropy)
+                .await;
+        }
         let now = clock();
         if signin::is_start(&payload.request, &config) {
             return signin::signin_start(&payload.request, &payload.config, &config, now, entropy);
@@ -93,6 +102,41 @@ impl ProviderGateway {
                 signin::signin_complete(pending, &config, keys, clock(), entropy, &outcome)
             }
         }
+    }
+
+    /// A workload's OIDC token for a service token (`paths.token`).
+    async fn exchange(
+        &self,
+        payload: &CloudFrontPayload,
+        config: &Config,
+        signer: Option<Arc<edge_auth_core::session::SessionSigner>>,
+        clock: Clock<'_>,
+        entropy: &mut (dyn Entropy + Send),
+    ) -> Outcome {
+        let pending = match exchange::exchange_begin(&payload.request, config) {
+            Ok(pending) => pending,
+            Err(outcome) => return *outcome,
+        };
+        let policies = config.file.tokens.as_ref().map_or(&[][..], |t| &t.trust);
+        let jwks = self
+            .workload_keys
+            .for_token(
+                pending.issuer(),
+                pending.kid().as_deref(),
+                policies,
+                &self.client,
+                std::time::Duration::from_millis(config.file.http.timeout_ms),
+                Instant::now(),
+            )
+            .await;
+        exchange::exchange_complete(
+            pending,
+            config,
+            jwks.as_ref(),
+            signer.as_deref(),
+            clock(),
+            entropy,
+        )
     }
 
     pub async fn refresh(
