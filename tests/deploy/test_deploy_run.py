@@ -28,6 +28,7 @@ limits), and requires the SigV4A signature the real one requires.
 import base64
 import http.server
 import json
+import textwrap
 import os
 import re
 import shlex
@@ -870,9 +871,36 @@ def test_service_tokens_against_moto(tmp_path, moto, provider, key_value_store, 
     tool = deploy_tool()
     settings, _, env = deployment(tmp_path, url, env, provider, "tokens", EDGE_AUTH_KEY_VALUE_STORE_ENDPOINT=kvs_url,
                                   AWS_ENDPOINT_URL_CLOUDFRONT=standin)
-    settings.write_text(settings.read_text() + '\n[tokens]\nmax_ttl_days = 30\n\n[[rules]]\npattern = "/admin/*"\ngroups = ["admins"]\n')
+    settings.write_text(settings.read_text() + textwrap.dedent("""
+        [tokens]
+        max_ttl_days = 30
+
+        [[tokens.trust]]
+        name = "docs-links"
+        issuer = "https://token.actions.githubusercontent.com"
+        audience = "https://docs.example.com"
+        groups = ["admins"]
+        ttl_minutes = 10
+        [tokens.trust.claims]
+        sub = "repo:example/docs:ref:refs/heads/main"
+
+        [[rules]]
+        pattern = "/admin/*"
+        groups = ["admins"]
+        """))
     run = run_tool(tool, settings, tmp_path / "work", env)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    # The exchange: signin's config.json holds the policy as the core reads
+    # it, and the distribution routes the path signin serves to it.
+    with zipfile.ZipFile(tmp_path / "work" / "tokens" / "dist" / "configured/regional/signin.zip") as z:
+        deployed = json.loads(z.read("config.json"))
+    assert deployed["tokens"]["trust"] == [{
+        "name": "docs-links", "issuer": "https://token.actions.githubusercontent.com",
+        "audience": "https://docs.example.com", "claims": {"sub": "repo:example/docs:ref:refs/heads/main"},
+        "groups": ["admins"], "ttl_seconds": 600, "algorithms": ["RS256"]}]
+    dist = client("cloudformation", REGION, url).describe_stacks(StackName="edge-auth-tokens-distribution")["Stacks"][0]
+    token_path = {p["ParameterKey"]: p["ParameterValue"] for p in dist["Parameters"]}["TokenPath"]
+    assert token_path == deployed.get("paths", {}).get("token", "/_edge-auth/token") == "/_edge-auth/token"
     store_arn = outputs_of(url, ["edge-auth-tokens-viewer-function"])["edge-auth-tokens-viewer-function"]["KeyValueStoreArn"]
 
     def token(*args):

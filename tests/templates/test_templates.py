@@ -125,10 +125,22 @@ def public_bucket_problems(template):
     return problems
 
 
+def cache_behaviours(config):
+    """The path behaviours, a conditional one (`!If [Cond, {...},
+    !Ref AWS::NoValue]`: the token exchange's) as the behaviour it is."""
+    listed = []
+    for b in config.get("CacheBehaviors", []):
+        if "Fn::If" in b:
+            _, b, absent = b["Fn::If"]
+            assert absent == {"Ref": "AWS::NoValue"}
+        listed.append(b)
+    return listed
+
+
 def behaviours(template):
     dist = next(iter(resources(template, "AWS::CloudFront::Distribution").values()))
     config = dist["Properties"]["DistributionConfig"]
-    return config, [config["DefaultCacheBehavior"], *config.get("CacheBehaviors", [])]
+    return config, [config["DefaultCacheBehavior"], *cache_behaviours(config)]
 
 
 def https_problems(template):
@@ -284,7 +296,7 @@ def regional_origin_problems(template):
             problems.append(f"{path_name}: origin not signed")
         if origin.get("CustomOriginConfig", {}).get("OriginProtocolPolicy") != "https-only":
             problems.append(f"{path_name}: origin not HTTPS only")
-    auth = {b["PathPattern"]["Ref"]: b for b in config["CacheBehaviors"]}
+    auth = {b["PathPattern"]["Ref"]: b for b in cache_behaviours(config)}
     # The start endpoint (paths.start) is served by signin.
     served_by = [(f"{fn}Path", path_name) for path_name, fn in AUTH_FUNCTIONS.items()]
     served_by.append(("SigninStartPath", "signin"))
@@ -446,8 +458,21 @@ def test_triggers_and_auth_behaviours(templates):
     # The viewer-function stack's published function, by ARN.
     assert function == {"EventType": "viewer-request", "FunctionARN": {"Ref": "ViewerFunctionArn"}}
     caching_disabled = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
-    auth = {b["PathPattern"]["Ref"]: b for b in config["CacheBehaviors"]}
-    assert set(auth) == {"SigninPath", "SigninStartPath", "RefreshPath", "SignoutPath"}
+    auth = {b["PathPattern"]["Ref"]: b for b in cache_behaviours(config)}
+    assert set(auth) == {"SigninPath", "SigninStartPath", "RefreshPath", "SignoutPath", "TokenPath"}
+    # The token exchange: only with TokenPath set (tokens.trust), served by
+    # signin's function URL, never over http, no function of the edge on it.
+    exchange = auth.pop("TokenPath")
+    conditional = [b["Fn::If"][0] for b in config["CacheBehaviors"] if "Fn::If" in b]
+    assert conditional == ["TokenExchange"]
+    assert exchange["TargetOriginId"] == auth["SigninPath"]["TargetOriginId"]
+    assert exchange["ViewerProtocolPolicy"] == "https-only"
+    assert exchange["AllowedMethods"] == ["GET", "HEAD"]
+    assert exchange["CachePolicyId"] == caching_disabled
+    assert exchange["OriginRequestPolicyId"] == ALL_VIEWER_EXCEPT_HOST_HEADER
+    assert "LambdaFunctionAssociations" not in exchange and "FunctionAssociations" not in exchange
+    rule = templates["distribution"]["Rules"]["TokenExchangeNeedsRegionalEndpoints"]
+    assert rule["Assertions"][0]["Assert"] == {"Fn::Equals": [{"Ref": "AuthEndpoints"}, "regional"]}
     # The start endpoint is served by signin, in both arrangements.
     start = auth["SigninStartPath"]
     assert start["TargetOriginId"] == auth["SigninPath"]["TargetOriginId"]
@@ -621,7 +646,7 @@ def auth_answer_problems(template):
             problems.append(f"error {code} cached for {entry.get('ErrorCachingMinTTL', 10)} s")
         if "ResponsePagePath" in entry:
             problems.append(f"error {code} answered with {entry['ResponsePagePath']} instead of the endpoint's page")
-    for behaviour in config["CacheBehaviors"]:
+    for behaviour in cache_behaviours(config):
         where = behaviour["PathPattern"]["Ref"]
         if behaviour["CachePolicyId"] != CACHING_DISABLED:
             problems.append(f"{where}: cached")

@@ -154,9 +154,14 @@ pub fn config_json(
     }) {
         provider["extra_groups_claims"] = json!([crate::federation::GROUPS_ATTRIBUTE]);
     }
-    let tokens = settings
-        .tokens
-        .map(|t| json!({"max_lifetime_seconds": t.max_seconds()}));
+    let tokens = settings.tokens.as_ref().map(|t| {
+        let mut tokens = json!({"max_lifetime_seconds": t.max_seconds()});
+        let trust = settings.trust_policies();
+        if !trust.is_empty() {
+            tokens["trust"] = json!(trust);
+        }
+        tokens
+    });
     let mut routing = crate::federation::routing(federation, native);
     routing.default = settings.site.identity_provider.clone();
     if !routing.is_plain() {

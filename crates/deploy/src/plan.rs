@@ -708,6 +708,9 @@ impl Plan {
         dist_parameters.push(base("SigninStartPath", &paths.start));
         dist_parameters.push(base("RefreshPath", &paths.refresh));
         dist_parameters.push(base("SignoutPath", &paths.signout));
+        // The exchange's behaviour only where a trust policy is set.
+        let exchanges = !settings.trust_policies().is_empty();
+        dist_parameters.push(base("TokenPath", if exchanges { &paths.token } else { "" }));
         dist_parameters.push(base("SiteName", ""));
         // One site: its stack makes its own access controls and policies.
         dist_parameters.push(base("Part", "whole"));

@@ -78,16 +78,46 @@ pub struct Settings {
 
 /// `[tokens]`: `edge-auth-deploy token create` mints tokens living at most
 /// `max_ttl_days`; the function refuses any longer lived.
-#[derive(Debug, Clone, Copy, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TokenLimits {
     pub max_ttl_days: u64,
+    /// `[[tokens.trust]]`: workload tokens signin exchanges at
+    /// `/_edge-auth/token` for service tokens of minutes.
+    #[serde(default)]
+    pub trust: Vec<TrustEntry>,
 }
 
 impl TokenLimits {
-    pub fn max_seconds(self) -> u64 {
+    pub fn max_seconds(&self) -> u64 {
         self.max_ttl_days * 86_400
     }
+}
+
+/// One `[[tokens.trust]]`: config.json's `tokens.trust` entry
+/// (`edge_auth_core::exchange::TrustPolicy`) in the settings' units.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrustEntry {
+    pub name: String,
+    pub issuer: String,
+    pub audience: String,
+    #[serde(default)]
+    pub jwks_uri: Option<String>,
+    pub claims: std::collections::BTreeMap<String, String>,
+    pub groups: Vec<String>,
+    /// The minted token's life (default 15, at most 60).
+    #[serde(default = "default_trust_minutes")]
+    pub ttl_minutes: u64,
+    /// With `[[sites]]`: the sites the exchange is made at; empty, all.
+    #[serde(default)]
+    pub sites: Vec<String>,
+    #[serde(default)]
+    pub algorithms: Option<Vec<String>>,
+}
+
+fn default_trust_minutes() -> u64 {
+    edge_auth_core::exchange::DEFAULT_TTL / 60
 }
 
 /// One `[[sites]]` entry.
@@ -748,10 +778,11 @@ impl Settings {
         Ok(settings)
     }
 
-    /// The pool's corporate providers (`crate::federation::check`), and
-    /// each site's `identity_provider` one of them.
+    /// `[tokens]`: its limit, the function that reads tokens, and each
+    /// `[[tokens.trust]]` as the core will hold it (`exchange::check`),
+    /// its groups named by a rule and its sites the table's.
     fn check_tokens(&self) -> Result<(), (String, String)> {
-        if let Some(tokens) = self.tokens {
+        if let Some(tokens) = &self.tokens {
             if !(1..=366).contains(&tokens.max_ttl_days) {
                 return Err((
                     "tokens.max_ttl_days".into(),
@@ -764,8 +795,73 @@ impl Settings {
                     "service tokens need the CloudFront Function (authorizer = \"cloudfront-function\"): their revocations are in its key value store".into(),
                 ));
             }
+            let policies = self.trust_policies();
+            edge_auth_core::exchange::check(&policies, tokens.max_seconds())
+                .map_err(|(field, why)| (field.replace(".ttl_seconds", ".ttl_minutes"), why))?;
+            let named = self.groups_named();
+            for (i, entry) in tokens.trust.iter().enumerate() {
+                if let Some(group) = entry.groups.iter().find(|g| !named.contains(g.as_str())) {
+                    return Err((
+                        format!("tokens.trust[{i}].groups"),
+                        format!("{group}: no rule names it, so the token would open nothing"),
+                    ));
+                }
+                if let Some(site) = entry
+                    .sites
+                    .iter()
+                    .find(|s| !self.sites.iter().any(|t| &t.name == *s))
+                {
+                    return Err((
+                        format!("tokens.trust[{i}].sites"),
+                        format!("{site}: no [[sites]] of that name"),
+                    ));
+                }
+            }
         }
         Ok(())
+    }
+
+    /// Every group some path rule names (the site's, or any site's).
+    pub fn groups_named(&self) -> std::collections::BTreeSet<&str> {
+        self.rules
+            .iter()
+            .chain(self.sites.iter().flat_map(|s| &s.rules))
+            .flat_map(|r| r.groups.iter().map(String::as_str))
+            .collect()
+    }
+
+    /// `[[tokens.trust]]` as config.json's `tokens.trust`: minutes to
+    /// seconds, and each site to the session scope the core compares (its
+    /// sign-in group's name, or its own).
+    pub fn trust_policies(&self) -> Vec<edge_auth_core::exchange::TrustPolicy> {
+        let Some(tokens) = &self.tokens else {
+            return Vec::new();
+        };
+        tokens
+            .trust
+            .iter()
+            .map(|t| edge_auth_core::exchange::TrustPolicy {
+                name: t.name.clone(),
+                issuer: t.issuer.clone(),
+                audience: t.audience.clone(),
+                jwks_uri: t.jwks_uri.clone(),
+                claims: t.claims.clone(),
+                groups: t.groups.clone(),
+                ttl_seconds: t.ttl_minutes.saturating_mul(60),
+                sites: t
+                    .sites
+                    .iter()
+                    .map(|name| {
+                        self.sites
+                            .iter()
+                            .find(|s| &s.name == name)
+                            .and_then(|s| s.sign_in_group.clone())
+                            .unwrap_or_else(|| name.clone())
+                    })
+                    .collect(),
+                algorithms: t.algorithms.clone().unwrap_or_else(|| vec!["RS256".into()]),
+            })
+            .collect()
     }
 
     fn check_federation(&self) -> Result<(), (String, String)> {
@@ -885,6 +981,7 @@ impl Settings {
             sessions,
             tokens: self
                 .tokens
+                .as_ref()
                 .map_or(sessions, |t| now.saturating_sub(t.max_seconds() + skew)),
         }
     }

@@ -42,8 +42,8 @@ pub fn parse_ttl(text: &str) -> Result<u64, String> {
     }
 }
 
-fn tokens_on(settings: &Settings) -> Result<crate::settings::TokenLimits, CommandError> {
-    settings.tokens.ok_or_else(|| {
+fn tokens_on(settings: &Settings) -> Result<&crate::settings::TokenLimits, CommandError> {
+    settings.tokens.as_ref().ok_or_else(|| {
         CommandError::Refused(
             "service tokens are off: add [tokens] max_ttl_days = N to the settings and deploy (the function then reads Authorization: Bearer)".into(),
         )
@@ -80,12 +80,7 @@ async fn create(args: &TokenCreateArgs) -> Outcome {
             args.ttl, limits.max_ttl_days
         )));
     }
-    let named: std::collections::BTreeSet<&str> = settings
-        .rules
-        .iter()
-        .chain(settings.sites.iter().flat_map(|s| &s.rules))
-        .flat_map(|r| r.groups.iter().map(String::as_str))
-        .collect();
+    let named = settings.groups_named();
     if let Some(group) = args.groups.iter().find(|g| !named.contains(g.as_str())) {
         return Err(CommandError::Refused(format!(
             "--groups {group}: no rule names it, so it would open nothing (rules name: {})",
