@@ -84,6 +84,51 @@ pub struct TrustPolicy {
 fn default_ttl() -> u64 {
     DEFAULT_TTL
 }
+
+/// One `[[tokens.trust]]` of the deploy settings (which the deploy tool
+/// and the local edge both read): a [`TrustPolicy`] in minutes, its sites
+/// by name.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrustSetting {
+    pub name: String,
+    pub issuer: String,
+    pub audience: String,
+    #[serde(default)]
+    pub jwks_uri: Option<String>,
+    pub claims: BTreeMap<String, String>,
+    pub groups: Vec<String>,
+    /// The minted token's life (default 15, at most 60).
+    #[serde(default = "default_minutes")]
+    pub ttl_minutes: u64,
+    /// With `[[sites]]`: the sites the exchange is made at; empty, all.
+    #[serde(default)]
+    pub sites: Vec<String>,
+    #[serde(default = "default_algorithms")]
+    pub algorithms: Vec<String>,
+}
+
+fn default_minutes() -> u64 {
+    DEFAULT_TTL / 60
+}
+
+impl TrustSetting {
+    /// config.json's entry; `scope` names a site's session scope (its
+    /// sign-in group's name, or its own).
+    pub fn policy(&self, scope: impl Fn(&str) -> String) -> TrustPolicy {
+        TrustPolicy {
+            name: self.name.clone(),
+            issuer: self.issuer.clone(),
+            audience: self.audience.clone(),
+            jwks_uri: self.jwks_uri.clone(),
+            claims: self.claims.clone(),
+            groups: self.groups.clone(),
+            ttl_seconds: self.ttl_minutes.saturating_mul(60),
+            sites: self.sites.iter().map(|s| scope(s)).collect(),
+            algorithms: self.algorithms.clone(),
+        }
+    }
+}
 fn default_algorithms() -> Vec<String> {
     vec!["RS256".into()]
 }

@@ -85,39 +85,13 @@ pub struct TokenLimits {
     /// `[[tokens.trust]]`: workload tokens signin exchanges at
     /// `/_edge-auth/token` for service tokens of minutes.
     #[serde(default)]
-    pub trust: Vec<TrustEntry>,
+    pub trust: Vec<edge_auth_core::exchange::TrustSetting>,
 }
 
 impl TokenLimits {
     pub fn max_seconds(&self) -> u64 {
         self.max_ttl_days * 86_400
     }
-}
-
-/// One `[[tokens.trust]]`: config.json's `tokens.trust` entry
-/// (`edge_auth_core::exchange::TrustPolicy`) in the settings' units.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TrustEntry {
-    pub name: String,
-    pub issuer: String,
-    pub audience: String,
-    #[serde(default)]
-    pub jwks_uri: Option<String>,
-    pub claims: std::collections::BTreeMap<String, String>,
-    pub groups: Vec<String>,
-    /// The minted token's life (default 15, at most 60).
-    #[serde(default = "default_trust_minutes")]
-    pub ttl_minutes: u64,
-    /// With `[[sites]]`: the sites the exchange is made at; empty, all.
-    #[serde(default)]
-    pub sites: Vec<String>,
-    #[serde(default)]
-    pub algorithms: Option<Vec<String>>,
-}
-
-fn default_trust_minutes() -> u64 {
-    edge_auth_core::exchange::DEFAULT_TTL / 60
 }
 
 /// One `[[sites]]` entry.
@@ -837,31 +811,14 @@ impl Settings {
         let Some(tokens) = &self.tokens else {
             return Vec::new();
         };
-        tokens
-            .trust
-            .iter()
-            .map(|t| edge_auth_core::exchange::TrustPolicy {
-                name: t.name.clone(),
-                issuer: t.issuer.clone(),
-                audience: t.audience.clone(),
-                jwks_uri: t.jwks_uri.clone(),
-                claims: t.claims.clone(),
-                groups: t.groups.clone(),
-                ttl_seconds: t.ttl_minutes.saturating_mul(60),
-                sites: t
-                    .sites
-                    .iter()
-                    .map(|name| {
-                        self.sites
-                            .iter()
-                            .find(|s| &s.name == name)
-                            .and_then(|s| s.sign_in_group.clone())
-                            .unwrap_or_else(|| name.clone())
-                    })
-                    .collect(),
-                algorithms: t.algorithms.clone().unwrap_or_else(|| vec!["RS256".into()]),
-            })
-            .collect()
+        let scope = |name: &str| {
+            self.sites
+                .iter()
+                .find(|s| s.name == name)
+                .and_then(|s| s.sign_in_group.clone())
+                .unwrap_or_else(|| name.to_owned())
+        };
+        tokens.trust.iter().map(|t| t.policy(scope)).collect()
     }
 
     fn check_federation(&self) -> Result<(), (String, String)> {

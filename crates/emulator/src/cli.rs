@@ -192,6 +192,10 @@ fn parse_rule(value: &str) -> Result<PathRule, String> {
 
 /// The options `run` starts the local edge with.
 pub struct Options {
+    /// `[tokens]` of the settings: the longest service token read.
+    pub token_max_seconds: Option<u64>,
+    /// Its `[[tokens.trust]]`, as config.json holds them.
+    pub trust: Vec<edge_auth_core::exchange::TrustPolicy>,
     pub port: u16,
     pub idp_port: u16,
     pub site: PathBuf,
@@ -332,8 +336,20 @@ fn resolve(a: Args) -> Result<Options, String> {
     let mut groups = Vec::new();
     let mut upstreams = a.federate;
     let mut native_users = !a.no_native_users;
+    let (mut token_max_seconds, mut trust) = (None, Vec::new());
     if let Some(path) = &a.settings {
         let file = SettingsFile::read(path)?;
+        if let Some(tokens) = &file.tokens {
+            token_max_seconds = Some(tokens.max_ttl_days.saturating_mul(86_400));
+            let scope = |name: &str| {
+                file.sites
+                    .iter()
+                    .find(|s| s.name == name)
+                    .and_then(|s| s.sign_in_group.clone())
+                    .unwrap_or_else(|| name.to_owned())
+            };
+            trust = tokens.trust.iter().map(|t| t.policy(scope)).collect();
+        }
         // The settings' providers' domains and mappings for the upstreams
         // given here (their issuers and secrets are the deployment's).
         if let Some(provider) = &file.provider {
@@ -433,6 +449,8 @@ fn resolve(a: Args) -> Result<Options, String> {
         previews: a.preview,
         upstreams,
         native_users,
+        token_max_seconds,
+        trust,
     })
 }
 
@@ -452,6 +470,17 @@ struct SettingsFile {
     sign_in_groups: Vec<LocalGroup>,
     #[serde(default)]
     provider: Option<SettingsProvider>,
+    #[serde(default)]
+    tokens: Option<SettingsTokens>,
+}
+
+/// `[tokens]`: service tokens are read here as at the deployed edge, and
+/// workload tokens exchanged under `[[tokens.trust]]`.
+#[derive(serde::Deserialize)]
+struct SettingsTokens {
+    max_ttl_days: u64,
+    #[serde(default)]
+    trust: Vec<edge_auth_core::exchange::TrustSetting>,
 }
 
 /// What the local edge reads of `[provider]`: whether the pool's own

@@ -51,6 +51,9 @@ pub struct Distribution {
     pub signout: HandlerState,
     /// signin, start (served by signin), refresh, signout.
     pub paths: (String, String, String, String),
+    /// The token exchange's path (served by signin), where the template
+    /// has its behaviour: with `tokens.trust` and regional endpoints.
+    pub token_path: Option<String>,
     pub domain: String,
     /// Sign-in, refresh and sign-out as regional functions behind the
     /// distribution (a function URL origin), rather than Lambda@Edge
@@ -111,7 +114,8 @@ impl Distribution {
         let (signin, start, refresh, signout) = &self.paths;
         // The auth behaviours' policy overrides nothing (AuthSecurityHeaders):
         // their answers keep `Referrer-Policy: no-referrer`.
-        let auth = [signin, start, refresh, signout].contains(&&viewer.path);
+        let auth = [signin, start, refresh, signout].contains(&&viewer.path)
+            || self.token_path.as_ref() == Some(&viewer.path);
         // Which site's distribution the request reached. Its origin for
         // the auth endpoints names the site in a custom header, which
         // CloudFront sets over any a viewer sent.
@@ -151,6 +155,9 @@ impl Distribution {
             (signout, &self.signout),
         ];
         // Cache behaviours match by path pattern before the default one.
+        if self.regional && self.token_path.as_ref() == Some(&viewer.path) {
+            return self.invoke_function_url(&self.signin, &viewer).await;
+        }
         if let Some((_, state)) = auth.iter().find(|(path, _)| **path == viewer.path) {
             if self.regional {
                 return self.invoke_function_url(state, &viewer).await;
@@ -296,7 +303,9 @@ impl Distribution {
         for (name, value) in &viewer.headers {
             let lower = name.to_ascii_lowercase();
             match lower.as_str() {
-                "host" => {}
+                // Origin access control signs the request to the function
+                // URL into Authorization, over whatever the viewer sent.
+                "host" | "authorization" => {}
                 "cookie" => cookies.extend(
                     value
                         .split(';')

@@ -228,6 +228,14 @@ fn handler_config(
                 .collect();
         }
     }
+    // `[tokens]` of the settings: service tokens are read, and workload
+    // tokens exchanged under its trust policies.
+    if let Some(max) = o.token_max_seconds {
+        config["tokens"] = json!({"max_lifetime_seconds": max});
+        if !o.trust.is_empty() {
+            config["tokens"]["trust"] = json!(o.trust);
+        }
+    }
     if let Some(minutes) = o.idle_timeout_minutes {
         config["session"]["idle_timeout_minutes"] = json!(minutes);
     }
@@ -593,6 +601,7 @@ async fn run() -> Result<(), String> {
             paths.refresh.clone(),
             paths.signout.clone(),
         ),
+        token_path: (o.regional && !o.trust.is_empty()).then(|| paths.token.clone()),
         domain: site.trim_start_matches("http://").to_owned(),
         regional: o.regional,
         viewer_function,
