@@ -151,3 +151,37 @@ pub fn check(output: &HandlerOutput, limit: usize, secrets: &[&str]) {
         }
     }
 }
+
+/// The test configuration with a trust policy for workload tokens of the
+/// test provider's issuer and key set (`tokens.trust`).
+pub fn exchange_config() -> &'static Config {
+    static CONFIG: OnceLock<Config> = OnceLock::new();
+    CONFIG.get_or_init(|| {
+        let mut v = kit::config_value("https://auth.example.com");
+        v["tokens"] = serde_json::json!({"max_lifetime_seconds": 86_400, "trust": [{
+            "name": "ci",
+            "issuer": kit::ISSUER,
+            "audience": "https://docs.example.com",
+            "claims": {"sub": "repo:example/docs:ref:refs/heads/*"},
+            "groups": ["admins"]
+        }]});
+        kit::config_from(v)
+    })
+}
+
+/// The one workload token `exchange_config` admits at `kit::NOW`.
+pub fn valid_workload_token() -> &'static str {
+    static TOKEN: OnceLock<String> = OnceLock::new();
+    TOKEN.get_or_init(|| {
+        kit::TokenBuilder::new(serde_json::json!({
+            "iss": kit::ISSUER,
+            "aud": "https://docs.example.com",
+            "sub": "repo:example/docs:ref:refs/heads/main",
+            "repository": "example/docs",
+            "iat": kit::NOW - 10,
+            "nbf": kit::NOW - 10,
+            "exp": kit::NOW + 300,
+        }))
+        .sign()
+    })
+}
