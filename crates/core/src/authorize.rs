@@ -99,7 +99,7 @@ pub fn authorize_at(
             },
         };
     }
-    let session = check_session(&request, config, policy, now);
+    let session = check_session(&request, config, policy, &subjects, now);
     let return_to = path_and_query(&request.uri, &request.querystring);
     match session {
         Session::Valid(claims) => match allow_or_forbid(policy, &subjects, &claims, now) {
@@ -219,6 +219,7 @@ fn check_session(
     request: &CloudFrontRequest,
     config: &Config,
     policy: Policy<'_>,
+    subjects: &[String],
     now: u64,
 ) -> Session {
     let cookies = request_cookies(&request.headers);
@@ -236,6 +237,24 @@ fn check_session(
             Ok(claims) => return Session::Valid(claims),
             Err(SessionError::Expired) => expired = true,
             Err(e) => last_error = Some(e),
+        }
+    }
+    // No session: a shared link's cookie that opens every key of this
+    // request stands in for one (an expired link is no reason to refresh).
+    if let Some(shares) = &config.file.shares {
+        for token in cookie_values(&cookies, &config.cookie_names.share)
+            .into_iter()
+            .take(MAX_SESSION_CANDIDATES)
+        {
+            if let Ok((claims, path)) = config.sessions.verify_share_at(
+                token,
+                now,
+                policy.site,
+                shares.max_lifetime_seconds,
+            ) && crate::share::covers(&path, subjects)
+            {
+                return Session::Valid(claims);
+            }
         }
     }
     if expired {
@@ -277,6 +296,20 @@ fn allow_or_forbid<'c>(
         ruled = true;
     }
     Verdict::Allowed { ruled }
+}
+
+/// Whether `claims` open every key (`subjects`) under `policy`, step-ups
+/// included: what a shared link may be made for (`crate::share_page`).
+pub(crate) fn opens(
+    policy: Policy<'_>,
+    subjects: &[String],
+    claims: &SessionClaims,
+    now: u64,
+) -> bool {
+    matches!(
+        allow_or_forbid(policy, subjects, claims, now),
+        Verdict::Allowed { .. }
+    )
 }
 
 /// The session's ids for the decision line, moved out of the claims the

@@ -89,14 +89,12 @@ function header(request, name) {
   return h ? h.value : undefined;
 }
 
+// authorize::can_navigate: a page load, which can follow a redirect.
 function canNavigate(request) {
-  if (request.method !== 'GET' && request.method !== 'HEAD') return false;
-  var xrw = header(request, 'x-requested-with');
-  if (xrw !== undefined && xrw.toLowerCase() === 'xmlhttprequest') return false;
-  var mode = header(request, 'sec-fetch-mode');
-  if (mode !== undefined && mode.toLowerCase() !== 'navigate') return false;
-  var accept = header(request, 'accept');
-  return accept === undefined || accept.toLowerCase().indexOf('text/html') >= 0;
+  var xrw = header(request, 'x-requested-with'), mode = header(request, 'sec-fetch-mode'), accept = header(request, 'accept');
+  return /^(GET|HEAD)$/.test(request.method) && !(xrw && xrw.toLowerCase() === 'xmlhttprequest')
+    && (mode === undefined || mode.toLowerCase() === 'navigate')
+    && (accept === undefined || accept.toLowerCase().indexOf('text/html') >= 0);
 }
 
 function values(entry) {
@@ -128,9 +126,8 @@ function isText(v) { return typeof v === 'string'; }
 // verify's refusal: one name for its many returns (each byte counts).
 var INVALID = 'invalid';
 
-function isCount(n) {
-  return typeof n === 'number' && Number.isInteger(n) && n >= 0 && n <= Number.MAX_SAFE_INTEGER;
-}
+// A whole number of seconds, exact in JavaScript (up to 2^53 - 1).
+function isCount(n) { return Number.isSafeInteger(n) && n >= 0; }
 
 // 'valid' (with claims), 'expired', or 'invalid': as SessionVerifier decides
 // (a service token: of its `typ` and no longer lived than `max`).
@@ -139,7 +136,7 @@ async function verify(token, now, site, typ, max) {
   var parts = token.split('.');
   if (parts.length !== 3) return INVALID;
   var head = b64json(parts[0]);
-  if (!head || head.alg !== 'HS256' || head.typ !== (typ || 'edge-auth-session') || head.crit !== undefined) return INVALID;
+  if (!head || head.alg !== 'HS256' || head.typ !== 'edge-auth-' + (typ || 'session') || head.crit !== undefined) return INVALID;
   if (!isText(head.kid)) return INVALID;
   var key = null;
   //{sites
@@ -236,6 +233,7 @@ function bearer(i) {
 
 function redirect(target) { return answer(302, CONFIG.redirect, locationValue(target)); }
 
+
 // If a return path could send the browser to another host, or is damaged
 // (return_path::safe_return_path), null.
 var UNSAFE = /[\u0000-\u0020\u007f-\u00a0\\\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufffd]/;
@@ -317,7 +315,7 @@ async function handler(event) {
   // in; refused or short of a rule, RFC 6750's JSON answers.
   var auth = header(request, 'authorization'), machine = /^bearer /i.test(auth);
   if (machine) {
-    var t = await verify(auth.slice(7), now, site, 'edge-auth-service', CONFIG.tokens);
+    var t = await verify(auth.slice(7), now, site, 'service', CONFIG.tokens);
     if (!t.claims) return logged(event, bearer(0), 'token-refused', t);
     candidates = [];
     session = t.claims;
@@ -328,6 +326,17 @@ async function handler(event) {
     if (v === 'expired') expired = true;
     else if (v !== INVALID) session = v.claims;
   }
+  //{shares
+  // No session: a shared link's cookie that opens every key stands in
+  // (an expired one is no reason to refresh).
+  // Its own `typ`, and its pattern (`path`) a string that every key the
+  // request can reach matches (share::covers).
+  var held = values(request.cookies[CONFIG.shareCookie]).slice(0, 4);
+  for (var k = 0; k < held.length && !session; k++) {
+    var h = (await verify(held[k], now, site, 'share', CONFIG.shares)).claims;
+    if (h && isText(h.path) && keys.every(function (x) { return globMatch(Buffer.from(h.path), x); })) session = h;
+  }
+  //}shares
   var returnTo = query === '' ? request.uri : request.uri + '?' + query;
   var back = formEncode('return') + '=' + formEncode(returnTo);
   var navigate = canNavigate(request), step;

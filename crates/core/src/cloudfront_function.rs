@@ -294,7 +294,21 @@ pub fn render(config: &Config) -> String {
             ]);
             code.to_owned()
         }
-        None => without_tokens(code),
+        None => without_region(code, "tokens"),
+    };
+    let code = match &config.file.shares {
+        Some(shares) => {
+            data["shares"] = json!(shares.max_lifetime_seconds);
+            data["shareCookie"] = json!(config.cookie_names.share);
+            code
+        }
+        None => without_region(&code, "shares"),
+    };
+    // Neither tokens nor links: `verify` reads sessions alone.
+    let code = if config.file.tokens.is_none() && config.file.shares.is_none() {
+        sessions_only(&code)
+    } else {
+        code
     };
     if config.site_table() {
         // Each request's public paths and rules come from its site's
@@ -308,17 +322,17 @@ pub fn render(config: &Config) -> String {
     }
 }
 
-/// `code` without the service tokens' region, and `verify` back to a
-/// session's alone: its `typ` and lifetime written in, as without tokens
-/// nothing passes them (each replaced exactly once, or the build stops).
-fn without_tokens(code: &str) -> String {
-    let mut code = without_region(code, "tokens");
+/// `verify` back to a session's alone: its `typ` and lifetime written
+/// in, as without tokens and links nothing passes them (each replaced
+/// exactly once, or the build stops).
+fn sessions_only(code: &str) -> String {
+    let mut code = code.to_owned();
     for (from, to) in [
         (
             "verify(token, now, site, typ, max)",
             "verify(token, now, site)",
         ),
-        ("(typ || 'edge-auth-session')", "'edge-auth-session'"),
+        ("'edge-auth-' + (typ || 'session')", "'edge-auth-session'"),
         ("(max || CONFIG.maxSession)", "CONFIG.maxSession"),
     ] {
         assert_eq!(code.matches(from).count(), 1, "{from} in the template");
@@ -413,7 +427,10 @@ fn minify(source: &str) -> String {
         };
         if let Some(&prev) = out.as_bytes().last() {
             let first = text.as_bytes()[0];
-            if token.newline_before && !b"{;,([=+-*&|?:!<>".contains(&prev) {
+            // After a `}` too: the template ends every expression
+            // statement with `;`, so a `}` there closes a block (the
+            // differential test runs every rendering).
+            if token.newline_before && !b"{};,([=+-*&|?:!<>".contains(&prev) && !continues(text) {
                 out.push('\n');
             } else if token.space_before
                 && ((ident(prev) && ident(first)) || (prev == first && b"+-".contains(&prev)))
@@ -425,6 +442,17 @@ fn minify(source: &str) -> String {
     }
     out.push('\n');
     out
+}
+
+/// Whether a line starting with this token continues the one before
+/// whatever comes first (`|| x`, `.y`, `) {`, `} else`), so the line
+/// break before it is no statement's end and can go: JavaScript inserts
+/// no semicolon there (ECMA-262 §12.10), nor before a `}`.
+fn continues(token: &str) -> bool {
+    let bytes = token.as_bytes();
+    let number = bytes.get(1).is_some_and(u8::is_ascii_digit);
+    (b"|&?:,)]}".contains(&bytes[0]) || (bytes[0] == b'.' && !number))
+        || matches!(token, "else" | "catch" | "finally")
 }
 
 struct Token<'a> {

@@ -37,6 +37,10 @@ pub struct ConfigFile {
     /// header is not read and requests are decided by their cookies.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tokens: Option<TokenSettings>,
+    /// Shared links (`?edge-auth-share=`, and their cookie); absent, the
+    /// parameter is not read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shares: Option<ShareSettings>,
     /// Many sites behind one deployment (`crate::sites`): each request's
     /// rules and public paths are its site's, and `rules` and
     /// `paths.public` above are no site's. The function reads them from
@@ -126,6 +130,18 @@ pub struct TokenSettings {
     pub trust: Vec<crate::exchange::TrustPolicy>,
 }
 
+/// `shares` in config.json: shared links are read (`crate::share`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShareSettings {
+    /// The longest a link may live: one minted longer is refused.
+    pub max_lifetime_seconds: u64,
+    /// Signed-in users make links for what their groups open, at
+    /// `paths.share` (served by signin); off, that path is a 404.
+    #[serde(default)]
+    pub page: bool,
+}
+
 /// The longest `tokens.max_lifetime_seconds`: a year.
 pub const MAX_TOKEN_LIFETIME: u64 = 366 * 24 * 3600;
 
@@ -200,6 +216,9 @@ pub struct PathSettings {
     /// Where a workload's OIDC token is exchanged for a service token
     /// (`crate::exchange`). Served by signin.
     pub token: String,
+    /// The page where a signed-in user makes a shared link
+    /// (`crate::share_page`, with `shares.page`). Served by signin.
+    pub share: String,
     pub signed_out: String,
     /// The refresh-token cookie is sent only below this prefix, which must
     /// hold both the refresh and the sign-out path (sign-out revokes it).
@@ -216,6 +235,7 @@ impl Default for PathSettings {
             refresh: "/_edge-auth/refresh".into(),
             signout: "/_edge-auth/signout".into(),
             token: "/_edge-auth/token".into(),
+            share: "/_edge-auth/share".into(),
             signed_out: "/signed-out.html".into(),
             auth_prefix: "/_edge-auth/".into(),
             public: default_public(),
@@ -842,6 +862,14 @@ impl Config {
                 format!("60 to {MAX_TOKEN_LIFETIME} (a year)"),
             ));
         }
+        if let Some(shares) = &file.shares
+            && !(60..=MAX_TOKEN_LIFETIME).contains(&shares.max_lifetime_seconds)
+        {
+            return Err(invalid(
+                "shares.max_lifetime_seconds",
+                format!("60 to {MAX_TOKEN_LIFETIME} (a year)"),
+            ));
+        }
         if let Some(tokens) = &file.tokens {
             crate::exchange::check(&tokens.trust, tokens.max_lifetime_seconds)
                 .map_err(|(field, reason)| invalid(&field, reason))?;
@@ -892,6 +920,7 @@ impl Config {
             ("paths.refresh", &paths.refresh),
             ("paths.signout", &paths.signout),
             ("paths.token", &paths.token),
+            ("paths.share", &paths.share),
             ("paths.signed_out", &paths.signed_out),
             ("paths.auth_prefix", &paths.auth_prefix),
         ] {
@@ -916,6 +945,7 @@ impl Config {
             ("paths.refresh", &paths.refresh),
             ("paths.signout", &paths.signout),
             ("paths.token", &paths.token),
+            ("paths.share", &paths.share),
         ] {
             if !value.starts_with(&paths.auth_prefix) {
                 return Err(invalid(
@@ -931,13 +961,14 @@ impl Config {
             &paths.refresh,
             &paths.signout,
             &paths.token,
+            &paths.share,
         ];
         for (i, a) in endpoints.iter().enumerate() {
             if endpoints[..i].contains(a) {
                 return Err(invalid(
                     "paths",
                     format!(
-                        "`{a}` names two endpoints (signin, start, refresh, signout and token each need their own path)"
+                        "`{a}` names two endpoints (signin, start, refresh, signout, token and share each need their own path)"
                     ),
                 ));
             }

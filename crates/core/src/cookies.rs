@@ -34,6 +34,9 @@ pub struct CookieNames {
     /// A sign-out confirmation's token (double submit: the confirmation
     /// page's link carries the same value, which another site cannot read).
     pub signout_confirm: String,
+    /// A shared link's token (`crate::share`), scoped to the link's folder
+    /// by its `Path` (so `__Secure-`, never `__Host-`) and host-only.
+    pub share: String,
     pub secure: bool,
     /// The parent domain a sign-in group's session, display-name and
     /// refresh cookies are scoped to; `None`: host-only, as `__Host-`
@@ -55,6 +58,7 @@ impl CookieNames {
             flow_prefix: format!("{host}{base}-flow-"),
             user: format!("{host}{base}-user"),
             signout_confirm: format!("{host}{base}-signout"),
+            share: format!("{secure}{base}-share"),
             secure: settings.secure,
             domain: None,
         }

@@ -29,6 +29,8 @@ pub mod refresh;
 pub mod return_path;
 pub mod routing;
 pub mod session;
+pub mod share;
+pub mod share_page;
 pub mod signin;
 pub mod signout;
 pub mod sites;

@@ -220,7 +220,7 @@ pub(crate) fn page_body(status: &str, title: &str, message: &str, action: &str) 
         r#"<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{title} — {status}</title>
-<style>body{{font:16px/1.5 system-ui,sans-serif;margin:0;display:grid;place-items:center;min-height:100vh;background:#f4f5f7;color:#1d2330}}main{{max-width:32rem;padding:2rem;background:#fff;border-radius:12px;box-shadow:0 2px 12px #0002}}h1{{font-size:1.4rem;margin-top:0}}.status{{color:#6b7280;font-size:.9rem}}.button{{display:inline-block;padding:.5rem 1rem;background:#2952cc;color:#fff;border-radius:6px;text-decoration:none}}</style>
+<style>body{{font:16px/1.5 system-ui,sans-serif;margin:0;display:grid;place-items:center;min-height:100vh;background:#f4f5f7;color:#1d2330}}main{{max-width:32rem;padding:2rem;background:#fff;border-radius:12px}}h1{{font-size:1.4rem;margin:0}}.status{{color:#6b7280}}.button{{padding:.5rem 1rem;background:#2952cc;color:#fff;border-radius:6px;text-decoration:none}}</style>
 </head><body><main><p class="status">Error {status}</p><h1>{title}</h1><p>{message}</p>{action}</main></body></html>
 "#
     )

@@ -31,7 +31,7 @@ impl PathPattern {
 
 /// Iterative wildcard match with single backtrack point: linear in practice,
 /// never exponential whatever the pattern.
-fn glob_match(pattern: &[u8], text: &[u8]) -> bool {
+pub fn glob_match(pattern: &[u8], text: &[u8]) -> bool {
     let (mut p, mut t) = (0, 0);
     let mut star: Option<(usize, usize)> = None;
     while t < text.len() {

@@ -382,6 +382,30 @@ impl SessionVerifier {
         )
     }
 
+    /// A shared link's token ([`crate::share`]) at `now`: its claims and
+    /// the pattern it opens (`path`, a string, which nothing else carries).
+    pub fn verify_share_at(
+        &self,
+        token: &str,
+        now: u64,
+        site: Option<&str>,
+        max_lifetime: u64,
+    ) -> Result<(SessionClaims, String), SessionError> {
+        let claims = self.checked_at(
+            self.verify_typed(token, crate::share::SHARE_TYPE, max_lifetime)?,
+            now,
+            site,
+        )?;
+        // The payload again, for `path` alone: the MAC has covered it.
+        let payload = token.split('.').nth(1).unwrap_or("");
+        let path = decode_json(payload)?
+            .get("path")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .ok_or(SessionError::BadClaims)?;
+        Ok((claims, path))
+    }
+
     /// What follows the MAC and the claims' shapes, for sessions and
     /// tokens alike: the site, then revocations, then the clock. A revoked
     /// or other site's credential is never "expired" (which would send a
@@ -521,7 +545,14 @@ impl SessionSigner {
         self.sign_typed(claims, SERVICE_TYPE)
     }
 
-    fn sign_typed(&self, claims: &SessionClaims, typ: &str) -> String {
+    /// A shared link's token: these claims and the pattern it opens.
+    pub fn sign_share(&self, claims: &SessionClaims, path: &str) -> String {
+        let mut value = serde_json::to_value(claims).expect("claims serialise");
+        value["path"] = Value::String(path.to_owned());
+        self.sign_typed(&value, crate::share::SHARE_TYPE)
+    }
+
+    fn sign_typed(&self, claims: &impl Serialize, typ: &str) -> String {
         let header = serde_json::json!({"alg": "HS256", "typ": typ, "kid": self.key.kid});
         let input = format!(
             "{}.{}",

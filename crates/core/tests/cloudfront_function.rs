@@ -53,6 +53,7 @@ fn config() -> Config {
     value["paths"] =
         json!({"public": ["/signed-out.html", "/favicon.ico", "/assets/*", "/*.css", "/pub?ic/*"]});
     value["tokens"] = json!({"max_lifetime_seconds": TOKEN_MAX});
+    value["shares"] = json!({"max_lifetime_seconds": SHARE_MAX});
     let mut config = kit::config_from(value);
     // `edge-auth-deploy revoke`: user-2's sessions (issued at NOW - 60
     // below) are revoked, user-3's were revoked before they were issued.
@@ -119,6 +120,95 @@ fn random_token(rng: &mut Rng, provider_token: &str) -> String {
         9 => service(&claims, kit::SESSION_KID, OTHER_KEY),
         10 => provider_token.to_owned(),
         _ => rng.pick(&["", "a.b.c", " ", "e30.e30.e30"]).to_string(),
+    }
+}
+
+/// The longest shared link the test deployment takes (two days).
+const SHARE_MAX: u64 = 2 * 86_400;
+/// The shared links' cookie, host-only and path-scoped (`__Secure-`).
+const SHARE_COOKIE: &str = "__Secure-edge-auth-share";
+
+/// A shared link's token: valid ones of our keys for patterns the random
+/// paths fall under or next to (`*` and `?`, a folder, one file), and the
+/// hostile variants: too long lived, expired, revoked, another key's, a
+/// pattern that is not a string or absent, a session or a service token
+/// offered as a link, damaged.
+fn random_share(rng: &mut Rng, provider_token: &str) -> String {
+    let groups: Vec<String> = ["admins", "readers", "auditors"]
+        .iter()
+        .filter(|_| rng.chance(50))
+        .map(|g| g.to_string())
+        .collect();
+    let mut claims = SessionClaims {
+        sub: (*rng.pick(&["share:s-1", "share:s-2", "share:gone", REVOKED])).to_owned(),
+        name: (*rng.pick(&["shared link", "<b>guest</b> & co"])).to_owned(),
+        groups,
+        sid: "shr-1".into(),
+        iat: NOW - 60,
+        exp: NOW + 3600,
+        auth_time: None,
+        idp_auth_time: None,
+        mfa: None,
+        site: rng
+            .pick(&[None, Some("docs"), Some("status"), Some("handbook")])
+            .map(str::to_owned),
+    };
+    let path = (*rng.pick(&[
+        "/admin/*",
+        "/docs/*",
+        "/docs/private/*",
+        "/reports/*",
+        "/reports/index.html",
+        "/*",
+        "/a?b/*",
+        "/é/*",
+        "/x y*",
+        "/vault/*",
+        "/ops/*",
+    ]))
+    .to_owned();
+    let share = |claims: &SessionClaims, path: &str, kid: &str, key: &str| {
+        let file = SessionKeyFile {
+            kid: kid.into(),
+            key: key.into(),
+            not_after: None,
+        };
+        SessionSigner::new(&[file], kid)
+            .unwrap()
+            .sign_share(claims, path)
+    };
+    let header = json!({"alg": "HS256", "typ": "edge-auth-share", "kid": kit::SESSION_KID});
+    let key = base64::Engine::decode(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+        kit::SESSION_KEY,
+    )
+    .unwrap();
+    let mut raw = serde_json::to_value(&claims).unwrap();
+    match rng.below(14) {
+        0..=5 => share(&claims, &path, kit::SESSION_KID, kit::SESSION_KEY),
+        6 => {
+            claims.exp = claims.iat + SHARE_MAX + rng.below(2) as u64;
+            share(&claims, &path, kit::SESSION_KID, kit::SESSION_KEY)
+        }
+        7 => {
+            claims.exp = NOW + rng.below(3) as u64 - 1;
+            share(&claims, &path, kit::SESSION_KID, kit::SESSION_KEY)
+        }
+        8 => share(&claims, &path, kit::SESSION_KID, OTHER_KEY),
+        // The pattern absent, or not a string.
+        9 => {
+            raw["path"] = rng
+                .pick(&[json!(null), json!(5), json!(["/docs/*"])])
+                .clone();
+            if rng.chance(30) {
+                raw.as_object_mut().unwrap().remove("path");
+            }
+            signed_raw(&header, &raw.to_string(), &key)
+        }
+        10 => random_session(rng, provider_token),
+        11 => random_token(rng, provider_token),
+        12 => provider_token.to_owned(),
+        _ => rng.pick(&["", "a.b.c", "e30.e30.e30"]).to_string(),
     }
 }
 
@@ -484,6 +574,13 @@ fn random_case(rng: &mut Rng, provider_token: &str, hosts: &[&str]) -> Case {
     }
     if rng.chance(20) {
         cookies.push(("other".to_owned(), "1".to_owned()));
+    }
+    // One in six carries shared links' cookies (a guest's browser), some
+    // beside a session.
+    if rng.chance(25) {
+        for _ in 0..*rng.pick(&[1usize, 1, 2, 5]) {
+            cookies.push((SHARE_COOKIE.to_owned(), random_share(rng, provider_token)));
+        }
     }
     // A valid session planted under our name with Unicode white space
     // around it (a sibling subdomain can set such a cookie): another
@@ -930,6 +1027,75 @@ fn the_function_decides_as_authorize_does() {
     assert!(revoked.iter().all(|(iat, v)| *iat > NOW - 30 || v.is_err()));
     let earlier = verdicts(REVOKED_EARLIER);
     assert!(earlier.iter().filter(|(_, v)| v.is_ok()).count() > 100);
+    // A guest's shared links on the pages they open, and beside them.
+    let link = |path: &str, groups: &[&str]| {
+        let claims = SessionClaims {
+            sub: "share:s-1".into(),
+            name: "shared link".into(),
+            groups: groups.iter().map(|g| g.to_string()).collect(),
+            sid: "shr-1".into(),
+            iat: NOW - 60,
+            exp: NOW + 3600,
+            auth_time: None,
+            idp_auth_time: None,
+            mfa: None,
+            site: None,
+        };
+        kit::signer().sign_share(&claims, path)
+    };
+    for (uri, pattern, groups) in [
+        ("/ops/run.html", "/ops/*", &["admins"][..]),
+        ("/admin/x.html", "/admin/*", &["admins"][..]),
+        ("/admin/x.html", "/admin/*", &["readers"][..]),
+        ("/docs/a.html", "/docs/*", &[][..]),
+        ("/docs/", "/docs/*", &[][..]),
+        ("/docs", "/docs/*", &[][..]),
+        ("/docs/a.html", "/admin/*", &["admins"][..]),
+        ("/reports/", "/reports/index.html", &["auditors"][..]),
+        (
+            "/reports/index.html",
+            "/reports/index.html",
+            &["auditors"][..],
+        ),
+        ("/x+y", "/x y*", &["readers"][..]),
+    ] {
+        for accept in ["text/html", "application/json"] {
+            cases.push(Case {
+                method: "GET".into(),
+                uri: uri.into(),
+                headers: vec![("accept", accept.into())],
+                query: vec![],
+                cookies: vec![(SHARE_COOKIE.to_owned(), link(pattern, groups))],
+                now: NOW,
+            });
+        }
+    }
+    // Shared links decide, none vacuously: a guest let through, refused
+    // a rule's page, sent to sign in for a step-up.
+    let mut by_link = std::collections::BTreeMap::<&str, usize>::new();
+    for case in cases
+        .iter()
+        .filter(|c| c.cookies.iter().any(|(n, _)| n == SHARE_COOKIE))
+    {
+        let (request, dist) = core_request(case);
+        let outcome = edge_auth_core::authorize::authorize(
+            request,
+            &dist,
+            &config,
+            case.now,
+            &mut kit::CountingEntropy(1),
+        );
+        if outcome
+            .session
+            .as_ref()
+            .is_some_and(|s| s.sub.starts_with("share:"))
+        {
+            *by_link.entry(outcome.event).or_default() += 1;
+        }
+    }
+    for event in ["allowed", "allowed-by-rule", "forbidden", "step-up"] {
+        assert!(by_link.contains_key(event), "shared links: {by_link:?}");
+    }
     // What the deploy tool writes into the store for these settings.
     differential(&config, &cases, count, &key_value_store(&config), &[]);
 }
@@ -967,6 +1133,7 @@ fn table_config() -> edge_auth_core::Config {
     value["sign_in_groups"] =
         json!([{"name": "docs", "domain": "example.com", "sign_in_site": "handbook"}]);
     value["tokens"] = json!({"max_lifetime_seconds": TOKEN_MAX});
+    value["shares"] = json!({"max_lifetime_seconds": SHARE_MAX});
     kit::config_from(value)
 }
 
@@ -1226,8 +1393,10 @@ fn differential(config: &Config, cases: &[Case], count: usize, store: &Store, de
                     && v.get(..7)
                         .is_some_and(|s| s.eq_ignore_ascii_case("bearer "))
             });
+            let shared = case.cookies.iter().any(|(n, _)| n == SHARE_COOKIE);
             let kind = match ours.as_slice() {
                 _ if bearer => "service token",
+                [] if shared => "shared link",
                 [] => "no session cookie",
                 [one]
                     if (site.is_some() || !config.site_table())
@@ -1358,6 +1527,24 @@ fn differential(config: &Config, cases: &[Case], count: usize, store: &Store, de
                             .flatten()
                     }),
                 };
+                // Or a shared link whose pattern every key matches.
+                let session = session.or_else(|| {
+                    case.cookies.iter().find_map(|(name, value)| {
+                        let (claims, path) = config
+                            .sessions
+                            .verify_share_at(value, case.now, policy.site, SHARE_MAX)
+                            .ok()
+                            .filter(|_| name == SHARE_COOKIE)?;
+                        // The path asked (a preview's object has its prefix).
+                        [case.uri.clone(), case.uri.replace('+', "%20")]
+                            .iter()
+                            .filter_map(|u| edge_auth_core::paths::canonical_path(u).ok())
+                            .all(|k| {
+                                edge_auth_core::paths::glob_match(path.as_bytes(), k.as_bytes())
+                            })
+                            .then_some(claims)
+                    })
+                });
                 assert!(
                     public || session.is_some(),
                     "{runtime}: {} {} forwarded without a session",

@@ -15,7 +15,9 @@ use std::time::Instant;
 use edge_auth_core::event::CloudFrontPayload;
 use edge_auth_core::provider::{CallPurpose, ClientCredentials, ProviderCall, ProviderOutcome};
 use edge_auth_core::signin::Keys;
-use edge_auth_core::{Config, Entropy, Outcome, Step, exchange, refresh, signin, signout};
+use edge_auth_core::{
+    Config, Entropy, Outcome, Step, exchange, refresh, share_page, signin, signout,
+};
 use tokio::sync::OnceCell;
 
 pub use http::{ProviderClient, Retry};
@@ -83,6 +85,17 @@ impl ProviderGateway {
             return self
                 .exchange(payload, &config, signer, clock, entropy)
                 .await;
+        }
+        // Shared links: opened, and made by signed-in users (`paths.share`).
+        if share_page::is_share(&payload.request, &config) {
+            return share_page::share_endpoint(
+                &payload.request,
+                &payload.config,
+                &config,
+                signer.as_deref(),
+                clock(),
+                entropy,
+            );
         }
         let now = clock();
         if signin::is_start(&payload.request, &config) {
