@@ -459,20 +459,23 @@ def test_triggers_and_auth_behaviours(templates):
     assert function == {"EventType": "viewer-request", "FunctionARN": {"Ref": "ViewerFunctionArn"}}
     caching_disabled = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
     auth = {b["PathPattern"]["Ref"]: b for b in cache_behaviours(config)}
-    assert set(auth) == {"SigninPath", "SigninStartPath", "RefreshPath", "SignoutPath", "TokenPath"}
-    # The token exchange: only with TokenPath set (tokens.trust), served by
-    # signin's function URL, never over http, no function of the edge on it.
-    exchange = auth.pop("TokenPath")
+    assert set(auth) == {"SigninPath", "SigninStartPath", "RefreshPath", "SignoutPath", "TokenPath", "SharePath"}
+    # The token exchange and shared links: only with their paths set
+    # (tokens.trust, [shares]), served by signin's function URL, no
+    # function of the edge on them; the exchange never over http.
     conditional = [b["Fn::If"][0] for b in config["CacheBehaviors"] if "Fn::If" in b]
-    assert conditional == ["TokenExchange"]
-    assert exchange["TargetOriginId"] == auth["SigninPath"]["TargetOriginId"]
-    assert exchange["ViewerProtocolPolicy"] == "https-only"
-    assert exchange["AllowedMethods"] == ["GET", "HEAD"]
-    assert exchange["CachePolicyId"] == caching_disabled
-    assert exchange["OriginRequestPolicyId"] == ALL_VIEWER_EXCEPT_HOST_HEADER
-    assert "LambdaFunctionAssociations" not in exchange and "FunctionAssociations" not in exchange
-    rule = templates["distribution"]["Rules"]["TokenExchangeNeedsRegionalEndpoints"]
-    assert rule["Assertions"][0]["Assert"] == {"Fn::Equals": [{"Ref": "AuthEndpoints"}, "regional"]}
+    assert conditional == ["TokenExchange", "SharedLinks"]
+    for parameter, rule, protocol in [("TokenPath", "TokenExchangeNeedsRegionalEndpoints", "https-only"),
+                                      ("SharePath", "SharedLinksNeedRegionalEndpoints", "redirect-to-https")]:
+        behaviour = auth.pop(parameter)
+        assert behaviour["TargetOriginId"] == auth["SigninPath"]["TargetOriginId"]
+        assert behaviour["ViewerProtocolPolicy"] == protocol
+        assert behaviour["AllowedMethods"] == ["GET", "HEAD"]
+        assert behaviour["CachePolicyId"] == caching_disabled
+        assert behaviour["OriginRequestPolicyId"] == ALL_VIEWER_EXCEPT_HOST_HEADER
+        assert "LambdaFunctionAssociations" not in behaviour and "FunctionAssociations" not in behaviour
+        assertion = templates["distribution"]["Rules"][rule]["Assertions"][0]["Assert"]
+        assert assertion == {"Fn::Equals": [{"Ref": "AuthEndpoints"}, "regional"]}
     # The start endpoint is served by signin, in both arrangements.
     start = auth["SigninStartPath"]
     assert start["TargetOriginId"] == auth["SigninPath"]["TargetOriginId"]

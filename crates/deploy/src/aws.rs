@@ -335,8 +335,9 @@ pub async fn revoke_in_store(
 }
 
 /// Until when `revoked:` entries are kept: a user's until no session they
-/// could refuse is valid, a service token's (`revoked:token:<id>`) until
-/// no token minted before it is.
+/// could refuse is valid, a service token's (`revoked:token:<id>`) or a
+/// shared link's (`revoked:share:<id>`) until no token or link minted
+/// before it is.
 #[derive(Debug, Clone, Copy)]
 pub struct Horizons {
     pub sessions: u64,
@@ -387,15 +388,13 @@ fn stale_revocations(
     present: &BTreeMap<String, String>,
     keep_after: Horizons,
 ) -> impl Iterator<Item = String> + '_ {
-    let token = format!(
-        "{}{}",
-        edge_auth_core::cloudfront_function::REVOCATION_PREFIX,
-        edge_auth_core::session::TOKEN_SUBJECT_PREFIX
-    );
+    let revoked = edge_auth_core::cloudfront_function::REVOCATION_PREFIX;
+    let token = format!("{revoked}{}", edge_auth_core::session::TOKEN_SUBJECT_PREFIX);
+    let share = format!("{revoked}{}", edge_auth_core::share::SHARE_SUBJECT_PREFIX);
     present
         .iter()
         .filter(move |(k, v)| {
-            let horizon = if k.starts_with(&token) {
+            let horizon = if k.starts_with(&token) || k.starts_with(&share) {
                 keep_after.tokens
             } else {
                 keep_after.sessions

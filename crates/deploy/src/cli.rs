@@ -126,6 +126,21 @@ pub enum Command {
     /// Service tokens for machines, sent as Authorization: Bearer (`[tokens]`)
     #[command(subcommand)]
     Token(TokenCommand),
+    /// A link that opens one page or folder for a guest until it expires (`[shares]`)
+    #[command(
+        args_conflicts_with_subcommands = true,
+        subcommand_negates_reqs = true,
+        after_help = concat!(
+            "Examples:\n",
+            "  edge-auth-deploy share --settings deploy/prod.toml --path '/reports/q3/*' --ttl 24h\n",
+            "  edge-auth-deploy share list --settings deploy/prod.toml\n",
+            "  edge-auth-deploy share revoke --settings deploy/prod.toml --id Q2kxbGlua2NoZWNrAAAAAA\n\n",
+            "The link is the only line on standard output. It opens the pattern (a folder ends\n",
+            "with *) and nothing else; its groups are every group the rules name, so the path's\n",
+            "rules let it through (a rule asking for a recent sign-in or a second factor does not)."
+        )
+    )]
+    Share(ShareArgs),
     /// Print the deployer's IAM policy for these settings
     #[command(after_help = concat!(
         "Examples:\n",
@@ -237,11 +252,49 @@ pub struct TokenCreateArgs {
     pub dry_run: bool,
 }
 
+/// `share`: make a link, or (a subcommand) list or revoke them.
+#[derive(Debug, Args)]
+pub struct ShareArgs {
+    #[command(subcommand)]
+    pub command: Option<ShareCommand>,
+    /// The environment's settings (deploy/<env>.toml)
+    #[arg(long, value_name = "FILE", required = true)]
+    pub settings: Option<PathBuf>,
+    /// The page or folder it opens: /guide.html, /reports/q3/* (a folder ends with *)
+    #[arg(long, value_name = "PATTERN", required = true)]
+    pub path: Option<String>,
+    /// How long it lasts: 24h, 7d, 90m (at most [shares] max_ttl_days)
+    #[arg(long, value_name = "TTL", required = true)]
+    pub ttl: Option<String>,
+    /// With [[sites]]: the site it opens
+    #[arg(long, value_name = "NAME")]
+    pub site: Option<String>,
+    /// Print what would be done and change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ShareCommand {
+    /// The links' records: pattern, site, times, and whether revoked
+    #[command(after_help = concat!(
+        "Examples:\n",
+        "  edge-auth-deploy share list --settings deploy/prod.toml"
+    ))]
+    List(SettingsArg),
+    /// End a link (made here or on the share page): refused at the edge within seconds
+    #[command(after_help = concat!(
+        "Examples:\n",
+        "  edge-auth-deploy share revoke --settings deploy/prod.toml --id Q2kxbGlua2NoZWNrAAAAAA"
+    ))]
+    Revoke(TokenRevokeArgs),
+}
+
 #[derive(Debug, Args)]
 pub struct TokenRevokeArgs {
     #[command(flatten)]
     pub settings: SettingsArg,
-    /// The token's id (`token list`)
+    /// The id (`token list`, `share list`, or the share page's log line)
     #[arg(long, value_name = "ID")]
     pub id: String,
     /// Print what would be done and change nothing

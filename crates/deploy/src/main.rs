@@ -33,6 +33,7 @@ async fn main() -> ExitCode {
         Command::User(command) => commands::user::main(command).await,
         Command::Preview(command) => commands::preview::main(command).await,
         Command::Token(command) => commands::token::main(command).await,
+        Command::Share(args) => commands::share::main(args).await,
         Command::Policy(args) => commands::policy::main(args),
         Command::Federation(args) => commands::federation::main(args).await,
         Command::Completions { shell } => {

@@ -202,6 +202,10 @@ pub fn config_json(
     if let Some(tokens) = tokens {
         config["tokens"] = tokens;
     }
+    if let Some(shares) = settings.shares {
+        config["shares"] =
+            json!({"max_lifetime_seconds": shares.max_seconds(), "page": shares.page});
+    }
     // A site table: each site's address, rules, public paths and sign-in
     // group (docs/config.md, `sites`).
     if !settings.sites.is_empty() {

@@ -711,6 +711,9 @@ impl Plan {
         // The exchange's behaviour only where a trust policy is set.
         let exchanges = !settings.trust_policies().is_empty();
         dist_parameters.push(base("TokenPath", if exchanges { &paths.token } else { "" }));
+        // And the shared links' endpoint only with `[shares]`.
+        let shares = settings.shares.is_some();
+        dist_parameters.push(base("SharePath", if shares { &paths.share } else { "" }));
         dist_parameters.push(base("SiteName", ""));
         // One site: its stack makes its own access controls and policies.
         dist_parameters.push(base("Part", "whole"));

@@ -71,6 +71,10 @@ pub struct Settings {
     /// reads no `Authorization` header.
     #[serde(default)]
     pub tokens: Option<TokenLimits>,
+    /// Shared links for guests (`[shares]`): absent, the function reads
+    /// no link cookie and `/_edge-auth/share` is no endpoint.
+    #[serde(default)]
+    pub shares: Option<ShareLimits>,
     /// The settings file's folder: what a site's `content` is relative to.
     #[serde(skip)]
     pub dir: PathBuf,
@@ -90,6 +94,23 @@ pub struct TokenLimits {
 
 impl TokenLimits {
     pub fn max_seconds(&self) -> u64 {
+        self.max_ttl_days * 86_400
+    }
+}
+
+/// `[shares]`: `edge-auth-deploy share` makes links living at most
+/// `max_ttl_days`; with `page`, signed-in users make them at
+/// `/_edge-auth/share` for what their groups open.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShareLimits {
+    pub max_ttl_days: u64,
+    #[serde(default)]
+    pub page: bool,
+}
+
+impl ShareLimits {
+    pub fn max_seconds(self) -> u64 {
         self.max_ttl_days * 86_400
     }
 }
@@ -770,6 +791,7 @@ impl Settings {
                 ));
             }
             let policies = self.trust_policies();
+            // (the trust policies below)
             edge_auth_core::exchange::check(&policies, tokens.max_seconds())
                 .map_err(|(field, why)| (field.replace(".ttl_seconds", ".ttl_minutes"), why))?;
             let named = self.groups_named();
@@ -790,6 +812,26 @@ impl Settings {
                         format!("{site}: no [[sites]] of that name"),
                     ));
                 }
+            }
+        }
+        Ok(())
+    }
+
+    /// `[shares]`: its limit, and the function that reads link cookies
+    /// (and holds the revocations).
+    fn check_shares(&self) -> Result<(), (String, String)> {
+        if let Some(shares) = self.shares {
+            if !(1..=366).contains(&shares.max_ttl_days) {
+                return Err((
+                    "shares.max_ttl_days".into(),
+                    "1 to 366 (a link is checked against the deployment's keys alone: a year at most)".into(),
+                ));
+            }
+            if self.authorizer != Authorizer::CloudfrontFunction {
+                return Err((
+                    "shares".into(),
+                    "shared links need the CloudFront Function (authorizer = \"cloudfront-function\"): their revocations are in its key value store".into(),
+                ));
             }
         }
         Ok(())
@@ -823,6 +865,7 @@ impl Settings {
 
     fn check_federation(&self) -> Result<(), (String, String)> {
         self.check_tokens()?;
+        self.check_shares()?;
         if let Provider::Cognito {
             login,
             plan,
@@ -936,10 +979,16 @@ impl Settings {
         let sessions = now.saturating_sub(self.longest_session_seconds() + skew);
         crate::aws::Horizons {
             sessions,
-            tokens: self
-                .tokens
-                .as_ref()
-                .map_or(sessions, |t| now.saturating_sub(t.max_seconds() + skew)),
+            // Tokens' and links' revocations alike: until the longest of
+            // either has expired.
+            tokens: match (self.tokens.as_ref(), self.shares) {
+                (None, None) => sessions,
+                (t, s) => now.saturating_sub(
+                    t.map_or(0, |t| t.max_seconds())
+                        .max(s.map_or(0, |s| s.max_seconds()))
+                        + skew,
+                ),
+            },
         }
     }
 

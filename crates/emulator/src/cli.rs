@@ -196,6 +196,8 @@ pub struct Options {
     pub token_max_seconds: Option<u64>,
     /// Its `[[tokens.trust]]`, as config.json holds them.
     pub trust: Vec<edge_auth_core::exchange::TrustPolicy>,
+    /// `[shares]`: the longest link (seconds), and whether the page is on.
+    pub shares: Option<(u64, bool)>,
     pub port: u16,
     pub idp_port: u16,
     pub site: PathBuf,
@@ -336,7 +338,7 @@ fn resolve(a: Args) -> Result<Options, String> {
     let mut groups = Vec::new();
     let mut upstreams = a.federate;
     let mut native_users = !a.no_native_users;
-    let (mut token_max_seconds, mut trust) = (None, Vec::new());
+    let (mut token_max_seconds, mut trust, mut shares) = (None, Vec::new(), None);
     if let Some(path) = &a.settings {
         let file = SettingsFile::read(path)?;
         if let Some(tokens) = &file.tokens {
@@ -350,6 +352,10 @@ fn resolve(a: Args) -> Result<Options, String> {
             };
             trust = tokens.trust.iter().map(|t| t.policy(scope)).collect();
         }
+        shares = file
+            .shares
+            .as_ref()
+            .map(|s| (s.max_ttl_days.saturating_mul(86_400), s.page));
         // The settings' providers' domains and mappings for the upstreams
         // given here (their issuers and secrets are the deployment's).
         if let Some(provider) = &file.provider {
@@ -451,6 +457,7 @@ fn resolve(a: Args) -> Result<Options, String> {
         native_users,
         token_max_seconds,
         trust,
+        shares,
     })
 }
 
@@ -472,6 +479,17 @@ struct SettingsFile {
     provider: Option<SettingsProvider>,
     #[serde(default)]
     tokens: Option<SettingsTokens>,
+    #[serde(default)]
+    shares: Option<SettingsShares>,
+}
+
+/// `[shares]`: shared links are taken here as at the deployed edge, and
+/// made on the share page with `page`.
+#[derive(serde::Deserialize)]
+struct SettingsShares {
+    max_ttl_days: u64,
+    #[serde(default)]
+    page: bool,
 }
 
 /// `[tokens]`: service tokens are read here as at the deployed edge, and

@@ -54,6 +54,8 @@ pub struct Distribution {
     /// The token exchange's path (served by signin), where the template
     /// has its behaviour: with `tokens.trust` and regional endpoints.
     pub token_path: Option<String>,
+    /// Shared links' path (served by signin), with `shares`.
+    pub share_path: Option<String>,
     pub domain: String,
     /// Sign-in, refresh and sign-out as regional functions behind the
     /// distribution (a function URL origin), rather than Lambda@Edge
@@ -115,7 +117,7 @@ impl Distribution {
         // The auth behaviours' policy overrides nothing (AuthSecurityHeaders):
         // their answers keep `Referrer-Policy: no-referrer`.
         let auth = [signin, start, refresh, signout].contains(&&viewer.path)
-            || self.token_path.as_ref() == Some(&viewer.path);
+            || self.signin_serves(&viewer.path);
         // Which site's distribution the request reached. Its origin for
         // the auth endpoints names the site in a custom header, which
         // CloudFront sets over any a viewer sent.
@@ -133,6 +135,14 @@ impl Distribution {
         let mut answer = self.route(viewer, dir).await;
         add_security_headers(&mut answer, !auth);
         answer
+    }
+
+    /// The exchange's and shared links' paths, where the template has
+    /// their behaviours (to signin's function URL).
+    fn signin_serves(&self, path: &String) -> bool {
+        [&self.token_path, &self.share_path]
+            .iter()
+            .any(|p| p.as_ref() == Some(path))
     }
 
     /// The site of the table the request's `Host` names.
@@ -155,7 +165,7 @@ impl Distribution {
             (signout, &self.signout),
         ];
         // Cache behaviours match by path pattern before the default one.
-        if self.regional && self.token_path.as_ref() == Some(&viewer.path) {
+        if self.regional && self.signin_serves(&viewer.path) {
             return self.invoke_function_url(&self.signin, &viewer).await;
         }
         if let Some((_, state)) = auth.iter().find(|(path, _)| **path == viewer.path) {

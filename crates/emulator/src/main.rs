@@ -236,6 +236,9 @@ fn handler_config(
             config["tokens"]["trust"] = json!(o.trust);
         }
     }
+    if let Some((max, page)) = o.shares {
+        config["shares"] = json!({"max_lifetime_seconds": max, "page": page});
+    }
     if let Some(minutes) = o.idle_timeout_minutes {
         config["session"]["idle_timeout_minutes"] = json!(minutes);
     }
@@ -602,6 +605,7 @@ async fn run() -> Result<(), String> {
             paths.signout.clone(),
         ),
         token_path: (o.regional && !o.trust.is_empty()).then(|| paths.token.clone()),
+        share_path: (o.regional && o.shares.is_some()).then(|| paths.share.clone()),
         domain: site.trim_start_matches("http://").to_owned(),
         regional: o.regional,
         viewer_function,

@@ -11,6 +11,7 @@ pub mod policy;
 pub mod preview;
 pub mod revoke;
 pub mod rotate;
+pub mod share;
 pub mod status;
 pub mod token;
 pub mod user;

@@ -52,7 +52,10 @@ fn tokens_on(settings: &Settings) -> Result<&crate::settings::TokenLimits, Comma
 
 /// The `site` claim for `--site`: with a table, the site's session (its
 /// sign-in group's name, or its own); without one, none.
-fn site_claim(settings: &Settings, site: Option<&str>) -> Result<Option<String>, CommandError> {
+pub(super) fn site_claim(
+    settings: &Settings,
+    site: Option<&str>,
+) -> Result<Option<String>, CommandError> {
     match (settings.sites.is_empty(), site) {
         (true, None) => Ok(None),
         (true, Some(name)) => Err(CommandError::Refused(format!(
@@ -108,13 +111,7 @@ async fn create(args: &TokenCreateArgs) -> Outcome {
         );
         return Ok(());
     }
-    let keys_config = aws::sdk_config(&settings.session_keys_region(), None).await;
-    aws::check_credentials(&keys_config).await.map_err(failed)?;
-    let set = aws::read_session_keys(&keys_config, &settings.session_keys_secret_name())
-        .await
-        .map_err(failed)?
-        .ok_or("no session key set yet: deploy first")?;
-    let signer: SessionSigner = set.signer().map_err(failed)?;
+    let signer = signer_of(&settings).await?;
     let claims = SessionClaims {
         sub: format!("{TOKEN_SUBJECT_PREFIX}{id}"),
         name: args.name.clone(),
@@ -129,16 +126,7 @@ async fn create(args: &TokenCreateArgs) -> Outcome {
     };
     let token = signer.sign_service(&claims);
     // The record first: a token the store does not list is never printed.
-    let config = aws::sdk_config(&settings.regions.distribution, None).await;
-    let arn = store_arn(&config, &settings).await?;
-    aws::put_in_store(
-        &aws::key_value_store(&config),
-        &arn,
-        &key,
-        &record.to_string(),
-    )
-    .await
-    .map_err(failed)?;
+    put_record(&settings, &key, &record).await?;
     eprintln!(
         "service token {id} ({}), groups {}, until {}: printed once, kept nowhere (`token revoke {id}` ends it)",
         args.name,
@@ -151,6 +139,33 @@ async fn create(args: &TokenCreateArgs) -> Outcome {
 
 async fn list(settings: &Settings) -> Outcome {
     tokens_on(settings)?;
+    println!("id                      name  groups  site  created  expires  state");
+    list_records(settings, RECORD_PREFIX, TOKEN_SUBJECT_PREFIX, |record| {
+        format!(
+            "{}  {}",
+            record["name"].as_str().unwrap_or("?"),
+            record["groups"]
+                .as_array()
+                .map(|g| g
+                    .iter()
+                    .filter_map(|g| g.as_str())
+                    .collect::<Vec<_>>()
+                    .join(","))
+                .unwrap_or_default()
+        )
+    })
+    .await
+}
+
+/// Each record under `record_prefix` in the store: its id, what
+/// `describe` makes of it, site, times, and active, expired or revoked
+/// (`revoked:<subject_prefix><id>`).
+pub(super) async fn list_records(
+    settings: &Settings,
+    record_prefix: &str,
+    subject_prefix: &str,
+    describe: impl Fn(&serde_json::Value) -> String,
+) -> Outcome {
     let config = aws::sdk_config(&settings.regions.distribution, None).await;
     aws::check_credentials(&config).await.map_err(failed)?;
     let arn = store_arn(&config, settings).await?;
@@ -158,13 +173,11 @@ async fn list(settings: &Settings) -> Outcome {
         .await
         .map_err(failed)?;
     let now = now_seconds();
-    println!("id                      name  groups  site  created  expires  state");
-    for (key, value) in entries.iter().filter(|(k, _)| k.starts_with(RECORD_PREFIX)) {
-        let id = &key[RECORD_PREFIX.len()..];
+    for (key, value) in entries.iter().filter(|(k, _)| k.starts_with(record_prefix)) {
+        let id = &key[record_prefix.len()..];
         let record: serde_json::Value = serde_json::from_str(value).unwrap_or_default();
-        let revoked = entries.contains_key(&format!(
-            "{}{TOKEN_SUBJECT_PREFIX}{id}",
-            edge_auth_core::cloudfront_function::REVOCATION_PREFIX
+        let revoked = entries.contains_key(&edge_auth_core::cloudfront_function::revocation_key(
+            &format!("{subject_prefix}{id}"),
         ));
         let exp = record["exp"].as_u64().unwrap_or(0);
         let state = if revoked {
@@ -175,16 +188,8 @@ async fn list(settings: &Settings) -> Outcome {
             "active"
         };
         println!(
-            "{id}  {}  {}  {}  {}  {}  {state}",
-            record["name"].as_str().unwrap_or("?"),
-            record["groups"]
-                .as_array()
-                .map(|g| g
-                    .iter()
-                    .filter_map(|g| g.as_str())
-                    .collect::<Vec<_>>()
-                    .join(","))
-                .unwrap_or_default(),
+            "{id}  {}  {}  {}  {}  {state}",
+            describe(&record),
             record["site"].as_str().unwrap_or("-"),
             crate::plan::utc(record["iat"].as_u64().unwrap_or(0)),
             crate::plan::utc(exp)
@@ -193,32 +198,84 @@ async fn list(settings: &Settings) -> Outcome {
     Ok(())
 }
 
+/// The deployment's session signer, read from its key set.
+pub(super) async fn signer_of(settings: &Settings) -> Result<SessionSigner, CommandError> {
+    let keys_config = aws::sdk_config(&settings.session_keys_region(), None).await;
+    aws::check_credentials(&keys_config).await.map_err(failed)?;
+    let set = aws::read_session_keys(&keys_config, &settings.session_keys_secret_name())
+        .await
+        .map_err(failed)?
+        .ok_or("no session key set yet: deploy first")?;
+    set.signer().map_err(failed)
+}
+
+/// A record (`token:<id>`, `share:<id>`) into the function's store.
+pub(super) async fn put_record(
+    settings: &Settings,
+    key: &str,
+    record: &serde_json::Value,
+) -> Outcome {
+    let config = aws::sdk_config(&settings.regions.distribution, None).await;
+    let arn = store_arn(&config, settings).await?;
+    aws::put_in_store(
+        &aws::key_value_store(&config),
+        &arn,
+        key,
+        &record.to_string(),
+    )
+    .await
+    .map_err(failed)?;
+    Ok(())
+}
+
 async fn revoke(args: &TokenRevokeArgs) -> Outcome {
     let settings = load_settings(&args.settings)?;
     tokens_on(&settings)?;
+    revoke_subject(
+        &settings,
+        args,
+        TOKEN_SUBJECT_PREFIX,
+        Some(RECORD_PREFIX),
+        "token",
+    )
+    .await
+}
+
+/// `revoked:<subject_prefix><id>` into the store (old revocations past
+/// their horizon pruned in the same write). With `record_prefix`, only
+/// an id the store has a record of.
+pub(super) async fn revoke_subject(
+    settings: &Settings,
+    args: &TokenRevokeArgs,
+    subject_prefix: &str,
+    record_prefix: Option<&str>,
+    what: &str,
+) -> Outcome {
     let key = edge_auth_core::cloudfront_function::revocation_key(&format!(
-        "{TOKEN_SUBJECT_PREFIX}{}",
+        "{subject_prefix}{}",
         args.id
     ));
     if args.dry_run {
         println!(
-            "would put {key} in {}'s key value store: the token is refused once the entry reaches the edge (dry run: nothing written)",
+            "would put {key} in {}'s key value store: the {what} is refused once the entry reaches the edge (dry run: nothing written)",
             settings.stack_name("viewer-function")
         );
         return Ok(());
     }
     let config = aws::sdk_config(&settings.regions.distribution, None).await;
     aws::check_credentials(&config).await.map_err(failed)?;
-    let arn = store_arn(&config, &settings).await?;
+    let arn = store_arn(&config, settings).await?;
     let client = aws::key_value_store(&config);
-    let (entries, _, _) = aws::read_store_entries(&client, &arn)
-        .await
-        .map_err(failed)?;
-    if !entries.contains_key(&format!("{RECORD_PREFIX}{}", args.id)) {
-        return Err(CommandError::Refused(format!(
-            "no token {} in the store (`token list` shows them)",
-            args.id
-        )));
+    if let Some(prefix) = record_prefix {
+        let (entries, _, _) = aws::read_store_entries(&client, &arn)
+            .await
+            .map_err(failed)?;
+        if !entries.contains_key(&format!("{prefix}{}", args.id)) {
+            return Err(CommandError::Refused(format!(
+                "no {what} {} in the store (`{what} list` shows them)",
+                args.id
+            )));
+        }
     }
     let skew = settings.clock_skew_seconds;
     let changes = aws::revoke_in_store(&client, &arn, &key, || {
@@ -227,7 +284,7 @@ async fn revoke(args: &TokenRevokeArgs) -> Outcome {
     })
     .await
     .map_err(failed)?;
-    println!("revoked token {}: put {key}\n    {changes}", args.id);
+    println!("revoked {what} {}: put {key}\n    {changes}", args.id);
     println!("done: within seconds the edge refuses it");
     Ok(())
 }
