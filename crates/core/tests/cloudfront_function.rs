@@ -2129,3 +2129,27 @@ fn the_deploys_probes_of_a_site_table_pass_here() {
         }
     }
 }
+
+/// What each optional part costs of the 10 KB, on the deployment of the
+/// test kit (one rule): every combination fits, a site table with service
+/// tokens and shared links included (README, "Shared links").
+#[test]
+fn tokens_links_and_a_table_fit_together() {
+    let mut sizes = Vec::new();
+    for (tokens, shares, table) in (0..8).map(|i| (i & 1 == 1, i & 2 == 2, i & 4 == 4)) {
+        let mut v = kit::config_value("https://auth.example.com");
+        if tokens {
+            v["tokens"] = json!({"max_lifetime_seconds": 86_400});
+        }
+        if shares {
+            v["shares"] = json!({"max_lifetime_seconds": 86_400});
+        }
+        if table {
+            v["sites"] = json!([{"name": "handbook", "base_url": "https://handbook.example.com", "rules": [], "public": []}]);
+        }
+        let bytes = render(&kit::config_from(v)).len();
+        assert!(bytes <= MAX_FUNCTION_BYTES, "tokens {tokens}, shares {shares}, table {table}: {bytes} bytes");
+        sizes.push(format!("tokens {tokens}, shares {shares}, table {table}: {bytes}"));
+    }
+    eprintln!("{}", sizes.join("\n"));
+}
