@@ -185,3 +185,15 @@ pub fn valid_workload_token() -> &'static str {
         .sign()
     })
 }
+
+/// The test configuration with shared links and their page
+/// (`shares`), a rule for `/reports/*`.
+pub fn share_config() -> &'static Config {
+    static CONFIG: OnceLock<Config> = OnceLock::new();
+    CONFIG.get_or_init(|| {
+        let mut v = kit::config_value("https://auth.example.com");
+        v["rules"] = serde_json::json!([{"pattern": "/reports/*", "groups": ["readers"]}]);
+        v["shares"] = serde_json::json!({"max_lifetime_seconds": 7 * 86_400, "page": true});
+        kit::config_from(v)
+    })
+}
