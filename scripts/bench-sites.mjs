@@ -55,11 +55,12 @@ function render(config, ...flags) {
   return execFileSync('cargo', args, { encoding: 'utf8', cwd: ROOT });
 }
 
-function session(site, typ = 'edge-auth-session') {
+function session(site, typ = 'edge-auth-session', path) {
   const b64 = (v) => Buffer.from(JSON.stringify(v)).toString('base64url');
   const head = b64({ alg: 'HS256', kid: KID, typ });
   const claims = { sub: 'user-1', name: 'alice', groups: ['readers'], sid: 'c2lk', iat: NOW - 60, exp: NOW + 3000 };
   if (site) claims.site = site;
+  if (path) claims.path = path;
   const body = b64(claims);
   const mac = createHmac('sha256', Buffer.from(KEY, 'base64url')).update(`${head}.${body}`).digest('base64url');
   return `${head}.${body}.${mac}`;
@@ -78,6 +79,14 @@ function event(withSession, site, host = 'handbook.example.com', cookie = '__Hos
 function bearer(valid) {
   const e = event(false);
   e.request.headers.authorization = { value: `Bearer ${valid ? session(null, 'edge-auth-service') : 'not-a-token'}` };
+  return e;
+}
+
+/** A guest's request with a shared link's cookie for the page's folder,
+ * or with one for another folder (which opens nothing). */
+function link(covering) {
+  const e = event(false);
+  e.request.cookies['__Secure-edge-auth-share'] = { value: session(null, 'edge-auth-share', covering ? '/ops/*' : '/admin/*') };
   return e;
 }
 
@@ -112,8 +121,8 @@ var out = [];
   const dir = mkdtempSync(join(tmpdir(), 'edge-sites-run-'));
   const file = join(dir, engine === 'njs' ? 'bench.js' : 'bench.cjs');
   writeFileSync(file, engine === 'njs' ? script.replace('var console = { log: function () {} };', '') : `var print = function (s) { process.stdout.write(s + '\\n'); };\n${script}`);
-  const run = engine === 'njs' ? spawnSync('njs', ['-q', file], { encoding: 'utf8' }) : spawnSync(process.execPath, [file], { encoding: 'utf8' });
-  if (run.status !== 0) return null;
+  const run = engine === 'njs' ? spawnSync('njs', ['-q', file], { encoding: 'utf8', maxBuffer: 1 << 30 }) : spawnSync(process.execPath, [file], { encoding: 'utf8' });
+  if (run.status !== 0) { console.error(`${engine}: ${run.stderr || run.error}`.slice(0, 400)); return null; }
   return JSON.parse(run.stdout.trim().split('\n').pop());
 }
 
@@ -129,9 +138,13 @@ const atPreview = (withSession) => event(withSession, 'docs', 'feature-x.preview
 // Service tokens ([tokens]): the function with its token code, a
 // machine's request with a valid token and with a refused one.
 const tokens = { ...configFor(false), tokens: { max_lifetime_seconds: 30 * 86400 } };
+// Shared links ([shares]): a guest's link cookie for the page's folder,
+// and one for another folder.
+const shares = { ...configFor(false), shares: { max_lifetime_seconds: 7 * 86400 } };
 const variants = [
   ['one site', render(one), JSON.parse(render(one, '--store')), [event(true), event(false)]],
   ['one site, service token (refused token in the last columns)', render(tokens), JSON.parse(render(tokens, '--store')), [bearer(true), bearer(false)]],
+  ['one site, shared link (a link for another folder in the last columns)', render(shares), JSON.parse(render(shares, '--store')), [link(true), link(false)]],
   ['site table (3 sites)', render(table), JSON.parse(render(table, '--store')), [event(true, 'docs'), event(false)]],
   ['site table (10 sites)', render(ten), JSON.parse(render(ten, '--store')), [event(true, 'docs'), event(false)]],
   ['a branch\'s preview (3 sites, shared session)', render(shared), JSON.parse(render(shared, '--store', '--preview', 'api:feature-x')), [atPreview(true), atPreview(false)]],
@@ -155,6 +168,13 @@ for (const engine of ['node', 'njs']) {
     const b = results[`site table (${n} sites) ${engine}`];
     if (a && b) console.log(`${engine}: a site table of ${n} costs ${(b[0][0] / a[0][0]).toFixed(2)}× one site's time for a valid session, with ${b[0][1]} reads against ${a[0][1]}`);
   }
+}
+for (const engine of ['node', 'njs']) {
+  const a = results[`one site ${engine}`];
+  const t = results[`one site, service token (refused token in the last columns) ${engine}`];
+  const l = results[`one site, shared link (a link for another folder in the last columns) ${engine}`];
+  if (a && t) console.log(`${engine}: a machine's service token costs ${(t[0][0] / a[0][0]).toFixed(2)}× a session's time, with ${t[0][1]} reads against ${a[0][1]}`);
+  if (a && l) console.log(`${engine}: a guest's shared link costs ${(l[0][0] / a[0][0]).toFixed(2)}× a session's time, with ${l[0][1]} reads against ${a[0][1]}`);
 }
 // CloudFront's prices: $0.10 per million function invocations, $0.03 per
 // million store reads; a page view is one invocation and its reads.
