@@ -875,6 +875,9 @@ def test_service_tokens_against_moto(tmp_path, moto, provider, key_value_store, 
         [tokens]
         max_ttl_days = 30
 
+        [shares]
+        max_ttl_days = 7
+
         [[tokens.trust]]
         name = "docs-links"
         issuer = "https://token.actions.githubusercontent.com"
@@ -951,6 +954,43 @@ def test_service_tokens_against_moto(tmp_path, moto, provider, key_value_store, 
     assert stores[store_arn]["items"] == before
     for out in (listed, revoked):
         assert minted not in out.stdout + out.stderr
+
+    # [shares]: `share` makes a link (printed once, its record in the
+    # store); its cookie opens the folder at the LIVE function and nothing
+    # beside it, until `share revoke`.
+    def share(*args):
+        return subprocess.run([str(tool), "share", *args, "--settings", str(settings)], cwd=ROOT,
+                              capture_output=True, text=True, env=env, timeout=120)
+
+    made = share("--path", "/admin/*", "--ttl", "1d")
+    assert made.returncode == 0, made.stdout + made.stderr
+    url = made.stdout.strip()
+    assert len(made.stdout.splitlines()) == 1 and "/_edge-auth/share?link=" in url, url
+    link = url.split("link=", 1)[1]
+    header = json.loads(base64.urlsafe_b64decode(link.split(".")[0] + "=="))
+    claims = json.loads(base64.urlsafe_b64decode(link.split(".")[1] + "=="))
+    assert header["typ"] == "edge-auth-share" and claims["path"] == "/admin/*" and claims["exp"] - claims["iat"] == 86400
+    link_id = claims["sub"].removeprefix("share:")
+    assert json.loads(stores[store_arn]["items"][f"share:{link_id}"])["path"] == "/admin/*"
+
+    def guest(uri):
+        event = viewer_event(uri, {"accept": "text/html"}, {"__Secure-edge-auth-share": link})
+        return json.loads(functions_standin.run(live, event, dict(stores[store_arn]["items"]))["FunctionOutput"])
+
+    assert "request" in guest("/admin/report.html"), "the link opens its folder"
+    assert guest("/docs/")["response"]["statusCode"] == 302, "and nothing beside it: to sign in"
+    assert re.search(rf"^{re.escape(link_id)}  /admin/\*  -  .*  active$", share("list").stdout, re.M)
+    ended = share("revoke", "--id", link_id)
+    assert ended.returncode == 0, ended.stdout + ended.stderr
+    assert guest("/admin/report.html")["response"]["statusCode"] == 302, "a revoked link opens nothing"
+    assert re.search(rf"^{re.escape(link_id)} .* revoked$", share("list").stdout, re.M)
+    for args, says in [
+        (["--path", "/admin/*", "--ttl", "8d"], "max_ttl_days = 7"),
+        (["--path", "/admin/../x", "--ttl", "1d"], "segment"),
+        (["--path", "/_edge-auth/*", "--ttl", "1d"], "auth paths"),
+    ]:
+        refused = share(*args)
+        assert refused.returncode == 2 and says in refused.stderr, (args, refused.stderr)
 
 
 def test_monitoring_watches_the_deployment_against_moto(tmp_path, moto, provider, key_value_store, cloudfront_functions):

@@ -68,8 +68,7 @@ async fn create(args: &ShareArgs) -> Outcome {
             .find(|s| &s.name == name)
             .map(|s| format!("https://{}", s.domain)),
         _ => settings.site_url(),
-    }
-    .ok_or("the site's address is not known: set [site] domain (or deploy first)")?;
+    };
     // Every group a rule names: the pattern's rules let the link through
     // (the pattern is the limit, and the per-request check holds it).
     let groups: Vec<String> = settings
@@ -93,6 +92,19 @@ async fn create(args: &ShareArgs) -> Outcome {
         return Ok(());
     }
     let signer = signer_of(&settings).await?;
+    // Without a domain of its own, the distribution's address.
+    let base = match base {
+        Some(base) => base,
+        None => {
+            let stack = settings.stack_name("distribution");
+            let config = crate::aws::sdk_config(&settings.regions.distribution, None).await;
+            crate::aws::existing_outputs(&config, &stack)
+                .await
+                .map_err(super::failed)?
+                .and_then(|o| o.get("SiteUrl").cloned())
+                .ok_or(format!("{stack} has no SiteUrl: deploy first"))?
+        }
+    };
     let claims = SessionClaims {
         sub: format!("{SHARE_SUBJECT_PREFIX}{id}"),
         name: "a shared link".into(),
