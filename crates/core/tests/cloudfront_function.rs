@@ -2148,8 +2148,13 @@ fn tokens_links_and_a_table_fit_together() {
             v["sites"] = json!([{"name": "handbook", "base_url": "https://handbook.example.com", "rules": [], "public": []}]);
         }
         let bytes = render(&kit::config_from(v)).len();
-        assert!(bytes <= MAX_FUNCTION_BYTES, "tokens {tokens}, shares {shares}, table {table}: {bytes} bytes");
-        sizes.push(format!("tokens {tokens}, shares {shares}, table {table}: {bytes}"));
+        assert!(
+            bytes <= MAX_FUNCTION_BYTES,
+            "tokens {tokens}, shares {shares}, table {table}: {bytes} bytes"
+        );
+        sizes.push(format!(
+            "tokens {tokens}, shares {shares}, table {table}: {bytes}"
+        ));
     }
     eprintln!("{}", sizes.join("\n"));
 }
