@@ -295,6 +295,18 @@ struct Request<'a> {
     session: Option<String>,
     /// Its `Host`: [`PROBE_SITE`], or with a site table the probed site's.
     host: &'a str,
+    /// A machine's `Authorization: Bearer` or a guest's link cookie
+    /// (`[tokens]`, `[shares]`): what else a request may carry.
+    credential: Credential,
+}
+
+#[derive(Clone, Default)]
+enum Credential {
+    #[default]
+    None,
+    Bearer(String),
+    /// The link cookie's name and the link.
+    Link(String, String),
 }
 
 impl Request<'_> {
@@ -315,6 +327,18 @@ impl Request<'_> {
         let mut cookies = serde_json::Map::new();
         if let Some(session) = &self.session {
             cookies.insert(cookie_name.into(), json!({ "value": session }));
+        }
+        match &self.credential {
+            Credential::None => {}
+            Credential::Bearer(token) => {
+                headers.insert(
+                    "authorization".into(),
+                    json!({ "value": format!("Bearer {token}") }),
+                );
+            }
+            Credential::Link(name, token) => {
+                cookies.insert(name.clone(), json!({ "value": token }));
+            }
         }
         json!({
             "version": "1.0",
@@ -343,6 +367,11 @@ impl Request<'_> {
         }
         if let Some(session) = &self.session {
             headers.append("cookie", format!("{cookie_name}={session}"));
+        }
+        match &self.credential {
+            Credential::None => {}
+            Credential::Bearer(token) => headers.append("authorization", format!("Bearer {token}")),
+            Credential::Link(name, token) => headers.append("cookie", format!("{name}={token}")),
         }
         let request = CloudFrontRequest {
             client_ip: "192.0.2.1".into(),
@@ -434,6 +463,7 @@ pub fn probes(config: &Config, keys: &[SessionKeyFile], now: u64) -> Vec<Probe> 
             uri: "/",
             session: None,
             host,
+            credential: Credential::None,
         },
     )];
     let valid = |groups: Vec<String>| {
@@ -449,6 +479,7 @@ pub fn probes(config: &Config, keys: &[SessionKeyFile], now: u64) -> Vec<Probe> 
                     uri: "/",
                     session: Some(s.sign(&claims(PROBE_SUB, vec![], now - 60))),
                     host,
+                    credential: Credential::None,
                 },
             ));
         }
@@ -463,6 +494,7 @@ pub fn probes(config: &Config, keys: &[SessionKeyFile], now: u64) -> Vec<Probe> 
                     .as_ref()
                     .map(|s| s.sign(&claims(PROBE_SUB, vec![], now - lifetime - 600))),
                 host,
+                credential: Credential::None,
             },
         ));
         // The first key's name over another key: a forgery.
@@ -477,6 +509,7 @@ pub fn probes(config: &Config, keys: &[SessionKeyFile], now: u64) -> Vec<Probe> 
                 uri: "/",
                 session: signer(&forger).map(|s| s.sign(&claims(PROBE_SUB, vec![], now - 60))),
                 host,
+                credential: Credential::None,
             },
         ));
         requests.push((
@@ -485,6 +518,7 @@ pub fn probes(config: &Config, keys: &[SessionKeyFile], now: u64) -> Vec<Probe> 
                 uri: "/",
                 session: s.map(|s| s.sign(&claims(PROBE_REVOKED_SUB, vec![], now - 60))),
                 host,
+                credential: Credential::None,
             },
         ));
     }
@@ -495,6 +529,7 @@ pub fn probes(config: &Config, keys: &[SessionKeyFile], now: u64) -> Vec<Probe> 
             uri: directory,
             session: valid(vec![]),
             host,
+            credential: Credential::None,
         },
     ));
     if first.is_some() {
@@ -505,6 +540,7 @@ pub fn probes(config: &Config, keys: &[SessionKeyFile], now: u64) -> Vec<Probe> 
                 uri: "/",
                 session: valid(vec![]),
                 host: PROBE_SITE,
+                credential: Credential::None,
             },
         ));
         // A session issued for another site (or sign-in group).
@@ -522,6 +558,7 @@ pub fn probes(config: &Config, keys: &[SessionKeyFile], now: u64) -> Vec<Probe> 
                         s.sign(&claims_at(PROBE_SUB, vec![], now - 60, Some(other.clone())))
                     }),
                     host,
+                    credential: Credential::None,
                 },
             ));
         }
@@ -559,6 +596,52 @@ pub fn probes(config: &Config, keys: &[SessionKeyFile], now: u64) -> Vec<Probe> 
         hostile,
         valid(vec![]),
     ));
+    // With `[tokens]` and `[shares]`: a machine's token and a guest's link
+    // at the first rule's path with its group, and refused ones.
+    let mut credentials: Vec<(String, String, Credential)> = Vec::new();
+    if let (Some((path, group)), Some(signer)) = (&ruled, keys.first().and_then(signer)) {
+        let groups: Vec<String> = group.iter().cloned().collect();
+        if config.file.tokens.is_some() {
+            let token = signer.sign_service(&claims(
+                &format!("{}probe", crate::session::TOKEN_SUBJECT_PREFIX),
+                groups.clone(),
+                now - 60,
+            ));
+            credentials.push((
+                format!("a service token at a rule's path ({path})"),
+                path.clone(),
+                Credential::Bearer(token),
+            ));
+            credentials.push((
+                "a damaged service token".into(),
+                "/".into(),
+                Credential::Bearer("probe.damaged.token".into()),
+            ));
+        }
+        if config.file.shares.is_some() {
+            let name = config.cookie_names.share.clone();
+            let link = |pattern: &str| {
+                signer.sign_share(
+                    &claims(
+                        &format!("{}probe", crate::share::SHARE_SUBJECT_PREFIX),
+                        groups.clone(),
+                        now - 60,
+                    ),
+                    pattern,
+                )
+            };
+            credentials.push((
+                format!("a shared link at its page ({path})"),
+                path.clone(),
+                Credential::Link(name.clone(), link(path)),
+            ));
+            credentials.push((
+                format!("a shared link for {path} elsewhere (/)"),
+                "/".into(),
+                Credential::Link(name, link(path)),
+            ));
+        }
+    }
     let mut out = Vec::new();
     let mut add = |name: String, request: &Request| {
         let id = format!("edge-auth-probe-{}", out.len() + 1);
@@ -574,6 +657,17 @@ pub fn probes(config: &Config, keys: &[SessionKeyFile], now: u64) -> Vec<Probe> 
     for (name, request) in &requests {
         add(name.clone(), request);
     }
+    for (name, uri, credential) in &credentials {
+        add(
+            name.clone(),
+            &Request {
+                uri,
+                session: None,
+                host,
+                credential: credential.clone(),
+            },
+        );
+    }
     for (name, uri, session) in &owned {
         add(
             name.clone(),
@@ -581,6 +675,7 @@ pub fn probes(config: &Config, keys: &[SessionKeyFile], now: u64) -> Vec<Probe> 
                 uri,
                 session: session.clone(),
                 host,
+                credential: Credential::None,
             },
         );
     }

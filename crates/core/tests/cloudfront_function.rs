@@ -1990,9 +1990,36 @@ fn the_deploys_probes_pass_here_and_catch_a_function_that_differs() {
         "a directory path",
         "a rule's path (/admin/p) with group admins",
         "a public path (/signed-out.html)",
+        // [tokens] and [shares]: their code in CloudFront's runtime too.
+        "a service token at a rule's path (/admin/p)",
+        "a damaged service token",
+        "a shared link at its page (/admin/p)",
+        "a shared link for /admin/p elsewhere (/)",
     ] {
         assert!(names.contains(&wanted), "no probe {wanted:?} in {names:?}");
     }
+    // What they are expected to answer: let through (forwarded, or the
+    // folder's 301 that only a request let through gets), refused in JSON,
+    // let through, sent to sign in.
+    let through = |s: String| s.starts_with("forward") || s.starts_with("301 to /admin/p/");
+    let expected = |name: &str| {
+        probes
+            .iter()
+            .find(|p| p.name == name)
+            .unwrap()
+            .expected
+            .summary()
+    };
+    assert!(through(expected(
+        "a service token at a rule's path (/admin/p)"
+    )));
+    assert!(
+        expected("a damaged service token").starts_with("401"),
+        "{}",
+        expected("a damaged service token")
+    );
+    assert!(through(expected("a shared link at its page (/admin/p)")));
+    assert!(expected("a shared link for /admin/p elsewhere (/)").starts_with("302"));
     // Each probe tries something else: the answers are not all one.
     let kinds: std::collections::BTreeSet<String> =
         probes.iter().map(|p| p.expected.summary()).collect();
