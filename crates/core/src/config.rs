@@ -37,8 +37,8 @@ pub struct ConfigFile {
     /// header is not read and requests are decided by their cookies.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tokens: Option<TokenSettings>,
-    /// Shared links (`?edge-auth-share=`, and their cookie); absent, the
-    /// parameter is not read.
+    /// Shared links (their cookie, and signin's share endpoint); absent,
+    /// the cookie is not read and the endpoint is a 404.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shares: Option<ShareSettings>,
     /// Many sites behind one deployment (`crate::sites`): each request's

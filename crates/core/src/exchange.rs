@@ -19,8 +19,6 @@
 
 use std::collections::BTreeMap;
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -316,7 +314,7 @@ pub fn exchange_begin(
     }
     // Read unverified only to choose the policies (and so the keys) the
     // token is then verified against; their issuer is checked again.
-    let Some(issuer) = unverified_issuer(token) else {
+    let Some(issuer) = unverified_claim(token, "iss") else {
         return Err(refused(
             401,
             "invalid_token",
@@ -440,12 +438,7 @@ fn minted(
     now: u64,
     entropy: &mut dyn Entropy,
 ) -> Outcome {
-    let mut id = [0u8; 16];
-    entropy.fill(&mut id);
-    let id = URL_SAFE_NO_PAD.encode(id);
-    let mut sid = [0u8; 16];
-    entropy.fill(&mut sid);
-    let sid = URL_SAFE_NO_PAD.encode(sid);
+    let [id, sid] = crate::flow::random_tokens(entropy);
     let exp = now + policy.ttl_seconds;
     let claims = SessionClaims {
         sub: format!("{TOKEN_SUBJECT_PREFIX}{id}"),
@@ -512,17 +505,12 @@ fn refused(status: u16, error: &str, description: &str, detail: String) -> Box<O
     )
 }
 
-fn unverified_issuer(token: &str) -> Option<String> {
-    unverified_claim(token, "iss")
-}
-
-/// A claim of a JWT's payload, unverified: to choose keys, or for a log
-/// line about a token that was refused.
+/// A string claim of the token, unverified (`token::unverified_claims`).
 fn unverified_claim(token: &str, name: &str) -> Option<String> {
-    let payload = token.split('.').nth(1)?;
-    let bytes = URL_SAFE_NO_PAD.decode(payload).ok()?;
-    let claims: Value = serde_json::from_slice(&bytes).ok()?;
-    claims.get(name)?.as_str().map(str::to_owned)
+    crate::token::unverified_claims(token)?
+        .get(name)?
+        .as_str()
+        .map(str::to_owned)
 }
 
 #[cfg(test)]

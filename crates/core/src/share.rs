@@ -1,20 +1,18 @@
-//! Shared links: a URL whose signed parameter opens one path pattern, and
-//! nothing else, until it expires, for a guest without an account.
+//! Shared links: a URL that opens one path pattern, and nothing else,
+//! for a guest without an account, until it expires.
 //!
-//! The link is `<page>?edge-auth-share=<token>`. The token is a service
-//! token's claims with its own `typ` ([`SHARE_TYPE`]), `sub`
-//! `share:<id>` (so `revoked:share:<id>` ends it, read as every
-//! revocation) and `path`, the pattern it opens. The per-request check
-//! ([`crate::authorize`], and the CloudFront Function from the same rules)
-//! answers a request that carries it with a redirect to the same address
-//! without the parameter, setting the token as a cookie scoped to the
-//! pattern's folder ([`cookie_path`]): the origin never sees the token, it
-//! leaves the address bar, and the next page of the folder needs no
-//! parameter. A link or cookie opens a request only when every key the
-//! request can reach ([`crate::paths::match_subjects`]: the decoded path,
-//! S3's reading of `+`, the index object) matches its pattern, so no
-//! spelling of the path (`%2e%2e`, `//`, `+`) reaches further. The path's
-//! rules still decide with the link's groups.
+//! The token is a service token's claims with its own `typ`
+//! ([`SHARE_TYPE`]), `sub` `share:<id>` (so `revoked:share:<id>` ends it,
+//! read as every revocation) and `path`, the pattern it opens. The link
+//! goes to signin's share endpoint (`crate::share_page`), which sets it as
+//! a cookie scoped to the pattern's folder ([`cookie_path`]) and sends the
+//! browser to the pattern's page ([`link_path`]); the token never reaches
+//! the origin. The per-request check ([`crate::authorize`], and the
+//! CloudFront Function from the same rules) takes the cookie only when
+//! every key the request can reach ([`crate::paths::match_subjects`]: the
+//! decoded path, S3's reading of `+`, the index object) matches its
+//! pattern ([`covers`]), so no spelling of the path (`%2e%2e`, `//`, `+`)
+//! reaches further. The path's rules still decide with the link's groups.
 
 use crate::paths::glob_match;
 
@@ -22,8 +20,6 @@ use crate::paths::glob_match;
 pub const SHARE_TYPE: &str = "edge-auth-share";
 /// A link's `sub`: `share:<id>`.
 pub const SHARE_SUBJECT_PREFIX: &str = "share:";
-/// The query parameter that carries a link's token.
-pub const SHARE_PARAMETER: &str = "edge-auth-share";
 /// The longest pattern a link may open.
 pub const MAX_PATTERN: usize = 512;
 
@@ -74,29 +70,6 @@ pub fn cookie_path(pattern: &str) -> &str {
 /// (`/reports/q3/*` → `/reports/q3/`), else the pattern itself.
 pub fn link_path(pattern: &str) -> &str {
     pattern.strip_suffix('*').unwrap_or(pattern)
-}
-
-/// The link's token in a raw query string: `None` without the parameter,
-/// `Some(None)` when it is there more than once (refused, as CloudFront's
-/// query object would give several values).
-pub fn link_token(query: &str) -> Option<Option<&str>> {
-    let mut found = query.split('&').filter_map(|pair| {
-        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-        (name == SHARE_PARAMETER).then_some(value)
-    });
-    let first = found.next()?;
-    Some(found.next().is_none().then_some(first))
-}
-
-/// The query without the link's parameter, the rest as sent.
-pub fn without_link(query: &str) -> String {
-    query
-        .split('&')
-        .filter(|pair| {
-            !pair.is_empty() && pair.split_once('=').map_or(*pair, |(n, _)| n) != SHARE_PARAMETER
-        })
-        .collect::<Vec<_>>()
-        .join("&")
 }
 
 #[cfg(test)]
@@ -152,17 +125,5 @@ mod tests {
             "/guide.html",
             &keys(&["/guide.html", "/guide html"])
         ));
-    }
-
-    #[test]
-    fn the_parameter_is_found_once_and_stripped() {
-        assert_eq!(link_token("a=1&edge-auth-share=t.o.k"), Some(Some("t.o.k")));
-        assert_eq!(
-            link_token("edge-auth-share=x&edge-auth-share=y"),
-            Some(None)
-        );
-        assert_eq!(link_token("edge-auth-sharex=1&edge%2Dauth-share=2"), None);
-        assert_eq!(without_link("a=1&edge-auth-share=t&b=2"), "a=1&b=2");
-        assert_eq!(without_link("edge-auth-share"), "");
     }
 }

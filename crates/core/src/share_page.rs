@@ -11,9 +11,6 @@
 //! a link's parameter (it holds the cookie's, 280 bytes); the token still
 //! never reaches the origin, and leaves the address bar at once.
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-
 use crate::authorize::{AUTH_PATH_NOT_FOUND, opens};
 use crate::cookies::{cookie_values, request_cookies, set_cookie};
 use crate::event::{CloudFrontRequest, DistributionConfig};
@@ -188,10 +185,7 @@ fn make(
         .with_detail("session signing key unavailable");
     };
     let lifetime = lifetime.unwrap_or(3600);
-    let mut random = [0u8; 16];
-    entropy.fill(&mut random);
-    let id = URL_SAFE_NO_PAD.encode(random);
-    entropy.fill(&mut random);
+    let [id, sid] = crate::flow::random_tokens(entropy);
     let link = SessionClaims {
         sub: format!("{SHARE_SUBJECT_PREFIX}{id}"),
         name: format!("a link from {}", claims.name)
@@ -199,7 +193,7 @@ fn make(
             .take(128)
             .collect(),
         groups: claims.groups.clone(),
-        sid: URL_SAFE_NO_PAD.encode(random),
+        sid,
         iat: now,
         exp: now + lifetime,
         auth_time: None,

@@ -492,9 +492,19 @@ pub fn header_kid(token: &str) -> Option<String> {
 
 /// A JWT's header as JSON, unverified; at most 2 KiB of it is read.
 fn decoded_header(token: &str) -> Option<Value> {
+    decoded_part(token.split('.').next()?, 2048)
+}
+
+/// A JWT's claims as JSON, unverified: to choose the keys a token is then
+/// verified with (the exchange's issuer), or for a log line about a token
+/// that was refused. Never a decision.
+pub fn unverified_claims(token: &str) -> Option<Value> {
+    decoded_part(token.split('.').nth(1)?, 16 * 1024)
+}
+
+fn decoded_part(encoded: &str, max: usize) -> Option<Value> {
     use base64::Engine;
-    let encoded = token.split('.').next()?;
-    if encoded.len() > 2048 {
+    if encoded.len() > max {
         return None;
     }
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD

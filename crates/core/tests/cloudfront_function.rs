@@ -92,16 +92,8 @@ fn random_token(rng: &mut Rng, provider_token: &str) -> String {
             .pick(&[None, Some("docs"), Some("status"), Some("handbook")])
             .map(str::to_owned),
     };
-    let service = |claims: &SessionClaims, kid: &str, key: &str| {
-        let file = SessionKeyFile {
-            kid: kid.into(),
-            key: key.into(),
-            not_after: None,
-        };
-        SessionSigner::new(&[file], kid)
-            .unwrap()
-            .sign_service(claims)
-    };
+    let service =
+        |claims: &SessionClaims, kid: &str, key: &str| signer_of(kid, key).sign_service(claims);
     match rng.below(12) {
         0..=4 => service(&claims, kit::SESSION_KID, kit::SESSION_KEY),
         // At the longest a token may live, and a second over.
@@ -168,14 +160,7 @@ fn random_share(rng: &mut Rng, provider_token: &str) -> String {
     ]))
     .to_owned();
     let share = |claims: &SessionClaims, path: &str, kid: &str, key: &str| {
-        let file = SessionKeyFile {
-            kid: kid.into(),
-            key: key.into(),
-            not_after: None,
-        };
-        SessionSigner::new(&[file], kid)
-            .unwrap()
-            .sign_share(claims, path)
+        signer_of(kid, key).sign_share(claims, path)
     };
     let header = json!({"alg": "HS256", "typ": "edge-auth-share", "kid": kit::SESSION_KID});
     let key = base64::Engine::decode(
@@ -315,12 +300,17 @@ fn random_uri(rng: &mut Rng) -> String {
 }
 
 fn sign(claims: &SessionClaims, kid: &str, key: &str) -> String {
+    signer_of(kid, key).sign(claims)
+}
+
+/// The signer of key `kid` with material `key` (ours, another's, forged).
+fn signer_of(kid: &str, key: &str) -> SessionSigner {
     let file = SessionKeyFile {
         kid: kid.into(),
         key: key.into(),
         not_after: None,
     };
-    SessionSigner::new(&[file], kid).unwrap().sign(claims)
+    SessionSigner::new(&[file], kid).unwrap()
 }
 
 /// A session of our key over hand-written claims.
@@ -1034,12 +1024,7 @@ fn the_function_decides_as_authorize_does() {
             name: "shared link".into(),
             groups: groups.iter().map(|g| g.to_string()).collect(),
             sid: "shr-1".into(),
-            iat: NOW - 60,
-            exp: NOW + 3600,
-            auth_time: None,
-            idp_auth_time: None,
-            mfa: None,
-            site: None,
+            ..kit::session_claims()
         };
         kit::signer().sign_share(&claims, path)
     };
@@ -1223,14 +1208,7 @@ fn the_function_decides_as_authorize_does_for_many_sites() {
             mfa: None,
             site: Some(site.to_owned()),
         };
-        let file = SessionKeyFile {
-            kid: kit::SESSION_KID.into(),
-            key: kit::SESSION_KEY.into(),
-            not_after: None,
-        };
-        SessionSigner::new(&[file], kit::SESSION_KID)
-            .unwrap()
-            .sign_service(&claims)
+        kit::signer().sign_service(&claims)
     };
     for (host, uri, site, groups) in [
         (

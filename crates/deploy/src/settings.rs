@@ -403,6 +403,14 @@ pub const MAX_SITE_NAME: usize = 20;
 
 impl SiteEntry {
     /// `https://<domain>`.
+    /// What sessions, tokens and links taken here carry as `site`: its
+    /// sign-in group's name, or its own.
+    pub fn session_scope(&self) -> String {
+        self.sign_in_group
+            .clone()
+            .unwrap_or_else(|| self.name.clone())
+    }
+
     pub fn url(&self) -> String {
         format!("https://{}", self.domain)
     }
@@ -778,20 +786,8 @@ impl Settings {
     /// its groups named by a rule and its sites the table's.
     fn check_tokens(&self) -> Result<(), (String, String)> {
         if let Some(tokens) = &self.tokens {
-            if !(1..=366).contains(&tokens.max_ttl_days) {
-                return Err((
-                    "tokens.max_ttl_days".into(),
-                    "1 to 366 (a token is checked against the deployment's keys alone: a year at most)".into(),
-                ));
-            }
-            if self.authorizer != Authorizer::CloudfrontFunction {
-                return Err((
-                    "tokens".into(),
-                    "service tokens need the CloudFront Function (authorizer = \"cloudfront-function\"): their revocations are in its key value store".into(),
-                ));
-            }
+            self.check_revocable("tokens", tokens.max_ttl_days, "a token", "service tokens")?;
             let policies = self.trust_policies();
-            // (the trust policies below)
             edge_auth_core::exchange::check(&policies, tokens.max_seconds())
                 .map_err(|(field, why)| (field.replace(".ttl_seconds", ".ttl_minutes"), why))?;
             let named = self.groups_named();
@@ -821,18 +817,35 @@ impl Settings {
     /// (and holds the revocations).
     fn check_shares(&self) -> Result<(), (String, String)> {
         if let Some(shares) = self.shares {
-            if !(1..=366).contains(&shares.max_ttl_days) {
-                return Err((
-                    "shares.max_ttl_days".into(),
-                    "1 to 366 (a link is checked against the deployment's keys alone: a year at most)".into(),
-                ));
-            }
-            if self.authorizer != Authorizer::CloudfrontFunction {
-                return Err((
-                    "shares".into(),
-                    "shared links need the CloudFront Function (authorizer = \"cloudfront-function\"): their revocations are in its key value store".into(),
-                ));
-            }
+            self.check_revocable("shares", shares.max_ttl_days, "a link", "shared links")?;
+        }
+        Ok(())
+    }
+
+    /// What `[tokens]` and `[shares]` both need: at most a year, and the
+    /// CloudFront Function, whose store holds their revocations.
+    fn check_revocable(
+        &self,
+        section: &str,
+        max_ttl_days: u64,
+        one: &str,
+        many: &str,
+    ) -> Result<(), (String, String)> {
+        if !(1..=366).contains(&max_ttl_days) {
+            return Err((
+                format!("{section}.max_ttl_days"),
+                format!(
+                    "1 to 366 ({one} is checked against the deployment's keys alone: a year at most)"
+                ),
+            ));
+        }
+        if self.authorizer != Authorizer::CloudfrontFunction {
+            return Err((
+                section.to_owned(),
+                format!(
+                    "{many} need the CloudFront Function (authorizer = \"cloudfront-function\"): their revocations are in its key value store"
+                ),
+            ));
         }
         Ok(())
     }
@@ -857,8 +870,7 @@ impl Settings {
             self.sites
                 .iter()
                 .find(|s| s.name == name)
-                .and_then(|s| s.sign_in_group.clone())
-                .unwrap_or_else(|| name.to_owned())
+                .map_or_else(|| name.to_owned(), SiteEntry::session_scope)
         };
         tokens.trust.iter().map(|t| t.policy(scope)).collect()
     }

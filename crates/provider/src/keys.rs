@@ -33,15 +33,14 @@ const MAX_REMEMBERED_KIDS: usize = 256;
 
 pub struct ProviderKeys {
     current: RwLock<Arc<TokenVerifier>>,
-    /// When each unknown key id was last looked for, and the last fetch.
-    attempts: Mutex<(HashMap<String, Instant>, Option<Instant>)>,
+    attempts: Mutex<FetchLimiter>,
 }
 
 impl ProviderKeys {
     pub fn new(config: &Config) -> Self {
         Self {
             current: RwLock::new(Arc::new(config.verifier.clone())),
-            attempts: Mutex::new((HashMap::new(), None)),
+            attempts: Mutex::new(FetchLimiter::default()),
         }
     }
 
@@ -102,27 +101,51 @@ impl ProviderKeys {
     }
 
     fn may_fetch(&self, kid: &str, now: Instant) -> bool {
-        let mut guard = self
-            .attempts
+        self.attempts
             .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let (by_kid, last) = &mut *guard;
-        if last.is_some_and(|t| now.duration_since(t) < MIN_FETCH_INTERVAL) {
-            return false;
-        }
-        if by_kid
-            .get(kid)
-            .is_some_and(|t| now.duration_since(*t) < REFETCH_SAME_KID_AFTER)
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .may_fetch(Some(kid), now)
+    }
+}
+
+/// When a key set may be fetched again: not within
+/// [`MIN_FETCH_INTERVAL`] of the last fetch, nor for a key id looked for
+/// within [`REFETCH_SAME_KID_AFTER`]. The provider's keys and each
+/// workload issuer's (`crate::workload`) hold one each.
+#[derive(Default)]
+pub(crate) struct FetchLimiter {
+    /// When each unknown key id was last looked for.
+    looked_for: HashMap<String, Instant>,
+    last: Option<Instant>,
+}
+
+impl FetchLimiter {
+    /// Whether to fetch now for `kid` (`None`: no key id to hold to,
+    /// only the interval), and if so, the fetch recorded.
+    pub(crate) fn may_fetch(&mut self, kid: Option<&str>, now: Instant) -> bool {
+        if self
+            .last
+            .is_some_and(|t| now.duration_since(t) < MIN_FETCH_INTERVAL)
         {
             return false;
         }
-        if by_kid.len() >= MAX_REMEMBERED_KIDS {
-            by_kid.retain(|_, t| now.duration_since(*t) < REFETCH_SAME_KID_AFTER);
+        if let Some(kid) = kid {
+            if self
+                .looked_for
+                .get(kid)
+                .is_some_and(|t| now.duration_since(*t) < REFETCH_SAME_KID_AFTER)
+            {
+                return false;
+            }
+            if self.looked_for.len() >= MAX_REMEMBERED_KIDS {
+                self.looked_for
+                    .retain(|_, t| now.duration_since(*t) < REFETCH_SAME_KID_AFTER);
+            }
+            if self.looked_for.len() < MAX_REMEMBERED_KIDS {
+                self.looked_for.insert(kid.to_owned(), now);
+            }
         }
-        if by_kid.len() < MAX_REMEMBERED_KIDS {
-            by_kid.insert(kid.to_owned(), now);
-        }
-        *last = Some(now);
+        self.last = Some(now);
         true
     }
 }

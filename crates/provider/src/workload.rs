@@ -14,18 +14,15 @@ use edge_auth_core::exchange::TrustPolicy;
 use serde_json::Value;
 
 use crate::http::ProviderClient;
-use crate::keys::{MAX_JWKS_BYTES, MIN_FETCH_INTERVAL, REFETCH_SAME_KID_AFTER};
+use crate::keys::{FetchLimiter, MAX_JWKS_BYTES};
 
 /// A discovery document is a few kilobytes.
 const MAX_DISCOVERY_BYTES: usize = 64 * 1024;
-/// At most this many key ids are remembered as looked for, per issuer.
-const MAX_REMEMBERED_KIDS: usize = 256;
 
 #[derive(Default)]
 struct IssuerKeys {
     jwks: Option<Value>,
-    last_fetch: Option<Instant>,
-    looked_for: HashMap<String, Instant>,
+    limiter: FetchLimiter,
 }
 
 #[derive(Default)]
@@ -70,43 +67,16 @@ impl WorkloadKeys {
         }
     }
 
-    /// What is held, and whether to fetch now.
+    /// What is held, and whether to fetch now: with nothing held, as
+    /// often as the interval allows (an issuer that was down is asked
+    /// again); else only for a key id the set lacks.
     fn decide(&self, issuer: &str, kid: Option<&str>, now: Instant) -> (Option<Value>, bool) {
-        self.with(issuer, |keys| {
-            let held = keys.jwks.clone();
-            let known = match (&held, kid) {
-                (None, _) => false,
-                (Some(_), None) => true,
-                (Some(jwks), Some(kid)) => has_kid(jwks, kid),
-            };
-            if known {
-                return (held, false);
+        self.with(issuer, |keys| match (&keys.jwks, kid) {
+            (None, _) => (None, keys.limiter.may_fetch(None, now)),
+            (Some(jwks), Some(kid)) if !has_kid(jwks, kid) => {
+                (keys.jwks.clone(), keys.limiter.may_fetch(Some(kid), now))
             }
-            if keys
-                .last_fetch
-                .is_some_and(|t| now.duration_since(t) < MIN_FETCH_INTERVAL)
-            {
-                return (held, false);
-            }
-            if let Some(kid) = kid {
-                if held.is_some()
-                    && keys
-                        .looked_for
-                        .get(kid)
-                        .is_some_and(|t| now.duration_since(*t) < REFETCH_SAME_KID_AFTER)
-                {
-                    return (held, false);
-                }
-                if keys.looked_for.len() >= MAX_REMEMBERED_KIDS {
-                    keys.looked_for
-                        .retain(|_, t| now.duration_since(*t) < REFETCH_SAME_KID_AFTER);
-                }
-                if keys.looked_for.len() < MAX_REMEMBERED_KIDS {
-                    keys.looked_for.insert(kid.to_owned(), now);
-                }
-            }
-            keys.last_fetch = Some(now);
-            (held, true)
+            (Some(_), _) => (keys.jwks.clone(), false),
         })
     }
 

@@ -12,7 +12,9 @@ use edge_auth_core::session::SessionClaims;
 use edge_auth_core::share::{SHARE_SUBJECT_PREFIX, check_pattern};
 use serde_json::json;
 
-use super::token::{list_records, parse_ttl, put_record, revoke_subject, signer_of, site_claim};
+use super::token::{
+    list_records, new_id, parse_ttl, put_record, revoke_subject, signer_of, site_claim,
+};
 use super::{CommandError, Outcome, load_settings, now_seconds};
 use crate::cli::{SettingsArg, ShareArgs, ShareCommand};
 use crate::settings::{Settings, ShareLimits};
@@ -57,8 +59,8 @@ async fn create(args: &ShareArgs) -> Outcome {
             limits.max_ttl_days
         )));
     }
-    let auth_prefix = edge_auth_core::config::PathSettings::default().auth_prefix;
-    check_pattern(pattern, &auth_prefix)
+    let paths = edge_auth_core::config::PathSettings::default();
+    check_pattern(pattern, &paths.auth_prefix)
         .map_err(|e| CommandError::Refused(format!("--path {e}")))?;
     let site = site_claim(&settings, args.site.as_deref())?;
     let base = match (&args.site, settings.sites.is_empty()) {
@@ -76,9 +78,7 @@ async fn create(args: &ShareArgs) -> Outcome {
         .into_iter()
         .map(str::to_owned)
         .collect();
-    let mut id_bytes = [0u8; 16];
-    edge_auth_core::Entropy::fill(&mut edge_auth_core::SystemEntropy, &mut id_bytes);
-    let id = base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, id_bytes);
+    let id = new_id();
     let now = now_seconds();
     let record = json!({"path": pattern, "site": site, "iat": now, "exp": now + ttl_seconds});
     let key = format!("{RECORD_PREFIX}{id}");
@@ -126,7 +126,7 @@ async fn create(args: &ShareArgs) -> Outcome {
     );
     println!(
         "{base}{}?{}",
-        edge_auth_core::config::PathSettings::default().share,
+        paths.share,
         edge_auth_core::query::encode_form([("link", token.as_str())])
     );
     Ok(())

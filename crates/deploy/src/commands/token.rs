@@ -68,7 +68,7 @@ pub(super) fn site_claim(
             .sites
             .iter()
             .find(|s| s.name == name)
-            .map(|s| Some(s.sign_in_group.clone().unwrap_or_else(|| s.name.clone())))
+            .map(|s| Some(s.session_scope()))
             .ok_or_else(|| CommandError::Refused(format!("--site {name}: no [[sites]] of that name"))),
     }
 }
@@ -91,9 +91,7 @@ async fn create(args: &TokenCreateArgs) -> Outcome {
         )));
     }
     let site = site_claim(&settings, args.site.as_deref())?;
-    let mut id_bytes = [0u8; 16];
-    edge_auth_core::Entropy::fill(&mut edge_auth_core::SystemEntropy, &mut id_bytes);
-    let id = base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, id_bytes);
+    let id = new_id();
     let now = now_seconds();
     let record = json!({
         "name": args.name, "groups": args.groups, "site": site,
@@ -196,6 +194,13 @@ pub(super) async fn list_records(
         );
     }
     Ok(())
+}
+
+/// A new token's or link's id: 16 random bytes, base64url.
+pub(super) fn new_id() -> String {
+    let mut bytes = [0u8; 16];
+    edge_auth_core::Entropy::fill(&mut edge_auth_core::SystemEntropy, &mut bytes);
+    base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, bytes)
 }
 
 /// The deployment's session signer, read from its key set.
